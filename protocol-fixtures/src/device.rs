@@ -1,0 +1,133 @@
+//! What every fixture shares: loopback-only listeners, a handle that stops the fixture, and the
+//! simplest hostile device, one that accepts TCP and never answers.
+
+use std::{io, net::SocketAddr, time::Duration};
+
+use tokio::{
+    io::AsyncReadExt as _,
+    net::{TcpListener, TcpSocket},
+    task::{JoinHandle, JoinSet},
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::recorder::{Framing, Recorder};
+
+/// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
+pub(crate) const ACCEPT_RETRY: Duration = Duration::from_millis(20);
+
+/// Binds a TCP listener, refusing anything but loopback: fixtures must never be reachable from,
+/// or talk to, a real network.
+pub(crate) fn bind_loopback(addr: SocketAddr) -> io::Result<TcpListener> {
+    if !addr.ip().is_loopback() {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            format!("fixtures bind only to loopback addresses, not {addr}"),
+        ));
+    }
+    let socket = match addr {
+        SocketAddr::V4(_) => TcpSocket::new_v4()?,
+        SocketAddr::V6(_) => TcpSocket::new_v6()?,
+    };
+    // Lets a test rebind a port right after a fixture on it shut down (TIME_WAIT).
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    // Room for a scanner test that opens many connections at once.
+    socket.listen(1024)
+}
+
+/// A running fixture. Dropping it aborts the fixture; [`DeviceHandle::shutdown`] stops it and
+/// waits until its listener is closed.
+#[derive(Debug)]
+pub struct DeviceHandle {
+    local_addr: SocketAddr,
+    cancel: CancellationToken,
+    task: Option<JoinHandle<()>>,
+}
+
+impl DeviceHandle {
+    pub(crate) fn new(
+        local_addr: SocketAddr,
+        cancel: CancellationToken,
+        task: JoinHandle<()>,
+    ) -> Self {
+        Self {
+            local_addr,
+            cancel,
+            task: Some(task),
+        }
+    }
+
+    /// The address the fixture listens on (the real port if it was bound to port 0).
+    pub fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    /// Stops accepting, closes open connections and returns once the listening port is free.
+    /// Connection tasks finish on their own shortly after, so a [`Recorder`] may still count
+    /// them as open for a moment.
+    pub async fn shutdown(mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            if let Err(err) = task.await {
+                tracing::debug!(addr = %self.local_addr, %err, "fixture task ended abnormally");
+            }
+        }
+    }
+}
+
+impl Drop for DeviceHandle {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+        if let Some(task) = self.task.take() {
+            task.abort();
+        }
+    }
+}
+
+/// A device that completes the TCP handshake, records what it receives and never replies: the
+/// case that must cost a scanner one timeout, not a hung scan.
+#[derive(Debug)]
+pub struct SilentTcpDevice;
+
+impl SilentTcpDevice {
+    /// Starts listening on `addr` (loopback only), recording received bytes cut by `framing`.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn spawn(
+        addr: SocketAddr,
+        framing: Framing,
+        recorder: Recorder,
+    ) -> io::Result<DeviceHandle> {
+        let listener = bind_loopback(addr)?;
+        let local_addr = listener.local_addr()?;
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let task = tokio::spawn(async move {
+            // Dropping the set when this task ends closes every connection it still holds.
+            let mut connections = JoinSet::new();
+            loop {
+                tokio::select! {
+                    () = stop.cancelled() => break,
+                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                    accepted = listener.accept() => match accepted {
+                        Ok((stream, _)) => {
+                            let Ok(mut stream) = recorder.wrap_tcp(stream, framing) else {
+                                continue;
+                            };
+                            connections.spawn(async move {
+                                let mut buf = [0u8; 1024];
+                                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+                            });
+                        }
+                        Err(err) => {
+                            tracing::debug!(%local_addr, %err, "silent fixture accept failed");
+                            tokio::time::sleep(ACCEPT_RETRY).await;
+                        }
+                    },
+                }
+            }
+        });
+        Ok(DeviceHandle::new(local_addr, cancel, task))
+    }
+}

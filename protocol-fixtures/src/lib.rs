@@ -1,0 +1,35 @@
+//! Simulated OT devices for otscan's tests and demo: well-behaved and hostile Modbus/TCP devices,
+//! silent TCP ports, a recorder of every frame they receive, and a [`Plant`] that starts many
+//! devices on 127.x.y.z addresses from one [`PlantSpec`].
+//!
+//! Everything binds to loopback only; Linux routes all of 127.0.0.0/8 to `lo`, so any address
+//! in it can be bound without creating aliases.
+//!
+//! ```
+//! use std::net::Ipv4Addr;
+//! use protocol_fixtures::{Plant, PlantSpec};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> std::io::Result<()> {
+//! // Port 0: every device gets a free port; real scans of the demo use 502.
+//! let plant = Plant::start(PlantSpec::demo(Ipv4Addr::new(127, 1, 200, 0), 0))?;
+//! let plc = plant.device("plc-m340").and_then(|d| d.modbus).unwrap();
+//! // ... scan `plc`, then audit what the scanner sent:
+//! assert!(plant.recorder().frames_for(plc.ip()).is_empty());
+//! plant.shutdown().await;
+//! # Ok(())
+//! # }
+//! ```
+
+pub mod device;
+pub mod modbus;
+pub mod plant;
+pub mod recorder;
+
+pub use device::{DeviceHandle, SilentTcpDevice};
+pub use modbus::{
+    ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, RdiBehaviour, ReportServerId,
+    UnitIdPolicy,
+};
+pub use plant::{DeviceSpec, Plant, PlantDevice, PlantSpec};
+pub use recorder::{ConnectionStats, Framing, RecordedFrame, Recorder, RecordingStream, Transport};

@@ -1,0 +1,446 @@
+//! Records every frame the fixtures receive, and every connection they accept, so tests can
+//! audit exactly what a scanner sent (no writes, one connection per device, request pacing).
+
+use std::{
+    collections::HashMap,
+    io,
+    net::{IpAddr, SocketAddr},
+    pin::Pin,
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    task::{ready, Context, Poll},
+    time::Instant,
+};
+
+use tokio::{
+    io::{AsyncRead, AsyncWrite, ReadBuf},
+    net::TcpStream,
+};
+
+/// The transport a frame arrived on.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Transport {
+    /// A byte stream, split into frames by a [`Framing`].
+    Tcp,
+    /// One datagram is one frame.
+    Udp,
+}
+
+/// One request (or unparseable chunk) as a fixture received it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RecordedFrame {
+    /// The fixture's local address: which simulated device received the frame.
+    pub device: SocketAddr,
+    /// The sender's address.
+    pub peer: SocketAddr,
+    /// Protocol label of the framing used, e.g. `"modbus"`, or `"raw"` for unframed streams.
+    pub protocol: &'static str,
+    /// The transport the frame arrived on.
+    pub transport: Transport,
+    /// Connection id, unique per [`Recorder`] and starting at 1; datagrams use 0.
+    pub connection: u64,
+    /// When the frame was complete.
+    pub at: Instant,
+    /// The frame exactly as received, headers included.
+    pub bytes: Vec<u8>,
+}
+
+/// TCP connection counters for one device IP (all its ports together, because the safety rule is
+/// one connection per device, not per service).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct ConnectionStats {
+    /// Connections accepted since the recorder was created or last cleared.
+    pub accepted: u64,
+    /// Connections open right now.
+    pub open: u64,
+    /// The most connections that were open at the same time.
+    pub max_concurrent: u64,
+}
+
+/// How a TCP byte stream is cut into frames for the record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Framing {
+    /// Modbus/TCP: the MBAP length field says how many bytes follow the first 6.
+    ModbusTcp,
+    /// No framing: every read is recorded as it arrived.
+    Raw,
+}
+
+enum FrameLen {
+    Complete(usize),
+    Incomplete,
+    /// The header cannot be right; the stream is out of step with the framing.
+    Implausible,
+}
+
+impl Framing {
+    /// The label recorded in [`RecordedFrame::protocol`].
+    pub fn protocol(self) -> &'static str {
+        match self {
+            Framing::ModbusTcp => "modbus",
+            Framing::Raw => "raw",
+        }
+    }
+
+    /// The framing of the protocol registered for a well-known TCP port, [`Framing::Raw`] for any
+    /// other port. Lets a protocol-agnostic fixture (e.g. a silent one) record comparable frames.
+    pub fn for_port(port: u16) -> Self {
+        match port {
+            502 => Framing::ModbusTcp,
+            _ => Framing::Raw,
+        }
+    }
+
+    fn frame_len(self, buf: &[u8]) -> FrameLen {
+        match self {
+            Framing::Raw if buf.is_empty() => FrameLen::Incomplete,
+            Framing::Raw => FrameLen::Complete(buf.len()),
+            Framing::ModbusTcp => {
+                if buf.len() >= 4 && buf[2..4] != [0, 0] {
+                    return FrameLen::Implausible;
+                }
+                if buf.len() < 6 {
+                    return FrameLen::Incomplete;
+                }
+                // Unit id plus a PDU of at most 253 bytes.
+                let length = usize::from(u16::from_be_bytes([buf[4], buf[5]]));
+                if !(1..=254).contains(&length) {
+                    FrameLen::Implausible
+                } else if buf.len() < 6 + length {
+                    FrameLen::Incomplete
+                } else {
+                    FrameLen::Complete(6 + length)
+                }
+            }
+        }
+    }
+}
+
+/// Shared log of received frames and connection counts; clones share one log.
+#[derive(Debug, Clone, Default)]
+pub struct Recorder {
+    inner: Arc<Mutex<Inner>>,
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    frames: Vec<RecordedFrame>,
+    last_connection: u64,
+    connections: HashMap<IpAddr, ConnectionStats>,
+}
+
+impl Recorder {
+    /// An empty recorder.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, Inner> {
+        // A test that panicked while holding the lock must not hide the record from the others.
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Every frame received so far, in arrival order.
+    pub fn frames(&self) -> Vec<RecordedFrame> {
+        self.lock().frames.clone()
+    }
+
+    /// The frames received by any fixture bound to `addr`, in arrival order.
+    pub fn frames_for(&self, addr: IpAddr) -> Vec<RecordedFrame> {
+        let inner = self.lock();
+        inner
+            .frames
+            .iter()
+            .filter(|f| f.device.ip() == addr)
+            .cloned()
+            .collect()
+    }
+
+    /// Connection counters of the device at `addr` (zero if it never saw a connection).
+    pub fn connection_stats(&self, addr: IpAddr) -> ConnectionStats {
+        self.lock()
+            .connections
+            .get(&addr)
+            .copied()
+            .unwrap_or_default()
+    }
+
+    /// Forgets recorded frames and counters; connections still open stay counted as open.
+    pub fn clear(&self) {
+        let mut inner = self.lock();
+        inner.frames.clear();
+        for stats in inner.connections.values_mut() {
+            *stats = ConnectionStats {
+                accepted: 0,
+                open: stats.open,
+                max_concurrent: stats.open,
+            };
+        }
+    }
+
+    /// Records one received datagram (for UDP fixtures).
+    pub fn record_datagram(
+        &self,
+        device: SocketAddr,
+        peer: SocketAddr,
+        protocol: &'static str,
+        bytes: &[u8],
+    ) {
+        self.push(RecordedFrame {
+            device,
+            peer,
+            protocol,
+            transport: Transport::Udp,
+            connection: 0,
+            at: Instant::now(),
+            bytes: bytes.to_vec(),
+        });
+    }
+
+    /// Counts `stream` as an accepted connection and wraps it so every byte read from it is
+    /// recorded, cut into frames by `framing`. The connection counts as open until the wrapper
+    /// is dropped.
+    pub fn wrap_tcp(
+        &self,
+        stream: TcpStream,
+        framing: Framing,
+    ) -> io::Result<RecordingStream<TcpStream>> {
+        let device = stream.local_addr()?;
+        let peer = stream.peer_addr()?;
+        Ok(RecordingStream::new(
+            stream,
+            device,
+            peer,
+            framing,
+            self.clone(),
+        ))
+    }
+
+    fn push(&self, frame: RecordedFrame) {
+        self.lock().frames.push(frame);
+    }
+
+    fn connection_opened(&self, device: IpAddr) -> u64 {
+        let mut inner = self.lock();
+        inner.last_connection += 1;
+        let id = inner.last_connection;
+        let stats = inner.connections.entry(device).or_default();
+        stats.accepted += 1;
+        stats.open += 1;
+        stats.max_concurrent = stats.max_concurrent.max(stats.open);
+        id
+    }
+
+    fn connection_closed(&self, device: IpAddr) {
+        if let Some(stats) = self.lock().connections.get_mut(&device) {
+            stats.open = stats.open.saturating_sub(1);
+        }
+    }
+}
+
+/// A stream that tees everything read from it into a [`Recorder`], one [`RecordedFrame`] per
+/// frame. Writes pass through unrecorded: the record is of what the scanner sent.
+#[derive(Debug)]
+pub struct RecordingStream<S> {
+    inner: S,
+    recorder: Recorder,
+    framing: Framing,
+    device: SocketAddr,
+    peer: SocketAddr,
+    connection: u64,
+    pending: Vec<u8>,
+}
+
+impl<S> RecordingStream<S> {
+    /// Wraps `inner`, an accepted connection from `peer` to the fixture at `device`, and counts
+    /// it as open.
+    pub fn new(
+        inner: S,
+        device: SocketAddr,
+        peer: SocketAddr,
+        framing: Framing,
+        recorder: Recorder,
+    ) -> Self {
+        let connection = recorder.connection_opened(device.ip());
+        Self {
+            inner,
+            recorder,
+            framing,
+            device,
+            peer,
+            connection,
+            pending: Vec::new(),
+        }
+    }
+
+    /// This connection's id in the record.
+    pub fn connection(&self) -> u64 {
+        self.connection
+    }
+
+    fn record(&self, bytes: Vec<u8>) {
+        self.recorder.push(RecordedFrame {
+            device: self.device,
+            peer: self.peer,
+            protocol: self.framing.protocol(),
+            transport: Transport::Tcp,
+            connection: self.connection,
+            at: Instant::now(),
+            bytes,
+        });
+    }
+
+    fn record_complete_frames(&mut self) {
+        loop {
+            match self.framing.frame_len(&self.pending) {
+                FrameLen::Complete(n) => {
+                    let frame = self.pending.drain(..n).collect();
+                    self.record(frame);
+                }
+                FrameLen::Implausible => {
+                    let rest = std::mem::take(&mut self.pending);
+                    self.record(rest);
+                    return;
+                }
+                FrameLen::Incomplete => return,
+            }
+        }
+    }
+}
+
+impl<S> Drop for RecordingStream<S> {
+    fn drop(&mut self) {
+        // A truncated last frame is still something the scanner sent.
+        if !self.pending.is_empty() {
+            let rest = std::mem::take(&mut self.pending);
+            self.record(rest);
+        }
+        self.recorder.connection_closed(self.device.ip());
+    }
+}
+
+impl<S: AsyncRead + Unpin> AsyncRead for RecordingStream<S> {
+    fn poll_read(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &mut ReadBuf<'_>,
+    ) -> Poll<io::Result<()>> {
+        let this = self.get_mut();
+        let before = buf.filled().len();
+        ready!(Pin::new(&mut this.inner).poll_read(cx, buf))?;
+        let received = &buf.filled()[before..];
+        if !received.is_empty() {
+            this.pending.extend_from_slice(received);
+            this.record_complete_frames();
+        }
+        Poll::Ready(Ok(()))
+    }
+}
+
+impl<S: AsyncWrite + Unpin> AsyncWrite for RecordingStream<S> {
+    fn poll_write(
+        self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        buf: &[u8],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.get_mut().inner).poll_write(cx, buf)
+    }
+
+    fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_flush(cx)
+    }
+
+    fn poll_shutdown(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+        Pin::new(&mut self.get_mut().inner).poll_shutdown(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use tokio::io::AsyncReadExt;
+
+    fn addr(s: &str) -> SocketAddr {
+        s.parse().unwrap()
+    }
+
+    async fn record_stream(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        let recorder = Recorder::new();
+        let mut stream = RecordingStream::new(
+            Script(chunks.iter().map(|c| c.to_vec()).collect()),
+            addr("127.0.0.1:502"),
+            addr("127.0.0.2:40000"),
+            Framing::ModbusTcp,
+            recorder.clone(),
+        );
+        let mut sink = Vec::new();
+        stream.read_to_end(&mut sink).await.unwrap();
+        assert_eq!(recorder.connection_stats(addr("127.0.0.1:0").ip()).open, 1);
+        drop(stream);
+        let stats = recorder.connection_stats(addr("127.0.0.1:0").ip());
+        assert_eq!(
+            (stats.accepted, stats.open, stats.max_concurrent),
+            (1, 0, 1)
+        );
+        recorder.frames().into_iter().map(|f| f.bytes).collect()
+    }
+
+    /// Yields one scripted chunk per read, then end of stream.
+    struct Script(std::collections::VecDeque<Vec<u8>>);
+
+    impl AsyncRead for Script {
+        fn poll_read(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &mut ReadBuf<'_>,
+        ) -> Poll<io::Result<()>> {
+            if let Some(chunk) = self.get_mut().0.pop_front() {
+                buf.put_slice(&chunk);
+            }
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn modbus_frames_are_split_and_joined_by_mbap_length() {
+        let frames = record_stream(&[
+            &[0, 1, 0, 0, 0, 5, 1, 0x2B, 0x0E, 1],
+            &[0, 0, 2, 0, 0, 0, 2, 1, 0x11],
+        ])
+        .await;
+        assert_eq!(
+            frames,
+            [
+                vec![0, 1, 0, 0, 0, 5, 1, 0x2B, 0x0E, 1, 0],
+                vec![0, 2, 0, 0, 0, 2, 1, 0x11],
+            ]
+        );
+    }
+
+    #[tokio::test]
+    async fn implausible_header_and_truncated_tail_are_kept_raw() {
+        let frames = record_stream(&[&[0, 1, 0, 7, 0, 2, 1, 3], &[0, 1, 0, 0, 0, 6, 1]]).await;
+        assert_eq!(
+            frames,
+            [vec![0, 1, 0, 7, 0, 2, 1, 3], vec![0, 1, 0, 0, 0, 6, 1]]
+        );
+        let frames = record_stream(&[&[0, 1, 0, 0, 1, 0, 1, 3]]).await;
+        assert_eq!(frames, [vec![0, 1, 0, 0, 1, 0, 1, 3]]);
+    }
+
+    #[test]
+    fn clear_keeps_open_connections_counted() {
+        let recorder = Recorder::new();
+        let ip = addr("127.0.0.1:0").ip();
+        let id = recorder.connection_opened(ip);
+        recorder.connection_opened(ip);
+        recorder.connection_closed(ip);
+        recorder.clear();
+        assert_eq!(id, 1);
+        let stats = recorder.connection_stats(ip);
+        assert_eq!(
+            (stats.accepted, stats.open, stats.max_concurrent),
+            (0, 1, 1)
+        );
+    }
+}
