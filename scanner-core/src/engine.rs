@@ -1,0 +1,606 @@
+//! The scan engine: one async scheduler for every probe.
+//!
+//! Targets are pulled lazily from [`Targets`](crate::targets::Targets) and scanned
+//! by at most `concurrency` device tasks at once. Each device task owns a
+//! [`DeviceSession`], the only way a probe can reach the network: it holds at most
+//! one TCP connection to the device (reused for all its requests, closed with a
+//! FIN), paces every send against the global rate limiter and the per-device
+//! interval, bounds every read in size and time, and refuses to send once the
+//! scan is cancelled or past its deadline. Probes never pace themselves.
+
+use std::net::{IpAddr, SocketAddr};
+use std::num::NonZeroU32;
+use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::task::{Context, Poll};
+use std::time::Duration;
+
+use futures::{Stream, StreamExt};
+use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::TcpStream;
+use tokio::sync::{mpsc, watch};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::config::{Rate, ScanConfig};
+use crate::record::{AssetRecord, Identity, Protocol, ServiceObservation, Status, Transport};
+use crate::request::ReadOnlyRequest;
+use crate::targets::Target;
+
+/// How a receive buffer relates to the reply being waited for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameCheck {
+    /// Not a whole frame yet.
+    NeedMore,
+    /// A whole frame of `len` bytes is at the front; `matches` says whether it
+    /// answers the request (a late reply to an earlier request does not).
+    Complete {
+        /// Frame length in bytes.
+        len: usize,
+        /// The frame answers the request just sent.
+        matches: bool,
+    },
+    /// The bytes cannot be this protocol's frame.
+    Invalid(String),
+}
+
+/// Why an exchange with a device produced no reply.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ExchangeError {
+    /// The device refused the TCP connection.
+    #[error("connection refused")]
+    Refused,
+    /// The TCP connection attempt timed out.
+    #[error("connection attempt timed out")]
+    ConnectTimeout,
+    /// The device closed the connection before a whole reply.
+    #[error("connection closed by the device before a full reply")]
+    Closed,
+    /// No whole reply within the read timeout.
+    #[error("no reply within the read timeout")]
+    Timeout,
+    /// The reply is not a valid frame of the protocol.
+    #[error("invalid reply: {0}")]
+    Protocol(String),
+    /// The reply grew past the size cap.
+    #[error("reply larger than the {0}-byte cap")]
+    Oversized(usize),
+    /// The per-device request budget is used up.
+    #[error("per-device request budget of {0} used up")]
+    Budget(u32),
+    /// The scan was cancelled or reached its deadline: nothing more is sent.
+    #[error("scan stopped (deadline or cancel)")]
+    Stopped,
+    /// Any other socket error.
+    #[error("network error: {0}")]
+    Io(String),
+}
+
+impl ExchangeError {
+    /// The record status for this error.
+    pub fn status(&self) -> Status {
+        match self {
+            ExchangeError::Refused => Status::ConnectionRefused,
+            ExchangeError::ConnectTimeout => Status::ConnectionTimeout,
+            ExchangeError::Closed => Status::ConnectionClosed,
+            ExchangeError::Timeout => Status::IoTimeout,
+            ExchangeError::Protocol(_) | ExchangeError::Oversized(_) => Status::ProtocolError,
+            ExchangeError::Stopped => Status::Stopped,
+            ExchangeError::Budget(_) | ExchangeError::Io(_) => Status::UnknownError,
+        }
+    }
+}
+
+/// A whole reply frame and how long it took to arrive.
+#[derive(Debug, Clone)]
+pub(crate) struct Reply {
+    pub bytes: Vec<u8>,
+    pub rtt: Duration,
+}
+
+/// Why a scan stopped before visiting every target.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum StopReason {
+    /// The deadline (or maximum duration) was reached.
+    Deadline,
+    /// The scan was cancelled (token, or the stream was dropped).
+    Cancelled,
+}
+
+/// Progress of a running scan, published after every finished device.
+#[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+pub struct Progress {
+    /// Targets the scan will visit (after exclusions and sharding).
+    pub planned: u128,
+    /// Targets whose probes are done.
+    pub finished: u64,
+    /// Devices that answered at least one probe at the protocol level.
+    pub responsive: u64,
+    /// Records delivered to the stream.
+    pub emitted: u64,
+    /// Requests (connection attempts included) sent so far.
+    pub requests_sent: u64,
+    /// Requests per protocol.
+    pub requests_by_protocol: std::collections::BTreeMap<Protocol, u64>,
+    /// Probe outcomes per status.
+    pub statuses: std::collections::BTreeMap<Status, u64>,
+    /// Devices that answered, per protocol.
+    pub responsive_by_protocol: std::collections::BTreeMap<Protocol, u64>,
+    /// Time since the scan started.
+    pub elapsed: Duration,
+    /// Set when the scan ended early.
+    pub stopped: Option<StopReason>,
+    /// True once the scan has ended (all records delivered).
+    pub done: bool,
+}
+
+struct Stop {
+    cancel: CancellationToken,
+    deadline: Option<Instant>,
+}
+
+impl Stop {
+    fn reason(&self) -> Option<StopReason> {
+        if self.cancel.is_cancelled() {
+            Some(StopReason::Cancelled)
+        } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
+            Some(StopReason::Deadline)
+        } else {
+            None
+        }
+    }
+
+    /// Resolves when the scan must stop sending.
+    async fn stopped(&self) {
+        match self.deadline {
+            Some(d) => tokio::select! {
+                _ = self.cancel.cancelled() => {}
+                _ = tokio::time::sleep_until(d) => {}
+            },
+            None => self.cancel.cancelled().await,
+        }
+    }
+}
+
+const PROTOCOLS: [Protocol; 3] = [Protocol::Modbus, Protocol::Enip, Protocol::Snmp];
+
+fn protocol_index(p: Protocol) -> usize {
+    match p {
+        Protocol::Modbus => 0,
+        Protocol::Enip => 1,
+        Protocol::Snmp => 2,
+    }
+}
+
+/// State shared by every device task of one scan.
+pub(crate) struct Shared {
+    pub config: Arc<ScanConfig>,
+    limiter: Option<DefaultDirectRateLimiter>,
+    stop: Stop,
+    requests: [AtomicU64; 3],
+    scan_id: String,
+}
+
+impl Shared {
+    fn requests_total(&self) -> u64 {
+        self.requests
+            .iter()
+            .map(|a| a.load(Ordering::Relaxed))
+            .sum()
+    }
+}
+
+struct Connection {
+    port: u16,
+    stream: TcpStream,
+}
+
+/// A probe's only way to reach a device: paced, bounded, one connection at a time.
+pub(crate) struct DeviceSession {
+    ip: IpAddr,
+    shared: Arc<Shared>,
+    conn: Option<Connection>,
+    last_send: Option<Instant>,
+    correlation: u32,
+    requests: u32,
+}
+
+impl DeviceSession {
+    fn new(ip: IpAddr, shared: Arc<Shared>) -> Self {
+        DeviceSession {
+            ip,
+            shared,
+            conn: None,
+            last_send: None,
+            // Start correlations at a per-device value so replies from different
+            // devices never look alike in a capture.
+            correlation: 1,
+            requests: 0,
+        }
+    }
+
+    /// Waits until this device and the global limiter allow one more packet-initiating
+    /// action (a connection attempt or a request), or the scan stops.
+    async fn pace(&mut self, protocol: Protocol) -> Result<(), ExchangeError> {
+        let shared = Arc::clone(&self.shared);
+        let config = &shared.config;
+        if self.requests >= config.max_requests_per_device {
+            return Err(ExchangeError::Budget(config.max_requests_per_device));
+        }
+        if shared.stop.reason().is_some() {
+            return Err(ExchangeError::Stopped);
+        }
+        if let Some(last) = self.last_send {
+            let earliest = last + config.per_device_interval;
+            tokio::select! {
+                _ = tokio::time::sleep_until(earliest) => {}
+                _ = shared.stop.stopped() => return Err(ExchangeError::Stopped),
+            }
+        }
+        if let Some(limiter) = &shared.limiter {
+            tokio::select! {
+                _ = limiter.until_ready() => {}
+                _ = shared.stop.stopped() => return Err(ExchangeError::Stopped),
+            }
+        }
+        if shared.stop.reason().is_some() {
+            return Err(ExchangeError::Stopped);
+        }
+        self.last_send = Some(Instant::now());
+        self.requests += 1;
+        shared.requests[protocol_index(protocol)].fetch_add(1, Ordering::Relaxed);
+        Ok(())
+    }
+
+    async fn connect(&mut self, port: u16, protocol: Protocol) -> Result<(), ExchangeError> {
+        if self.conn.as_ref().is_some_and(|c| c.port == port) {
+            return Ok(());
+        }
+        // One TCP connection per device at a time: close any other port's first.
+        self.close().await;
+        self.pace(protocol).await?;
+        let addr = SocketAddr::new(self.ip, port);
+        let timeout = self.shared.config.connect_timeout;
+        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+            Err(_) => Err(ExchangeError::ConnectTimeout),
+            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                Err(ExchangeError::Refused)
+            }
+            Ok(Err(e)) => Err(ExchangeError::Io(e.to_string())),
+            Ok(Ok(stream)) => {
+                let _ = stream.set_nodelay(true);
+                self.conn = Some(Connection { port, stream });
+                Ok(())
+            }
+        }
+    }
+
+    /// Sends `request` over the device's TCP connection to `port` (connecting if
+    /// needed) and reads one whole reply that answers it, bounded by `max_len`
+    /// bytes and the read timeout. Replies that answer earlier requests are skipped.
+    pub(crate) async fn tcp_exchange(
+        &mut self,
+        port: u16,
+        request: &ReadOnlyRequest,
+        max_len: usize,
+        framing: &(dyn Fn(&[u8], u32) -> FrameCheck + Sync),
+    ) -> Result<Reply, ExchangeError> {
+        let protocol = request.protocol();
+        self.connect(port, protocol).await?;
+        self.pace(protocol).await?;
+        self.correlation = self.correlation.wrapping_add(1);
+        let correlation = self.correlation;
+        let bytes = request.encode(correlation);
+        let shared = Arc::clone(&self.shared);
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(ExchangeError::Closed);
+        };
+        let sent_at = Instant::now();
+        let result = tokio::select! {
+            r = tokio::time::timeout(
+                shared.config.read_timeout,
+                write_and_read(&mut conn.stream, &bytes, correlation, max_len, framing),
+            ) => r.unwrap_or(Err(ExchangeError::Timeout)),
+            _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped),
+        };
+        match result {
+            Ok(bytes) => Ok(Reply {
+                bytes,
+                rtt: sent_at.elapsed(),
+            }),
+            // A late reply after a timeout is recognised by its correlation and
+            // skipped, so the connection stays usable; anything else leaves the
+            // stream in an unknown state.
+            Err(ExchangeError::Timeout) => Err(ExchangeError::Timeout),
+            Err(e) => {
+                self.close().await;
+                Err(e)
+            }
+        }
+    }
+
+    /// Closes the device's TCP connection, if any, with a FIN.
+    pub(crate) async fn close(&mut self) {
+        if let Some(mut conn) = self.conn.take() {
+            let _ = tokio::time::timeout(Duration::from_millis(500), conn.stream.shutdown()).await;
+        }
+    }
+}
+
+async fn write_and_read(
+    stream: &mut TcpStream,
+    request: &[u8],
+    correlation: u32,
+    max_len: usize,
+    framing: &(dyn Fn(&[u8], u32) -> FrameCheck + Sync),
+) -> Result<Vec<u8>, ExchangeError> {
+    // Late replies the device may still send; more than this and it is not answering us.
+    const MAX_STALE_FRAMES: usize = 4;
+    stream.write_all(request).await.map_err(|e| io_error(&e))?;
+    let mut buf = Vec::with_capacity(max_len.min(4096));
+    let mut chunk = [0u8; 2048];
+    let mut stale = 0;
+    loop {
+        match framing(&buf, correlation) {
+            FrameCheck::Complete { len, matches: true } => {
+                buf.truncate(len);
+                return Ok(buf);
+            }
+            FrameCheck::Complete {
+                len,
+                matches: false,
+            } => {
+                stale += 1;
+                if stale > MAX_STALE_FRAMES {
+                    return Err(ExchangeError::Protocol(
+                        "replies do not answer the request (wrong transaction id)".into(),
+                    ));
+                }
+                buf.drain(..len.min(buf.len()));
+                continue;
+            }
+            FrameCheck::Invalid(reason) => return Err(ExchangeError::Protocol(reason)),
+            FrameCheck::NeedMore => {}
+        }
+        if buf.len() >= max_len {
+            return Err(ExchangeError::Oversized(max_len));
+        }
+        let room = (max_len - buf.len()).min(chunk.len());
+        let n = stream
+            .read(&mut chunk[..room])
+            .await
+            .map_err(|e| io_error(&e))?;
+        if n == 0 {
+            return Err(ExchangeError::Closed);
+        }
+        buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn io_error(e: &std::io::Error) -> ExchangeError {
+    match e.kind() {
+        std::io::ErrorKind::ConnectionReset
+        | std::io::ErrorKind::BrokenPipe
+        | std::io::ErrorKind::UnexpectedEof
+        | std::io::ErrorKind::ConnectionAborted => ExchangeError::Closed,
+        _ => ExchangeError::Io(e.to_string()),
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Scheduler
+
+/// A running scan: a [`Stream`] of [`AssetRecord`]s plus progress.
+///
+/// Dropping it cancels the scan: nothing new is sent and the background task ends
+/// within one timeout.
+pub struct Scan {
+    records: mpsc::Receiver<AssetRecord>,
+    progress: watch::Receiver<Progress>,
+    cancel: CancellationToken,
+}
+
+impl Scan {
+    /// A receiver of progress snapshots (updated after every finished device; the
+    /// last one, with `done` set, is the scan's summary).
+    pub fn progress(&self) -> watch::Receiver<Progress> {
+        self.progress.clone()
+    }
+
+    /// The token that cancels this scan. Cancelling stops all sending at once;
+    /// records of devices already finished are still delivered.
+    pub fn cancel_token(&self) -> CancellationToken {
+        self.cancel.clone()
+    }
+}
+
+impl Stream for Scan {
+    type Item = AssetRecord;
+
+    fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AssetRecord>> {
+        self.records.poll_recv(cx)
+    }
+}
+
+impl Drop for Scan {
+    fn drop(&mut self) {
+        self.cancel.cancel();
+    }
+}
+
+pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
+    let config = Arc::new(config);
+    let limiter = match config.rate {
+        Rate::Unlimited => None,
+        Rate::PerSecond(n) => {
+            let burst = config.burst.unwrap_or(NonZeroU32::MIN);
+            Some(RateLimiter::direct(Quota::per_second(n).allow_burst(burst)))
+        }
+    };
+    let started = Instant::now();
+    let deadline = config
+        .deadline_from(std::time::SystemTime::now())
+        .map(|d| started + d);
+    let scan_id = config.scan_id.clone().unwrap_or_else(new_scan_id);
+    let shared = Arc::new(Shared {
+        config: Arc::clone(&config),
+        limiter,
+        stop: Stop {
+            cancel: cancel.clone(),
+            deadline,
+        },
+        requests: Default::default(),
+        scan_id,
+    });
+    let (tx, rx) = mpsc::channel(256);
+    let initial = Progress {
+        planned: config.targets.len(),
+        ..Progress::default()
+    };
+    let (progress_tx, progress_rx) = watch::channel(initial);
+    tokio::spawn(drive(shared, tx, progress_tx, started));
+    Scan {
+        records: rx,
+        progress: progress_rx,
+        cancel,
+    }
+}
+
+fn new_scan_id() -> String {
+    let now = jiff::Timestamp::now();
+    format!(
+        "{}-{:08x}",
+        now.strftime("%Y%m%dT%H%M%SZ"),
+        (now.subsec_nanosecond() as u32) ^ std::process::id().rotate_left(16)
+    )
+}
+
+async fn drive(
+    shared: Arc<Shared>,
+    tx: mpsc::Sender<AssetRecord>,
+    progress_tx: watch::Sender<Progress>,
+    started: Instant,
+) {
+    let config = Arc::clone(&shared.config);
+    let gate = Arc::clone(&shared);
+    let scanner = Arc::clone(&shared);
+    let mut devices = futures::stream::iter(config.targets.iter())
+        // Stop starting new targets as soon as the scan must stop.
+        .take_while(move |_| futures::future::ready(gate.stop.reason().is_none()))
+        .map(move |target| scan_device(Arc::clone(&scanner), target))
+        .buffer_unordered(config.concurrency.get());
+    let mut progress = progress_tx.borrow().clone();
+    while let Some(record) = devices.next().await {
+        progress.finished += 1;
+        for service in &record.services {
+            *progress.statuses.entry(service.status).or_default() += 1;
+            if service.status.is_protocol_answer() {
+                *progress
+                    .responsive_by_protocol
+                    .entry(service.protocol)
+                    .or_default() += 1;
+            }
+        }
+        if record.responsive {
+            progress.responsive += 1;
+        }
+        let emit = record.responsive || config.emit_all;
+        if emit {
+            if tx.send(record).await.is_err() {
+                // Nobody listens any more: stop sending, let in-flight devices end.
+                shared.stop.cancel.cancel();
+            } else {
+                progress.emitted += 1;
+            }
+        }
+        snapshot(&shared, &mut progress, started);
+        progress_tx.send_replace(progress.clone());
+    }
+    progress.stopped = shared.stop.reason();
+    progress.done = true;
+    snapshot(&shared, &mut progress, started);
+    progress_tx.send_replace(progress);
+}
+
+fn snapshot(shared: &Shared, progress: &mut Progress, started: Instant) {
+    progress.requests_sent = shared.requests_total();
+    for p in PROTOCOLS {
+        let n = shared.requests[protocol_index(p)].load(Ordering::Relaxed);
+        if n > 0 {
+            progress.requests_by_protocol.insert(p, n);
+        }
+    }
+    progress.elapsed = started.elapsed();
+}
+
+async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {
+    let config = Arc::clone(&shared.config);
+    let mut record = AssetRecord::new(
+        &shared.scan_id,
+        target.ip,
+        target.name.as_deref().map(str::to_owned),
+    );
+    let mut session = DeviceSession::new(target.ip, Arc::clone(&shared));
+    for &probe in &config.probes {
+        let (observation, identity) = if shared.stop.reason().is_some() {
+            stopped_observation(probe, config.port(probe))
+        } else {
+            match probe {
+                Protocol::Modbus => {
+                    crate::protocols::modbus::probe(&mut session, &config.modbus).await
+                }
+                Protocol::Enip | Protocol::Snmp => not_available(probe, config.port(probe)),
+            }
+        };
+        record.merge(observation, identity);
+    }
+    session.close().await;
+    record
+}
+
+fn stopped_observation(protocol: Protocol, port: u16) -> (ServiceObservation, Identity) {
+    observation_without_reply(
+        protocol,
+        port,
+        Status::Stopped,
+        "scan stopped before this probe ran",
+    )
+}
+
+fn not_available(protocol: Protocol, port: u16) -> (ServiceObservation, Identity) {
+    observation_without_reply(
+        protocol,
+        port,
+        Status::UnknownError,
+        "probe not available in this build",
+    )
+}
+
+fn observation_without_reply(
+    protocol: Protocol,
+    port: u16,
+    status: Status,
+    why: &str,
+) -> (ServiceObservation, Identity) {
+    let transport = match protocol {
+        Protocol::Snmp => Transport::Udp,
+        Protocol::Modbus | Protocol::Enip => Transport::Tcp,
+    };
+    (
+        ServiceObservation {
+            protocol,
+            transport,
+            port,
+            status,
+            rtt_ms: None,
+            timestamp: jiff::Timestamp::now(),
+            error: Some(why.to_owned()),
+            requests: 0,
+            details: None,
+        },
+        Identity::default(),
+    )
+}

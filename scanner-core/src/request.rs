@@ -1,0 +1,109 @@
+//! The closed set of requests otscan can ever put on the wire.
+//!
+//! Safety rule 1 of the design: every byte the scanner sends is encoded from a
+//! [`ReadOnlyRequest`]. The engine's send paths accept nothing else (no raw
+//! byte slices), and each variant can only express a read-only identification
+//! request: there is no field through which a write, a session registration or
+//! a set request could be spelled. Adding a variant is a reviewed design
+//! change.
+
+use crate::protocols::{enip, modbus};
+
+/// Which stream of Modbus device-identification objects to read (MEI 0x0E "read device id code").
+///
+/// Only the three stream codes exist here: individual access (code 0x04) is not
+/// needed to build an inventory and is left out on purpose.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum ModbusReadCode {
+    /// 0x01: basic objects (vendor name, product code, revision).
+    Basic,
+    /// 0x02: regular objects (vendor URL, product name, model name, user application name).
+    Regular,
+    /// 0x03: extended, vendor-specific objects (0x80-0xFF).
+    Extended,
+}
+
+impl ModbusReadCode {
+    /// The code's byte on the wire.
+    pub const fn value(self) -> u8 {
+        match self {
+            ModbusReadCode::Basic => 0x01,
+            ModbusReadCode::Regular => 0x02,
+            ModbusReadCode::Extended => 0x03,
+        }
+    }
+
+    /// The first object id of this stream's category.
+    pub const fn first_object(self) -> u8 {
+        match self {
+            ModbusReadCode::Basic => 0x00,
+            ModbusReadCode::Regular => 0x03,
+            ModbusReadCode::Extended => 0x80,
+        }
+    }
+}
+
+/// A read-only identification request, the only thing otscan can send.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum ReadOnlyRequest {
+    /// Modbus FC 0x2B / MEI 0x0E Read Device Identification, stream access.
+    ModbusReadDeviceId {
+        /// Unit identifier (MBAP byte 7).
+        unit_id: u8,
+        /// Which object stream to read.
+        read_code: ModbusReadCode,
+        /// First object id to return (continuation uses the reply's next object id).
+        object_id: u8,
+    },
+    /// Modbus FC 0x11 Report Server ID (no request data).
+    ModbusReportServerId {
+        /// Unit identifier (MBAP byte 7).
+        unit_id: u8,
+    },
+    /// EtherNet/IP encapsulation command 0x0063 ListIdentity (no session needed).
+    EnipListIdentity,
+    /// EtherNet/IP encapsulation command 0x0004 ListServices (no session needed).
+    EnipListServices,
+    /// EtherNet/IP encapsulation command 0x0064 ListInterfaces (no session needed).
+    EnipListInterfaces,
+}
+
+impl ReadOnlyRequest {
+    /// Encodes the request into the bytes that go on the wire.
+    ///
+    /// `correlation` ties a reply to its request: it becomes the Modbus MBAP
+    /// transaction id (low 16 bits) or the EtherNet/IP sender context.
+    pub fn encode(&self, correlation: u32) -> Vec<u8> {
+        match *self {
+            ReadOnlyRequest::ModbusReadDeviceId {
+                unit_id,
+                read_code,
+                object_id,
+            } => modbus::encode_read_device_id(correlation as u16, unit_id, read_code, object_id),
+            ReadOnlyRequest::ModbusReportServerId { unit_id } => {
+                modbus::encode_report_server_id(correlation as u16, unit_id)
+            }
+            ReadOnlyRequest::EnipListIdentity => {
+                enip::encode_command(enip::Command::ListIdentity, correlation)
+            }
+            ReadOnlyRequest::EnipListServices => {
+                enip::encode_command(enip::Command::ListServices, correlation)
+            }
+            ReadOnlyRequest::EnipListInterfaces => {
+                enip::encode_command(enip::Command::ListInterfaces, correlation)
+            }
+        }
+    }
+
+    /// The protocol this request belongs to.
+    pub fn protocol(&self) -> crate::record::Protocol {
+        use crate::record::Protocol;
+        match self {
+            ReadOnlyRequest::ModbusReadDeviceId { .. }
+            | ReadOnlyRequest::ModbusReportServerId { .. } => Protocol::Modbus,
+            ReadOnlyRequest::EnipListIdentity
+            | ReadOnlyRequest::EnipListServices
+            | ReadOnlyRequest::EnipListInterfaces => Protocol::Enip,
+        }
+    }
+}
