@@ -1,0 +1,60 @@
+//! `otscan demo`: a simulated plant on loopback, scanned with the normal scan path.
+
+use std::net::Ipv4Addr;
+
+use protocol_fixtures::{Plant, PlantSpec};
+use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::{ScanConfig, Targets};
+
+use crate::cli::DemoArgs;
+use crate::run::{run_scan, EXIT_FAILURE, EXIT_USAGE};
+
+pub async fn demo_command(args: DemoArgs) -> u8 {
+    if args.base.octets()[0] != 127 {
+        eprintln!(
+            "otscan: error: --base {}: the demo plant must live in 127.0.0.0/8 (loopback)",
+            args.base
+        );
+        return EXIT_USAGE;
+    }
+    let [a, b, c, _] = args.base.octets();
+    let base = Ipv4Addr::new(a, b, c, 0);
+    let spec = PlantSpec::demo(base, args.modbus_port);
+    let plant = match Plant::start(spec) {
+        Ok(p) => p,
+        Err(e) => {
+            eprintln!("otscan: error: cannot start the simulated plant: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    eprintln!(
+        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}; scanning the /24 with the default safe settings",
+        plant.devices().len(),
+        args.modbus_port
+    );
+    for device in plant.devices() {
+        eprintln!("  {:<15} {}", device.spec.ip, device.spec.name);
+    }
+    let config = Targets::parse([format!("{base}/24")])
+        .map_err(|e| e.to_string())
+        .and_then(|targets| {
+            ScanConfig::builder()
+                .targets(targets)
+                .modbus(ModbusConfig {
+                    port: args.modbus_port,
+                    ..ModbusConfig::default()
+                })
+                .build()
+                .map_err(|e| e.to_string())
+        });
+    let config = match config {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("otscan: error: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    let code = run_scan(config, Box::new(std::io::stdout())).await;
+    plant.shutdown().await;
+    code
+}

@@ -1,0 +1,37 @@
+//! `otscan`: the thin command-line front end over scanner-core.
+
+mod cli;
+mod demo;
+mod run;
+
+use std::process::ExitCode;
+
+use clap::Parser;
+
+use cli::{Cli, Command};
+
+fn main() -> ExitCode {
+    let args = cli::normalize_args(std::env::args_os());
+    let cli = match Cli::try_parse_from(args) {
+        Ok(cli) => cli,
+        Err(e) => return run::usage_exit(e),
+    };
+    run::init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(rt) => rt,
+        Err(e) => {
+            eprintln!("otscan: error: cannot start the async runtime: {e}");
+            return ExitCode::from(run::EXIT_FAILURE);
+        }
+    };
+    let code = runtime.block_on(async {
+        match cli.command {
+            Command::Scan(args) => run::scan_command(*args).await,
+            Command::Demo(args) => demo::demo_command(args).await,
+        }
+    });
+    ExitCode::from(code)
+}

@@ -1,0 +1,140 @@
+//! Bad command-line input: one line naming the argument, exit code 2, nothing sent.
+
+use assert_cmd::Command;
+use predicates::prelude::*;
+
+fn otscan() -> Command {
+    Command::cargo_bin("otscan").unwrap()
+}
+
+fn assert_usage_error(args: &[&str], names: &str) {
+    let out = otscan().args(args).output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "args {args:?}: {out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(
+        stderr.trim_end().lines().count(),
+        1,
+        "one line for {args:?}: {stderr}"
+    );
+    assert!(
+        stderr.contains(names),
+        "{args:?}: '{stderr}' should name '{names}'"
+    );
+    assert!(!stderr.contains("panicked"), "{stderr}");
+    assert!(out.stdout.is_empty(), "nothing on stdout for {args:?}");
+}
+
+#[test]
+fn bad_targets_quote_the_text() {
+    assert_usage_error(&["scan", "10.0.0.300"], "\"10.0.0.300\"");
+    assert_usage_error(&["scan", "10.0.0.0/33"], "\"10.0.0.0/33\"");
+    assert_usage_error(&["scan", "10.0.0.20-10.0.0.5"], "\"10.0.0.20-10.0.0.5\"");
+    assert_usage_error(&["scan", "127.0.0.1", "--exclude", "nope!"], "\"nope!\"");
+}
+
+#[test]
+fn bad_options_name_the_argument() {
+    assert_usage_error(&["scan", "127.0.0.1", "--rate", "0"], "--rate");
+    assert_usage_error(&["scan", "127.0.0.1", "--rate", "fast"], "--rate");
+    assert_usage_error(&["scan", "127.0.0.1", "--timeout", "2 weeks"], "--timeout");
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--modbus-unit-ids", "300"],
+        "--modbus-unit-ids",
+    );
+    assert_usage_error(&["scan", "127.0.0.1", "--port", "modbus"], "--port");
+    assert_usage_error(&["scan", "127.0.0.1", "--probes", "telnet"], "--probes");
+    assert_usage_error(&["scan", "127.0.0.1", "--shard", "5/4"], "--shard");
+    assert_usage_error(&["scan", "127.0.0.1", "--bogus"], "--bogus");
+    assert_usage_error(&["scan"], "no targets");
+}
+
+#[test]
+fn missing_files_are_named() {
+    let out = otscan()
+        .args(["scan", "-iL", "/nonexistent/targets.txt"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(stderr.contains("/nonexistent/targets.txt"), "{stderr}");
+}
+
+#[test]
+fn bad_line_in_a_target_file_names_file_and_line() {
+    let dir = std::env::temp_dir().join(format!("otscan-cli-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("targets.txt");
+    std::fs::write(&file, "# plant A\n127.0.0.1\n\n127.0.0.999\n").unwrap();
+    let out = otscan().args(["scan", "-iL"]).arg(&file).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("line 4") && stderr.contains("127.0.0.999"),
+        "{stderr}"
+    );
+}
+
+#[test]
+fn help_shows_examples_and_exit_codes() {
+    otscan()
+        .args(["scan", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Examples:"))
+        .stdout(predicate::str::contains("--dry-run"))
+        .stdout(predicate::str::contains("Exit codes"));
+}
+
+#[test]
+fn dry_run_plans_a_slash_8_without_sending() {
+    // Nothing listens on 10/8 here and the network rule forbids traffic there:
+    // a dry run must not send anything, and it must finish at once.
+    let out = otscan()
+        .args([
+            "scan",
+            "10.0.0.0/8",
+            "--exclude",
+            "10.1.0.0/16",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stdout = String::from_utf8(out.stdout).unwrap();
+    assert!(
+        stdout.contains("targets:              16711680"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nothing sent"));
+}
+
+#[test]
+fn dry_run_lists_targets_in_a_shuffled_deterministic_order() {
+    let run = |seed: &str| {
+        let out = otscan()
+            .args([
+                "scan",
+                "127.0.0.0/28",
+                "--dry-run",
+                "--list-targets",
+                "--seed",
+                seed,
+            ])
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        String::from_utf8(out.stdout)
+            .unwrap()
+            .lines()
+            .filter(|l| l.starts_with("127."))
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    let a = run("7");
+    assert_eq!(a.len(), 16);
+    assert_eq!(a, run("7"), "same seed, same order");
+    assert_ne!(a, run("8"), "another seed, another order");
+    let mut sorted = a.clone();
+    sorted.sort_by_key(|s| s.parse::<std::net::Ipv4Addr>().unwrap());
+    assert_ne!(a, sorted, "not ascending");
+}

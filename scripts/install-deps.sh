@@ -1,0 +1,17 @@
+#!/usr/bin/env bash
+# Installs the system packages otscan's tests and benches need (idempotent).
+# Tests use only loopback (127.0.0.0/8); these packages are peers to compare with
+# and tools to check the wire, never traffic generators for other networks.
+set -euo pipefail
+packages=()
+# Nothing yet: the Modbus tests need only the Rust toolchain. Protocol issues add
+# snmpd (interop), tshark (wire audit) and nmap (reference scanner) here.
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+if [ "${#missing[@]}" -gt 0 ]; then
+    if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
+    $SUDO apt-get update -qq
+    DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+fi
