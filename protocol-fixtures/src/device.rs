@@ -5,7 +5,7 @@ use std::{io, net::SocketAddr, time::Duration};
 
 use tokio::{
     io::AsyncReadExt as _,
-    net::{TcpListener, TcpSocket},
+    net::{TcpListener, TcpSocket, UdpSocket},
     task::{JoinHandle, JoinSet},
 };
 use tokio_util::sync::CancellationToken;
@@ -15,15 +15,21 @@ use crate::recorder::{Framing, Recorder};
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 pub(crate) const ACCEPT_RETRY: Duration = Duration::from_millis(20);
 
-/// Binds a TCP listener, refusing anything but loopback: fixtures must never be reachable from,
-/// or talk to, a real network.
-pub(crate) fn bind_loopback(addr: SocketAddr) -> io::Result<TcpListener> {
-    if !addr.ip().is_loopback() {
-        return Err(io::Error::new(
+/// Fixtures must never be reachable from, or talk to, a real network.
+fn ensure_loopback(addr: SocketAddr) -> io::Result<()> {
+    if addr.ip().is_loopback() {
+        Ok(())
+    } else {
+        Err(io::Error::new(
             io::ErrorKind::InvalidInput,
             format!("fixtures bind only to loopback addresses, not {addr}"),
-        ));
+        ))
     }
+}
+
+/// Binds a TCP listener, refusing anything but loopback.
+pub(crate) fn bind_loopback(addr: SocketAddr) -> io::Result<TcpListener> {
+    ensure_loopback(addr)?;
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
@@ -33,6 +39,17 @@ pub(crate) fn bind_loopback(addr: SocketAddr) -> io::Result<TcpListener> {
     socket.bind(addr)?;
     // Room for a scanner test that opens many connections at once.
     socket.listen(1024)
+}
+
+/// Binds a UDP socket, refusing anything but loopback. No `SO_REUSEADDR`: on UDP it would let two
+/// fixtures share a port and split its datagrams between them.
+///
+/// Must run inside a Tokio runtime.
+pub(crate) fn bind_loopback_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
+    ensure_loopback(addr)?;
+    let socket = std::net::UdpSocket::bind(addr)?;
+    socket.set_nonblocking(true)?;
+    UdpSocket::from_std(socket)
 }
 
 /// A running fixture. Dropping it aborts the fixture; [`DeviceHandle::shutdown`] stops it and

@@ -1,6 +1,6 @@
 //! Simulated OT devices for otscan's tests and demo: well-behaved and hostile Modbus/TCP devices,
-//! silent TCP ports, a recorder of every frame they receive, and a [`Plant`] that starts many
-//! devices on 127.x.y.z addresses from one [`PlantSpec`].
+//! EtherNet/IP devices (TCP and UDP), silent TCP ports, a recorder of every frame they receive,
+//! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
 //! Everything binds to loopback only; Linux routes all of 127.0.0.0/8 to `lo`, so any address
 //! in it can be bound without creating aliases.
@@ -22,14 +22,16 @@
 //! ```
 
 pub mod device;
+pub mod enip;
 pub mod modbus;
 pub mod plant;
 pub mod recorder;
 
 pub use device::{DeviceHandle, SilentTcpDevice};
+pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
 pub use modbus::{
     ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, RdiBehaviour, ReportServerId,
     UnitIdPolicy,
 };
-pub use plant::{DeviceSpec, Plant, PlantDevice, PlantSpec};
+pub use plant::{DeviceSpec, Plant, PlantDevice, PlantPorts, PlantSpec};
 pub use recorder::{ConnectionStats, Framing, RecordedFrame, Recorder, RecordingStream, Transport};

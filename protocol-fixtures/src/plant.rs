@@ -8,6 +8,7 @@ use std::{
 
 use crate::{
     device::{DeviceHandle, SilentTcpDevice},
+    enip::{self, EnipDevice, EnipDeviceConfig},
     modbus::{
         object_id as obj, ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds,
         RdiBehaviour, UnitIdPolicy,
@@ -26,6 +27,8 @@ pub struct DeviceSpec {
     pub name: String,
     /// A Modbus/TCP server on this port.
     pub modbus: Option<(u16, ModbusDeviceConfig)>,
+    /// An EtherNet/IP device on this port, TCP and UDP as its config says.
+    pub enip: Option<(u16, EnipDeviceConfig)>,
     /// A TCP port that accepts connections and never answers.
     pub silent_tcp: Option<u16>,
 }
@@ -37,6 +40,7 @@ impl DeviceSpec {
             ip,
             name: name.into(),
             modbus: None,
+            enip: None,
             silent_tcp: None,
         }
     }
@@ -45,6 +49,13 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_modbus(mut self, port: u16, config: ModbusDeviceConfig) -> Self {
         self.modbus = Some((port, config));
+        self
+    }
+
+    /// Adds an EtherNet/IP device.
+    #[must_use]
+    pub fn with_enip(mut self, port: u16, config: EnipDeviceConfig) -> Self {
+        self.enip = Some((port, config));
         self
     }
 
@@ -61,6 +72,26 @@ impl DeviceSpec {
 pub struct PlantSpec {
     /// The devices, in address order for the built-in plants.
     pub devices: Vec<DeviceSpec>,
+}
+
+/// The ports of [`PlantSpec::plant`]: one per protocol, shared by every device speaking it.
+/// Port 0 gives every service its own free port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlantPorts {
+    /// Modbus/TCP port.
+    pub modbus: u16,
+    /// EtherNet/IP port, TCP and UDP.
+    pub enip: u16,
+}
+
+impl Default for PlantPorts {
+    /// The registered ports, 502 and 44818.
+    fn default() -> Self {
+        Self {
+            modbus: 502,
+            enip: enip::PORT,
+        }
+    }
 }
 
 /// Host `host` in the /24 that contains `base`.
@@ -159,6 +190,95 @@ impl PlantSpec {
         Self { devices }
     }
 
+    /// The full mixed plant on the /24 containing `base`: every device of
+    /// [`PlantSpec::demo`]`(base, ports.modbus)`, with `plc-m580` also speaking EtherNet/IP, plus
+    /// EtherNet/IP-only devices on hosts .20 to .26, every one on `ports.enip` over TCP and UDP.
+    /// Identities are realistic (it is all loopback); numbers are vendor id, CIP device type,
+    /// product code, revision, status word, serial and state:
+    ///
+    /// | host | name | protocols | EtherNet/IP identity |
+    /// |------|------|-----------|----------------------|
+    /// | .10-.14, .16-.18 | as in [`PlantSpec::demo`] | Modbus (.18 silent) | none |
+    /// | .15 | `plc-m580` | Modbus + EtherNet/IP | Schneider M580: vendor 243, type 0x0E, code 2052, rev 4.2, status 0x0030, serial 0x5A00002A, "BMEP58 2040", state 3 |
+    /// | .20 | `plc-l61` | EtherNet/IP | ControlLogix: vendor 1, type 0x0E, code 54, rev 20.11, status 0x0060, serial 0x006C061A, "1756-L61/B LOGIX5561", state 3 |
+    /// | .21 | `plc-l32e` | EtherNet/IP | CompactLogix: vendor 1, type 0x0E, code 64, rev 20.13, status 0x0030, serial 0x4062B1E5, "1769-L32E Ethernet Port", state 3 |
+    /// | .22 | `plc-cj2m` | EtherNet/IP | Omron: vendor 47, type 0x0C, code 1609, rev 2.1, status 0x0030, serial 0x00357A21, "CJ2M-CPU31", state 3 |
+    /// | .23 | `adapter-en2t` | EtherNet/IP | 1756-EN2T: vendor 1, type 0x0C, code 166, rev 5.28, status 0x0061 (owned), serial 0x60A2F1C3, "1756-EN2T/D", state 3 |
+    /// | .24 | `drive-pf70` | EtherNet/IP | PowerFlex-like AC drive: vendor 1, type 0x02, code 81, rev 2.4, status 0x0164 (minor recoverable fault), serial 0x7A210C5E, "PowerFlex 70 480V 2HP", no state byte (older firmware) |
+    /// | .25 | `io-latin1-name` | EtherNet/IP | discrete I/O: vendor 90, type 0x07, code 55, rev 1.7, status 0x0030, serial 0x00023A91, 32-byte non-UTF-8 name (Latin-1, 0xFF, trailing NUL), state 3 |
+    /// | .26 | `enip-refuse-all` | EtherNet/IP | answers every command with header status 0x0001 and no data |
+    ///
+    /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
+    pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
+        let port = ports.enip;
+        let mut spec = Self::demo(base, ports.modbus);
+        let m580 = host(base, 15);
+        if let Some(device) = spec.devices.iter_mut().find(|d| d.ip == m580) {
+            device.enip = Some((
+                port,
+                EnipDeviceConfig::new(243, 0x0E, 2052, "BMEP58 2040")
+                    .with_revision(4, 2)
+                    .with_status(0x0030)
+                    .with_serial(0x5A00_002A),
+            ));
+        }
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 20), "plc-l61").with_enip(
+                port,
+                EnipDeviceConfig::new(1, 0x0E, 54, "1756-L61/B LOGIX5561")
+                    .with_revision(20, 11)
+                    .with_status(0x0060)
+                    .with_serial(0x006C_061A)
+                    .with_state(3),
+            ),
+            DeviceSpec::new(host(base, 21), "plc-l32e").with_enip(
+                port,
+                EnipDeviceConfig::new(1, 0x0E, 64, "1769-L32E Ethernet Port")
+                    .with_revision(20, 13)
+                    .with_status(0x0030)
+                    .with_serial(0x4062_B1E5)
+                    .with_state(3),
+            ),
+            DeviceSpec::new(host(base, 22), "plc-cj2m").with_enip(
+                port,
+                EnipDeviceConfig::new(47, 0x0C, 1609, "CJ2M-CPU31")
+                    .with_revision(2, 1)
+                    .with_status(0x0030)
+                    .with_serial(0x0035_7A21)
+                    .with_state(3),
+            ),
+            DeviceSpec::new(host(base, 23), "adapter-en2t").with_enip(
+                port,
+                EnipDeviceConfig::new(1, 0x0C, 166, "1756-EN2T/D")
+                    .with_revision(5, 28)
+                    .with_status(0x0061)
+                    .with_serial(0x60A2_F1C3)
+                    .with_state(3),
+            ),
+            DeviceSpec::new(host(base, 24), "drive-pf70").with_enip(
+                port,
+                EnipDeviceConfig::new(1, 0x02, 81, "PowerFlex 70 480V 2HP")
+                    .with_revision(2, 4)
+                    .with_status(0x0164)
+                    .with_serial(0x7A21_0C5E)
+                    .without_state(),
+            ),
+            DeviceSpec::new(host(base, 25), "io-latin1-name").with_enip(
+                port,
+                EnipDeviceConfig::new(90, 0x07, 55, LATIN1_NAME.to_vec())
+                    .with_revision(1, 7)
+                    .with_status(0x0030)
+                    .with_serial(0x0002_3A91)
+                    .with_state(3),
+            ),
+            DeviceSpec::new(host(base, 26), "enip-refuse-all").with_enip(
+                port,
+                EnipDeviceConfig::default().with_header_status(enip::STATUS_INVALID_COMMAND),
+            ),
+        ]);
+        spec
+    }
+
     /// [`PlantSpec::demo`] plus hostile and edge-case devices on hosts .30 to .38, all on
     /// `modbus_port`:
     ///
@@ -224,6 +344,9 @@ impl PlantSpec {
     }
 }
 
+/// A 32-byte product name that is not UTF-8: Latin-1 letters, a 0xFF and a NUL pad.
+const LATIN1_NAME: &[u8; 32] = b"E/A-Modul \xDCberwachung Stra\xDFe 7\xFF\x00";
+
 /// A running device of a [`Plant`]: its spec and where its services actually listen.
 #[derive(Debug)]
 pub struct PlantDevice {
@@ -231,6 +354,8 @@ pub struct PlantDevice {
     pub spec: DeviceSpec,
     /// Where the Modbus server listens, if there is one.
     pub modbus: Option<SocketAddr>,
+    /// Where the EtherNet/IP device listens (TCP and UDP share the port), if there is one.
+    pub enip: Option<SocketAddr>,
     /// Where the silent TCP port listens, if there is one.
     pub silent_tcp: Option<SocketAddr>,
     handles: Vec<DeviceHandle>,
@@ -265,6 +390,14 @@ impl Plant {
                 modbus = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut enip = None;
+            if let Some((port, config)) = &spec.enip {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = EnipDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                enip = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut silent_tcp = None;
             if let Some(port) = spec.silent_tcp {
                 let addr = SocketAddr::from((spec.ip, port));
@@ -277,6 +410,7 @@ impl Plant {
             devices.push(PlantDevice {
                 spec,
                 modbus,
+                enip,
                 silent_tcp,
                 handles,
             });

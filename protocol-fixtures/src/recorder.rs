@@ -62,6 +62,9 @@ pub struct ConnectionStats {
 pub enum Framing {
     /// Modbus/TCP: the MBAP length field says how many bytes follow the first 6.
     ModbusTcp,
+    /// EtherNet/IP encapsulation: a 24-byte header whose little-endian length field (offset 2)
+    /// says how many bytes follow it.
+    Enip,
     /// No framing: every read is recorded as it arrived.
     Raw,
 }
@@ -78,6 +81,7 @@ impl Framing {
     pub fn protocol(self) -> &'static str {
         match self {
             Framing::ModbusTcp => "modbus",
+            Framing::Enip => "enip",
             Framing::Raw => "raw",
         }
     }
@@ -87,6 +91,7 @@ impl Framing {
     pub fn for_port(port: u16) -> Self {
         match port {
             502 => Framing::ModbusTcp,
+            44818 => Framing::Enip,
             _ => Framing::Raw,
         }
     }
@@ -110,6 +115,20 @@ impl Framing {
                     FrameLen::Incomplete
                 } else {
                     FrameLen::Complete(6 + length)
+                }
+            }
+            // Any header is plausible (the u16 length already bounds a frame to 64 KiB), so a
+            // stream out of step is recorded as whatever frames its bytes happen to describe.
+            Framing::Enip => {
+                const HEADER: usize = 24;
+                if buf.len() < HEADER {
+                    return FrameLen::Incomplete;
+                }
+                let length = HEADER + usize::from(u16::from_le_bytes([buf[2], buf[3]]));
+                if buf.len() < length {
+                    FrameLen::Incomplete
+                } else {
+                    FrameLen::Complete(length)
                 }
             }
         }
@@ -365,12 +384,16 @@ mod tests {
     }
 
     async fn record_stream(chunks: &[&[u8]]) -> Vec<Vec<u8>> {
+        record_stream_as(Framing::ModbusTcp, chunks).await
+    }
+
+    async fn record_stream_as(framing: Framing, chunks: &[&[u8]]) -> Vec<Vec<u8>> {
         let recorder = Recorder::new();
         let mut stream = RecordingStream::new(
             Script(chunks.iter().map(|c| c.to_vec()).collect()),
             addr("127.0.0.1:502"),
             addr("127.0.0.2:40000"),
-            Framing::ModbusTcp,
+            framing,
             recorder.clone(),
         );
         let mut sink = Vec::new();
@@ -426,6 +449,30 @@ mod tests {
         );
         let frames = record_stream(&[&[0, 1, 0, 0, 1, 0, 1, 3]]).await;
         assert_eq!(frames, [vec![0, 1, 0, 0, 1, 0, 1, 3]]);
+    }
+
+    #[tokio::test]
+    async fn enip_frames_are_split_and_joined_by_header_length() {
+        let header = |command: u8, length: u8| {
+            let mut h = vec![0u8; 24];
+            h[0] = command;
+            h[2] = length;
+            h
+        };
+        let first = header(0x63, 0);
+        let second = [header(0x65, 4), vec![1, 0, 0, 0]].concat();
+        let third = header(0x04, 0);
+        // One read carries the first frame and most of the second's header; the third is cut
+        // short by the end of the stream and still recorded.
+        let burst = [&first[..], &second[..6]].concat();
+        let frames = record_stream_as(
+            Framing::Enip,
+            &[&burst, &second[6..26], &second[26..], &third[..7]],
+        )
+        .await;
+        assert_eq!(frames, [first, second, third[..7].to_vec()]);
+        assert_eq!(Framing::for_port(44818), Framing::Enip);
+        assert_eq!(Framing::Enip.protocol(), "enip");
     }
 
     #[test]

@@ -7,10 +7,12 @@ use std::{
     time::Duration,
 };
 
-use protocol_fixtures::{ModbusQuirk, Plant, PlantSpec, RdiBehaviour};
+use protocol_fixtures::{
+    enip::command, ModbusQuirk, Plant, PlantPorts, PlantSpec, RdiBehaviour, Transport,
+};
 use tokio::{
     io::{AsyncReadExt, AsyncWriteExt},
-    net::{TcpListener, TcpStream},
+    net::{TcpListener, TcpStream, UdpSocket},
     time::timeout,
 };
 
@@ -122,4 +124,205 @@ async fn test_subnet_starts_on_free_ports_and_drop_tears_down() {
         tokio::time::sleep(Duration::from_millis(10)).await;
     }
     panic!("{addr} still accepts after the plant was dropped");
+}
+
+fn list_identity() -> Vec<u8> {
+    let mut request = vec![0u8; 24];
+    request[0] = 0x63;
+    request[12..20].copy_from_slice(b"plant-01");
+    request
+}
+
+async fn enip_tcp(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    stream.write_all(request).await.unwrap();
+    let mut header = [0u8; 24];
+    timeout(Duration::from_secs(2), stream.read_exact(&mut header))
+        .await
+        .expect("reply in time")
+        .unwrap();
+    let mut data = vec![0u8; usize::from(u16::from_le_bytes([header[2], header[3]]))];
+    stream.read_exact(&mut data).await.unwrap();
+    [&header[..], &data].concat()
+}
+
+async fn enip_udp(addr: SocketAddr, request: &[u8]) -> Vec<u8> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(request, addr).await.unwrap();
+    let mut buf = vec![0u8; 1024];
+    let (len, _) = timeout(Duration::from_secs(2), socket.recv_from(&mut buf))
+        .await
+        .expect("reply in time")
+        .unwrap();
+    buf.truncate(len);
+    buf
+}
+
+#[test]
+fn mixed_plant_extends_demo_with_enip_devices() {
+    let base = Ipv4Addr::new(127, 1, 0, 0);
+    let demo = PlantSpec::demo(base, 502);
+    let plant = PlantSpec::plant(base, PlantPorts::default());
+    assert!(demo.devices.iter().all(|d| d.enip.is_none()));
+    for device in &demo.devices {
+        let same = plant.device(&device.name).unwrap();
+        assert_eq!((same.ip, &same.modbus), (device.ip, &device.modbus));
+    }
+    let names: BTreeSet<_> = plant.devices.iter().map(|d| d.name.as_str()).collect();
+    let ips: BTreeSet<_> = plant.devices.iter().map(|d| d.ip).collect();
+    assert_eq!(names.len(), plant.devices.len());
+    assert_eq!(ips.len(), plant.devices.len());
+
+    let enip: Vec<_> = plant
+        .devices
+        .iter()
+        .filter_map(|d| Some((d.ip.octets()[3], d.enip.as_ref()?)))
+        .collect();
+    assert_eq!(
+        enip.iter().map(|(host, _)| *host).collect::<Vec<_>>(),
+        [15, 20, 21, 22, 23, 24, 25, 26]
+    );
+    assert!(enip.iter().all(|(_, (port, _))| *port == 44818));
+    let m580 = plant.device("plc-m580").unwrap();
+    assert!(m580.modbus.is_some());
+    assert_eq!(m580.enip.as_ref().unwrap().1.vendor_id, 243);
+    let l61 = &plant.device("plc-l61").unwrap().enip.as_ref().unwrap().1;
+    assert_eq!(
+        (
+            l61.vendor_id,
+            l61.device_type,
+            l61.product_code,
+            l61.revision
+        ),
+        (1, 0x0E, 54, (20, 11))
+    );
+    let odd = &plant
+        .device("io-latin1-name")
+        .unwrap()
+        .enip
+        .as_ref()
+        .unwrap()
+        .1;
+    assert_eq!(odd.product_name.len(), 32);
+    assert!(std::str::from_utf8(&odd.product_name).is_err());
+    assert!(
+        !plant
+            .device("drive-pf70")
+            .unwrap()
+            .enip
+            .as_ref()
+            .unwrap()
+            .1
+            .include_state
+    );
+    let refuse = &plant
+        .device("enip-refuse-all")
+        .unwrap()
+        .enip
+        .as_ref()
+        .unwrap()
+        .1;
+    assert_eq!(refuse.header_status, Some(1));
+}
+
+#[tokio::test]
+async fn mixed_plant_answers_enip_on_both_transports_and_shutdown_frees_ports() {
+    let ports = PlantPorts {
+        modbus: 15602,
+        enip: 44920,
+    };
+    let spec = PlantSpec::plant(Ipv4Addr::new(127, 82, 0, 0), ports);
+    let plant = Plant::start(spec.clone()).unwrap();
+    assert_eq!(plant.devices().len(), spec.devices.len());
+
+    let request = list_identity();
+    for device in plant.devices() {
+        let Some((port, config)) = &device.spec.enip else {
+            assert_eq!(device.enip, None);
+            continue;
+        };
+        let addr = device.enip.unwrap();
+        assert_eq!((addr.ip(), addr.port()), (device.spec.ip.into(), *port));
+        let tcp = enip_tcp(addr, &request).await;
+        let udp = enip_udp(addr, &request).await;
+        assert_eq!(tcp, udp, "{}", device.spec.name);
+        assert_eq!(tcp[12..20], *b"plant-01");
+        if let Some(status) = config.header_status {
+            assert_eq!(tcp[8..12], status.to_le_bytes());
+            assert_eq!(tcp.len(), 24);
+            continue;
+        }
+        assert_eq!(tcp[8..12], [0; 4], "{}", device.spec.name);
+        let item = &tcp[30..];
+        assert_eq!(item[4..6], port.to_be_bytes());
+        assert_eq!(item[6..10], device.spec.ip.octets());
+        assert_eq!(item[18..20], config.vendor_id.to_le_bytes());
+        assert_eq!(item[20..22], config.device_type.to_le_bytes());
+        assert_eq!(item[28..32], config.serial.to_le_bytes());
+        assert_eq!(
+            item[33..33 + config.product_name.len()],
+            config.product_name[..]
+        );
+    }
+
+    // The M580 answers Modbus too, and its connections on both ports count together.
+    let m580 = plant.device("plc-m580").unwrap();
+    let pdu = read_device_id(m580.modbus.unwrap(), 0).await.unwrap();
+    assert_eq!(pdu[..2], [0x2B, 0x0E]);
+    let ip = m580.spec.ip.into();
+    assert_eq!(plant.recorder().connection_stats(ip).accepted, 2);
+    let transports: Vec<_> = plant
+        .recorder()
+        .frames_for(ip)
+        .iter()
+        .map(|f| (f.protocol, f.transport))
+        .collect();
+    assert_eq!(
+        transports,
+        [
+            ("enip", Transport::Tcp),
+            ("enip", Transport::Udp),
+            ("modbus", Transport::Tcp)
+        ]
+    );
+
+    // Every other command is refused, and recorded.
+    let adapter = plant.device("adapter-en2t").unwrap().enip.unwrap();
+    let mut register = vec![0u8; 28];
+    register[..4].copy_from_slice(&[0x65, 0, 4, 0]);
+    register[24] = 1;
+    let reply = enip_udp(adapter, &register).await;
+    assert_eq!(
+        (u16::from_le_bytes([reply[0], reply[1]]), &reply[2..12]),
+        (
+            command::REGISTER_SESSION,
+            &[0, 0, 0, 0, 0, 0, 1, 0, 0, 0][..]
+        )
+    );
+    let last = plant.recorder().frames_for(adapter.ip()).pop().unwrap();
+    assert_eq!(last.bytes, register);
+
+    let enip: Vec<SocketAddr> = plant.devices().iter().filter_map(|d| d.enip).collect();
+    plant.shutdown().await;
+    for addr in enip {
+        assert!(
+            TcpStream::connect(addr).await.is_err(),
+            "{addr} still accepts"
+        );
+        drop(UdpSocket::bind(addr).await.expect("UDP port freed"));
+    }
+}
+
+#[tokio::test]
+async fn mixed_plant_starts_on_free_ports() {
+    let ports = PlantPorts { modbus: 0, enip: 0 };
+    let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 83, 0, 0), ports)).unwrap();
+    let m580 = plant.device("plc-m580").unwrap();
+    assert_ne!(m580.enip.unwrap().port(), 0);
+    let reply = enip_udp(m580.enip.unwrap(), &list_identity()).await;
+    assert_eq!(
+        reply[30 + 4..30 + 6],
+        m580.enip.unwrap().port().to_be_bytes()
+    );
+    plant.shutdown().await;
 }
