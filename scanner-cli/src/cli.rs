@@ -5,12 +5,14 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
 use scanner_core::{Protocol, Rate, ScanConfig, Shard, Targets};
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
-  otscan scan 10.20.0.0/24                      Modbus identification of a /24, safe defaults
+  otscan scan 10.20.0.0/24                      Modbus + EtherNet/IP identification, safe defaults
+  otscan scan 10.20.0.0/24 --probes enip --enip-transport both
   otscan scan 10.20.0.0/24 --exclude 10.20.0.7 -o assets.jsonl
   otscan scan -iL plant-a.txt --exclude-file fragile.txt --rate 50
   otscan scan 10.20.0.0/16 --dry-run            show the plan, send nothing
@@ -58,7 +60,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
     /// Probes to run, in order.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "modbus", value_parser = parse_probe)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "modbus,enip", value_parser = parse_probe)]
     pub probes: Vec<Protocol>,
     /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable).
     #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
@@ -81,6 +83,12 @@ pub struct ScanArgs {
     /// Modbus unit ids to try in order, stopping at the first that answers (e.g. 255,0,1 or 1-247).
     #[arg(long, value_name = "LIST", value_parser = parse_unit_ids)]
     pub modbus_unit_ids: Option<UnitIds>,
+    /// EtherNet/IP transport: unicast ListIdentity over tcp (default), udp, or both.
+    #[arg(long, value_name = "T", default_value = "tcp", value_parser = parse_enip_transport)]
+    pub enip_transport: EnipTransport,
+    /// Times an unanswered UDP request is sent again.
+    #[arg(long, value_name = "N", default_value_t = scanner_core::config::DEFAULT_UDP_RETRIES, value_parser = clap::value_parser!(u32).range(0..=5))]
+    pub udp_retries: u32,
     /// Emit a record for every target, including those that answered nothing.
     #[arg(long)]
     pub emit_all: bool,
@@ -109,6 +117,9 @@ pub struct DemoArgs {
     /// TCP port the simulated Modbus devices listen on.
     #[arg(long, default_value_t = 5020)]
     pub modbus_port: u16,
+    /// TCP and UDP port the simulated EtherNet/IP devices listen on.
+    #[arg(long, default_value_t = 44818)]
+    pub enip_port: u16,
 }
 
 /// A parsed unit id list.
@@ -120,7 +131,16 @@ fn parse_probe(s: &str) -> Result<Protocol, String> {
         "modbus" => Ok(Protocol::Modbus),
         "enip" => Ok(Protocol::Enip),
         "snmp" => Ok(Protocol::Snmp),
-        other => Err(format!("unknown probe '{other}' (known: modbus)")),
+        other => Err(format!("unknown probe '{other}' (known: modbus, enip)")),
+    }
+}
+
+fn parse_enip_transport(s: &str) -> Result<EnipTransport, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "tcp" => Ok(EnipTransport::Tcp),
+        "udp" => Ok(EnipTransport::Udp),
+        "both" => Ok(EnipTransport::Both),
+        other => Err(format!("'{other}' is not tcp, udp or both")),
     }
 }
 
@@ -259,9 +279,15 @@ impl ScanArgs {
         if let Some(ids) = &self.modbus_unit_ids {
             modbus.unit_ids.clone_from(&ids.0);
         }
+        let mut enip = EnipConfig {
+            transport: self.enip_transport,
+            ..EnipConfig::default()
+        };
         for (proto, port) in &self.ports {
-            if *proto == Protocol::Modbus {
-                modbus.port = *port;
+            match proto {
+                Protocol::Modbus => modbus.port = *port,
+                Protocol::Enip => enip.port = *port,
+                Protocol::Snmp => {}
             }
         }
         let mut builder = ScanConfig::builder()
@@ -274,7 +300,9 @@ impl ScanArgs {
             .concurrency(self.concurrency)
             .timeout(self.timeout)
             .emit_all(self.emit_all)
-            .modbus(modbus);
+            .udp_retries(self.udp_retries)
+            .modbus(modbus)
+            .enip(enip);
         if let Some(d) = self.max_duration {
             builder = builder.max_duration(d);
         }

@@ -2,7 +2,8 @@
 
 use std::net::Ipv4Addr;
 
-use protocol_fixtures::{Plant, PlantSpec};
+use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
+use scanner_core::protocols::enip::EnipConfig;
 use scanner_core::protocols::modbus::ModbusConfig;
 use scanner_core::{ScanConfig, Targets};
 
@@ -19,7 +20,13 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     }
     let [a, b, c, _] = args.base.octets();
     let base = Ipv4Addr::new(a, b, c, 0);
-    let spec = PlantSpec::demo(base, args.modbus_port);
+    let spec = PlantSpec::plant(
+        base,
+        PlantPorts {
+            modbus: args.modbus_port,
+            enip: args.enip_port,
+        },
+    );
     let plant = match Plant::start(spec) {
         Ok(p) => p,
         Err(e) => {
@@ -28,12 +35,28 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         }
     };
     eprintln!(
-        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}; scanning the /24 with the default safe settings",
+        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}, EtherNet/IP on {}; scanning the /24 with the default safe settings",
         plant.devices().len(),
-        args.modbus_port
+        args.modbus_port,
+        args.enip_port
     );
     for device in plant.devices() {
-        eprintln!("  {:<15} {}", device.spec.ip, device.spec.name);
+        let mut speaks = Vec::new();
+        if device.modbus.is_some() {
+            speaks.push("modbus");
+        }
+        if device.enip.is_some() {
+            speaks.push("enip");
+        }
+        if device.silent_tcp.is_some() {
+            speaks.push("silent tcp");
+        }
+        eprintln!(
+            "  {:<15} {:<16} {}",
+            device.spec.ip,
+            device.spec.name,
+            speaks.join(", ")
+        );
     }
     let config = Targets::parse([format!("{base}/24")])
         .map_err(|e| e.to_string())
@@ -43,6 +66,10 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
                 .modbus(ModbusConfig {
                     port: args.modbus_port,
                     ..ModbusConfig::default()
+                })
+                .enip(EnipConfig {
+                    port: args.enip_port,
+                    ..EnipConfig::default()
                 })
                 .build()
                 .map_err(|e| e.to_string())

@@ -3,6 +3,7 @@
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::{Duration, SystemTime};
 
+use crate::protocols::enip::EnipConfig;
 use crate::protocols::modbus::ModbusConfig;
 use crate::record::Protocol;
 use crate::targets::Targets;
@@ -21,8 +22,13 @@ pub const DEFAULT_CONNECT_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(2);
 /// Default cap on requests to one device in one scan.
 pub const DEFAULT_MAX_REQUESTS_PER_DEVICE: u32 = 64;
+/// Default number of times an unanswered UDP request is sent again.
+pub const DEFAULT_UDP_RETRIES: u32 = 1;
 /// Most unit ids one device may be asked about (the whole 0-255 space would be 256).
 pub const MAX_UNIT_IDS: usize = 256;
+
+/// Probes run when none are chosen: every probe this version has, in this order.
+pub const DEFAULT_PROBES: [Protocol; 2] = [Protocol::Modbus, Protocol::Enip];
 
 /// Global pacing of requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -69,8 +75,12 @@ pub struct ScanConfig {
     pub emit_all: bool,
     /// Scan id to put in records (generated when `None`).
     pub scan_id: Option<String>,
+    /// Times an unanswered UDP request is sent again (each try waits the read timeout).
+    pub udp_retries: u32,
     /// Modbus probe settings.
     pub modbus: ModbusConfig,
+    /// EtherNet/IP probe settings.
+    pub enip: EnipConfig,
 }
 
 /// Invalid configuration.
@@ -99,7 +109,7 @@ impl ScanConfig {
         ScanConfigBuilder {
             config: ScanConfig {
                 targets: Targets::empty(),
-                probes: vec![Protocol::Modbus],
+                probes: DEFAULT_PROBES.to_vec(),
                 rate: Rate::PerSecond(NonZeroU32::new(DEFAULT_RATE).unwrap_or(NonZeroU32::MIN)),
                 burst: None,
                 per_device_interval: DEFAULT_PER_DEVICE_INTERVAL,
@@ -111,7 +121,9 @@ impl ScanConfig {
                 max_duration: None,
                 emit_all: false,
                 scan_id: None,
+                udp_retries: DEFAULT_UDP_RETRIES,
                 modbus: ModbusConfig::default(),
+                enip: EnipConfig::default(),
             },
         }
     }
@@ -120,7 +132,7 @@ impl ScanConfig {
     pub fn port(&self, probe: Protocol) -> u16 {
         match probe {
             Protocol::Modbus => self.modbus.port,
-            Protocol::Enip => 44818,
+            Protocol::Enip => self.enip.port,
             Protocol::Snmp => 161,
         }
     }
@@ -144,15 +156,32 @@ impl ScanConfig {
             .map(|p| match p {
                 // One connection, plus one more for each unit id that may close it.
                 Protocol::Modbus => self.modbus.max_requests() + self.modbus.unit_ids.len() as u64,
-                Protocol::Enip | Protocol::Snmp => 0,
+                Protocol::Enip => self.enip.max_requests(self.udp_retries),
+                Protocol::Snmp => 0,
             })
             .sum();
         per_probe.min(u64::from(self.max_requests_per_device))
     }
 
-    /// Fewest requests a device that answers nothing receives (one connection attempt per TCP probe).
+    /// Fewest requests a device that answers nothing receives (one connection
+    /// attempt per TCP probe, every try of each UDP request).
     pub fn min_requests_for_device(&self) -> u64 {
-        self.probes.len() as u64
+        self.probes
+            .iter()
+            .map(|p| match p {
+                Protocol::Modbus => 1,
+                Protocol::Enip => self
+                    .enip
+                    .transports()
+                    .iter()
+                    .map(|t| match t {
+                        crate::record::Transport::Tcp => 1,
+                        crate::record::Transport::Udp => 1 + u64::from(self.udp_retries),
+                    })
+                    .sum(),
+                Protocol::Snmp => 0,
+            })
+            .sum()
     }
 }
 
@@ -240,6 +269,16 @@ impl ScanConfigBuilder {
         self.config.scan_id = Some(id.into());
         self
     }
+    /// Sets how often an unanswered UDP request is sent again.
+    pub fn udp_retries(mut self, n: u32) -> Self {
+        self.config.udp_retries = n;
+        self
+    }
+    /// Sets the EtherNet/IP probe settings.
+    pub fn enip(mut self, enip: EnipConfig) -> Self {
+        self.config.enip = enip;
+        self
+    }
     /// Sets the Modbus probe settings.
     pub fn modbus(mut self, modbus: ModbusConfig) -> Self {
         self.config.modbus = modbus;
@@ -252,7 +291,7 @@ impl ScanConfigBuilder {
         if c.probes.is_empty() {
             return Err(ConfigError::NoProbes);
         }
-        if let Some(&p) = c.probes.iter().find(|p| **p != Protocol::Modbus) {
+        if let Some(&p) = c.probes.iter().find(|p| !DEFAULT_PROBES.contains(p)) {
             return Err(ConfigError::ProbeUnavailable(p));
         }
         if c.modbus.unit_ids.is_empty() {

@@ -19,7 +19,7 @@ use std::time::Duration;
 use futures::{Stream, StreamExt};
 use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
-use tokio::net::TcpStream;
+use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
@@ -203,6 +203,7 @@ pub(crate) struct DeviceSession {
     ip: IpAddr,
     shared: Arc<Shared>,
     conn: Option<Connection>,
+    udp: Option<(u16, UdpSocket)>,
     last_send: Option<Instant>,
     correlation: u32,
     requests: u32,
@@ -214,6 +215,7 @@ impl DeviceSession {
             ip,
             shared,
             conn: None,
+            udp: None,
             last_send: None,
             // Start correlations at a per-device value so replies from different
             // devices never look alike in a capture.
@@ -322,6 +324,74 @@ impl DeviceSession {
         }
     }
 
+    /// Sends `request` in a UDP datagram to `port` and waits for a reply that
+    /// `matches` it, resending up to the configured number of retries.
+    ///
+    /// The socket is connected to the device, so the kernel drops datagrams from any
+    /// other address or port, and a port-unreachable answer ends the wait at once.
+    /// A reply to an earlier try of the same exchange is accepted; anything else
+    /// (duplicates, stale replies, floods) is skipped until the try's timeout.
+    pub(crate) async fn udp_exchange(
+        &mut self,
+        port: u16,
+        request: &ReadOnlyRequest,
+        max_len: usize,
+        matches: &(dyn Fn(&[u8], u32) -> bool + Sync),
+    ) -> Result<Reply, ExchangeError> {
+        let protocol = request.protocol();
+        let shared = Arc::clone(&self.shared);
+        if self.udp.as_ref().is_none_or(|(p, _)| *p != port) {
+            let local: SocketAddr = match self.ip {
+                IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
+                IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+            };
+            let socket = UdpSocket::bind(local)
+                .await
+                .map_err(|e| ExchangeError::Io(e.to_string()))?;
+            socket
+                .connect(SocketAddr::new(self.ip, port))
+                .await
+                .map_err(|e| ExchangeError::Io(e.to_string()))?;
+            self.udp = Some((port, socket));
+        }
+        let mut sent = Vec::new();
+        let mut buf = vec![0u8; max_len + 1];
+        for _ in 0..=shared.config.udp_retries {
+            self.pace(protocol).await?;
+            self.correlation = self.correlation.wrapping_add(1);
+            sent.push(self.correlation);
+            let bytes = request.encode(self.correlation);
+            let Some((_, socket)) = self.udp.as_ref() else {
+                return Err(ExchangeError::Closed);
+            };
+            let sent_at = Instant::now();
+            socket.send(&bytes).await.map_err(|e| udp_error(&e))?;
+            let until = sent_at + shared.config.read_timeout;
+            loop {
+                let received = tokio::select! {
+                    r = tokio::time::timeout_at(until, socket.recv(&mut buf)) => r,
+                    _ = shared.stop.cancel.cancelled() => return Err(ExchangeError::Stopped),
+                };
+                let n = match received {
+                    Err(_) => break, // this try timed out
+                    Ok(Err(e)) => return Err(udp_error(&e)),
+                    Ok(Ok(n)) => n,
+                };
+                if n > max_len {
+                    return Err(ExchangeError::Oversized(max_len));
+                }
+                let datagram = &buf[..n];
+                if sent.iter().any(|&c| matches(datagram, c)) {
+                    return Ok(Reply {
+                        bytes: datagram.to_vec(),
+                        rtt: sent_at.elapsed(),
+                    });
+                }
+            }
+        }
+        Err(ExchangeError::Timeout)
+    }
+
     /// Closes the device's TCP connection, if any, with a FIN.
     pub(crate) async fn close(&mut self) {
         if let Some(mut conn) = self.conn.take() {
@@ -377,6 +447,15 @@ async fn write_and_read(
             return Err(ExchangeError::Closed);
         }
         buf.extend_from_slice(&chunk[..n]);
+    }
+}
+
+fn udp_error(e: &std::io::Error) -> ExchangeError {
+    // ICMP port unreachable surfaces as ECONNREFUSED on a connected UDP socket.
+    if e.kind() == std::io::ErrorKind::ConnectionRefused {
+        ExchangeError::Refused
+    } else {
+        ExchangeError::Io(e.to_string())
     }
 }
 
@@ -545,17 +624,20 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {
     );
     let mut session = DeviceSession::new(target.ip, Arc::clone(&shared));
     for &probe in &config.probes {
-        let (observation, identity) = if shared.stop.reason().is_some() {
-            stopped_observation(probe, config.port(probe))
+        let observations = if shared.stop.reason().is_some() {
+            vec![stopped_observation(probe, config.port(probe))]
         } else {
             match probe {
                 Protocol::Modbus => {
-                    crate::protocols::modbus::probe(&mut session, &config.modbus).await
+                    vec![crate::protocols::modbus::probe(&mut session, &config.modbus).await]
                 }
-                Protocol::Enip | Protocol::Snmp => not_available(probe, config.port(probe)),
+                Protocol::Enip => crate::protocols::enip::probe(&mut session, &config.enip).await,
+                Protocol::Snmp => vec![not_available(probe, config.port(probe))],
             }
         };
-        record.merge(observation, identity);
+        for (observation, identity) in observations {
+            record.merge(observation, identity);
+        }
     }
     session.close().await;
     record

@@ -36,6 +36,7 @@ pub mod protocols;
 pub mod record;
 pub mod request;
 pub mod targets;
+pub mod vendors;
 
 pub use config::{ConfigError, Rate, ScanConfig, ScanConfigBuilder};
 pub use engine::{Progress, Scan, StopReason};

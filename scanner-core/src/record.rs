@@ -259,6 +259,8 @@ pub struct ServiceObservation {
 pub enum ServiceDetails {
     /// Modbus device identification.
     Modbus(crate::protocols::modbus::ModbusDetails),
+    /// EtherNet/IP ListIdentity / ListServices.
+    Enip(crate::protocols::enip::EnipDetails),
 }
 
 /// Bytes from a device shown as text without losing anything.

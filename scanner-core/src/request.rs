@@ -107,3 +107,57 @@ impl ReadOnlyRequest {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Every request the enum can express, for every unit id and read code, encodes
+    /// to an allowlisted read-only frame; nothing else can be built.
+    #[test]
+    fn every_encodable_request_is_read_only() {
+        let mut all = vec![
+            ReadOnlyRequest::EnipListIdentity,
+            ReadOnlyRequest::EnipListServices,
+            ReadOnlyRequest::EnipListInterfaces,
+        ];
+        for unit_id in 0..=255u8 {
+            all.push(ReadOnlyRequest::ModbusReportServerId { unit_id });
+            for read_code in [
+                ModbusReadCode::Basic,
+                ModbusReadCode::Regular,
+                ModbusReadCode::Extended,
+            ] {
+                for object_id in [0x00, 0x03, 0x7F, 0x80, 0xFF] {
+                    all.push(ReadOnlyRequest::ModbusReadDeviceId {
+                        unit_id,
+                        read_code,
+                        object_id,
+                    });
+                }
+            }
+        }
+        for request in all {
+            for correlation in [0, 1, 0xFFFF, u32::MAX] {
+                let bytes = request.encode(correlation);
+                match request.protocol() {
+                    crate::record::Protocol::Modbus => {
+                        assert_eq!(&bytes[2..4], [0, 0]);
+                        assert_eq!(usize::from(bytes[5]), bytes.len() - 6);
+                        assert!(
+                            matches!(&bytes[7..], [0x2B, 0x0E, 0x01..=0x03, _] | [0x11]),
+                            "{bytes:02x?}"
+                        );
+                    }
+                    crate::record::Protocol::Enip => {
+                        assert_eq!(bytes.len(), 24);
+                        let command = u16::from_le_bytes([bytes[0], bytes[1]]);
+                        assert!([0x0004, 0x0063, 0x0064].contains(&command));
+                        assert_eq!(&bytes[2..8], [0; 6], "no data, no session");
+                    }
+                    crate::record::Protocol::Snmp => unreachable!("no SNMP requests yet"),
+                }
+            }
+        }
+    }
+}

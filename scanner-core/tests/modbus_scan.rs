@@ -7,6 +7,8 @@ use std::num::NonZeroUsize;
 use std::time::Duration;
 
 use futures::StreamExt;
+
+mod common;
 use protocol_fixtures::{Plant, PlantSpec};
 use scanner_core::protocols::modbus::{ModbusConfig, ModbusDetails};
 use scanner_core::record::ServiceDetails;
@@ -210,7 +212,7 @@ async fn default_settings_send_only_read_only_identification_one_connection_at_a
         frames.len()
     );
     for frame in &frames {
-        assert_read_only_modbus(&frame.bytes);
+        common::assert_read_only(frame, PORT, 0);
     }
     for device in plant.devices() {
         let addr = IpAddr::V4(device.spec.ip);
@@ -263,18 +265,6 @@ async fn default_settings_send_only_read_only_identification_one_connection_at_a
     assert_eq!(modbus(big).objects.len(), 7, "3 basic + 4 extended objects");
 
     plant.shutdown().await;
-}
-
-/// The audit: a frame is an MBAP header with protocol id 0 and a correct length, and a
-/// PDU that is FC 0x2B/0x0E with a stream read code (01-03), or FC 0x11 with no data.
-fn assert_read_only_modbus(frame: &[u8]) {
-    assert!(frame.len() >= 8, "short frame {frame:02x?}");
-    assert_eq!(&frame[2..4], [0, 0], "protocol id: {frame:02x?}");
-    let length = usize::from(u16::from_be_bytes([frame[4], frame[5]]));
-    assert_eq!(length, frame.len() - 6, "length: {frame:02x?}");
-    let pdu = &frame[7..];
-    let ok = matches!(pdu, [0x2B, 0x0E, 0x01..=0x03, _] | [0x11]);
-    assert!(ok, "not a read-only identification request: {frame:02x?}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

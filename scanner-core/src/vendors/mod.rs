@@ -1,0 +1,131 @@
+//! Lookup tables generated from vendors' public documents: ODVA vendor ids and CIP device types.
+//!
+//! The tables are TSV files in this folder, written by `generate.py` (see `README.md`
+//! for the source, its licence and how to regenerate). They are embedded at compile
+//! time and parsed once, on first use, so a scan that never meets EtherNet/IP never
+//! pays for them.
+
+use std::sync::OnceLock;
+
+const ODVA_VENDORS_TSV: &str = include_str!("odva_vendors.tsv");
+const CIP_DEVICE_TYPES_TSV: &str = include_str!("cip_device_types.tsv");
+
+/// An id -> name table, sorted by id for binary search.
+struct Table {
+    rows: Vec<(u16, &'static str)>,
+}
+
+impl Table {
+    fn get(&self, id: u16) -> Option<&'static str> {
+        self.rows
+            .binary_search_by_key(&id, |&(k, _)| k)
+            .ok()
+            .and_then(|i| self.rows.get(i))
+            .map(|&(_, name)| name)
+    }
+}
+
+/// Parses `id<TAB>name` lines; `#` comments, blank lines and the `id<TAB>name` header
+/// are skipped. Returns the table and the lines it could not read, so a test can
+/// insist there are none while lookups at run time simply skip them.
+fn parse_tsv(text: &'static str) -> (Table, Vec<String>) {
+    let mut rows = Vec::new();
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') || line == "id\tname" {
+            continue;
+        }
+        let parsed = line.split_once('\t').and_then(|(id, name)| {
+            let id = match id.strip_prefix("0x") {
+                Some(hex) => u16::from_str_radix(hex, 16).ok()?,
+                None => id.parse::<u16>().ok()?,
+            };
+            let name = name.trim();
+            (!name.is_empty() && !name.contains('\t')).then_some((id, name))
+        });
+        match parsed {
+            Some(row) => rows.push(row),
+            None => bad.push(format!("line {}: {line:?}", n + 1)),
+        }
+    }
+    rows.sort_by_key(|&(id, _)| id);
+    let before = rows.len();
+    rows.dedup_by_key(|&mut (id, _)| id);
+    if rows.len() != before {
+        bad.push(format!("{} duplicate ids", before - rows.len()));
+    }
+    (Table { rows }, bad)
+}
+
+fn vendors() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| parse_tsv(ODVA_VENDORS_TSV).0)
+}
+
+fn device_types() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| parse_tsv(CIP_DEVICE_TYPES_TSV).0)
+}
+
+/// Name of the vendor an ODVA (CIP / EtherNet/IP) vendor id is assigned to, e.g.
+/// 1 -> "Rockwell Automation/Allen-Bradley". `None` for ids the table does not know
+/// (unassigned, reserved, or assigned after the table was generated).
+pub fn odva_vendor(id: u16) -> Option<&'static str> {
+    vendors().get(id)
+}
+
+/// Name of a CIP device type (device profile number), e.g. 0x0E ->
+/// "Programmable Logic Controller". `None` for types the table does not know.
+pub fn cip_device_type(id: u16) -> Option<&'static str> {
+    device_types().get(id)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn tables_parse_without_bad_lines() {
+        // The tables hold only ids a vendor's own publication confirms (see README.md),
+        // so they are small; these floors catch a truncated or emptied file.
+        for (text, min_rows) in [(ODVA_VENDORS_TSV, 20), (CIP_DEVICE_TYPES_TSV, 8)] {
+            let (table, bad) = parse_tsv(text);
+            assert!(bad.is_empty(), "bad lines: {bad:?}");
+            assert!(table.rows.len() >= min_rows);
+        }
+        // The header comment must name the sources and the licence position.
+        for text in [ODVA_VENDORS_TSV, CIP_DEVICE_TYPES_TSV] {
+            assert!(text.starts_with('#'));
+            assert!(text.contains("Licence:"));
+            assert!(text.contains("Sources:") && text.contains("sources.tsv"));
+        }
+    }
+
+    #[test]
+    fn well_known_vendor_ids() {
+        assert_eq!(odva_vendor(1), Some("Rockwell Automation/Allen-Bradley"));
+        assert_eq!(odva_vendor(47), Some("OMRON Corporation"));
+        assert_eq!(odva_vendor(243), Some("Schneider Electric"));
+        assert_eq!(odva_vendor(0), None);
+        assert_eq!(odva_vendor(0xFFFF), None);
+    }
+
+    #[test]
+    fn well_known_device_types() {
+        assert_eq!(cip_device_type(0x0E), Some("Programmable Logic Controller"));
+        assert_eq!(cip_device_type(0x0C), Some("Communications Adapter"));
+        assert_eq!(cip_device_type(0x02), Some("AC Drive"));
+        assert_eq!(cip_device_type(0x1D), Some("Process Control Valve"));
+        assert_eq!(cip_device_type(0x01), None);
+        assert_eq!(cip_device_type(0xFFFF), None);
+    }
+
+    #[test]
+    fn parser_reports_bad_lines_and_duplicates() {
+        let (table, bad) =
+            parse_tsv("# c\nid\tname\n7\tSeven\nx\tbad\n7\tAgain\n0x10\tSixteen\nnotab\n");
+        assert_eq!(table.get(16), Some("Sixteen"));
+        assert_eq!(table.get(7), Some("Seven"));
+        assert_eq!(bad.len(), 3, "{bad:?}");
+    }
+}
