@@ -1,10 +1,12 @@
 //! Runs a simulated plant on loopback until Ctrl-C, for benches and manual scans.
 //!
-//! `plant [BASE] [PORT] [demo|test]`, e.g. `plant 127.90.0.0 15030 demo`.
+//! `plant [BASE] [MODBUS_PORT] [plant|demo|test] [ENIP_PORT]`, e.g. `plant 127.90.0.0 15030`.
+//! `plant` (default) is the mixed Modbus + EtherNet/IP plant, `demo` the Modbus-only one,
+//! `test` the Modbus plant with hostile devices. EtherNet/IP listens on 44818 unless given.
 
 use std::net::Ipv4Addr;
 
-use protocol_fixtures::{Plant, PlantSpec};
+use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 
 #[tokio::main]
 async fn main() {
@@ -14,9 +16,12 @@ async fn main() {
         .and_then(|a| a.parse().ok())
         .unwrap_or(Ipv4Addr::new(127, 90, 0, 0));
     let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(15030);
-    let spec = match args.next().as_deref() {
+    let mode = args.next();
+    let enip: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(44818);
+    let spec = match mode.as_deref() {
         Some("test") => PlantSpec::test_subnet(base, port),
-        _ => PlantSpec::demo(base, port),
+        Some("demo") => PlantSpec::demo(base, port),
+        _ => PlantSpec::plant(base, PlantPorts { modbus: port, enip }),
     };
     let plant = match Plant::start(spec) {
         Ok(p) => p,
