@@ -3,9 +3,8 @@
 # Tests use only loopback (127.0.0.0/8); these packages are peers to compare with
 # and tools to check the wire, never traffic generators for other networks.
 set -euo pipefail
-packages=()
-# Nothing yet: the Modbus tests need only the Rust toolchain. Protocol issues add
-# snmpd (interop), tshark (wire audit) and nmap (reference scanner) here.
+# iproute2: the broadcast-discovery test builds its own network namespaces.
+packages=(iproute2)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

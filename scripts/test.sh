@@ -4,4 +4,6 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/install-deps.sh
+# Some tests run workspace binaries (the fixture plant) inside network namespaces.
+cargo build --workspace --bins --locked
 cargo test --workspace --locked "$@"

@@ -15,9 +15,19 @@ use crate::recorder::{Framing, Recorder};
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 pub(crate) const ACCEPT_RETRY: Duration = Duration::from_millis(20);
 
+/// Where a fixture may listen.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scope {
+    /// Loopback addresses only: the default for every fixture.
+    Loopback,
+    /// Any address, for a fixture started inside a network namespace that a test created
+    /// itself (broadcast discovery needs a real interface to broadcast on).
+    TestNamespace,
+}
+
 /// Fixtures must never be reachable from, or talk to, a real network.
-fn ensure_loopback(addr: SocketAddr) -> io::Result<()> {
-    if addr.ip().is_loopback() {
+fn ensure_scope(addr: SocketAddr, scope: Scope) -> io::Result<()> {
+    if addr.ip().is_loopback() || scope == Scope::TestNamespace {
         Ok(())
     } else {
         Err(io::Error::new(
@@ -29,7 +39,12 @@ fn ensure_loopback(addr: SocketAddr) -> io::Result<()> {
 
 /// Binds a TCP listener, refusing anything but loopback.
 pub(crate) fn bind_loopback(addr: SocketAddr) -> io::Result<TcpListener> {
-    ensure_loopback(addr)?;
+    bind_tcp(addr, Scope::Loopback)
+}
+
+/// Binds a TCP listener within `scope`.
+pub(crate) fn bind_tcp(addr: SocketAddr, scope: Scope) -> io::Result<TcpListener> {
+    ensure_scope(addr, scope)?;
     let socket = match addr {
         SocketAddr::V4(_) => TcpSocket::new_v4()?,
         SocketAddr::V6(_) => TcpSocket::new_v6()?,
@@ -45,8 +60,8 @@ pub(crate) fn bind_loopback(addr: SocketAddr) -> io::Result<TcpListener> {
 /// fixtures share a port and split its datagrams between them.
 ///
 /// Must run inside a Tokio runtime.
-pub(crate) fn bind_loopback_udp(addr: SocketAddr) -> io::Result<UdpSocket> {
-    ensure_loopback(addr)?;
+pub(crate) fn bind_udp(addr: SocketAddr, scope: Scope) -> io::Result<UdpSocket> {
+    ensure_scope(addr, scope)?;
     let socket = std::net::UdpSocket::bind(addr)?;
     socket.set_nonblocking(true)?;
     UdpSocket::from_std(socket)

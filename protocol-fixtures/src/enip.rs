@@ -23,7 +23,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
-    device::{bind_loopback, bind_loopback_udp, DeviceHandle, ACCEPT_RETRY},
+    device::{bind_tcp, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     recorder::{Framing, Recorder, RecordingStream},
 };
 
@@ -338,6 +338,29 @@ impl EnipDevice {
         config: EnipDeviceConfig,
         recorder: Recorder,
     ) -> io::Result<DeviceHandle> {
+        Self::spawn_in(addr, config, recorder, Scope::Loopback)
+    }
+
+    /// Like [`EnipDevice::spawn`], but on any address (e.g. `0.0.0.0`, to hear broadcasts).
+    /// Only for a process running inside a network namespace its test created: the
+    /// broadcast-discovery test runs it on a veth pair there.
+    ///
+    /// # Errors
+    /// As [`EnipDevice::spawn`], less the loopback rule.
+    pub fn spawn_in_test_namespace(
+        addr: SocketAddr,
+        config: EnipDeviceConfig,
+        recorder: Recorder,
+    ) -> io::Result<DeviceHandle> {
+        Self::spawn_in(addr, config, recorder, Scope::TestNamespace)
+    }
+
+    fn spawn_in(
+        addr: SocketAddr,
+        config: EnipDeviceConfig,
+        recorder: Recorder,
+        scope: Scope,
+    ) -> io::Result<DeviceHandle> {
         let SocketAddr::V4(addr) = addr else {
             // The Identity item can only describe an IPv4 address.
             return Err(io::Error::new(
@@ -345,7 +368,7 @@ impl EnipDevice {
                 format!("EtherNet/IP fixtures bind only to IPv4, not {addr}"),
             ));
         };
-        let (tcp, udp, local_addr) = bind(addr, config.transports)?;
+        let (tcp, udp, local_addr) = bind(addr, config.transports, scope)?;
         let config = Arc::new(config);
         let cancel = CancellationToken::new();
         let stop = cancel.clone();
@@ -395,6 +418,7 @@ impl EnipDevice {
 fn bind(
     addr: SocketAddrV4,
     transports: EnipTransports,
+    scope: Scope,
 ) -> io::Result<(Option<TcpListener>, Option<UdpSocket>, SocketAddrV4)> {
     if !transports.tcp && !transports.udp {
         return Err(io::Error::new(
@@ -412,7 +436,7 @@ fn bind(
     loop {
         attempt += 1;
         let tcp = if transports.tcp {
-            Some(bind_loopback(SocketAddr::V4(addr))?)
+            Some(bind_tcp(SocketAddr::V4(addr), scope)?)
         } else {
             None
         };
@@ -423,7 +447,7 @@ fn bind(
         if !transports.udp {
             return Ok((tcp, None, local));
         }
-        match bind_loopback_udp(SocketAddr::V4(local)) {
+        match bind_udp(SocketAddr::V4(local), scope) {
             Ok(udp) => {
                 local.set_port(udp.local_addr()?.port());
                 return Ok((tcp, Some(udp), local));

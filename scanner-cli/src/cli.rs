@@ -43,6 +43,37 @@ pub enum Command {
     Scan(Box<ScanArgs>),
     /// Start a simulated plant on loopback aliases and scan it.
     Demo(DemoArgs),
+    /// Local-segment broadcast discovery (off unless asked; `scan` never broadcasts).
+    #[command(after_help = DISCOVER_EXAMPLES)]
+    Discover(DiscoverArgs),
+}
+
+const DISCOVER_EXAMPLES: &str = "\
+Examples:
+  otscan discover --enip --interface eth1              one ListIdentity broadcast, 3 s of replies
+  otscan discover --enip --interface eth1 --wait 5s -o found.jsonl
+
+Sends exactly one EtherNet/IP ListIdentity datagram to the interface's IPv4
+broadcast address and writes one record per device that replies. Devices delay
+broadcast replies by up to about 2 s, so --wait is at least 2s.";
+
+#[derive(Debug, Args)]
+pub struct DiscoverArgs {
+    /// Discover EtherNet/IP devices (ListIdentity broadcast). Required: the only kind today.
+    #[arg(long, required = true)]
+    pub enip: bool,
+    /// Interface to broadcast on (its IPv4 broadcast address is used).
+    #[arg(long, value_name = "IF")]
+    pub interface: String,
+    /// How long to collect replies (at least 2s).
+    #[arg(long, value_name = "DURATION", default_value = "3s", value_parser = parse_duration)]
+    pub wait: Duration,
+    /// EtherNet/IP port.
+    #[arg(long, default_value_t = 44818)]
+    pub enip_port: u16,
+    /// Write records to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
 }
 
 #[derive(Debug, Args)]

@@ -31,6 +31,7 @@ fn main() -> ExitCode {
         match cli.command {
             Command::Scan(args) => run::scan_command(*args).await,
             Command::Demo(args) => demo::demo_command(args).await,
+            Command::Discover(args) => run::discover_command(args).await,
         }
     });
     ExitCode::from(code)

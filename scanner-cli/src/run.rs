@@ -56,6 +56,84 @@ pub fn init_logging(verbose: u8) {
         .try_init();
 }
 
+fn open_sink(output: Option<&std::path::Path>) -> Result<Box<dyn Write + Send>, u8> {
+    match output {
+        Some(path) => match std::fs::File::create(path) {
+            Ok(f) => Ok(Box::new(f)),
+            Err(e) => {
+                eprintln!(
+                    "otscan: error: cannot create output file {}: {e}",
+                    path.display()
+                );
+                Err(EXIT_FAILURE)
+            }
+        },
+        None => Ok(Box::new(std::io::stdout())),
+    }
+}
+
+/// Writes one record as one whole JSON line and flushes it.
+fn write_record(sink: &mut dyn Write, record: &scanner_core::AssetRecord) -> Result<(), String> {
+    let mut line =
+        serde_json::to_vec(record).map_err(|e| format!("cannot encode a record: {e}"))?;
+    line.push(b'\n');
+    sink.write_all(&line)
+        .and_then(|()| sink.flush())
+        .map_err(|e| format!("cannot write output: {e}"))
+}
+
+pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
+    use scanner_core::discover::{discover_enip, DiscoveryError, EnipBroadcast};
+    let config = EnipBroadcast {
+        interface: args.interface.clone(),
+        port: args.enip_port,
+        listen: args.wait,
+        max_devices: 65_536,
+        scan_id: scanner_core::engine::new_scan_id(),
+    };
+    let mut sink = match open_sink(args.output.as_deref()) {
+        Ok(s) => s,
+        Err(code) => return code,
+    };
+    let cancel = scanner_core::CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    }
+    let result = match discover_enip(&config, &cancel).await {
+        Ok(r) => r,
+        Err(e @ (DiscoveryError::NoBroadcast(_) | DiscoveryError::ListenTooShort(_))) => {
+            eprintln!("otscan: error: {e}");
+            return EXIT_USAGE;
+        }
+        Err(e) => {
+            eprintln!("otscan: error: discovery failed: {e}");
+            return EXIT_FAILURE;
+        }
+    };
+    for record in &result.records {
+        if let Err(e) = write_record(&mut *sink, record) {
+            eprintln!("otscan: error: {e}");
+            return EXIT_FAILURE;
+        }
+    }
+    eprintln!(
+        "otscan: discover: one ListIdentity to {}, {} devices answered, {} replies ignored",
+        result.broadcast,
+        result.records.len(),
+        result.ignored_replies
+    );
+    if cancel.is_cancelled() {
+        EXIT_INTERRUPTED
+    } else {
+        EXIT_OK
+    }
+}
+
 pub async fn scan_command(args: ScanArgs) -> u8 {
     let config = match args.to_config() {
         Ok(c) => c,
@@ -119,18 +197,8 @@ pub async fn run_scan(config: ScanConfig, mut sink: Box<dyn Write + Send>) -> u8
     };
     let mut write_error = None;
     while let Some(record) = scan.next().await {
-        let line = match serde_json::to_string(&record) {
-            Ok(l) => l,
-            Err(e) => {
-                write_error = Some(format!("cannot encode a record: {e}"));
-                break;
-            }
-        };
-        // One write per whole line, then flush.
-        let mut buf = line.into_bytes();
-        buf.push(b'\n');
-        if let Err(e) = sink.write_all(&buf).and_then(|()| sink.flush()) {
-            write_error = Some(format!("cannot write output: {e}"));
+        if let Err(e) = write_record(&mut *sink, &record) {
+            write_error = Some(e);
             break;
         }
     }

@@ -548,7 +548,8 @@ pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
     }
 }
 
-fn new_scan_id() -> String {
+/// A fresh scan id: UTC start time plus a value that differs between runs.
+pub fn new_scan_id() -> String {
     let now = jiff::Timestamp::now();
     format!(
         "{}-{:08x}",

@@ -31,6 +31,7 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod discover;
 pub mod engine;
 pub mod protocols;
 pub mod record;

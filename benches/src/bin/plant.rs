@@ -1,12 +1,19 @@
-//! Runs a simulated plant on loopback until Ctrl-C, for benches and manual scans.
+//! Runs a simulated plant until Ctrl-C (or SIGTERM), for benches, demos and tests.
 //!
-//! `plant [BASE] [MODBUS_PORT] [plant|demo|test] [ENIP_PORT]`, e.g. `plant 127.90.0.0 15030`.
-//! `plant` (default) is the mixed Modbus + EtherNet/IP plant, `demo` the Modbus-only one,
-//! `test` the Modbus plant with hostile devices. EtherNet/IP listens on 44818 unless given.
+//! `plant [BASE] [MODBUS_PORT] [plant|demo|test|netns-enip] [ENIP_PORT]`, e.g.
+//! `plant 127.90.0.0 15030`. `plant` (default) is the mixed Modbus + EtherNet/IP plant,
+//! `demo` the Modbus-only one, `test` the Modbus plant with hostile devices; EtherNet/IP
+//! listens on 44818 unless given. `netns-enip` starts the plant's ControlLogix alone on
+//! 0.0.0.0:ENIP_PORT to answer broadcasts: only inside a network namespace a test made.
 
-use std::net::Ipv4Addr;
+use std::net::{Ipv4Addr, SocketAddr};
 
-use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
+use protocol_fixtures::{DeviceHandle, EnipDevice, Plant, PlantPorts, PlantSpec, Recorder};
+
+enum Running {
+    Plant(Plant),
+    Device(DeviceHandle),
+}
 
 #[tokio::main]
 async fn main() {
@@ -18,22 +25,46 @@ async fn main() {
     let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(15030);
     let mode = args.next();
     let enip: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(44818);
-    let spec = match mode.as_deref() {
-        Some("test") => PlantSpec::test_subnet(base, port),
-        Some("demo") => PlantSpec::demo(base, port),
-        _ => PlantSpec::plant(base, PlantPorts { modbus: port, enip }),
+    let ports = PlantPorts { modbus: port, enip };
+    let started = match mode.as_deref() {
+        Some("test") => Plant::start(PlantSpec::test_subnet(base, port)).map(Running::Plant),
+        Some("demo") => Plant::start(PlantSpec::demo(base, port)).map(Running::Plant),
+        Some("netns-enip") => {
+            let spec = PlantSpec::plant(Ipv4Addr::new(127, 0, 0, 0), ports);
+            let config = spec
+                .device("plc-l61")
+                .and_then(|d| d.enip.clone())
+                .map(|(_, c)| c)
+                .unwrap_or_default();
+            EnipDevice::spawn_in_test_namespace(
+                SocketAddr::from((Ipv4Addr::UNSPECIFIED, enip)),
+                config,
+                Recorder::new(),
+            )
+            .map(Running::Device)
+        }
+        _ => Plant::start(PlantSpec::plant(base, ports)).map(Running::Plant),
     };
-    let plant = match Plant::start(spec) {
-        Ok(p) => p,
+    let running = match started {
+        Ok(r) => r,
         Err(e) => {
             eprintln!("plant: cannot start: {e}");
             std::process::exit(1);
         }
     };
-    for d in plant.devices() {
-        eprintln!("plant: {} {}", d.spec.ip, d.spec.name);
+    if let Running::Plant(plant) = &running {
+        for d in plant.devices() {
+            eprintln!("plant: {} {}", d.spec.ip, d.spec.name);
+        }
     }
-    eprintln!("plant: ready on port {port}");
-    let _ = tokio::signal::ctrl_c().await;
-    plant.shutdown().await;
+    eprintln!("plant: ready");
+    let mut term = tokio::signal::unix::signal(tokio::signal::unix::SignalKind::terminate()).ok();
+    tokio::select! {
+        _ = tokio::signal::ctrl_c() => {}
+        _ = async { match term.as_mut() { Some(t) => { t.recv().await; } None => std::future::pending().await } } => {}
+    }
+    match running {
+        Running::Plant(plant) => plant.shutdown().await,
+        Running::Device(device) => device.shutdown().await,
+    }
 }

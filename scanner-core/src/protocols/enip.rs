@@ -952,6 +952,23 @@ async fn exchange(
     Ok((parsed, reply.rtt))
 }
 
+/// The record's identity fields from an Identity item.
+pub(crate) fn identity_fields(identity: &EnipIdentity) -> Identity {
+    Identity {
+        vendor: identity.vendor_name.clone(),
+        vendor_id: Some(VendorId {
+            space: VendorIdSpace::Odva,
+            id: u32::from(identity.vendor_id),
+        }),
+        product_name: identity.product_name.trimmed(),
+        product_code: Some(identity.product_code.to_string()),
+        firmware_version: Some(identity.revision.clone()),
+        serial_number: Some(identity.serial_number.clone()),
+        device_type: device_role(identity.device_type),
+        ..Identity::default()
+    }
+}
+
 async fn probe_transport(
     session: &mut DeviceSession,
     config: &EnipConfig,
@@ -1026,19 +1043,7 @@ async fn probe_transport(
             Err(e) => details.warnings.push(format!("ListServices: {e}")),
         }
     }
-    let record_identity = Identity {
-        vendor: identity.vendor_name.clone(),
-        vendor_id: Some(VendorId {
-            space: VendorIdSpace::Odva,
-            id: u32::from(identity.vendor_id),
-        }),
-        product_name: identity.product_name.trimmed(),
-        product_code: Some(identity.product_code.to_string()),
-        firmware_version: Some(identity.revision.clone()),
-        serial_number: Some(identity.serial_number.clone()),
-        device_type: device_role(identity.device_type),
-        ..Identity::default()
-    };
+    let record_identity = identity_fields(&identity);
     (
         observation(Status::Success, Some(rtt), None, Some(details), requests),
         record_identity,
