@@ -135,6 +135,10 @@ pub struct ScanArgs {
     /// Scan only shard K of N of the target order (e.g. 2/4), to split a scan between scanners.
     #[arg(long, value_name = "K/N")]
     pub shard: Option<Shard>,
+    /// Join site inventory attributes (asset number, criticality, zone, conduit, location,
+    /// owner, notes) from a CSV or TOML file into records, by address or CIDR.
+    #[arg(long, value_name = "FILE")]
+    pub enrich: Option<PathBuf>,
     /// Write records to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
@@ -275,6 +279,9 @@ pub enum UsageError {
     /// Nothing to scan.
     #[error("no targets: give TARGET arguments, -iL FILE, or - for stdin")]
     NoTargets,
+    /// A bad enrichment file.
+    #[error("--enrich {0}")]
+    Enrich(#[from] scanner_core::enrich::EnrichError),
 }
 
 impl ScanArgs {
@@ -336,6 +343,9 @@ impl ScanArgs {
             .enip(enip);
         if let Some(d) = self.max_duration {
             builder = builder.max_duration(d);
+        }
+        if let Some(path) = &self.enrich {
+            builder = builder.enrichment(scanner_core::enrich::EnrichmentTable::from_file(path)?);
         }
         Ok(builder.build()?)
     }

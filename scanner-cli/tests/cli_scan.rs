@@ -90,5 +90,46 @@ async fn scan_prints_one_json_record_per_simulated_device() {
     let empty = all.iter().find(|r| r["ip"] == "127.65.0.3").unwrap();
     assert_eq!(empty["responsive"], false);
     assert_eq!(empty["services"][0]["status"], "connection-refused");
+
+    // --enrich joins inventory attributes, the most specific entry winning.
+    let inventory = dir.join("inventory.csv");
+    std::fs::write(
+        &inventory,
+        "target,asset_number,criticality,zone,owner\n127.65.0.0/24,,medium,Zone 2,OT team\n127.65.0.10,A-1001,high,Zone 2,OT team\n",
+    )
+    .unwrap();
+    let out = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("otscan")
+            .unwrap()
+            .args([
+                "scan",
+                "127.65.0.10-11",
+                "--port",
+                "modbus=15021",
+                "--rate",
+                "2000",
+            ])
+            .args([
+                "--per-device-interval",
+                "5ms",
+                "--timeout",
+                "300ms",
+                "--enrich",
+            ])
+            .arg(&inventory)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let recs = records(&out.stdout);
+    let plc = recs.iter().find(|r| r["ip"] == "127.65.0.10").unwrap();
+    assert_eq!(plc["enrichment"]["asset_number"], "A-1001");
+    assert_eq!(plc["enrichment"]["criticality"], "high");
+    let coupler = recs.iter().find(|r| r["ip"] == "127.65.0.11").unwrap();
+    assert_eq!(coupler["enrichment"]["matched"], "127.65.0.0/24");
+    assert_eq!(coupler["enrichment"]["owner"], "OT team");
+    assert!(coupler["enrichment"].get("asset_number").is_none());
     plant.shutdown().await;
 }

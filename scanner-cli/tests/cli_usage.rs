@@ -75,6 +75,26 @@ fn bad_line_in_a_target_file_names_file_and_line() {
 }
 
 #[test]
+fn bad_enrichment_row_names_file_and_line_before_scanning() {
+    let dir = std::env::temp_dir().join(format!("otscan-enrich-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("inventory.csv");
+    std::fs::write(&file, "target,zone\n127.0.0.1,a\nnot-an-ip,b\n").unwrap();
+    let out = otscan()
+        .args(["scan", "127.0.0.1", "--enrich"])
+        .arg(&file)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("inventory.csv line 3") && stderr.contains("not-an-ip"),
+        "{stderr}"
+    );
+    assert!(out.stdout.is_empty());
+}
+
+#[test]
 fn help_shows_examples_and_exit_codes() {
     otscan()
         .args(["scan", "--help"])

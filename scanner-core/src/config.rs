@@ -81,6 +81,8 @@ pub struct ScanConfig {
     pub modbus: ModbusConfig,
     /// EtherNet/IP probe settings.
     pub enip: EnipConfig,
+    /// Site inventory attributes joined into records by address.
+    pub enrichment: Option<std::sync::Arc<crate::enrich::EnrichmentTable>>,
 }
 
 /// Invalid configuration.
@@ -124,6 +126,7 @@ impl ScanConfig {
                 udp_retries: DEFAULT_UDP_RETRIES,
                 modbus: ModbusConfig::default(),
                 enip: EnipConfig::default(),
+                enrichment: None,
             },
         }
     }
@@ -277,6 +280,11 @@ impl ScanConfigBuilder {
     /// Sets the EtherNet/IP probe settings.
     pub fn enip(mut self, enip: EnipConfig) -> Self {
         self.config.enip = enip;
+        self
+    }
+    /// Joins site inventory attributes into records.
+    pub fn enrichment(mut self, table: crate::enrich::EnrichmentTable) -> Self {
+        self.config.enrichment = Some(std::sync::Arc::new(table));
         self
     }
     /// Sets the Modbus probe settings.

@@ -641,6 +641,11 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {
         }
     }
     session.close().await;
+    record.enrichment = config
+        .enrichment
+        .as_ref()
+        .and_then(|t| t.lookup(target.ip))
+        .cloned();
     record
 }
 

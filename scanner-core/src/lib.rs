@@ -33,6 +33,7 @@
 pub mod config;
 pub mod discover;
 pub mod engine;
+pub mod enrich;
 pub mod protocols;
 pub mod record;
 pub mod request;

@@ -65,6 +65,9 @@ pub struct AssetRecord {
     pub sources: BTreeMap<String, Protocol>,
     /// One entry per probe run against the device, in the order they ran.
     pub services: Vec<ServiceObservation>,
+    /// Site inventory attributes joined from an enrichment file (`--enrich`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub enrichment: Option<crate::enrich::Enrichment>,
 }
 
 /// Name and version of the scanner, carried in every record.
@@ -363,6 +366,7 @@ impl AssetRecord {
             device_type: None,
             sources: BTreeMap::new(),
             services: Vec::new(),
+            enrichment: None,
         }
     }
 
