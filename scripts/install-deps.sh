@@ -4,7 +4,8 @@
 # and tools to check the wire, never traffic generators for other networks.
 set -euo pipefail
 # iproute2: the broadcast-discovery test builds its own network namespaces.
-packages=(iproute2)
+# snmpd: the SNMP interoperability test runs net-snmp's agent on loopback.
+packages=(iproute2 snmpd)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

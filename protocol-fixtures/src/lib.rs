@@ -1,6 +1,7 @@
 //! Simulated OT devices for otscan's tests and demo: well-behaved and hostile Modbus/TCP devices,
-//! EtherNet/IP devices (TCP and UDP), silent TCP ports, a recorder of every frame they receive,
-//! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
+//! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), silent TCP ports, a
+//! recorder of every frame they receive, and a [`Plant`] that starts many devices on 127.x.y.z
+//! addresses from one [`PlantSpec`].
 //!
 //! Everything binds to loopback only; Linux routes all of 127.0.0.0/8 to `lo`, so any address
 //! in it can be bound without creating aliases.
@@ -26,6 +27,7 @@ pub mod enip;
 pub mod modbus;
 pub mod plant;
 pub mod recorder;
+pub mod snmp;
 
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
@@ -35,3 +37,6 @@ pub use modbus::{
 };
 pub use plant::{DeviceSpec, Plant, PlantDevice, PlantPorts, PlantSpec};
 pub use recorder::{ConnectionStats, Framing, RecordedFrame, Recorder, RecordingStream, Transport};
+pub use snmp::{
+    EntityRow, Oid, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue, SnmpVersions,
+};

@@ -32,7 +32,8 @@ pub struct RecordedFrame {
     pub device: SocketAddr,
     /// The sender's address.
     pub peer: SocketAddr,
-    /// Protocol label of the framing used, e.g. `"modbus"`, or `"raw"` for unframed streams.
+    /// Protocol label of the framing used, e.g. `"modbus"`, or `"raw"` for unframed streams; for
+    /// datagrams, the receiving fixture's protocol (`"enip"`, `"snmp"`).
     pub protocol: &'static str,
     /// The transport the frame arrived on.
     pub transport: Transport,

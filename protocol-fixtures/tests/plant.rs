@@ -230,6 +230,7 @@ async fn mixed_plant_answers_enip_on_both_transports_and_shutdown_frees_ports() 
     let ports = PlantPorts {
         modbus: 15602,
         enip: 44920,
+        snmp: 16161,
     };
     let spec = PlantSpec::plant(Ipv4Addr::new(127, 82, 0, 0), ports);
     let plant = Plant::start(spec.clone()).unwrap();
@@ -315,7 +316,11 @@ async fn mixed_plant_answers_enip_on_both_transports_and_shutdown_frees_ports() 
 
 #[tokio::test]
 async fn mixed_plant_starts_on_free_ports() {
-    let ports = PlantPorts { modbus: 0, enip: 0 };
+    let ports = PlantPorts {
+        modbus: 0,
+        enip: 0,
+        snmp: 0,
+    };
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 83, 0, 0), ports)).unwrap();
     let m580 = plant.device("plc-m580").unwrap();
     assert_ne!(m580.enip.unwrap().port(), 0);

@@ -7,11 +7,13 @@ use std::time::Duration;
 use clap::{Args, Parser, Subcommand};
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
 use scanner_core::{Protocol, Rate, ScanConfig, Shard, Targets};
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
-  otscan scan 10.20.0.0/24                      Modbus + EtherNet/IP identification, safe defaults
+  otscan scan 10.20.0.0/24                      Modbus, EtherNet/IP and SNMP identification, safe defaults
+  otscan scan 10.20.0.0/24 --probes snmp --snmp-communities public,ops-ro
   otscan scan 10.20.0.0/24 --probes enip --enip-transport both
   otscan scan 10.20.0.0/24 --exclude 10.20.0.7 -o assets.jsonl
   otscan scan -iL plant-a.txt --exclude-file fragile.txt --rate 50
@@ -91,7 +93,7 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
     /// Probes to run, in order.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "modbus,enip", value_parser = parse_probe)]
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "modbus,enip,snmp", value_parser = parse_probe)]
     pub probes: Vec<Protocol>,
     /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable).
     #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
@@ -117,6 +119,21 @@ pub struct ScanArgs {
     /// EtherNet/IP transport: unicast ListIdentity over tcp (default), udp, or both.
     #[arg(long, value_name = "T", default_value = "tcp", value_parser = parse_enip_transport)]
     pub enip_transport: EnipTransport,
+    /// SNMP communities tried in order, stopping at the first that answers (at most 4:
+    /// this identifies devices, it does not guess credentials). Never logged.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "public"
+    )]
+    pub snmp_communities: Vec<String>,
+    /// SNMP versions: 1, 2c, 3 (engine discovery only) or all (v2c, then v1, plus v3 discovery).
+    #[arg(long, value_name = "V", default_value = "all", value_parser = parse_snmp_version)]
+    pub snmp_version: SnmpVersions,
+    /// Put the answering community string in records (default: only its index in the list).
+    #[arg(long)]
+    pub record_community: bool,
     /// Times an unanswered UDP request is sent again.
     #[arg(long, value_name = "N", default_value_t = scanner_core::config::DEFAULT_UDP_RETRIES, value_parser = clap::value_parser!(u32).range(0..=5))]
     pub udp_retries: u32,
@@ -155,6 +172,9 @@ pub struct DemoArgs {
     /// TCP and UDP port the simulated EtherNet/IP devices listen on.
     #[arg(long, default_value_t = 44818)]
     pub enip_port: u16,
+    /// UDP port the simulated SNMP agents listen on.
+    #[arg(long, default_value_t = 1161)]
+    pub snmp_port: u16,
 }
 
 /// A parsed unit id list.
@@ -166,7 +186,19 @@ fn parse_probe(s: &str) -> Result<Protocol, String> {
         "modbus" => Ok(Protocol::Modbus),
         "enip" => Ok(Protocol::Enip),
         "snmp" => Ok(Protocol::Snmp),
-        other => Err(format!("unknown probe '{other}' (known: modbus, enip)")),
+        other => Err(format!(
+            "unknown probe '{other}' (known: modbus, enip, snmp)"
+        )),
+    }
+}
+
+fn parse_snmp_version(s: &str) -> Result<SnmpVersions, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "v1" => Ok(SnmpVersions::V1),
+        "2c" | "v2c" => Ok(SnmpVersions::V2c),
+        "3" | "v3" => Ok(SnmpVersions::V3),
+        "all" => Ok(SnmpVersions::All),
+        other => Err(format!("'{other}' is not 1, 2c, 3 or all")),
     }
 }
 
@@ -321,11 +353,21 @@ impl ScanArgs {
             transport: self.enip_transport,
             ..EnipConfig::default()
         };
+        let mut snmp = SnmpConfig {
+            communities: self
+                .snmp_communities
+                .iter()
+                .map(|c| c.as_bytes().to_vec())
+                .collect(),
+            versions: self.snmp_version,
+            record_community: self.record_community,
+            ..SnmpConfig::default()
+        };
         for (proto, port) in &self.ports {
             match proto {
                 Protocol::Modbus => modbus.port = *port,
                 Protocol::Enip => enip.port = *port,
-                Protocol::Snmp => {}
+                Protocol::Snmp => snmp.port = *port,
             }
         }
         let mut builder = ScanConfig::builder()
@@ -340,7 +382,8 @@ impl ScanArgs {
             .emit_all(self.emit_all)
             .udp_retries(self.udp_retries)
             .modbus(modbus)
-            .enip(enip);
+            .enip(enip)
+            .snmp(snmp);
         if let Some(d) = self.max_duration {
             builder = builder.max_duration(d);
         }

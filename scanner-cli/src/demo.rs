@@ -5,6 +5,7 @@ use std::net::Ipv4Addr;
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::protocols::enip::EnipConfig;
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::{ScanConfig, Targets};
 
 use crate::cli::DemoArgs;
@@ -25,6 +26,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         PlantPorts {
             modbus: args.modbus_port,
             enip: args.enip_port,
+            snmp: args.snmp_port,
         },
     );
     let plant = match Plant::start(spec) {
@@ -35,10 +37,11 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         }
     };
     eprintln!(
-        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}, EtherNet/IP on {}; scanning the /24 with the default safe settings",
+        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}, EtherNet/IP on {}, SNMP on {}; scanning the /24 with the default safe settings",
         plant.devices().len(),
         args.modbus_port,
-        args.enip_port
+        args.enip_port,
+        args.snmp_port
     );
     for device in plant.devices() {
         let mut speaks = Vec::new();
@@ -47,6 +50,9 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         }
         if device.enip.is_some() {
             speaks.push("enip");
+        }
+        if device.snmp.is_some() {
+            speaks.push("snmp");
         }
         if device.silent_tcp.is_some() {
             speaks.push("silent tcp");
@@ -70,6 +76,10 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
                 .enip(EnipConfig {
                     port: args.enip_port,
                     ..EnipConfig::default()
+                })
+                .snmp(SnmpConfig {
+                    port: args.snmp_port,
+                    ..SnmpConfig::default()
                 })
                 .build()
                 .map_err(|e| e.to_string())

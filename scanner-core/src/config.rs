@@ -5,6 +5,7 @@ use std::time::{Duration, SystemTime};
 
 use crate::protocols::enip::EnipConfig;
 use crate::protocols::modbus::ModbusConfig;
+use crate::protocols::snmp::SnmpConfig;
 use crate::record::Protocol;
 use crate::targets::Targets;
 
@@ -28,7 +29,7 @@ pub const DEFAULT_UDP_RETRIES: u32 = 1;
 pub const MAX_UNIT_IDS: usize = 256;
 
 /// Probes run when none are chosen: every probe this version has, in this order.
-pub const DEFAULT_PROBES: [Protocol; 2] = [Protocol::Modbus, Protocol::Enip];
+pub const DEFAULT_PROBES: [Protocol; 3] = [Protocol::Modbus, Protocol::Enip, Protocol::Snmp];
 
 /// Global pacing of requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -81,6 +82,8 @@ pub struct ScanConfig {
     pub modbus: ModbusConfig,
     /// EtherNet/IP probe settings.
     pub enip: EnipConfig,
+    /// SNMP probe settings.
+    pub snmp: SnmpConfig,
     /// Site inventory attributes joined into records by address.
     pub enrichment: Option<std::sync::Arc<crate::enrich::EnrichmentTable>>,
 }
@@ -100,6 +103,9 @@ pub enum ConfigError {
     /// A zero timeout.
     #[error("{0} must be greater than zero")]
     ZeroDuration(&'static str),
+    /// An empty or too long SNMP community list.
+    #[error("snmp communities: {0}")]
+    Communities(String),
     /// A zero page cap.
     #[error("modbus continuation page cap must be at least 1")]
     ZeroPages,
@@ -126,6 +132,7 @@ impl ScanConfig {
                 udp_retries: DEFAULT_UDP_RETRIES,
                 modbus: ModbusConfig::default(),
                 enip: EnipConfig::default(),
+                snmp: SnmpConfig::default(),
                 enrichment: None,
             },
         }
@@ -136,7 +143,7 @@ impl ScanConfig {
         match probe {
             Protocol::Modbus => self.modbus.port,
             Protocol::Enip => self.enip.port,
-            Protocol::Snmp => 161,
+            Protocol::Snmp => self.snmp.port,
         }
     }
 
@@ -160,7 +167,7 @@ impl ScanConfig {
                 // One connection, plus one more for each unit id that may close it.
                 Protocol::Modbus => self.modbus.max_requests() + self.modbus.unit_ids.len() as u64,
                 Protocol::Enip => self.enip.max_requests(self.udp_retries),
-                Protocol::Snmp => 0,
+                Protocol::Snmp => self.snmp.max_requests() * (1 + u64::from(self.udp_retries)),
             })
             .sum();
         per_probe.min(u64::from(self.max_requests_per_device))
@@ -182,7 +189,8 @@ impl ScanConfig {
                         crate::record::Transport::Udp => 1 + u64::from(self.udp_retries),
                     })
                     .sum(),
-                Protocol::Snmp => 0,
+                // An address whose port is unreachable answers the first datagram.
+                Protocol::Snmp => 1,
             })
             .sum()
     }
@@ -287,6 +295,11 @@ impl ScanConfigBuilder {
         self.config.enrichment = Some(std::sync::Arc::new(table));
         self
     }
+    /// Sets the SNMP probe settings.
+    pub fn snmp(mut self, snmp: SnmpConfig) -> Self {
+        self.config.snmp = snmp;
+        self
+    }
     /// Sets the Modbus probe settings.
     pub fn modbus(mut self, modbus: ModbusConfig) -> Self {
         self.config.modbus = modbus;
@@ -309,6 +322,18 @@ impl ScanConfigBuilder {
             return Err(ConfigError::UnitIds(format!(
                 "{} ids, at most {MAX_UNIT_IDS}",
                 c.modbus.unit_ids.len()
+            )));
+        }
+        if c.snmp.communities.is_empty()
+            && c.snmp.versions != crate::protocols::snmp::SnmpVersions::V3
+        {
+            return Err(ConfigError::Communities("the list is empty".into()));
+        }
+        if c.snmp.communities.len() > crate::protocols::snmp::MAX_COMMUNITIES {
+            return Err(ConfigError::Communities(format!(
+                "{} communities, at most {}: otscan identifies devices, it does not guess credentials",
+                c.snmp.communities.len(),
+                crate::protocols::snmp::MAX_COMMUNITIES
             )));
         }
         if c.modbus.max_pages == 0 {

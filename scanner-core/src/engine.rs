@@ -633,7 +633,9 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {
                     vec![crate::protocols::modbus::probe(&mut session, &config.modbus).await]
                 }
                 Protocol::Enip => crate::protocols::enip::probe(&mut session, &config.enip).await,
-                Protocol::Snmp => vec![not_available(probe, config.port(probe))],
+                Protocol::Snmp => {
+                    vec![crate::protocols::snmp::probe(&mut session, &config.snmp).await]
+                }
             }
         };
         for (observation, identity) in observations {
@@ -655,15 +657,6 @@ fn stopped_observation(protocol: Protocol, port: u16) -> (ServiceObservation, Id
         port,
         Status::Stopped,
         "scan stopped before this probe ran",
-    )
-}
-
-fn not_available(protocol: Protocol, port: u16) -> (ServiceObservation, Identity) {
-    observation_without_reply(
-        protocol,
-        port,
-        Status::UnknownError,
-        "probe not available in this build",
     )
 }
 

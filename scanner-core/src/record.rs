@@ -264,6 +264,8 @@ pub enum ServiceDetails {
     Modbus(crate::protocols::modbus::ModbusDetails),
     /// EtherNet/IP ListIdentity / ListServices.
     Enip(crate::protocols::enip::EnipDetails),
+    /// SNMP system group, ENTITY-MIB, MAC and v3 engine.
+    Snmp(Box<crate::protocols::snmp::SnmpDetails>),
 }
 
 /// Bytes from a device shown as text without losing anything.

@@ -7,6 +7,7 @@
 //! a set request could be spelled. Adding a variant is a reviewed design
 //! change.
 
+use crate::protocols::snmp::{self, SnmpRead, SnmpVersion};
 use crate::protocols::{enip, modbus};
 
 /// Which stream of Modbus device-identification objects to read (MEI 0x0E "read device id code").
@@ -66,6 +67,20 @@ pub enum ReadOnlyRequest {
     EnipListServices,
     /// EtherNet/IP encapsulation command 0x0064 ListInterfaces (no session needed).
     EnipListInterfaces,
+    /// SNMP v1/v2c GetRequest or GetNextRequest of these OIDs with this community.
+    /// (v3 here is not a read: [`SnmpV3Discovery`](Self::SnmpV3Discovery) is.)
+    SnmpRead {
+        /// V1 or V2c (the encoder writes anything but V1 as v2c).
+        version: SnmpVersion,
+        /// Community string.
+        community: Vec<u8>,
+        /// Get or GetNext.
+        read: SnmpRead,
+        /// The OIDs.
+        oids: Vec<snmp::Oid>,
+    },
+    /// SNMPv3 engine discovery: noAuthNoPriv, reportable, empty USM and an empty GetRequest.
+    SnmpV3Discovery,
 }
 
 impl ReadOnlyRequest {
@@ -92,6 +107,15 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::EnipListInterfaces => {
                 enip::encode_command(enip::Command::ListInterfaces, correlation)
             }
+            ReadOnlyRequest::SnmpRead {
+                version,
+                ref community,
+                read,
+                ref oids,
+            } => snmp::encode_read(version, community, correlation as i32, read, oids),
+            ReadOnlyRequest::SnmpV3Discovery => {
+                snmp::encode_v3_discovery(correlation as i32, correlation as i32)
+            }
         }
     }
 
@@ -104,6 +128,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::EnipListIdentity
             | ReadOnlyRequest::EnipListServices
             | ReadOnlyRequest::EnipListInterfaces => Protocol::Enip,
+            ReadOnlyRequest::SnmpRead { .. } | ReadOnlyRequest::SnmpV3Discovery => Protocol::Snmp,
         }
     }
 }
@@ -120,7 +145,18 @@ mod tests {
             ReadOnlyRequest::EnipListIdentity,
             ReadOnlyRequest::EnipListServices,
             ReadOnlyRequest::EnipListInterfaces,
+            ReadOnlyRequest::SnmpV3Discovery,
         ];
+        for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {
+            for read in [SnmpRead::Get, SnmpRead::GetNext] {
+                all.push(ReadOnlyRequest::SnmpRead {
+                    version,
+                    community: b"public".to_vec(),
+                    read,
+                    oids: snmp::SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect(),
+                });
+            }
+        }
         for unit_id in 0..=255u8 {
             all.push(ReadOnlyRequest::ModbusReportServerId { unit_id });
             for read_code in [
@@ -155,7 +191,18 @@ mod tests {
                         assert!([0x0004, 0x0063, 0x0064].contains(&command));
                         assert_eq!(&bytes[2..8], [0; 6], "no data, no session");
                     }
-                    crate::record::Protocol::Snmp => unreachable!("no SNMP requests yet"),
+                    crate::record::Protocol::Snmp => {
+                        // Only Get (0xA0) and GetNext (0xA1) PDUs exist, never Set (0xA3).
+                        let message = snmp::parse_message(&bytes).unwrap_or_else(|e| {
+                            panic!("undecodable SNMP request {bytes:02x?}: {e}")
+                        });
+                        let pdu = message.pdu.unwrap();
+                        assert!(
+                            matches!(pdu.kind, snmp::PduKind::Other(0xA0 | 0xA1)),
+                            "{pdu:?}"
+                        );
+                        assert_eq!((pdu.error_status, pdu.error_index), (0, 0));
+                    }
                 }
             }
         }

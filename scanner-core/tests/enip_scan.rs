@@ -18,6 +18,7 @@ use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Tar
 const PORTS: PlantPorts = PlantPorts {
     modbus: 15040,
     enip: 44840,
+    snmp: 16140,
 };
 
 fn config(subnet: &str, transport: EnipTransport, probes: &[Protocol]) -> ScanConfig {

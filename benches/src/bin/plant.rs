@@ -1,9 +1,9 @@
 //! Runs a simulated plant until Ctrl-C (or SIGTERM), for benches, demos and tests.
 //!
-//! `plant [BASE] [MODBUS_PORT] [plant|demo|test|netns-enip] [ENIP_PORT]`, e.g.
+//! `plant [BASE] [MODBUS_PORT] [plant|demo|test|netns-enip] [ENIP_PORT] [SNMP_PORT]`, e.g.
 //! `plant 127.90.0.0 15030`. `plant` (default) is the mixed Modbus + EtherNet/IP plant,
 //! `demo` the Modbus-only one, `test` the Modbus plant with hostile devices; EtherNet/IP
-//! listens on 44818 unless given. `netns-enip` starts the plant's ControlLogix alone on
+//! listens on 44818 and SNMP on 161 unless given. `netns-enip` starts the plant's ControlLogix alone on
 //! 0.0.0.0:ENIP_PORT to answer broadcasts: only inside a network namespace a test made.
 
 use std::net::{Ipv4Addr, SocketAddr};
@@ -25,7 +25,12 @@ async fn main() {
     let port: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(15030);
     let mode = args.next();
     let enip: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(44818);
-    let ports = PlantPorts { modbus: port, enip };
+    let snmp: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(161);
+    let ports = PlantPorts {
+        modbus: port,
+        enip,
+        snmp,
+    };
     let started = match mode.as_deref() {
         Some("test") => Plant::start(PlantSpec::test_subnet(base, port)).map(Running::Plant),
         Some("demo") => Plant::start(PlantSpec::demo(base, port)).map(Running::Plant),

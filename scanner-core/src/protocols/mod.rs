@@ -4,3 +4,4 @@
 
 pub mod enip;
 pub mod modbus;
+pub mod snmp;

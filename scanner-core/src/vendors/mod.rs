@@ -4,11 +4,15 @@
 //! for the source, its licence and how to regenerate). They are embedded at compile
 //! time and parsed once, on first use, so a scan that never meets EtherNet/IP never
 //! pays for them.
+//!
+//! `iana_pen.tsv` (IANA Private Enterprise Numbers, for SNMP) is written by
+//! `generate_pen.py` from IANA's registry; `iana_pen.md` names the source and the selection.
 
 use std::sync::OnceLock;
 
 const ODVA_VENDORS_TSV: &str = include_str!("odva_vendors.tsv");
 const CIP_DEVICE_TYPES_TSV: &str = include_str!("cip_device_types.tsv");
+const IANA_PEN_TSV: &str = include_str!("iana_pen.tsv");
 
 /// An id -> name table, sorted by id for binary search.
 struct Table {
@@ -80,6 +84,57 @@ pub fn cip_device_type(id: u16) -> Option<&'static str> {
     device_types().get(id)
 }
 
+/// An enterprise number -> organization table, sorted by number for binary search.
+/// Separate from [`Table`] because PENs are 32-bit.
+struct PenTable {
+    rows: Vec<(u32, &'static str)>,
+}
+
+/// Parses `pen<TAB>organization` lines the way [`parse_tsv`] parses its tables: comments,
+/// blank lines and the `pen<TAB>organization` header are skipped, unreadable lines and
+/// duplicate numbers are returned for the tests to reject.
+fn parse_pen_tsv(text: &'static str) -> (PenTable, Vec<String>) {
+    let mut rows = Vec::new();
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') || line == "pen\torganization" {
+            continue;
+        }
+        let parsed = line.split_once('\t').and_then(|(pen, name)| {
+            let pen = pen.parse::<u32>().ok()?;
+            let name = name.trim();
+            (!name.is_empty() && !name.contains('\t')).then_some((pen, name))
+        });
+        match parsed {
+            Some(row) => rows.push(row),
+            None => bad.push(format!("line {}: {line:?}", n + 1)),
+        }
+    }
+    rows.sort_by_key(|&(pen, _)| pen);
+    let before = rows.len();
+    rows.dedup_by_key(|&mut (pen, _)| pen);
+    if rows.len() != before {
+        bad.push(format!("{} duplicate numbers", before - rows.len()));
+    }
+    (PenTable { rows }, bad)
+}
+
+fn enterprises() -> &'static PenTable {
+    static TABLE: OnceLock<PenTable> = OnceLock::new();
+    TABLE.get_or_init(|| parse_pen_tsv(IANA_PEN_TSV).0)
+}
+
+/// Organization an IANA Private Enterprise Number is assigned to, as the registry spells
+/// it, e.g. 9 -> "ciscoSystems", 8072 -> "net-snmp". `None` for numbers the curated table
+/// does not hold (see `iana_pen.md`): that says nothing about the number being unassigned.
+pub fn iana_enterprise(pen: u32) -> Option<&'static str> {
+    let rows = &enterprises().rows;
+    rows.binary_search_by_key(&pen, |&(k, _)| k)
+        .ok()
+        .and_then(|i| rows.get(i))
+        .map(|&(_, name)| name)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -118,6 +173,31 @@ mod tests {
         assert_eq!(cip_device_type(0x1D), Some("Process Control Valve"));
         assert_eq!(cip_device_type(0x01), None);
         assert_eq!(cip_device_type(0xFFFF), None);
+    }
+
+    #[test]
+    fn pen_table_parses_and_names_its_source() {
+        let (table, bad) = parse_pen_tsv(IANA_PEN_TSV);
+        assert!(bad.is_empty(), "bad lines: {bad:?}");
+        assert!(table.rows.len() >= 50);
+        assert!(IANA_PEN_TSV.starts_with('#'));
+        assert!(IANA_PEN_TSV.contains("Source:") && IANA_PEN_TSV.contains("iana.org"));
+        assert!(IANA_PEN_TSV.contains("Licence:"));
+    }
+
+    #[test]
+    fn well_known_enterprise_numbers() {
+        assert_eq!(iana_enterprise(9), Some("ciscoSystems"));
+        assert_eq!(iana_enterprise(8072), Some("net-snmp"));
+        assert_eq!(iana_enterprise(4329), Some("Siemens AG"));
+        assert_eq!(iana_enterprise(3833), Some("Schneider Electric"));
+        assert_eq!(iana_enterprise(13576), Some("WAGO Kontakttechnik GmbH"));
+        assert_eq!(iana_enterprise(0), None);
+        assert_eq!(iana_enterprise(u32::MAX), None);
+        let (table, bad) =
+            parse_pen_tsv("# c\npen\torganization\n70000\tBig\n1\tOne\n1\tTwice\nx\ty\n");
+        assert_eq!(table.rows, vec![(1, "One"), (70000, "Big")]);
+        assert_eq!(bad.len(), 2, "{bad:?}");
     }
 
     #[test]

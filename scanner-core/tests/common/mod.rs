@@ -7,6 +7,7 @@ use protocol_fixtures::RecordedFrame;
 /// bytes are audited too):
 /// Modbus: MBAP with protocol id 0, a true length, FC 0x2B/0x0E stream read or FC 0x11.
 /// EtherNet/IP: a bare 24-byte header of ListIdentity, ListServices or ListInterfaces.
+#[allow(dead_code)] // not every test binary audits TCP
 pub fn assert_read_only(frame: &RecordedFrame, modbus_port: u16, enip_port: u16) {
     let bytes = &frame.bytes;
     let port = frame.device.port();
@@ -34,5 +35,38 @@ pub fn assert_read_only(frame: &RecordedFrame, modbus_port: u16, enip_port: u16)
         assert_eq!(&bytes[4..8], [0; 4], "no session: {frame:?}");
     } else {
         panic!("frame on an unexpected port: {frame:?}");
+    }
+}
+
+/// Fails unless `datagram` is an SNMP GetRequest or GetNextRequest (v1/v2c) or the v3
+/// discovery request, decoded with rasn-snmp (independent of otscan's own decoder).
+#[allow(dead_code)] // not every test binary audits SNMP
+pub fn assert_read_only_snmp(datagram: &[u8]) {
+    use rasn_snmp::{v2, v2c, v3};
+    if let Ok(m) = rasn::ber::decode::<v2c::Message<v2::Pdus>>(datagram) {
+        assert!(
+            matches!(
+                m.data,
+                v2::Pdus::GetRequest(_) | v2::Pdus::GetNextRequest(_)
+            ),
+            "not a Get/GetNext: {m:?}"
+        );
+        return;
+    }
+    let m = rasn::ber::decode::<v3::Message>(datagram)
+        .unwrap_or_else(|e| panic!("undecodable SNMP datagram {datagram:02x?}: {e}"));
+    assert_eq!(
+        m.global_data.flags.as_ref(),
+        [0x04],
+        "reportable, noAuthNoPriv"
+    );
+    match m.scoped_data {
+        v3::ScopedPduData::CleartextPdu(p) => match p.data {
+            v2::Pdus::GetRequest(r) => {
+                assert!(r.0.variable_bindings.is_empty(), "discovery is empty")
+            }
+            other => panic!("v3 message other than discovery: {other:?}"),
+        },
+        v3::ScopedPduData::EncryptedPdu(_) => panic!("encrypted v3 PDU"),
     }
 }
