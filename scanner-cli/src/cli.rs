@@ -5,6 +5,7 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
+use scanner_core::output::Format;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
 use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
@@ -20,6 +21,10 @@ Examples:
   otscan scan 10.20.0.0/16 --dry-run            show the plan, send nothing
   otscan scan 10.20.5.10 --modbus-unit-ids 1-247 --port modbus=5020   (serial gateway)
   cat targets.txt | otscan scan - --emit-all    every address gets a record
+  otscan scan 10.20.0.0/24 --format ocsf        OCSF Device Inventory Info events for a SIEM
+  otscan scan 10.20.0.0/24 --format hec | curl -sk -H 'Authorization: Splunk TOKEN' \\
+      --data-binary @- https://splunk.example:8088/services/collector/event
+  otscan scan 10.20.0.0/24 --format ecs --enrich inventory.csv
 
 Safe defaults: 100 requests/s overall, 100 ms between packets to one device,
 one TCP connection per device, 2 s timeouts, Modbus unit ids 255,0,1.
@@ -48,6 +53,43 @@ pub enum Command {
     /// Local-segment broadcast discovery (off unless asked; `scan` never broadcasts).
     #[command(after_help = DISCOVER_EXAMPLES)]
     Discover(DiscoverArgs),
+    /// Compare two scans (native NDJSON): devices that appeared, disappeared or changed.
+    #[command(after_help = DIFF_HELP)]
+    Diff(DiffArgs),
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
+    /// Print the manual page (roff) to stdout: `otscan man > otscan.1`.
+    Man,
+}
+
+const DIFF_HELP: &str = "\
+Emits one JSON change event per line (appeared, disappeared, changed with
+before/after per field); on a terminal, a readable table instead (--json forces
+JSON). A firmware or serial number change on the same IP is marked notable.
+
+Exit codes (like diff(1), for cron alerts): 0 nothing changed, 1 something
+changed, 2 bad usage or unreadable input.
+
+Example:
+  otscan diff assets-2026-11-18.jsonl assets-2026-11-25.jsonl || mail -s 'OT inventory changed' ot@example.com";
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The earlier scan (native NDJSON records).
+    pub old: PathBuf,
+    /// The later scan.
+    pub new: PathBuf,
+    /// JSON lines even on a terminal.
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// Parses an output format name.
+fn parse_format(s: &str) -> Result<Format, String> {
+    s.parse::<Format>().map_err(|e| e.to_string())
 }
 
 const DISCOVER_EXAMPLES: &str = "\
@@ -76,6 +118,9 @@ pub struct DiscoverArgs {
     /// Write records to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Output format: native, ocsf, ecs or hec.
+    #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -159,6 +204,10 @@ pub struct ScanArgs {
     /// Write records to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Output format: native (the otscan record), ocsf (Device Inventory Info, class
+    /// 5001), ecs (event.kind: asset) or hec (Splunk HTTP Event Collector envelopes).
+    #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
+    pub format: Format,
 }
 
 #[derive(Debug, Args)]
@@ -175,6 +224,9 @@ pub struct DemoArgs {
     /// UDP port the simulated SNMP agents listen on.
     #[arg(long, default_value_t = 1161)]
     pub snmp_port: u16,
+    /// Output format: native, ocsf, ecs or hec.
+    #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
+    pub format: Format,
 }
 
 /// A parsed unit id list.

@@ -91,7 +91,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             return EXIT_FAILURE;
         }
     };
-    let code = run_scan(config, Box::new(std::io::stdout())).await;
+    let code = run_scan(config, Box::new(std::io::stdout()), args.format).await;
     plant.shutdown().await;
     code
 }

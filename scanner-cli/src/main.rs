@@ -32,6 +32,9 @@ fn main() -> ExitCode {
             Command::Scan(args) => run::scan_command(*args).await,
             Command::Demo(args) => demo::demo_command(args).await,
             Command::Discover(args) => run::discover_command(args).await,
+            Command::Diff(args) => run::diff_command(&args),
+            Command::Completions { shell } => run::completions_command(shell),
+            Command::Man => run::man_command(),
         }
     });
     ExitCode::from(code)

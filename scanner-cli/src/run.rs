@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use futures::StreamExt;
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use scanner_core::output::{Format, OutputMeta};
 use scanner_core::{Progress, ScanConfig, Scanner, StopReason};
 
 use crate::cli::ScanArgs;
@@ -72,13 +73,13 @@ fn open_sink(output: Option<&std::path::Path>) -> Result<Box<dyn Write + Send>, 
     }
 }
 
-/// Writes one record as one whole JSON line and flushes it.
-fn write_record(sink: &mut dyn Write, record: &scanner_core::AssetRecord) -> Result<(), String> {
-    let mut line =
-        serde_json::to_vec(record).map_err(|e| format!("cannot encode a record: {e}"))?;
-    line.push(b'\n');
-    sink.write_all(&line)
-        .and_then(|()| sink.flush())
+/// Writes one record in `format` as one whole line and flushes it.
+fn write_record(
+    sink: &mut dyn Write,
+    record: &scanner_core::AssetRecord,
+    format: Format,
+) -> Result<(), String> {
+    scanner_core::output::write_record(sink, record, format, &OutputMeta::default())
         .map_err(|e| format!("cannot write output: {e}"))
 }
 
@@ -116,7 +117,7 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
         }
     };
     for record in &result.records {
-        if let Err(e) = write_record(&mut *sink, record) {
+        if let Err(e) = write_record(&mut *sink, record, args.format) {
             eprintln!("otscan: error: {e}");
             return EXIT_FAILURE;
         }
@@ -145,26 +146,16 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
     if args.dry_run {
         return dry_run(&config, args.list_targets);
     }
-    let sink: Box<dyn Write + Send> = match &args.output {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Box::new(f),
-            Err(e) => {
-                eprintln!(
-                    "otscan: error: cannot create output file {}: {e}",
-                    path.display()
-                );
-                return EXIT_FAILURE;
-            }
-        },
-        None => Box::new(std::io::stdout()),
-    };
-    run_scan(config, sink).await
+    match open_sink(args.output.as_deref()) {
+        Ok(sink) => run_scan(config, sink, args.format).await,
+        Err(code) => code,
+    }
 }
 
 /// Scans and writes one JSON record per line to `sink`, flushed per record so a
 /// reader (a SIEM forwarder, `jq`) never sees half a line; Ctrl-C stops sending and
 /// still writes every finished record.
-pub async fn run_scan(config: ScanConfig, mut sink: Box<dyn Write + Send>) -> u8 {
+pub async fn run_scan(config: ScanConfig, mut sink: Box<dyn Write + Send>, format: Format) -> u8 {
     let planned = config.targets.len();
     let mut scan = Scanner::new(config).scan();
     let cancel = scan.cancel_token();
@@ -197,7 +188,7 @@ pub async fn run_scan(config: ScanConfig, mut sink: Box<dyn Write + Send>) -> u8
     };
     let mut write_error = None;
     while let Some(record) = scan.next().await {
-        if let Err(e) = write_record(&mut *sink, &record) {
+        if let Err(e) = write_record(&mut *sink, &record, format) {
             write_error = Some(e);
             break;
         }
@@ -341,5 +332,63 @@ fn human_duration(secs: f64) -> String {
         0..=59 => format!("{secs:.1}s"),
         60..=3599 => format!("{}m{:02}s", s / 60, s % 60),
         _ => format!("{}h{:02}m", s / 3600, (s % 3600) / 60),
+    }
+}
+
+/// `otscan diff`: 0 nothing changed, 1 changes, 2 bad usage or unreadable input.
+pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
+    use scanner_core::diff::{diff, read_jsonl};
+    let read = |path: &std::path::Path| -> Result<Vec<scanner_core::AssetRecord>, String> {
+        let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        read_jsonl(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))
+    };
+    let (old, new) = match (read(&args.old), read(&args.new)) {
+        (Ok(o), Ok(n)) => (o, n),
+        (Err(e), _) | (_, Err(e)) => {
+            eprintln!("otscan: error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let changes = diff(&old, &new);
+    let mut out = std::io::stdout().lock();
+    let table = !args.json && std::io::stdout().is_terminal();
+    for change in &changes {
+        let line = if table {
+            change.to_string()
+        } else {
+            serde_json::to_string(change).unwrap_or_default()
+        };
+        if writeln!(out, "{line}").is_err() {
+            return EXIT_USAGE;
+        }
+    }
+    let notable = changes.iter().filter(|c| c.notable).count();
+    eprintln!(
+        "otscan: diff: {} devices before, {} after, {} changes ({notable} notable)",
+        old.len(),
+        new.len(),
+        changes.len()
+    );
+    u8::from(!changes.is_empty())
+}
+
+/// `otscan completions SHELL`.
+pub fn completions_command(shell: clap_complete::Shell) -> u8 {
+    use clap::CommandFactory;
+    let mut command = crate::cli::Cli::command();
+    clap_complete::generate(shell, &mut command, "otscan", &mut std::io::stdout());
+    EXIT_OK
+}
+
+/// `otscan man`: the manual page in roff.
+pub fn man_command() -> u8 {
+    use clap::CommandFactory;
+    let man = clap_mangen::Man::new(crate::cli::Cli::command());
+    match man.render(&mut std::io::stdout()) {
+        Ok(()) => EXIT_OK,
+        Err(e) => {
+            eprintln!("otscan: error: cannot write the manual page: {e}");
+            EXIT_FAILURE
+        }
     }
 }

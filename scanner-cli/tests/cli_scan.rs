@@ -131,5 +131,136 @@ async fn scan_prints_one_json_record_per_simulated_device() {
     assert_eq!(coupler["enrichment"]["matched"], "127.65.0.0/24");
     assert_eq!(coupler["enrichment"]["owner"], "OT team");
     assert!(coupler["enrichment"].get("asset_number").is_none());
+
+    // Every output format: one JSON object per line, with its own envelope.
+    for (format, check) in [
+        ("ocsf", "class_uid"),
+        ("ecs", "event"),
+        ("hec", "sourcetype"),
+    ] {
+        let out = tokio::task::spawn_blocking(move || {
+            Command::cargo_bin("otscan")
+                .unwrap()
+                .args([
+                    "scan",
+                    "127.65.0.10",
+                    "--port",
+                    "modbus=15021",
+                    "--probes",
+                    "modbus",
+                ])
+                .args(["--timeout", "300ms", "--format", format])
+                .output()
+                .unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let recs = records(&out.stdout);
+        assert_eq!(recs.len(), 1, "{format}");
+        assert!(recs[0].get(check).is_some(), "{format}: {}", recs[0]);
+    }
     plant.shutdown().await;
+}
+
+#[test]
+fn diff_reports_changes_and_exits_like_diff() {
+    let dir = std::env::temp_dir().join(format!("otscan-cli-diff-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let record = |ip: &str, firmware: &str| {
+        serde_json::json!({
+            "schema": "otscan.asset/1", "scan_id": "s", "observed_at": "2026-11-25T10:00:00Z",
+            "scanner": {"name": "otscan", "version": "0.1.0"}, "ip": ip, "responsive": true,
+            "vendor": "Schneider Electric", "firmware_version": firmware,
+            "sources": {"vendor": "modbus"}, "services": []
+        })
+        .to_string()
+    };
+    let old = dir.join("old.jsonl");
+    let new = dir.join("new.jsonl");
+    std::fs::write(
+        &old,
+        format!(
+            "{}\n{}\n",
+            record("10.0.0.1", "v3.10"),
+            record("10.0.0.2", "v1")
+        ),
+    )
+    .unwrap();
+    std::fs::write(
+        &new,
+        format!(
+            "{}\n{}\n",
+            record("10.0.0.1", "v3.20"),
+            record("10.0.0.3", "v1")
+        ),
+    )
+    .unwrap();
+    let out = Command::cargo_bin("otscan")
+        .unwrap()
+        .args(["diff", "--json"])
+        .arg(&old)
+        .arg(&new)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(1), "changes: exit 1 {out:?}");
+    let changes = records(&out.stdout);
+    let kinds: Vec<(&str, &str)> = changes
+        .iter()
+        .map(|c| (c["ip"].as_str().unwrap(), c["kind"].as_str().unwrap()))
+        .collect();
+    assert_eq!(
+        kinds,
+        [
+            ("10.0.0.1", "changed"),
+            ("10.0.0.2", "disappeared"),
+            ("10.0.0.3", "appeared")
+        ]
+    );
+    assert_eq!(
+        changes[0]["notable"], true,
+        "firmware changed on the same IP"
+    );
+    let same = Command::cargo_bin("otscan")
+        .unwrap()
+        .args(["diff"])
+        .arg(&old)
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(same.status.code(), Some(0));
+    assert!(same.stdout.is_empty());
+    std::fs::write(dir.join("bad.jsonl"), "{}\n").unwrap();
+    let bad = Command::cargo_bin("otscan")
+        .unwrap()
+        .args(["diff"])
+        .arg(dir.join("bad.jsonl"))
+        .arg(&old)
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("line 1"));
+}
+
+#[test]
+fn completions_and_man_page() {
+    let out = Command::cargo_bin("otscan")
+        .unwrap()
+        .args(["completions", "bash"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    assert!(String::from_utf8_lossy(&out.stdout).contains("otscan"));
+    let man = Command::cargo_bin("otscan")
+        .unwrap()
+        .arg("man")
+        .output()
+        .unwrap();
+    assert!(man.status.success());
+    let text = String::from_utf8_lossy(&man.stdout);
+    assert!(
+        text.contains(".TH otscan"),
+        "{}",
+        &text[..text.len().min(200)]
+    );
 }

@@ -2,7 +2,7 @@
 //!
 //! Targets are pulled lazily from [`Targets`](crate::targets::Targets) and scanned
 //! by at most `concurrency` device tasks at once. Each device task owns a
-//! [`DeviceSession`], the only way a probe can reach the network: it holds at most
+//! `DeviceSession`, the only way a probe can reach the network: it holds at most
 //! one TCP connection to the device (reused for all its requests, closed with a
 //! FIN), paces every send against the global rate limiter and the per-device
 //! interval, bounds every read in size and time, and refuses to send once the

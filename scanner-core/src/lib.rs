@@ -31,9 +31,11 @@
 #![deny(missing_docs)]
 
 pub mod config;
+pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod enrich;
+pub mod output;
 pub mod protocols;
 pub mod record;
 pub mod request;

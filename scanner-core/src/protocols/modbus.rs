@@ -9,7 +9,7 @@
 //! We do not use tokio-modbus's client: it owns the socket and encodes from its
 //! full `Request` enum, writes included. The engine owns the socket (pacing,
 //! one connection per device, bounded reads) and every request comes from
-//! [`ReadOnlyRequest`](crate::request::ReadOnlyRequest).
+//! [`ReadOnlyRequest`].
 
 use std::collections::BTreeMap;
 use std::time::Duration;

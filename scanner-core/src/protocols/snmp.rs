@@ -2,7 +2,7 @@
 //! ENTITY-MIB and ifPhysAddress, and SNMPv3 engine discovery (no credentials).
 //!
 //! Requests are encoded with rasn-snmp from the closed set in
-//! [`ReadOnlyRequest`](crate::request::ReadOnlyRequest): GetRequest, GetNextRequest and
+//! [`ReadOnlyRequest`]: GetRequest, GetNextRequest and
 //! the v3 discovery message. There is no SetRequest encoder.
 //!
 //! Replies are decoded by a small BER reader of our own that walks the fixed SNMP

@@ -1,0 +1,300 @@
+//! What changed between two scans: devices that appeared, disappeared, or
+//! changed identity or services, keyed by IP address.
+//!
+//! ```
+//! use scanner_core::diff::{diff, read_jsonl, ChangeKind};
+//!
+//! let old = r#"{"schema":"otscan.asset/1","scan_id":"a","observed_at":"2026-01-01T00:00:00Z","scanner":{"name":"otscan","version":"0.1.0"},"ip":"10.0.0.5","responsive":true,"firmware_version":"20.11","sources":{},"services":[]}"#;
+//! let new = old.replace("20.11", "20.13");
+//! let changes = diff(&read_jsonl(old.as_bytes())?, &read_jsonl(new.as_bytes())?);
+//! assert_eq!(changes.len(), 1);
+//! assert_eq!(changes[0].kind, ChangeKind::Changed);
+//! assert!(changes[0].notable, "a firmware change on the same address is notable");
+//! # Ok::<(), scanner_core::diff::DiffError>(())
+//! ```
+//!
+//! Rules:
+//! - A device is keyed by its IP address. When a scan holds several records
+//!   for one address (a resumed or merged scan), the last one wins.
+//! - A record whose `responsive` is false (written with `--emit-all` for an
+//!   address that answered no protocol) counts as absent: the device is gone
+//!   from the inventory's point of view.
+//! - Compared fields: `vendor`, `vendor_id`, `product_name`, `product_code`,
+//!   `model`, `serial_number`, `firmware_version`, `hostname`, `mac`,
+//!   `device_type`, and `services`, the set of `protocol/transport/port` that
+//!   answered in their protocol (status success or application-error). A
+//!   service switching between those two statuses is not a change: the
+//!   device still speaks the protocol there.
+//! - A change is `notable` when the firmware version or serial number was
+//!   replaced by a different value. A value that merely appears or vanishes
+//!   (one probe answered in one scan and not in the other) is reported but not
+//!   notable, so flaky probes do not page anyone.
+//! - Changes come out sorted by address.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fmt;
+use std::io::BufRead;
+use std::net::IpAddr;
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+use serde_json::Value;
+
+use crate::record::AssetRecord;
+
+/// What happened to a device between the two scans.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum ChangeKind {
+    /// Answered in the new scan, not in the old one.
+    Appeared,
+    /// Answered in the old scan, not in the new one.
+    Disappeared,
+    /// Answered in both, with different identity or services.
+    Changed,
+}
+
+impl ChangeKind {
+    /// The snake_case name used in change events.
+    pub const fn name(self) -> &'static str {
+        match self {
+            ChangeKind::Appeared => "appeared",
+            ChangeKind::Disappeared => "disappeared",
+            ChangeKind::Changed => "changed",
+        }
+    }
+}
+
+/// One field's value in each scan. `null` means the scan did not learn it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct FieldChange {
+    /// Record field name (`firmware_version`, `services`, ...).
+    pub field: String,
+    /// Value in the old scan.
+    pub before: Value,
+    /// Value in the new scan.
+    pub after: Value,
+}
+
+/// One change event, as `otscan diff` writes it (one JSON object per line).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct Change {
+    /// Appeared, disappeared or changed.
+    pub kind: ChangeKind,
+    /// The device's address.
+    pub ip: IpAddr,
+    /// For `changed`, the fields that differ; for `appeared` / `disappeared`,
+    /// every compared field the scan that saw the device knew (the other side
+    /// `null`), so the event says what came or went.
+    pub fields: Vec<FieldChange>,
+    /// True when the firmware version or the serial number was replaced by a
+    /// different value on the same address.
+    pub notable: bool,
+}
+
+impl fmt::Display for Change {
+    /// One human-readable line, e.g.
+    /// `changed 10.0.0.5: firmware_version "20.11" -> "20.13" (notable)`.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.kind.name(), self.ip)?;
+        if self.kind == ChangeKind::Changed {
+            let parts: Vec<String> = self
+                .fields
+                .iter()
+                .map(|c| format!("{} {} -> {}", c.field, c.before, c.after))
+                .collect();
+            write!(f, ": {}", parts.join("; "))?;
+        }
+        if self.notable {
+            f.write_str(" (notable)")?;
+        }
+        Ok(())
+    }
+}
+
+/// Fields whose replacement makes a change notable: a different firmware or
+/// a different serial at the same address means the device was updated or swapped.
+const NOTABLE: [&str; 2] = ["firmware_version", "serial_number"];
+
+/// The compared fields of a record, in report order, `null` when absent.
+fn snapshot(r: &AssetRecord) -> Vec<(&'static str, Value)> {
+    fn text(v: &Option<String>) -> Value {
+        v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
+    }
+    fn json<T: Serialize>(v: &Option<T>) -> Value {
+        // Vendor ids and roles serialize to plain JSON; Null is an unreachable fallback.
+        v.as_ref().map_or(Value::Null, |v| {
+            serde_json::to_value(v).unwrap_or(Value::Null)
+        })
+    }
+    let services: BTreeSet<String> = r
+        .services
+        .iter()
+        .filter(|s| s.status.is_protocol_answer())
+        .map(|s| {
+            format!(
+                "{}/{}/{}",
+                s.protocol.name(),
+                crate::output::transport_name(s.transport),
+                s.port
+            )
+        })
+        .collect();
+    let services = if services.is_empty() {
+        Value::Null
+    } else {
+        Value::Array(services.into_iter().map(Value::String).collect())
+    };
+    vec![
+        ("vendor", text(&r.vendor)),
+        ("vendor_id", json(&r.vendor_id)),
+        ("product_name", text(&r.product_name)),
+        ("product_code", text(&r.product_code)),
+        ("model", text(&r.model)),
+        ("serial_number", text(&r.serial_number)),
+        ("firmware_version", text(&r.firmware_version)),
+        ("hostname", text(&r.hostname)),
+        ("mac", text(&r.mac)),
+        ("device_type", json(&r.device_type)),
+        ("services", services),
+    ]
+}
+
+/// Responsive records by address, the last record of an address winning.
+fn by_ip(records: &[AssetRecord]) -> BTreeMap<IpAddr, &AssetRecord> {
+    let mut map = BTreeMap::new();
+    for r in records {
+        if r.responsive {
+            map.insert(r.ip, r);
+        } else {
+            // A later unresponsive record for the address supersedes an
+            // earlier answer: the latest word on the device is that it is gone.
+            map.remove(&r.ip);
+        }
+    }
+    map
+}
+
+/// The changes from `old` to `new`, sorted by address. Empty when nothing changed.
+pub fn diff(old: &[AssetRecord], new: &[AssetRecord]) -> Vec<Change> {
+    let old = by_ip(old);
+    let new = by_ip(new);
+    let ips: BTreeSet<IpAddr> = old.keys().chain(new.keys()).copied().collect();
+    ips.into_iter()
+        .filter_map(|ip| match (old.get(&ip), new.get(&ip)) {
+            (None, Some(n)) => Some(one_sided(ChangeKind::Appeared, ip, n)),
+            (Some(o), None) => Some(one_sided(ChangeKind::Disappeared, ip, o)),
+            (Some(o), Some(n)) => changed(ip, o, n),
+            (None, None) => None,
+        })
+        .collect()
+}
+
+fn one_sided(kind: ChangeKind, ip: IpAddr, record: &AssetRecord) -> Change {
+    let fields = snapshot(record)
+        .into_iter()
+        .filter(|(_, v)| !v.is_null())
+        .map(|(field, v)| {
+            let (before, after) = match kind {
+                ChangeKind::Appeared => (Value::Null, v),
+                _ => (v, Value::Null),
+            };
+            FieldChange {
+                field: field.to_owned(),
+                before,
+                after,
+            }
+        })
+        .collect();
+    Change {
+        kind,
+        ip,
+        fields,
+        notable: false,
+    }
+}
+
+fn changed(ip: IpAddr, old: &AssetRecord, new: &AssetRecord) -> Option<Change> {
+    let fields: Vec<FieldChange> = snapshot(old)
+        .into_iter()
+        .zip(snapshot(new))
+        .filter(|((_, before), (_, after))| before != after)
+        .map(|((field, before), (_, after))| FieldChange {
+            field: field.to_owned(),
+            before,
+            after,
+        })
+        .collect();
+    if fields.is_empty() {
+        return None;
+    }
+    let notable = fields
+        .iter()
+        .any(|c| NOTABLE.contains(&c.field.as_str()) && !c.before.is_null() && !c.after.is_null());
+    Some(Change {
+        kind: ChangeKind::Changed,
+        ip,
+        fields,
+        notable,
+    })
+}
+
+/// A scan file that cannot be read as records.
+#[derive(Debug, thiserror::Error)]
+pub enum DiffError {
+    /// Reading failed (I/O error or invalid UTF-8) at a line.
+    #[error("line {line}: {source}")]
+    Io {
+        /// 1-based line number.
+        line: u64,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A non-blank line is not a native asset record.
+    #[error("line {line}: not an otscan asset record: {source}")]
+    NotARecord {
+        /// 1-based line number.
+        line: u64,
+        /// What the JSON decoder said (its column refers to this line).
+        source: serde_json::Error,
+    },
+}
+
+impl DiffError {
+    /// The 1-based line the error is on.
+    pub fn line(&self) -> u64 {
+        match self {
+            DiffError::Io { line, .. } | DiffError::NotARecord { line, .. } => *line,
+        }
+    }
+}
+
+/// Reads a native NDJSON scan (one record per line), skipping blank lines.
+///
+/// Every record is returned, duplicates included; [`diff`] keeps the last
+/// record of each address. Errors name the 1-based line; the caller adds the
+/// file name.
+pub fn read_jsonl<R: BufRead>(reader: R) -> Result<Vec<AssetRecord>, DiffError> {
+    let mut records = Vec::new();
+    for (index, line) in reader.lines().enumerate() {
+        let line_no = u64::try_from(index).map_or(u64::MAX, |i| i.saturating_add(1));
+        let line = line.map_err(|source| DiffError::Io {
+            line: line_no,
+            source,
+        })?;
+        if line.trim().is_empty() {
+            continue;
+        }
+        let record = serde_json::from_str(&line).map_err(|source| DiffError::NotARecord {
+            line: line_no,
+            source,
+        })?;
+        records.push(record);
+    }
+    Ok(records)
+}
+
+/// The JSON Schema of a change event, for consumers of `otscan diff` output.
+pub fn json_schema() -> Value {
+    serde_json::to_value(schemars::schema_for!(Change)).unwrap_or(Value::Null)
+}
