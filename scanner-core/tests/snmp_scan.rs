@@ -80,6 +80,11 @@ async fn simulated_agents_v1_v2c_and_v3_only() {
     assert_eq!(sw.model.as_deref(), Some("IE-2000-8TC-G-B"));
     assert_eq!(sw.serial_number.as_deref(), Some("FOC2215SIM3"));
     assert_eq!(sw.mac.as_deref(), Some("00:2a:6a:3c:81:c0"));
+    assert_eq!(
+        sw.firmware_version.as_deref(),
+        Some("15.2(4)EA9"),
+        "running image, not ROMMON"
+    );
     assert_eq!(sw.device_type, Some(DeviceType::Switch));
     assert_eq!(sw.sources.get("model"), Some(&Protocol::Snmp));
     let d = snmp(sw);

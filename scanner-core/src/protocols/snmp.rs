@@ -1216,8 +1216,10 @@ fn finish(
         }),
         model: first(|r| r.model_name.as_ref()),
         serial_number: first(|r| r.serial.as_ref()),
-        firmware_version: first(|r| r.firmware_rev.as_ref())
-            .or_else(|| first(|r| r.software_rev.as_ref()))
+        // The running software image is what vulnerability management needs; on
+        // Cisco-style agents entPhysicalFirmwareRev is the boot loader (ROMMON).
+        firmware_version: first(|r| r.software_rev.as_ref())
+            .or_else(|| first(|r| r.firmware_rev.as_ref()))
             .or_else(|| firmware_from_sysdescr(&descr)),
         hostname: system.name.as_ref().and_then(DeviceText::trimmed),
         mac: details.mac.clone().or_else(|| {
