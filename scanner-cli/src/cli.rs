@@ -9,6 +9,7 @@ use scanner_core::output::Format;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
 use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
+use scanner_core::window::Window;
 use scanner_core::{Protocol, Rate, ScanConfig, Shard, Targets};
 
 const SCAN_EXAMPLES: &str = "\
@@ -63,6 +64,200 @@ pub enum Command {
     },
     /// Print the manual page (roff) to stdout: `otscan man > otscan.1`.
     Man,
+    /// Configuration: `otscan config show [SCAN OPTIONS]` prints the effective settings.
+    #[command(subcommand)]
+    Config(ConfigCommand),
+}
+
+#[derive(Debug, Subcommand)]
+pub enum ConfigCommand {
+    /// Print the effective configuration (profile, --config file and flags merged) as TOML.
+    Show(Box<ScanArgs>),
+}
+
+/// Inserts the options of a `--config` TOML file (keys are long flag names) right
+/// after the subcommand, leaving out those the command line gives itself, so flags
+/// win over the file and the file over the profile.
+pub fn expand_config_file(
+    args: Vec<std::ffi::OsString>,
+) -> Result<Vec<std::ffi::OsString>, String> {
+    use clap::CommandFactory;
+    let texts: Vec<String> = args
+        .iter()
+        .map(|a| a.to_string_lossy().into_owned())
+        .collect();
+    let path = texts.iter().enumerate().find_map(|(i, a)| {
+        a.strip_prefix("--config=").map(str::to_owned).or_else(|| {
+            (a == "--config")
+                .then(|| texts.get(i + 1).cloned())
+                .flatten()
+        })
+    });
+    let Some(path) = path else {
+        return Ok(args);
+    };
+    let err = |m: String| format!("--config {path}: {m}");
+    let text = std::fs::read_to_string(&path).map_err(|e| err(e.to_string()))?;
+    let table: toml::Table = text
+        .parse()
+        .map_err(|e: toml::de::Error| err(e.message().to_owned()))?;
+    let command = Cli::command();
+    let scan = command
+        .find_subcommand("scan")
+        .ok_or_else(|| err("no scan command".into()))?;
+    let known: std::collections::BTreeSet<String> = scan
+        .get_arguments()
+        .filter_map(|a| a.get_long().map(str::to_owned))
+        .collect();
+    let on_command_line = |flag: &str| {
+        texts
+            .iter()
+            .any(|a| a == &format!("--{flag}") || a.starts_with(&format!("--{flag}=")))
+    };
+    let scalar = |key: &str, v: &toml::Value| match v {
+        toml::Value::String(s) => Ok(s.clone()),
+        toml::Value::Integer(n) => Ok(n.to_string()),
+        toml::Value::Float(f) => Ok(f.to_string()),
+        other => Err(err(format!(
+            "key '{key}': {} is not a value",
+            other.type_str()
+        ))),
+    };
+    let mut injected: Vec<String> = Vec::new();
+    let mut positional: Vec<String> = Vec::new();
+    for (key, value) in &table {
+        let flag = key.replace('_', "-");
+        if flag == "targets" {
+            match value {
+                toml::Value::Array(items) => {
+                    for item in items {
+                        positional.push(scalar(key, item)?);
+                    }
+                }
+                other => positional.push(scalar(key, other)?),
+            }
+            continue;
+        }
+        if flag == "config" || !known.contains(&flag) {
+            return Err(err(format!("unknown key '{key}'")));
+        }
+        if on_command_line(&flag) {
+            continue;
+        }
+        match value {
+            toml::Value::Boolean(true) => injected.push(format!("--{flag}")),
+            toml::Value::Boolean(false) => {}
+            toml::Value::Array(items) => {
+                for item in items {
+                    injected.push(format!("--{flag}"));
+                    injected.push(scalar(key, item)?);
+                }
+            }
+            other => {
+                injected.push(format!("--{flag}"));
+                injected.push(scalar(key, other)?);
+            }
+        }
+    }
+    let at = texts
+        .iter()
+        .position(|a| a == "scan" || a == "show")
+        .map_or(texts.len(), |i| i + 1);
+    let mut out = args;
+    let tail = out.split_off(at);
+    out.extend(injected.into_iter().map(Into::into));
+    out.extend(tail);
+    out.extend(positional.into_iter().map(Into::into));
+    Ok(out)
+}
+
+impl ScanArgs {
+    /// The effective settings as TOML, in the `--config` file's keys (communities masked).
+    pub fn effective_toml(&self) -> String {
+        let p = self.pacing();
+        let mut out = String::new();
+        let mut line = |k: &str, v: String| out.push_str(&format!("{k} = {v}\n"));
+        let quoted = |s: &str| format!("{s:?}");
+        let list = |items: Vec<String>| format!("[{}]", items.join(", "));
+        line("profile", quoted(self.profile.name()));
+        line("rate", p.rate.to_string());
+        line(
+            "per-device-interval",
+            quoted(&format!("{}ms", p.per_device_interval.as_millis())),
+        );
+        line("concurrency", p.concurrency.to_string());
+        line("timeout", quoted(&format!("{}ms", p.timeout.as_millis())));
+        line("udp-retries", p.udp_retries.to_string());
+        line(
+            "probes",
+            list(self.probes.iter().map(|x| quoted(x.name())).collect()),
+        );
+        line(
+            "port",
+            list(
+                self.ports
+                    .iter()
+                    .map(|(pr, n)| quoted(&format!("{pr}={n}")))
+                    .collect(),
+            ),
+        );
+        if let Some(ids) = &self.modbus_unit_ids {
+            line(
+                "modbus-unit-ids",
+                quoted(
+                    &ids.0
+                        .iter()
+                        .map(u8::to_string)
+                        .collect::<Vec<_>>()
+                        .join(","),
+                ),
+            );
+        }
+        line(
+            "enip-transport",
+            quoted(&format!("{:?}", self.enip_transport).to_ascii_lowercase()),
+        );
+        line(
+            "snmp-version",
+            quoted(&format!("{:?}", self.snmp_version).to_ascii_lowercase()),
+        );
+        // Community strings are secrets: show how many, never which.
+        line(
+            "# snmp-communities",
+            format!("{} configured", self.snmp_communities.len()),
+        );
+        line("format", quoted(&self.format.to_string()));
+        line("emit-all", self.emit_all.to_string());
+        line(
+            "window",
+            list(self.windows.iter().map(|w| quoted(&w.text)).collect()),
+        );
+        if let Some(g) = self.window_grace {
+            line("window-grace", quoted(&format!("{}s", g.as_secs())));
+        }
+        if let Some(d) = self.max_duration {
+            line("max-duration", quoted(&format!("{}s", d.as_secs())));
+        }
+        for (key, path) in [
+            ("state", &self.state),
+            ("report", &self.report),
+            ("output", &self.output),
+            ("enrich", &self.enrich),
+        ] {
+            if let Some(path) = path {
+                line(key, quoted(&path.display().to_string()));
+            }
+        }
+        line(
+            "exclude",
+            list(self.exclude.iter().map(|e| quoted(e)).collect()),
+        );
+        line(
+            "targets",
+            list(self.targets.iter().map(|t| quoted(t)).collect()),
+        );
+        out
+    }
 }
 
 const DIFF_HELP: &str = "\
@@ -124,6 +319,7 @@ pub struct DiscoverArgs {
 }
 
 #[derive(Debug, Args)]
+#[command(args_override_self = true)]
 pub struct ScanArgs {
     /// Targets: addresses, CIDRs (v4/v6), ranges (10.0.0.5-10.0.0.20, 10.0.0.5-20), host names, or - for stdin.
     #[arg(value_name = "TARGET")]
@@ -143,18 +339,20 @@ pub struct ScanArgs {
     /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable).
     #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
     pub ports: Vec<(Protocol, u16)>,
-    /// Global request rate: requests (connection attempts included) per second.
-    #[arg(long, value_name = "N", default_value_t = scanner_core::config::DEFAULT_RATE, value_parser = clap::value_parser!(u32).range(1..))]
-    pub rate: u32,
-    /// Minimum time between two packets to the same device (e.g. 100ms).
-    #[arg(long, value_name = "DURATION", default_value = "100ms", value_parser = parse_duration)]
-    pub per_device_interval: Duration,
-    /// Devices scanned at once.
-    #[arg(long, value_name = "N", default_value_t = NonZeroUsize::new(scanner_core::config::DEFAULT_CONCURRENCY).unwrap_or(NonZeroUsize::MIN))]
-    pub concurrency: NonZeroUsize,
-    /// Connect and read timeout (e.g. 2s, 500ms).
-    #[arg(long, value_name = "DURATION", default_value = "2s", value_parser = parse_duration)]
-    pub timeout: Duration,
+    /// Global request rate: requests (connection attempts included) per second
+    /// [profile safe: 100, normal: 500, fast: 2000].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    pub rate: Option<u32>,
+    /// Minimum time between two packets to the same device, e.g. 100ms
+    /// [profile safe: 100ms, normal: 50ms, fast: 25ms].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub per_device_interval: Option<Duration>,
+    /// Devices scanned at once [profile safe: 64, normal: 256, fast: 1024].
+    #[arg(long, value_name = "N")]
+    pub concurrency: Option<NonZeroUsize>,
+    /// Connect and read timeout, e.g. 2s, 500ms [profile safe: 2s, normal: 1500ms, fast: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub timeout: Option<Duration>,
     /// Stop sending after this long; finished records are still written.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
@@ -179,9 +377,9 @@ pub struct ScanArgs {
     /// Put the answering community string in records (default: only its index in the list).
     #[arg(long)]
     pub record_community: bool,
-    /// Times an unanswered UDP request is sent again.
-    #[arg(long, value_name = "N", default_value_t = scanner_core::config::DEFAULT_UDP_RETRIES, value_parser = clap::value_parser!(u32).range(0..=5))]
-    pub udp_retries: u32,
+    /// Times an unanswered UDP request is sent again [profile safe: 1, normal: 1, fast: 0].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=5))]
+    pub udp_retries: Option<u32>,
     /// Emit a record for every target, including those that answered nothing.
     #[arg(long)]
     pub emit_all: bool,
@@ -208,6 +406,123 @@ pub struct ScanArgs {
     /// 5001), ecs (event.kind: asset) or hec (Splunk HTTP Event Collector envelopes).
     #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
     pub format: Format,
+    /// Pacing bundle: safe (default), normal or fast (see README); explicit flags win.
+    #[arg(long, value_name = "NAME", default_value = "safe", value_parser = parse_profile)]
+    pub profile: Profile,
+    /// TOML file holding any of these options (keys are the long flag names); flags win.
+    #[arg(long, value_name = "FILE")]
+    pub config: Option<PathBuf>,
+    /// Maintenance window, e.g. "Sat 02:00-04:00" or "Mon-Fri 22:00-02:00 Europe/Berlin"
+    /// (repeatable). Outside every window nothing is sent; inside, the scan stops at the
+    /// window's end minus the grace.
+    #[arg(long = "window", value_name = "WINDOW", value_parser = parse_window)]
+    pub windows: Vec<Window>,
+    /// Time kept free before the window closes [default: 5m, or a tenth of the window].
+    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    pub window_grace: Option<Duration>,
+    /// Outside the window, sleep until it opens instead of refusing.
+    #[arg(long)]
+    pub wait: bool,
+    /// Stop sending at this time: RFC 3339 (2026-11-28T04:00:00Z) or HH:MM (local, next occurrence).
+    #[arg(long, value_name = "TIME", value_parser = parse_stop_at)]
+    pub stop_at: Option<jiff::Timestamp>,
+    /// Checkpoint file: resume a scan that a window or a stop cut short; written atomically.
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// Write the run report as JSON to FILE (it is always printed on stderr).
+    #[arg(long, value_name = "FILE")]
+    pub report: Option<PathBuf>,
+}
+
+/// Pacing bundles, from gentlest to fastest.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Profile {
+    /// The default: for production networks with fragile devices.
+    Safe,
+    /// For robust networks in a maintenance window.
+    Normal,
+    /// For labs and test benches.
+    Fast,
+}
+
+/// What a profile sets.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ProfileValues {
+    pub rate: u32,
+    pub per_device_interval: Duration,
+    pub concurrency: usize,
+    pub timeout: Duration,
+    pub udp_retries: u32,
+}
+
+impl Profile {
+    pub fn name(self) -> &'static str {
+        match self {
+            Profile::Safe => "safe",
+            Profile::Normal => "normal",
+            Profile::Fast => "fast",
+        }
+    }
+
+    pub fn values(self) -> ProfileValues {
+        match self {
+            Profile::Safe => ProfileValues {
+                rate: scanner_core::config::DEFAULT_RATE,
+                per_device_interval: scanner_core::config::DEFAULT_PER_DEVICE_INTERVAL,
+                concurrency: scanner_core::config::DEFAULT_CONCURRENCY,
+                timeout: scanner_core::config::DEFAULT_READ_TIMEOUT,
+                udp_retries: scanner_core::config::DEFAULT_UDP_RETRIES,
+            },
+            Profile::Normal => ProfileValues {
+                rate: 500,
+                per_device_interval: Duration::from_millis(50),
+                concurrency: 256,
+                timeout: Duration::from_millis(1500),
+                udp_retries: 1,
+            },
+            Profile::Fast => ProfileValues {
+                rate: 2000,
+                per_device_interval: Duration::from_millis(25),
+                concurrency: 1024,
+                timeout: Duration::from_secs(1),
+                udp_retries: 0,
+            },
+        }
+    }
+}
+
+fn parse_profile(s: &str) -> Result<Profile, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "safe" => Ok(Profile::Safe),
+        "normal" => Ok(Profile::Normal),
+        "fast" => Ok(Profile::Fast),
+        other => Err(format!("'{other}' is not safe, normal or fast")),
+    }
+}
+
+fn parse_window(s: &str) -> Result<Window, String> {
+    s.parse::<Window>().map_err(|e| e.to_string())
+}
+
+/// RFC 3339, or HH:MM in the local zone at its next occurrence.
+fn parse_stop_at(s: &str) -> Result<jiff::Timestamp, String> {
+    if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        return Ok(t);
+    }
+    let bad = || format!("'{s}' is neither RFC 3339 (2026-11-28T04:00:00Z) nor HH:MM");
+    let time: jiff::civil::Time = s.parse().map_err(|_| bad())?;
+    let now = jiff::Zoned::now();
+    let today = now
+        .date()
+        .to_datetime(time)
+        .to_zoned(now.time_zone().clone())
+        .map_err(|_| bad())?;
+    let at = if today.timestamp() > now.timestamp() {
+        today
+    } else {
+        today.tomorrow().map_err(|_| bad())?
+    };
+    Ok(at.timestamp())
 }
 
 #[derive(Debug, Args)]
@@ -369,6 +684,18 @@ pub enum UsageError {
 }
 
 impl ScanArgs {
+    /// Pacing after the profile: explicit flags win, the profile fills the rest.
+    pub fn pacing(&self) -> ProfileValues {
+        let p = self.profile.values();
+        ProfileValues {
+            rate: self.rate.unwrap_or(p.rate),
+            per_device_interval: self.per_device_interval.unwrap_or(p.per_device_interval),
+            concurrency: self.concurrency.map_or(p.concurrency, NonZeroUsize::get),
+            timeout: self.timeout.unwrap_or(p.timeout),
+            udp_retries: self.udp_retries.unwrap_or(p.udp_retries),
+        }
+    }
+
     /// Parses targets and exclusions (failing before anything is sent) and builds the config.
     pub fn to_config(&self) -> Result<ScanConfig, UsageError> {
         if self.targets.is_empty() && self.input_file.is_empty() {
@@ -422,17 +749,18 @@ impl ScanArgs {
                 Protocol::Snmp => snmp.port = *port,
             }
         }
+        let pacing = self.pacing();
         let mut builder = ScanConfig::builder()
             .targets(targets)
             .probes(self.probes.iter().copied())
             .rate(Rate::PerSecond(
-                NonZeroU32::new(self.rate).unwrap_or(NonZeroU32::MIN),
+                NonZeroU32::new(pacing.rate).unwrap_or(NonZeroU32::MIN),
             ))
-            .per_device_interval(self.per_device_interval)
-            .concurrency(self.concurrency)
-            .timeout(self.timeout)
+            .per_device_interval(pacing.per_device_interval)
+            .concurrency(NonZeroUsize::new(pacing.concurrency).unwrap_or(NonZeroUsize::MIN))
+            .timeout(pacing.timeout)
             .emit_all(self.emit_all)
-            .udp_retries(self.udp_retries)
+            .udp_retries(pacing.udp_retries)
             .modbus(modbus)
             .enip(enip)
             .snmp(snmp);

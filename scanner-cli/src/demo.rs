@@ -91,7 +91,11 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             return EXIT_FAILURE;
         }
     };
-    let code = run_scan(config, Box::new(std::io::stdout()), args.format).await;
+    let options = crate::run::RunOptions {
+        format: args.format,
+        ..Default::default()
+    };
+    let code = run_scan(config, Box::new(std::io::stdout()), options).await;
     plant.shutdown().await;
     code
 }

@@ -3,6 +3,7 @@
 mod cli;
 mod demo;
 mod run;
+mod state;
 
 use std::process::ExitCode;
 
@@ -12,6 +13,13 @@ use cli::{Cli, Command};
 
 fn main() -> ExitCode {
     let args = cli::normalize_args(std::env::args_os());
+    let args = match cli::expand_config_file(args) {
+        Ok(a) => a,
+        Err(e) => {
+            eprintln!("otscan: error: {e}");
+            return ExitCode::from(run::EXIT_USAGE);
+        }
+    };
     let cli = match Cli::try_parse_from(args) {
         Ok(cli) => cli,
         Err(e) => return run::usage_exit(e),
@@ -35,6 +43,10 @@ fn main() -> ExitCode {
             Command::Diff(args) => run::diff_command(&args),
             Command::Completions { shell } => run::completions_command(shell),
             Command::Man => run::man_command(),
+            Command::Config(cli::ConfigCommand::Show(args)) => {
+                print!("{}", args.effective_toml());
+                run::EXIT_OK
+            }
         }
     });
     ExitCode::from(code)

@@ -86,6 +86,8 @@ pub struct ScanConfig {
     pub snmp: SnmpConfig,
     /// Site inventory attributes joined into records by address.
     pub enrichment: Option<std::sync::Arc<crate::enrich::EnrichmentTable>>,
+    /// Continue an earlier scan of the same targets: skip what its checkpoint says is done.
+    pub resume: Option<crate::engine::Checkpoint>,
 }
 
 /// Invalid configuration.
@@ -134,6 +136,7 @@ impl ScanConfig {
                 enip: EnipConfig::default(),
                 snmp: SnmpConfig::default(),
                 enrichment: None,
+                resume: None,
             },
         }
     }
@@ -293,6 +296,11 @@ impl ScanConfigBuilder {
     /// Joins site inventory attributes into records.
     pub fn enrichment(mut self, table: crate::enrich::EnrichmentTable) -> Self {
         self.config.enrichment = Some(std::sync::Arc::new(table));
+        self
+    }
+    /// Continues from an earlier scan's checkpoint (same targets, seed and shard).
+    pub fn resume(mut self, checkpoint: crate::engine::Checkpoint) -> Self {
+        self.config.resume = Some(checkpoint);
         self
     }
     /// Sets the SNMP probe settings.

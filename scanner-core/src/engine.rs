@@ -115,8 +115,13 @@ pub enum StopReason {
 pub struct Progress {
     /// Targets the scan will visit (after exclusions and sharding).
     pub planned: u128,
-    /// Targets whose probes are done.
+    /// Targets done by earlier runs of a resumed scan.
+    pub done_before: u128,
+    /// Targets whose probes are done in this run.
     pub finished: u64,
+    /// Targets whose scan the deadline or a cancel cut short: not done, scanned again
+    /// on resume, no record emitted.
+    pub interrupted: u64,
     /// Devices that answered at least one probe at the protocol level.
     pub responsive: u64,
     /// Records delivered to the stream.
@@ -131,10 +136,83 @@ pub struct Progress {
     pub responsive_by_protocol: std::collections::BTreeMap<Protocol, u64>,
     /// Time since the scan started.
     pub elapsed: Duration,
+    /// Shortest gap measured between two packets to the same device (the peak
+    /// per-device rate is its inverse); never below the per-device interval.
+    pub min_device_gap: Option<Duration>,
     /// Set when the scan ended early.
     pub stopped: Option<StopReason>,
     /// True once the scan has ended (all records delivered).
     pub done: bool,
+}
+
+/// Which targets of the scan order are done: every position below `next`, plus
+/// `done` (positions at or past `next`, finished out of order by concurrent devices).
+/// Positions index this shard's sequence of [`Targets::iter`](crate::targets::Targets::iter).
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Checkpoint {
+    /// All positions below this are done.
+    #[serde(with = "u128_text")]
+    pub next: u128,
+    /// Done positions at or past `next`.
+    #[serde(with = "u128_list")]
+    pub done: std::collections::BTreeSet<u128>,
+}
+
+impl Checkpoint {
+    /// Marks `position` done.
+    pub fn complete(&mut self, position: u128) {
+        if position >= self.next {
+            self.done.insert(position);
+        }
+        while self.done.remove(&self.next) {
+            self.next += 1;
+        }
+    }
+
+    /// True when `position` is done.
+    pub fn is_done(&self, position: u128) -> bool {
+        position < self.next || self.done.contains(&position)
+    }
+
+    /// Number of done positions.
+    pub fn count(&self) -> u128 {
+        self.next + self.done.len() as u128
+    }
+}
+
+// u128 positions travel as decimal strings: JSON numbers lose precision past 2^53.
+mod u128_text {
+    pub fn serialize<S: serde::Serializer>(v: &u128, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&v.to_string())
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<u128, D::Error> {
+        let text: String = serde::Deserialize::deserialize(d)?;
+        text.parse().map_err(serde::de::Error::custom)
+    }
+}
+
+mod u128_list {
+    use std::collections::BTreeSet;
+    pub fn serialize<S: serde::Serializer>(v: &BTreeSet<u128>, s: S) -> Result<S::Ok, S::Error> {
+        s.collect_seq(v.iter().map(u128::to_string))
+    }
+    pub fn deserialize<'de, D: serde::Deserializer<'de>>(d: D) -> Result<BTreeSet<u128>, D::Error> {
+        let texts: Vec<String> = serde::Deserialize::deserialize(d)?;
+        texts
+            .iter()
+            .map(|t| t.parse().map_err(serde::de::Error::custom))
+            .collect()
+    }
+}
+
+/// What a scan delivers, in order: records, and after each finished target the
+/// checkpoint, which never counts a target whose record is still to come.
+#[derive(Debug, Clone, PartialEq)]
+pub enum ScanEvent {
+    /// A device's record.
+    Record(Box<AssetRecord>),
+    /// Progress of the target order, for resumable scans.
+    Checkpoint(Checkpoint),
 }
 
 struct Stop {
@@ -181,6 +259,8 @@ pub(crate) struct Shared {
     limiter: Option<DefaultDirectRateLimiter>,
     stop: Stop,
     requests: [AtomicU64; 3],
+    /// Shortest gap between two packets to one device, in microseconds (u64::MAX: none yet).
+    min_gap_us: AtomicU64,
     scan_id: String,
 }
 
@@ -251,7 +331,12 @@ impl DeviceSession {
         if shared.stop.reason().is_some() {
             return Err(ExchangeError::Stopped);
         }
-        self.last_send = Some(Instant::now());
+        let now = Instant::now();
+        if let Some(last) = self.last_send {
+            let gap = u64::try_from(now.duration_since(last).as_micros()).unwrap_or(u64::MAX);
+            shared.min_gap_us.fetch_min(gap, Ordering::Relaxed);
+        }
+        self.last_send = Some(now);
         self.requests += 1;
         shared.requests[protocol_index(protocol)].fetch_add(1, Ordering::Relaxed);
         Ok(())
@@ -477,7 +562,7 @@ fn io_error(e: &std::io::Error) -> ExchangeError {
 /// Dropping it cancels the scan: nothing new is sent and the background task ends
 /// within one timeout.
 pub struct Scan {
-    records: mpsc::Receiver<AssetRecord>,
+    records: mpsc::Receiver<ScanEvent>,
     progress: watch::Receiver<Progress>,
     cancel: CancellationToken,
 }
@@ -487,6 +572,13 @@ impl Scan {
     /// last one, with `done` set, is the scan's summary).
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.clone()
+    }
+
+    /// The next record or checkpoint, in delivery order (the [`Stream`] yields only
+    /// records). A checkpoint covers only targets whose records came before it, so a
+    /// consumer that persists it after writing those records resumes exactly.
+    pub async fn next_event(&mut self) -> Option<ScanEvent> {
+        self.records.recv().await
     }
 
     /// The token that cancels this scan. Cancelling stops all sending at once;
@@ -500,7 +592,14 @@ impl Stream for Scan {
     type Item = AssetRecord;
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AssetRecord>> {
-        self.records.poll_recv(cx)
+        loop {
+            match self.records.poll_recv(cx) {
+                Poll::Ready(Some(ScanEvent::Record(r))) => return Poll::Ready(Some(*r)),
+                Poll::Ready(Some(ScanEvent::Checkpoint(_))) => continue,
+                Poll::Ready(None) => return Poll::Ready(None),
+                Poll::Pending => return Poll::Pending,
+            }
+        }
     }
 }
 
@@ -532,11 +631,13 @@ pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
             deadline,
         },
         requests: Default::default(),
+        min_gap_us: AtomicU64::new(u64::MAX),
         scan_id,
     });
     let (tx, rx) = mpsc::channel(256);
     let initial = Progress {
         planned: config.targets.len(),
+        done_before: config.resume.as_ref().map_or(0, Checkpoint::count),
         ..Progress::default()
     };
     let (progress_tx, progress_rx) = watch::channel(initial);
@@ -560,20 +661,32 @@ pub fn new_scan_id() -> String {
 
 async fn drive(
     shared: Arc<Shared>,
-    tx: mpsc::Sender<AssetRecord>,
+    tx: mpsc::Sender<ScanEvent>,
     progress_tx: watch::Sender<Progress>,
     started: Instant,
 ) {
     let config = Arc::clone(&shared.config);
     let gate = Arc::clone(&shared);
     let scanner = Arc::clone(&shared);
-    let mut devices = futures::stream::iter(config.targets.iter())
+    let mut checkpoint = config.resume.clone().unwrap_or_default();
+    let skip = checkpoint.clone();
+    let start = checkpoint.next;
+    let mut devices = futures::stream::iter(config.targets.iter_from(start).zip(start..))
+        .filter(move |(_, position)| futures::future::ready(!skip.is_done(*position)))
         // Stop starting new targets as soon as the scan must stop.
         .take_while(move |_| futures::future::ready(gate.stop.reason().is_none()))
-        .map(move |target| scan_device(Arc::clone(&scanner), target))
+        .map(move |(target, position)| {
+            let shared = Arc::clone(&scanner);
+            async move { (position, scan_device(shared, target).await) }
+        })
         .buffer_unordered(config.concurrency.get());
     let mut progress = progress_tx.borrow().clone();
-    while let Some(record) = devices.next().await {
+    while let Some((position, record)) = devices.next().await {
+        // A target the stop cut short is not done: no record now, scanned again on resume.
+        if record.services.iter().any(|s| s.status == Status::Stopped) {
+            progress.interrupted += 1;
+            continue;
+        }
         progress.finished += 1;
         for service in &record.services {
             *progress.statuses.entry(service.status).or_default() += 1;
@@ -589,13 +702,15 @@ async fn drive(
         }
         let emit = record.responsive || config.emit_all;
         if emit {
-            if tx.send(record).await.is_err() {
+            if tx.send(ScanEvent::Record(Box::new(record))).await.is_err() {
                 // Nobody listens any more: stop sending, let in-flight devices end.
                 shared.stop.cancel.cancel();
-            } else {
-                progress.emitted += 1;
+                continue;
             }
+            progress.emitted += 1;
         }
+        checkpoint.complete(position);
+        let _ = tx.send(ScanEvent::Checkpoint(checkpoint.clone())).await;
         snapshot(&shared, &mut progress, started);
         progress_tx.send_replace(progress.clone());
     }
@@ -614,6 +729,8 @@ fn snapshot(shared: &Shared, progress: &mut Progress, started: Instant) {
         }
     }
     progress.elapsed = started.elapsed();
+    let gap = shared.min_gap_us.load(Ordering::Relaxed);
+    progress.min_device_gap = (gap != u64::MAX).then(|| Duration::from_micros(gap));
 }
 
 async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {

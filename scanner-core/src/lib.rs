@@ -41,9 +41,10 @@ pub mod record;
 pub mod request;
 pub mod targets;
 pub mod vendors;
+pub mod window;
 
 pub use config::{ConfigError, Rate, ScanConfig, ScanConfigBuilder};
-pub use engine::{Progress, Scan, StopReason};
+pub use engine::{Checkpoint, Progress, Scan, ScanEvent, StopReason};
 pub use record::{AssetRecord, Protocol, ServiceObservation, Status};
 pub use request::ReadOnlyRequest;
 pub use targets::{Shard, Target, TargetError, Targets};
