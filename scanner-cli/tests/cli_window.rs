@@ -78,6 +78,41 @@ async fn outside_the_window_nothing_is_sent() {
     plant.shutdown().await;
 }
 
+/// One fast, deadline-limited run over the /18 with the state file (and a report).
+async fn resume_run(
+    state: std::path::PathBuf,
+    report: Option<std::path::PathBuf>,
+) -> std::process::Output {
+    tokio::task::spawn_blocking(move || {
+        let mut command = otscan();
+        command
+            .args([
+                "scan",
+                "127.81.0.0/18",
+                "--probes",
+                "modbus",
+                "--port",
+                "modbus=15072",
+            ])
+            .args([
+                "--rate",
+                "40000",
+                "--per-device-interval",
+                "0ms",
+                "--concurrency",
+                "256",
+            ])
+            .args(["--timeout", "500ms", "--max-duration", "250ms", "--state"])
+            .arg(&state);
+        if let Some(report) = report {
+            command.arg("--report").arg(report);
+        }
+        command.output().unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn resume_across_stops_yields_each_device_exactly_once() {
     let (spec, expected) = spread_plant([81, 0], 15072);
@@ -90,33 +125,7 @@ async fn resume_across_stops_yields_each_device_exactly_once() {
     for run in 0..40 {
         let (state, report) = (state.clone(), dir.join(format!("report-{run}.json")));
         let report2 = report.clone();
-        let out = tokio::task::spawn_blocking(move || {
-            otscan()
-                .args([
-                    "scan",
-                    "127.81.0.0/18",
-                    "--probes",
-                    "modbus",
-                    "--port",
-                    "modbus=15072",
-                ])
-                .args([
-                    "--rate",
-                    "40000",
-                    "--per-device-interval",
-                    "0ms",
-                    "--concurrency",
-                    "256",
-                ])
-                .args(["--timeout", "500ms", "--max-duration", "250ms", "--state"])
-                .arg(&state)
-                .arg("--report")
-                .arg(&report2)
-                .output()
-                .unwrap()
-        })
-        .await
-        .unwrap();
+        let out = resume_run(state, Some(report2)).await;
         assert_eq!(out.status.code(), Some(0), "{out:?}");
         for line in String::from_utf8(out.stdout).unwrap().lines() {
             let record: serde_json::Value = serde_json::from_str(line).unwrap();
@@ -158,31 +167,7 @@ async fn resume_across_stops_yields_each_device_exactly_once() {
     assert_eq!(last["targets"]["left"], "0");
 
     // The next run after a finished scan starts a new cycle from the beginning.
-    let out = tokio::task::spawn_blocking(move || {
-        otscan()
-            .args([
-                "scan",
-                "127.81.0.0/18",
-                "--probes",
-                "modbus",
-                "--port",
-                "modbus=15072",
-            ])
-            .args([
-                "--rate",
-                "40000",
-                "--per-device-interval",
-                "0ms",
-                "--concurrency",
-                "256",
-            ])
-            .args(["--timeout", "500ms", "--max-duration", "250ms", "--state"])
-            .arg(&state)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = resume_run(state, None).await;
     assert!(String::from_utf8_lossy(&out.stderr).contains("starting a new one"));
     plant.shutdown().await;
 }
