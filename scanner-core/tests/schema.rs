@@ -44,3 +44,26 @@ fn schema_describes_the_core_fields() {
         .collect();
     assert!(required.contains(&"ip") && required.contains(&"services"));
 }
+
+/// docs/record.md documents every field of the record and of its nested objects.
+#[test]
+fn record_documentation_names_every_schema_field() {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/record.md"),
+    )
+    .unwrap();
+    let schema = scanner_core::record::json_schema();
+    let mut missing = Vec::new();
+    let mut check = |props: &serde_json::Value| {
+        for name in props.as_object().into_iter().flatten().map(|(k, _)| k) {
+            if !doc.contains(&format!("`{name}`")) {
+                missing.push(name.clone());
+            }
+        }
+    };
+    check(&schema["properties"]);
+    for def in schema["$defs"].as_object().unwrap().values() {
+        check(&def["properties"]);
+    }
+    assert!(missing.is_empty(), "docs/record.md lacks: {missing:?}");
+}
