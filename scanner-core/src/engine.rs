@@ -4,7 +4,7 @@
 //! by at most `concurrency` device tasks at once. Each device task owns a
 //! `DeviceSession`, the only way a probe can reach the network: it holds at most
 //! one TCP connection to the device (reused for all its requests, closed with a
-//! FIN), paces every send against the global rate limiter and the per-device
+//! FIN), paces every send against the global send-slot grid and the per-device
 //! interval, bounds every read in size and time, and refuses to send once the
 //! scan is cancelled or past its deadline. Probes never pace themselves.
 
@@ -17,7 +17,6 @@ use std::task::{Context, Poll};
 use std::time::Duration;
 
 use futures::{Stream, StreamExt};
-use governor::{DefaultDirectRateLimiter, Quota, RateLimiter};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpStream, UdpSocket};
 use tokio::sync::{mpsc, watch};
@@ -259,7 +258,7 @@ fn protocol_index(p: Protocol) -> usize {
 /// State shared by every device task of one scan.
 pub(crate) struct Shared {
     pub config: Arc<ScanConfig>,
-    limiter: Option<DefaultDirectRateLimiter>,
+    pacer: Option<Pacer>,
     stop: Stop,
     requests: [AtomicU64; 3],
     /// Shortest gap between two packets to one device, in microseconds (u64::MAX: none yet).
@@ -307,7 +306,7 @@ impl DeviceSession {
         }
     }
 
-    /// Waits until this device and the global limiter allow one more packet-initiating
+    /// Waits until this device and the global pacer allow one more packet-initiating
     /// action (a connection attempt or a request), or the scan stops.
     async fn pace(&mut self, protocol: Protocol) -> Result<(), ExchangeError> {
         let shared = Arc::clone(&self.shared);
@@ -320,15 +319,21 @@ impl DeviceSession {
         }
         if let Some(last) = self.last_send {
             let earliest = last + config.per_device_interval;
-            tokio::select! {
-                _ = tokio::time::sleep_until(earliest) => {}
-                _ = shared.stop.stopped() => return Err(ExchangeError::Stopped),
+            // A timer sleep rounds up to the next tick: skip it when the interval has passed.
+            if earliest > Instant::now() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(earliest) => {}
+                    _ = shared.stop.stopped() => return Err(ExchangeError::Stopped),
+                }
             }
         }
-        if let Some(limiter) = &shared.limiter {
-            tokio::select! {
-                _ = limiter.until_ready() => {}
-                _ = shared.stop.stopped() => return Err(ExchangeError::Stopped),
+        if let Some(pacer) = &shared.pacer {
+            let slot = pacer.reserve();
+            if slot > Instant::now() {
+                tokio::select! {
+                    _ = tokio::time::sleep_until(slot) => {}
+                    _ = shared.stop.stopped() => return Err(ExchangeError::Stopped),
+                }
             }
         }
         if shared.stop.reason().is_some() {
@@ -396,6 +401,9 @@ impl DeviceSession {
             ) => r.unwrap_or(Err(ExchangeError::Timeout)),
             _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped),
         };
+        // Time the per-device interval from the end of the exchange: a write that had to
+        // wait can never bring the next request closer than the interval.
+        self.last_send = Some(Instant::now());
         match result {
             Ok(bytes) => Ok(Reply {
                 bytes,
@@ -454,6 +462,9 @@ impl DeviceSession {
             };
             let sent_at = Instant::now();
             socket.send(&bytes).await.map_err(|e| udp_error(&e))?;
+            // The first datagram on a new socket may wait for the driver: time the
+            // per-device interval from when the datagram actually left.
+            self.last_send = Some(Instant::now());
             let until = sent_at + shared.config.read_timeout;
             loop {
                 let received = tokio::select! {
@@ -614,12 +625,12 @@ impl Drop for Scan {
 
 pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
     let config = Arc::new(config);
-    let limiter = match config.rate {
+    let pacer = match config.rate {
         Rate::Unlimited => None,
-        Rate::PerSecond(n) => {
-            let burst = config.burst.unwrap_or(NonZeroU32::MIN);
-            Some(RateLimiter::direct(Quota::per_second(n).allow_burst(burst)))
-        }
+        Rate::PerSecond(n) => Some(Pacer::new(
+            n.get(),
+            config.burst.unwrap_or(NonZeroU32::MIN).get(),
+        )),
     };
     let started = Instant::now();
     let deadline = config
@@ -628,7 +639,7 @@ pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
     let scan_id = config.scan_id.clone().unwrap_or_else(new_scan_id);
     let shared = Arc::new(Shared {
         config: Arc::clone(&config),
-        limiter,
+        pacer,
         stop: Stop {
             cancel: cancel.clone(),
             deadline,
@@ -679,8 +690,23 @@ async fn drive(
         // Stop starting new targets as soon as the scan must stop.
         .take_while(move |_| futures::future::ready(gate.stop.reason().is_none()))
         .map(move |(target, position)| {
-            let shared = Arc::clone(&scanner);
-            async move { (position, scan_device(shared, target).await) }
+            // A task per device lets the runtime spread devices over every core.
+            let task = tokio::spawn(scan_device(Arc::clone(&scanner), target));
+            async move {
+                match task.await {
+                    Ok(record) => (position, record),
+                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+                    // Only a runtime shutdown cancels the task: count the target as
+                    // interrupted (a stopped service), so it is neither emitted nor done.
+                    Err(_) => {
+                        let mut record =
+                            AssetRecord::new("", std::net::Ipv4Addr::UNSPECIFIED.into(), None);
+                        let (observation, identity) = stopped_observation(Protocol::Modbus, 0);
+                        record.merge(observation, identity);
+                        (position, record)
+                    }
+                }
+            }
         })
         .buffer_unordered(config.concurrency.get());
     let mut progress = progress_tx.borrow().clone();
@@ -811,4 +837,40 @@ fn observation_without_reply(
         },
         Identity::default(),
     )
+}
+
+/// Global pacing by reserved send slots on a fixed grid: each packet takes the next
+/// free slot and sleeps until it. Unlike a limiter that wakes every waiter to race
+/// for capacity, a late wake-up loses nothing and waiters do not stampede, so the
+/// achieved rate stays at the configured one at high rates too.
+struct Pacer {
+    period: Duration,
+    burst: u32,
+    next: std::sync::Mutex<Instant>,
+}
+
+impl Pacer {
+    fn new(per_second: u32, burst: u32) -> Self {
+        Pacer {
+            period: Duration::from_secs(1) / per_second.max(1),
+            burst: burst.max(1),
+            next: std::sync::Mutex::new(Instant::now()),
+        }
+    }
+
+    /// The send time reserved for one packet.
+    fn reserve(&self) -> Instant {
+        let now = Instant::now();
+        let mut next = self
+            .next
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner);
+        // Unused slots of the past accumulate up to `burst`, no more.
+        let earliest = now
+            .checked_sub(self.period * (self.burst - 1))
+            .unwrap_or(now);
+        let slot = (*next).max(earliest);
+        *next = slot + self.period;
+        slot
+    }
 }
