@@ -5,7 +5,10 @@
 set -euo pipefail
 # iproute2: the broadcast-discovery test builds its own network namespaces.
 # snmpd: the SNMP interoperability test runs net-snmp's agent on loopback.
-packages=(iproute2 snmpd)
+# tshark: the wire audit captures the scanner's loopback traffic and dissects it with
+#   Wireshark's own dissectors. Its debconf question (may non-root users capture?) is
+#   answered with the default, no: the tests run as root.
+packages=(iproute2 snmpd tshark)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -1,7 +1,7 @@
-//! Simulated OT devices for otscan's tests and demo: well-behaved and hostile Modbus/TCP devices,
-//! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), silent TCP ports, a
-//! recorder of every frame they receive, and a [`Plant`] that starts many devices on 127.x.y.z
-//! addresses from one [`PlantSpec`].
+//! Simulated OT devices for otscan's tests and demo: well-behaved and quirky Modbus/TCP devices,
+//! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), silent TCP ports,
+//! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
+//! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
 //! Everything binds to loopback only; Linux routes all of 127.0.0.0/8 to `lo`, so any address
 //! in it can be bound without creating aliases.
@@ -24,6 +24,7 @@
 
 pub mod device;
 pub mod enip;
+pub mod hostile;
 pub mod modbus;
 pub mod plant;
 pub mod recorder;
@@ -31,6 +32,10 @@ pub mod snmp;
 
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
+pub use hostile::{
+    DeviceGuard, GuardReport, GuardRules, HostileBehaviour, HostileDevice, HostileEndpoint,
+    HostileFacts, HostileHandle, HostileProtocol, HostileReport, HostileService,
+};
 pub use modbus::{
     ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, RdiBehaviour, ReportServerId,
     UnitIdPolicy,

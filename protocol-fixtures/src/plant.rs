@@ -9,6 +9,7 @@ use std::{
 use crate::{
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
+    hostile::{HostileDevice, HostileEndpoint, HostileService},
     modbus::{
         object_id as obj, ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds,
         RdiBehaviour, UnitIdPolicy,
@@ -37,6 +38,8 @@ pub struct DeviceSpec {
     pub silent_tcp: Option<u16>,
     /// An SNMP agent on this UDP port.
     pub snmp: Option<(u16, SnmpAgentConfig)>,
+    /// Hostile or fragile services (see [`crate::hostile`]).
+    pub hostile: Vec<HostileService>,
 }
 
 impl DeviceSpec {
@@ -49,7 +52,15 @@ impl DeviceSpec {
             enip: None,
             silent_tcp: None,
             snmp: None,
+            hostile: Vec::new(),
         }
+    }
+
+    /// Adds a hostile or fragile service.
+    #[must_use]
+    pub fn with_hostile(mut self, service: HostileService) -> Self {
+        self.hostile.push(service);
+        self
     }
 
     /// Adds a Modbus/TCP server.
@@ -595,6 +606,8 @@ pub struct PlantDevice {
     pub silent_tcp: Option<SocketAddr>,
     /// Where the SNMP agent listens (UDP), if there is one.
     pub snmp: Option<SocketAddr>,
+    /// The hostile or fragile services, in spec order, with what each saw.
+    pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
 }
 
@@ -652,12 +665,32 @@ impl Plant {
                 snmp = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut hostile = Vec::new();
+            for service in &spec.hostile {
+                let addr = SocketAddr::from((spec.ip, service.port));
+                let handle = HostileDevice::spawn(
+                    addr,
+                    service.transport,
+                    service.behaviour.clone(),
+                    recorder.clone(),
+                )
+                .map_err(|e| in_context(addr, e))?;
+                let (handle, facts) = handle.into_parts();
+                hostile.push(HostileEndpoint {
+                    addr: handle.local_addr(),
+                    transport: service.transport,
+                    behaviour: service.behaviour.clone(),
+                    facts,
+                });
+                handles.push(handle);
+            }
             devices.push(PlantDevice {
                 spec,
                 modbus,
                 enip,
                 silent_tcp,
                 snmp,
+                hostile,
                 handles,
             });
         }

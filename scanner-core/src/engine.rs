@@ -278,6 +278,11 @@ impl Shared {
 struct Connection {
     port: u16,
     stream: TcpStream,
+    /// Bytes received but not yet consumed: the start of a reply that missed its read
+    /// timeout, or bytes after a frame. The next exchange parses on from them, so a
+    /// late reply is recognised (and skipped) by its correlation instead of its tail
+    /// being read as a new header.
+    pending: Vec<u8>,
 }
 
 /// A probe's only way to reach a device: paced, bounded, one connection at a time.
@@ -364,10 +369,15 @@ impl DeviceSession {
             Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
                 Err(ExchangeError::Refused)
             }
-            Ok(Err(e)) => Err(ExchangeError::Io(e.to_string())),
+            // A reset that lands before connect returns is a closed connection.
+            Ok(Err(e)) => Err(io_error(&e)),
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
-                self.conn = Some(Connection { port, stream });
+                self.conn = Some(Connection {
+                    port,
+                    stream,
+                    pending: Vec::new(),
+                });
                 Ok(())
             }
         }
@@ -397,7 +407,14 @@ impl DeviceSession {
         let result = tokio::select! {
             r = tokio::time::timeout(
                 shared.config.read_timeout,
-                write_and_read(&mut conn.stream, &bytes, correlation, max_len, framing),
+                write_and_read(
+                    &mut conn.stream,
+                    &mut conn.pending,
+                    &bytes,
+                    correlation,
+                    max_len,
+                    framing,
+                ),
             ) => r.unwrap_or(Err(ExchangeError::Timeout)),
             _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped),
         };
@@ -501,6 +518,7 @@ impl DeviceSession {
 
 async fn write_and_read(
     stream: &mut TcpStream,
+    buf: &mut Vec<u8>,
     request: &[u8],
     correlation: u32,
     max_len: usize,
@@ -509,14 +527,15 @@ async fn write_and_read(
     // Late replies the device may still send; more than this and it is not answering us.
     const MAX_STALE_FRAMES: usize = 4;
     stream.write_all(request).await.map_err(|e| io_error(&e))?;
-    let mut buf = Vec::with_capacity(max_len.min(4096));
     let mut chunk = [0u8; 2048];
     let mut stale = 0;
     loop {
-        match framing(&buf, correlation) {
+        match framing(buf, correlation) {
             FrameCheck::Complete { len, matches: true } => {
-                buf.truncate(len);
-                return Ok(buf);
+                let len = len.min(buf.len());
+                let reply = buf[..len].to_vec();
+                buf.drain(..len);
+                return Ok(reply);
             }
             FrameCheck::Complete {
                 len,

@@ -1725,6 +1725,43 @@ mod tests {
     }
 
     proptest! {
+        /// Any text at all: a spec, an error or a host name to look up, never a panic. (The
+        /// name is only classified here; nothing is resolved.)
+        #[test]
+        fn any_text_is_classified_without_panicking(text in any::<String>()) {
+            let _ = parse_spec(&text);
+            let _ = text.parse::<Shard>();
+        }
+
+        /// Numeric specs through the whole public path (include, exclude, target file,
+        /// iteration, shards), without panics. Specs the parser would take for host names are
+        /// left out: those would be resolved.
+        #[test]
+        fn numeric_specs_never_panic(specs in prop::collection::vec("[0-9.:/-]{0,24}", 0..6)) {
+            let specs: Vec<&str> = specs
+                .iter()
+                .map(String::as_str)
+                .filter(|s| !matches!(parse_spec(s), Ok(Spec::Name(_))))
+                .collect();
+            if let Ok(targets) = Targets::parse(&specs) {
+                let total = targets.len();
+                prop_assert_eq!(targets.iter().take(64).count() as u128, total.min(64));
+                for spec in &specs {
+                    if let Ok(rest) = targets.clone().exclude(spec) {
+                        prop_assert!(rest.len() <= total);
+                        for t in rest.iter().take(16) {
+                            prop_assert!(rest.contains(t.ip) && targets.contains(t.ip));
+                        }
+                    }
+                }
+                let half = targets.clone().with_shard(Shard { index: 1, count: 2 });
+                prop_assert!(half.len() <= total);
+            }
+            let file = specs.join(",");
+            let _ = Targets::empty().include_reader(file.as_bytes(), "proptest");
+            let _ = Targets::empty().exclude_reader(file.as_bytes(), "proptest");
+        }
+
         #[test]
         fn iteration_is_the_set_difference(
             include in spans(),

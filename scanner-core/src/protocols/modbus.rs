@@ -867,8 +867,14 @@ impl ModbusRun<'_> {
                 self.error = Some(format!("unit {}: {}", last.unit_id, last.outcome));
             }
         }
-        if status == Status::IoTimeout && self.error.is_none() {
-            self.error = Some("no reply within the read timeout".into());
+        if self.error.is_none() {
+            match status {
+                Status::IoTimeout => self.error = Some(ExchangeError::Timeout.to_string()),
+                // Every unit id tried ended with the device closing (or resetting) the
+                // connection: say so, as the other probes do.
+                Status::ConnectionClosed => self.error = Some(ExchangeError::Closed.to_string()),
+                _ => {}
+            }
         }
         // Details are worth keeping once a request reached the device; a refused
         // connection has nothing to say beyond its status.

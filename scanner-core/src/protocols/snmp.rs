@@ -534,9 +534,14 @@ pub fn parse_message(bytes: &[u8]) -> Result<Message, ParseError> {
 
 /// True when `bytes` is a response (or, for v3, a Report) to request `id`: what the
 /// probe accepts. Anything else (another id, a request, a trap) is dropped.
+///
+/// A v3 message must carry a Report (or Response) PDU in clear: our own discovery request
+/// reflected back by an echo service has the right msgID too, and is not an engine.
 pub fn answers(bytes: &[u8], id: i64) -> bool {
     parse_message(bytes).is_ok_and(|m| match (&m.v3, &m.pdu) {
-        (Some(h), _) if h.message_id == id => true,
+        (Some(h), Some(p)) => {
+            h.message_id == id && matches!(p.kind, PduKind::Report | PduKind::Response)
+        }
         (None, Some(p)) => p.request_id == id && p.kind == PduKind::Response,
         _ => false,
     })
@@ -1430,6 +1435,15 @@ mod tests {
         assert!(answers(&msg, 0x1d75_0e01));
         let pdu = m.pdu.unwrap();
         assert_eq!(pdu.kind, PduKind::Report);
+        // The same message carrying anything but a Report or Response answers nothing.
+        let mut other = report.clone();
+        if let v3::ScopedPduData::CleartextPdu(scoped) = &mut other.scoped_data {
+            let v2::Pdus::Report(v2::Report(inner)) = &scoped.data else {
+                unreachable!()
+            };
+            scoped.data = v2::Pdus::SetRequest(v2::SetRequest(inner.clone()));
+        }
+        assert!(!answers(&rasn::ber::encode(&other).unwrap(), 0x1d75_0e01));
         assert_eq!(pdu.varbinds[0].0, USM_STATS_UNKNOWN_ENGINE_IDS.to_vec());
         let id = decode_engine_id(&h.engine_id);
         assert_eq!(id.enterprise, Some(8072));
@@ -1530,6 +1544,25 @@ mod tests {
             None
         );
         assert_eq!(firmware_from_sysdescr(""), None);
+    }
+
+    /// Found by the hostile fixtures (`snmp-echo`): an echo service sent our v3 discovery
+    /// back, and the probe took it for an engine with an empty id (status success).
+    #[test]
+    fn our_own_discovery_reflected_back_is_not_an_answer() {
+        let request = encode_v3_discovery(0x1234, 0x1234);
+        assert!(parse_message(&request).is_ok());
+        assert!(!answers(&request, 0x1234));
+        for version in [SnmpVersion::V1, SnmpVersion::V2c] {
+            let get = encode_read(
+                version,
+                b"public",
+                9,
+                SnmpRead::Get,
+                &[SYSTEM_GROUP[0].to_vec()],
+            );
+            assert!(!answers(&get, 9));
+        }
     }
 
     proptest::proptest! {

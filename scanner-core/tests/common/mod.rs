@@ -70,3 +70,89 @@ pub fn assert_read_only_snmp(datagram: &[u8]) {
         v3::ScopedPduData::EncryptedPdu(_) => panic!("encrypted v3 PDU"),
     }
 }
+
+/// What a recorded request asks for, decoded independently of otscan's encoders (by hand for
+/// Modbus and EtherNet/IP, with rasn-snmp for SNMP), for tests that check they saw every kind
+/// of request an option can cause.
+#[allow(dead_code)] // only the wire audit classifies
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Request {
+    /// Modbus FC 0x2B/0x0E (`read_code` 1-3, first `object`) or FC 0x11 (`read_code` 0).
+    Modbus {
+        /// MBAP unit id.
+        unit: u8,
+        /// Function code.
+        function: u8,
+        /// Read device id code (0 for FC 0x11).
+        read_code: u8,
+        /// First object id asked for (0 for FC 0x11).
+        object: u8,
+    },
+    /// EtherNet/IP encapsulation command.
+    Enip {
+        /// Command code.
+        command: u16,
+    },
+    /// SNMP message.
+    Snmp {
+        /// Message version: 0 (v1), 1 (v2c) or 3.
+        version: u8,
+        /// PDU tag: 0xA0 GetRequest, 0xA1 GetNextRequest.
+        pdu: u8,
+        /// Community (empty for v3).
+        community: Vec<u8>,
+    },
+}
+
+/// Audits `frame` (see [`assert_read_only`], [`assert_read_only_snmp`]) and says what it asks.
+#[allow(dead_code)]
+pub fn audit_and_classify(frame: &RecordedFrame, ports: protocol_fixtures::PlantPorts) -> Request {
+    let bytes = &frame.bytes;
+    if frame.device.port() == ports.snmp {
+        assert_read_only_snmp(bytes);
+        return classify_snmp(bytes);
+    }
+    assert_read_only(frame, ports.modbus, ports.enip);
+    if frame.device.port() == ports.modbus {
+        let (read_code, object) = match bytes[7..] {
+            [0x2B, 0x0E, code, object] => (code, object),
+            _ => (0, 0),
+        };
+        Request::Modbus {
+            unit: bytes[6],
+            function: bytes[7],
+            read_code,
+            object,
+        }
+    } else {
+        Request::Enip {
+            command: u16::from_le_bytes([bytes[0], bytes[1]]),
+        }
+    }
+}
+
+#[allow(dead_code)]
+fn classify_snmp(datagram: &[u8]) -> Request {
+    use rasn_snmp::{v2, v2c, v3};
+    let tag = |pdus: &v2::Pdus| match pdus {
+        v2::Pdus::GetRequest(_) => 0xA0,
+        v2::Pdus::GetNextRequest(_) => 0xA1,
+        other => panic!("not a read: {other:?}"),
+    };
+    if let Ok(m) = rasn::ber::decode::<v2c::Message<v2::Pdus>>(datagram) {
+        return Request::Snmp {
+            version: u8::try_from(&m.version).expect("version 0 or 1"),
+            pdu: tag(&m.data),
+            community: m.community.to_vec(),
+        };
+    }
+    let m = rasn::ber::decode::<v3::Message>(datagram).expect("v3 message");
+    let v3::ScopedPduData::CleartextPdu(p) = m.scoped_data else {
+        panic!("encrypted v3 PDU")
+    };
+    Request::Snmp {
+        version: 3,
+        pdu: tag(&p.data),
+        community: Vec::new(),
+    }
+}

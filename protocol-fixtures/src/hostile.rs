@@ -1,0 +1,1821 @@
+//! Hostile devices: real socket peers on loopback that break, one at a time, every assumption a
+//! scanner's reply handling could make, plus fragile devices that check the scanner's manners.
+//!
+//! Each [`HostileDevice`] serves one port and transport with one [`HostileBehaviour`]. The
+//! behaviours that answer build their replies from the request they received (transaction id,
+//! sender context, SNMP request id echoed, unless the behaviour is to get them wrong), so a
+//! scanner cannot tell them from a real device by the shape of the exchange alone. Every byte
+//! received is recorded in the shared [`Recorder`] (TCP frames cut by the protocol's framing,
+//! datagrams whole), and each device keeps [`HostileFacts`] about what it saw and sent.
+//!
+//! Two behaviours are not hostile but fragile: [`HostileBehaviour::Fragile`] answers correctly and
+//! reports to a [`DeviceGuard`] that may be shared by every port of one device (the safety rules
+//! are per device, not per service). The guard refuses (resets) a second TCP connection while the
+//! first is open, optionally resets when two packets (connection attempts, requests, datagrams)
+//! arrive closer than a minimum gap, and records every violation.
+//!
+//! [`PlantSpec::hostile`] lays out a /24 of these devices for all three protocols.
+//!
+//! Everything is bounded: a drip or an endless stream ends when the peer goes away, after
+//! [`ENDLESS_STREAM_CAP`] bytes, or after [`MAX_CONNECTION_TIME`]; a flood is
+//! [`FLOOD_DATAGRAMS`] datagrams per request.
+
+use std::{
+    io,
+    net::{IpAddr, Ipv4Addr, SocketAddr},
+    sync::{Arc, Mutex, MutexGuard, PoisonError},
+    time::{Duration, Instant},
+};
+
+use tokio::{
+    io::{AsyncReadExt as _, AsyncWriteExt as _},
+    net::{TcpListener, TcpStream, UdpSocket},
+    task::JoinSet,
+};
+use tokio_util::sync::CancellationToken;
+
+use crate::{
+    device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
+    modbus::{ModbusDeviceConfig, ModbusQuirk},
+    plant::{DeviceSpec, PlantPorts, PlantSpec},
+    recorder::{Framing, Recorder, RecordingStream, Transport},
+};
+
+/// Time between two bytes of a [`HostileBehaviour::SlowDrip`] reply.
+pub const DRIP_INTERVAL: Duration = Duration::from_secs(1);
+/// Most bytes a [`HostileBehaviour::EndlessStream`] writes on one connection.
+pub const ENDLESS_STREAM_CAP: u64 = 64 << 20;
+/// Longest any hostile connection is served; the device then closes it.
+pub const MAX_CONNECTION_TIME: Duration = Duration::from_secs(60);
+/// Datagrams a [`HostileBehaviour::Flood`] sends for each request it receives.
+pub const FLOOD_DATAGRAMS: usize = 1000;
+/// Nesting depth of the value in a [`HostileBehaviour::SnmpDeepNesting`] reply; the reply stays
+/// under 8 KiB, so it is parsed rather than refused for its size.
+pub const SNMP_NESTING_DEPTH: usize = 1500;
+/// Arcs of the varbind name in a [`HostileBehaviour::SnmpHugeOids`] reply.
+pub const SNMP_HUGE_OID_ARCS: usize = 4000;
+/// Size of a [`HostileBehaviour::OversizedDatagram`] reply: more than any identification reply
+/// needs, less than a UDP datagram can carry.
+pub const OVERSIZED_DATAGRAM_LEN: usize = 16 * 1024;
+/// The gap below which the pacing-sensitive device of [`PlantSpec::hostile`] resets: the default
+/// 100 ms per-device interval, less 10 ms for the time between a packet's arrival and the moment
+/// the fixture, a user-space task, takes its timestamp.
+pub const PACING_SENSITIVE_GAP: Duration = Duration::from_millis(90);
+/// The pause inside the first reply of the plant's `modbus-stall-mid-reply`: between one and two
+/// read timeouts of a scanner whose read timeout is between 350 and 700 ms.
+pub const MID_REPLY_STALL: Duration = Duration::from_millis(700);
+/// Length of a [`HostileBehaviour::Garbage`] reply.
+const GARBAGE_LEN: usize = 64;
+
+/// The protocol a hostile device pretends to speak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum HostileProtocol {
+    /// Modbus/TCP (TCP only).
+    Modbus,
+    /// EtherNet/IP encapsulation (TCP and UDP).
+    Enip,
+    /// SNMP (UDP only).
+    Snmp,
+}
+
+impl HostileProtocol {
+    /// The label recorded frames carry, as the well-behaved fixtures use it.
+    pub fn label(self) -> &'static str {
+        match self {
+            HostileProtocol::Modbus => "modbus",
+            HostileProtocol::Enip => "enip",
+            HostileProtocol::Snmp => crate::snmp::PROTOCOL,
+        }
+    }
+
+    fn framing(self) -> Framing {
+        match self {
+            HostileProtocol::Modbus => Framing::ModbusTcp,
+            HostileProtocol::Enip => Framing::Enip,
+            HostileProtocol::Snmp => Framing::Raw,
+        }
+    }
+
+    fn carries(self, transport: Transport) -> bool {
+        match self {
+            HostileProtocol::Modbus => transport == Transport::Tcp,
+            HostileProtocol::Enip => true,
+            HostileProtocol::Snmp => transport == Transport::Udp,
+        }
+    }
+}
+
+/// How a hostile device treats each request. Variants name the protocol whose frames they
+/// read and whose replies they imitate.
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum HostileBehaviour {
+    /// TCP: completes the handshake, reads everything and never answers. UDP: never answers.
+    Silent(HostileProtocol),
+    /// TCP: a valid reply, one byte every [`DRIP_INTERVAL`], so the whole reply takes longer
+    /// than any sensible read timeout.
+    SlowDrip(HostileProtocol),
+    /// TCP: after the first request, an endless stream of well-formed replies to other requests
+    /// (wrong transaction id / sender context), until the peer goes away or
+    /// [`ENDLESS_STREAM_CAP`] bytes.
+    EndlessStream(HostileProtocol),
+    /// TCP: the first half of a valid reply, then a clean close (FIN). UDP: the first half of a
+    /// valid reply as a datagram.
+    CloseMidReply(HostileProtocol),
+    /// TCP: accepts the connection and resets it at once (SO_LINGER 0, then close: RST).
+    ResetAfterConnect(HostileProtocol),
+    /// TCP: the first request on a connection gets half a valid reply, then, `stall` later, the
+    /// other half; later requests get prompt valid replies. With a read timeout `T` such that
+    /// `T < stall < 2T`, the second half lands while the scanner waits for its next reply.
+    StallMidReply {
+        /// The protocol served.
+        protocol: HostileProtocol,
+        /// The pause inside the first reply.
+        stall: Duration,
+    },
+    /// The header declares the largest length it can (MBAP length 65535, encapsulation length
+    /// 0xFFFF, a BER length of 2^31) and far fewer bytes follow; on TCP the connection then
+    /// stays open and quiet.
+    HugeDeclaredLength(HostileProtocol),
+    /// A valid reply followed by bytes its length fields do not cover.
+    MoreThanDeclared(HostileProtocol),
+    /// A valid reply to another request: Modbus transaction id, EtherNet/IP sender context or
+    /// SNMP request id (and v3 msgID) plus one.
+    WrongCorrelation(HostileProtocol),
+    /// A reply of another kind with the right correlation: a Modbus FC 0x03 register reply, an
+    /// EtherNet/IP RegisterSession reply, an SNMP SetRequest PDU.
+    WrongReplyKind(HostileProtocol),
+    /// 64 pseudo-random bytes (a fixed sequence) per request.
+    Garbage(HostileProtocol),
+    /// Every request sent straight back, as an echo service or a reflecting middlebox does:
+    /// correlation and all, but a request, not a reply.
+    Echo(HostileProtocol),
+    /// An EtherNet/IP ListIdentity-style reply whose CPF item count is 65535, with one item.
+    EnipItemCount65535,
+    /// An SNMP response whose first value is [`SNMP_NESTING_DEPTH`] nested SEQUENCEs.
+    SnmpDeepNesting,
+    /// An SNMP response whose error-status and error-index are 1000-byte INTEGERs (non-minimal
+    /// encodings of tooBig and -1), and a v3 Report whose engine boots and time are as wide.
+    SnmpHugeIntegers,
+    /// An SNMP response whose varbind name has [`SNMP_HUGE_OID_ARCS`] arcs and whose
+    /// sysObjectID value has one 100-byte arc.
+    SnmpHugeOids,
+    /// UDP: a datagram of [`OVERSIZED_DATAGRAM_LEN`] bytes that starts like a valid reply.
+    OversizedDatagram(HostileProtocol),
+    /// UDP: a valid reply, sent from another port of the device's address.
+    ReplyFromOtherPort(HostileProtocol),
+    /// UDP: a valid reply, sent from another loopback address.
+    ReplyFromOtherAddress(HostileProtocol),
+    /// UDP: [`FLOOD_DATAGRAMS`] datagrams per request, replies to other requests and garbage,
+    /// never the right reply.
+    Flood(HostileProtocol),
+    /// Valid replies from a fragile stack: the guard, shared by every port of the device, refuses
+    /// a second TCP connection while one is open and may reset on packets that come too close
+    /// together; it records every violation.
+    Fragile {
+        /// The protocol served.
+        protocol: HostileProtocol,
+        /// The device's guard.
+        guard: DeviceGuard,
+    },
+}
+
+impl HostileBehaviour {
+    /// The protocol whose frames the behaviour reads and imitates.
+    pub fn protocol(&self) -> HostileProtocol {
+        match self {
+            HostileBehaviour::Silent(p)
+            | HostileBehaviour::SlowDrip(p)
+            | HostileBehaviour::EndlessStream(p)
+            | HostileBehaviour::CloseMidReply(p)
+            | HostileBehaviour::ResetAfterConnect(p)
+            | HostileBehaviour::HugeDeclaredLength(p)
+            | HostileBehaviour::MoreThanDeclared(p)
+            | HostileBehaviour::WrongCorrelation(p)
+            | HostileBehaviour::WrongReplyKind(p)
+            | HostileBehaviour::Garbage(p)
+            | HostileBehaviour::Echo(p)
+            | HostileBehaviour::OversizedDatagram(p)
+            | HostileBehaviour::ReplyFromOtherPort(p)
+            | HostileBehaviour::ReplyFromOtherAddress(p)
+            | HostileBehaviour::Flood(p)
+            | HostileBehaviour::Fragile { protocol: p, .. }
+            | HostileBehaviour::StallMidReply { protocol: p, .. } => *p,
+            HostileBehaviour::EnipItemCount65535 => HostileProtocol::Enip,
+            HostileBehaviour::SnmpDeepNesting
+            | HostileBehaviour::SnmpHugeIntegers
+            | HostileBehaviour::SnmpHugeOids => HostileProtocol::Snmp,
+        }
+    }
+
+    /// Whether the behaviour exists on `transport` (and its protocol runs over it).
+    pub fn supports(&self, transport: Transport) -> bool {
+        let by_behaviour = match self {
+            HostileBehaviour::SlowDrip(_)
+            | HostileBehaviour::EndlessStream(_)
+            | HostileBehaviour::ResetAfterConnect(_)
+            | HostileBehaviour::StallMidReply { .. } => transport == Transport::Tcp,
+            HostileBehaviour::OversizedDatagram(_)
+            | HostileBehaviour::ReplyFromOtherPort(_)
+            | HostileBehaviour::ReplyFromOtherAddress(_)
+            | HostileBehaviour::Flood(_) => transport == Transport::Udp,
+            _ => true,
+        };
+        by_behaviour && self.protocol().carries(transport)
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Facts
+
+/// What a hostile device saw and did; clones share one record.
+#[derive(Debug, Clone, Default)]
+pub struct HostileFacts {
+    inner: Arc<Mutex<HostileReport>>,
+}
+
+/// A snapshot of [`HostileFacts`].
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HostileReport {
+    /// TCP connections accepted (reset ones included).
+    pub connections: u64,
+    /// TCP connections that ended, by either side.
+    pub connections_ended: u64,
+    /// TCP connections that ended because the peer closed or reset them.
+    pub closed_by_peer: u64,
+    /// The longest a TCP connection lasted, from accept to its end.
+    pub longest_connection: Duration,
+    /// The longest a TCP connection lasted after its first request arrived: how long the peer
+    /// kept reading a reply that never ends.
+    pub longest_after_request: Duration,
+    /// Requests received: TCP frames and datagrams.
+    pub requests: u64,
+    /// Replies (or reply fragments, datagrams) sent.
+    pub replies: u64,
+    /// Bytes sent.
+    pub bytes_sent: u64,
+}
+
+impl HostileFacts {
+    /// An empty record.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, HostileReport> {
+        self.inner.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// What the device saw and did so far.
+    pub fn report(&self) -> HostileReport {
+        self.lock().clone()
+    }
+
+    fn connection(&self) {
+        self.lock().connections += 1;
+    }
+
+    fn connection_ended(&self, lasted: Duration, after_request: Duration, by_peer: bool) {
+        let mut r = self.lock();
+        r.connections_ended += 1;
+        r.closed_by_peer += u64::from(by_peer);
+        r.longest_connection = r.longest_connection.max(lasted);
+        r.longest_after_request = r.longest_after_request.max(after_request);
+    }
+
+    fn request(&self) {
+        self.lock().requests += 1;
+    }
+
+    fn sent(&self, bytes: usize) {
+        let mut r = self.lock();
+        r.replies += 1;
+        r.bytes_sent += bytes as u64;
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Guard of a fragile device
+
+/// What a fragile device cannot bear.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct GuardRules {
+    /// A second TCP connection while one is open is reset (and recorded).
+    pub single_connection: bool,
+    /// Packets (connection attempts, requests, datagrams) closer together than this are
+    /// recorded as violations, and the device resets (TCP) or drops (UDP) the later one.
+    pub min_gap: Option<Duration>,
+}
+
+/// What a [`DeviceGuard`] saw.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GuardReport {
+    /// TCP connections accepted and served.
+    pub connections: u64,
+    /// TCP connections that arrived while another was open, and were reset.
+    pub concurrent_connections: u64,
+    /// Packets seen: connection attempts, TCP requests and datagrams.
+    pub packets: u64,
+    /// Packets that came sooner than the minimum gap after the one before.
+    pub pacing_violations: u64,
+    /// The smallest gap seen between two packets.
+    pub smallest_gap: Option<Duration>,
+}
+
+/// The shared state of a fragile device: every port of the device reports to the same guard.
+/// Clones share it; two guards are equal only when they are the same guard.
+#[derive(Debug, Clone)]
+pub struct DeviceGuard {
+    rules: GuardRules,
+    state: Arc<Mutex<GuardState>>,
+}
+
+#[derive(Debug, Default)]
+struct GuardState {
+    /// The open connection: its id and a duplicate of its socket, to ask the kernel whether the
+    /// peer has closed it (a pending FIN) when the next connection arrives.
+    open: Option<(u64, std::net::TcpStream)>,
+    last_id: u64,
+    last_packet: Option<Instant>,
+    report: GuardReport,
+}
+
+impl PartialEq for DeviceGuard {
+    fn eq(&self, other: &Self) -> bool {
+        Arc::ptr_eq(&self.state, &other.state)
+    }
+}
+
+impl Eq for DeviceGuard {}
+
+/// Whether the connection a guard holds is still open from the peer's side.
+enum PeerState {
+    Open,
+    Closed,
+    /// Data the serving task has not read yet is in the way.
+    Unknown,
+}
+
+impl DeviceGuard {
+    /// A guard with these rules.
+    pub fn new(rules: GuardRules) -> Self {
+        Self {
+            rules,
+            state: Arc::default(),
+        }
+    }
+
+    /// A device with one TCP connection slot, indifferent to pacing.
+    pub fn one_connection() -> Self {
+        Self::new(GuardRules {
+            single_connection: true,
+            min_gap: None,
+        })
+    }
+
+    /// A device with one TCP connection slot that resets when two packets come closer than
+    /// `gap`.
+    pub fn one_connection_min_gap(gap: Duration) -> Self {
+        Self::new(GuardRules {
+            single_connection: true,
+            min_gap: Some(gap),
+        })
+    }
+
+    /// The guard's rules.
+    pub fn rules(&self) -> GuardRules {
+        self.rules
+    }
+
+    /// What the guard saw so far.
+    pub fn report(&self) -> GuardReport {
+        self.lock().report.clone()
+    }
+
+    fn lock(&self) -> MutexGuard<'_, GuardState> {
+        self.state.lock().unwrap_or_else(PoisonError::into_inner)
+    }
+
+    /// Counts one packet; true when it came too soon and the device must not serve it.
+    fn packet(&self) -> bool {
+        let now = Instant::now();
+        let mut state = self.lock();
+        state.report.packets += 1;
+        let mut too_soon = false;
+        if let Some(last) = state.last_packet {
+            // Tasks may record out of order by a hair: a later timestamp is not a gap.
+            let gap = now.saturating_duration_since(last);
+            let smallest = state.report.smallest_gap.map_or(gap, |s| s.min(gap));
+            state.report.smallest_gap = Some(smallest);
+            if self.rules.min_gap.is_some_and(|min| gap < min) {
+                state.report.pacing_violations += 1;
+                too_soon = true;
+            }
+        }
+        state.last_packet = Some(state.last_packet.map_or(now, |last| last.max(now)));
+        too_soon
+    }
+
+    fn peer_state(open: &std::net::TcpStream) -> PeerState {
+        let mut byte = [0u8; 1];
+        match open.peek(&mut byte) {
+            Ok(0) => PeerState::Closed,
+            Ok(_) => PeerState::Unknown,
+            Err(e) if e.kind() == io::ErrorKind::WouldBlock => PeerState::Open,
+            Err(_) => PeerState::Closed,
+        }
+    }
+
+    /// Decides on a new connection: `None` when it was reset (second connection, or too soon).
+    async fn admit(&self, stream: TcpStream) -> io::Result<Option<(TcpStream, u64)>> {
+        let too_soon = self.packet();
+        let mut concurrent = false;
+        if self.rules.single_connection {
+            // The peer's FIN for the old connection, if it sent one, reached this socket before
+            // its SYN for the new one; only unread request bytes can hide it, and the serving
+            // task reads those within milliseconds.
+            for _ in 0..20 {
+                let state = {
+                    let guard = self.lock();
+                    guard
+                        .open
+                        .as_ref()
+                        .map_or(PeerState::Closed, |(_, s)| Self::peer_state(s))
+                };
+                match state {
+                    PeerState::Closed => {
+                        self.lock().open = None;
+                        concurrent = false;
+                        break;
+                    }
+                    PeerState::Open => {
+                        concurrent = true;
+                        break;
+                    }
+                    PeerState::Unknown => {
+                        concurrent = true;
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    }
+                }
+            }
+        }
+        if concurrent {
+            self.lock().report.concurrent_connections += 1;
+        }
+        if concurrent || too_soon {
+            stream.set_zero_linger()?;
+            drop(stream);
+            return Ok(None);
+        }
+        if self.rules.min_gap.is_some() {
+            // Resets on a pacing violation must be resets: close without FIN.
+            stream.set_zero_linger()?;
+        }
+        let std_stream = stream.into_std()?;
+        let duplicate = std_stream.try_clone()?;
+        let stream = TcpStream::from_std(std_stream)?;
+        let mut state = self.lock();
+        state.last_id += 1;
+        let id = state.last_id;
+        state.report.connections += 1;
+        if self.rules.single_connection {
+            state.open = Some((id, duplicate));
+        }
+        Ok(Some((stream, id)))
+    }
+
+    /// The serving task of connection `id` is done: the guard lets go of its socket.
+    fn release(&self, id: u64) {
+        let mut state = self.lock();
+        if state.open.as_ref().is_some_and(|(open, _)| *open == id) {
+            state.open = None;
+        }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// The device
+
+/// A hostile (or fragile) device on one port and transport.
+#[derive(Debug)]
+pub struct HostileDevice;
+
+/// A running [`HostileDevice`].
+#[derive(Debug)]
+pub struct HostileHandle {
+    device: DeviceHandle,
+    facts: HostileFacts,
+}
+
+impl HostileHandle {
+    /// Where the device listens.
+    pub fn local_addr(&self) -> SocketAddr {
+        self.device.local_addr()
+    }
+
+    /// What the device saw and did.
+    pub fn facts(&self) -> &HostileFacts {
+        &self.facts
+    }
+
+    /// Stops the device (see [`DeviceHandle::shutdown`]).
+    pub async fn shutdown(self) {
+        self.device.shutdown().await;
+    }
+
+    /// The plain handle and the facts.
+    pub fn into_parts(self) -> (DeviceHandle, HostileFacts) {
+        (self.device, self.facts)
+    }
+}
+
+impl HostileDevice {
+    /// Starts a device with `behaviour` on `addr` (loopback only; port 0 picks a free port) over
+    /// `transport`, recording every received frame in `recorder`.
+    ///
+    /// # Errors
+    /// A non-loopback address, a behaviour that does not exist on `transport` (see
+    /// [`HostileBehaviour::supports`]), or a failed bind.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn spawn(
+        addr: SocketAddr,
+        transport: Transport,
+        behaviour: HostileBehaviour,
+        recorder: Recorder,
+    ) -> io::Result<HostileHandle> {
+        if !behaviour.supports(transport) {
+            return Err(io::Error::new(
+                io::ErrorKind::InvalidInput,
+                format!("{behaviour:?} does not exist on {transport:?}"),
+            ));
+        }
+        let facts = HostileFacts::new();
+        let cancel = CancellationToken::new();
+        let stop = cancel.clone();
+        let (local_addr, task) = match transport {
+            Transport::Tcp => {
+                let listener = bind_loopback(addr)?;
+                let local_addr = listener.local_addr()?;
+                let ctx = Arc::new(Ctx {
+                    local_addr,
+                    behaviour,
+                    recorder,
+                    facts: facts.clone(),
+                    other_socket: None,
+                });
+                (local_addr, tokio::spawn(run_tcp(listener, ctx, stop)))
+            }
+            Transport::Udp => {
+                let socket = bind_udp(addr, Scope::Loopback)?;
+                let local_addr = socket.local_addr()?;
+                let other_socket = match behaviour {
+                    HostileBehaviour::ReplyFromOtherPort(_) => Some(bind_udp(
+                        SocketAddr::new(local_addr.ip(), 0),
+                        Scope::Loopback,
+                    )?),
+                    HostileBehaviour::ReplyFromOtherAddress(_) => Some(bind_udp(
+                        SocketAddr::new(other_loopback(local_addr.ip()), 0),
+                        Scope::Loopback,
+                    )?),
+                    _ => None,
+                };
+                let ctx = Arc::new(Ctx {
+                    local_addr,
+                    behaviour,
+                    recorder,
+                    facts: facts.clone(),
+                    other_socket,
+                });
+                (local_addr, tokio::spawn(run_udp(socket, ctx, stop)))
+            }
+        };
+        Ok(HostileHandle {
+            device: DeviceHandle::new(local_addr, cancel, task),
+            facts,
+        })
+    }
+}
+
+/// A loopback address other than `ip`, for replies that must come from elsewhere.
+fn other_loopback(ip: IpAddr) -> IpAddr {
+    let one = IpAddr::V4(Ipv4Addr::new(127, 0, 0, 1));
+    if ip == one {
+        IpAddr::V4(Ipv4Addr::new(127, 0, 0, 2))
+    } else {
+        one
+    }
+}
+
+struct Ctx {
+    local_addr: SocketAddr,
+    behaviour: HostileBehaviour,
+    recorder: Recorder,
+    facts: HostileFacts,
+    /// Where replies from another port or address go out.
+    other_socket: Option<UdpSocket>,
+}
+
+impl Ctx {
+    fn protocol(&self) -> HostileProtocol {
+        self.behaviour.protocol()
+    }
+
+    fn guard(&self) -> Option<&DeviceGuard> {
+        match &self.behaviour {
+            HostileBehaviour::Fragile { guard, .. } => Some(guard),
+            _ => None,
+        }
+    }
+
+    fn reply(&self, shape: Shape, request: &[u8], nth: u64) -> Vec<u8> {
+        craft(self.protocol(), shape, request, self.local_addr, nth)
+    }
+}
+
+async fn run_tcp(listener: TcpListener, ctx: Arc<Ctx>, stop: CancellationToken) {
+    // Dropping the set when this task ends closes every connection it still holds.
+    let mut connections = JoinSet::new();
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            Some(_) = connections.join_next(), if !connections.is_empty() => {}
+            accepted = listener.accept() => match accepted {
+                Ok((stream, _)) => {
+                    if let Some((stream, slot)) = accept(&ctx, stream).await {
+                        connections.spawn(serve_connection(Arc::clone(&ctx), stream, slot));
+                    }
+                }
+                Err(err) => {
+                    tracing::debug!(addr = %ctx.local_addr, %err, "hostile fixture accept failed");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                }
+            },
+        }
+    }
+}
+
+/// Admits a connection: `None` when the device reset it.
+async fn accept(ctx: &Ctx, stream: TcpStream) -> Option<(RecordingStream<TcpStream>, Option<u64>)> {
+    ctx.facts.connection();
+    let framing = ctx.protocol().framing();
+    match &ctx.behaviour {
+        HostileBehaviour::ResetAfterConnect(_) => {
+            if let Err(err) = stream.set_zero_linger() {
+                tracing::debug!(%err, "hostile fixture could not set SO_LINGER");
+            }
+            // Counted and recorded like any connection, then closed with an RST.
+            drop(ctx.recorder.wrap_tcp(stream, framing));
+            ctx.facts
+                .connection_ended(Duration::ZERO, Duration::ZERO, false);
+            None
+        }
+        HostileBehaviour::Fragile { guard, .. } => match guard.admit(stream).await {
+            Ok(Some((stream, id))) => {
+                let stream = ctx.recorder.wrap_tcp(stream, framing).ok()?;
+                Some((stream, Some(id)))
+            }
+            Ok(None) | Err(_) => {
+                ctx.facts
+                    .connection_ended(Duration::ZERO, Duration::ZERO, false);
+                None
+            }
+        },
+        _ => Some((ctx.recorder.wrap_tcp(stream, framing).ok()?, None)),
+    }
+}
+
+/// How a conversation ended.
+enum End {
+    /// The peer closed or reset the connection.
+    Peer,
+    /// The device ended it.
+    Device,
+}
+
+async fn serve_connection(
+    ctx: Arc<Ctx>,
+    mut stream: RecordingStream<TcpStream>,
+    slot: Option<u64>,
+) {
+    let started = Instant::now();
+    let mut first_request = None;
+    let end = tokio::time::timeout(
+        MAX_CONNECTION_TIME,
+        converse(&ctx, &mut stream, &mut first_request),
+    )
+    .await
+    .unwrap_or(End::Device);
+    let after_request = first_request.map_or(Duration::ZERO, |at: Instant| at.elapsed());
+    ctx.facts
+        .connection_ended(started.elapsed(), after_request, matches!(end, End::Peer));
+    drop(stream);
+    if let (Some(id), Some(guard)) = (slot, ctx.guard()) {
+        guard.release(id);
+    }
+}
+
+async fn converse(
+    ctx: &Ctx,
+    stream: &mut RecordingStream<TcpStream>,
+    first_request: &mut Option<Instant>,
+) -> End {
+    let protocol = ctx.protocol();
+    let mut pending = Vec::new();
+    let mut chunk = [0u8; 4096];
+    let mut nth = 0u64;
+    loop {
+        let n = match stream.read(&mut chunk).await {
+            Ok(0) | Err(_) => return End::Peer,
+            Ok(n) => n,
+        };
+        pending.extend_from_slice(&chunk[..n]);
+        while let Some(request) = next_request(protocol, &mut pending) {
+            first_request.get_or_insert_with(Instant::now);
+            ctx.facts.request();
+            nth += 1;
+            if let Some(end) = respond_tcp(ctx, stream, &request, nth).await {
+                return end;
+            }
+        }
+    }
+}
+
+/// Writes `bytes`, counting them; `Err` when the peer is gone.
+async fn send(ctx: &Ctx, stream: &mut RecordingStream<TcpStream>, bytes: &[u8]) -> Result<(), End> {
+    stream.write_all(bytes).await.map_err(|_| End::Peer)?;
+    ctx.facts.sent(bytes.len());
+    Ok(())
+}
+
+/// Answers one TCP request; `Some` ends the conversation.
+async fn respond_tcp(
+    ctx: &Ctx,
+    stream: &mut RecordingStream<TcpStream>,
+    request: &[u8],
+    nth: u64,
+) -> Option<End> {
+    let shape = match &ctx.behaviour {
+        HostileBehaviour::Silent(_) => return None,
+        HostileBehaviour::SlowDrip(_) => {
+            for byte in ctx.reply(Shape::Valid, request, nth) {
+                if let Err(end) = send(ctx, stream, &[byte]).await {
+                    return Some(end);
+                }
+                tokio::time::sleep(DRIP_INTERVAL).await;
+            }
+            return None;
+        }
+        HostileBehaviour::EndlessStream(_) => {
+            let frame = ctx.reply(Shape::WrongCorrelation, request, nth);
+            let mut burst = Vec::with_capacity(frame.len() * 64);
+            for _ in 0..64 {
+                burst.extend_from_slice(&frame);
+            }
+            let mut written = 0u64;
+            while written < ENDLESS_STREAM_CAP {
+                if let Err(end) = send(ctx, stream, &burst).await {
+                    return Some(end);
+                }
+                written += burst.len() as u64;
+            }
+            return Some(End::Device);
+        }
+        HostileBehaviour::CloseMidReply(_) => {
+            let reply = ctx.reply(Shape::Valid, request, nth);
+            let half = &reply[..reply.len() / 2];
+            return Some(match send(ctx, stream, half).await {
+                Ok(()) => {
+                    let _ = stream.shutdown().await;
+                    End::Device
+                }
+                Err(end) => end,
+            });
+        }
+        HostileBehaviour::StallMidReply { stall, .. } if nth == 1 => {
+            let reply = ctx.reply(Shape::Valid, request, nth);
+            let (head, tail) = reply.split_at(reply.len() / 2);
+            if let Err(end) = send(ctx, stream, head).await {
+                return Some(end);
+            }
+            tokio::time::sleep(*stall).await;
+            return send(ctx, stream, tail).await.err();
+        }
+        HostileBehaviour::Fragile { guard, .. } => {
+            if guard.packet() && guard.rules().min_gap.is_some() {
+                // SO_LINGER 0 was set on admission: dropping the stream resets it.
+                return Some(End::Device);
+            }
+            Shape::Valid
+        }
+        other => Shape::for_behaviour(other),
+    };
+    let reply = ctx.reply(shape, request, nth);
+    send(ctx, stream, &reply).await.err()
+}
+
+/// Cuts the next request off the front of `pending`: a whole Modbus or EtherNet/IP frame, or,
+/// when the header cannot be a request's, everything received so far.
+fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let len = match protocol {
+        HostileProtocol::Modbus => {
+            if pending.len() < 6 {
+                return None;
+            }
+            let length = usize::from(u16::from_be_bytes([pending[4], pending[5]]));
+            if pending[2..4] != [0, 0] || !(1..=254).contains(&length) {
+                pending.len()
+            } else {
+                6 + length
+            }
+        }
+        HostileProtocol::Enip => {
+            if pending.len() < 24 {
+                return None;
+            }
+            24 + usize::from(u16::from_le_bytes([pending[2], pending[3]]))
+        }
+        HostileProtocol::Snmp => pending.len(),
+    };
+    if len == 0 || pending.len() < len {
+        return None;
+    }
+    Some(pending.drain(..len).collect())
+}
+
+async fn run_udp(socket: UdpSocket, ctx: Arc<Ctx>, stop: CancellationToken) {
+    let mut buf = vec![0u8; 65_535];
+    let mut nth = 0u64;
+    loop {
+        tokio::select! {
+            () = stop.cancelled() => break,
+            received = socket.recv_from(&mut buf) => match received {
+                Ok((len, peer)) => {
+                    nth += 1;
+                    let request = &buf[..len];
+                    ctx.recorder
+                        .record_datagram(ctx.local_addr, peer, ctx.protocol().label(), request);
+                    ctx.facts.request();
+                    for (from_other, datagram) in respond_udp(&ctx, request, nth) {
+                        let out = if from_other { ctx.other_socket.as_ref() } else { Some(&socket) };
+                        let Some(out) = out else { continue };
+                        match out.send_to(&datagram, peer).await {
+                            Ok(n) => ctx.facts.sent(n),
+                            Err(err) => {
+                                tracing::debug!(addr = %ctx.local_addr, %err, "hostile fixture send failed");
+                            }
+                        }
+                    }
+                }
+                // An ICMP error for an earlier reply surfaces here on Linux; the socket is fine.
+                Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {}
+                Err(err) => {
+                    tracing::debug!(addr = %ctx.local_addr, %err, "hostile fixture receive failed");
+                    tokio::time::sleep(ACCEPT_RETRY).await;
+                }
+            },
+        }
+    }
+}
+
+/// The datagrams answering one request, each with whether it leaves from the other socket.
+fn respond_udp(ctx: &Ctx, request: &[u8], nth: u64) -> Vec<(bool, Vec<u8>)> {
+    let shape = match &ctx.behaviour {
+        HostileBehaviour::Silent(_) => return Vec::new(),
+        HostileBehaviour::CloseMidReply(_) => {
+            let mut reply = ctx.reply(Shape::Valid, request, nth);
+            reply.truncate(reply.len() / 2);
+            return vec![(false, reply)];
+        }
+        HostileBehaviour::ReplyFromOtherPort(_) | HostileBehaviour::ReplyFromOtherAddress(_) => {
+            return vec![(true, ctx.reply(Shape::Valid, request, nth))];
+        }
+        HostileBehaviour::Flood(_) => {
+            return (0..FLOOD_DATAGRAMS as u64)
+                .map(|i| {
+                    let shape = if i % 2 == 0 {
+                        Shape::WrongCorrelation
+                    } else {
+                        Shape::Garbage
+                    };
+                    (false, ctx.reply(shape, request, nth * 10_000 + i))
+                })
+                .collect();
+        }
+        HostileBehaviour::Fragile { guard, .. } => {
+            if guard.packet() && guard.rules().min_gap.is_some() {
+                return Vec::new();
+            }
+            Shape::Valid
+        }
+        other => Shape::for_behaviour(other),
+    };
+    vec![(false, ctx.reply(shape, request, nth))]
+}
+
+// ---------------------------------------------------------------------------
+// Replies
+
+/// The shape of a reply, for every protocol.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    Valid,
+    HugeLength,
+    MoreThanDeclared,
+    WrongCorrelation,
+    WrongKind,
+    Garbage,
+    Echo,
+    ItemCount65535,
+    DeepNesting,
+    HugeIntegers,
+    HugeOids,
+    Oversized,
+}
+
+impl Shape {
+    fn for_behaviour(behaviour: &HostileBehaviour) -> Shape {
+        match behaviour {
+            HostileBehaviour::HugeDeclaredLength(_) => Shape::HugeLength,
+            HostileBehaviour::MoreThanDeclared(_) => Shape::MoreThanDeclared,
+            HostileBehaviour::WrongCorrelation(_) => Shape::WrongCorrelation,
+            HostileBehaviour::WrongReplyKind(_) => Shape::WrongKind,
+            HostileBehaviour::Garbage(_) => Shape::Garbage,
+            HostileBehaviour::Echo(_) => Shape::Echo,
+            HostileBehaviour::EnipItemCount65535 => Shape::ItemCount65535,
+            HostileBehaviour::SnmpDeepNesting => Shape::DeepNesting,
+            HostileBehaviour::SnmpHugeIntegers => Shape::HugeIntegers,
+            HostileBehaviour::SnmpHugeOids => Shape::HugeOids,
+            HostileBehaviour::OversizedDatagram(_) => Shape::Oversized,
+            _ => Shape::Valid,
+        }
+    }
+}
+
+/// A reply of `shape` to `request`, sent by the device at `device`.
+fn craft(
+    protocol: HostileProtocol,
+    shape: Shape,
+    request: &[u8],
+    device: SocketAddr,
+    nth: u64,
+) -> Vec<u8> {
+    match shape {
+        Shape::Garbage => return garbage(nth, GARBAGE_LEN),
+        Shape::Echo => return request.to_vec(),
+        _ => {}
+    }
+    let reply = match protocol {
+        HostileProtocol::Modbus => modbus_reply(shape, request),
+        HostileProtocol::Enip => enip_reply(shape, request, device),
+        HostileProtocol::Snmp => snmp_reply(shape, request),
+    };
+    // A request the device cannot read gets garbage: it has nothing to echo.
+    reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
+}
+
+/// `len` bytes of a fixed pseudo-random sequence (xorshift64*), one per `seed`.
+fn garbage(seed: u64, len: usize) -> Vec<u8> {
+    let mut x = seed.wrapping_mul(0x9E37_79B9_7F4A_7C15) | 1;
+    (0..len)
+        .map(|_| {
+            x ^= x >> 12;
+            x ^= x << 25;
+            x ^= x >> 27;
+            (x.wrapping_mul(0x2545_F491_4F6C_DD1D) >> 56) as u8
+        })
+        .collect()
+}
+
+/// Identity the valid replies carry (marked as simulated wherever a field allows it).
+const VENDOR: &[u8] = b"Hostile Devices Inc. (simulated)";
+const PRODUCT_CODE: &[u8] = b"HOSTILE-1";
+const REVISION: &[u8] = b"v6.6.6";
+
+fn mbap(transaction_id: u16, unit_id: u8, pdu: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(7 + pdu.len());
+    out.extend_from_slice(&transaction_id.to_be_bytes());
+    out.extend_from_slice(&[0, 0]);
+    let length = u16::try_from(pdu.len() + 1).unwrap_or(u16::MAX);
+    out.extend_from_slice(&length.to_be_bytes());
+    out.push(unit_id);
+    out.extend_from_slice(pdu);
+    out
+}
+
+/// The valid reply PDU to a Modbus request PDU.
+fn modbus_pdu(request: &[u8]) -> Vec<u8> {
+    match request {
+        [0x2B, 0x0E, code, _] => {
+            let mut pdu = vec![0x2B, 0x0E, *code, 0x81, 0x00, 0x00, 3];
+            for (id, value) in [(0u8, VENDOR), (1, PRODUCT_CODE), (2, REVISION)] {
+                pdu.push(id);
+                pdu.push(value.len() as u8);
+                pdu.extend_from_slice(value);
+            }
+            pdu
+        }
+        [0x11] => {
+            let mut pdu = vec![0x11, 0, 0x42, 0xFF];
+            pdu.extend_from_slice(PRODUCT_CODE);
+            pdu[1] = (pdu.len() - 2) as u8;
+            pdu
+        }
+        [function, ..] => vec![function | 0x80, 0x01],
+        [] => vec![0x80, 0x01],
+    }
+}
+
+fn modbus_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    if request.len() < 8 {
+        return None;
+    }
+    let transaction_id = u16::from_be_bytes([request[0], request[1]]);
+    let unit_id = request[6];
+    let pdu = modbus_pdu(&request[7..]);
+    Some(match shape {
+        Shape::WrongCorrelation => mbap(transaction_id.wrapping_add(1), unit_id, &pdu),
+        // Read Holding Registers: one register, 42.
+        Shape::WrongKind => mbap(transaction_id, unit_id, &[0x03, 0x02, 0x00, 0x2A]),
+        Shape::HugeLength => {
+            let mut reply = mbap(transaction_id, unit_id, &pdu);
+            reply[4..6].copy_from_slice(&u16::MAX.to_be_bytes());
+            reply.truncate(16);
+            reply
+        }
+        Shape::MoreThanDeclared => {
+            let mut reply = mbap(transaction_id, unit_id, &pdu);
+            reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x00, 0x00, 0x00]);
+            reply
+        }
+        Shape::Oversized => {
+            let mut reply = mbap(transaction_id, unit_id, &pdu);
+            reply.resize(OVERSIZED_DATAGRAM_LEN, 0);
+            reply
+        }
+        _ => mbap(transaction_id, unit_id, &pdu),
+    })
+}
+
+const ENIP_HEADER: usize = 24;
+const ENIP_LIST_SERVICES: u16 = 0x0004;
+const ENIP_LIST_IDENTITY: u16 = 0x0063;
+const ENIP_LIST_INTERFACES: u16 = 0x0064;
+const ENIP_REGISTER_SESSION: u16 = 0x0065;
+
+/// An encapsulation reply: `length` is the header's length field, whatever `data` holds.
+fn encapsulation(command: u16, length: u16, status: u32, context: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut out = Vec::with_capacity(ENIP_HEADER + data.len());
+    out.extend_from_slice(&command.to_le_bytes());
+    out.extend_from_slice(&length.to_le_bytes());
+    out.extend_from_slice(&[0; 4]); // session handle
+    out.extend_from_slice(&status.to_le_bytes());
+    out.extend_from_slice(context);
+    out.extend_from_slice(&[0; 4]); // options
+    out.extend_from_slice(data);
+    out
+}
+
+fn enip_identity_item(device: SocketAddr) -> Vec<u8> {
+    let name = b"Hostile adapter (simulated)";
+    let mut item = Vec::new();
+    item.extend_from_slice(&1u16.to_le_bytes()); // encapsulation protocol version
+    item.extend_from_slice(&2u16.to_be_bytes()); // AF_INET
+    item.extend_from_slice(&device.port().to_be_bytes());
+    match device.ip() {
+        IpAddr::V4(ip) => item.extend_from_slice(&ip.octets()),
+        IpAddr::V6(_) => item.extend_from_slice(&[0; 4]),
+    }
+    item.extend_from_slice(&[0; 8]);
+    item.extend_from_slice(&0xFFF0u16.to_le_bytes()); // vendor id nobody has
+    item.extend_from_slice(&0x0Cu16.to_le_bytes()); // communications adapter
+    item.extend_from_slice(&666u16.to_le_bytes()); // product code
+    item.extend_from_slice(&[6, 6]); // revision
+    item.extend_from_slice(&0x0030u16.to_le_bytes()); // status
+    item.extend_from_slice(&0x0BAD_F00Du32.to_le_bytes()); // serial
+    item.push(name.len() as u8);
+    item.extend_from_slice(name);
+    item.push(3); // state: operational
+    item
+}
+
+fn cpf(count: u16, items: &[(u16, Vec<u8>)]) -> Vec<u8> {
+    let mut out = count.to_le_bytes().to_vec();
+    for (kind, data) in items {
+        out.extend_from_slice(&kind.to_le_bytes());
+        out.extend_from_slice(&u16::try_from(data.len()).unwrap_or(u16::MAX).to_le_bytes());
+        out.extend_from_slice(data);
+    }
+    out
+}
+
+/// The data of the valid reply to `command`, and its header status.
+fn enip_data(command: u16, device: SocketAddr) -> (u32, Vec<u8>) {
+    match command {
+        ENIP_LIST_IDENTITY => (0, cpf(1, &[(0x000C, enip_identity_item(device))])),
+        ENIP_LIST_SERVICES => {
+            let mut item = 1u16.to_le_bytes().to_vec();
+            item.extend_from_slice(&(1u16 << 5 | 1 << 8).to_le_bytes());
+            let mut name = [0u8; 16];
+            name[..14].copy_from_slice(b"Communications");
+            item.extend_from_slice(&name);
+            (0, cpf(1, &[(0x0100, item)]))
+        }
+        ENIP_LIST_INTERFACES => (0, cpf(0, &[])),
+        // Invalid or unsupported command.
+        _ => (1, Vec::new()),
+    }
+}
+
+fn enip_reply(shape: Shape, request: &[u8], device: SocketAddr) -> Option<Vec<u8>> {
+    let header = request.get(..ENIP_HEADER)?;
+    let command = u16::from_le_bytes([header[0], header[1]]);
+    let context = &header[12..20];
+    let (status, data) = enip_data(command, device);
+    let length = |data: &[u8]| u16::try_from(data.len()).unwrap_or(u16::MAX);
+    Some(match shape {
+        Shape::WrongCorrelation => {
+            let mut other = context.to_vec();
+            let first = u32::from_le_bytes([other[0], other[1], other[2], other[3]]);
+            other[..4].copy_from_slice(&first.wrapping_add(1).to_le_bytes());
+            encapsulation(command, length(&data), status, &other, &data)
+        }
+        // RegisterSession's reply: protocol version 1, options 0.
+        Shape::WrongKind => encapsulation(ENIP_REGISTER_SESSION, 4, 0, context, &[1, 0, 0, 0]),
+        Shape::HugeLength => encapsulation(command, u16::MAX, status, context, &data),
+        Shape::MoreThanDeclared => {
+            let mut reply = encapsulation(command, length(&data), status, context, &data);
+            reply.extend_from_slice(&[0xEE; 16]);
+            reply
+        }
+        Shape::ItemCount65535 => {
+            let items = cpf(u16::MAX, &[(0x000C, enip_identity_item(device))]);
+            encapsulation(command, length(&items), 0, context, &items)
+        }
+        Shape::Oversized => {
+            let mut data = data;
+            data.resize(OVERSIZED_DATAGRAM_LEN - ENIP_HEADER, 0);
+            encapsulation(command, length(&data), status, context, &data)
+        }
+        _ => encapsulation(command, length(&data), status, context, &data),
+    })
+}
+
+// SNMP: requests are read with a small BER walker, replies written by hand so that they can be
+// wrong in exactly the intended way.
+
+/// One TLV at the front of `buf`: tag, value, rest.
+fn ber_read(buf: &[u8]) -> Option<(u8, &[u8], &[u8])> {
+    let (&tag, rest) = buf.split_first()?;
+    let (&first, rest) = rest.split_first()?;
+    let (len, rest) = if first < 0x80 {
+        (usize::from(first), rest)
+    } else {
+        let count = usize::from(first & 0x7F);
+        if count == 0 || count > 4 {
+            return None;
+        }
+        let bytes = rest.get(..count)?;
+        let len = bytes
+            .iter()
+            .fold(0usize, |acc, b| acc << 8 | usize::from(*b));
+        (len, &rest[count..])
+    };
+    let value = rest.get(..len)?;
+    Some((tag, value, &rest[len..]))
+}
+
+fn ber_int_value(v: &[u8]) -> Option<i64> {
+    if v.is_empty() || v.len() > 8 {
+        return None;
+    }
+    let init: i64 = if v[0] & 0x80 != 0 { -1 } else { 0 };
+    Some(v.iter().fold(init, |acc, b| acc << 8 | i64::from(*b)))
+}
+
+fn ber_len(len: usize, out: &mut Vec<u8>) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = (len as u64).to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (8 - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+    let mut out = vec![tag];
+    ber_len(content.len(), &mut out);
+    out.extend_from_slice(content);
+    out
+}
+
+fn ber_int(value: i64) -> Vec<u8> {
+    let bytes = value.to_be_bytes();
+    let mut start = 0;
+    while start < 7
+        && (bytes[start] == 0x00 && bytes[start + 1] & 0x80 == 0
+            || bytes[start] == 0xFF && bytes[start + 1] & 0x80 != 0)
+    {
+        start += 1;
+    }
+    tlv(0x02, &bytes[start..])
+}
+
+fn ber_oid(arcs: &[u32]) -> Vec<u8> {
+    let mut content = Vec::new();
+    let mut push = |mut n: u32| {
+        let mut groups = vec![(n & 0x7F) as u8];
+        n >>= 7;
+        while n > 0 {
+            groups.push((n & 0x7F) as u8 | 0x80);
+            n >>= 7;
+        }
+        content.extend(groups.iter().rev());
+    };
+    match arcs {
+        [a, b, rest @ ..] => {
+            push(a * 40 + b);
+            rest.iter().for_each(|&n| push(n));
+        }
+        [a] => push(a * 40),
+        [] => {}
+    }
+    tlv(0x06, &content)
+}
+
+/// What a reply needs from a request.
+struct SnmpRequest<'a> {
+    version: i64,
+    community: &'a [u8],
+    request_id: i64,
+    /// v3 msgID.
+    message_id: Option<i64>,
+    /// The varbind names, whole TLVs.
+    names: Vec<&'a [u8]>,
+    /// GetNext (0xA1) rather than Get.
+    next: bool,
+}
+
+fn whole_tlv(buf: &[u8]) -> Option<(&[u8], &[u8])> {
+    let (_, _, rest) = ber_read(buf)?;
+    Some((&buf[..buf.len() - rest.len()], rest))
+}
+
+fn parse_snmp_request(datagram: &[u8]) -> Option<SnmpRequest<'_>> {
+    let (0x30, message, _) = ber_read(datagram)? else {
+        return None;
+    };
+    let (0x02, version, rest) = ber_read(message)? else {
+        return None;
+    };
+    let version = ber_int_value(version)?;
+    let (community, message_id, pdu) = if version == 3 {
+        let (0x30, header, rest) = ber_read(rest)? else {
+            return None;
+        };
+        let (0x02, message_id, _) = ber_read(header)? else {
+            return None;
+        };
+        let (_, _, rest) = ber_read(rest)?; // security parameters
+        let (0x30, scoped, _) = ber_read(rest)? else {
+            return None;
+        };
+        let (_, _, scoped) = ber_read(scoped)?; // contextEngineID
+        let (_, _, pdu) = ber_read(scoped)?; // contextName
+        (&[][..], Some(ber_int_value(message_id)?), pdu)
+    } else {
+        let (0x04, community, pdu) = ber_read(rest)? else {
+            return None;
+        };
+        (community, None, pdu)
+    };
+    let (kind, pdu, _) = ber_read(pdu)?;
+    let (0x02, request_id, rest) = ber_read(pdu)? else {
+        return None;
+    };
+    let (_, _, rest) = ber_read(rest)?;
+    let (_, _, rest) = ber_read(rest)?;
+    let (_, mut list, _) = ber_read(rest)?;
+    let mut names = Vec::new();
+    while !list.is_empty() {
+        let (_, varbind, rest) = ber_read(list)?;
+        list = rest;
+        names.push(whole_tlv(varbind)?.0);
+    }
+    Some(SnmpRequest {
+        version,
+        community,
+        request_id: ber_int_value(request_id)?,
+        message_id,
+        names,
+        next: kind == 0xA1,
+    })
+}
+
+/// The documentation enterprise number (RFC 5612).
+const EXAMPLE_ENTERPRISE: u32 = 32473;
+const SYS_DESCR: [u32; 9] = [1, 3, 6, 1, 2, 1, 1, 1, 0];
+const SYS_OBJECT_ID: [u32; 9] = [1, 3, 6, 1, 2, 1, 1, 2, 0];
+const SYS_NAME: [u32; 9] = [1, 3, 6, 1, 2, 1, 1, 5, 0];
+const USM_STATS_UNKNOWN_ENGINE_IDS: [u32; 11] = [1, 3, 6, 1, 6, 3, 15, 1, 1, 4, 0];
+
+fn engine_id() -> Vec<u8> {
+    let mut id = (EXAMPLE_ENTERPRISE | 0x8000_0000).to_be_bytes().to_vec();
+    id.push(4); // text
+    id.extend_from_slice(b"hostile");
+    id
+}
+
+/// The valid varbinds for a request: the system objects a Get names, nothing more (v2c
+/// noSuchObject / endOfMibView, v1 NULL).
+fn snmp_varbinds(request: &SnmpRequest<'_>) -> Vec<u8> {
+    let mut list = Vec::new();
+    for name in &request.names {
+        let value = if request.next {
+            if request.version == 0 {
+                tlv(0x05, &[])
+            } else {
+                tlv(0x82, &[])
+            }
+        } else if *name == ber_oid(&SYS_DESCR) {
+            tlv(0x04, b"Hostile agent (simulated)")
+        } else if *name == ber_oid(&SYS_OBJECT_ID) {
+            ber_oid(&[1, 3, 6, 1, 4, 1, EXAMPLE_ENTERPRISE, 666])
+        } else if *name == ber_oid(&SYS_NAME) {
+            tlv(0x04, b"hostile-agent")
+        } else if request.version == 0 {
+            tlv(0x05, &[])
+        } else {
+            tlv(0x80, &[])
+        };
+        list.extend(tlv(0x30, &[name.to_vec(), value].concat()));
+    }
+    list
+}
+
+/// A 1000-byte INTEGER: `value` (0 or -1 or small) after 999 sign-extension bytes.
+fn wide_int(value: i8) -> Vec<u8> {
+    let fill = if value < 0 { 0xFF } else { 0x00 };
+    let mut content = vec![fill; 999];
+    content.push(value as u8);
+    tlv(0x02, &content)
+}
+
+fn snmp_reply(shape: Shape, datagram: &[u8]) -> Option<Vec<u8>> {
+    let request = parse_snmp_request(datagram)?;
+    let delta = i64::from(shape == Shape::WrongCorrelation);
+    let pdu_tag = match (shape, request.message_id) {
+        (Shape::WrongKind, _) => 0xA3, // SetRequest
+        (_, Some(_)) => 0xA8,          // Report
+        (_, None) => 0xA2,             // Response
+    };
+    let (error_status, error_index) = if shape == Shape::HugeIntegers {
+        (wide_int(1), wide_int(-1))
+    } else {
+        (ber_int(0), ber_int(0))
+    };
+    let mut varbinds = if request.message_id.is_some() {
+        let counter = tlv(0x41, &[1]);
+        tlv(
+            0x30,
+            &[ber_oid(&USM_STATS_UNKNOWN_ENGINE_IDS), counter].concat(),
+        )
+    } else {
+        snmp_varbinds(&request)
+    };
+    match shape {
+        Shape::DeepNesting => {
+            let mut value = tlv(0x30, &[]);
+            for _ in 1..SNMP_NESTING_DEPTH {
+                value = tlv(0x30, &value);
+            }
+            let first = tlv(0x30, &[ber_oid(&SYS_DESCR), value].concat());
+            varbinds = [first, varbinds].concat();
+        }
+        Shape::HugeOids => {
+            let long: Vec<u32> = (0..SNMP_HUGE_OID_ARCS as u32)
+                .map(|i| i % 100 + 1)
+                .collect();
+            let mut wide_arc = vec![0x06];
+            let mut content = vec![0x2B]; // 1.3
+            content.extend(std::iter::repeat_n(0xFF, 99));
+            content.push(0x7F);
+            ber_len(content.len(), &mut wide_arc);
+            wide_arc.extend_from_slice(&content);
+            let first = tlv(0x30, &[ber_oid(&long), tlv(0x05, &[])].concat());
+            let second = tlv(0x30, &[ber_oid(&SYS_OBJECT_ID), wide_arc].concat());
+            varbinds = [first, second, varbinds].concat();
+        }
+        _ => {}
+    }
+    let pdu = tlv(
+        pdu_tag,
+        &[
+            ber_int(request.request_id + delta),
+            error_status,
+            error_index,
+            tlv(0x30, &varbinds),
+        ]
+        .concat(),
+    );
+    let mut reply = match request.message_id {
+        None => tlv(
+            0x30,
+            &[ber_int(request.version), tlv(0x04, request.community), pdu].concat(),
+        ),
+        Some(message_id) => {
+            let header = tlv(
+                0x30,
+                &[
+                    ber_int(message_id + delta),
+                    ber_int(65_507),
+                    tlv(0x04, &[0]),
+                    ber_int(3),
+                ]
+                .concat(),
+            );
+            let (boots, time) = if shape == Shape::HugeIntegers {
+                (wide_int(0), wide_int(0))
+            } else {
+                (ber_int(1), ber_int(666))
+            };
+            let usm = tlv(
+                0x30,
+                &[
+                    tlv(0x04, &engine_id()),
+                    boots,
+                    time,
+                    tlv(0x04, &[]),
+                    tlv(0x04, &[]),
+                    tlv(0x04, &[]),
+                ]
+                .concat(),
+            );
+            let scoped = tlv(
+                0x30,
+                &[tlv(0x04, &engine_id()), tlv(0x04, &[]), pdu].concat(),
+            );
+            tlv(
+                0x30,
+                &[ber_int(3), header, tlv(0x04, &usm), scoped].concat(),
+            )
+        }
+    };
+    match shape {
+        Shape::HugeLength => {
+            // A SEQUENCE of 2^31 bytes, and the first few bytes of its content.
+            let content_start = reply.len() - ber_read(&reply).map_or(0, |(_, v, _)| v.len());
+            let mut lie = vec![0x30, 0x84, 0x80, 0x00, 0x00, 0x00];
+            lie.extend_from_slice(&reply[content_start..reply.len().min(content_start + 24)]);
+            reply = lie;
+        }
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xA5; 32]),
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, 0),
+        _ => {}
+    }
+    Some(reply)
+}
+
+// ---------------------------------------------------------------------------
+// The hostile plant
+
+/// A hostile service of a [`DeviceSpec`]: a port, a transport and a behaviour.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HostileService {
+    /// Port (0 picks a free one).
+    pub port: u16,
+    /// Transport.
+    pub transport: Transport,
+    /// Behaviour.
+    pub behaviour: HostileBehaviour,
+}
+
+/// A running hostile service of a [`crate::PlantDevice`].
+#[derive(Debug, Clone)]
+pub struct HostileEndpoint {
+    /// Where it listens.
+    pub addr: SocketAddr,
+    /// Its transport.
+    pub transport: Transport,
+    /// Its behaviour (a fragile device's guard is in it).
+    pub behaviour: HostileBehaviour,
+    /// What it saw and did.
+    pub facts: HostileFacts,
+}
+
+/// Host `host` in the /24 that contains `base`.
+fn host(base: Ipv4Addr, host: u8) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(base) & !0xFF | u32::from(host))
+}
+
+impl PlantSpec {
+    /// A /24 (the one containing `base`) of hostile and fragile devices, each on the port of the
+    /// protocol it abuses (`ports`); every other port of every address is closed. Names say
+    /// what each does; [`HostileBehaviour`] has the details.
+    ///
+    /// | hosts | protocol | transport | behaviours, in host order |
+    /// |-------|----------|-----------|---------------------------|
+    /// | .10-.23 | Modbus | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, MBAP length 65535, more than declared, wrong transaction id, wrong function (FC 0x03 reply), garbage, looping continuation, endless continuation (those two are [`crate::ModbusDevice`]s with [`ModbusQuirk`]s), echo, stall mid-reply ([`MID_REPLY_STALL`]) |
+    /// | .30-.45 | EtherNet/IP | TCP and UDP | silent, slow drip (TCP), endless stream (TCP), close mid-reply (UDP: half a datagram), reset after connect (TCP), length 0xFFFF, more than declared, wrong sender context, wrong command (RegisterSession reply), garbage, item count 65535, oversized datagram (UDP), reply from another port (UDP), reply from another address (UDP), flood (UDP), echo |
+    /// | .50-.64 | SNMP | UDP | silent, BER length 2^31, more than declared, wrong request id, wrong PDU (SetRequest), garbage, deep nesting, huge integers, huge OIDs, oversized datagram, reply from another port, reply from another address, flood, truncated datagram, echo |
+    /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
+    /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
+    pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
+        use HostileBehaviour as B;
+        use HostileProtocol::{Enip, Modbus, Snmp};
+        let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
+            port,
+            transport: Transport::Tcp,
+            behaviour,
+        };
+        let udp = |port: u16, behaviour: HostileBehaviour| HostileService {
+            port,
+            transport: Transport::Udp,
+            behaviour,
+        };
+        let mut devices = Vec::new();
+        let modbus: [(&str, HostileBehaviour); 10] = [
+            ("modbus-silent", B::Silent(Modbus)),
+            ("modbus-slow-drip", B::SlowDrip(Modbus)),
+            ("modbus-endless-stream", B::EndlessStream(Modbus)),
+            ("modbus-close-mid-reply", B::CloseMidReply(Modbus)),
+            ("modbus-reset-after-connect", B::ResetAfterConnect(Modbus)),
+            ("modbus-huge-length", B::HugeDeclaredLength(Modbus)),
+            ("modbus-more-than-declared", B::MoreThanDeclared(Modbus)),
+            ("modbus-wrong-transaction-id", B::WrongCorrelation(Modbus)),
+            ("modbus-wrong-function", B::WrongReplyKind(Modbus)),
+            ("modbus-garbage", B::Garbage(Modbus)),
+        ];
+        for (i, (name, behaviour)) in modbus.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 10 + i as u8), name)
+                    .with_hostile(tcp(ports.modbus, behaviour)),
+            );
+        }
+        let looping = ModbusDeviceConfig::new("Hostile Devices Inc.", "LOOP-1", "v1")
+            .with_max_objects_per_page(1)
+            .with_quirk(ModbusQuirk::LoopingContinuation);
+        let endless = ModbusDeviceConfig::new("Hostile Devices Inc.", "ENDLESS-1", "v1")
+            .with_quirk(ModbusQuirk::EndlessContinuation);
+        devices.push(
+            DeviceSpec::new(host(base, 20), "modbus-looping-continuation")
+                .with_modbus(ports.modbus, looping),
+        );
+        devices.push(
+            DeviceSpec::new(host(base, 21), "modbus-endless-continuation")
+                .with_modbus(ports.modbus, endless),
+        );
+        devices.push(
+            DeviceSpec::new(host(base, 22), "modbus-echo")
+                .with_hostile(tcp(ports.modbus, B::Echo(Modbus))),
+        );
+        devices.push(
+            DeviceSpec::new(host(base, 23), "modbus-stall-mid-reply").with_hostile(tcp(
+                ports.modbus,
+                B::StallMidReply {
+                    protocol: Modbus,
+                    stall: MID_REPLY_STALL,
+                },
+            )),
+        );
+
+        let both = |b: HostileBehaviour| vec![tcp(ports.enip, b.clone()), udp(ports.enip, b)];
+        let enip: [(&str, Vec<HostileService>); 16] = [
+            ("enip-silent", both(B::Silent(Enip))),
+            ("enip-slow-drip", vec![tcp(ports.enip, B::SlowDrip(Enip))]),
+            (
+                "enip-endless-stream",
+                vec![tcp(ports.enip, B::EndlessStream(Enip))],
+            ),
+            ("enip-close-mid-reply", both(B::CloseMidReply(Enip))),
+            (
+                "enip-reset-after-connect",
+                vec![tcp(ports.enip, B::ResetAfterConnect(Enip))],
+            ),
+            ("enip-huge-length", both(B::HugeDeclaredLength(Enip))),
+            ("enip-more-than-declared", both(B::MoreThanDeclared(Enip))),
+            ("enip-wrong-context", both(B::WrongCorrelation(Enip))),
+            ("enip-wrong-command", both(B::WrongReplyKind(Enip))),
+            ("enip-garbage", both(B::Garbage(Enip))),
+            ("enip-item-count-65535", both(B::EnipItemCount65535)),
+            (
+                "enip-oversized-datagram",
+                vec![udp(ports.enip, B::OversizedDatagram(Enip))],
+            ),
+            (
+                "enip-reply-from-other-port",
+                vec![udp(ports.enip, B::ReplyFromOtherPort(Enip))],
+            ),
+            (
+                "enip-reply-from-other-address",
+                vec![udp(ports.enip, B::ReplyFromOtherAddress(Enip))],
+            ),
+            ("enip-udp-flood", vec![udp(ports.enip, B::Flood(Enip))]),
+            ("enip-echo", both(B::Echo(Enip))),
+        ];
+        for (i, (name, services)) in enip.into_iter().enumerate() {
+            let spec = services.into_iter().fold(
+                DeviceSpec::new(host(base, 30 + i as u8), name),
+                DeviceSpec::with_hostile,
+            );
+            devices.push(spec);
+        }
+
+        let snmp: [(&str, HostileBehaviour); 15] = [
+            ("snmp-silent", B::Silent(Snmp)),
+            ("snmp-huge-length", B::HugeDeclaredLength(Snmp)),
+            ("snmp-more-than-declared", B::MoreThanDeclared(Snmp)),
+            ("snmp-wrong-request-id", B::WrongCorrelation(Snmp)),
+            ("snmp-wrong-pdu", B::WrongReplyKind(Snmp)),
+            ("snmp-garbage", B::Garbage(Snmp)),
+            ("snmp-deep-nesting", B::SnmpDeepNesting),
+            ("snmp-huge-integers", B::SnmpHugeIntegers),
+            ("snmp-huge-oids", B::SnmpHugeOids),
+            ("snmp-oversized-datagram", B::OversizedDatagram(Snmp)),
+            ("snmp-reply-from-other-port", B::ReplyFromOtherPort(Snmp)),
+            (
+                "snmp-reply-from-other-address",
+                B::ReplyFromOtherAddress(Snmp),
+            ),
+            ("snmp-flood", B::Flood(Snmp)),
+            ("snmp-truncated-datagram", B::CloseMidReply(Snmp)),
+            ("snmp-echo", B::Echo(Snmp)),
+        ];
+        for (i, (name, behaviour)) in snmp.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 50 + i as u8), name)
+                    .with_hostile(udp(ports.snmp, behaviour)),
+            );
+        }
+
+        for (host_number, name, guard) in [
+            (70, "fragile-one-connection", DeviceGuard::one_connection()),
+            (
+                71,
+                "fragile-pacing",
+                DeviceGuard::one_connection_min_gap(PACING_SENSITIVE_GAP),
+            ),
+        ] {
+            let fragile = |protocol| B::Fragile {
+                protocol,
+                guard: guard.clone(),
+            };
+            devices.push(
+                DeviceSpec::new(host(base, host_number), name)
+                    .with_hostile(tcp(ports.modbus, fragile(Modbus)))
+                    .with_hostile(tcp(ports.enip, fragile(Enip)))
+                    .with_hostile(udp(ports.enip, fragile(Enip)))
+                    .with_hostile(udp(ports.snmp, fragile(Snmp))),
+            );
+        }
+        PlantSpec { devices }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const DEVICE: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::new(127, 0, 0, 9)), 502);
+
+    #[test]
+    fn ber_helpers_round_trip() {
+        for v in [
+            0i64,
+            1,
+            -1,
+            127,
+            128,
+            -128,
+            -129,
+            65_535,
+            i64::MAX,
+            i64::MIN,
+        ] {
+            let encoded = ber_int(v);
+            let (tag, value, rest) = ber_read(&encoded).unwrap();
+            assert_eq!((tag, rest.len()), (0x02, 0));
+            assert_eq!(ber_int_value(value), Some(v), "{encoded:02x?}");
+        }
+        assert_eq!(
+            ber_oid(&[1, 3, 6, 1, 2, 1, 1, 1, 0]),
+            [0x06, 0x08, 0x2B, 6, 1, 2, 1, 1, 1, 0]
+        );
+        assert_eq!(
+            ber_oid(&[1, 3, 6, 1, 4, 1, 32473]),
+            [6, 8, 0x2B, 6, 1, 4, 1, 0x81, 0xFD, 0x59]
+        );
+        let long = tlv(0x04, &[0; 300]);
+        assert_eq!(&long[..4], [0x04, 0x82, 0x01, 0x2C]);
+    }
+
+    #[test]
+    fn modbus_shapes() {
+        let request = [0, 7, 0, 0, 0, 5, 0xFF, 0x2B, 0x0E, 0x01, 0x00];
+        let valid = modbus_reply(Shape::Valid, &request).unwrap();
+        assert_eq!(&valid[..2], [0, 7]);
+        assert_eq!(usize::from(valid[5]), valid.len() - 6);
+        assert_eq!(&valid[7..10], [0x2B, 0x0E, 0x01]);
+        let wrong = modbus_reply(Shape::WrongCorrelation, &request).unwrap();
+        assert_eq!(&wrong[..2], [0, 8]);
+        let huge = modbus_reply(Shape::HugeLength, &request).unwrap();
+        assert_eq!((&huge[4..6], huge.len()), (&[0xFF, 0xFF][..], 16));
+        let more = modbus_reply(Shape::MoreThanDeclared, &request).unwrap();
+        assert_eq!(more.len(), valid.len() + 8);
+        let rsi = modbus_reply(Shape::Valid, &[0, 1, 0, 0, 0, 2, 1, 0x11]).unwrap();
+        assert_eq!(usize::from(rsi[8]), rsi.len() - 9);
+    }
+
+    #[test]
+    fn enip_shapes() {
+        let mut request = [0u8; 24];
+        request[0] = 0x63;
+        request[12..16].copy_from_slice(&41u32.to_le_bytes());
+        let valid = enip_reply(Shape::Valid, &request, DEVICE).unwrap();
+        assert_eq!(
+            usize::from(u16::from_le_bytes([valid[2], valid[3]])),
+            valid.len() - 24
+        );
+        assert_eq!(&valid[12..16], 41u32.to_le_bytes());
+        let wrong = enip_reply(Shape::WrongCorrelation, &request, DEVICE).unwrap();
+        assert_eq!(&wrong[12..16], 42u32.to_le_bytes());
+        let huge = enip_reply(Shape::HugeLength, &request, DEVICE).unwrap();
+        assert_eq!(&huge[2..4], [0xFF, 0xFF]);
+        let count = enip_reply(Shape::ItemCount65535, &request, DEVICE).unwrap();
+        assert_eq!(&count[24..26], [0xFF, 0xFF]);
+        let kind = enip_reply(Shape::WrongKind, &request, DEVICE).unwrap();
+        assert_eq!(&kind[..2], [0x65, 0x00]);
+    }
+
+    /// v2c GetRequest for sysDescr.0 and sysName.0, community "public", request id 1234.
+    fn get_request(version: i64, next: bool) -> Vec<u8> {
+        let varbinds = [
+            tlv(0x30, &[ber_oid(&SYS_DESCR), tlv(0x05, &[])].concat()),
+            tlv(0x30, &[ber_oid(&SYS_NAME), tlv(0x05, &[])].concat()),
+        ]
+        .concat();
+        let pdu = tlv(
+            if next { 0xA1 } else { 0xA0 },
+            &[ber_int(1234), ber_int(0), ber_int(0), tlv(0x30, &varbinds)].concat(),
+        );
+        tlv(
+            0x30,
+            &[ber_int(version), tlv(0x04, b"public"), pdu].concat(),
+        )
+    }
+
+    #[test]
+    fn snmp_request_is_read_and_echoed() {
+        let request = get_request(1, false);
+        let parsed = parse_snmp_request(&request).unwrap();
+        assert_eq!(
+            (parsed.version, parsed.community, parsed.request_id),
+            (1, &b"public"[..], 1234)
+        );
+        assert_eq!(parsed.names.len(), 2);
+        let reply = snmp_reply(Shape::Valid, &request).unwrap();
+        let (tag, message, rest) = ber_read(&reply).unwrap();
+        assert_eq!((tag, rest.len()), (0x30, 0));
+        let (_, _, rest) = ber_read(message).unwrap();
+        let (_, community, rest) = ber_read(rest).unwrap();
+        assert_eq!(community, b"public");
+        let (tag, pdu, _) = ber_read(rest).unwrap();
+        assert_eq!(tag, 0xA2);
+        let (_, id, _) = ber_read(pdu).unwrap();
+        assert_eq!(ber_int_value(id), Some(1234));
+        let wrong = snmp_reply(Shape::WrongCorrelation, &request).unwrap();
+        assert_ne!(wrong, reply);
+        let nested = snmp_reply(Shape::DeepNesting, &request).unwrap();
+        assert!(
+            nested.len() > 4000 && nested.len() < 8192,
+            "{}",
+            nested.len()
+        );
+        let huge = snmp_reply(Shape::HugeLength, &request).unwrap();
+        assert_eq!(&huge[..6], [0x30, 0x84, 0x80, 0, 0, 0]);
+        assert!(snmp_reply(Shape::Valid, &get_request(0, true)).is_some());
+        assert!(parse_snmp_request(b"\x30\x03\x02\x01").is_none());
+    }
+
+    #[test]
+    fn behaviours_know_their_transports() {
+        assert!(HostileBehaviour::SlowDrip(HostileProtocol::Modbus).supports(Transport::Tcp));
+        assert!(!HostileBehaviour::SlowDrip(HostileProtocol::Enip).supports(Transport::Udp));
+        assert!(!HostileBehaviour::Silent(HostileProtocol::Snmp).supports(Transport::Tcp));
+        assert!(!HostileBehaviour::Flood(HostileProtocol::Modbus).supports(Transport::Udp));
+        assert!(HostileBehaviour::Flood(HostileProtocol::Enip).supports(Transport::Udp));
+        assert!(HostileBehaviour::SnmpHugeOids.supports(Transport::Udp));
+        let guard = DeviceGuard::one_connection();
+        assert_eq!(guard, guard.clone());
+        assert_ne!(guard, DeviceGuard::one_connection());
+    }
+
+    #[test]
+    fn garbage_is_fixed_per_seed() {
+        assert_eq!(garbage(3, 64), garbage(3, 64));
+        assert_ne!(garbage(3, 64), garbage(4, 64));
+    }
+}

@@ -1,0 +1,503 @@
+//! A /24 made only of hostile and fragile devices (`PlantSpec::hostile`), scanned with every
+//! probe under the default pacing profile: the scan must end within a bound computed from the
+//! configuration, give a record with a status for every address, never panic, write valid
+//! NDJSON, send only read-only requests, and never hit a fragile device with a second
+//! connection or with packets closer together than the per-device interval.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+mod common;
+use protocol_fixtures::hostile::PACING_SENSITIVE_GAP;
+use protocol_fixtures::{
+    DeviceSpec, HostileBehaviour, Plant, PlantPorts, PlantSpec, Transport as FixtureTransport,
+};
+use scanner_core::config::Rate;
+use scanner_core::output::{self, Format, OutputMeta};
+use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
+use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::snmp::{SnmpConfig, MAX_REPLY_LEN as SNMP_CAP};
+use scanner_core::record::{ServiceDetails, Transport};
+use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
+
+const BASE: Ipv4Addr = Ipv4Addr::new(127, 87, 0, 0);
+const SUBNET: &str = "127.87.0.0/24";
+const PORTS: PlantPorts = PlantPorts {
+    modbus: 15087,
+    enip: 44887,
+    snmp: 16187,
+};
+/// Connect and read timeout: shorter than the default 2 s so the test is quick, still far longer
+/// than any loopback reply takes, and shorter than the slow drip's one byte per second.
+const TIMEOUT: Duration = Duration::from_millis(500);
+/// `DeviceSession::close` waits at most this long for its FIN to go out.
+const ENGINE_CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
+/// Room for the runtime, the fixtures and the machine (2 cores, other tests running).
+const SLACK: Duration = Duration::from_secs(3);
+
+fn config() -> ScanConfig {
+    // Default rate, per-device interval, concurrency, retries and request cap.
+    ScanConfig::builder()
+        .targets(Targets::parse([SUBNET]).unwrap())
+        .probes([Protocol::Modbus, Protocol::Enip, Protocol::Snmp])
+        .timeout(TIMEOUT)
+        .emit_all(true)
+        .modbus(ModbusConfig {
+            port: PORTS.modbus,
+            ..ModbusConfig::default()
+        })
+        .enip(EnipConfig {
+            port: PORTS.enip,
+            transport: EnipTransport::Both,
+            ..EnipConfig::default()
+        })
+        .snmp(SnmpConfig {
+            port: PORTS.snmp,
+            ..SnmpConfig::default()
+        })
+        .build()
+        .unwrap()
+}
+
+/// Whether `device` runs anything on the port `probe` uses.
+fn listens(device: Option<&DeviceSpec>, probe: Protocol) -> bool {
+    let Some(d) = device else { return false };
+    let hostile = |port: u16, transport: Option<FixtureTransport>| {
+        d.hostile
+            .iter()
+            .any(|h| h.port == port && transport.is_none_or(|t| h.transport == t))
+    };
+    match probe {
+        Protocol::Modbus => d.modbus.is_some() || hostile(PORTS.modbus, None),
+        Protocol::Enip => d.enip.is_some() || hostile(PORTS.enip, None),
+        Protocol::Snmp => d.snmp.is_some() || hostile(PORTS.snmp, Some(FixtureTransport::Udp)),
+    }
+}
+
+/// Most requests (connection attempts included) the scan can send to `ip`: the configured
+/// maximum for each probe whose port is served there, and for a closed port the fewest a
+/// silent device gets, which is more than a refusal costs (one attempt per transport).
+fn request_cap(config: &ScanConfig, spec: &PlantSpec, ip: IpAddr) -> u64 {
+    let device = spec.devices.iter().find(|d| IpAddr::V4(d.ip) == ip);
+    let per_probe: u64 = config
+        .probes
+        .iter()
+        .map(|&probe| {
+            let mut alone = config.clone();
+            alone.probes = vec![probe];
+            if listens(device, probe) {
+                alone.max_requests_for_device()
+            } else {
+                alone.min_requests_for_device()
+            }
+        })
+        .sum();
+    per_probe.min(u64::from(config.max_requests_per_device))
+}
+
+/// The longest the scan may take, from the configuration alone.
+///
+/// Every request (connection attempts count) first waits for the per-device interval `I`, then
+/// at most for the connect or read timeout `T`, and may cost one close of at most `F` (the
+/// engine's FIN timeout): `c = I + max(Tc, Tr) + F`. A device `d` whose request cap is `R(d)`
+/// (see [`request_cap`]; UDP retries are in it) so takes at most `W(d) = R(d) * c` of its own
+/// time. Devices run `C` at a time in target order, a greedy list schedule, so their own time
+/// adds up to at most `sum W / C + max W` (Graham's bound). On top of that, time spent waiting
+/// for the global limiter is at most the time the limiter needs to hand out every request,
+/// `sum R / rate`. Hence
+///
+/// `bound = sum R / rate + sum W / C + max W + slack`.
+fn time_bound(config: &ScanConfig, spec: &PlantSpec) -> Duration {
+    let per_request = config.per_device_interval
+        + config.connect_timeout.max(config.read_timeout)
+        + ENGINE_CLOSE_TIMEOUT;
+    let caps: Vec<u64> = config
+        .targets
+        .iter()
+        .map(|t| request_cap(config, spec, t.ip))
+        .collect();
+    let total: u64 = caps.iter().sum();
+    let largest = caps.iter().copied().max().unwrap_or(0);
+    let Rate::PerSecond(rate) = config.rate else {
+        panic!("the default profile has a rate")
+    };
+    let limiter = Duration::from_secs_f64(total as f64 / f64::from(rate.get()));
+    let concurrency = config.concurrency.get() as u32;
+    let own = per_request * u32::try_from(total).unwrap() / concurrency;
+    let longest = per_request * u32::try_from(largest).unwrap();
+    limiter + own + longest + SLACK
+}
+
+/// A device by name, and the statuses each of its hostile services may end with.
+type Expected<'a> = (&'a str, Vec<((Protocol, Transport), &'a [Status])>);
+
+fn service(record: &AssetRecord, protocol: Protocol, transport: Transport) -> Status {
+    record
+        .services
+        .iter()
+        .find(|s| s.protocol == protocol && s.transport == transport)
+        .unwrap_or_else(|| panic!("{}: no {protocol:?}/{transport:?} service", record.ip))
+        .status
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
+    let spec = PlantSpec::hostile(BASE, PORTS);
+    let plant = Plant::start(spec.clone()).unwrap();
+    let config = config();
+    let bound = time_bound(&config, &spec);
+    let interval = config.per_device_interval;
+
+    let started = Instant::now();
+    let mut scan = Scanner::new(config.clone()).scan();
+    let progress = scan.progress();
+    let mut records = BTreeMap::new();
+    // What the CLI would write, in every output format.
+    let mut ndjson: Vec<(Format, Vec<u8>)> = Format::ALL.map(|f| (f, Vec::new())).to_vec();
+    let meta = OutputMeta::default();
+    let collect = async {
+        while let Some(record) = scan.next().await {
+            for (format, out) in &mut ndjson {
+                output::write_record(out, &record, *format, &meta).unwrap();
+            }
+            assert!(
+                records.insert(record.ip, record).is_none(),
+                "one record per device"
+            );
+        }
+    };
+    // A hang fails the test instead of stalling the suite.
+    tokio::time::timeout(bound + Duration::from_secs(30), collect)
+        .await
+        .unwrap_or_else(|_| panic!("the scan did not end within {bound:?} + 30 s"));
+    let elapsed = started.elapsed();
+    eprintln!("hostile /24: {elapsed:?} (bound {bound:?})");
+    assert!(elapsed <= bound, "took {elapsed:?}, bound {bound:?}");
+
+    // No panic anywhere: every target finished and was delivered.
+    let summary = progress.borrow().clone();
+    assert!(summary.done);
+    assert_eq!(summary.stopped, None);
+    assert_eq!(
+        (summary.planned, summary.finished, summary.emitted),
+        (256, 256, 256)
+    );
+
+    // Valid NDJSON in every format: one JSON object per line, and native lines parse back
+    // into the records they came from.
+    for (format, bytes) in &ndjson {
+        let text = std::str::from_utf8(bytes).unwrap();
+        assert!(text.ends_with('\n'));
+        let lines: Vec<&str> = text.lines().collect();
+        assert_eq!(lines.len(), 256, "{format}");
+        for line in lines {
+            let value: serde_json::Value = serde_json::from_str(line).unwrap();
+            assert!(value.is_object(), "{format}: {line}");
+            if *format == Format::Native {
+                let back: AssetRecord = serde_json::from_str(line).unwrap();
+                assert_eq!(records[&back.ip], back);
+            }
+        }
+    }
+
+    // A status for every probe and transport of every address.
+    for record in records.values() {
+        // In probe order.
+        let kinds: Vec<_> = record
+            .services
+            .iter()
+            .map(|s| (s.protocol, s.transport))
+            .collect();
+        assert_eq!(
+            kinds,
+            [
+                (Protocol::Modbus, Transport::Tcp),
+                (Protocol::Enip, Transport::Tcp),
+                (Protocol::Enip, Transport::Udp),
+                (Protocol::Snmp, Transport::Udp),
+            ],
+            "{}",
+            record.ip
+        );
+        assert!(record.services.iter().all(|s| s.status != Status::Stopped));
+    }
+
+    let by_name = |name: &str| {
+        let d = spec
+            .device(name)
+            .unwrap_or_else(|| panic!("no device {name}"));
+        &records[&IpAddr::V4(d.ip)]
+    };
+    // Each hostile service ends with the status its behaviour deserves; every other port of
+    // every address is closed. No hostile device gets itself identified, except those whose
+    // reply is valid underneath the abuse.
+    use Status::{
+        ApplicationError as AppErr, ConnectionClosed as Closed, IoTimeout as Timeout,
+        ProtocolError as Proto, Success as Ok_,
+    };
+    const MODBUS: (Protocol, Transport) = (Protocol::Modbus, Transport::Tcp);
+    const ENIP_TCP: (Protocol, Transport) = (Protocol::Enip, Transport::Tcp);
+    const ENIP_UDP: (Protocol, Transport) = (Protocol::Enip, Transport::Udp);
+    const SNMP: (Protocol, Transport) = (Protocol::Snmp, Transport::Udp);
+    // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
+    // parser's business: either way it is not an identification.
+    let garbage: &[Status] = &[Proto, Timeout];
+    // A reset that reaches the socket before `connect` returns comes out of it as
+    // ECONNRESET, which the engine reports as unknown-error rather than connection-closed
+    // (engine.rs `DeviceSession::connect` maps only ECONNREFUSED); after it, as closed.
+    // A reset before or right after connect returns is a closed connection.
+    let reset: &[Status] = &[Closed];
+    // Unit 255 times out with half a reply read; the engine keeps those bytes, so the late
+    // reply completes, is skipped as stale by its transaction id, and unit 0 succeeds.
+    let stalled: &[Status] = &[Ok_];
+    let expected: Vec<Expected<'_>> = vec![
+        ("modbus-silent", vec![(MODBUS, &[Timeout])]),
+        ("modbus-slow-drip", vec![(MODBUS, &[Timeout])]),
+        ("modbus-endless-stream", vec![(MODBUS, &[Proto])]),
+        ("modbus-close-mid-reply", vec![(MODBUS, &[Closed])]),
+        ("modbus-reset-after-connect", vec![(MODBUS, reset)]),
+        ("modbus-huge-length", vec![(MODBUS, &[Proto])]),
+        ("modbus-more-than-declared", vec![(MODBUS, &[Ok_])]),
+        ("modbus-wrong-transaction-id", vec![(MODBUS, &[Timeout])]),
+        ("modbus-wrong-function", vec![(MODBUS, &[Proto])]),
+        ("modbus-garbage", vec![(MODBUS, garbage)]),
+        ("modbus-looping-continuation", vec![(MODBUS, &[Ok_])]),
+        ("modbus-endless-continuation", vec![(MODBUS, &[Ok_])]),
+        ("modbus-echo", vec![(MODBUS, &[Proto])]),
+        ("modbus-stall-mid-reply", vec![(MODBUS, stalled)]),
+        (
+            "enip-silent",
+            vec![(ENIP_TCP, &[Timeout]), (ENIP_UDP, &[Timeout])],
+        ),
+        ("enip-slow-drip", vec![(ENIP_TCP, &[Timeout])]),
+        ("enip-endless-stream", vec![(ENIP_TCP, &[Proto])]),
+        (
+            "enip-close-mid-reply",
+            vec![(ENIP_TCP, &[Closed]), (ENIP_UDP, &[Proto])],
+        ),
+        ("enip-reset-after-connect", vec![(ENIP_TCP, reset)]),
+        (
+            "enip-huge-length",
+            vec![(ENIP_TCP, &[Proto]), (ENIP_UDP, &[Proto])],
+        ),
+        (
+            "enip-more-than-declared",
+            vec![(ENIP_TCP, &[Ok_]), (ENIP_UDP, &[Ok_])],
+        ),
+        (
+            "enip-wrong-context",
+            vec![(ENIP_TCP, &[Timeout]), (ENIP_UDP, &[Timeout])],
+        ),
+        (
+            "enip-wrong-command",
+            vec![(ENIP_TCP, &[Proto]), (ENIP_UDP, &[Proto])],
+        ),
+        (
+            "enip-garbage",
+            vec![(ENIP_TCP, garbage), (ENIP_UDP, garbage)],
+        ),
+        (
+            "enip-item-count-65535",
+            vec![(ENIP_TCP, &[Proto]), (ENIP_UDP, &[Proto])],
+        ),
+        ("enip-oversized-datagram", vec![(ENIP_UDP, &[Proto])]),
+        ("enip-reply-from-other-port", vec![(ENIP_UDP, &[Timeout])]),
+        (
+            "enip-reply-from-other-address",
+            vec![(ENIP_UDP, &[Timeout])],
+        ),
+        ("enip-udp-flood", vec![(ENIP_UDP, &[Timeout])]),
+        (
+            "enip-echo",
+            vec![(ENIP_TCP, &[Proto]), (ENIP_UDP, &[Proto])],
+        ),
+        ("snmp-silent", vec![(SNMP, &[Timeout])]),
+        // A reply that cannot be decoded answers no request: as good as silence.
+        ("snmp-huge-length", vec![(SNMP, &[Timeout])]),
+        ("snmp-more-than-declared", vec![(SNMP, &[Ok_])]),
+        ("snmp-wrong-request-id", vec![(SNMP, &[Timeout])]),
+        ("snmp-wrong-pdu", vec![(SNMP, &[Timeout])]),
+        ("snmp-garbage", vec![(SNMP, garbage)]),
+        ("snmp-deep-nesting", vec![(SNMP, &[Ok_])]),
+        ("snmp-huge-integers", vec![(SNMP, &[AppErr])]),
+        ("snmp-huge-oids", vec![(SNMP, &[Timeout])]),
+        ("snmp-oversized-datagram", vec![(SNMP, &[Proto])]),
+        ("snmp-reply-from-other-port", vec![(SNMP, &[Timeout])]),
+        ("snmp-reply-from-other-address", vec![(SNMP, &[Timeout])]),
+        ("snmp-flood", vec![(SNMP, &[Timeout])]),
+        ("snmp-truncated-datagram", vec![(SNMP, &[Timeout])]),
+        ("snmp-echo", vec![(SNMP, &[Timeout])]),
+        (
+            "fragile-one-connection",
+            vec![
+                (MODBUS, &[Ok_]),
+                (ENIP_TCP, &[Ok_]),
+                (ENIP_UDP, &[Ok_]),
+                (SNMP, &[Ok_]),
+            ],
+        ),
+        (
+            "fragile-pacing",
+            vec![
+                (MODBUS, &[Ok_]),
+                (ENIP_TCP, &[Ok_]),
+                (ENIP_UDP, &[Ok_]),
+                (SNMP, &[Ok_]),
+            ],
+        ),
+    ];
+    assert_eq!(
+        expected.len(),
+        spec.devices.len(),
+        "every hostile device has its line"
+    );
+    for record in records.values() {
+        let name = spec
+            .devices
+            .iter()
+            .find(|d| IpAddr::V4(d.ip) == record.ip)
+            .map_or("(empty)", |d| d.name.as_str());
+        let wanted = expected
+            .iter()
+            .find(|(n, _)| *n == name)
+            .map_or(&[][..], |(_, w)| w.as_slice());
+        if !wanted.is_empty() {
+            let statuses: Vec<_> = record.services.iter().map(|s| s.status.name()).collect();
+            let errors: Vec<_> = record
+                .services
+                .iter()
+                .filter_map(|s| s.error.as_deref())
+                .filter(|e| *e != "connection refused")
+                .collect();
+            eprintln!("{name:32} {} {errors:?}", statuses.join(" "));
+        }
+        for s in &record.services {
+            let allowed = wanted
+                .iter()
+                .find(|(kind, _)| *kind == (s.protocol, s.transport))
+                .map_or(&[Status::ConnectionRefused][..], |(_, allowed)| *allowed);
+            assert!(
+                allowed.contains(&s.status),
+                "{name} {}: {:?}/{:?} is {}, expected one of {allowed:?} ({:?})",
+                record.ip,
+                s.protocol,
+                s.transport,
+                s.status.name(),
+                s.error
+            );
+            // Every status but success says why.
+            assert_eq!(
+                s.error.is_some(),
+                s.status != Status::Success,
+                "{name} {:?}/{:?}: {:?}",
+                s.protocol,
+                s.transport,
+                s.error
+            );
+        }
+    }
+    for name in ["modbus-looping-continuation", "modbus-endless-continuation"] {
+        let r = by_name(name);
+        let Some(ServiceDetails::Modbus(d)) = &r.services[0].details else {
+            panic!("{name}: no modbus details")
+        };
+        assert!(d.continuation_stopped, "{name}: {d:?}");
+    }
+
+    // What went on the wire: read-only requests only, and never more than the caps allow.
+    let recorder = plant.recorder();
+    for frame in recorder.frames() {
+        if frame.device.port() == PORTS.snmp {
+            common::assert_read_only_snmp(&frame.bytes);
+        } else {
+            common::assert_read_only(&frame, PORTS.modbus, PORTS.enip);
+        }
+    }
+    for device in &spec.devices {
+        let ip = IpAddr::V4(device.ip);
+        let frames = recorder.frames_for(ip).len() as u64;
+        let connections = recorder.connection_stats(ip).accepted;
+        let cap = request_cap(&config, &spec, ip);
+        assert!(
+            frames + connections <= cap,
+            "{}: {frames} frames and {connections} connections, cap {cap}",
+            device.name
+        );
+        assert!(
+            recorder.connection_stats(ip).max_concurrent <= 1,
+            "{}",
+            device.name
+        );
+    }
+
+    // Fragile devices: never a second connection, never two packets too close together.
+    for name in ["fragile-one-connection", "fragile-pacing"] {
+        let device = plant.device(name).unwrap();
+        let HostileBehaviour::Fragile { guard, .. } = &device.hostile[0].behaviour else {
+            panic!("{name} is not fragile")
+        };
+        let report = guard.report();
+        eprintln!("{name}: {report:?}");
+        assert_eq!(report.concurrent_connections, 0, "{name}: {report:?}");
+        assert_eq!(report.pacing_violations, 0, "{name}: {report:?}");
+        assert!(
+            report.connections >= 2,
+            "{name}: Modbus and EtherNet/IP over TCP"
+        );
+        let smallest = report.smallest_gap.unwrap();
+        assert!(
+            smallest >= PACING_SENSITIVE_GAP && smallest + Duration::from_millis(10) >= interval,
+            "{name}: packets {smallest:?} apart, interval {interval:?}"
+        );
+        // Fragile, not hostile: identified over every protocol.
+        let r = by_name(name);
+        for (p, t) in [
+            (Protocol::Modbus, Transport::Tcp),
+            (Protocol::Enip, Transport::Tcp),
+            (Protocol::Enip, Transport::Udp),
+            (Protocol::Snmp, Transport::Udp),
+        ] {
+            assert_eq!(service(r, p, t), Status::Success, "{name} {p:?}/{t:?}");
+        }
+    }
+
+    // Bounded reads: devices that would stream or grow forever were cut off by the scanner
+    // within one read timeout, with a protocol error, not read to the end.
+    let facts = |name: &str| plant.device(name).unwrap().hostile[0].facts.report();
+    for name in ["modbus-endless-stream", "enip-endless-stream"] {
+        let f = facts(name);
+        assert_eq!(f.connections, f.closed_by_peer, "{name}: {f:?}");
+        assert!(f.longest_after_request < TIMEOUT, "{name}: {f:?}");
+        let r = by_name(name);
+        let p = if name.starts_with("modbus") {
+            Protocol::Modbus
+        } else {
+            Protocol::Enip
+        };
+        assert_eq!(service(r, p, Transport::Tcp), Status::ProtocolError);
+    }
+    for (name, cap) in [
+        ("enip-oversized-datagram", ENIP_CAP),
+        ("snmp-oversized-datagram", SNMP_CAP),
+    ] {
+        let r = by_name(name);
+        let s = r
+            .services
+            .iter()
+            .find(|s| s.transport == Transport::Udp && s.status != Status::ConnectionRefused)
+            .unwrap();
+        assert_eq!(s.status, Status::ProtocolError, "{name}");
+        assert!(
+            s.error
+                .as_deref()
+                .unwrap()
+                .contains(&format!("{cap}-byte cap")),
+            "{name}: {:?}",
+            s.error
+        );
+    }
+    plant.shutdown().await;
+}

@@ -1,0 +1,654 @@
+//! Read-only audit: scans of the complete mixed plant with every probe and every option that
+//! changes what is sent (a long unit id list, all 256 unit ids on a gateway, every SNMP version
+//! with four communities, EtherNet/IP over TCP and UDP, continuation), checked twice:
+//!
+//! 1. the fixtures record every frame they receive, and each one must decode (by hand, and with
+//!    rasn-snmp for SNMP) to an allowlisted identification request;
+//! 2. `tshark` captures the same scans on the loopback interface and dissects them with
+//!    Wireshark's own Modbus/TCP, EtherNet/IP and SNMP dissectors, independently of otscan and of
+//!    the fixtures: no Modbus function outside {0x2B/0x0E, 0x11}, no EtherNet/IP command outside
+//!    {0x63, 0x04, 0x64}, no SNMP PDU but get-request and get-next-request (v3: the empty
+//!    discovery get-request).
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::{BufRead, BufReader};
+use std::net::{Ipv4Addr, SocketAddr, UdpSocket};
+use std::num::NonZeroUsize;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use futures::StreamExt;
+
+mod common;
+use common::Request;
+use protocol_fixtures::{
+    DeviceSpec, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, Plant, PlantPorts, PlantSpec,
+    Transport as FixtureTransport, UnitIdPolicy,
+};
+use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
+use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
+use scanner_core::{Protocol, Rate, ScanConfig, Scanner, Targets};
+
+/// Communities tried: the most the configuration allows. The plant's agents answer `public`
+/// (most) or `private` (the Moxa).
+const COMMUNITIES: [&str; 4] = ["public", "private", "ops-ro", "scada-ro"];
+
+/// Ports below the kernel's ephemeral range, so that in a capture a destination port tells
+/// a request (scanner to device) from a reply.
+const RECORDED: (Ipv4Addr, PlantPorts) = (
+    Ipv4Addr::new(127, 88, 0, 0),
+    PlantPorts {
+        modbus: 15088,
+        enip: 15188,
+        snmp: 15288,
+    },
+);
+const CAPTURED: (Ipv4Addr, PlantPorts) = (
+    Ipv4Addr::new(127, 89, 0, 0),
+    PlantPorts {
+        modbus: 15089,
+        enip: 15189,
+        snmp: 15289,
+    },
+);
+
+fn host(base: Ipv4Addr, host: u8) -> Ipv4Addr {
+    Ipv4Addr::from(u32::from(base) | u32::from(host))
+}
+
+/// The mixed plant, plus a gateway that answers exception 0x0B to every unit id (so every unit
+/// id gets asked) at .200, and a device whose continuation never ends at .201.
+fn audit_plant(base: Ipv4Addr, ports: PlantPorts) -> PlantSpec {
+    let mut spec = PlantSpec::plant(base, ports);
+    spec.devices.push(
+        DeviceSpec::new(host(base, 200), "gateway-every-unit").with_modbus(
+            ports.modbus,
+            ModbusDeviceConfig::new("Simulated Gateways", "GW-1", "1.0")
+                .with_unit_ids(UnitIdPolicy::only([], OtherUnitIds::GatewayTargetFailed)),
+        ),
+    );
+    spec.devices.push(
+        DeviceSpec::new(host(base, 201), "endless-continuation").with_modbus(
+            ports.modbus,
+            ModbusDeviceConfig::new("Simulated Vendor", "SIM-LOOP", "0.1")
+                .with_max_objects_per_page(1)
+                .with_quirk(ModbusQuirk::EndlessContinuation),
+        ),
+    );
+    spec
+}
+
+/// The scans both audits run, each with its label.
+fn passes(base: Ipv4Addr, ports: PlantPorts) -> Vec<(&'static str, ScanConfig)> {
+    let builder = |targets: Vec<String>| {
+        ScanConfig::builder()
+            .targets(Targets::parse(targets).unwrap())
+            .rate(Rate::per_second(5000).unwrap())
+            .per_device_interval(Duration::from_millis(2))
+            .concurrency(NonZeroUsize::new(256).unwrap())
+            .timeout(Duration::from_millis(300))
+            .max_requests_per_device(400)
+            .modbus(ModbusConfig {
+                port: ports.modbus,
+                ..ModbusConfig::default()
+            })
+            .enip(EnipConfig {
+                port: ports.enip,
+                transport: EnipTransport::Both,
+                ..EnipConfig::default()
+            })
+            .snmp(SnmpConfig {
+                port: ports.snmp,
+                communities: COMMUNITIES.iter().map(|c| c.as_bytes().to_vec()).collect(),
+                versions: SnmpVersions::All,
+                ..SnmpConfig::default()
+            })
+    };
+    let hosts = |hosts: &[u8]| -> Vec<String> {
+        hosts.iter().map(|&h| host(base, h).to_string()).collect()
+    };
+    let snmp_hosts = hosts(&[15, 30, 31, 32, 33, 34, 35]);
+    let snmp_only = |versions| {
+        builder(snmp_hosts.clone())
+            .probes([Protocol::Snmp])
+            .snmp(SnmpConfig {
+                port: ports.snmp,
+                communities: COMMUNITIES.iter().map(|c| c.as_bytes().to_vec()).collect(),
+                versions,
+                ..SnmpConfig::default()
+            })
+            .build()
+            .unwrap()
+    };
+    vec![
+        (
+            "every probe on the /24, unit ids 1-247, EtherNet/IP over TCP and UDP",
+            builder(vec![format!("{base}/24")])
+                .probes([Protocol::Modbus, Protocol::Enip, Protocol::Snmp])
+                .modbus(ModbusConfig {
+                    port: ports.modbus,
+                    unit_ids: (1..=247).collect(),
+                    ..ModbusConfig::default()
+                })
+                .build()
+                .unwrap(),
+        ),
+        (
+            "all 256 unit ids, 64 continuation pages",
+            builder(hosts(&[10, 12, 13, 16, 200, 201]))
+                .probes([Protocol::Modbus])
+                .modbus(ModbusConfig {
+                    port: ports.modbus,
+                    unit_ids: (0..=255).collect(),
+                    max_pages: 64,
+                    ..ModbusConfig::default()
+                })
+                .build()
+                .unwrap(),
+        ),
+        ("SNMP v1 only", snmp_only(SnmpVersions::V1)),
+        ("SNMP v2c only", snmp_only(SnmpVersions::V2c)),
+        ("SNMP v3 discovery only", snmp_only(SnmpVersions::V3)),
+        (
+            "EtherNet/IP over UDP only",
+            builder(hosts(&[15, 20, 21, 22, 23, 24, 25, 26]))
+                .probes([Protocol::Enip])
+                .enip(EnipConfig {
+                    port: ports.enip,
+                    transport: EnipTransport::Udp,
+                    ..EnipConfig::default()
+                })
+                .build()
+                .unwrap(),
+        ),
+    ]
+}
+
+async fn scan(config: ScanConfig) -> usize {
+    let mut scan = Scanner::new(config).scan();
+    let mut n = 0;
+    while scan.next().await.is_some() {
+        n += 1;
+    }
+    n
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_recorded_frame_is_a_read_only_identification_request() {
+    let (base, ports) = RECORDED;
+    let plant = Plant::start(audit_plant(base, ports)).unwrap();
+    let mut seen: BTreeSet<(String, Request)> = BTreeSet::new();
+    for (label, config) in passes(base, ports) {
+        plant.recorder().clear();
+        let records = scan(config).await;
+        let frames = plant.recorder().frames();
+        assert!(records > 0 && !frames.is_empty(), "{label}: nothing sent");
+        for frame in &frames {
+            let transport = match frame.transport {
+                FixtureTransport::Tcp => "tcp",
+                FixtureTransport::Udp => "udp",
+            };
+            seen.insert((
+                transport.to_owned(),
+                common::audit_and_classify(frame, ports),
+            ));
+        }
+        eprintln!("{label}: {} frames, all read-only", frames.len());
+    }
+
+    // The audit is not vacuous: every kind of request the options can cause was seen.
+    let modbus: Vec<_> = seen
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Request::Modbus {
+                unit,
+                function,
+                read_code,
+                object,
+            } => Some((*unit, *function, *read_code, *object)),
+            _ => None,
+        })
+        .collect();
+    let units: BTreeSet<u8> = modbus.iter().map(|m| m.0).collect();
+    assert_eq!(units.len(), 256, "every unit id was asked");
+    let functions: BTreeSet<(u8, u8)> = modbus.iter().map(|m| (m.1, m.2)).collect();
+    assert_eq!(
+        functions,
+        BTreeSet::from([(0x11, 0), (0x2B, 1), (0x2B, 2), (0x2B, 3)])
+    );
+    let objects: BTreeSet<u8> = modbus.iter().map(|m| m.3).collect();
+    assert!(
+        objects.len() > 10,
+        "continuation from many object ids: {objects:?}"
+    );
+    let enip: BTreeSet<(&str, u16)> = seen
+        .iter()
+        .filter_map(|(t, r)| match r {
+            Request::Enip { command } => Some((t.as_str(), *command)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        enip,
+        BTreeSet::from([("tcp", 0x63), ("tcp", 0x04), ("udp", 0x63), ("udp", 0x04)])
+    );
+    let snmp: BTreeMap<(u8, u8), BTreeSet<Vec<u8>>> =
+        seen.iter().fold(BTreeMap::new(), |mut acc, (_, r)| {
+            if let Request::Snmp {
+                version,
+                pdu,
+                community,
+            } = r
+            {
+                acc.entry((*version, *pdu))
+                    .or_default()
+                    .insert(community.clone());
+            }
+            acc
+        });
+    let kinds: BTreeSet<(u8, u8)> = snmp.keys().copied().collect();
+    assert_eq!(
+        kinds,
+        BTreeSet::from([(0, 0xA0), (0, 0xA1), (1, 0xA0), (1, 0xA1), (3, 0xA0)])
+    );
+    let communities: BTreeSet<&[u8]> = snmp
+        .values()
+        .flatten()
+        .map(Vec::as_slice)
+        .filter(|c| !c.is_empty())
+        .collect();
+    assert_eq!(communities.len(), COMMUNITIES.len(), "{communities:?}");
+    plant.shutdown().await;
+}
+
+// ---------------------------------------------------------------------------
+// tshark
+
+fn find_program(name: &str) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .chain(["/usr/sbin".into(), "/usr/bin".into()])
+        .map(|dir| dir.join(name))
+        .find(|p| p.is_file())
+}
+
+/// A running `tshark` capture on `lo`, writing a pcapng file and printing one summary line
+/// per packet, so the test knows when the capture is live and when it has caught up.
+struct Capture {
+    child: Child,
+    lines: mpsc::Receiver<String>,
+    marker: UdpSocket,
+    marker_port: u16,
+}
+
+impl Capture {
+    /// Starts capturing and returns once a marker datagram to `ready` shows up.
+    async fn start(tshark: &Path, filter: &str, file: &Path, ready: Ipv4Addr, port: u16) -> Self {
+        let mut child = Command::new(tshark)
+            .args(["-i", "lo", "-n", "-l", "-P", "-f", filter, "-w"])
+            .arg(file)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("tshark starts");
+        let stdout = child.stdout.take().expect("piped stdout");
+        let (tx, lines) = mpsc::channel();
+        std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines().map_while(Result::ok) {
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let capture = Capture {
+            child,
+            lines,
+            marker: UdpSocket::bind("127.0.0.1:0").unwrap(),
+            marker_port: port,
+        };
+        capture.wait_for_marker(ready).await;
+        capture
+    }
+
+    /// Sends datagrams to `to` until the capture prints one: everything captured before it
+    /// has been written too.
+    async fn wait_for_marker(&self, to: Ipv4Addr) {
+        let needle = to.to_string();
+        let until = Instant::now() + Duration::from_secs(20);
+        while Instant::now() < until {
+            let _ = self
+                .marker
+                .send_to(b"otscan-marker", SocketAddr::from((to, self.marker_port)));
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            while let Ok(line) = self.lines.try_recv() {
+                if line.contains(&needle) {
+                    return;
+                }
+            }
+        }
+        panic!("tshark never showed the marker datagram to {to}: is capture on lo allowed?");
+    }
+
+    /// Waits until everything so far is written, then stops tshark with SIGINT.
+    async fn stop(mut self, done: Ipv4Addr) {
+        self.wait_for_marker(done).await;
+        let _ = Command::new("kill")
+            .args(["-INT", &self.child.id().to_string()])
+            .status();
+        for _ in 0..200 {
+            if matches!(self.child.try_wait(), Ok(Some(_))) {
+                return;
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for Capture {
+    fn drop(&mut self) {
+        if matches!(self.child.try_wait(), Ok(None)) {
+            let _ = self.child.kill();
+            let _ = self.child.wait();
+        }
+    }
+}
+
+/// The dissected fields of one captured packet.
+#[derive(Debug, Default)]
+struct Dissected {
+    number: String,
+    tcp_src: Option<u16>,
+    udp_src: Option<u16>,
+    tcp_port: Option<u16>,
+    udp_port: Option<u16>,
+    tcp_len: usize,
+    modbus_functions: Vec<u8>,
+    modbus_mei: Vec<u8>,
+    enip_commands: Vec<u16>,
+    snmp_version: Option<u8>,
+    snmp_msg_version: Option<u8>,
+    snmp_pdus: Vec<u8>,
+    snmp_flags: String,
+    malformed: bool,
+}
+
+const FIELDS: [&str; 14] = [
+    "frame.number",
+    "tcp.srcport",
+    "udp.srcport",
+    "tcp.dstport",
+    "udp.dstport",
+    "tcp.len",
+    "modbus.func_code",
+    "modbus.mei",
+    "enip.command",
+    "snmp.version",
+    "snmp.msgVersion",
+    "snmp.data",
+    "snmp.msgFlags",
+    "_ws.malformed",
+];
+
+fn number(text: &str) -> u64 {
+    let text = text.trim();
+    match text.strip_prefix("0x") {
+        Some(hex) => u64::from_str_radix(hex, 16),
+        None => text.parse(),
+    }
+    .unwrap_or_else(|_| panic!("not a number: {text:?}"))
+}
+
+fn numbers<T: TryFrom<u64>>(field: &str) -> Vec<T> {
+    field
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(|s| T::try_from(number(s)).ok().expect("in range"))
+        .collect()
+}
+
+fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
+    let mut cmd = Command::new(tshark);
+    cmd.arg("-r").arg(file).arg("-n");
+    // Decode-as alone leaves Modbus/TCP unable to tell queries from responses (it compares
+    // ports with its own port preference), and then it does not dissect the MEI type.
+    cmd.args(["-o", &format!("mbtcp.tcp.port:{}", ports.modbus)]);
+    for decode in [
+        format!("tcp.port=={},mbtcp", ports.modbus),
+        format!("tcp.port=={},enip", ports.enip),
+        format!("udp.port=={},enip", ports.enip),
+        format!("udp.port=={},snmp", ports.snmp),
+    ] {
+        cmd.args(["-d", &decode]);
+    }
+    cmd.args([
+        "-T",
+        "fields",
+        "-E",
+        "separator=|",
+        "-E",
+        "occurrence=a",
+        "-E",
+        "aggregator=,",
+    ]);
+    for field in FIELDS {
+        cmd.args(["-e", field]);
+    }
+    let out = cmd.stderr(Stdio::null()).output().expect("tshark -r runs");
+    assert!(out.status.success(), "tshark -r failed");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|line| {
+            let f: Vec<&str> = line.split('|').collect();
+            assert_eq!(f.len(), FIELDS.len(), "{line}");
+            let one = |s: &str| numbers::<u64>(s).first().copied();
+            let port = |s: &str| one(s).map(|p| u16::try_from(p).expect("a port"));
+            Dissected {
+                number: f[0].to_owned(),
+                tcp_src: port(f[1]),
+                udp_src: port(f[2]),
+                tcp_port: port(f[3]),
+                udp_port: port(f[4]),
+                tcp_len: one(f[5]).unwrap_or(0) as usize,
+                modbus_functions: numbers(f[6]),
+                modbus_mei: numbers(f[7]),
+                enip_commands: numbers(f[8]),
+                snmp_version: one(f[9]).map(|v| v as u8),
+                snmp_msg_version: one(f[10]).map(|v| v as u8),
+                snmp_pdus: numbers(f[11]),
+                snmp_flags: f[12].to_owned(),
+                malformed: !f[13].is_empty(),
+            }
+        })
+        .collect()
+}
+
+/// A kind of request the dissectors saw.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Seen {
+    /// Modbus function code.
+    Modbus(u8),
+    /// EtherNet/IP over UDP (or TCP), command.
+    Enip(bool, u16),
+    /// SNMP message version (0, 1, 3) and PDU choice (0 get-request, 1 get-next-request).
+    Snmp(u8, u8),
+}
+
+/// The rules, applied to one request as Wireshark dissected it.
+fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
+    let n = &p.number;
+    if p.malformed {
+        return Err(format!("frame {n}: malformed {p:?}"));
+    }
+    if p.tcp_port == Some(ports.modbus) {
+        let [function] = p.modbus_functions[..] else {
+            return Err(format!("frame {n}: not one Modbus PDU: {p:?}"));
+        };
+        return match (function, p.modbus_mei.first()) {
+            (0x11, None) | (0x2B, Some(0x0E)) => Ok(Seen::Modbus(function)),
+            (f, mei) => Err(format!("frame {n}: Modbus function {f:#04x}, MEI {mei:?}")),
+        };
+    }
+    if p.tcp_port == Some(ports.enip) || p.udp_port == Some(ports.enip) {
+        let [command] = p.enip_commands[..] else {
+            return Err(format!("frame {n}: not one EtherNet/IP command: {p:?}"));
+        };
+        return if [0x0063, 0x0004, 0x0064].contains(&command) {
+            Ok(Seen::Enip(p.udp_port.is_some(), command))
+        } else {
+            Err(format!("frame {n}: EtherNet/IP command {command:#06x}"))
+        };
+    }
+    let [pdu] = p.snmp_pdus[..] else {
+        return Err(format!("frame {n}: not one SNMP PDU: {p:?}"));
+    };
+    if pdu > 1 {
+        return Err(format!("frame {n}: SNMP PDU {pdu}, not get or get-next"));
+    }
+    match (p.snmp_version, p.snmp_msg_version) {
+        (Some(v @ (0 | 1)), None) => Ok(Seen::Snmp(v, pdu)),
+        // v3: only the discovery get-request, reportable, no authentication, no privacy.
+        (None, Some(3)) if pdu == 0 && p.snmp_flags == "04" => Ok(Seen::Snmp(3, pdu)),
+        other => Err(format!(
+            "frame {n}: SNMP version {other:?}, flags {}",
+            p.snmp_flags
+        )),
+    }
+}
+
+/// Negative controls: one forbidden request per protocol, sent by the test itself (never by
+/// the scanner) to the plant's own fixtures, which answer writes with errors and change
+/// nothing. Returns the source ports they left from.
+async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let mut sources = Vec::new();
+    // Modbus FC 0x06 Write Single Register to plc-m340.
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 10), ports.modbus))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    tcp.write_all(&[0, 1, 0, 0, 0, 6, 1, 0x06, 0x00, 0x01, 0x00, 0x2A])
+        .await
+        .unwrap();
+    let mut reply = [0u8; 64];
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
+    // EtherNet/IP RegisterSession (0x65) over UDP to plc-l61.
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sources.push(udp.local_addr().unwrap().port());
+    let mut register = vec![0x65, 0x00, 0x04, 0x00];
+    register.extend_from_slice(&[0; 20]);
+    register.extend_from_slice(&[1, 0, 0, 0]);
+    udp.send_to(&register, (host(base, 20), ports.enip))
+        .await
+        .unwrap();
+    // SNMP v2c SetRequest of sysName.0 to the UPS.
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sources.push(udp.local_addr().unwrap().port());
+    let set: &[u8] = &[
+        0x30, 0x29, 0x02, 0x01, 0x01, 0x04, 0x06, b'p', b'u', b'b', b'l', b'i', b'c', 0xA3, 0x1C,
+        0x02, 0x01, 0x01, 0x02, 0x01, 0x00, 0x02, 0x01, 0x00, 0x30, 0x11, 0x30, 0x0F, 0x06, 0x08,
+        0x2B, 0x06, 0x01, 0x02, 0x01, 0x01, 0x05, 0x00, 0x04, 0x03, b'b', b'a', b'd',
+    ];
+    udp.send_to(set, (host(base, 30), ports.snmp))
+        .await
+        .unwrap();
+    sources
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn tshark_dissects_only_read_only_requests_on_the_wire() {
+    let Some(tshark) = find_program("tshark") else {
+        panic!("tshark is not installed: run scripts/install-deps.sh (it installs Debian's tshark)")
+    };
+    let (base, ports) = CAPTURED;
+    let plant = Plant::start(audit_plant(base, ports)).unwrap();
+    let dir = std::env::temp_dir().join(format!("otscan-wire-audit-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("scan.pcapng");
+    let _ = std::fs::remove_file(&file);
+    // Markers go to the discard port of two addresses outside the scanned /24, so that no
+    // packet of the scan can be taken for one.
+    let marker_port = 9;
+    let [a, b, c, _] = base.octets();
+    let (start_marker, end_marker) = (
+        Ipv4Addr::new(a, b, c.wrapping_add(1), 250),
+        Ipv4Addr::new(a, b, c.wrapping_add(1), 251),
+    );
+    let filter = format!(
+        "(net {base}/24 and (tcp port {} or port {} or udp port {})) \
+         or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp
+    );
+    let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
+    for (label, config) in passes(base, ports) {
+        let records = scan(config).await;
+        assert!(records > 0, "{label}");
+    }
+    let controls = send_controls(base, ports).await;
+    capture.stop(end_marker).await;
+
+    let packets = dissect(&tshark, &file, ports);
+    let requests: Vec<&Dissected> = packets
+        .iter()
+        .filter(|p| {
+            p.tcp_port
+                .is_some_and(|d| d == ports.modbus || d == ports.enip)
+                && p.tcp_len > 0
+                || p.udp_port
+                    .is_some_and(|d| d == ports.enip || d == ports.snmp)
+        })
+        .collect();
+    let mut seen = BTreeSet::new();
+    let mut flagged = Vec::new();
+    for p in &requests {
+        match check(p, ports) {
+            Ok(kind) => {
+                seen.insert(kind);
+            }
+            Err(why) => flagged.push((p.tcp_src.or(p.udp_src), why)),
+        }
+    }
+    eprintln!(
+        "tshark: {} packets, {} requests, kinds {seen:?}",
+        packets.len(),
+        requests.len()
+    );
+    // The negative controls, and nothing else, break the rules.
+    let (from_controls, from_scanner): (Vec<_>, Vec<_>) = flagged
+        .into_iter()
+        .partition(|(port, _)| port.is_some_and(|p| controls.contains(&p)));
+    assert!(
+        from_scanner.is_empty(),
+        "the scanner sent what it must not: {from_scanner:#?}"
+    );
+    assert_eq!(
+        from_controls.len(),
+        controls.len(),
+        "the check missed a control: {from_controls:#?}"
+    );
+    // The capture saw every kind of request, so the allowlist was really applied.
+    assert_eq!(
+        seen,
+        BTreeSet::from([
+            Seen::Modbus(0x11),
+            Seen::Modbus(0x2B),
+            Seen::Enip(false, 0x0004),
+            Seen::Enip(false, 0x0063),
+            Seen::Enip(true, 0x0004),
+            Seen::Enip(true, 0x0063),
+            Seen::Snmp(0, 0),
+            Seen::Snmp(0, 1),
+            Seen::Snmp(1, 0),
+            Seen::Snmp(1, 1),
+            Seen::Snmp(3, 0),
+        ])
+    );
+    plant.shutdown().await;
+    let _ = std::fs::remove_dir_all(&dir);
+}
