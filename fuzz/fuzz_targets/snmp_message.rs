@@ -1,0 +1,33 @@
+//! An SNMP v1, v2c or v3 message: otscan's bounded BER walk, and the matching of a reply to a
+//! request id the probe does before it keeps a datagram.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use scanner_core::protocols::snmp;
+
+fuzz_target!(|data: &[u8]| {
+    match snmp::parse_message(data) {
+        Ok(message) => {
+            let id = message
+                .v3
+                .as_ref()
+                .map(|h| h.message_id)
+                .or(message.pdu.as_ref().map(|p| p.request_id))
+                .unwrap_or(0);
+            let _ = snmp::answers(data, id);
+            if let Some(pdu) = &message.pdu {
+                assert!(pdu.varbinds.len() <= snmp::MAX_VARBINDS);
+                for (oid, _) in &pdu.varbinds {
+                    assert!(oid.len() <= snmp::MAX_OID_LEN + 1);
+                    let _ = snmp::oid_text(oid);
+                    let _ = snmp::enterprise_of(oid);
+                }
+                let _ = snmp::error_status_name(pdu.error_status);
+            }
+            if let Some(header) = &message.v3 {
+                let _ = snmp::decode_engine_id(&header.engine_id);
+            }
+        }
+        Err(_) => assert!(!snmp::answers(data, 0)),
+    }
+});
