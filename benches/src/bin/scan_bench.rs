@@ -5,10 +5,10 @@
 //! `scan_bench [OPTIONS] TARGET...`, e.g.
 //! `scan_bench 127.64.0.0/16 --rate unlimited --interval 0 --concurrency 2048 --timeout 1000 --out r.jsonl`
 //!
-//! Options (defaults in brackets): `--rate N|unlimited` [unlimited], `--interval MS`
-//! per-device interval [0], `--concurrency N` [1024], `--timeout MS` connect and read timeout
-//! [1000], `--udp-retries N` [0], `--probes LIST` [modbus,enip,snmp], `--ports M,E,S`
-//! [502,44818,161], `--out FILE` NDJSON records [none].
+//! Options (defaults in parentheses): `--rate N|unlimited` (unlimited), `--interval MS`
+//! per-device interval (0), `--concurrency N` (1024), `--timeout MS` connect and read timeout
+//! (1000), `--udp-retries N` (0), `--probes LIST` (modbus,enip,snmp), `--ports M,E,S`
+//! (502,44818,161), `--out FILE` NDJSON records (none).
 //!
 //! Prints one summary line on stdout: addresses, wall time, addresses/s, records per protocol,
 //! requests sent, and the probe outcomes per status.
