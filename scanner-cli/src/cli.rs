@@ -30,12 +30,13 @@ Examples:
 Safe defaults: 100 requests/s overall, 100 ms between packets to one device,
 one TCP connection per device, 2 s timeouts, Modbus unit ids 255,0,1.
 
-Exit codes: 0 scan finished, 1 runtime failure, 2 bad usage, 130 interrupted (Ctrl-C).";
+Exit codes: 0 scan finished (or stopped at its deadline), 1 runtime failure, 2 bad usage,
+75 outside every --window (nothing sent), 130 SIGINT, 143 SIGTERM.";
 
 /// otscan: identify industrial devices by asking them, read-only, who they are.
 #[derive(Debug, Parser)]
 #[command(name = "otscan", version, about, long_about = None,
-    after_help = "Run `otscan demo` to scan a simulated plant on loopback.\n\nExit codes: 0 done, 1 runtime failure, 2 bad usage, 130 interrupted.")]
+    after_help = "Run `otscan demo` to scan a simulated plant on loopback.\n\nExit codes: 0 done, 1 runtime failure (diff: changes found), 2 bad usage, 75 outside the maintenance window, 130 SIGINT, 143 SIGTERM.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
