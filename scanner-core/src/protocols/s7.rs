@@ -1,0 +1,1639 @@
+//! Siemens S7 (S7comm over ISO-on-TCP, TCP 102) identification codec (sans IO).
+//!
+//! Three requests exist and nothing else can be encoded: a COTP Connection Request
+//! ([`encode_connection_request`]), an S7 Setup Communication job
+//! ([`encode_setup_communication`]) and an S7 userdata "read SZL" for one of the two
+//! identification lists in [`SzlId`] ([`encode_szl_read`]).
+//!
+//! Framing is RFC 1006 (TPKT: version 3, reserved, big-endian length) carrying ISO 8073
+//! COTP. Replies are parsed with checked reads into typed values or a [`ParseError`].
+//! SZL records are stepped through by the record length the reply itself declares
+//! (LENTHDR), never at fixed offsets: nmap's `s7-info` reads fixed offsets and crashes
+//! on replies laid out differently (nmap issues #2117 and #2707). Oddities that do not
+//! stop the decoding are kept as warnings; error classes and codes a CPU answers with
+//! (S7-1200/1500 refusing classic S7) are data, not failures.
+//!
+//! Byte order: everything in TPKT, COTP and S7comm is big-endian.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+use crate::record::DeviceText;
+
+/// Default ISO-TSAP port.
+pub const DEFAULT_PORT: u16 = 102;
+/// TPKT header length.
+pub const TPKT_HEADER_LEN: usize = 4;
+/// TPKT version byte.
+pub const TPKT_VERSION: u8 = 3;
+/// S7comm protocol id, the first byte of every S7 PDU.
+pub const S7_PROTOCOL_ID: u8 = 0x32;
+/// Most SZL records decoded from one reply; a hostile N_DR costs bounded work.
+pub const MAX_SZL_RECORDS: usize = 64;
+/// Most COTP parameters decoded from one TPDU.
+pub const MAX_COTP_PARAMS: usize = 16;
+/// Declared length of one SZL 0x0011 record (index, MLFB, BGTyp, Ausbg, Ausbe).
+pub const MODULE_RECORD_LEN: usize = 28;
+/// Declared length of one SZL 0x001C record (index and 32 bytes of text).
+pub const COMPONENT_RECORD_LEN: usize = 34;
+
+/// COTP PDU type: Connection Request.
+const COTP_CR: u8 = 0xE0;
+/// COTP PDU type: Connection Confirm.
+const COTP_CC: u8 = 0xD0;
+/// COTP PDU type: Disconnect Request.
+const COTP_DR: u8 = 0x80;
+/// COTP PDU type: TPDU Error (reject).
+const COTP_ER: u8 = 0x70;
+/// COTP PDU type: Data.
+const COTP_DT: u8 = 0xF0;
+/// COTP parameter: TPDU size.
+const PARAM_TPDU_SIZE: u8 = 0xC0;
+/// COTP parameter: calling (source) TSAP.
+const PARAM_CALLING_TSAP: u8 = 0xC1;
+/// COTP parameter: called (destination) TSAP.
+const PARAM_CALLED_TSAP: u8 = 0xC2;
+/// TPDU size code 0x0A: 1024 bytes.
+const TPDU_SIZE_1024: u8 = 0x0A;
+/// S7 function: Setup Communication.
+const FUNCTION_SETUP: u8 = 0xF0;
+/// Userdata function group: CPU functions.
+const GROUP_CPU_FUNCTIONS: u8 = 0x04;
+/// Userdata CPU-function subfunction: read SZL.
+const SUBFUNCTION_READ_SZL: u8 = 0x01;
+/// Data-unit return code: success.
+const RETURN_CODE_SUCCESS: u8 = 0xFF;
+
+/// What an S7 connection is for, the high byte of a rack/slot TSAP.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ConnectionType {
+    /// 1: programming device (PG).
+    Pg,
+    /// 2: operator panel (OP).
+    Op,
+    /// 3: S7 basic communication.
+    S7Basic,
+}
+
+impl ConnectionType {
+    /// The byte on the wire.
+    pub const fn code(self) -> u8 {
+        match self {
+            ConnectionType::Pg => 1,
+            ConnectionType::Op => 2,
+            ConnectionType::S7Basic => 3,
+        }
+    }
+}
+
+/// A rack/slot transport service access point: connection type in the high byte,
+/// rack (3 bits) and slot (5 bits) in the low byte.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct Tsap(u16);
+
+impl Tsap {
+    /// 0x0102: PG connection to rack 0, slot 2 (the CPU slot of an S7-300/400).
+    pub const PG_RACK0_SLOT2: Tsap = Tsap(0x0102);
+    /// 0x0200: OP connection to rack 0, slot 0.
+    pub const OP_RACK0_SLOT0: Tsap = Tsap(0x0200);
+    /// 0x0100: PG connection to rack 0, slot 0 (also the calling TSAP otscan uses).
+    pub const PG_RACK0_SLOT0: Tsap = Tsap(0x0100);
+    /// The destination TSAPs a probe tries, in order.
+    pub const CANDIDATES: [Tsap; 3] = [
+        Tsap::PG_RACK0_SLOT2,
+        Tsap::OP_RACK0_SLOT0,
+        Tsap::PG_RACK0_SLOT0,
+    ];
+    /// The calling (source) TSAP otscan sends.
+    pub const LOCAL: Tsap = Tsap::PG_RACK0_SLOT0;
+
+    /// A TSAP from its rack/slot form; `None` when rack > 7 or slot > 31.
+    pub const fn rack_slot(connection: ConnectionType, rack: u8, slot: u8) -> Option<Tsap> {
+        if rack > 7 || slot > 31 {
+            return None;
+        }
+        Some(Tsap(
+            ((connection.code() as u16) << 8) | ((rack as u16) << 5) | slot as u16,
+        ))
+    }
+
+    /// The two TSAP bytes as a big-endian number.
+    pub const fn value(self) -> u16 {
+        self.0
+    }
+}
+
+/// Parameters a Setup Communication job proposes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+pub struct SetupParams {
+    /// Most unacknowledged jobs the caller may have outstanding.
+    pub max_amq_calling: u16,
+    /// Most unacknowledged jobs the callee may have outstanding.
+    pub max_amq_called: u16,
+    /// PDU length proposed (the CPU answers with the one it accepts).
+    pub pdu_length: u16,
+}
+
+impl Default for SetupParams {
+    /// One outstanding job each way, 480-byte PDUs (what nmap and snap7 propose).
+    fn default() -> Self {
+        SetupParams {
+            max_amq_calling: 1,
+            max_amq_called: 1,
+            pdu_length: 480,
+        }
+    }
+}
+
+/// The system status lists (SZL) otscan may read: identification lists only.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SzlId {
+    /// SZL 0x0011 index 0: module identification (order numbers, versions).
+    ModuleIdentification,
+    /// SZL 0x001C index 0: component identification (names, serial, copyright).
+    ComponentIdentification,
+}
+
+impl SzlId {
+    /// The SZL id on the wire.
+    pub const fn id(self) -> u16 {
+        match self {
+            SzlId::ModuleIdentification => 0x0011,
+            SzlId::ComponentIdentification => 0x001C,
+        }
+    }
+
+    /// The SZL index requested (0: all records).
+    pub const fn index(self) -> u16 {
+        0x0000
+    }
+}
+
+fn push_u16(out: &mut Vec<u8>, value: u16) {
+    out.extend_from_slice(&value.to_be_bytes());
+}
+
+/// Wraps a COTP TPDU in a TPKT header. Every TPDU otscan builds is a few dozen bytes.
+fn tpkt(cotp_and_payload: &[u8]) -> Vec<u8> {
+    let total = u16::try_from(TPKT_HEADER_LEN + cotp_and_payload.len()).unwrap_or(u16::MAX);
+    let mut out = Vec::with_capacity(usize::from(total));
+    out.push(TPKT_VERSION);
+    out.push(0);
+    push_u16(&mut out, total);
+    out.extend_from_slice(cotp_and_payload);
+    out
+}
+
+/// Wraps an S7 PDU in TPKT and a COTP DT TPDU (last data unit).
+fn data_tpdu(s7: &[u8]) -> Vec<u8> {
+    let mut cotp = Vec::with_capacity(3 + s7.len());
+    cotp.extend_from_slice(&[0x02, COTP_DT, 0x80]);
+    cotp.extend_from_slice(s7);
+    tpkt(&cotp)
+}
+
+/// Encodes a COTP Connection Request (class 0, TPDU size 1024) from `source` to
+/// `destination`, with source reference 1.
+pub fn encode_connection_request(source: Tsap, destination: Tsap) -> Vec<u8> {
+    let mut cotp = vec![0x11, COTP_CR];
+    push_u16(&mut cotp, 0x0000); // destination reference
+    push_u16(&mut cotp, 0x0001); // source reference
+    cotp.push(0x00); // class 0, no options
+    cotp.extend_from_slice(&[PARAM_CALLING_TSAP, 2]);
+    push_u16(&mut cotp, source.value());
+    cotp.extend_from_slice(&[PARAM_CALLED_TSAP, 2]);
+    push_u16(&mut cotp, destination.value());
+    cotp.extend_from_slice(&[PARAM_TPDU_SIZE, 1, TPDU_SIZE_1024]);
+    tpkt(&cotp)
+}
+
+/// Encodes an S7 Setup Communication job with PDU reference `pdu_ref`.
+pub fn encode_setup_communication(pdu_ref: u16, params: SetupParams) -> Vec<u8> {
+    let mut s7 = vec![S7_PROTOCOL_ID, 0x01]; // job
+    push_u16(&mut s7, 0x0000); // reserved
+    push_u16(&mut s7, pdu_ref);
+    push_u16(&mut s7, 8); // parameter length
+    push_u16(&mut s7, 0); // data length
+    s7.extend_from_slice(&[FUNCTION_SETUP, 0x00]);
+    push_u16(&mut s7, params.max_amq_calling);
+    push_u16(&mut s7, params.max_amq_called);
+    push_u16(&mut s7, params.pdu_length);
+    data_tpdu(&s7)
+}
+
+/// Encodes an S7 userdata request: CPU functions, read SZL `szl`, PDU reference
+/// `pdu_ref`, sequence 0.
+pub fn encode_szl_read(pdu_ref: u16, szl: SzlId) -> Vec<u8> {
+    let mut s7 = vec![S7_PROTOCOL_ID, 0x07]; // userdata
+    push_u16(&mut s7, 0x0000); // reserved
+    push_u16(&mut s7, pdu_ref);
+    push_u16(&mut s7, 8); // parameter length
+    push_u16(&mut s7, 8); // data length
+                          // Parameter head, length of the rest, method request, type request | CPU
+                          // functions, subfunction read SZL, sequence number.
+    s7.extend_from_slice(&[
+        0x00,
+        0x01,
+        0x12,
+        0x04,
+        0x11,
+        0x40 | GROUP_CPU_FUNCTIONS,
+        SUBFUNCTION_READ_SZL,
+        0x00,
+    ]);
+    // Return code (reserved in requests), transport size octet string, length 4.
+    s7.extend_from_slice(&[RETURN_CODE_SUCCESS, 0x09]);
+    push_u16(&mut s7, 4);
+    push_u16(&mut s7, szl.id());
+    push_u16(&mut s7, szl.index());
+    data_tpdu(&s7)
+}
+
+/// Total length of the TPKT frame at the front of `buf`, once its 4-byte header is
+/// there; `None` until then.
+///
+/// The engine frames TCP replies with it: read until `buf.len() >= tpkt_len`. The
+/// length is a u16, so the answer is at most 65535. A header that is not TPKT (wrong
+/// version) or announces less than its own 4 bytes frames as 4 bytes, so the parser
+/// sees it at once and reports it rather than the read waiting for a timeout.
+pub fn tpkt_len(buf: &[u8]) -> Option<usize> {
+    let header: [u8; 4] = buf.get(..TPKT_HEADER_LEN)?.try_into().ok()?;
+    if header[0] != TPKT_VERSION {
+        return Some(TPKT_HEADER_LEN);
+    }
+    let declared = usize::from(u16::from_be_bytes([header[2], header[3]]));
+    Some(declared.max(TPKT_HEADER_LEN))
+}
+
+/// Why a reply could not be decoded.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    /// Fewer bytes than a fixed-size structure needs.
+    #[error("reply truncated: {what} needs {needed} bytes, {available} present")]
+    Truncated {
+        /// What was being read.
+        what: &'static str,
+        /// Bytes needed.
+        needed: usize,
+        /// Bytes present.
+        available: usize,
+    },
+    /// The first byte is not TPKT version 3.
+    #[error("not TPKT: version byte {0:#04x}")]
+    NotTpkt(u8),
+    /// A length field announces more (or, for TPKT, fewer than its header) bytes than
+    /// there are.
+    #[error("{what} announces {declared} bytes, {available} present")]
+    LyingLength {
+        /// Which length field.
+        what: &'static str,
+        /// Bytes announced.
+        declared: usize,
+        /// Bytes present.
+        available: usize,
+    },
+    /// A COTP TPDU of a type that does not answer the request.
+    #[error("unexpected COTP TPDU type {0:#04x}")]
+    UnexpectedCotp(u8),
+    /// The device disconnected (COTP DR) instead of sending data.
+    #[error("COTP disconnect request, reason {reason:#04x}")]
+    Disconnected {
+        /// Disconnect reason.
+        reason: u8,
+    },
+    /// The device rejected the TPDU (COTP ER) instead of sending data.
+    #[error("COTP TPDU error, cause {cause:#04x}")]
+    Rejected {
+        /// Reject cause.
+        cause: u8,
+    },
+    /// The COTP payload does not start with the S7comm protocol id.
+    #[error("not S7comm: protocol id {0:#04x}")]
+    NotS7(u8),
+    /// A message type (ROSCTR) that does not answer the request.
+    #[error("unexpected S7 message type (ROSCTR) {0:#04x}")]
+    UnexpectedRosctr(u8),
+    /// An acknowledgement for a function other than the one requested.
+    #[error("unexpected S7 function {0:#04x}")]
+    UnexpectedFunction(u8),
+    /// A userdata reply for something other than CPU functions / read SZL.
+    #[error(
+        "unexpected userdata reply: type/group {type_group:#04x}, subfunction {subfunction:#04x}"
+    )]
+    UnexpectedUserdata {
+        /// Type (high nibble) and function group (low nibble).
+        type_group: u8,
+        /// Subfunction.
+        subfunction: u8,
+    },
+}
+
+/// A forward-only reader over untrusted bytes: every read is checked and a short
+/// read is a [`ParseError::Truncated`] naming the field, never a panic.
+struct Cursor<'a> {
+    rest: &'a [u8],
+}
+
+impl<'a> Cursor<'a> {
+    fn new(buf: &'a [u8]) -> Self {
+        Cursor { rest: buf }
+    }
+
+    fn len(&self) -> usize {
+        self.rest.len()
+    }
+
+    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ParseError> {
+        let (head, tail) = self.rest.split_at_checked(n).ok_or(ParseError::Truncated {
+            what,
+            needed: n,
+            available: self.rest.len(),
+        })?;
+        self.rest = tail;
+        Ok(head)
+    }
+
+    /// Takes up to `n` bytes: all of them, or what is left.
+    fn take_upto(&mut self, n: usize) -> &'a [u8] {
+        let (head, tail) = self.rest.split_at(n.min(self.rest.len()));
+        self.rest = tail;
+        head
+    }
+
+    fn u8(&mut self, what: &'static str) -> Result<u8, ParseError> {
+        let bytes = self.take(1, what)?;
+        bytes.first().copied().ok_or(ParseError::Truncated {
+            what,
+            needed: 1,
+            available: 0,
+        })
+    }
+
+    fn u16(&mut self, what: &'static str) -> Result<u16, ParseError> {
+        let bytes = self.take(2, what)?;
+        let pair: [u8; 2] = bytes.try_into().map_err(|_| ParseError::Truncated {
+            what,
+            needed: 2,
+            available: bytes.len(),
+        })?;
+        Ok(u16::from_be_bytes(pair))
+    }
+}
+
+/// The TPKT payload (the COTP TPDU) of the frame at the front of `buf`. Bytes after
+/// the announced length belong to the next frame and are not looked at.
+fn tpkt_payload(buf: &[u8]) -> Result<&[u8], ParseError> {
+    let mut r = Cursor::new(buf);
+    let version = r.u8("TPKT version")?;
+    if version != TPKT_VERSION {
+        return Err(ParseError::NotTpkt(version));
+    }
+    r.u8("TPKT reserved")?;
+    let declared = usize::from(r.u16("TPKT length")?);
+    if declared < TPKT_HEADER_LEN || declared > buf.len() {
+        return Err(ParseError::LyingLength {
+            what: "TPKT length",
+            declared,
+            available: buf.len(),
+        });
+    }
+    Ok(buf.get(TPKT_HEADER_LEN..declared).unwrap_or_default())
+}
+
+/// Splits a COTP TPDU into its type, the header bytes after the type (up to the
+/// length indicator) and what follows the header.
+fn cotp_split(tpdu: &[u8]) -> Result<(u8, &[u8], &[u8]), ParseError> {
+    let mut r = Cursor::new(tpdu);
+    let li = usize::from(r.u8("COTP length indicator")?);
+    if li == 0 || li > r.len() {
+        return Err(ParseError::LyingLength {
+            what: "COTP length indicator",
+            declared: li,
+            available: r.len(),
+        });
+    }
+    let header = r.take(li, "COTP header")?;
+    let (&pdu_type, fixed) = header.split_first().ok_or(ParseError::Truncated {
+        what: "COTP TPDU type",
+        needed: 1,
+        available: 0,
+    })?;
+    Ok((pdu_type, fixed, r.rest))
+}
+
+/// Name of a COTP disconnect reason (ISO 8073 13.5.3 e).
+pub const fn disconnect_reason_name(reason: u8) -> &'static str {
+    match reason {
+        0x00 => "reason not specified",
+        0x01 => "congestion at TSAP",
+        0x02 => "session entity not attached to TSAP",
+        0x03 => "address unknown",
+        0x80 => "normal disconnect",
+        0x81 => "remote transport entity congestion",
+        0x82 => "connection negotiation failed",
+        0x83 => "duplicate source reference",
+        0x84 => "mismatched references",
+        0x85 => "protocol error",
+        0x87 => "reference overflow",
+        0x88 => "connection request refused",
+        0x8A => "header or parameter length invalid",
+        _ => "unknown",
+    }
+}
+
+/// A COTP Connection Confirm: the device accepted the TSAP.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ConnectionConfirm {
+    /// Destination reference (ours, echoed).
+    pub destination_ref: u16,
+    /// Source reference (the device's).
+    pub source_ref: u16,
+    /// Class and options byte.
+    pub class_option: u8,
+    /// TPDU size code (parameter 0xC0), if present.
+    pub tpdu_size: Option<u8>,
+    /// Calling TSAP (parameter 0xC1), if present and two bytes long.
+    pub calling_tsap: Option<u16>,
+    /// Called TSAP (parameter 0xC2), if present and two bytes long.
+    pub called_tsap: Option<u16>,
+    /// Oddities that did not stop the decoding.
+    pub warnings: Vec<String>,
+}
+
+/// A COTP Disconnect Request: the device refused the connection.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CotpDisconnect {
+    /// Destination reference.
+    pub destination_ref: u16,
+    /// Source reference.
+    pub source_ref: u16,
+    /// Disconnect reason.
+    pub reason: u8,
+}
+
+/// A COTP TPDU Error: the device rejected the request as malformed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CotpReject {
+    /// Destination reference.
+    pub destination_ref: u16,
+    /// Reject cause.
+    pub cause: u8,
+}
+
+/// What a device answers a COTP Connection Request with.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum CotpReply {
+    /// 0xD0 Connection Confirm.
+    Confirm(ConnectionConfirm),
+    /// 0x80 Disconnect Request.
+    Disconnect(CotpDisconnect),
+    /// 0x70 TPDU Error.
+    Reject(CotpReject),
+}
+
+/// Parses the answer to a Connection Request: a whole TPKT frame.
+pub fn parse_cotp_reply(buf: &[u8]) -> Result<CotpReply, ParseError> {
+    let tpdu = tpkt_payload(buf)?;
+    let (pdu_type, fixed, _after) = cotp_split(tpdu)?;
+    let mut r = Cursor::new(fixed);
+    match pdu_type & 0xF0 {
+        COTP_CC => {
+            let mut cc = ConnectionConfirm {
+                destination_ref: r.u16("CC destination reference")?,
+                source_ref: r.u16("CC source reference")?,
+                class_option: r.u8("CC class")?,
+                tpdu_size: None,
+                calling_tsap: None,
+                called_tsap: None,
+                warnings: Vec::new(),
+            };
+            parse_cc_params(&mut r, &mut cc);
+            Ok(CotpReply::Confirm(cc))
+        }
+        COTP_DR => Ok(CotpReply::Disconnect(CotpDisconnect {
+            destination_ref: r.u16("DR destination reference")?,
+            source_ref: r.u16("DR source reference")?,
+            reason: r.u8("DR reason")?,
+        })),
+        COTP_ER => Ok(CotpReply::Reject(CotpReject {
+            destination_ref: r.u16("ER destination reference")?,
+            cause: r.u8("ER reject cause")?,
+        })),
+        _ => Err(ParseError::UnexpectedCotp(pdu_type)),
+    }
+}
+
+fn parse_cc_params(r: &mut Cursor<'_>, cc: &mut ConnectionConfirm) {
+    for _ in 0..MAX_COTP_PARAMS {
+        if r.len() == 0 {
+            return;
+        }
+        let (Ok(code), Ok(len)) = (r.u8("COTP parameter code"), r.u8("COTP parameter length"))
+        else {
+            cc.warnings
+                .push("COTP parameter area ends inside a parameter header".to_owned());
+            return;
+        };
+        let Ok(value) = r.take(usize::from(len), "COTP parameter value") else {
+            cc.warnings.push(format!(
+                "COTP parameter {code:#04x} declares {len} bytes, {} present",
+                r.len()
+            ));
+            return;
+        };
+        let as_u16 = <[u8; 2]>::try_from(value).ok().map(u16::from_be_bytes);
+        match code {
+            PARAM_TPDU_SIZE => cc.tpdu_size = value.first().copied(),
+            PARAM_CALLING_TSAP | PARAM_CALLED_TSAP => {
+                if as_u16.is_none() {
+                    cc.warnings
+                        .push(format!("TSAP parameter {code:#04x} is {len} bytes, not 2"));
+                }
+                if code == PARAM_CALLING_TSAP {
+                    cc.calling_tsap = as_u16;
+                } else {
+                    cc.called_tsap = as_u16;
+                }
+            }
+            _ => {}
+        }
+    }
+    if r.len() > 0 {
+        cc.warnings.push(format!(
+            "more than {MAX_COTP_PARAMS} COTP parameters; the rest ignored"
+        ));
+    }
+}
+
+/// S7comm message type (ROSCTR).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Rosctr {
+    /// 1: job request.
+    Job,
+    /// 2: acknowledgement without data.
+    Ack,
+    /// 3: acknowledgement with data.
+    AckData,
+    /// 7: userdata.
+    Userdata,
+    /// Anything else.
+    Other(u8),
+}
+
+impl Rosctr {
+    /// The type a byte on the wire stands for.
+    pub const fn from_code(code: u8) -> Rosctr {
+        match code {
+            1 => Rosctr::Job,
+            2 => Rosctr::Ack,
+            3 => Rosctr::AckData,
+            7 => Rosctr::Userdata,
+            other => Rosctr::Other(other),
+        }
+    }
+}
+
+/// Name of an S7comm header error class (as Wireshark's s7comm dissector names them).
+pub const fn error_class_name(class: u8) -> &'static str {
+    match class {
+        0x00 => "no error",
+        0x81 => "application relationship error",
+        0x82 => "object definition error",
+        0x83 => "no resources available",
+        0x84 => "error on service processing",
+        0x85 => "error on supplies",
+        0x87 => "access error",
+        _ => "unknown",
+    }
+}
+
+/// The S7comm header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct S7Header {
+    /// Message type.
+    pub rosctr: Rosctr,
+    /// PDU reference, echoed from the request.
+    pub pdu_ref: u16,
+    /// Parameter length.
+    pub param_len: u16,
+    /// Data length.
+    pub data_len: u16,
+    /// Error class (acknowledgements only).
+    pub error_class: Option<u8>,
+    /// Error code (acknowledgements only).
+    pub error_code: Option<u8>,
+}
+
+impl S7Header {
+    /// True when an acknowledgement carries a non-zero error class or code.
+    pub fn is_error(&self) -> bool {
+        self.error_class.unwrap_or(0) != 0 || self.error_code.unwrap_or(0) != 0
+    }
+}
+
+/// An S7 PDU split into header, parameters and data.
+struct S7Pdu<'a> {
+    header: S7Header,
+    params: &'a [u8],
+    data: &'a [u8],
+}
+
+/// Unwraps TPKT and COTP DT and splits the S7 PDU inside.
+fn parse_s7_pdu(buf: &[u8]) -> Result<S7Pdu<'_>, ParseError> {
+    let tpdu = tpkt_payload(buf)?;
+    let (pdu_type, fixed, payload) = cotp_split(tpdu)?;
+    match pdu_type & 0xF0 {
+        COTP_DT => {}
+        COTP_DR => {
+            let mut r = Cursor::new(fixed);
+            r.take(4, "DR references")?;
+            return Err(ParseError::Disconnected {
+                reason: r.u8("DR reason")?,
+            });
+        }
+        COTP_ER => {
+            let mut r = Cursor::new(fixed);
+            r.take(2, "ER reference")?;
+            return Err(ParseError::Rejected {
+                cause: r.u8("ER reject cause")?,
+            });
+        }
+        _ => return Err(ParseError::UnexpectedCotp(pdu_type)),
+    }
+    let mut r = Cursor::new(payload);
+    let protocol = r.u8("S7 protocol id")?;
+    if protocol != S7_PROTOCOL_ID {
+        return Err(ParseError::NotS7(protocol));
+    }
+    let rosctr = Rosctr::from_code(r.u8("S7 ROSCTR")?);
+    r.u16("S7 reserved")?;
+    let pdu_ref = r.u16("S7 PDU reference")?;
+    let param_len = r.u16("S7 parameter length")?;
+    let data_len = r.u16("S7 data length")?;
+    let (error_class, error_code) = match rosctr {
+        Rosctr::Ack | Rosctr::AckData => {
+            (Some(r.u8("S7 error class")?), Some(r.u8("S7 error code")?))
+        }
+        _ => (None, None),
+    };
+    let declared = usize::from(param_len) + usize::from(data_len);
+    if declared > r.len() {
+        return Err(ParseError::LyingLength {
+            what: "S7 parameter and data lengths",
+            declared,
+            available: r.len(),
+        });
+    }
+    let params = r.take(usize::from(param_len), "S7 parameters")?;
+    let data = r.take(usize::from(data_len), "S7 data")?;
+    Ok(S7Pdu {
+        header: S7Header {
+            rosctr,
+            pdu_ref,
+            param_len,
+            data_len,
+            error_class,
+            error_code,
+        },
+        params,
+        data,
+    })
+}
+
+/// The answer to Setup Communication.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SetupAck {
+    /// The S7 header, with the error class and code.
+    pub header: S7Header,
+    /// The negotiated parameters; absent when the CPU refused (error class set and no
+    /// parameters sent).
+    pub negotiated: Option<SetupParams>,
+}
+
+/// Parses the answer to Setup Communication: a whole TPKT frame.
+pub fn parse_setup_ack(buf: &[u8]) -> Result<SetupAck, ParseError> {
+    let pdu = parse_s7_pdu(buf)?;
+    match pdu.header.rosctr {
+        Rosctr::Ack | Rosctr::AckData => {}
+        Rosctr::Job => return Err(ParseError::UnexpectedRosctr(1)),
+        Rosctr::Userdata => return Err(ParseError::UnexpectedRosctr(7)),
+        Rosctr::Other(code) => return Err(ParseError::UnexpectedRosctr(code)),
+    }
+    if pdu.params.is_empty() && pdu.header.is_error() {
+        return Ok(SetupAck {
+            header: pdu.header,
+            negotiated: None,
+        });
+    }
+    let mut r = Cursor::new(pdu.params);
+    let function = r.u8("setup function")?;
+    if function != FUNCTION_SETUP {
+        return Err(ParseError::UnexpectedFunction(function));
+    }
+    r.u8("setup reserved")?;
+    let negotiated = SetupParams {
+        max_amq_calling: r.u16("max AmQ calling")?,
+        max_amq_called: r.u16("max AmQ called")?,
+        pdu_length: r.u16("PDU length")?,
+    };
+    Ok(SetupAck {
+        header: pdu.header,
+        negotiated: Some(negotiated),
+    })
+}
+
+/// Trims NUL and space padding from device text; `None` when nothing is left.
+fn padded_text(bytes: &[u8]) -> Option<DeviceText> {
+    let pad = |b: &u8| *b == 0 || *b == b' ';
+    let start = bytes.iter().position(|b| !pad(b))?;
+    let end = bytes.iter().rposition(|b| !pad(b))?;
+    bytes.get(start..=end).map(DeviceText::from_bytes)
+}
+
+/// One SZL 0x0011 (module identification) record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ModuleRecord {
+    /// Record index: 1 module, 6 basic hardware, 7 basic firmware, ...
+    pub index: u16,
+    /// Order number (MLFB), padding trimmed.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<DeviceText>,
+    /// Module type id (BGTyp).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_type_id: Option<u16>,
+    /// Ausbg: release (indexes 1, 6) or 'V' and the first version digit (index 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ausbg: Option<u16>,
+    /// Ausbe: the remaining version digits (index 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ausbe: Option<u16>,
+}
+
+impl ModuleRecord {
+    /// The version as "V x.y.z" when Ausbg starts with 'V'; otherwise the release
+    /// number in Ausbg, as a number.
+    pub fn version(&self) -> Option<String> {
+        let ausbg = self.ausbg?;
+        let [tag, major] = ausbg.to_be_bytes();
+        if tag == b'V' {
+            let [minor, patch] = self.ausbe?.to_be_bytes();
+            Some(format!("V{major}.{minor}.{patch}"))
+        } else if ausbg != 0 {
+            Some(ausbg.to_string())
+        } else {
+            None
+        }
+    }
+}
+
+/// Name of an SZL 0x001C record index.
+pub const fn component_index_name(index: u16) -> Option<&'static str> {
+    Some(match index {
+        1 => "system name",
+        2 => "module name",
+        3 => "plant identification",
+        4 => "copyright",
+        5 => "serial number",
+        7 => "module type name",
+        8 => "memory card serial number",
+        9 => "manufacturer and profile",
+        10 => "OEM id",
+        11 => "location",
+        _ => return None,
+    })
+}
+
+/// One SZL 0x001C (component identification) record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct ComponentRecord {
+    /// Record index (see [`component_index_name`]).
+    pub index: u16,
+    /// The record's text, padding trimmed; absent when blank.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub text: Option<DeviceText>,
+}
+
+/// The records of an SZL read reply, decoded by list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum SzlRecords {
+    /// SZL 0x0011 records.
+    Module(Vec<ModuleRecord>),
+    /// SZL 0x001C records.
+    Component(Vec<ComponentRecord>),
+    /// Records of another list, raw (a device answering with a list not asked for).
+    Other(Vec<Vec<u8>>),
+}
+
+/// The answer to an SZL read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SzlResponse {
+    /// The S7 header.
+    pub header: S7Header,
+    /// Userdata sequence number.
+    pub sequence: u8,
+    /// False when the CPU announces more data units (not requested by otscan).
+    pub last_data_unit: bool,
+    /// Userdata parameter error code (0: none), e.g. 0xD401 for an unknown SZL.
+    pub error_code: u16,
+    /// Data-unit return code (0xFF: success, 0x0A: object does not exist, ...).
+    pub return_code: u8,
+    /// Data-unit transport size (9: octet string).
+    pub transport_size: u8,
+    /// SZL id answered, when the reply has an SZL header.
+    pub szl_id: Option<u16>,
+    /// SZL index answered.
+    pub szl_index: Option<u16>,
+    /// Declared record length (LENTHDR).
+    pub record_len: Option<u16>,
+    /// Declared record count (N_DR).
+    pub record_count: Option<u16>,
+    /// The records present, each cut at the declared record length.
+    pub records: SzlRecords,
+    /// Oddities that did not stop the decoding.
+    pub warnings: Vec<String>,
+}
+
+/// Parses the answer to an SZL read: a whole TPKT frame.
+pub fn parse_szl_response(buf: &[u8]) -> Result<SzlResponse, ParseError> {
+    let pdu = parse_s7_pdu(buf)?;
+    match pdu.header.rosctr {
+        Rosctr::Userdata => {}
+        Rosctr::Job => return Err(ParseError::UnexpectedRosctr(1)),
+        Rosctr::Ack => return Err(ParseError::UnexpectedRosctr(2)),
+        Rosctr::AckData => return Err(ParseError::UnexpectedRosctr(3)),
+        Rosctr::Other(code) => return Err(ParseError::UnexpectedRosctr(code)),
+    }
+    let mut warnings = Vec::new();
+    let mut p = Cursor::new(pdu.params);
+    p.take(3, "userdata parameter head")?;
+    let rest_len = p.u8("userdata parameter length")?;
+    let method = p.u8("userdata method")?;
+    let type_group = p.u8("userdata type and group")?;
+    let subfunction = p.u8("userdata subfunction")?;
+    let sequence = p.u8("userdata sequence")?;
+    if type_group & 0x0F != GROUP_CPU_FUNCTIONS || subfunction != SUBFUNCTION_READ_SZL {
+        return Err(ParseError::UnexpectedUserdata {
+            type_group,
+            subfunction,
+        });
+    }
+    if method != 0x12 {
+        warnings.push(format!("userdata method {method:#04x}, expected 0x12"));
+    }
+    let (last_data_unit, error_code) = if rest_len >= 8 {
+        p.u8("data unit reference")?;
+        let last = p.u8("last data unit")? == 0;
+        (last, p.u16("userdata error code")?)
+    } else {
+        (true, 0)
+    };
+    if !last_data_unit {
+        warnings.push("more SZL data units follow; not requested".to_owned());
+    }
+
+    let mut d = Cursor::new(pdu.data);
+    let return_code = d.u8("data return code")?;
+    let transport_size = d.u8("data transport size")?;
+    let mut response = SzlResponse {
+        header: pdu.header,
+        sequence,
+        last_data_unit,
+        error_code,
+        return_code,
+        transport_size,
+        szl_id: None,
+        szl_index: None,
+        record_len: None,
+        record_count: None,
+        records: SzlRecords::Other(Vec::new()),
+        warnings,
+    };
+    if d.len() < 2 {
+        return Ok(response);
+    }
+    let data_len = usize::from(d.u16("data length")?);
+    if data_len > d.len() {
+        response.warnings.push(format!(
+            "SZL data length declares {data_len} bytes, {} present; decoding what is there",
+            d.len()
+        ));
+    }
+    let mut szl = Cursor::new(d.take_upto(data_len));
+    if return_code != RETURN_CODE_SUCCESS || szl.len() == 0 {
+        return Ok(response);
+    }
+    let szl_id = szl.u16("SZL id")?;
+    response.szl_id = Some(szl_id);
+    response.szl_index = Some(szl.u16("SZL index")?);
+    let record_len = szl.u16("SZL record length")?;
+    let record_count = szl.u16("SZL record count")?;
+    response.record_len = Some(record_len);
+    response.record_count = Some(record_count);
+
+    let raw = split_records(&mut szl, record_len, record_count, &mut response.warnings);
+    let expected = match szl_id {
+        0x0011 => Some(MODULE_RECORD_LEN),
+        0x001C => Some(COMPONENT_RECORD_LEN),
+        _ => None,
+    };
+    if let Some(expected) = expected.filter(|&e| record_len != 0 && usize::from(record_len) != e) {
+        response.warnings.push(format!(
+            "SZL {szl_id:#06x} record length {record_len}, expected {expected}; decoded by the declared length"
+        ));
+    }
+    response.records = match szl_id {
+        0x0011 => SzlRecords::Module(raw.iter().filter_map(|r| module_record(r)).collect()),
+        0x001C => SzlRecords::Component(raw.iter().filter_map(|r| component_record(r)).collect()),
+        _ => SzlRecords::Other(raw.iter().map(|r| r.to_vec()).collect()),
+    };
+    Ok(response)
+}
+
+/// Cuts up to N_DR records of LENTHDR bytes each, noting any disagreement between
+/// the declared counts and the bytes present.
+fn split_records<'a>(
+    szl: &mut Cursor<'a>,
+    record_len: u16,
+    record_count: u16,
+    warnings: &mut Vec<String>,
+) -> Vec<&'a [u8]> {
+    let mut records = Vec::new();
+    if record_len == 0 {
+        if record_count != 0 || szl.len() != 0 {
+            warnings.push(format!(
+                "SZL record length 0 with {record_count} records declared; none decoded"
+            ));
+        }
+        return records;
+    }
+    let wanted = usize::from(record_count);
+    if wanted > MAX_SZL_RECORDS {
+        warnings.push(format!(
+            "SZL declares {wanted} records; only the first {MAX_SZL_RECORDS} decoded"
+        ));
+    }
+    for _ in 0..wanted.min(MAX_SZL_RECORDS) {
+        match szl.take(usize::from(record_len), "SZL record") {
+            Ok(record) => records.push(record),
+            Err(_) => {
+                warnings.push(format!(
+                    "SZL declares {wanted} records of {record_len} bytes; data ends after {}",
+                    records.len()
+                ));
+                return records;
+            }
+        }
+    }
+    if szl.len() > 0 && wanted <= MAX_SZL_RECORDS {
+        warnings.push(format!(
+            "{} bytes after the declared SZL records ignored",
+            szl.len()
+        ));
+    }
+    records
+}
+
+/// Decodes a 0x0011 record; fields past the end of a short record are absent.
+fn module_record(bytes: &[u8]) -> Option<ModuleRecord> {
+    let mut r = Cursor::new(bytes);
+    let index = r.u16("module record index").ok()?;
+    let order_number = padded_text(r.take_upto(20));
+    Some(ModuleRecord {
+        index,
+        order_number,
+        module_type_id: r.u16("BGTyp").ok(),
+        ausbg: r.u16("Ausbg").ok(),
+        ausbe: r.u16("Ausbe").ok(),
+    })
+}
+
+/// Decodes a 0x001C record: index, then text to the end of the record.
+fn component_record(bytes: &[u8]) -> Option<ComponentRecord> {
+    let mut r = Cursor::new(bytes);
+    let index = r.u16("component record index").ok()?;
+    Some(ComponentRecord {
+        index,
+        text: padded_text(r.rest),
+    })
+}
+
+/// S7 fields of a service observation in the record: what the COTP, setup and SZL
+/// replies of one device said, merged.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct S7Details {
+    /// Destination TSAP the device accepted with a Connection Confirm.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub tsap: Option<u16>,
+    /// PDU length negotiated in Setup Communication.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pdu_length: Option<u16>,
+    /// Order number (MLFB) of the module.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub order_number: Option<DeviceText>,
+    /// Hardware version / release (SZL 0x0011 index 6, else index 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hardware_version: Option<String>,
+    /// Firmware version, "Vx.y.z" (SZL 0x0011 index 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub firmware_version: Option<String>,
+    /// System name (SZL 0x001C index 1).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub system_name: Option<DeviceText>,
+    /// Module name (index 2).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_name: Option<DeviceText>,
+    /// Plant identification (index 3).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub plant_id: Option<DeviceText>,
+    /// Copyright (index 4).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub copyright: Option<DeviceText>,
+    /// Serial number of the module (index 5).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub serial_number: Option<DeviceText>,
+    /// Module type name (index 7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub module_type: Option<DeviceText>,
+    /// Memory card serial number (index 8).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memory_card_serial: Option<DeviceText>,
+    /// Location designation (index 11).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub location: Option<DeviceText>,
+    /// S7 header error class the device answered with (non-zero only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_class: Option<u8>,
+    /// S7 header error code that came with it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_code: Option<u8>,
+    /// Name of the error class.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub error_name: Option<String>,
+    /// Userdata error code of a refused SZL read (non-zero only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub szl_error_code: Option<u16>,
+    /// Data return code of a refused SZL read (other than 0xFF).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub szl_return_code: Option<u8>,
+    /// Oddities noticed while decoding.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub warnings: Vec<String>,
+}
+
+impl S7Details {
+    /// Records a Connection Confirm to `tsap`.
+    pub fn apply_confirm(&mut self, tsap: Tsap, confirm: &ConnectionConfirm) {
+        self.tsap = Some(tsap.value());
+        self.warnings.extend(confirm.warnings.iter().cloned());
+    }
+
+    fn apply_header(&mut self, header: &S7Header) {
+        if header.is_error() {
+            let class = header.error_class.unwrap_or(0);
+            self.error_class = Some(class);
+            self.error_code = header.error_code;
+            self.error_name = Some(error_class_name(class).to_owned());
+        }
+    }
+
+    /// Records a Setup Communication answer (negotiated PDU length or error).
+    pub fn apply_setup(&mut self, ack: &SetupAck) {
+        self.apply_header(&ack.header);
+        if let Some(params) = ack.negotiated {
+            self.pdu_length = Some(params.pdu_length);
+        }
+    }
+
+    /// Records an SZL read answer: identification fields, or the error it carried.
+    pub fn apply_szl(&mut self, response: &SzlResponse) {
+        self.apply_header(&response.header);
+        if response.error_code != 0 {
+            self.szl_error_code = Some(response.error_code);
+        }
+        if response.return_code != RETURN_CODE_SUCCESS {
+            self.szl_return_code = Some(response.return_code);
+        }
+        self.warnings.extend(response.warnings.iter().cloned());
+        match &response.records {
+            SzlRecords::Module(records) => self.apply_module(records),
+            SzlRecords::Component(records) => self.apply_component(records),
+            SzlRecords::Other(_) => {}
+        }
+    }
+
+    fn apply_module(&mut self, records: &[ModuleRecord]) {
+        let by_index = |i: u16| records.iter().find(|r| r.index == i);
+        let order = [1, 6, 7]
+            .iter()
+            .filter_map(|&i| by_index(i))
+            .chain(records.iter())
+            .find_map(|r| r.order_number.clone());
+        if self.order_number.is_none() {
+            self.order_number = order;
+        }
+        if let Some(v) = by_index(6)
+            .or_else(|| by_index(1))
+            .and_then(|r| r.version())
+        {
+            self.hardware_version = Some(v);
+        }
+        if let Some(v) = by_index(7).and_then(|r| r.version()) {
+            self.firmware_version = Some(v);
+        }
+    }
+
+    fn apply_component(&mut self, records: &[ComponentRecord]) {
+        for record in records {
+            let slot = match record.index {
+                1 => &mut self.system_name,
+                2 => &mut self.module_name,
+                3 => &mut self.plant_id,
+                4 => &mut self.copyright,
+                5 => &mut self.serial_number,
+                7 => &mut self.module_type,
+                8 => &mut self.memory_card_serial,
+                11 => &mut self.location,
+                _ => continue,
+            };
+            if record.text.is_some() {
+                *slot = record.text.clone();
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn hx(s: &str) -> Vec<u8> {
+        let digits: Vec<u8> = s.bytes().filter(|b| b.is_ascii_hexdigit()).collect();
+        digits
+            .chunks(2)
+            .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+            .collect()
+    }
+
+    fn text(s: &str) -> Option<DeviceText> {
+        Some(DeviceText::from_bytes(s.as_bytes()))
+    }
+
+    /// TPKT + COTP DT around an S7 PDU.
+    fn frame(s7: &[u8]) -> Vec<u8> {
+        let mut out = vec![3, 0];
+        out.extend_from_slice(&u16::try_from(7 + s7.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(&[0x02, 0xF0, 0x80]);
+        out.extend_from_slice(s7);
+        out
+    }
+
+    fn s7_header(rosctr: u8, params: &[u8], data: &[u8], error: Option<[u8; 2]>) -> Vec<u8> {
+        let mut out = vec![0x32, rosctr, 0, 0, 0x01, 0x00];
+        out.extend_from_slice(&u16::try_from(params.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(&u16::try_from(data.len()).unwrap().to_be_bytes());
+        if let Some(e) = error {
+            out.extend_from_slice(&e);
+        }
+        out.extend_from_slice(params);
+        out.extend_from_slice(data);
+        out
+    }
+
+    fn padded(s: &str, len: usize) -> Vec<u8> {
+        let mut v = s.as_bytes().to_vec();
+        v.resize(len, b' ');
+        v
+    }
+
+    fn module_rec(index: u16, mlfb: &str, bgtyp: u16, ausbg: u16, ausbe: u16) -> Vec<u8> {
+        let mut r = index.to_be_bytes().to_vec();
+        r.extend_from_slice(&padded(mlfb, 20));
+        r.extend_from_slice(&bgtyp.to_be_bytes());
+        r.extend_from_slice(&ausbg.to_be_bytes());
+        r.extend_from_slice(&ausbe.to_be_bytes());
+        r
+    }
+
+    fn component_rec(index: u16, s: &str, len: usize) -> Vec<u8> {
+        let mut r = index.to_be_bytes().to_vec();
+        let mut t = s.as_bytes().to_vec();
+        t.resize(len - 2, 0);
+        r.extend_from_slice(&t);
+        r
+    }
+
+    /// A userdata SZL read response frame with the given records.
+    fn szl_reply(szl_id: u16, record_len: u16, records: &[Vec<u8>], n_dr: u16) -> Vec<u8> {
+        let params = hx("00 01 12 08 12 84 01 01 00 00 00 00");
+        let mut body = szl_id.to_be_bytes().to_vec();
+        body.extend_from_slice(&0u16.to_be_bytes());
+        body.extend_from_slice(&record_len.to_be_bytes());
+        body.extend_from_slice(&n_dr.to_be_bytes());
+        for r in records {
+            body.extend_from_slice(r);
+        }
+        let mut data = vec![0xFF, 0x09];
+        data.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
+        data.extend_from_slice(&body);
+        frame(&s7_header(7, &params, &data, None))
+    }
+
+    fn s7_300_module_records() -> Vec<Vec<u8>> {
+        vec![
+            module_rec(1, "6ES7 315-2EH14-0AB0", 0xC000, 0x0004, 0x0001),
+            module_rec(6, "6ES7 315-2EH14-0AB0", 0xC000, 0x0004, 0x0001),
+            module_rec(7, "", 0xC000, 0x5603, 0x0206),
+        ]
+    }
+
+    fn s7_300_component_records(len: usize) -> Vec<Vec<u8>> {
+        vec![
+            component_rec(1, "SNAP7-SERVER", len),
+            component_rec(2, "CPU 315-2 PN/DP", len),
+            component_rec(3, "", len),
+            component_rec(4, "Original Siemens Equipment", len),
+            component_rec(5, "S C-X4U421302009", len),
+            component_rec(7, "CPU 315-2 PN/DP", len),
+            component_rec(8, "MMC 267FF11F", len),
+        ]
+    }
+
+    #[test]
+    fn connection_request_bytes() {
+        assert_eq!(
+            encode_connection_request(Tsap::LOCAL, Tsap::PG_RACK0_SLOT2),
+            hx("03 00 00 16 11 e0 00 00 00 01 00 c1 02 01 00 c2 02 01 02 c0 01 0a")
+        );
+        assert_eq!(
+            encode_connection_request(Tsap::LOCAL, Tsap::OP_RACK0_SLOT0),
+            hx("03 00 00 16 11 e0 00 00 00 01 00 c1 02 01 00 c2 02 02 00 c0 01 0a")
+        );
+    }
+
+    #[test]
+    fn tsap_rack_slot_forms() {
+        assert_eq!(
+            Tsap::rack_slot(ConnectionType::Pg, 0, 2),
+            Some(Tsap::PG_RACK0_SLOT2)
+        );
+        assert_eq!(
+            Tsap::rack_slot(ConnectionType::Op, 0, 0),
+            Some(Tsap::OP_RACK0_SLOT0)
+        );
+        assert_eq!(
+            Tsap::rack_slot(ConnectionType::S7Basic, 1, 3).map(Tsap::value),
+            Some(0x0323)
+        );
+        assert_eq!(Tsap::rack_slot(ConnectionType::Pg, 8, 0), None);
+        assert_eq!(Tsap::rack_slot(ConnectionType::Pg, 0, 32), None);
+        let values: Vec<u16> = Tsap::CANDIDATES.iter().map(|t| t.value()).collect();
+        assert_eq!(values, [0x0102, 0x0200, 0x0100]);
+    }
+
+    #[test]
+    fn setup_communication_bytes() {
+        assert_eq!(
+            encode_setup_communication(0, SetupParams::default()),
+            hx("03 00 00 19 02 f0 80 32 01 00 00 00 00 00 08 00 00 f0 00 00 01 00 01 01 e0")
+        );
+        let p = SetupParams {
+            max_amq_calling: 2,
+            max_amq_called: 3,
+            pdu_length: 240,
+        };
+        assert_eq!(
+            encode_setup_communication(0x0102, p),
+            hx("03 00 00 19 02 f0 80 32 01 00 00 01 02 00 08 00 00 f0 00 00 02 00 03 00 f0")
+        );
+    }
+
+    #[test]
+    fn szl_read_bytes() {
+        assert_eq!(
+            encode_szl_read(0, SzlId::ModuleIdentification),
+            hx("03 00 00 21 02 f0 80 32 07 00 00 00 00 00 08 00 08
+                00 01 12 04 11 44 01 00 ff 09 00 04 00 11 00 00")
+        );
+        assert_eq!(
+            encode_szl_read(5, SzlId::ComponentIdentification),
+            hx("03 00 00 21 02 f0 80 32 07 00 00 00 05 00 08 00 08
+                00 01 12 04 11 44 01 00 ff 09 00 04 00 1c 00 00")
+        );
+    }
+
+    #[test]
+    fn tpkt_framing() {
+        assert_eq!(tpkt_len(&[]), None);
+        assert_eq!(tpkt_len(&[3, 0, 0]), None);
+        assert_eq!(tpkt_len(&[3, 0, 0, 0x16]), Some(22));
+        assert_eq!(tpkt_len(&[3, 0, 0xFF, 0xFF, 1]), Some(65535));
+        assert_eq!(tpkt_len(&[3, 0, 0, 1]), Some(4));
+        assert_eq!(tpkt_len(&[0x16, 3, 0, 0]), Some(4));
+    }
+
+    #[test]
+    fn connection_confirm_parses() {
+        let cc = hx("03 00 00 16 11 d0 00 01 44 31 00 c0 01 0a c1 02 01 00 c2 02 01 02");
+        let CotpReply::Confirm(c) = parse_cotp_reply(&cc).unwrap() else {
+            panic!("not a confirm");
+        };
+        assert_eq!(c.destination_ref, 1);
+        assert_eq!(c.source_ref, 0x4431);
+        assert_eq!(c.tpdu_size, Some(0x0A));
+        assert_eq!(c.calling_tsap, Some(0x0100));
+        assert_eq!(c.called_tsap, Some(0x0102));
+        assert!(c.warnings.is_empty());
+        let mut details = S7Details::default();
+        details.apply_confirm(Tsap::PG_RACK0_SLOT2, &c);
+        assert_eq!(details.tsap, Some(0x0102));
+    }
+
+    #[test]
+    fn confirm_with_lying_parameter_warns() {
+        let cc = hx("03 00 00 0f 0a d0 00 01 00 02 00 c1 09 01 00");
+        let CotpReply::Confirm(c) = parse_cotp_reply(&cc).unwrap() else {
+            panic!("not a confirm");
+        };
+        assert_eq!(c.calling_tsap, None);
+        assert_eq!(c.warnings.len(), 1);
+    }
+
+    #[test]
+    fn disconnect_and_reject_parse() {
+        let dr = hx("03 00 00 0b 06 80 00 01 00 00 81");
+        assert_eq!(
+            parse_cotp_reply(&dr).unwrap(),
+            CotpReply::Disconnect(CotpDisconnect {
+                destination_ref: 1,
+                source_ref: 0,
+                reason: 0x81
+            })
+        );
+        assert_eq!(
+            disconnect_reason_name(0x81),
+            "remote transport entity congestion"
+        );
+        let er = hx("03 00 00 09 04 70 00 01 02");
+        assert_eq!(
+            parse_cotp_reply(&er).unwrap(),
+            CotpReply::Reject(CotpReject {
+                destination_ref: 1,
+                cause: 2
+            })
+        );
+        // A DR where data was expected is an error naming the reason.
+        assert_eq!(
+            parse_setup_ack(&dr),
+            Err(ParseError::Disconnected { reason: 0x81 })
+        );
+    }
+
+    #[test]
+    fn setup_ack_parses() {
+        let ack =
+            hx("03 00 00 1b 02 f0 80 32 03 00 00 00 00 00 08 00 00 00 00 f0 00 00 01 00 01 00 f0");
+        let a = parse_setup_ack(&ack).unwrap();
+        assert_eq!(a.header.rosctr, Rosctr::AckData);
+        assert!(!a.header.is_error());
+        assert_eq!(
+            a.negotiated,
+            Some(SetupParams {
+                max_amq_calling: 1,
+                max_amq_called: 1,
+                pdu_length: 240
+            })
+        );
+        let mut d = S7Details::default();
+        d.apply_setup(&a);
+        assert_eq!(d.pdu_length, Some(240));
+        assert_eq!(d.error_class, None);
+    }
+
+    #[test]
+    fn refused_setup_is_recorded_as_data() {
+        // Ack without parameters, error class 0x81 code 0x04.
+        let ack = frame(&s7_header(2, &[], &[], Some([0x81, 0x04])));
+        let a = parse_setup_ack(&ack).unwrap();
+        assert_eq!(a.negotiated, None);
+        let mut d = S7Details::default();
+        d.apply_setup(&a);
+        assert_eq!(d.error_class, Some(0x81));
+        assert_eq!(d.error_code, Some(0x04));
+        assert_eq!(
+            d.error_name.as_deref(),
+            Some("application relationship error")
+        );
+    }
+
+    #[test]
+    fn szl_module_identification_s7_300() {
+        let reply = szl_reply(0x0011, 28, &s7_300_module_records(), 3);
+        let r = parse_szl_response(&reply).unwrap();
+        assert_eq!(r.szl_id, Some(0x0011));
+        assert_eq!(r.record_len, Some(28));
+        assert_eq!(r.record_count, Some(3));
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        let SzlRecords::Module(records) = &r.records else {
+            panic!("not module records");
+        };
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[2].version().as_deref(), Some("V3.2.6"));
+        let mut d = S7Details::default();
+        d.apply_szl(&r);
+        assert_eq!(d.order_number, text("6ES7 315-2EH14-0AB0"));
+        assert_eq!(d.hardware_version.as_deref(), Some("4"));
+        assert_eq!(d.firmware_version.as_deref(), Some("V3.2.6"));
+    }
+
+    #[test]
+    fn szl_component_identification_s7_300() {
+        let reply = szl_reply(0x001C, 34, &s7_300_component_records(34), 7);
+        let r = parse_szl_response(&reply).unwrap();
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        let mut d = S7Details::default();
+        d.apply_szl(&r);
+        assert_eq!(d.system_name, text("SNAP7-SERVER"));
+        assert_eq!(d.module_name, text("CPU 315-2 PN/DP"));
+        assert_eq!(d.plant_id, None);
+        assert_eq!(d.copyright, text("Original Siemens Equipment"));
+        assert_eq!(d.serial_number, text("S C-X4U421302009"));
+        assert_eq!(d.module_type, text("CPU 315-2 PN/DP"));
+        assert_eq!(d.memory_card_serial, text("MMC 267FF11F"));
+        let json = serde_json::to_value(&d).unwrap();
+        assert_eq!(json["serial_number"]["text"], "S C-X4U421302009");
+    }
+
+    #[test]
+    fn unexpected_record_length_is_parsed_by_declared_length() {
+        // 40-byte component records (six extra bytes each): a fixed-offset reader
+        // would drift into the next record.
+        let reply = szl_reply(0x001C, 40, &s7_300_component_records(40), 7);
+        let r = parse_szl_response(&reply).unwrap();
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let mut d = S7Details::default();
+        d.apply_szl(&r);
+        assert_eq!(d.serial_number, text("S C-X4U421302009"));
+        assert_eq!(d.copyright, text("Original Siemens Equipment"));
+
+        // Short (24-byte) module records: fields past the record end are absent.
+        let short: Vec<Vec<u8>> = s7_300_module_records()
+            .into_iter()
+            .map(|r| r[..24].to_vec())
+            .collect();
+        let r = parse_szl_response(&szl_reply(0x0011, 24, &short, 3)).unwrap();
+        let SzlRecords::Module(records) = &r.records else {
+            panic!("not module records");
+        };
+        assert_eq!(records.len(), 3);
+        assert_eq!(records[0].order_number, text("6ES7 315-2EH14-0AB0"));
+        assert_eq!(records[0].module_type_id, Some(0xC000));
+        assert_eq!(records[0].ausbg, None);
+    }
+
+    #[test]
+    fn lying_record_count_keeps_what_is_there() {
+        let reply = szl_reply(0x001C, 34, &s7_300_component_records(34)[..2], 9);
+        let r = parse_szl_response(&reply).unwrap();
+        let SzlRecords::Component(records) = &r.records else {
+            panic!("not component records");
+        };
+        assert_eq!(records.len(), 2);
+        assert!(r.warnings.iter().any(|w| w.contains("data ends after 2")));
+
+        let huge = parse_szl_response(&szl_reply(0x001C, 34, &[], u16::MAX)).unwrap();
+        assert!(!huge.warnings.is_empty());
+        let zero = parse_szl_response(&szl_reply(0x001C, 0, &[vec![1, 2]], 3)).unwrap();
+        assert_eq!(zero.records, SzlRecords::Component(Vec::new()));
+    }
+
+    #[test]
+    fn s7_1200_style_szl_refusal() {
+        // Userdata response with parameter error 0xD602 and return code 0x0A.
+        let params = hx("00 01 12 08 12 84 01 01 00 00 d6 02");
+        let data = hx("0a 00 00 00");
+        let reply = frame(&s7_header(7, &params, &data, None));
+        let r = parse_szl_response(&reply).unwrap();
+        assert_eq!(r.error_code, 0xD602);
+        assert_eq!(r.return_code, 0x0A);
+        assert_eq!(r.szl_id, None);
+        let mut d = S7Details::default();
+        d.apply_szl(&r);
+        assert_eq!(d.szl_error_code, Some(0xD602));
+        assert_eq!(d.szl_return_code, Some(0x0A));
+    }
+
+    #[test]
+    fn truncated_and_lying_frames_are_errors() {
+        let good = szl_reply(0x0011, 28, &s7_300_module_records(), 3);
+        for cut in 0..good.len() {
+            assert!(parse_szl_response(&good[..cut]).is_err(), "cut {cut}");
+        }
+        let mut lying = good.clone();
+        lying[2] = 0xFF;
+        assert!(matches!(
+            parse_szl_response(&lying),
+            Err(ParseError::LyingLength { .. })
+        ));
+        // S7 data length larger than the frame.
+        let mut s7_lying = encode_setup_communication(0, SetupParams::default());
+        s7_lying[16] = 0x40;
+        assert!(matches!(
+            parse_setup_ack(&s7_lying),
+            Err(ParseError::LyingLength { .. })
+        ));
+        assert_eq!(
+            parse_cotp_reply(&hx("04 00 00 04")),
+            Err(ParseError::NotTpkt(4))
+        );
+        assert!(matches!(
+            parse_cotp_reply(&hx("03 00 00 07 09 d0 00")),
+            Err(ParseError::LyingLength { .. })
+        ));
+        // A setup ack that is really a job, and userdata for another function.
+        assert_eq!(
+            parse_setup_ack(&encode_setup_communication(0, SetupParams::default())),
+            Err(ParseError::UnexpectedRosctr(1))
+        );
+        let other = frame(&s7_header(
+            7,
+            &hx("00 01 12 08 12 87 01 01 00 00 00 00"),
+            &[],
+            None,
+        ));
+        assert!(matches!(
+            parse_szl_response(&other),
+            Err(ParseError::UnexpectedUserdata { .. })
+        ));
+    }
+
+    #[test]
+    fn non_utf8_text_is_lossless() {
+        let mut bad = component_rec(5, "S\u{0}\u{0}", 34);
+        bad[3] = 0xFF;
+        let r = parse_szl_response(&szl_reply(0x001C, 34, &[bad], 1)).unwrap();
+        let SzlRecords::Component(records) = &r.records else {
+            panic!("not component records");
+        };
+        let t = records[0].text.clone().unwrap();
+        assert_eq!(t.hex.as_deref(), Some("53ff"));
+    }
+
+    fn check_all(buf: &[u8]) {
+        let _ = tpkt_len(buf);
+        let _ = parse_cotp_reply(buf);
+        let _ = parse_setup_ack(buf);
+        if let Ok(r) = parse_szl_response(buf) {
+            let mut d = S7Details::default();
+            d.apply_szl(&r);
+            match &r.records {
+                SzlRecords::Module(v) => assert!(v.len() <= MAX_SZL_RECORDS),
+                SzlRecords::Component(v) => assert!(v.len() <= MAX_SZL_RECORDS),
+                SzlRecords::Other(v) => assert!(v.len() <= MAX_SZL_RECORDS),
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(buf in proptest::collection::vec(any::<u8>(), 0..400)) {
+            check_all(&buf);
+        }
+
+        #[test]
+        fn arbitrary_s7_after_valid_framing_never_panics(
+            rosctr in prop_oneof![Just(2u8), Just(3), Just(7), any::<u8>()],
+            params in proptest::collection::vec(any::<u8>(), 0..40),
+            data in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            check_all(&frame(&s7_header(rosctr, &params, &data, Some([0, 0]))));
+            check_all(&frame(&s7_header(rosctr, &params, &data, None)));
+        }
+
+        #[test]
+        fn arbitrary_szl_bodies_never_panic(
+            szl_id in prop_oneof![Just(0x0011u16), Just(0x001C), any::<u16>()],
+            record_len in 0u16..80,
+            n_dr in any::<u16>(),
+            body in proptest::collection::vec(any::<u8>(), 0..300),
+        ) {
+            check_all(&szl_reply(szl_id, record_len, &[body], n_dr));
+        }
+
+        #[test]
+        fn mutated_valid_replies_never_panic(
+            which in 0usize..3,
+            pos in any::<prop::sample::Index>(),
+            byte in any::<u8>(),
+        ) {
+            let mut reply = match which {
+                0 => szl_reply(0x0011, 28, &s7_300_module_records(), 3),
+                1 => szl_reply(0x001C, 34, &s7_300_component_records(34), 7),
+                _ => hx("03 00 00 16 11 d0 00 01 44 31 00 c0 01 0a c1 02 01 00 c2 02 01 02"),
+            };
+            let i = pos.index(reply.len());
+            reply[i] = byte;
+            check_all(&reply);
+        }
+    }
+}
