@@ -259,59 +259,15 @@ pub enum ParseError {
     },
 }
 
-/// A forward-only reader over untrusted bytes: every read is checked and a short
-/// read is a [`ParseError::Truncated`] naming the field, never a panic.
-struct Cursor<'a> {
-    rest: &'a [u8],
-}
+use super::wire::Cursor;
 
-impl<'a> Cursor<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Cursor { rest: buf }
-    }
-
-    fn len(&self) -> usize {
-        self.rest.len()
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ParseError> {
-        let (head, tail) = self.rest.split_at_checked(n).ok_or(ParseError::Truncated {
-            what,
-            needed: n,
-            available: self.rest.len(),
-        })?;
-        self.rest = tail;
-        Ok(head)
-    }
-
-    fn array<const N: usize>(&mut self, what: &'static str) -> Result<[u8; N], ParseError> {
-        let bytes = self.take(N, what)?;
-        <[u8; N]>::try_from(bytes).map_err(|_| ParseError::Truncated {
-            what,
-            needed: N,
-            available: bytes.len(),
-        })
-    }
-
-    fn u8(&mut self, what: &'static str) -> Result<u8, ParseError> {
-        let [byte] = self.array::<1>(what)?;
-        Ok(byte)
-    }
-
-    fn u16_le(&mut self, what: &'static str) -> Result<u16, ParseError> {
-        Ok(u16::from_le_bytes(self.array(what)?))
-    }
-
-    fn u16_be(&mut self, what: &'static str) -> Result<u16, ParseError> {
-        Ok(u16::from_be_bytes(self.array(what)?))
-    }
-
-    fn u32_le(&mut self, what: &'static str) -> Result<u32, ParseError> {
-        Ok(u32::from_le_bytes(self.array(what)?))
-    }
-
-    fn u32_be(&mut self, what: &'static str) -> Result<u32, ParseError> {
-        Ok(u32::from_be_bytes(self.array(what)?))
+impl From<super::wire::Truncated> for ParseError {
+    fn from(t: super::wire::Truncated) -> Self {
+        ParseError::Truncated {
+            what: t.what,
+            needed: t.needed,
+            available: t.available,
+        }
     }
 }
 

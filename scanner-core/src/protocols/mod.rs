@@ -7,3 +7,4 @@ pub mod enip;
 pub mod modbus;
 pub mod s7;
 pub mod snmp;
+mod wire;

@@ -328,55 +328,15 @@ pub enum ParseError {
     },
 }
 
-/// A forward-only reader over untrusted bytes: every read is checked and a short
-/// read is a [`ParseError::Truncated`] naming the field, never a panic.
-struct Cursor<'a> {
-    rest: &'a [u8],
-}
+use super::wire::Cursor;
 
-impl<'a> Cursor<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Cursor { rest: buf }
-    }
-
-    fn len(&self) -> usize {
-        self.rest.len()
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ParseError> {
-        let (head, tail) = self.rest.split_at_checked(n).ok_or(ParseError::Truncated {
-            what,
-            needed: n,
-            available: self.rest.len(),
-        })?;
-        self.rest = tail;
-        Ok(head)
-    }
-
-    /// Takes up to `n` bytes: all of them, or what is left.
-    fn take_upto(&mut self, n: usize) -> &'a [u8] {
-        let (head, tail) = self.rest.split_at(n.min(self.rest.len()));
-        self.rest = tail;
-        head
-    }
-
-    fn u8(&mut self, what: &'static str) -> Result<u8, ParseError> {
-        let bytes = self.take(1, what)?;
-        bytes.first().copied().ok_or(ParseError::Truncated {
-            what,
-            needed: 1,
-            available: 0,
-        })
-    }
-
-    fn u16(&mut self, what: &'static str) -> Result<u16, ParseError> {
-        let bytes = self.take(2, what)?;
-        let pair: [u8; 2] = bytes.try_into().map_err(|_| ParseError::Truncated {
-            what,
-            needed: 2,
-            available: bytes.len(),
-        })?;
-        Ok(u16::from_be_bytes(pair))
+impl From<super::wire::Truncated> for ParseError {
+    fn from(t: super::wire::Truncated) -> Self {
+        ParseError::Truncated {
+            what: t.what,
+            needed: t.needed,
+            available: t.available,
+        }
     }
 }
 
@@ -389,7 +349,7 @@ fn tpkt_payload(buf: &[u8]) -> Result<&[u8], ParseError> {
         return Err(ParseError::NotTpkt(version));
     }
     r.u8("TPKT reserved")?;
-    let declared = usize::from(r.u16("TPKT length")?);
+    let declared = usize::from(r.u16_be("TPKT length")?);
     if declared < TPKT_HEADER_LEN || declared > buf.len() {
         return Err(ParseError::LyingLength {
             what: "TPKT length",
@@ -418,7 +378,7 @@ fn cotp_split(tpdu: &[u8]) -> Result<(u8, &[u8], &[u8]), ParseError> {
         needed: 1,
         available: 0,
     })?;
-    Ok((pdu_type, fixed, r.rest))
+    Ok((pdu_type, fixed, r.rest()))
 }
 
 /// Name of a COTP disconnect reason (ISO 8073 13.5.3 e).
@@ -499,8 +459,8 @@ pub fn parse_cotp_reply(buf: &[u8]) -> Result<CotpReply, ParseError> {
     match pdu_type & 0xF0 {
         COTP_CC => {
             let mut cc = ConnectionConfirm {
-                destination_ref: r.u16("CC destination reference")?,
-                source_ref: r.u16("CC source reference")?,
+                destination_ref: r.u16_be("CC destination reference")?,
+                source_ref: r.u16_be("CC source reference")?,
                 class_option: r.u8("CC class")?,
                 tpdu_size: None,
                 calling_tsap: None,
@@ -511,12 +471,12 @@ pub fn parse_cotp_reply(buf: &[u8]) -> Result<CotpReply, ParseError> {
             Ok(CotpReply::Confirm(cc))
         }
         COTP_DR => Ok(CotpReply::Disconnect(CotpDisconnect {
-            destination_ref: r.u16("DR destination reference")?,
-            source_ref: r.u16("DR source reference")?,
+            destination_ref: r.u16_be("DR destination reference")?,
+            source_ref: r.u16_be("DR source reference")?,
             reason: r.u8("DR reason")?,
         })),
         COTP_ER => Ok(CotpReply::Reject(CotpReject {
-            destination_ref: r.u16("ER destination reference")?,
+            destination_ref: r.u16_be("ER destination reference")?,
             cause: r.u8("ER reject cause")?,
         })),
         _ => Err(ParseError::UnexpectedCotp(pdu_type)),
@@ -666,10 +626,10 @@ fn parse_s7_pdu(buf: &[u8]) -> Result<S7Pdu<'_>, ParseError> {
         return Err(ParseError::NotS7(protocol));
     }
     let rosctr = Rosctr::from_code(r.u8("S7 ROSCTR")?);
-    r.u16("S7 reserved")?;
-    let pdu_ref = r.u16("S7 PDU reference")?;
-    let param_len = r.u16("S7 parameter length")?;
-    let data_len = r.u16("S7 data length")?;
+    r.u16_be("S7 reserved")?;
+    let pdu_ref = r.u16_be("S7 PDU reference")?;
+    let param_len = r.u16_be("S7 parameter length")?;
+    let data_len = r.u16_be("S7 data length")?;
     let (error_class, error_code) = match rosctr {
         Rosctr::Ack | Rosctr::AckData => {
             (Some(r.u8("S7 error class")?), Some(r.u8("S7 error code")?))
@@ -732,9 +692,9 @@ pub fn parse_setup_ack(buf: &[u8]) -> Result<SetupAck, ParseError> {
     }
     r.u8("setup reserved")?;
     let negotiated = SetupParams {
-        max_amq_calling: r.u16("max AmQ calling")?,
-        max_amq_called: r.u16("max AmQ called")?,
-        pdu_length: r.u16("PDU length")?,
+        max_amq_calling: r.u16_be("max AmQ calling")?,
+        max_amq_called: r.u16_be("max AmQ called")?,
+        pdu_length: r.u16_be("PDU length")?,
     };
     Ok(SetupAck {
         header: pdu.header,
@@ -883,7 +843,7 @@ pub fn parse_szl_response(buf: &[u8]) -> Result<SzlResponse, ParseError> {
     let (last_data_unit, error_code) = if rest_len >= 8 {
         p.u8("data unit reference")?;
         let last = p.u8("last data unit")? == 0;
-        (last, p.u16("userdata error code")?)
+        (last, p.u16_be("userdata error code")?)
     } else {
         (true, 0)
     };
@@ -911,7 +871,7 @@ pub fn parse_szl_response(buf: &[u8]) -> Result<SzlResponse, ParseError> {
     if d.len() < 2 {
         return Ok(response);
     }
-    let data_len = usize::from(d.u16("data length")?);
+    let data_len = usize::from(d.u16_be("data length")?);
     if data_len > d.len() {
         response.warnings.push(format!(
             "SZL data length declares {data_len} bytes, {} present; decoding what is there",
@@ -922,11 +882,11 @@ pub fn parse_szl_response(buf: &[u8]) -> Result<SzlResponse, ParseError> {
     if return_code != RETURN_CODE_SUCCESS || szl.len() == 0 {
         return Ok(response);
     }
-    let szl_id = szl.u16("SZL id")?;
+    let szl_id = szl.u16_be("SZL id")?;
     response.szl_id = Some(szl_id);
-    response.szl_index = Some(szl.u16("SZL index")?);
-    let record_len = szl.u16("SZL record length")?;
-    let record_count = szl.u16("SZL record count")?;
+    response.szl_index = Some(szl.u16_be("SZL index")?);
+    let record_len = szl.u16_be("SZL record length")?;
+    let record_count = szl.u16_be("SZL record count")?;
     response.record_len = Some(record_len);
     response.record_count = Some(record_count);
 
@@ -996,24 +956,24 @@ fn split_records<'a>(
 /// Decodes a 0x0011 record; fields past the end of a short record are absent.
 fn module_record(bytes: &[u8]) -> Option<ModuleRecord> {
     let mut r = Cursor::new(bytes);
-    let index = r.u16("module record index").ok()?;
+    let index = r.u16_be("module record index").ok()?;
     let order_number = padded_text(r.take_upto(20));
     Some(ModuleRecord {
         index,
         order_number,
-        module_type_id: r.u16("BGTyp").ok(),
-        ausbg: r.u16("Ausbg").ok(),
-        ausbe: r.u16("Ausbe").ok(),
+        module_type_id: r.u16_be("BGTyp").ok(),
+        ausbg: r.u16_be("Ausbg").ok(),
+        ausbe: r.u16_be("Ausbe").ok(),
     })
 }
 
 /// Decodes a 0x001C record: index, then text to the end of the record.
 fn component_record(bytes: &[u8]) -> Option<ComponentRecord> {
     let mut r = Cursor::new(bytes);
-    let index = r.u16("component record index").ok()?;
+    let index = r.u16_be("component record index").ok()?;
     Some(ComponentRecord {
         index,
-        text: padded_text(r.rest),
+        text: padded_text(r.rest()),
     })
 }
 
