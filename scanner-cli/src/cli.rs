@@ -6,15 +6,18 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use scanner_core::output::Format;
+use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
 use scanner_core::window::Window;
 use scanner_core::{Protocol, Rate, ScanConfig, Shard, Targets};
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
-  otscan scan 10.20.0.0/24                      Modbus, EtherNet/IP and SNMP identification, safe defaults
+  otscan scan 10.20.0.0/24                      Modbus, EtherNet/IP, S7, BACnet and SNMP identification, safe defaults
+  otscan scan 10.30.0.0/22 --probes bacnet,s7   building controllers and Siemens PLCs only
   otscan scan 10.20.0.0/24 --probes snmp --snmp-communities public,ops-ro
   otscan scan 10.20.0.0/24 --probes enip --enip-transport both
   otscan scan 10.20.0.0/24 --exclude 10.20.0.7 -o assets.jsonl
@@ -334,8 +337,9 @@ pub struct ScanArgs {
     /// Never scan the addresses listed in this file.
     #[arg(long, value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
-    /// Probes to run, in order.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "modbus,enip,snmp", value_parser = parse_probe)]
+    /// Probes to run, in order: modbus (TCP 502), enip (TCP 44818), s7 (TCP 102), bacnet
+    /// (UDP 47808), snmp (UDP 161). The first protocol that names an identity field wins.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "modbus,enip,s7,bacnet,snmp", value_parser = parse_probe)]
     pub probes: Vec<Protocol>,
     /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable).
     #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
@@ -554,8 +558,10 @@ fn parse_probe(s: &str) -> Result<Protocol, String> {
         "modbus" => Ok(Protocol::Modbus),
         "enip" => Ok(Protocol::Enip),
         "snmp" => Ok(Protocol::Snmp),
+        "bacnet" => Ok(Protocol::Bacnet),
+        "s7" => Ok(Protocol::S7),
         other => Err(format!(
-            "unknown probe '{other}' (known: modbus, enip, snmp)"
+            "unknown probe '{other}' (known: modbus, enip, s7, bacnet, snmp)"
         )),
     }
 }
@@ -743,11 +749,15 @@ impl ScanArgs {
             record_community: self.record_community,
             ..SnmpConfig::default()
         };
+        let mut bacnet = BacnetConfig::default();
+        let mut s7 = S7Config::default();
         for (proto, port) in &self.ports {
             match proto {
                 Protocol::Modbus => modbus.port = *port,
                 Protocol::Enip => enip.port = *port,
                 Protocol::Snmp => snmp.port = *port,
+                Protocol::Bacnet => bacnet.port = *port,
+                Protocol::S7 => s7.port = *port,
             }
         }
         let pacing = self.pacing();
@@ -764,7 +774,9 @@ impl ScanArgs {
             .udp_retries(pacing.udp_retries)
             .modbus(modbus)
             .enip(enip)
-            .snmp(snmp);
+            .snmp(snmp)
+            .bacnet(bacnet)
+            .s7(s7);
         if let Some(d) = self.max_duration {
             builder = builder.max_duration(d);
         }

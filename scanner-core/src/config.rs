@@ -3,8 +3,10 @@
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::{Duration, SystemTime};
 
+use crate::protocols::bacnet::BacnetConfig;
 use crate::protocols::enip::EnipConfig;
 use crate::protocols::modbus::ModbusConfig;
+use crate::protocols::s7::S7Config;
 use crate::protocols::snmp::SnmpConfig;
 use crate::record::Protocol;
 use crate::targets::Targets;
@@ -29,7 +31,17 @@ pub const DEFAULT_UDP_RETRIES: u32 = 1;
 pub const MAX_UNIT_IDS: usize = 256;
 
 /// Probes run when none are chosen: every probe this version has, in this order.
-pub const DEFAULT_PROBES: [Protocol; 3] = [Protocol::Modbus, Protocol::Enip, Protocol::Snmp];
+///
+/// The order decides which protocol names a device's identity fields first: the
+/// device's own automation protocols come before SNMP, which often describes only
+/// its network module.
+pub const DEFAULT_PROBES: [Protocol; 5] = [
+    Protocol::Modbus,
+    Protocol::Enip,
+    Protocol::S7,
+    Protocol::Bacnet,
+    Protocol::Snmp,
+];
 
 /// Global pacing of requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -84,6 +96,10 @@ pub struct ScanConfig {
     pub enip: EnipConfig,
     /// SNMP probe settings.
     pub snmp: SnmpConfig,
+    /// BACnet/IP probe settings.
+    pub bacnet: BacnetConfig,
+    /// Siemens S7 probe settings.
+    pub s7: S7Config,
     /// Site inventory attributes joined into records by address.
     pub enrichment: Option<std::sync::Arc<crate::enrich::EnrichmentTable>>,
     /// Continue an earlier scan of the same targets: skip what its checkpoint says is done.
@@ -108,6 +124,9 @@ pub enum ConfigError {
     /// An empty or too long SNMP community list.
     #[error("snmp communities: {0}")]
     Communities(String),
+    /// The S7 probe has no TSAP to try.
+    #[error("s7 TSAP list is empty")]
+    Tsaps,
     /// A zero page cap.
     #[error("modbus continuation page cap must be at least 1")]
     ZeroPages,
@@ -135,6 +154,8 @@ impl ScanConfig {
                 modbus: ModbusConfig::default(),
                 enip: EnipConfig::default(),
                 snmp: SnmpConfig::default(),
+                bacnet: BacnetConfig::default(),
+                s7: S7Config::default(),
                 enrichment: None,
                 resume: None,
             },
@@ -147,6 +168,8 @@ impl ScanConfig {
             Protocol::Modbus => self.modbus.port,
             Protocol::Enip => self.enip.port,
             Protocol::Snmp => self.snmp.port,
+            Protocol::Bacnet => self.bacnet.port,
+            Protocol::S7 => self.s7.port,
         }
     }
 
@@ -171,6 +194,8 @@ impl ScanConfig {
                 Protocol::Modbus => self.modbus.max_requests() + self.modbus.unit_ids.len() as u64,
                 Protocol::Enip => self.enip.max_requests(self.udp_retries),
                 Protocol::Snmp => self.snmp.max_requests() * (1 + u64::from(self.udp_retries)),
+                Protocol::Bacnet => self.bacnet.max_requests(self.udp_retries),
+                Protocol::S7 => self.s7.max_requests(),
             })
             .sum();
         per_probe.min(u64::from(self.max_requests_per_device))
@@ -193,7 +218,8 @@ impl ScanConfig {
                     })
                     .sum(),
                 // An address whose port is unreachable answers the first datagram.
-                Protocol::Snmp => 1,
+                Protocol::Snmp | Protocol::Bacnet => 1,
+                Protocol::S7 => 1,
             })
             .sum()
     }
@@ -308,6 +334,16 @@ impl ScanConfigBuilder {
         self.config.snmp = snmp;
         self
     }
+    /// Sets the BACnet/IP probe settings.
+    pub fn bacnet(mut self, bacnet: BacnetConfig) -> Self {
+        self.config.bacnet = bacnet;
+        self
+    }
+    /// Sets the Siemens S7 probe settings.
+    pub fn s7(mut self, s7: S7Config) -> Self {
+        self.config.s7 = s7;
+        self
+    }
     /// Sets the Modbus probe settings.
     pub fn modbus(mut self, modbus: ModbusConfig) -> Self {
         self.config.modbus = modbus;
@@ -343,6 +379,9 @@ impl ScanConfigBuilder {
                 c.snmp.communities.len(),
                 crate::protocols::snmp::MAX_COMMUNITIES
             )));
+        }
+        if c.probes.contains(&Protocol::S7) && c.s7.tsaps.is_empty() {
+            return Err(ConfigError::Tsaps);
         }
         if c.modbus.max_pages == 0 {
             return Err(ConfigError::ZeroPages);

@@ -245,13 +245,21 @@ impl Stop {
     }
 }
 
-const PROTOCOLS: [Protocol; 3] = [Protocol::Modbus, Protocol::Enip, Protocol::Snmp];
+const PROTOCOLS: [Protocol; 5] = [
+    Protocol::Modbus,
+    Protocol::Enip,
+    Protocol::Snmp,
+    Protocol::Bacnet,
+    Protocol::S7,
+];
 
 fn protocol_index(p: Protocol) -> usize {
     match p {
         Protocol::Modbus => 0,
         Protocol::Enip => 1,
         Protocol::Snmp => 2,
+        Protocol::Bacnet => 3,
+        Protocol::S7 => 4,
     }
 }
 
@@ -260,7 +268,7 @@ pub(crate) struct Shared {
     pub config: Arc<ScanConfig>,
     pacer: Option<Pacer>,
     stop: Stop,
-    requests: [AtomicU64; 3],
+    requests: [AtomicU64; PROTOCOLS.len()],
     /// Shortest gap between two packets to one device, in microseconds (u64::MAX: none yet).
     min_gap_us: AtomicU64,
     scan_id: String,
@@ -353,6 +361,11 @@ impl DeviceSession {
         self.requests += 1;
         shared.requests[protocol_index(protocol)].fetch_add(1, Ordering::Relaxed);
         Ok(())
+    }
+
+    /// True when the device's TCP connection is open to `port`.
+    pub(crate) fn is_connected(&self, port: u16) -> bool {
+        self.conn.as_ref().is_some_and(|c| c.port == port)
     }
 
     async fn connect(&mut self, port: u16, protocol: Protocol) -> Result<(), ExchangeError> {
@@ -808,6 +821,10 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {
                 Protocol::Snmp => {
                     vec![crate::protocols::snmp::probe(&mut session, &config.snmp).await]
                 }
+                Protocol::Bacnet => {
+                    vec![crate::protocols::bacnet::probe(&mut session, &config.bacnet).await]
+                }
+                Protocol::S7 => vec![crate::protocols::s7::probe(&mut session, &config.s7).await],
             }
         };
         for (observation, identity) in observations {
@@ -839,8 +856,8 @@ fn observation_without_reply(
     why: &str,
 ) -> (ServiceObservation, Identity) {
     let transport = match protocol {
-        Protocol::Snmp => Transport::Udp,
-        Protocol::Modbus | Protocol::Enip => Transport::Tcp,
+        Protocol::Snmp | Protocol::Bacnet => Transport::Udp,
+        Protocol::Modbus | Protocol::Enip | Protocol::S7 => Transport::Tcp,
     };
     (
         ServiceObservation {

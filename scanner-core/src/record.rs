@@ -91,7 +91,8 @@ impl Default for ScannerInfo {
 /// A numeric vendor id and the registry that assigns it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct VendorId {
-    /// The id space: `odva` (CIP vendor ids) or `iana-pen` (IANA private enterprise numbers).
+    /// The id space: `odva` (CIP vendor ids), `iana-pen` (IANA private enterprise
+    /// numbers) or `bacnet` (ASHRAE BACnet vendor ids).
     pub space: VendorIdSpace,
     /// The number in that space.
     pub id: u32,
@@ -105,6 +106,8 @@ pub enum VendorIdSpace {
     Odva,
     /// IANA Private Enterprise Numbers (SNMP sysObjectID, engine ids).
     IanaPen,
+    /// BACnet vendor identifiers, assigned by ASHRAE (Device object vendor-identifier, I-Am).
+    Bacnet,
 }
 
 /// Device roles the record can state.
@@ -147,6 +150,10 @@ pub enum Protocol {
     Enip,
     /// SNMP (UDP 161).
     Snmp,
+    /// BACnet/IP (UDP 47808).
+    Bacnet,
+    /// Siemens S7comm over ISO-on-TCP (port 102).
+    S7,
 }
 
 impl Protocol {
@@ -156,6 +163,8 @@ impl Protocol {
             Protocol::Modbus => "modbus",
             Protocol::Enip => "enip",
             Protocol::Snmp => "snmp",
+            Protocol::Bacnet => "bacnet",
+            Protocol::S7 => "s7",
         }
     }
 }
@@ -266,6 +275,10 @@ pub enum ServiceDetails {
     Enip(crate::protocols::enip::EnipDetails),
     /// SNMP system group, ENTITY-MIB, MAC and v3 engine.
     Snmp(Box<crate::protocols::snmp::SnmpDetails>),
+    /// BACnet/IP Device object properties, I-Am fields and refusals.
+    Bacnet(Box<crate::protocols::bacnet::BacnetDetails>),
+    /// Siemens S7: accepted TSAP, setup and SZL identification, or the refusal.
+    S7(Box<crate::protocols::s7::S7Details>),
 }
 
 /// Bytes from a device shown as text without losing anything.

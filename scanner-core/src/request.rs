@@ -7,6 +7,8 @@
 //! a set request could be spelled. Adding a variant is a reviewed design
 //! change.
 
+use crate::protocols::bacnet::{self, DeviceInstance, InstanceRange, PropertyId};
+use crate::protocols::s7::{self, SetupParams, SzlId, Tsap};
 use crate::protocols::snmp::{self, SnmpRead, SnmpVersion};
 use crate::protocols::{enip, modbus};
 
@@ -81,6 +83,38 @@ pub enum ReadOnlyRequest {
     },
     /// SNMPv3 engine discovery: noAuthNoPriv, reportable, empty USM and an empty GetRequest.
     SnmpV3Discovery,
+    /// BACnet confirmed ReadProperty of one property of the Device object.
+    BacnetReadProperty {
+        /// The Device instance, or [`DeviceInstance::WILDCARD`].
+        device: DeviceInstance,
+        /// The property, from the closed identification set.
+        property: PropertyId,
+    },
+    /// BACnet confirmed ReadPropertyMultiple of Device object properties (an empty
+    /// list reads all of [`PropertyId::ALL`]).
+    BacnetReadPropertyMultiple {
+        /// The Device instance, or [`DeviceInstance::WILDCARD`].
+        device: DeviceInstance,
+        /// The properties, from the closed identification set.
+        properties: Vec<PropertyId>,
+    },
+    /// BACnet unconfirmed Who-Is, sent by unicast to one device.
+    BacnetWhoIs {
+        /// Optional Device instance range.
+        range: Option<InstanceRange>,
+    },
+    /// COTP Connection Request (ISO-on-TCP) from otscan's local TSAP to `destination`.
+    S7ConnectionRequest {
+        /// The TSAP (rack and slot) asked for.
+        destination: Tsap,
+    },
+    /// S7 Setup Communication job with otscan's fixed small parameters.
+    S7SetupCommunication,
+    /// S7 userdata "read SZL" of an identification list.
+    S7ReadSzl {
+        /// The list: module or component identification.
+        szl: SzlId,
+    },
 }
 
 impl ReadOnlyRequest {
@@ -116,6 +150,21 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::SnmpV3Discovery => {
                 snmp::encode_v3_discovery(correlation as i32, correlation as i32)
             }
+            ReadOnlyRequest::BacnetReadProperty { device, property } => {
+                bacnet::encode_read_property(correlation as u8, device, property)
+            }
+            ReadOnlyRequest::BacnetReadPropertyMultiple {
+                device,
+                ref properties,
+            } => bacnet::encode_read_property_multiple(correlation as u8, device, properties),
+            ReadOnlyRequest::BacnetWhoIs { range } => bacnet::encode_who_is(range),
+            ReadOnlyRequest::S7ConnectionRequest { destination } => {
+                s7::encode_connection_request(Tsap::LOCAL, destination)
+            }
+            ReadOnlyRequest::S7SetupCommunication => {
+                s7::encode_setup_communication(correlation as u16, SetupParams::default())
+            }
+            ReadOnlyRequest::S7ReadSzl { szl } => s7::encode_szl_read(correlation as u16, szl),
         }
     }
 
@@ -129,6 +178,12 @@ impl ReadOnlyRequest {
             | ReadOnlyRequest::EnipListServices
             | ReadOnlyRequest::EnipListInterfaces => Protocol::Enip,
             ReadOnlyRequest::SnmpRead { .. } | ReadOnlyRequest::SnmpV3Discovery => Protocol::Snmp,
+            ReadOnlyRequest::BacnetReadProperty { .. }
+            | ReadOnlyRequest::BacnetReadPropertyMultiple { .. }
+            | ReadOnlyRequest::BacnetWhoIs { .. } => Protocol::Bacnet,
+            ReadOnlyRequest::S7ConnectionRequest { .. }
+            | ReadOnlyRequest::S7SetupCommunication
+            | ReadOnlyRequest::S7ReadSzl { .. } => Protocol::S7,
         }
     }
 }
@@ -136,6 +191,65 @@ impl ReadOnlyRequest {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// A BACnet/IP request is an Original-Unicast NPDU without routing whose APDU is
+    /// a confirmed ReadProperty / ReadPropertyMultiple of the Device object or an
+    /// unconfirmed Who-Is: never a write, a device-control or a broadcast.
+    fn assert_bacnet_read_only(bytes: &[u8]) {
+        assert_eq!(&bytes[..2], [0x81, 0x0A], "{bytes:02x?}");
+        assert_eq!(
+            usize::from(u16::from_be_bytes([bytes[2], bytes[3]])),
+            bytes.len()
+        );
+        assert_eq!(bytes[4], 0x01, "NPDU version");
+        assert_eq!(bytes[5] & !0x04, 0, "no routing, no network message");
+        let apdu = &bytes[6..];
+        match apdu[0] >> 4 {
+            0 => {
+                assert_eq!(apdu[0], 0x00, "not segmented");
+                assert!(matches!(apdu[3], 0x0C | 0x0E), "{apdu:02x?}");
+                // Context tag 0: an object identifier of type 8 (Device).
+                assert_eq!(apdu[4], 0x0C);
+                assert_eq!(
+                    u32::from_be_bytes([apdu[5], apdu[6], apdu[7], apdu[8]]) >> 22,
+                    8
+                );
+            }
+            1 => assert_eq!(apdu[1], 0x08, "only Who-Is is unconfirmed"),
+            _ => panic!("not a request: {apdu:02x?}"),
+        }
+    }
+
+    /// An S7 request is a COTP Connection Request, a Setup Communication job or a
+    /// userdata read of SZL 0x0011 / 0x001C: never another job function (read or write
+    /// variables, download, stop, PLC control) nor another userdata function.
+    fn assert_s7_read_only(bytes: &[u8]) {
+        assert_eq!(bytes[0], 3, "TPKT version");
+        assert_eq!(
+            usize::from(u16::from_be_bytes([bytes[2], bytes[3]])),
+            bytes.len()
+        );
+        let cotp = &bytes[4..];
+        match cotp[1] {
+            0xE0 => assert_eq!(usize::from(cotp[0]) + 1, cotp.len(), "CR carries no data"),
+            0xF0 => {
+                let s7 = &cotp[3..];
+                assert_eq!(s7[0], 0x32);
+                let params = &s7[10..];
+                match s7[1] {
+                    0x01 => assert_eq!(params[0], 0xF0, "the only job is Setup Communication"),
+                    0x07 => {
+                        assert_eq!(&params[..7], [0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01]);
+                        let data = &s7[18..];
+                        let szl = u16::from_be_bytes([data[4], data[5]]);
+                        assert!(matches!(szl, 0x0011 | 0x001C), "SZL {szl:#06x}");
+                    }
+                    other => panic!("ROSCTR {other:#04x} in {bytes:02x?}"),
+                }
+            }
+            other => panic!("COTP TPDU {other:#04x}"),
+        }
+    }
 
     /// Every request the enum can express, for every unit id and read code, encodes
     /// to an allowlisted read-only frame; nothing else can be built.
@@ -156,6 +270,34 @@ mod tests {
                     oids: snmp::SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect(),
                 });
             }
+        }
+        for device in [
+            DeviceInstance::WILDCARD,
+            DeviceInstance::new(0).unwrap(),
+            DeviceInstance::new(260_001).unwrap(),
+        ] {
+            all.push(ReadOnlyRequest::BacnetReadPropertyMultiple {
+                device,
+                properties: Vec::new(),
+            });
+            all.push(ReadOnlyRequest::BacnetReadPropertyMultiple {
+                device,
+                properties: PropertyId::ALL.to_vec(),
+            });
+            for property in PropertyId::ALL {
+                all.push(ReadOnlyRequest::BacnetReadProperty { device, property });
+            }
+        }
+        all.push(ReadOnlyRequest::BacnetWhoIs { range: None });
+        all.push(ReadOnlyRequest::BacnetWhoIs {
+            range: InstanceRange::new(DeviceInstance::new(7).unwrap(), DeviceInstance::WILDCARD),
+        });
+        for destination in Tsap::CANDIDATES {
+            all.push(ReadOnlyRequest::S7ConnectionRequest { destination });
+        }
+        all.push(ReadOnlyRequest::S7SetupCommunication);
+        for szl in [SzlId::ModuleIdentification, SzlId::ComponentIdentification] {
+            all.push(ReadOnlyRequest::S7ReadSzl { szl });
         }
         for unit_id in 0..=255u8 {
             all.push(ReadOnlyRequest::ModbusReportServerId { unit_id });
@@ -203,6 +345,8 @@ mod tests {
                         );
                         assert_eq!((pdu.error_status, pdu.error_index), (0, 0));
                     }
+                    crate::record::Protocol::Bacnet => assert_bacnet_read_only(&bytes),
+                    crate::record::Protocol::S7 => assert_s7_read_only(&bytes),
                 }
             }
         }

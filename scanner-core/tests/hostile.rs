@@ -74,6 +74,7 @@ fn listens(device: Option<&DeviceSpec>, probe: Protocol) -> bool {
         Protocol::Modbus => d.modbus.is_some() || hostile(PORTS.modbus, None),
         Protocol::Enip => d.enip.is_some() || hostile(PORTS.enip, None),
         Protocol::Snmp => d.snmp.is_some() || hostile(PORTS.snmp, Some(FixtureTransport::Udp)),
+        Protocol::Bacnet | Protocol::S7 => false,
     }
 }
 

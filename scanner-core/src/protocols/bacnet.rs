@@ -26,7 +26,12 @@ use std::net::{Ipv4Addr, SocketAddrV4};
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::record::{hex, DeviceText};
+use crate::engine::{DeviceSession, ExchangeError};
+use crate::record::{
+    hex, DeviceText, Identity, Protocol, ServiceDetails, ServiceObservation, Transport, VendorId,
+    VendorIdSpace,
+};
+use crate::request::ReadOnlyRequest;
 
 /// Default BACnet/IP UDP port (0xBAC0).
 pub const DEFAULT_PORT: u16 = 47808;
@@ -1479,6 +1484,17 @@ pub struct BacnetDetails {
     /// Segmentation supported (I-Am), by name, or the number when unknown.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub segmentation: Option<String>,
+    /// The B/IP address a BACnet Broadcast Management Device forwarded the reply
+    /// from (BVLC Forwarded-NPDU), as `ip:port`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub forwarded_from: Option<String>,
+    /// BACnet network number of the answering device, when the reply came through a
+    /// BACnet router (NPDU source network): the identity is then that device's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_network: Option<u16>,
+    /// MAC address of the answering device on `source_network`, in hex.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_mac: Option<String>,
     /// Errors, rejects and aborts the device answered with.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub refusals: Vec<BacnetRefusal>,
@@ -1492,6 +1508,13 @@ impl BacnetDetails {
     /// refusals, and the reply's warnings.
     pub fn absorb(&mut self, reply: &Reply) {
         self.warnings.extend(reply.warnings.iter().cloned());
+        if let Some(from) = reply.forwarded_from {
+            self.forwarded_from.get_or_insert_with(|| from.to_string());
+        }
+        if let Some(source) = reply.npdu.as_ref().and_then(|n| n.source.as_ref()) {
+            self.source_network.get_or_insert(source.network);
+            self.source_mac.get_or_insert_with(|| hex(&source.mac));
+        }
         match &reply.payload {
             Payload::ReadPropertyAck {
                 object,
@@ -1631,6 +1654,361 @@ impl BacnetDetails {
 
 fn property_label(property: u32) -> String {
     PropertyId::from_code(property).map_or_else(|| property.to_string(), |p| p.name().to_owned())
+}
+
+// ---------------------------------------------------------------------------
+// Probe
+
+/// Largest datagram the probe accepts: a full 1476-byte APDU with the largest
+/// BVLC and NPDU headers is about 1,510 bytes.
+pub const MAX_REPLY_LEN: usize = 2048;
+
+/// BACnet/IP probe settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BacnetConfig {
+    /// UDP port (the replies must come from it).
+    pub port: u16,
+    /// Ask with one ReadPropertyMultiple first (default); single ReadProperty requests
+    /// follow only when the device rejects or aborts it.
+    pub read_property_multiple: bool,
+    /// Ask the device for its instance with a unicast Who-Is when it refuses the
+    /// wildcard instance (default on).
+    pub who_is_fallback: bool,
+}
+
+impl Default for BacnetConfig {
+    fn default() -> Self {
+        BacnetConfig {
+            port: DEFAULT_PORT,
+            read_property_multiple: true,
+            who_is_fallback: true,
+        }
+    }
+}
+
+impl BacnetConfig {
+    /// Most requests the probe can send to one device: ReadPropertyMultiple twice
+    /// (wildcard, then the real instance), one Who-Is and one ReadProperty per
+    /// property, each sent `1 + udp_retries` times.
+    pub fn max_requests(&self, udp_retries: u32) -> u64 {
+        let rpm = if self.read_property_multiple { 2 } else { 0 };
+        let who_is = u64::from(self.who_is_fallback);
+        (rpm + who_is + PropertyId::ALL.len() as u64) * (1 + u64::from(udp_retries))
+    }
+}
+
+/// The APDU of a BACnet/IP datagram, found by skipping the BVLC and NPDU headers
+/// without decoding anything else; `None` for a network-layer message or a datagram
+/// too short to hold one.
+fn apdu_of(datagram: &[u8]) -> Option<&[u8]> {
+    if *datagram.first()? != BVLC_TYPE {
+        return None;
+    }
+    let header = match *datagram.get(1)? {
+        BVLC_ORIGINAL_UNICAST | BVLC_ORIGINAL_BROADCAST => BVLC_HEADER_LEN,
+        BVLC_FORWARDED_NPDU => BVLC_HEADER_LEN + 6,
+        _ => return None,
+    };
+    let npdu = datagram.get(header..)?;
+    let control = *npdu.get(1)?;
+    if control & NPDU_NETWORK_MESSAGE != 0 {
+        return None;
+    }
+    let mut at = 2;
+    if control & NPDU_DEST_PRESENT != 0 {
+        at += 3 + usize::from(*npdu.get(at + 2)?);
+    }
+    if control & NPDU_SOURCE_PRESENT != 0 {
+        at += 3 + usize::from(*npdu.get(at + 2)?);
+    }
+    if control & NPDU_DEST_PRESENT != 0 {
+        at += 1;
+    }
+    npdu.get(at..)
+}
+
+/// True when `datagram` answers the confirmed request with invoke id `invoke_id`:
+/// a SimpleACK, ComplexACK, Error, Reject or Abort carrying that invoke id. A
+/// request (our own, echoed back) never matches.
+pub fn answers_request(datagram: &[u8], invoke_id: u8) -> bool {
+    apdu_of(datagram).is_some_and(|apdu| {
+        matches!(apdu.first().map(|b| b >> 4), Some(2 | 3 | 5 | 6 | 7))
+            && apdu.get(1) == Some(&invoke_id)
+    })
+}
+
+/// True when `datagram` is an I-Am (the answer to a Who-Is).
+pub fn is_i_am(datagram: &[u8]) -> bool {
+    apdu_of(datagram).is_some_and(|apdu| apdu.get(..2) == Some(&[0x10, SERVICE_I_AM]))
+}
+
+struct BacnetRun<'a> {
+    session: &'a mut DeviceSession,
+    config: &'a BacnetConfig,
+    requests: u32,
+    first_rtt: Option<std::time::Duration>,
+    details: BacnetDetails,
+}
+
+impl BacnetRun<'_> {
+    /// One request and its parsed answer.
+    async fn ask(&mut self, request: ReadOnlyRequest) -> Result<Reply, ExchangeError> {
+        let who_is = matches!(request, ReadOnlyRequest::BacnetWhoIs { .. });
+        self.requests += 1;
+        let reply = self
+            .session
+            .udp_exchange(self.config.port, &request, MAX_REPLY_LEN, &|d, c| {
+                if who_is {
+                    is_i_am(d)
+                } else {
+                    answers_request(d, c as u8)
+                }
+            })
+            .await?;
+        self.first_rtt.get_or_insert(reply.rtt);
+        parse_reply(&reply.bytes).map_err(|e| ExchangeError::Protocol(e.to_string()))
+    }
+
+    fn instance(&self) -> DeviceInstance {
+        self.details
+            .device_instance
+            .and_then(DeviceInstance::new)
+            .unwrap_or(DeviceInstance::WILDCARD)
+    }
+
+    /// Who-Is by unicast; true when the device named its instance.
+    async fn who_is(&mut self) -> Result<bool, ExchangeError> {
+        let reply = self
+            .ask(ReadOnlyRequest::BacnetWhoIs { range: None })
+            .await?;
+        self.details.absorb(&reply);
+        Ok(self.details.device_instance.is_some())
+    }
+
+    /// ReadPropertyMultiple of every identification property. `Ok(true)`: the device
+    /// answered with values; `Ok(false)`: it refused (the refusal is recorded).
+    async fn read_multiple(&mut self) -> Result<bool, ExchangeError> {
+        let reply = self
+            .ask(ReadOnlyRequest::BacnetReadPropertyMultiple {
+                device: self.instance(),
+                properties: PropertyId::ALL.to_vec(),
+            })
+            .await?;
+        self.details.absorb(&reply);
+        Ok(matches!(
+            reply.payload,
+            Payload::ReadPropertyMultipleAck { .. }
+        ))
+    }
+
+    /// One ReadProperty; a property the device does not have is a warning.
+    async fn read_one(&mut self, property: PropertyId) -> Result<Payload, ExchangeError> {
+        let reply = self
+            .ask(ReadOnlyRequest::BacnetReadProperty {
+                device: self.instance(),
+                property,
+            })
+            .await?;
+        match &reply.payload {
+            Payload::Error { error, .. } if !is_unknown_object(&reply.payload) => {
+                self.details.warnings.extend(reply.warnings.iter().cloned());
+                self.details.warnings.push(format!(
+                    "{}: error {}",
+                    property.name(),
+                    error.map_or_else(|| "without class and code".to_owned(), error_text)
+                ));
+            }
+            _ => self.details.absorb(&reply),
+        }
+        Ok(reply.payload)
+    }
+}
+
+/// True when the details identify the device (an instance, a vendor or a name).
+fn identifies(d: &BacnetDetails) -> bool {
+    d.device_instance.is_some()
+        || d.vendor_id.is_some()
+        || d.vendor_name.is_some()
+        || d.model_name.is_some()
+        || d.object_name.is_some()
+        || d.firmware_revision.is_some()
+}
+
+fn error_text(e: ErrorClassCode) -> String {
+    format!(
+        "{}/{}",
+        error_class_name(e.class).map_or_else(|| e.class.to_string(), str::to_owned),
+        error_code_name(e.code).map_or_else(|| e.code.to_string(), str::to_owned)
+    )
+}
+
+/// True for Error object / unknown-object: the device refuses the wildcard instance.
+fn is_unknown_object(payload: &Payload) -> bool {
+    matches!(
+        payload,
+        Payload::Error {
+            error: Some(ErrorClassCode { class: 1, code: 31 }),
+            ..
+        }
+    )
+}
+
+/// Runs the BACnet/IP probe against one device: ReadPropertyMultiple of the Device
+/// object's identification properties with the wildcard instance, a unicast Who-Is
+/// when the device refuses the wildcard, single ReadProperty requests when it
+/// rejects or aborts ReadPropertyMultiple.
+pub(crate) async fn probe(
+    session: &mut DeviceSession,
+    config: &BacnetConfig,
+) -> (ServiceObservation, Identity) {
+    let mut run = BacnetRun {
+        session,
+        config,
+        requests: 0,
+        first_rtt: None,
+        details: BacnetDetails::default(),
+    };
+    let outcome = run_probe(&mut run).await;
+    let BacnetRun {
+        requests,
+        first_rtt,
+        mut details,
+        ..
+    } = run;
+    let identified = identifies(&details);
+    let end = super::ProbeEnd {
+        protocol: Protocol::Bacnet,
+        transport: Transport::Udp,
+        port: config.port,
+        requests,
+        first_rtt,
+        outcome,
+        identified,
+    };
+    let identity = if identified {
+        identity_fields(&details)
+    } else {
+        Identity::default()
+    };
+    let settled = end.settle(|| match details.refusals.first() {
+        Some(refusal) => format!("device refused: {}", refusal_text(refusal)),
+        None => "no identification in the replies".to_owned(),
+    });
+    details.warnings.extend(settled.warning.clone());
+    let observation = end.observation(settled, ServiceDetails::Bacnet(Box::new(details)));
+    (observation, identity)
+}
+
+async fn run_probe(run: &mut BacnetRun<'_>) -> Result<(), ExchangeError> {
+    if run.config.read_property_multiple {
+        if run.read_multiple().await? {
+            return Ok(());
+        }
+        let refused_wildcard = run.details.refusals.last().is_some_and(|r| {
+            matches!(
+                r,
+                BacnetRefusal::Error {
+                    error_class: Some(1),
+                    error_code: Some(31),
+                    ..
+                }
+            )
+        });
+        if refused_wildcard {
+            if !run.config.who_is_fallback || !run.who_is().await? {
+                return Ok(());
+            }
+            if run.read_multiple().await? {
+                return Ok(());
+            }
+        }
+        // Rejected or aborted (e.g. the answer needs segmentation): one property at a time.
+    }
+    read_each(run).await
+}
+
+/// ReadProperty of each identification property in turn.
+async fn read_each(run: &mut BacnetRun<'_>) -> Result<(), ExchangeError> {
+    for property in PropertyId::ALL {
+        if property == PropertyId::ObjectIdentifier && run.details.device_instance.is_some() {
+            continue;
+        }
+        let payload = run.read_one(property).await?;
+        if is_unknown_object(&payload) {
+            // The wildcard is refused: learn the instance, then ask again, or stop.
+            if run.details.device_instance.is_some()
+                || !run.config.who_is_fallback
+                || !run.who_is().await?
+            {
+                return Ok(());
+            }
+            if property != PropertyId::ObjectIdentifier {
+                run.read_one(property).await?;
+            }
+        } else if property == PropertyId::ObjectIdentifier
+            && !matches!(payload, Payload::ReadPropertyAck { .. })
+        {
+            // A device that refuses its own object-identifier will not say more.
+            return Ok(());
+        }
+    }
+    Ok(())
+}
+
+fn refusal_text(refusal: &BacnetRefusal) -> String {
+    match refusal {
+        BacnetRefusal::Error {
+            error_class_name,
+            error_class,
+            error_code_name,
+            error_code,
+            ..
+        } => format!(
+            "error {}/{}",
+            error_class_name
+                .clone()
+                .or_else(|| error_class.map(|c| c.to_string()))
+                .unwrap_or_else(|| "?".to_owned()),
+            error_code_name
+                .clone()
+                .or_else(|| error_code.map(|c| c.to_string()))
+                .unwrap_or_else(|| "?".to_owned()),
+        ),
+        BacnetRefusal::Reject {
+            reason,
+            reason_name,
+        } => format!(
+            "reject {}",
+            reason_name.clone().unwrap_or_else(|| reason.to_string())
+        ),
+        BacnetRefusal::Abort {
+            reason,
+            reason_name,
+            ..
+        } => format!(
+            "abort {}",
+            reason_name.clone().unwrap_or_else(|| reason.to_string())
+        ),
+    }
+}
+
+/// The record's identity fields from what the device said.
+pub(crate) fn identity_fields(details: &BacnetDetails) -> Identity {
+    let vendor = details.vendor_name.as_ref().and_then(DeviceText::trimmed);
+    Identity {
+        vendor,
+        vendor_id: details.vendor_id.map(|id| VendorId {
+            space: VendorIdSpace::Bacnet,
+            id,
+        }),
+        model: details.model_name.as_ref().and_then(DeviceText::trimmed),
+        firmware_version: details
+            .firmware_revision
+            .as_ref()
+            .and_then(DeviceText::trimmed),
+        hostname: details.object_name.as_ref().and_then(DeviceText::trimmed),
+        ..Identity::default()
+    }
 }
 
 #[cfg(test)]

@@ -18,7 +18,11 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::record::DeviceText;
+use crate::engine::{DeviceSession, ExchangeError, FrameCheck};
+use crate::record::{
+    DeviceText, DeviceType, Identity, Protocol, ServiceDetails, ServiceObservation, Transport,
+};
+use crate::request::ReadOnlyRequest;
 
 /// Default ISO-TSAP port.
 pub const DEFAULT_PORT: u16 = 102;
@@ -984,6 +988,9 @@ pub struct S7Details {
     /// Destination TSAP the device accepted with a Connection Confirm.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub tsap: Option<u16>,
+    /// TSAPs tried before, which the device refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused_tsaps: Vec<TsapRefusal>,
     /// PDU length negotiated in Setup Communication.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub pdu_length: Option<u16>,
@@ -1119,6 +1126,301 @@ impl S7Details {
                 *slot = record.text.clone();
             }
         }
+    }
+}
+
+// ---------------------------------------------------------------------------
+// Probe
+
+/// Largest reply frame the probe accepts: otscan asks for 1024-byte TPDUs and a
+/// 480-byte PDU, so a TPKT length beyond this is a lie or a flood, not a CPU.
+pub const MAX_REPLY_LEN: usize = 2048;
+
+/// Siemens S7 probe settings.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct S7Config {
+    /// TCP port (ISO-TSAP, 102).
+    pub port: u16,
+    /// Destination TSAPs tried in order, each on a new connection, until a device
+    /// confirms one (default [`Tsap::CANDIDATES`]: rack 0 slot 2, 0x0200, rack 0 slot 0).
+    pub tsaps: Vec<Tsap>,
+    /// Also read SZL 0x001C (component identification: names, serial) after 0x0011.
+    pub component_identification: bool,
+}
+
+impl Default for S7Config {
+    fn default() -> Self {
+        S7Config {
+            port: DEFAULT_PORT,
+            tsaps: Tsap::CANDIDATES.to_vec(),
+            component_identification: true,
+        }
+    }
+}
+
+impl S7Config {
+    /// Most requests (connection attempts included) the probe can send to one device.
+    pub fn max_requests(&self) -> u64 {
+        // A connection and a Connection Request per TSAP, then setup and the SZL reads.
+        2 * self.tsaps.len() as u64 + 2 + u64::from(self.component_identification)
+    }
+}
+
+/// Frames a reply on the ISO-on-TCP stream: one TPKT frame, matched to the
+/// request by the S7 PDU reference when it carries an S7 PDU (COTP connection
+/// replies carry none and always match).
+pub fn frame_check(buf: &[u8], correlation: u32) -> FrameCheck {
+    let Some(len) = tpkt_len(buf) else {
+        return FrameCheck::NeedMore;
+    };
+    if len > MAX_REPLY_LEN {
+        return FrameCheck::Invalid(format!(
+            "TPKT length {len} exceeds the {MAX_REPLY_LEN}-byte cap"
+        ));
+    }
+    if buf.len() < len {
+        return FrameCheck::NeedMore;
+    }
+    FrameCheck::Complete {
+        len,
+        matches: pdu_reference(&buf[..len]).is_none_or(|r| r == correlation as u16),
+    }
+}
+
+/// The S7 PDU reference of a TPKT frame that carries a COTP DT with an S7 PDU.
+fn pdu_reference(frame: &[u8]) -> Option<u16> {
+    let tpdu = frame.get(TPKT_HEADER_LEN..)?;
+    let li = usize::from(*tpdu.first()?);
+    if tpdu.get(1)? & 0xF0 != COTP_DT {
+        return None;
+    }
+    let s7 = tpdu.get(1 + li..)?;
+    if *s7.first()? != S7_PROTOCOL_ID {
+        return None;
+    }
+    Some(u16::from_be_bytes([*s7.get(4)?, *s7.get(5)?]))
+}
+
+/// A TSAP the device would not connect to.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct TsapRefusal {
+    /// The destination TSAP asked for.
+    pub tsap: u16,
+    /// How it refused: `disconnect` (COTP DR), `reject` (COTP ER) or `closed` (TCP closed).
+    pub how: String,
+    /// The DR reason or ER cause byte.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<u8>,
+    /// The DR reason's name.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason_name: Option<String>,
+}
+
+struct S7Run<'a> {
+    session: &'a mut DeviceSession,
+    config: &'a S7Config,
+    requests: u32,
+    first_rtt: Option<std::time::Duration>,
+    details: S7Details,
+}
+
+impl S7Run<'_> {
+    async fn ask(&mut self, request: ReadOnlyRequest) -> Result<Vec<u8>, ExchangeError> {
+        // The connection attempt, when one is needed, counts as a request of its own.
+        self.requests += 1 + u32::from(!self.session.is_connected(self.config.port));
+        let reply = self
+            .session
+            .tcp_exchange(self.config.port, &request, MAX_REPLY_LEN, &frame_check)
+            .await?;
+        self.first_rtt.get_or_insert(reply.rtt);
+        Ok(reply.bytes)
+    }
+
+    /// Connection Requests to each TSAP in turn, a new connection for each; `Ok(true)`
+    /// once one is confirmed.
+    async fn connect(&mut self) -> Result<bool, ExchangeError> {
+        let config = self.config;
+        for &tsap in &config.tsaps {
+            self.session.close().await;
+            let reply = match self
+                .ask(ReadOnlyRequest::S7ConnectionRequest { destination: tsap })
+                .await
+            {
+                Ok(reply) => reply,
+                // A device that drops the connection on an unknown TSAP: try the next.
+                Err(ExchangeError::Closed) => {
+                    self.details.refused_tsaps.push(TsapRefusal {
+                        tsap: tsap.value(),
+                        how: "closed".to_owned(),
+                        reason: None,
+                        reason_name: None,
+                    });
+                    continue;
+                }
+                Err(e) => return Err(e),
+            };
+            match parse_cotp_reply(&reply).map_err(|e| ExchangeError::Protocol(e.to_string()))? {
+                CotpReply::Confirm(confirm) => {
+                    self.details.apply_confirm(tsap, &confirm);
+                    return Ok(true);
+                }
+                CotpReply::Disconnect(dr) => self.details.refused_tsaps.push(TsapRefusal {
+                    tsap: tsap.value(),
+                    how: "disconnect".to_owned(),
+                    reason: Some(dr.reason),
+                    reason_name: Some(disconnect_reason_name(dr.reason).to_owned()),
+                }),
+                CotpReply::Reject(er) => self.details.refused_tsaps.push(TsapRefusal {
+                    tsap: tsap.value(),
+                    how: "reject".to_owned(),
+                    reason: Some(er.cause),
+                    reason_name: None,
+                }),
+            }
+        }
+        Ok(false)
+    }
+
+    /// Setup Communication; `Ok(false)` when the CPU refused it (recorded).
+    async fn setup(&mut self) -> Result<bool, ExchangeError> {
+        let reply = self.ask(ReadOnlyRequest::S7SetupCommunication).await?;
+        let ack = parse_setup_ack(&reply).map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        self.details.apply_setup(&ack);
+        Ok(!ack.header.is_error() && ack.negotiated.is_some())
+    }
+
+    async fn read_szl(&mut self, szl: SzlId) -> Result<(), ExchangeError> {
+        let reply = self.ask(ReadOnlyRequest::S7ReadSzl { szl }).await?;
+        let response =
+            parse_szl_response(&reply).map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        if response.szl_id.is_some_and(|id| id != szl.id()) {
+            self.details.warnings.push(format!(
+                "asked for SZL {:#06x}, the reply is SZL {:#06x}",
+                szl.id(),
+                response.szl_id.unwrap_or_default()
+            ));
+        }
+        self.details.apply_szl(&response);
+        Ok(())
+    }
+}
+
+/// Runs the S7 probe against one device: a COTP Connection Request to each
+/// candidate TSAP until one is confirmed, Setup Communication, then SZL reads
+/// 0x0011 and 0x001C. A CPU that refuses the setup or the reads (S7-1200/1500 with
+/// PUT/GET disabled) is recorded with what it accepted and the error it gave.
+pub(crate) async fn probe(
+    session: &mut DeviceSession,
+    config: &S7Config,
+) -> (ServiceObservation, Identity) {
+    let mut run = S7Run {
+        session,
+        config,
+        requests: 0,
+        first_rtt: None,
+        details: S7Details::default(),
+    };
+    let outcome = run_probe(&mut run).await;
+    run.session.close().await;
+    let S7Run {
+        requests,
+        first_rtt,
+        mut details,
+        ..
+    } = run;
+    let identified = details.order_number.is_some()
+        || details.module_type.is_some()
+        || details.module_name.is_some()
+        || details.serial_number.is_some()
+        || details.firmware_version.is_some();
+    let end = super::ProbeEnd {
+        protocol: Protocol::S7,
+        transport: Transport::Tcp,
+        port: config.port,
+        requests,
+        first_rtt,
+        outcome,
+        identified,
+    };
+    let identity = if identified {
+        identity_fields(&details)
+    } else {
+        Identity::default()
+    };
+    let settled = end.settle(|| refusal_summary(&details));
+    details.warnings.extend(settled.warning.clone());
+    let observation = end.observation(settled, ServiceDetails::S7(Box::new(details)));
+    (observation, identity)
+}
+
+async fn run_probe(run: &mut S7Run<'_>) -> Result<(), ExchangeError> {
+    if !run.connect().await? || !run.setup().await? {
+        return Ok(());
+    }
+    run.read_szl(SzlId::ModuleIdentification).await?;
+    if run.config.component_identification {
+        run.read_szl(SzlId::ComponentIdentification).await?;
+    }
+    Ok(())
+}
+
+/// Why a device that answered gave no identification.
+fn refusal_summary(details: &S7Details) -> String {
+    if let Some(name) = &details.error_name {
+        return format!(
+            "S7 error class {:#04x} ({name}), code {:#04x}",
+            details.error_class.unwrap_or_default(),
+            details.error_code.unwrap_or_default()
+        );
+    }
+    if details.szl_error_code.is_some() || details.szl_return_code.is_some() {
+        return format!(
+            "SZL read refused: error code {:#06x}, return code {:#04x}",
+            details.szl_error_code.unwrap_or_default(),
+            details.szl_return_code.unwrap_or(RETURN_CODE_SUCCESS)
+        );
+    }
+    if details.tsap.is_none() {
+        let tsaps: Vec<String> = details
+            .refused_tsaps
+            .iter()
+            .map(|r| format!("{:#06x} ({})", r.tsap, r.how))
+            .collect();
+        return format!("no TSAP accepted: {}", tsaps.join(", "));
+    }
+    "no identification in the replies".to_owned()
+}
+
+/// Order-number prefixes of Siemens automation products (SIMATIC S7/S5, SIPLUS,
+/// LOGO!, SIMATIC NET).
+const SIEMENS_ORDER_PREFIXES: [&str; 5] = ["6ES7", "6ES5", "6AG1", "6ED1", "6GK"];
+
+/// The record's identity fields from what the device said.
+pub(crate) fn identity_fields(details: &S7Details) -> Identity {
+    let text = |t: &Option<DeviceText>| t.as_ref().and_then(DeviceText::trimmed);
+    let order = text(&details.order_number);
+    let siemens = order
+        .as_deref()
+        .is_some_and(|o| SIEMENS_ORDER_PREFIXES.iter().any(|p| o.starts_with(p)))
+        || text(&details.copyright).is_some_and(|c| c.contains("Siemens"));
+    let model = text(&details.module_type).or_else(|| text(&details.module_name));
+    let device_type = model.as_deref().and_then(|m| {
+        if m.contains("CPU") {
+            Some(DeviceType::Plc)
+        } else if m.starts_with("CP ") || m.starts_with("IM ") {
+            Some(DeviceType::CommAdapter)
+        } else {
+            None
+        }
+    });
+    Identity {
+        vendor: siemens.then(|| "Siemens".to_owned()),
+        product_code: order,
+        model,
+        serial_number: text(&details.serial_number),
+        firmware_version: details.firmware_version.clone(),
+        device_type,
+        ..Identity::default()
     }
 }
 
