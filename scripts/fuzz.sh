@@ -28,6 +28,8 @@ max_len() {
         enip_reply) echo 4096 ;;
         snmp_message) echo 9000 ;;
         snmp_engine_id) echo 64 ;;
+        bacnet_reply) echo 1600 ;;
+        s7_reply) echo 4096 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;
     esac

@@ -7,12 +7,15 @@
 //!
 //! `iana_pen.tsv` (IANA Private Enterprise Numbers, for SNMP) is written by
 //! `generate_pen.py` from IANA's registry; `iana_pen.md` names the source and the selection.
+//! `bacnet_vendors.tsv` (ASHRAE's BACnet vendor ids) is written by `generate_bacnet.py` from
+//! the copy of ASHRAE's list in the MIT/Apache-2.0 crate bacnet-rs; see `bacnet_vendors.md`.
 
 use std::sync::OnceLock;
 
 const ODVA_VENDORS_TSV: &str = include_str!("odva_vendors.tsv");
 const CIP_DEVICE_TYPES_TSV: &str = include_str!("cip_device_types.tsv");
 const IANA_PEN_TSV: &str = include_str!("iana_pen.tsv");
+const BACNET_VENDORS_TSV: &str = include_str!("bacnet_vendors.tsv");
 
 /// An id -> name table, sorted by id for binary search.
 struct Table {
@@ -82,6 +85,21 @@ pub fn odva_vendor(id: u16) -> Option<&'static str> {
 /// "Programmable Logic Controller". `None` for types the table does not know.
 pub fn cip_device_type(id: u16) -> Option<&'static str> {
     device_types().get(id)
+}
+
+fn bacnet_vendors() -> &'static Table {
+    static TABLE: OnceLock<Table> = OnceLock::new();
+    TABLE.get_or_init(|| parse_tsv(BACNET_VENDORS_TSV).0)
+}
+
+/// Name of the organization an ASHRAE-assigned BACnet vendor identifier belongs to, as
+/// ASHRAE's list spells it, e.g. 5 -> "Johnson Controls, Inc.", 260 -> "BACnet Stack at
+/// SourceForge". The id is what a device states in its I-Am and its `vendor-identifier`
+/// property. `None` for ids the table does not hold (assigned after it was generated,
+/// never assigned, reserved for ASHRAE) and for ids above 65535, which ASHRAE never
+/// assigns (the property is an Unsigned16).
+pub fn bacnet_vendor(id: u32) -> Option<&'static str> {
+    bacnet_vendors().get(u16::try_from(id).ok()?)
 }
 
 /// An enterprise number -> organization table, sorted by number for binary search.
@@ -163,6 +181,50 @@ mod tests {
         assert_eq!(odva_vendor(243), Some("Schneider Electric"));
         assert_eq!(odva_vendor(0), None);
         assert_eq!(odva_vendor(0xFFFF), None);
+    }
+
+    #[test]
+    fn bacnet_table_parses_and_names_its_source() {
+        let (table, bad) = parse_tsv(BACNET_VENDORS_TSV);
+        assert!(bad.is_empty(), "bad lines: {bad:?}");
+        // ASHRAE's list had about 1,500 vendors when the table was generated.
+        assert!(table.rows.len() >= 1500, "{} rows", table.rows.len());
+        assert!(BACNET_VENDORS_TSV.starts_with('#'));
+        assert!(
+            BACNET_VENDORS_TSV.contains("Source:") && BACNET_VENDORS_TSV.contains("bacnet.org")
+        );
+        assert!(BACNET_VENDORS_TSV.contains("Licence:") && BACNET_VENDORS_TSV.contains("MIT"));
+        assert!(BACNET_VENDORS_TSV.contains("commit "));
+        assert!(!table
+            .rows
+            .iter()
+            .any(|(_, name)| name.starts_with("Reserved")));
+    }
+
+    #[test]
+    fn well_known_bacnet_vendor_ids() {
+        assert_eq!(bacnet_vendor(0), Some("ASHRAE"));
+        assert_eq!(bacnet_vendor(5), Some("Johnson Controls, Inc."));
+        assert_eq!(bacnet_vendor(8), Some("Delta Controls"));
+        assert_eq!(bacnet_vendor(24), Some("Automated Logic Corporation"));
+        assert_eq!(bacnet_vendor(36), Some("Tridium Inc."));
+        assert_eq!(
+            bacnet_vendor(222),
+            Some("WAGO Kontakttechnik GmbH & Co. KG")
+        );
+        assert_eq!(bacnet_vendor(260), Some("BACnet Stack at SourceForge"));
+        assert_eq!(bacnet_vendor(389), Some("Chipkin Automation Systems"));
+        assert_eq!(
+            bacnet_vendor(73),
+            Some("ABB Gebäudetechnik AG Bereich NetServ")
+        );
+        // Reserved for ASHRAE, absent from the copy, beyond 16 bits.
+        assert_eq!(bacnet_vendor(555), None);
+        assert_eq!(bacnet_vendor(1395), None);
+        assert_eq!(bacnet_vendor(0xFFFF), None);
+        assert_eq!(bacnet_vendor(0x1_0000), None);
+        assert_eq!(bacnet_vendor(0x1_0000 + 5), None);
+        assert_eq!(bacnet_vendor(u32::MAX), None);
     }
 
     #[test]
