@@ -1994,7 +1994,16 @@ fn refusal_text(refusal: &BacnetRefusal) -> String {
 
 /// The record's identity fields from what the device said.
 pub(crate) fn identity_fields(details: &BacnetDetails) -> Identity {
-    let vendor = details.vendor_name.as_ref().and_then(DeviceText::trimmed);
+    let vendor = details
+        .vendor_name
+        .as_ref()
+        .and_then(DeviceText::trimmed)
+        .or_else(|| {
+            details
+                .vendor_id
+                .and_then(crate::vendors::bacnet_vendor)
+                .map(str::to_owned)
+        });
     Identity {
         vendor,
         vendor_id: details.vendor_id.map(|id| VendorId {
