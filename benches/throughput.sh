@@ -32,7 +32,7 @@ for run in $(seq "$RUNS"); do
     timed "$out/lib-$run.time" "$bin/scan_bench" "$NET" --rate unlimited --interval 0 \
         --concurrency "$CONCURRENCY" --timeout "$TIMEOUT_MS" --udp-retries 0 --out "$out/lib-$run.jsonl" \
         >"$out/lib-$run.txt"
-    timed "$out/cli-$run.time" "$bin/otscan" scan "$NET" --rate 4294967295 --per-device-interval 0 \
+    timed "$out/cli-$run.time" "$bin/otscan" scan "$NET" --probes modbus,enip,snmp --rate 4294967295 --per-device-interval 0 \
         --concurrency "$CONCURRENCY" --timeout "${TIMEOUT_MS}ms" --udp-retries 0 -o "$out/cli-$run.jsonl" \
         2>"$out/cli-$run.txt" || echo "otscan CLI failed: $(tail -1 "$out/cli-$run.txt")"
     timed "$out/kernel-$run.time" "$bin/kernel_baseline" "$NET" "$CONCURRENCY" "$TIMEOUT_MS" 502,44818 161 \
