@@ -345,6 +345,8 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         modbus: 15702,
         enip: 44872,
         snmp: 16172,
+        bacnet: 47872,
+        s7: 10272,
     };
     let spec = PlantSpec::hostile(base, ports);
     let names: BTreeSet<_> = spec.devices.iter().map(|d| d.name.as_str()).collect();

@@ -29,6 +29,8 @@ const PORTS: PlantPorts = PlantPorts {
     modbus: 15087,
     enip: 44887,
     snmp: 16187,
+    bacnet: 47887,
+    s7: 10287,
 };
 /// Connect and read timeout: shorter than the default 2 s so the test is quick, still far longer
 /// than any loopback reply takes, and shorter than the slow drip's one byte per second.

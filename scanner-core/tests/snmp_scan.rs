@@ -18,6 +18,8 @@ const PORTS: PlantPorts = PlantPorts {
     modbus: 15050,
     enip: 44850,
     snmp: 16150,
+    bacnet: 47850,
+    s7: 10250,
 };
 
 fn config(targets: &str, snmp: SnmpConfig) -> ScanConfig {
