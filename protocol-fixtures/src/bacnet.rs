@@ -727,7 +727,7 @@ fn closing(number: u8) -> u8 {
     number << 4 | 0x0F
 }
 
-fn object_id(kind: u16, instance: u32) -> [u8; 4] {
+pub(crate) fn object_id(kind: u16, instance: u32) -> [u8; 4] {
     (u32::from(kind) << 22 | instance & 0x3F_FFFF).to_be_bytes()
 }
 
@@ -834,6 +834,15 @@ pub(crate) fn parse_datagram(datagram: &[u8]) -> Option<&[u8]> {
         at += 1; // hop count
     }
     npdu.get(at..)
+}
+
+/// The invoke id and service choice of a confirmed request datagram.
+pub(crate) fn confirmed_request(datagram: &[u8]) -> Option<(u8, u8)> {
+    let apdu = parse_datagram(datagram)?;
+    if apdu.first()? >> 4 != pdu_type::CONFIRMED_REQUEST || apdu[0] & 0x08 != 0 {
+        return None;
+    }
+    Some((*apdu.get(2)?, *apdu.get(3)?))
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -388,7 +388,7 @@ impl S7DeviceConfig {
 
     /// The data of the SZL answer for `id` and `index` (return code, transport size, length,
     /// header, records), `None` when the device does not have it.
-    fn szl_data(&self, id: u16, index: u16, room: usize) -> Option<Vec<u8>> {
+    pub(crate) fn szl_data(&self, id: u16, index: u16, room: usize) -> Option<Vec<u8>> {
         if self.behaviour == S7Behaviour::RefuseSzl {
             return None;
         }
@@ -420,7 +420,7 @@ impl S7DeviceConfig {
 }
 
 /// A data item: return code, transport size, length, data.
-fn data_item(return_code: u8, transport_size: u8, data: &[u8]) -> Vec<u8> {
+pub(crate) fn data_item(return_code: u8, transport_size: u8, data: &[u8]) -> Vec<u8> {
     let mut out = vec![return_code, transport_size];
     out.extend_from_slice(&u16::try_from(data.len()).unwrap_or(u16::MAX).to_be_bytes());
     out.extend_from_slice(data);
