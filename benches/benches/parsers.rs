@@ -116,6 +116,8 @@ fn replies() -> &'static Replies {
                 modbus: 0,
                 enip: 0,
                 snmp: 0,
+                bacnet: 0,
+                s7: 0,
             };
             let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 66, 0, 0), ports))
                 .expect("start the simulated plant on 127.66.0.0/24");

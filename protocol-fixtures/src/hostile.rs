@@ -14,7 +14,7 @@
 //! first is open, optionally resets when two packets (connection attempts, requests, datagrams)
 //! arrive closer than a minimum gap, and records every violation.
 //!
-//! [`PlantSpec::hostile`] lays out a /24 of these devices for all three protocols.
+//! [`PlantSpec::hostile`] lays out a /24 of these devices for all five protocols.
 //!
 //! Everything is bounded: a drip or an endless stream ends when the peer goes away, after
 //! [`ENDLESS_STREAM_CAP`] bytes, or after [`MAX_CONNECTION_TIME`]; a flood is
@@ -35,10 +35,12 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    bacnet::{self, BacnetDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
     recorder::{Framing, Recorder, RecordingStream, Transport},
+    s7::{self, S7DeviceConfig, Tpdu},
 };
 
 /// Time between two bytes of a [`HostileBehaviour::SlowDrip`] reply.
@@ -64,6 +66,9 @@ pub const PACING_SENSITIVE_GAP: Duration = Duration::from_millis(90);
 /// The pause inside the first reply of the plant's `modbus-stall-mid-reply`: between one and two
 /// read timeouts of a scanner whose read timeout is between 350 and 700 ms.
 pub const MID_REPLY_STALL: Duration = Duration::from_millis(700);
+/// Nesting depth of the opening tags inside the property value of a
+/// [`HostileBehaviour::BacnetDeepNesting`] reply.
+pub const BACNET_NESTING_DEPTH: usize = 1000;
 /// Length of a [`HostileBehaviour::Garbage`] reply.
 const GARBAGE_LEN: usize = 64;
 
@@ -76,6 +81,10 @@ pub enum HostileProtocol {
     Enip,
     /// SNMP (UDP only).
     Snmp,
+    /// BACnet/IP (UDP only).
+    Bacnet,
+    /// Siemens S7 on ISO-on-TCP (TCP only).
+    S7,
 }
 
 impl HostileProtocol {
@@ -85,6 +94,8 @@ impl HostileProtocol {
             HostileProtocol::Modbus => "modbus",
             HostileProtocol::Enip => "enip",
             HostileProtocol::Snmp => crate::snmp::PROTOCOL,
+            HostileProtocol::Bacnet => bacnet::PROTOCOL,
+            HostileProtocol::S7 => s7::PROTOCOL,
         }
     }
 
@@ -92,7 +103,8 @@ impl HostileProtocol {
         match self {
             HostileProtocol::Modbus => Framing::ModbusTcp,
             HostileProtocol::Enip => Framing::Enip,
-            HostileProtocol::Snmp => Framing::Raw,
+            HostileProtocol::Snmp | HostileProtocol::Bacnet => Framing::Raw,
+            HostileProtocol::S7 => Framing::Tpkt,
         }
     }
 
@@ -100,7 +112,8 @@ impl HostileProtocol {
         match self {
             HostileProtocol::Modbus => transport == Transport::Tcp,
             HostileProtocol::Enip => true,
-            HostileProtocol::Snmp => transport == Transport::Udp,
+            HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
+            HostileProtocol::S7 => transport == Transport::Tcp,
         }
     }
 }
@@ -134,16 +147,18 @@ pub enum HostileBehaviour {
         stall: Duration,
     },
     /// The header declares the largest length it can (MBAP length 65535, encapsulation length
-    /// 0xFFFF, a BER length of 2^31) and far fewer bytes follow; on TCP the connection then
-    /// stays open and quiet.
+    /// 0xFFFF, a BER length of 2^31, BVLC length 65535, TPKT length 65535) and far fewer bytes
+    /// follow; on TCP the connection then stays open and quiet.
     HugeDeclaredLength(HostileProtocol),
     /// A valid reply followed by bytes its length fields do not cover.
     MoreThanDeclared(HostileProtocol),
-    /// A valid reply to another request: Modbus transaction id, EtherNet/IP sender context or
-    /// SNMP request id (and v3 msgID) plus one.
+    /// A valid reply to another request: Modbus transaction id, EtherNet/IP sender context,
+    /// SNMP request id (and v3 msgID), BACnet invoke id or S7 PDU reference plus one (S7
+    /// Connection Requests still get a matching Confirm).
     WrongCorrelation(HostileProtocol),
     /// A reply of another kind with the right correlation: a Modbus FC 0x03 register reply, an
-    /// EtherNet/IP RegisterSession reply, an SNMP SetRequest PDU.
+    /// EtherNet/IP RegisterSession reply, an SNMP SetRequest PDU, a BACnet SimpleACK of
+    /// WriteProperty, an S7 Write Var Ack_Data (S7 Connection Requests still get a Confirm).
     WrongReplyKind(HostileProtocol),
     /// 64 pseudo-random bytes (a fixed sequence) per request.
     Garbage(HostileProtocol),
@@ -160,6 +175,18 @@ pub enum HostileBehaviour {
     /// An SNMP response whose varbind name has [`SNMP_HUGE_OID_ARCS`] arcs and whose
     /// sysObjectID value has one 100-byte arc.
     SnmpHugeOids,
+    /// S7: valid connection and setup, then SZL answers whose record count is 65535 with one
+    /// record (0x0011 and other lists) or whose record length is 0xFFFF with one 34-byte record
+    /// (0x001C); the data lengths are true.
+    S7SzlLyingCounts,
+    /// S7: a Connection Confirm, then silence: nothing after it is ever answered.
+    S7CotpThenSilence,
+    /// BACnet: ReadProperty(Multiple) ACKs whose property value is [`BACNET_NESTING_DEPTH`]
+    /// nested opening tags (and as many closing ones).
+    BacnetDeepNesting,
+    /// BACnet: ReadProperty(Multiple) ACKs whose property value is a CharacterString declaring
+    /// an extended length of 0xFFFFFFFF, followed by a few bytes.
+    BacnetHugeTagLength,
     /// UDP: a datagram of [`OVERSIZED_DATAGRAM_LEN`] bytes that starts like a valid reply.
     OversizedDatagram(HostileProtocol),
     /// UDP: a valid reply, sent from another port of the device's address.
@@ -205,6 +232,12 @@ impl HostileBehaviour {
             HostileBehaviour::SnmpDeepNesting
             | HostileBehaviour::SnmpHugeIntegers
             | HostileBehaviour::SnmpHugeOids => HostileProtocol::Snmp,
+            HostileBehaviour::S7SzlLyingCounts | HostileBehaviour::S7CotpThenSilence => {
+                HostileProtocol::S7
+            }
+            HostileBehaviour::BacnetDeepNesting | HostileBehaviour::BacnetHugeTagLength => {
+                HostileProtocol::Bacnet
+            }
         }
     }
 
@@ -809,6 +842,10 @@ async fn respond_tcp(
             }
             Shape::Valid
         }
+        HostileBehaviour::S7CotpThenSilence => match s7::parse_tpkt(request) {
+            Some(Tpdu::Cr(_)) => Shape::Valid,
+            _ => return None,
+        },
         other => Shape::for_behaviour(other),
     };
     let reply = ctx.reply(shape, request, nth);
@@ -836,7 +873,18 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
             }
             24 + usize::from(u16::from_le_bytes([pending[2], pending[3]]))
         }
-        HostileProtocol::Snmp => pending.len(),
+        HostileProtocol::S7 => {
+            if pending.len() < 4 {
+                return None;
+            }
+            let length = usize::from(u16::from_be_bytes([pending[2], pending[3]]));
+            if pending[0] != 3 || length < 6 {
+                pending.len()
+            } else {
+                length
+            }
+        }
+        HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
     };
     if len == 0 || pending.len() < len {
         return None;
@@ -932,6 +980,8 @@ enum Shape {
     HugeIntegers,
     HugeOids,
     Oversized,
+    HugeTagLength,
+    SzlLyingCounts,
 }
 
 impl Shape {
@@ -947,6 +997,9 @@ impl Shape {
             HostileBehaviour::SnmpDeepNesting => Shape::DeepNesting,
             HostileBehaviour::SnmpHugeIntegers => Shape::HugeIntegers,
             HostileBehaviour::SnmpHugeOids => Shape::HugeOids,
+            HostileBehaviour::BacnetDeepNesting => Shape::DeepNesting,
+            HostileBehaviour::BacnetHugeTagLength => Shape::HugeTagLength,
+            HostileBehaviour::S7SzlLyingCounts => Shape::SzlLyingCounts,
             HostileBehaviour::OversizedDatagram(_) => Shape::Oversized,
             _ => Shape::Valid,
         }
@@ -970,6 +1023,8 @@ fn craft(
         HostileProtocol::Modbus => modbus_reply(shape, request),
         HostileProtocol::Enip => enip_reply(shape, request, device),
         HostileProtocol::Snmp => snmp_reply(shape, request),
+        HostileProtocol::Bacnet => bacnet_reply(shape, request, device),
+        HostileProtocol::S7 => s7_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1479,6 +1534,207 @@ fn snmp_reply(shape: Shape, datagram: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// BACnet/IP: the valid replies come from the well-behaved device's encoder with a hostile
+// identity; the hostile ones are that reply bent, or an ACK built around a poisoned value.
+
+/// The Device instance of the hostile BACnet devices.
+const BACNET_INSTANCE: u32 = 666;
+
+fn bacnet_identity() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(
+        BACNET_INSTANCE,
+        0xFFF0, // a vendor id nobody has
+        std::str::from_utf8(VENDOR).unwrap_or_default(),
+        "HOSTILE-1",
+    )
+    .with_firmware_revision("v6.6.6")
+    .with_object_name("hostile-bacnet")
+}
+
+/// A ReadProperty or ReadPropertyMultiple ACK (as the request asks) for object-name whose value
+/// is `value`, raw; `None` for other requests.
+fn bacnet_poisoned_ack(request: &[u8], value: &[u8]) -> Option<Vec<u8>> {
+    let (invoke, service) = bacnet::confirmed_request(request)?;
+    let object = bacnet::object_id(bacnet::OBJECT_DEVICE, BACNET_INSTANCE);
+    let property = bacnet::property::OBJECT_NAME as u8;
+    let mut apdu = vec![0x30, invoke, service, 0x0C];
+    apdu.extend_from_slice(&object);
+    match service {
+        bacnet::service::READ_PROPERTY => {
+            apdu.extend_from_slice(&[0x19, property, 0x3E]);
+            apdu.extend_from_slice(value);
+            apdu.push(0x3F);
+        }
+        bacnet::service::READ_PROPERTY_MULTIPLE => {
+            apdu.extend_from_slice(&[0x1E, 0x29, property, 0x4E]);
+            apdu.extend_from_slice(value);
+            apdu.extend_from_slice(&[0x4F, 0x1F]);
+        }
+        _ => return None,
+    }
+    Some(bacnet::bvll(
+        bacnet::bvlc::ORIGINAL_UNICAST_NPDU,
+        &[&[0x01, 0x00][..], &apdu].concat(),
+    ))
+}
+
+/// Offset of the APDU in the hostile device's replies: BVLC (4) and a plain NPDU (2).
+const BACNET_APDU_AT: usize = 6;
+
+fn bacnet_reply(shape: Shape, request: &[u8], device: SocketAddr) -> Option<Vec<u8>> {
+    let SocketAddr::V4(device) = device else {
+        return None;
+    };
+    match shape {
+        Shape::DeepNesting => {
+            let mut value = vec![0x0E; BACNET_NESTING_DEPTH];
+            value.extend(std::iter::repeat_n(0x0F, BACNET_NESTING_DEPTH));
+            return bacnet_poisoned_ack(request, &value);
+        }
+        Shape::HugeTagLength => {
+            let mut value = vec![0x75, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0x00];
+            value.extend_from_slice(b"simulated");
+            return bacnet_poisoned_ack(request, &value);
+        }
+        Shape::WrongKind => {
+            let invoke = bacnet::confirmed_request(request).map_or(0, |(invoke, _)| invoke);
+            let apdu = [0x01, 0x00, 0x20, invoke, bacnet::service::WRITE_PROPERTY];
+            return Some(bacnet::bvll(bacnet::bvlc::ORIGINAL_UNICAST_NPDU, &apdu));
+        }
+        _ => {}
+    }
+    let mut reply = bacnet_identity().reply(request, device)?;
+    match shape {
+        // Every APDU type that carries an invoke id: all but the unconfirmed I-Am.
+        Shape::WrongCorrelation if reply.get(BACNET_APDU_AT).is_some_and(|t| t >> 4 >= 2) => {
+            reply[BACNET_APDU_AT + 1] = reply[BACNET_APDU_AT + 1].wrapping_add(1);
+        }
+        Shape::HugeLength => {
+            reply[2..4].copy_from_slice(&u16::MAX.to_be_bytes());
+            reply.truncate(16);
+        }
+        Shape::MoreThanDeclared => {
+            reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x00, 0x00, 0x00]);
+        }
+        Shape::Oversized => {
+            reply.resize(OVERSIZED_DATAGRAM_LEN, 0);
+            reply[2..4].copy_from_slice(&(OVERSIZED_DATAGRAM_LEN as u16).to_be_bytes());
+        }
+        _ => {}
+    }
+    Some(reply)
+}
+
+// S7: stateless, each request answered as a CPU in the right state would answer it.
+
+fn s7_identity() -> S7DeviceConfig {
+    S7DeviceConfig::new()
+        .with_module("6ES7 666-6HO57-0AB0", 6)
+        .with_basic_firmware(6, 6, 6)
+        .with_component(s7::component_index::MODULE_NAME, "Hostile CPU (simulated)")
+        .with_component(s7::component_index::SERIAL_NUMBER, "S HOSTILE-666")
+}
+
+/// An SZL answer whose counts lie (see [`HostileBehaviour::S7SzlLyingCounts`]).
+fn s7_lying_szl(id: u16, index: u16) -> Vec<u8> {
+    let mut szl = id.to_be_bytes().to_vec();
+    szl.extend_from_slice(&index.to_be_bytes());
+    if id & 0xFF == s7::szl_id::COMPONENT_IDENTIFICATION {
+        szl.extend_from_slice(&[0xFF, 0xFF, 0x00, 0x02]);
+        szl.extend(s7::component_record(2, b"Hostile CPU (simulated)"));
+    } else {
+        szl.extend_from_slice(&[0x00, 28, 0xFF, 0xFF]);
+        szl.extend(
+            s7::ModuleRecord {
+                index: 1,
+                order_number: b"6ES7 666-6HO57-0AB0".to_vec(),
+                bg_type: s7::BG_TYPE_CPU,
+                ausbg: 6,
+                ausbe: 1,
+            }
+            .encode(),
+        );
+    }
+    s7::data_item(s7::RETURN_SUCCESS, 0x09, &szl)
+}
+
+/// The S7 PDU answering a DT's S7 request.
+fn s7_answer(shape: Shape, pdu: &[u8]) -> Option<Vec<u8>> {
+    let request = s7::parse_s7(pdu)?;
+    let pdu_ref = if shape == Shape::WrongCorrelation {
+        request.pdu_ref.wrapping_add(1)
+    } else {
+        request.pdu_ref
+    };
+    let ack_data = s7::rosctr::ACK_DATA;
+    if shape == Shape::WrongKind {
+        // Write Var, one item, success.
+        let params = [s7::function::WRITE_VAR, 0x01];
+        return Some(s7::s7_pdu(
+            ack_data,
+            pdu_ref,
+            Some((0, 0)),
+            &params,
+            &[0xFF],
+        ));
+    }
+    if let Some((calling, called, length)) = s7::parse_setup(&request) {
+        let mut params = vec![s7::function::SETUP_COMMUNICATION, 0];
+        params.extend_from_slice(&calling.min(1).to_be_bytes());
+        params.extend_from_slice(&called.min(1).to_be_bytes());
+        params.extend_from_slice(&length.min(240).to_be_bytes());
+        return Some(s7::s7_pdu(ack_data, pdu_ref, Some((0, 0)), &params, &[]));
+    }
+    if let Some((sequence, id, index)) = s7::parse_szl_read(&request) {
+        let data = if shape == Shape::SzlLyingCounts {
+            Some(s7_lying_szl(id, index))
+        } else {
+            s7_identity().szl_data(id, index, 218)
+        };
+        let (params, data) = match data {
+            Some(data) => (s7::szl_response_params(sequence, 0), data),
+            None => (
+                s7::szl_response_params(sequence, s7::SZL_NOT_AVAILABLE),
+                s7::data_item(s7::RETURN_OBJECT_DOES_NOT_EXIST, 0, &[]),
+            ),
+        };
+        return Some(s7::s7_pdu(
+            s7::rosctr::USERDATA,
+            pdu_ref,
+            None,
+            &params,
+            &data,
+        ));
+    }
+    Some(s7::s7_pdu(
+        ack_data,
+        pdu_ref,
+        Some((s7::error_class::APPLICATION_RELATIONSHIP, 0x04)),
+        &[],
+        &[],
+    ))
+}
+
+fn s7_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let mut reply = match s7::parse_tpkt(request)? {
+        // Any TSAP is accepted.
+        Tpdu::Cr(cr) => s7::connection_confirm(&cr, 1),
+        Tpdu::Data(pdu) => s7::dt(&s7_answer(shape, pdu)?),
+        Tpdu::Disconnect | Tpdu::Other => return None,
+    };
+    match shape {
+        Shape::HugeLength => {
+            reply[2..4].copy_from_slice(&u16::MAX.to_be_bytes());
+            reply.truncate(16);
+        }
+        Shape::MoreThanDeclared => {
+            reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x00, 0x00, 0x00]);
+        }
+        _ => {}
+    }
+    Some(reply)
+}
+
 // ---------------------------------------------------------------------------
 // The hostile plant
 
@@ -1521,11 +1777,13 @@ impl PlantSpec {
     /// | .10-.23 | Modbus | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, MBAP length 65535, more than declared, wrong transaction id, wrong function (FC 0x03 reply), garbage, looping continuation, endless continuation (those two are [`crate::ModbusDevice`]s with [`ModbusQuirk`]s), echo, stall mid-reply ([`MID_REPLY_STALL`]) |
     /// | .30-.45 | EtherNet/IP | TCP and UDP | silent, slow drip (TCP), endless stream (TCP), close mid-reply (UDP: half a datagram), reset after connect (TCP), length 0xFFFF, more than declared, wrong sender context, wrong command (RegisterSession reply), garbage, item count 65535, oversized datagram (UDP), reply from another port (UDP), reply from another address (UDP), flood (UDP), echo |
     /// | .50-.64 | SNMP | UDP | silent, BER length 2^31, more than declared, wrong request id, wrong PDU (SetRequest), garbage, deep nesting, huge integers, huge OIDs, oversized datagram, reply from another port, reply from another address, flood, truncated datagram, echo |
+    /// | .80-.93 | BACnet/IP | UDP | silent, truncated datagram (close mid-reply), BVLC length 65535, more than declared, wrong invoke id, wrong kind (SimpleACK of WriteProperty), garbage, echo, oversized datagram, reply from another port, reply from another address, flood, deep nesting ([`BACNET_NESTING_DEPTH`] opening tags), huge tag length (CharacterString of 0xFFFFFFFF bytes) |
+    /// | .100-.113 | S7 | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, TPKT length 65535, more than declared, wrong PDU reference, wrong kind (Write Var Ack_Data), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), SZL lying counts (record count 65535 / record length 0xFFFF), COTP then silence |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Enip, Modbus, Snmp};
+        use HostileProtocol::{Bacnet, Enip, Modbus, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -1651,6 +1909,64 @@ impl PlantSpec {
             );
         }
 
+        let bacnet: [(&str, HostileBehaviour); 14] = [
+            ("bacnet-silent", B::Silent(Bacnet)),
+            ("bacnet-truncated-datagram", B::CloseMidReply(Bacnet)),
+            ("bacnet-huge-length", B::HugeDeclaredLength(Bacnet)),
+            ("bacnet-more-than-declared", B::MoreThanDeclared(Bacnet)),
+            ("bacnet-wrong-invoke-id", B::WrongCorrelation(Bacnet)),
+            ("bacnet-wrong-kind", B::WrongReplyKind(Bacnet)),
+            ("bacnet-garbage", B::Garbage(Bacnet)),
+            ("bacnet-echo", B::Echo(Bacnet)),
+            ("bacnet-oversized-datagram", B::OversizedDatagram(Bacnet)),
+            (
+                "bacnet-reply-from-other-port",
+                B::ReplyFromOtherPort(Bacnet),
+            ),
+            (
+                "bacnet-reply-from-other-address",
+                B::ReplyFromOtherAddress(Bacnet),
+            ),
+            ("bacnet-flood", B::Flood(Bacnet)),
+            ("bacnet-deep-nesting", B::BacnetDeepNesting),
+            ("bacnet-huge-tag-length", B::BacnetHugeTagLength),
+        ];
+        for (i, (name, behaviour)) in bacnet.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 80 + i as u8), name)
+                    .with_hostile(udp(ports.bacnet, behaviour)),
+            );
+        }
+
+        let s7: [(&str, HostileBehaviour); 14] = [
+            ("s7-silent", B::Silent(S7)),
+            ("s7-slow-drip", B::SlowDrip(S7)),
+            ("s7-endless-stream", B::EndlessStream(S7)),
+            ("s7-close-mid-reply", B::CloseMidReply(S7)),
+            ("s7-reset-after-connect", B::ResetAfterConnect(S7)),
+            ("s7-huge-length", B::HugeDeclaredLength(S7)),
+            ("s7-more-than-declared", B::MoreThanDeclared(S7)),
+            ("s7-wrong-pdu-ref", B::WrongCorrelation(S7)),
+            ("s7-wrong-kind", B::WrongReplyKind(S7)),
+            ("s7-garbage", B::Garbage(S7)),
+            ("s7-echo", B::Echo(S7)),
+            (
+                "s7-stall-mid-reply",
+                B::StallMidReply {
+                    protocol: S7,
+                    stall: MID_REPLY_STALL,
+                },
+            ),
+            ("s7-szl-lying-counts", B::S7SzlLyingCounts),
+            ("s7-cotp-then-silence", B::S7CotpThenSilence),
+        ];
+        for (i, (name, behaviour)) in s7.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 100 + i as u8), name)
+                    .with_hostile(tcp(ports.s7, behaviour)),
+            );
+        }
+
         for (host_number, name, guard) in [
             (70, "fragile-one-connection", DeviceGuard::one_connection()),
             (
@@ -1668,7 +1984,9 @@ impl PlantSpec {
                     .with_hostile(tcp(ports.modbus, fragile(Modbus)))
                     .with_hostile(tcp(ports.enip, fragile(Enip)))
                     .with_hostile(udp(ports.enip, fragile(Enip)))
-                    .with_hostile(udp(ports.snmp, fragile(Snmp))),
+                    .with_hostile(udp(ports.snmp, fragile(Snmp)))
+                    .with_hostile(udp(ports.bacnet, fragile(Bacnet)))
+                    .with_hostile(tcp(ports.s7, fragile(S7))),
             );
         }
         PlantSpec { devices }

@@ -1,5 +1,6 @@
 //! Simulated OT devices for otscan's tests and demo: well-behaved and quirky Modbus/TCP devices,
-//! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), silent TCP ports,
+//! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), BACnet/IP devices,
+//! Siemens S7 CPUs (ISO-on-TCP), silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
@@ -22,14 +23,17 @@
 //! # }
 //! ```
 
+pub mod bacnet;
 pub mod device;
 pub mod enip;
 pub mod hostile;
 pub mod modbus;
 pub mod plant;
 pub mod recorder;
+pub mod s7;
 pub mod snmp;
 
+pub use bacnet::{BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetRoute, BacnetString};
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
 pub use hostile::{
@@ -42,6 +46,7 @@ pub use modbus::{
 };
 pub use plant::{DeviceSpec, Plant, PlantDevice, PlantPorts, PlantSpec};
 pub use recorder::{ConnectionStats, Framing, RecordedFrame, Recorder, RecordingStream, Transport};
+pub use s7::{S7Behaviour, S7Device, S7DeviceConfig, SzlList, TsapRefusal};
 pub use snmp::{
     EntityRow, Oid, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue, SnmpVersions,
 };

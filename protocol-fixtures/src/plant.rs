@@ -7,6 +7,7 @@ use std::{
 };
 
 use crate::{
+    bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
@@ -15,6 +16,7 @@ use crate::{
         RdiBehaviour, UnitIdPolicy,
     },
     recorder::{Framing, Recorder},
+    s7::{self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, TsapRefusal},
     snmp::{
         self, engine_id, mib, EntityRow, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue,
         SnmpVersions,
@@ -38,6 +40,10 @@ pub struct DeviceSpec {
     pub silent_tcp: Option<u16>,
     /// An SNMP agent on this UDP port.
     pub snmp: Option<(u16, SnmpAgentConfig)>,
+    /// A BACnet/IP device on this UDP port.
+    pub bacnet: Option<(u16, BacnetDeviceConfig)>,
+    /// An S7 CPU on this TCP port (ISO-on-TCP).
+    pub s7: Option<(u16, S7DeviceConfig)>,
     /// Hostile or fragile services (see [`crate::hostile`]).
     pub hostile: Vec<HostileService>,
 }
@@ -52,6 +58,8 @@ impl DeviceSpec {
             enip: None,
             silent_tcp: None,
             snmp: None,
+            bacnet: None,
+            s7: None,
             hostile: Vec::new(),
         }
     }
@@ -84,6 +92,20 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a BACnet/IP device.
+    #[must_use]
+    pub fn with_bacnet(mut self, port: u16, config: BacnetDeviceConfig) -> Self {
+        self.bacnet = Some((port, config));
+        self
+    }
+
+    /// Adds an S7 CPU.
+    #[must_use]
+    pub fn with_s7(mut self, port: u16, config: S7DeviceConfig) -> Self {
+        self.s7 = Some((port, config));
+        self
+    }
+
     /// Adds a TCP port that never answers.
     #[must_use]
     pub fn with_silent_tcp(mut self, port: u16) -> Self {
@@ -109,15 +131,21 @@ pub struct PlantPorts {
     pub enip: u16,
     /// SNMP agent port, UDP.
     pub snmp: u16,
+    /// BACnet/IP port, UDP.
+    pub bacnet: u16,
+    /// S7 (ISO-on-TCP) port, TCP.
+    pub s7: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818 and 161.
+    /// The registered ports, 502, 44818, 161, 47808 and 102.
     fn default() -> Self {
         Self {
             modbus: 502,
             enip: enip::PORT,
             snmp: snmp::PORT,
+            bacnet: bacnet::PORT,
+            s7: s7::PORT,
         }
     }
 }
@@ -221,7 +249,9 @@ impl PlantSpec {
     /// The full mixed plant on the /24 containing `base`: every device of
     /// [`PlantSpec::demo`]`(base, ports.modbus)`, with `plc-m580` also speaking EtherNet/IP and
     /// SNMP, plus EtherNet/IP-only devices on hosts .20 to .26, every one on `ports.enip` over TCP
-    /// and UDP, and SNMP-only devices on hosts .30 to .35, every agent on UDP `ports.snmp`.
+    /// and UDP, SNMP-only devices on hosts .30 to .35, every agent on UDP `ports.snmp`, BACnet/IP
+    /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .55 (the S7-300 at .50 with an SNMP
+    /// agent too, one device that a scanner must merge into one record).
     /// Identities are realistic (it is all loopback); EtherNet/IP numbers are vendor id, CIP
     /// device type, product code, revision, status word, serial and state:
     ///
@@ -250,6 +280,42 @@ impl PlantSpec {
     /// | .33 | `scalance-v3only` | 1.3.6.1.4.1.4329.20.1.1.1.1.79 | (none answered) | 3 only | `800010e903` + MAC `001b1b8c550e` | only v3 discovery answers (boots 41, time 7259) |
     /// | .34 | `snmp-generr` | 1.3.6.1.4.1.8072.3.2.10 | public | 1, 2c, 3 | `80001f8880` + `5b1e3c2da96f6165` (net-snmp random, format 128) | every Get/GetNext/GetBulk gets genErr (5), index 1; v3 discovery works |
     /// | .35 | `snmp-odd-strings` | 1.3.6.1.4.1.248.14.10.41 | public | 1, 2c, 3 | `000000f80080631122330000`, a legacy pre-RFC 3411 12-byte id | non-UTF-8 sysDescr, 60-byte sysName, a Counter64 (invisible to v1), an IpAddress |
+    ///
+    /// BACnet/IP devices (see [`crate::bacnet`]), every one on UDP `ports.bacnet`. Vendor ids are
+    /// ASHRAE's; every device has object-identifier, object-type, vendor-identifier, max APDU,
+    /// segmentation, protocol version 1 and revision 14, and the strings listed (the others get
+    /// unknown-property); strings are UTF-8 unless marked:
+    ///
+    /// | host | name | instance | vendor id | vendor-name | model-name | firmware-revision | application-software-version | object-name | description | location | max APDU, segmentation | behaviour |
+    /// |------|------|----------|-----------|-------------|------------|-------------------|------------------------------|-------------|-------------|----------|------------------------|-----------|
+    /// | .40 | `bacnet-nae` | 1040 | 5 | Johnson Controls, Inc. | MS-NAE5510-2 | 11.0.0.611 | NAE 11.0 (simulated) | NAE-BLDG-A | Building A network engine (simulated) | Building A, mechanical room 1 | 1476, both (0) | well-behaved: RPM, wildcard |
+    /// | .41 | `bacnet-no-rpm` | 8041 | 8 | Delta Controls | DSC-1616E | V3.40 | V3.40 build 1537 (simulated) | DSC-AHU1 | AHU 1 controller (simulated) | Roof, AHU 1 | 480, none (3) | RPM gets Reject unrecognized-service (9): ReadProperty only |
+    /// | .42 | `bacnet-who-is` | 2098178 | 7 | Siemens Building Technologies | PXC36-E.D | V6.00.070 | Desigo PX 6.00 (simulated) | PXC-Heizung-Sued | charset 0 but not UTF-8: `Heizung \xFC\xFF S\xFCd` | ISO 8859-1 (charset 5): `Geb\xE4ude S\xFCd, UG` | 1476, both (0) | wildcard instance gets Error object/unknown-object (1/31): Who-Is, then instance 2098178 |
+    /// | .43 | `bacnet-routed` | 243043 | 24 | Automated Logic Corporation | ZN551 (simulated) | 6.00:042 | zn551_v6 | VAV-3-12 | none | Floor 3, zone 12 | 480, none (3) | behind a BBMD (Forwarded-NPDU from its own address) and a router: NPDU source network 2001, MS/TP MAC 0x0C |
+    /// | .44 | `bacnet-small-apdu` | 17044 | 17 | Honeywell | Spyder PUB6438S | 3.0.14 | 1.2 (simulated) | VAV-2-07 | Spyder VAV (simulated) | Floor 2, zone 7 | 50, none (3) | the RPM answer exceeds 50 bytes: Abort segmentation-not-supported (4); ReadProperty fits |
+    /// | .45 | `bacnet-refuse-all` | 2045 | 2 | Trane | Tracer UC400 (simulated) | none | none | UC400-CHW | none | none | 1476, none (3) | every confirmed request gets Error device/operational-problem (0/25); Who-Is answered |
+    ///
+    /// S7 CPUs (see [`crate::s7`]), every one on TCP `ports.s7`. SZL 0x0011 records: index 1 the
+    /// module's order number with Ausbg = the release and Ausbe 1, index 6 the basic hardware
+    /// (same), index 7 the firmware (Ausbg `'V'` and major, Ausbe minor and patch), BGTyp 0x00C0.
+    /// SZL 0x001C records by index: 1 system name, 2 module name, 3 plant id, 4 copyright,
+    /// 5 serial, 7 module type name, 8 memory card serial, 11 location:
+    ///
+    /// | host | name | TSAPs accepted (others) | PDU | SZL 0x0011 | SZL 0x001C | behaviour |
+    /// |------|------|-------------------------|-----|------------|------------|-----------|
+    /// | .50 | `plc-s7-315` | 0x0102 (Disconnect, reason 0x03) | 240 | 6ES7 315-2EH14-0AB0 release 4, hardware 6ES7 315-2EH14-0AB0 release 4, firmware V3.2.8 | 1 SIMATIC 300(1), 2 CPU 315-2 PN/DP, 3 FILLER-LINE-1, 4 Original Siemens Equipment, 5 S C-X4U421302009, 7 CPU 315-2 PN/DP | classic S7-300; also an SNMP agent on the same address (below) |
+    /// | .51 | `plc-s7-416` | 0x0103, 0x0200 (Disconnect, reason 0x03) | 480 | 6ES7 416-3ES07-0AB0 release 2, hardware release 2, firmware V7.0.3 | 1 SIMATIC 400(1), 2 CPU 416-3 PN/DP, 3 BOILER-HOUSE, 4 Original Siemens Equipment, 5 S Q-H7U30918, 7 CPU 416-3 PN/DP, 8 MMC 2C45A61B, 11 Hall 3, cabinet 12 | classic S7-400 in slot 3: 0x0102 and 0x0100 refused, 0x0200 accepted |
+    /// | .52 | `plc-s7-1214` | 0x0100 (close, no Disconnect) | 240 | 6ES7 214-1AG40-0XB0 release 5, hardware release 5, firmware V4.5.2, records declared and sent as 30 bytes (2 zero bytes each) | refused (0xD401, return code 0x0A) | S7-1200: only 0x0011 |
+    /// | .53 | `plc-s7-1516` | 0x0102 (Disconnect, reason 0x03) | 480 | (configured but unreachable) | (unreachable) | S7-1500 with PUT/GET off: setup gets Ack_Data error class 0x81 code 0x04 |
+    /// | .54 | `plc-s7-szl-refused` | 0x0102 (Disconnect, reason 0x03) | 240 | refused | refused | setup answered, every SZL read gets 0xD401 with return code 0x0A |
+    /// | .55 | `s7-every-tsap-refused` | none (Disconnect, reason 0x88) | 240 | none | none | every Connection Request gets a Disconnect Request |
+    ///
+    /// `plc-s7-315`'s SNMP agent on UDP `ports.snmp`: sysDescr `Siemens, SIMATIC S7, CPU-300,
+    /// 6ES7 315-2EH14-0AB0, HW: Version 4, FW: Version V3.2.8, S C-X4U421302009`, sysObjectID
+    /// 1.3.6.1.4.1.4329.6.3.2.1 (Siemens, enterprise 4329), sysName `s7-315-filler`, sysLocation
+    /// `Line 1 control cabinet`, ENTITY row 1 (`CPU 315-2 PN/DP`, hardware `4`, firmware `V3.2.8`,
+    /// serial `S C-X4U421302009`, mfg `Siemens AG`, model `6ES7 315-2EH14-0AB0`), ifPhysAddress.1
+    /// `00:1b:1b:21:04:a7`, engine id `800010e903` + that MAC; v1, v2c and v3, community public.
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -329,6 +395,34 @@ impl PlantSpec {
             DeviceSpec::new(host(base, 34), "snmp-generr").with_snmp(snmp, generr_snmp()),
             DeviceSpec::new(host(base, 35), "snmp-odd-strings")
                 .with_snmp(snmp, odd_strings_snmp(host(base, 35))),
+        ]);
+        let port = ports.bacnet;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 40), "bacnet-nae").with_bacnet(port, jci_nae_bacnet()),
+            DeviceSpec::new(host(base, 41), "bacnet-no-rpm").with_bacnet(port, delta_dsc_bacnet()),
+            DeviceSpec::new(host(base, 42), "bacnet-who-is")
+                .with_bacnet(port, siemens_pxc_bacnet()),
+            DeviceSpec::new(host(base, 43), "bacnet-routed").with_bacnet(port, alc_zn551_bacnet()),
+            DeviceSpec::new(host(base, 44), "bacnet-small-apdu")
+                .with_bacnet(port, honeywell_spyder_bacnet()),
+            DeviceSpec::new(host(base, 45), "bacnet-refuse-all")
+                .with_bacnet(port, trane_refuse_all_bacnet()),
+        ]);
+        let port = ports.s7;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 50), "plc-s7-315")
+                .with_s7(port, s7_315())
+                .with_snmp(ports.snmp, s7_315_snmp()),
+            DeviceSpec::new(host(base, 51), "plc-s7-416").with_s7(port, s7_416()),
+            DeviceSpec::new(host(base, 52), "plc-s7-1214").with_s7(port, s7_1214()),
+            DeviceSpec::new(host(base, 53), "plc-s7-1516").with_s7(port, s7_1516()),
+            DeviceSpec::new(host(base, 54), "plc-s7-szl-refused").with_s7(port, s7_312_no_szl()),
+            DeviceSpec::new(host(base, 55), "s7-every-tsap-refused").with_s7(
+                port,
+                S7DeviceConfig::new()
+                    .with_tsaps([])
+                    .with_other_tsaps(TsapRefusal::Disconnect(s7::cotp::REASON_REFUSED)),
+            ),
         ]);
         spec
     }
@@ -593,6 +687,187 @@ fn odd_strings_snmp(ip: Ipv4Addr) -> SnmpAgentConfig {
     )
 }
 
+/// `bacnet-nae`: a Johnson Controls Metasys network engine, a building controller answering
+/// everything.
+fn jci_nae_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(1040, 5, "Johnson Controls, Inc.", "MS-NAE5510-2")
+        .with_firmware_revision("11.0.0.611")
+        .with_application_software_version("NAE 11.0 (simulated)")
+        .with_object_name("NAE-BLDG-A")
+        .with_description("Building A network engine (simulated)")
+        .with_location("Building A, mechanical room 1")
+        .with_segmentation(bacnet::segmentation::BOTH)
+}
+
+/// `bacnet-no-rpm`: an older Delta Controls system controller without ReadPropertyMultiple.
+fn delta_dsc_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(8041, 8, "Delta Controls", "DSC-1616E")
+        .with_firmware_revision("V3.40")
+        .with_application_software_version("V3.40 build 1537 (simulated)")
+        .with_object_name("DSC-AHU1")
+        .with_description("AHU 1 controller (simulated)")
+        .with_location("Roof, AHU 1")
+        .with_max_apdu(480)
+        .without_rpm()
+}
+
+/// `bacnet-who-is`: a Siemens Desigo PX controller that does not take the wildcard instance,
+/// with a German location in ISO 8859-1 and a description that claims UTF-8 but is not.
+fn siemens_pxc_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(2_098_178, 7, "Siemens Building Technologies", "PXC36-E.D")
+        .with_firmware_revision("V6.00.070")
+        .with_application_software_version("Desigo PX 6.00 (simulated)")
+        .with_object_name("PXC-Heizung-Sued")
+        .with_description(BacnetString::raw(
+            bacnet::charset::UTF8,
+            b"Heizung \xFC\xFF S\xFCd".to_vec(),
+        ))
+        .with_location(BacnetString::latin1(b"Geb\xE4ude S\xFCd, UG".to_vec()))
+        .with_segmentation(bacnet::segmentation::BOTH)
+        .refusing_wildcard()
+}
+
+/// `bacnet-routed`: an Automated Logic zone controller on MS/TP behind a router, reached through
+/// a BBMD.
+fn alc_zn551_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(
+        243_043,
+        24,
+        "Automated Logic Corporation",
+        "ZN551 (simulated)",
+    )
+    .with_firmware_revision("6.00:042")
+    .with_application_software_version("zn551_v6")
+    .with_object_name("VAV-3-12")
+    .with_location("Floor 3, zone 12")
+    .with_max_apdu(480)
+    .forwarded()
+    .routed(2001, [0x0C])
+}
+
+/// `bacnet-small-apdu`: a Honeywell Spyder with the smallest max APDU BACnet allows.
+fn honeywell_spyder_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(17_044, 17, "Honeywell", "Spyder PUB6438S")
+        .with_firmware_revision("3.0.14")
+        .with_application_software_version("1.2 (simulated)")
+        .with_object_name("VAV-2-07")
+        .with_description("Spyder VAV (simulated)")
+        .with_location("Floor 2, zone 7")
+        .with_max_apdu(50)
+}
+
+/// `bacnet-refuse-all`: a Trane unit controller whose application refuses every read.
+fn trane_refuse_all_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(2045, 2, "Trane", "Tracer UC400 (simulated)")
+        .with_object_name("UC400-CHW")
+        .refusing_all(BacnetRefusal::Error {
+            class: bacnet::error_class::DEVICE,
+            code: bacnet::error_code::OPERATIONAL_PROBLEM,
+        })
+}
+
+/// `plc-s7-315`'s order number, serial and MAC, shared by its S7 and SNMP identities.
+const S7_315_ORDER: &str = "6ES7 315-2EH14-0AB0";
+const S7_315_SERIAL: &str = "S C-X4U421302009";
+const S7_315_MAC: [u8; 6] = [0x00, 0x1B, 0x1B, 0x21, 0x04, 0xA7];
+
+/// `plc-s7-315`: a CPU 315-2 PN/DP. Six 0x001C records: all that fit its 240-byte PDU.
+fn s7_315() -> S7DeviceConfig {
+    S7DeviceConfig::new()
+        .with_pdu_length(240)
+        .with_module(S7_315_ORDER, 4)
+        .with_basic_hardware(S7_315_ORDER, 4)
+        .with_basic_firmware(3, 2, 8)
+        .with_component(ci::SYSTEM_NAME, "SIMATIC 300(1)")
+        .with_component(ci::MODULE_NAME, "CPU 315-2 PN/DP")
+        .with_component(ci::PLANT_ID, "FILLER-LINE-1")
+        .with_component(ci::COPYRIGHT, "Original Siemens Equipment")
+        .with_component(ci::SERIAL_NUMBER, S7_315_SERIAL)
+        .with_component(ci::MODULE_TYPE_NAME, "CPU 315-2 PN/DP")
+}
+
+/// `plc-s7-315`'s agent: the CPU's PROFINET interface.
+fn s7_315_snmp() -> SnmpAgentConfig {
+    SnmpAgentConfig::system(
+        format!(
+            "Siemens, SIMATIC S7, CPU-300, {S7_315_ORDER}, HW: Version 4, FW: Version V3.2.8, \
+             {S7_315_SERIAL}"
+        ),
+        mib::enterprise(4329, &[6, 3, 2, 1]),
+        "s7-315-filler",
+        "Line 1 control cabinet",
+        "",
+        72,
+        9 * DAY_TICKS,
+    )
+    .with_entity(
+        1,
+        EntityRow::new("CPU 315-2 PN/DP")
+            .with_hardware_rev("4")
+            .with_firmware_rev("V3.2.8")
+            .with_serial_num(S7_315_SERIAL)
+            .with_mfg_name("Siemens AG")
+            .with_model_name(S7_315_ORDER),
+    )
+    .with_if_mac(1, S7_315_MAC)
+    .with_engine(engine_id::mac(4329, S7_315_MAC), 4, 777_600)
+}
+
+/// `plc-s7-416`: a CPU 416-3 PN/DP in slot 3 of a 400 rack.
+fn s7_416() -> S7DeviceConfig {
+    let order = "6ES7 416-3ES07-0AB0";
+    S7DeviceConfig::new()
+        .with_tsaps([s7::tsap(0, 3), 0x0200])
+        .with_pdu_length(480)
+        .with_module(order, 2)
+        .with_basic_hardware(order, 2)
+        .with_basic_firmware(7, 0, 3)
+        .with_component(ci::SYSTEM_NAME, "SIMATIC 400(1)")
+        .with_component(ci::MODULE_NAME, "CPU 416-3 PN/DP")
+        .with_component(ci::PLANT_ID, "BOILER-HOUSE")
+        .with_component(ci::COPYRIGHT, "Original Siemens Equipment")
+        .with_component(ci::SERIAL_NUMBER, "S Q-H7U30918")
+        .with_component(ci::MODULE_TYPE_NAME, "CPU 416-3 PN/DP")
+        .with_component(ci::MEMORY_CARD_SERIAL, "MMC 2C45A61B")
+        .with_component(ci::LOCATION, "Hall 3, cabinet 12")
+}
+
+/// `plc-s7-1214`: a CPU 1214C answering module identification only, with 30-byte records.
+fn s7_1214() -> S7DeviceConfig {
+    let order = "6ES7 214-1AG40-0XB0";
+    S7DeviceConfig::new()
+        .with_tsaps([0x0100])
+        .with_other_tsaps(TsapRefusal::Close)
+        .with_pdu_length(240)
+        .with_module_record_len(30)
+        .with_module(order, 5)
+        .with_basic_hardware(order, 5)
+        .with_basic_firmware(4, 5, 2)
+}
+
+/// `plc-s7-1516`: a CPU 1516-3 PN/DP with PUT/GET access off.
+fn s7_1516() -> S7DeviceConfig {
+    let order = "6ES7 516-3AN01-0AB0";
+    S7DeviceConfig::new()
+        .with_pdu_length(480)
+        .with_module(order, 3)
+        .with_basic_firmware(2, 8, 3)
+        .with_component(ci::MODULE_NAME, "CPU 1516-3 PN/DP")
+        .with_behaviour(S7Behaviour::RefuseSetup {
+            class: s7::error_class::APPLICATION_RELATIONSHIP,
+            code: 0x04,
+        })
+}
+
+/// `plc-s7-szl-refused`: a CPU 312 whose SZL reads are all refused.
+fn s7_312_no_szl() -> S7DeviceConfig {
+    let order = "6ES7 312-1AE14-0AB0";
+    S7DeviceConfig::new()
+        .with_module(order, 1)
+        .with_component(ci::MODULE_NAME, "CPU 312")
+        .with_behaviour(S7Behaviour::RefuseSzl)
+}
+
 /// A running device of a [`Plant`]: its spec and where its services actually listen.
 #[derive(Debug)]
 pub struct PlantDevice {
@@ -606,6 +881,10 @@ pub struct PlantDevice {
     pub silent_tcp: Option<SocketAddr>,
     /// Where the SNMP agent listens (UDP), if there is one.
     pub snmp: Option<SocketAddr>,
+    /// Where the BACnet/IP device listens (UDP), if there is one.
+    pub bacnet: Option<SocketAddr>,
+    /// Where the S7 CPU listens (TCP), if there is one.
+    pub s7: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -665,6 +944,22 @@ impl Plant {
                 snmp = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut bacnet = None;
+            if let Some((port, config)) = &spec.bacnet {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = BacnetDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                bacnet = Some(handle.local_addr());
+                handles.push(handle);
+            }
+            let mut s7 = None;
+            if let Some((port, config)) = &spec.s7 {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = S7Device::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                s7 = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut hostile = Vec::new();
             for service in &spec.hostile {
                 let addr = SocketAddr::from((spec.ip, service.port));
@@ -690,6 +985,8 @@ impl Plant {
                 enip,
                 silent_tcp,
                 snmp,
+                bacnet,
+                s7,
                 hostile,
                 handles,
             });

@@ -66,6 +66,9 @@ pub enum Framing {
     /// EtherNet/IP encapsulation: a 24-byte header whose little-endian length field (offset 2)
     /// says how many bytes follow it.
     Enip,
+    /// ISO-on-TCP (RFC 1006, S7): a TPKT header (version 3, reserved, big-endian length of the
+    /// whole packet, header included).
+    Tpkt,
     /// No framing: every read is recorded as it arrived.
     Raw,
 }
@@ -83,6 +86,7 @@ impl Framing {
         match self {
             Framing::ModbusTcp => "modbus",
             Framing::Enip => "enip",
+            Framing::Tpkt => "s7",
             Framing::Raw => "raw",
         }
     }
@@ -93,6 +97,7 @@ impl Framing {
         match port {
             502 => Framing::ModbusTcp,
             44818 => Framing::Enip,
+            102 => Framing::Tpkt,
             _ => Framing::Raw,
         }
     }
@@ -116,6 +121,23 @@ impl Framing {
                     FrameLen::Incomplete
                 } else {
                     FrameLen::Complete(6 + length)
+                }
+            }
+            Framing::Tpkt => {
+                if !buf.is_empty() && buf[0] != 3 {
+                    return FrameLen::Implausible;
+                }
+                if buf.len() < 4 {
+                    return FrameLen::Incomplete;
+                }
+                // A TPKT holds at least a COTP length indicator and PDU type.
+                let length = usize::from(u16::from_be_bytes([buf[2], buf[3]]));
+                if length < 6 {
+                    FrameLen::Implausible
+                } else if buf.len() < length {
+                    FrameLen::Incomplete
+                } else {
+                    FrameLen::Complete(length)
                 }
             }
             // Any header is plausible (the u16 length already bounds a frame to 64 KiB), so a
@@ -474,6 +496,17 @@ mod tests {
         assert_eq!(frames, [first, second, third[..7].to_vec()]);
         assert_eq!(Framing::for_port(44818), Framing::Enip);
         assert_eq!(Framing::Enip.protocol(), "enip");
+    }
+
+    #[tokio::test]
+    async fn tpkt_frames_are_split_and_joined_by_tpkt_length() {
+        let cr = [3, 0, 0, 11, 6, 0xE0, 0, 0, 0, 1, 0];
+        let dt = [3, 0, 0, 9, 2, 0xF0, 0x80, 0x32, 0x01];
+        let burst = [&cr[..], &dt[..3]].concat();
+        let frames = record_stream_as(Framing::Tpkt, &[&burst, &dt[3..], &[9, 9, 9]]).await;
+        assert_eq!(frames, [cr.to_vec(), dt.to_vec(), vec![9, 9, 9]]);
+        assert_eq!(Framing::for_port(102), Framing::Tpkt);
+        assert_eq!(Framing::Tpkt.protocol(), "s7");
     }
 
     #[test]

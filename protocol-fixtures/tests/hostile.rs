@@ -8,7 +8,7 @@ use std::{
 };
 
 use protocol_fixtures::{
-    hostile::{DRIP_INTERVAL, FLOOD_DATAGRAMS},
+    hostile::{BACNET_NESTING_DEPTH, DRIP_INTERVAL, FLOOD_DATAGRAMS},
     DeviceGuard, HostileBehaviour, HostileDevice, HostileHandle, HostileProtocol, Plant,
     PlantPorts, PlantSpec, Recorder, Transport,
 };
@@ -18,7 +18,7 @@ use tokio::{
     time::timeout,
 };
 
-use HostileProtocol::{Enip, Modbus, Snmp};
+use HostileProtocol::{Bacnet, Enip, Modbus, Snmp, S7};
 
 /// Modbus Read Device Identification, basic stream, unit 255, transaction id 7.
 const RDI: [u8; 11] = [0, 7, 0, 0, 0, 5, 0xFF, 0x2B, 0x0E, 0x01, 0x00];
@@ -77,6 +77,10 @@ async fn unsupported_combinations_and_foreign_addresses_are_refused() {
         (Transport::Tcp, HostileBehaviour::Flood(Enip)),
         (Transport::Tcp, HostileBehaviour::SnmpDeepNesting),
         (Transport::Udp, HostileBehaviour::Silent(Modbus)),
+        (Transport::Udp, HostileBehaviour::Silent(S7)),
+        (Transport::Tcp, HostileBehaviour::Silent(Bacnet)),
+        (Transport::Udp, HostileBehaviour::S7SzlLyingCounts),
+        (Transport::Tcp, HostileBehaviour::BacnetDeepNesting),
     ] {
         let err = HostileDevice::spawn(local, transport, behaviour, recorder.clone()).unwrap_err();
         assert_eq!(err.kind(), io::ErrorKind::InvalidInput);
@@ -345,6 +349,8 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         modbus: 15702,
         enip: 44872,
         snmp: 16172,
+        bacnet: 47872,
+        s7: 10272,
     };
     let spec = PlantSpec::hostile(base, ports);
     let names: BTreeSet<_> = spec.devices.iter().map(|d| d.name.as_str()).collect();
@@ -355,7 +361,26 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert!(ips.iter().all(|ip| ip.octets()[..3] == [127, 86, 2]));
     let plant = Plant::start(spec.clone()).unwrap();
     let fragile = plant.device("fragile-pacing").unwrap();
-    assert_eq!(fragile.hostile.len(), 4);
+    assert_eq!(fragile.hostile.len(), 6);
+    let protocols: BTreeSet<_> = spec
+        .devices
+        .iter()
+        .flat_map(|d| d.hostile.iter().map(|h| h.behaviour.protocol().label()))
+        .collect();
+    assert_eq!(
+        protocols,
+        BTreeSet::from(["bacnet", "enip", "modbus", "s7", "snmp"])
+    );
+    let at = |host: u8| {
+        spec.devices
+            .iter()
+            .find(|d| d.ip.octets()[3] == host)
+            .unwrap()
+    };
+    assert_eq!(at(80).name, "bacnet-silent");
+    assert_eq!(at(93).name, "bacnet-huge-tag-length");
+    assert_eq!(at(100).name, "s7-silent");
+    assert_eq!(at(113).name, "s7-cotp-then-silence");
     let guards: Vec<_> = fragile
         .hostile
         .iter()
@@ -372,4 +397,218 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     // Every port is free again.
     let again = Plant::start(spec).unwrap();
     again.shutdown().await;
+}
+
+/// A BACnet ReadPropertyMultiple of object-name and vendor-identifier, invoke id 33.
+const BACNET_RPM: [u8; 21] = [
+    0x81, 0x0A, 0x00, 0x15, 0x01, 0x04, 0x00, 0x05, 33, 0x0E, 0x0C, 0x02, 0x3F, 0xFF, 0xFF, 0x1E,
+    0x09, 0x4D, 0x09, 0x78, 0x1F,
+];
+
+async fn udp_exchange(addr: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.connect(addr).await.unwrap();
+    socket.send(request).await.unwrap();
+    let mut buf = vec![0u8; 65_536];
+    let n = timeout(Duration::from_millis(500), socket.recv(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    buf.truncate(n);
+    Some(buf)
+}
+
+/// An assertion on one reply.
+type ReplyCheck = fn(&[u8]);
+
+#[tokio::test]
+async fn bacnet_hostile_replies_bend_the_right_field() {
+    let cases: [(HostileBehaviour, ReplyCheck); 6] = [
+        (HostileBehaviour::Garbage(Bacnet), |r| {
+            assert_eq!(r.len(), 64)
+        }),
+        (HostileBehaviour::WrongCorrelation(Bacnet), |r| {
+            assert_eq!(r[6..9], [0x30, 34, 0x0E], "{r:02x?}");
+        }),
+        (HostileBehaviour::WrongReplyKind(Bacnet), |r| {
+            assert_eq!(r, [0x81, 0x0A, 0x00, 0x09, 0x01, 0x00, 0x20, 33, 0x0F]);
+        }),
+        (HostileBehaviour::HugeDeclaredLength(Bacnet), |r| {
+            assert_eq!((&r[..4], r.len()), (&[0x81, 0x0A, 0xFF, 0xFF][..], 16));
+        }),
+        (HostileBehaviour::BacnetDeepNesting, |r| {
+            let depth = BACNET_NESTING_DEPTH;
+            let nested = [vec![0x0E; depth], vec![0x0F; depth]].concat();
+            assert!(r
+                .windows(nested.len() + 1)
+                .any(|w| w[0] == 0x4E && w[1..] == nested[..]));
+            assert_eq!(r[6..9], [0x30, 33, 0x0E]);
+        }),
+        (HostileBehaviour::BacnetHugeTagLength, |r| {
+            assert!(r
+                .windows(6)
+                .any(|w| w == [0x75, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]));
+            assert_eq!(usize::from(u16::from_be_bytes([r[2], r[3]])), r.len());
+        }),
+    ];
+    for (i, (behaviour, check)) in cases.into_iter().enumerate() {
+        let (device, recorder) = spawn(20 + i as u8, Transport::Udp, behaviour.clone());
+        let reply = udp_exchange(device.local_addr(), &BACNET_RPM)
+            .await
+            .unwrap_or_else(|| panic!("{behaviour:?}: no reply"));
+        check(&reply);
+        let frames = recorder.frames();
+        assert_eq!(
+            (frames[0].protocol, &frames[0].bytes[..]),
+            ("bacnet", &BACNET_RPM[..])
+        );
+        device.shutdown().await;
+    }
+    // A valid reply names the hostile device's identity.
+    let (device, _) = spawn(
+        26,
+        Transport::Udp,
+        HostileBehaviour::MoreThanDeclared(Bacnet),
+    );
+    let reply = udp_exchange(device.local_addr(), &BACNET_RPM)
+        .await
+        .unwrap();
+    let declared = usize::from(u16::from_be_bytes([reply[2], reply[3]]));
+    assert_eq!(reply.len(), declared + 8);
+    // vendor-identifier 0xFFF0, a vendor id nobody has.
+    assert!(reply
+        .windows(6)
+        .any(|w| w == [0x29, 0x78, 0x4E, 0x22, 0xFF, 0xF0]));
+    device.shutdown().await;
+}
+
+fn s7_connection_request() -> Vec<u8> {
+    vec![
+        0x03, 0x00, 0x00, 0x16, 0x11, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC0, 0x01, 0x0A, 0xC1,
+        0x02, 0x01, 0x00, 0xC2, 0x02, 0x01, 0x02,
+    ]
+}
+
+const S7_SETUP: [u8; 25] = [
+    0x03, 0x00, 0x00, 0x19, 0x02, 0xF0, 0x80, 0x32, 0x01, 0x00, 0x00, 0x00, 0x05, 0x00, 0x08, 0x00,
+    0x00, 0xF0, 0x00, 0x00, 0x01, 0x00, 0x01, 0x01, 0xE0,
+];
+
+fn s7_szl(id: u16) -> Vec<u8> {
+    let mut frame = vec![
+        0x03, 0x00, 0x00, 0x21, 0x02, 0xF0, 0x80, 0x32, 0x07, 0x00, 0x00, 0x00, 0x06, 0x00, 0x08,
+        0x00, 0x08, 0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00, 0xFF, 0x09, 0x00, 0x04,
+    ];
+    frame.extend_from_slice(&id.to_be_bytes());
+    frame.extend_from_slice(&[0, 0]);
+    frame
+}
+
+async fn s7_exchange(stream: &mut TcpStream, request: &[u8]) -> Option<Vec<u8>> {
+    stream.write_all(request).await.unwrap();
+    let mut header = [0u8; 4];
+    timeout(Duration::from_millis(500), stream.read_exact(&mut header))
+        .await
+        .ok()?
+        .ok()?;
+    let mut frame = vec![0u8; usize::from(u16::from_be_bytes([header[2], header[3]]))];
+    frame[..4].copy_from_slice(&header);
+    stream.read_exact(&mut frame[4..]).await.unwrap();
+    Some(frame)
+}
+
+#[tokio::test]
+async fn s7_lying_counts_wrong_ref_and_silence_after_cotp() {
+    let (device, recorder) = spawn(30, Transport::Tcp, HostileBehaviour::S7SzlLyingCounts);
+    let mut stream = TcpStream::connect(device.local_addr()).await.unwrap();
+    let cc = s7_exchange(&mut stream, &s7_connection_request())
+        .await
+        .unwrap();
+    assert_eq!(cc[5], 0xD0);
+    let ack = s7_exchange(&mut stream, &S7_SETUP).await.unwrap();
+    assert_eq!(ack[7..9], [0x32, 0x03]);
+    let reply = s7_exchange(&mut stream, &s7_szl(0x0011)).await.unwrap();
+    let data = &reply[7 + 22..];
+    assert_eq!(data[4..12], [0x00, 0x11, 0, 0, 0, 28, 0xFF, 0xFF]);
+    assert_eq!(data.len(), 12 + 28, "one record, whatever the count says");
+    let reply = s7_exchange(&mut stream, &s7_szl(0x001C)).await.unwrap();
+    let data = &reply[7 + 22..];
+    assert_eq!(data[8..12], [0xFF, 0xFF, 0, 2]);
+    assert_eq!(data.len(), 12 + 34);
+    let frames = recorder.frames();
+    assert_eq!(frames.len(), 4);
+    assert!(frames.iter().all(|f| f.protocol == "s7"));
+    assert_eq!(frames[1].bytes, S7_SETUP);
+    device.shutdown().await;
+
+    let (device, _) = spawn(31, Transport::Tcp, HostileBehaviour::WrongCorrelation(S7));
+    let mut stream = TcpStream::connect(device.local_addr()).await.unwrap();
+    s7_exchange(&mut stream, &s7_connection_request())
+        .await
+        .unwrap();
+    let ack = s7_exchange(&mut stream, &S7_SETUP).await.unwrap();
+    assert_eq!(ack[11..13], [0x00, 0x06], "PDU reference 5 + 1");
+    device.shutdown().await;
+
+    let (device, _) = spawn(32, Transport::Tcp, HostileBehaviour::WrongReplyKind(S7));
+    let mut stream = TcpStream::connect(device.local_addr()).await.unwrap();
+    s7_exchange(&mut stream, &s7_connection_request())
+        .await
+        .unwrap();
+    let ack = s7_exchange(&mut stream, &S7_SETUP).await.unwrap();
+    assert_eq!(
+        ack[7..],
+        [0x32, 0x03, 0, 0, 0, 5, 0, 2, 0, 1, 0, 0, 0x05, 0x01, 0xFF]
+    );
+    device.shutdown().await;
+
+    let (device, _) = spawn(33, Transport::Tcp, HostileBehaviour::S7CotpThenSilence);
+    let mut stream = TcpStream::connect(device.local_addr()).await.unwrap();
+    let cc = s7_exchange(&mut stream, &s7_connection_request())
+        .await
+        .unwrap();
+    assert_eq!(cc[5], 0xD0);
+    assert_eq!(s7_exchange(&mut stream, &S7_SETUP).await, None);
+    assert_eq!(device.facts().report().requests, 2);
+    device.shutdown().await;
+
+    let (device, _) = spawn(34, Transport::Tcp, HostileBehaviour::HugeDeclaredLength(S7));
+    let mut stream = TcpStream::connect(device.local_addr()).await.unwrap();
+    stream.write_all(&s7_connection_request()).await.unwrap();
+    let reply = read_some(&mut stream, Duration::from_millis(500))
+        .await
+        .unwrap();
+    assert_eq!((&reply[..4], reply.len()), (&[3, 0, 0xFF, 0xFF][..], 16));
+    device.shutdown().await;
+}
+
+#[tokio::test]
+async fn fragile_devices_answer_bacnet_and_s7_correctly() {
+    let guard = DeviceGuard::one_connection();
+    let s7 = HostileBehaviour::Fragile {
+        protocol: S7,
+        guard: guard.clone(),
+    };
+    let (device, _) = spawn(40, Transport::Tcp, s7);
+    let mut stream = TcpStream::connect(device.local_addr()).await.unwrap();
+    s7_exchange(&mut stream, &s7_connection_request())
+        .await
+        .unwrap();
+    s7_exchange(&mut stream, &S7_SETUP).await.unwrap();
+    let reply = s7_exchange(&mut stream, &s7_szl(0x001C)).await.unwrap();
+    assert!(reply.windows(13).any(|w| w == b"S HOSTILE-666"));
+    device.shutdown().await;
+
+    let bacnet = HostileBehaviour::Fragile {
+        protocol: Bacnet,
+        guard: guard.clone(),
+    };
+    let (device, _) = spawn(41, Transport::Udp, bacnet);
+    let reply = udp_exchange(device.local_addr(), &BACNET_RPM)
+        .await
+        .unwrap();
+    assert_eq!(reply[6..9], [0x30, 33, 0x0E]);
+    assert!(reply.windows(14).any(|w| w == b"hostile-bacnet"));
+    assert_eq!(guard.report().packets, 5);
+    device.shutdown().await;
 }

@@ -231,6 +231,8 @@ async fn mixed_plant_answers_enip_on_both_transports_and_shutdown_frees_ports() 
         modbus: 15602,
         enip: 44920,
         snmp: 16161,
+        bacnet: 47902,
+        s7: 10202,
     };
     let spec = PlantSpec::plant(Ipv4Addr::new(127, 82, 0, 0), ports);
     let plant = Plant::start(spec.clone()).unwrap();
@@ -320,6 +322,8 @@ async fn mixed_plant_starts_on_free_ports() {
         modbus: 0,
         enip: 0,
         snmp: 0,
+        bacnet: 0,
+        s7: 0,
     };
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 83, 0, 0), ports)).unwrap();
     let m580 = plant.device("plc-m580").unwrap();
@@ -328,6 +332,171 @@ async fn mixed_plant_starts_on_free_ports() {
     assert_eq!(
         reply[30 + 4..30 + 6],
         m580.enip.unwrap().port().to_be_bytes()
+    );
+    plant.shutdown().await;
+}
+
+/// A BACnet ReadPropertyMultiple of vendor-identifier and object-name of the wildcard Device.
+const BACNET_RPM: [u8; 21] = [
+    0x81, 0x0A, 0x00, 0x15, 0x01, 0x04, 0x00, 0x05, 0x01, 0x0E, 0x0C, 0x02, 0x3F, 0xFF, 0xFF, 0x1E,
+    0x09, 0x78, 0x09, 0x4D, 0x1F,
+];
+
+async fn udp_exchange(addr: SocketAddr, request: &[u8]) -> Option<Vec<u8>> {
+    let socket = UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    socket.send_to(request, addr).await.unwrap();
+    let mut buf = vec![0u8; 2048];
+    let (len, _) = timeout(Duration::from_millis(500), socket.recv_from(&mut buf))
+        .await
+        .ok()?
+        .unwrap();
+    buf.truncate(len);
+    Some(buf)
+}
+
+/// Connects with TSAP `called` and returns the stream if the CPU confirmed it.
+async fn s7_connect(addr: SocketAddr, called: u16) -> Option<TcpStream> {
+    let mut stream = TcpStream::connect(addr).await.unwrap();
+    let mut cr = vec![
+        0x03, 0x00, 0x00, 0x16, 0x11, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC0, 0x01, 0x0A, 0xC1,
+        0x02, 0x01, 0x00, 0xC2, 0x02,
+    ];
+    cr.extend_from_slice(&called.to_be_bytes());
+    stream.write_all(&cr).await.unwrap();
+    let mut reply = [0u8; 6];
+    match timeout(Duration::from_secs(2), stream.read_exact(&mut reply)).await {
+        Ok(Ok(_)) if reply[5] == 0xD0 => {
+            let mut rest = vec![0u8; usize::from(reply[3]) - 6];
+            stream.read_exact(&mut rest).await.unwrap();
+            Some(stream)
+        }
+        _ => None,
+    }
+}
+
+/// Sends a DT with `s7` and returns the S7 PDU of the reply.
+async fn s7_exchange(stream: &mut TcpStream, s7: &[u8]) -> Vec<u8> {
+    let mut frame = vec![0x03, 0x00];
+    frame.extend_from_slice(&((s7.len() + 7) as u16).to_be_bytes());
+    frame.extend_from_slice(&[0x02, 0xF0, 0x80]);
+    frame.extend_from_slice(s7);
+    stream.write_all(&frame).await.unwrap();
+    let mut header = [0u8; 4];
+    timeout(Duration::from_secs(2), stream.read_exact(&mut header))
+        .await
+        .unwrap()
+        .unwrap();
+    let mut rest = vec![0u8; usize::from(u16::from_be_bytes([header[2], header[3]])) - 4];
+    stream.read_exact(&mut rest).await.unwrap();
+    rest[3..].to_vec()
+}
+
+const S7_SETUP: [u8; 18] = [
+    0x32, 0x01, 0, 0, 0, 1, 0, 8, 0, 0, 0xF0, 0, 0, 1, 0, 1, 0x01, 0xE0,
+];
+
+fn s7_szl(id: u16) -> Vec<u8> {
+    let mut pdu = vec![
+        0x32, 0x07, 0, 0, 0, 2, 0, 8, 0, 8, 0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00, 0xFF,
+        0x09, 0x00, 0x04,
+    ];
+    pdu.extend_from_slice(&id.to_be_bytes());
+    pdu.extend_from_slice(&[0, 0]);
+    pdu
+}
+
+#[tokio::test]
+async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
+    let ports = PlantPorts {
+        modbus: 0,
+        enip: 0,
+        snmp: 0,
+        bacnet: 0,
+        s7: 0,
+    };
+    assert_eq!(
+        (PlantPorts::default().bacnet, PlantPorts::default().s7),
+        (47808, 102)
+    );
+    let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 84, 0, 0), ports)).unwrap();
+    let hosts = |pick: fn(&protocol_fixtures::PlantDevice) -> bool| -> Vec<u8> {
+        plant
+            .devices()
+            .iter()
+            .filter(|d| pick(d))
+            .map(|d| d.spec.ip.octets()[3])
+            .collect()
+    };
+    assert_eq!(hosts(|d| d.bacnet.is_some()), [40, 41, 42, 43, 44, 45]);
+    assert_eq!(hosts(|d| d.s7.is_some()), [50, 51, 52, 53, 54, 55]);
+
+    // BACnet: the first byte of each answer's APDU (after BVLC and a 2-byte NPDU, or the
+    // forwarded and routed headers of .43).
+    let mut kinds = Vec::new();
+    for device in plant.devices().iter().filter(|d| d.bacnet.is_some()) {
+        let reply = udp_exchange(device.bacnet.unwrap(), &BACNET_RPM)
+            .await
+            .unwrap();
+        let apdu = if reply[1] == 0x04 {
+            &reply[16..]
+        } else {
+            &reply[6..]
+        };
+        kinds.push((device.spec.name.as_str(), apdu[0], apdu[2]));
+    }
+    assert_eq!(
+        kinds,
+        [
+            ("bacnet-nae", 0x30, 0x0E),
+            ("bacnet-no-rpm", 0x60, 9),
+            ("bacnet-who-is", 0x50, 0x0E),
+            ("bacnet-routed", 0x30, 0x0E),
+            ("bacnet-small-apdu", 0x30, 0x0E),
+            ("bacnet-refuse-all", 0x50, 0x0E),
+        ]
+    );
+    let nae = plant.device("bacnet-nae").unwrap();
+    let config = &nae.spec.bacnet.as_ref().unwrap().1;
+    assert_eq!((config.instance, config.vendor_id), (1040, 5));
+    let reply = udp_exchange(nae.bacnet.unwrap(), &BACNET_RPM)
+        .await
+        .unwrap();
+    assert!(reply.windows(13).any(|w| w == b"\x75\x0B\x00NAE-BLDG-A"));
+
+    // S7: the 315 answers 0x0102 with its serial; the 416 refuses 0x0102 and takes 0x0200.
+    let s7_315 = plant.device("plc-s7-315").unwrap();
+    assert!(s7_315.snmp.is_some(), "S7 and SNMP on one address");
+    let mut stream = s7_connect(s7_315.s7.unwrap(), 0x0102).await.unwrap();
+    let ack = s7_exchange(&mut stream, &S7_SETUP).await;
+    assert_eq!(ack[10..], [0, 0, 0xF0, 0, 0, 1, 0, 1, 0, 240]);
+    let szl = s7_exchange(&mut stream, &s7_szl(0x001C)).await;
+    assert!(szl.windows(16).any(|w| w == b"S C-X4U421302009"));
+    drop(stream);
+    let s7_416 = plant.device("plc-s7-416").unwrap().s7.unwrap();
+    assert!(s7_connect(s7_416, 0x0102).await.is_none());
+    assert!(s7_connect(s7_416, 0x0200).await.is_some());
+    let s7_1214 = plant.device("plc-s7-1214").unwrap().s7.unwrap();
+    let mut stream = s7_connect(s7_1214, 0x0100).await.unwrap();
+    s7_exchange(&mut stream, &S7_SETUP).await;
+    let szl = s7_exchange(&mut stream, &s7_szl(0x0011)).await;
+    assert_eq!(szl[20..22], [0, 0]);
+    assert_eq!(szl[22 + 8..22 + 12], [0, 30, 0, 3]);
+    let szl = s7_exchange(&mut stream, &s7_szl(0x001C)).await;
+    assert_eq!(szl[20..22], [0xD4, 0x01]);
+    let s7_1516 = plant.device("plc-s7-1516").unwrap().s7.unwrap();
+    let mut stream = s7_connect(s7_1516, 0x0102).await.unwrap();
+    assert_eq!(
+        s7_exchange(&mut stream, &S7_SETUP).await[10..],
+        [0x81, 0x04]
+    );
+    let refused = plant.device("s7-every-tsap-refused").unwrap().s7.unwrap();
+    for tsap in [0x0102, 0x0200, 0x0100] {
+        assert!(s7_connect(refused, tsap).await.is_none());
+    }
+    let frames = plant.recorder().frames_for(s7_315.spec.ip.into());
+    assert_eq!(
+        frames.iter().map(|f| f.protocol).collect::<Vec<_>>(),
+        ["s7", "s7", "s7"]
     );
     plant.shutdown().await;
 }

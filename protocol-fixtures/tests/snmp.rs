@@ -628,6 +628,8 @@ async fn plant_starts_snmp_agents_per_spec_and_shutdown_frees_ports() {
         modbus: 0,
         enip: 0,
         snmp: 0,
+        bacnet: 0,
+        s7: 0,
     };
     let spec = PlantSpec::plant(Ipv4Addr::new(127, 85, 0, 0), ports);
     let plant = Plant::start(spec).unwrap();
@@ -647,6 +649,7 @@ async fn plant_starts_snmp_agents_per_spec_and_shutdown_frees_ports() {
             (33, "scalance-v3only"),
             (34, "snmp-generr"),
             (35, "snmp-odd-strings"),
+            (50, "plc-s7-315"),
         ]
     );
     let addr = |name: &str| plant.device(name).unwrap().snmp.unwrap();

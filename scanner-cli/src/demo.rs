@@ -27,6 +27,8 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             modbus: args.modbus_port,
             enip: args.enip_port,
             snmp: args.snmp_port,
+            bacnet: 47808,
+            s7: 1102,
         },
     );
     let plant = match Plant::start(spec) {

@@ -39,6 +39,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         modbus: 15061,
         enip: 44861,
         snmp: 16161,
+        bacnet: 47861,
+        s7: 10261,
     };
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 79, 0, 0), ports))?;
     let config = ScanConfig::builder()

@@ -16,6 +16,8 @@ const PORTS: PlantPorts = PlantPorts {
     modbus: 15060,
     enip: 44860,
     snmp: 16160,
+    bacnet: 47860,
+    s7: 10260,
 };
 
 #[tokio::main]

@@ -19,6 +19,8 @@ const PORTS: PlantPorts = PlantPorts {
     modbus: 15040,
     enip: 44840,
     snmp: 16140,
+    bacnet: 47840,
+    s7: 10240,
 };
 
 fn config(subnet: &str, transport: EnipTransport, probes: &[Protocol]) -> ScanConfig {

@@ -22,6 +22,8 @@ const PORTS: PlantPorts = PlantPorts {
     modbus: 15090,
     enip: 44890,
     snmp: 16190,
+    bacnet: 47890,
+    s7: 10290,
 };
 
 fn normalise(record: &mut AssetRecord) {

@@ -18,6 +18,8 @@ const PORTS: PlantPorts = PlantPorts {
     modbus: 15050,
     enip: 44850,
     snmp: 16150,
+    bacnet: 47850,
+    s7: 10250,
 };
 
 fn config(targets: &str, snmp: SnmpConfig) -> ScanConfig {
@@ -71,7 +73,7 @@ async fn simulated_agents_v1_v2c_and_v3_only() {
     ))
     .await;
     let found: Vec<IpAddr> = records.keys().copied().collect();
-    assert_eq!(found, [15, 30, 31, 32, 33, 34, 35].map(ip));
+    assert_eq!(found, [15, 30, 31, 32, 33, 34, 35, 50].map(ip));
 
     // A managed switch: system group, ENTITY-MIB rows, MAC, engine id.
     let sw = &records[&ip(31)];

@@ -44,6 +44,8 @@ const RECORDED: (Ipv4Addr, PlantPorts) = (
         modbus: 15088,
         enip: 15188,
         snmp: 15288,
+        bacnet: 15388,
+        s7: 15488,
     },
 );
 const CAPTURED: (Ipv4Addr, PlantPorts) = (
@@ -52,6 +54,8 @@ const CAPTURED: (Ipv4Addr, PlantPorts) = (
         modbus: 15089,
         enip: 15189,
         snmp: 15289,
+        bacnet: 15389,
+        s7: 15489,
     },
 );
 

@@ -30,6 +30,8 @@ async fn main() {
         modbus: port,
         enip,
         snmp,
+        bacnet: 47808,
+        s7: 1102,
     };
     let started = match mode.as_deref() {
         Some("test") => Plant::start(PlantSpec::test_subnet(base, port)).map(Running::Plant),
