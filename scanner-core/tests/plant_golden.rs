@@ -13,8 +13,10 @@ use std::time::Duration;
 use futures::StreamExt;
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::output::{encode_line, Format, OutputMeta};
+use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::{AssetRecord, Rate, ScanConfig, Scanner, Targets};
 
@@ -57,6 +59,14 @@ async fn every_format_of_a_plant_scan_matches_its_golden_file() {
         .snmp(SnmpConfig {
             port: PORTS.snmp,
             ..SnmpConfig::default()
+        })
+        .bacnet(BacnetConfig {
+            port: PORTS.bacnet,
+            ..BacnetConfig::default()
+        })
+        .s7(S7Config {
+            port: PORTS.s7,
+            ..S7Config::default()
         })
         .build()
         .unwrap();
