@@ -317,7 +317,7 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
         service: 0x0E,
         instance: 0x3F_FFFF,
     };
-    assert_eq!(seen[&ip(40)], [wildcard_rpm.clone()]);
+    assert_eq!(seen[&ip(40)], std::slice::from_ref(&wildcard_rpm));
     assert_eq!(
         seen[&ip(42)],
         [

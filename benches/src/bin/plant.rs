@@ -1,10 +1,13 @@
 //! Runs a simulated plant until Ctrl-C (or SIGTERM), for benches, demos and tests.
 //!
-//! `plant [BASE] [MODBUS_PORT] [plant|demo|test|netns-enip] [ENIP_PORT] [SNMP_PORT]`, e.g.
-//! `plant 127.90.0.0 15030`. `plant` (default) is the mixed Modbus + EtherNet/IP plant,
-//! `demo` the Modbus-only one, `test` the Modbus plant with hostile devices; EtherNet/IP
-//! listens on 44818 and SNMP on 161 unless given. `netns-enip` starts the plant's ControlLogix alone on
-//! 0.0.0.0:ENIP_PORT to answer broadcasts: only inside a network namespace a test made.
+//! `plant [BASE] [MODBUS_PORT] [plant|demo|test|netns-enip] [ENIP_PORT] [SNMP_PORT]
+//! [BACNET_PORT] [S7_PORT]`, e.g. `plant 127.90.0.0 15030`. `plant` (default) is the mixed
+//! plant of [`PlantSpec::plant`] (Modbus, EtherNet/IP, SNMP, BACnet/IP, S7), `demo` the
+//! Modbus-only one, `test` the Modbus plant with hostile devices; EtherNet/IP listens on 44818,
+//! SNMP on 161, BACnet/IP on 47808 and S7 on 1102 unless given (S7's registered port is 102,
+//! e.g. `plant 127.66.0.0 502 plant 44818 161 47808 102` in a bench's namespace, as root).
+//! `netns-enip` starts the plant's ControlLogix alone on 0.0.0.0:ENIP_PORT to answer
+//! broadcasts: only inside a network namespace a test made.
 
 use std::net::{Ipv4Addr, SocketAddr};
 
@@ -26,12 +29,14 @@ async fn main() {
     let mode = args.next();
     let enip: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(44818);
     let snmp: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(161);
+    let bacnet: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(47808);
+    let s7: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1102);
     let ports = PlantPorts {
         modbus: port,
         enip,
         snmp,
-        bacnet: 47808,
-        s7: 1102,
+        bacnet,
+        s7,
     };
     let started = match mode.as_deref() {
         Some("test") => Plant::start(PlantSpec::test_subnet(base, port)).map(Running::Plant),
