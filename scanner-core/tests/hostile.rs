@@ -17,8 +17,10 @@ use protocol_fixtures::{
 };
 use scanner_core::config::Rate;
 use scanner_core::output::{self, Format, OutputMeta};
+use scanner_core::protocols::bacnet::{BacnetConfig, MAX_REPLY_LEN as BACNET_CAP};
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::{SnmpConfig, MAX_REPLY_LEN as SNMP_CAP};
 use scanner_core::record::{ServiceDetails, Transport};
 use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
@@ -44,7 +46,13 @@ fn config() -> ScanConfig {
     // Default rate, per-device interval, concurrency, retries and request cap.
     ScanConfig::builder()
         .targets(Targets::parse([SUBNET]).unwrap())
-        .probes([Protocol::Modbus, Protocol::Enip, Protocol::Snmp])
+        .probes([
+            Protocol::Modbus,
+            Protocol::Enip,
+            Protocol::S7,
+            Protocol::Bacnet,
+            Protocol::Snmp,
+        ])
         .timeout(TIMEOUT)
         .emit_all(true)
         .modbus(ModbusConfig {
@@ -59,6 +67,14 @@ fn config() -> ScanConfig {
         .snmp(SnmpConfig {
             port: PORTS.snmp,
             ..SnmpConfig::default()
+        })
+        .bacnet(BacnetConfig {
+            port: PORTS.bacnet,
+            ..BacnetConfig::default()
+        })
+        .s7(S7Config {
+            port: PORTS.s7,
+            ..S7Config::default()
         })
         .build()
         .unwrap()
@@ -76,7 +92,10 @@ fn listens(device: Option<&DeviceSpec>, probe: Protocol) -> bool {
         Protocol::Modbus => d.modbus.is_some() || hostile(PORTS.modbus, None),
         Protocol::Enip => d.enip.is_some() || hostile(PORTS.enip, None),
         Protocol::Snmp => d.snmp.is_some() || hostile(PORTS.snmp, Some(FixtureTransport::Udp)),
-        Protocol::Bacnet | Protocol::S7 => false,
+        Protocol::Bacnet => {
+            d.bacnet.is_some() || hostile(PORTS.bacnet, Some(FixtureTransport::Udp))
+        }
+        Protocol::S7 => d.s7.is_some() || hostile(PORTS.s7, Some(FixtureTransport::Tcp)),
     }
 }
 
@@ -220,6 +239,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (Protocol::Modbus, Transport::Tcp),
                 (Protocol::Enip, Transport::Tcp),
                 (Protocol::Enip, Transport::Udp),
+                (Protocol::S7, Transport::Tcp),
+                (Protocol::Bacnet, Transport::Udp),
                 (Protocol::Snmp, Transport::Udp),
             ],
             "{}",
@@ -245,6 +266,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const ENIP_TCP: (Protocol, Transport) = (Protocol::Enip, Transport::Tcp);
     const ENIP_UDP: (Protocol, Transport) = (Protocol::Enip, Transport::Udp);
     const SNMP: (Protocol, Transport) = (Protocol::Snmp, Transport::Udp);
+    const BACNET: (Protocol, Transport) = (Protocol::Bacnet, Transport::Udp);
+    const S7: (Protocol, Transport) = (Protocol::S7, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -333,41 +356,53 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("snmp-flood", vec![(SNMP, &[Timeout])]),
         ("snmp-truncated-datagram", vec![(SNMP, &[Timeout])]),
         ("snmp-echo", vec![(SNMP, &[Timeout])]),
-        // BACnet and S7 are not probed yet: no expectations until they are.
-        ("bacnet-silent", vec![]),
-        ("bacnet-truncated-datagram", vec![]),
-        ("bacnet-huge-length", vec![]),
-        ("bacnet-more-than-declared", vec![]),
-        ("bacnet-wrong-invoke-id", vec![]),
-        ("bacnet-wrong-kind", vec![]),
-        ("bacnet-garbage", vec![]),
-        ("bacnet-echo", vec![]),
-        ("bacnet-oversized-datagram", vec![]),
-        ("bacnet-reply-from-other-port", vec![]),
-        ("bacnet-reply-from-other-address", vec![]),
-        ("bacnet-flood", vec![]),
-        ("bacnet-deep-nesting", vec![]),
-        ("bacnet-huge-tag-length", vec![]),
-        ("s7-silent", vec![]),
-        ("s7-slow-drip", vec![]),
-        ("s7-endless-stream", vec![]),
-        ("s7-close-mid-reply", vec![]),
-        ("s7-reset-after-connect", vec![]),
-        ("s7-huge-length", vec![]),
-        ("s7-more-than-declared", vec![]),
-        ("s7-wrong-pdu-ref", vec![]),
-        ("s7-wrong-kind", vec![]),
-        ("s7-garbage", vec![]),
-        ("s7-echo", vec![]),
-        ("s7-stall-mid-reply", vec![]),
-        ("s7-szl-lying-counts", vec![]),
-        ("s7-cotp-then-silence", vec![]),
+        ("bacnet-silent", vec![(BACNET, &[Timeout])]),
+        ("bacnet-truncated-datagram", vec![(BACNET, &[Proto])]),
+        ("bacnet-huge-length", vec![(BACNET, &[Proto])]),
+        ("bacnet-more-than-declared", vec![(BACNET, &[Ok_])]),
+        ("bacnet-wrong-invoke-id", vec![(BACNET, &[Timeout])]),
+        // A SimpleACK for WriteProperty answers no read.
+        ("bacnet-wrong-kind", vec![(BACNET, &[Proto])]),
+        ("bacnet-garbage", vec![(BACNET, garbage)]),
+        // Our own request echoed back is a request, never taken for an answer.
+        ("bacnet-echo", vec![(BACNET, &[Timeout])]),
+        ("bacnet-oversized-datagram", vec![(BACNET, &[Proto])]),
+        ("bacnet-reply-from-other-port", vec![(BACNET, &[Timeout])]),
+        (
+            "bacnet-reply-from-other-address",
+            vec![(BACNET, &[Timeout])],
+        ),
+        ("bacnet-flood", vec![(BACNET, &[Timeout])]),
+        ("bacnet-deep-nesting", vec![(BACNET, &[Proto])]),
+        ("bacnet-huge-tag-length", vec![(BACNET, &[Proto])]),
+        ("s7-silent", vec![(S7, &[Timeout])]),
+        ("s7-slow-drip", vec![(S7, &[Timeout])]),
+        ("s7-endless-stream", vec![(S7, &[Proto])]),
+        // Half a Connection Confirm and a FIN, on every TSAP: nothing proves S7.
+        ("s7-close-mid-reply", vec![(S7, &[Closed])]),
+        ("s7-reset-after-connect", vec![(S7, reset)]),
+        ("s7-huge-length", vec![(S7, &[Proto])]),
+        // Bytes after the Connection Confirm put the stream out of step: the setup reply
+        // cannot be framed.
+        ("s7-more-than-declared", vec![(S7, &[Proto])]),
+        // The TSAP is confirmed, but no S7 reply ever answers: a timeout, not a refusal.
+        ("s7-wrong-pdu-ref", vec![(S7, &[Timeout])]),
+        ("s7-wrong-kind", vec![(S7, &[Proto])]),
+        ("s7-garbage", vec![(S7, garbage)]),
+        ("s7-echo", vec![(S7, &[Proto])]),
+        // Every TSAP gets a new connection, whose first reply stalls past the timeout.
+        ("s7-stall-mid-reply", vec![(S7, &[Timeout])]),
+        // Lying record counts and lengths: the records present are decoded.
+        ("s7-szl-lying-counts", vec![(S7, &[Ok_])]),
+        ("s7-cotp-then-silence", vec![(S7, &[Timeout])]),
         (
             "fragile-one-connection",
             vec![
                 (MODBUS, &[Ok_]),
                 (ENIP_TCP, &[Ok_]),
                 (ENIP_UDP, &[Ok_]),
+                (S7, &[Ok_]),
+                (BACNET, &[Ok_]),
                 (SNMP, &[Ok_]),
             ],
         ),
@@ -377,6 +412,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (MODBUS, &[Ok_]),
                 (ENIP_TCP, &[Ok_]),
                 (ENIP_UDP, &[Ok_]),
+                (S7, &[Ok_]),
+                (BACNET, &[Ok_]),
                 (SNMP, &[Ok_]),
             ],
         ),
@@ -444,6 +481,10 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     for frame in recorder.frames() {
         if frame.device.port() == PORTS.snmp {
             common::assert_read_only_snmp(&frame.bytes);
+        } else if frame.device.port() == PORTS.bacnet {
+            common::assert_read_only_bacnet(&frame.bytes);
+        } else if frame.device.port() == PORTS.s7 {
+            common::assert_read_only_s7(&frame.bytes);
         } else {
             common::assert_read_only(&frame, PORTS.modbus, PORTS.enip);
         }
@@ -476,8 +517,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         assert_eq!(report.concurrent_connections, 0, "{name}: {report:?}");
         assert_eq!(report.pacing_violations, 0, "{name}: {report:?}");
         assert!(
-            report.connections >= 2,
-            "{name}: Modbus and EtherNet/IP over TCP"
+            report.connections >= 3,
+            "{name}: Modbus, EtherNet/IP and S7 over TCP"
         );
         let smallest = report.smallest_gap.unwrap();
         assert!(
@@ -490,6 +531,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
             (Protocol::Modbus, Transport::Tcp),
             (Protocol::Enip, Transport::Tcp),
             (Protocol::Enip, Transport::Udp),
+            (Protocol::S7, Transport::Tcp),
+            (Protocol::Bacnet, Transport::Udp),
             (Protocol::Snmp, Transport::Udp),
         ] {
             assert_eq!(service(r, p, t), Status::Success, "{name} {p:?}/{t:?}");
@@ -499,21 +542,26 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     // Bounded reads: devices that would stream or grow forever were cut off by the scanner
     // within one read timeout, with a protocol error, not read to the end.
     let facts = |name: &str| plant.device(name).unwrap().hostile[0].facts.report();
-    for name in ["modbus-endless-stream", "enip-endless-stream"] {
+    // The S7 stream starts with a valid Connection Confirm, so its first exchange succeeds
+    // and the stream is cut at the next one, which first waits for its pacing slot: closed
+    // and a protocol error, but not within one read timeout of the first request.
+    for (name, p) in [
+        ("modbus-endless-stream", Protocol::Modbus),
+        ("enip-endless-stream", Protocol::Enip),
+        ("s7-endless-stream", Protocol::S7),
+    ] {
         let f = facts(name);
         assert_eq!(f.connections, f.closed_by_peer, "{name}: {f:?}");
-        assert!(f.longest_after_request < TIMEOUT, "{name}: {f:?}");
+        if p != Protocol::S7 {
+            assert!(f.longest_after_request < TIMEOUT, "{name}: {f:?}");
+        }
         let r = by_name(name);
-        let p = if name.starts_with("modbus") {
-            Protocol::Modbus
-        } else {
-            Protocol::Enip
-        };
         assert_eq!(service(r, p, Transport::Tcp), Status::ProtocolError);
     }
     for (name, cap) in [
         ("enip-oversized-datagram", ENIP_CAP),
         ("snmp-oversized-datagram", SNMP_CAP),
+        ("bacnet-oversized-datagram", BACNET_CAP),
     ] {
         let r = by_name(name);
         let s = r

@@ -1737,6 +1737,19 @@ pub fn answers_request(datagram: &[u8], invoke_id: u8) -> bool {
     })
 }
 
+/// The confirmed service a reply answers, for the APDUs that name it (a Reject or an
+/// Abort does not).
+fn answered_service(payload: &Payload) -> Option<u8> {
+    match payload {
+        Payload::ReadPropertyAck { .. } => Some(SERVICE_READ_PROPERTY),
+        Payload::ReadPropertyMultipleAck { .. } => Some(SERVICE_READ_PROPERTY_MULTIPLE),
+        Payload::SegmentedAck { service, .. }
+        | Payload::SimpleAck { service, .. }
+        | Payload::Error { service, .. } => Some(*service),
+        _ => None,
+    }
+}
+
 /// True when `datagram` is an I-Am (the answer to a Who-Is).
 pub fn is_i_am(datagram: &[u8]) -> bool {
     apdu_of(datagram).is_some_and(|apdu| apdu.get(..2) == Some(&[0x10, SERVICE_I_AM]))
@@ -1766,7 +1779,19 @@ impl BacnetRun<'_> {
             })
             .await?;
         self.first_rtt.get_or_insert(reply.rtt);
-        parse_reply(&reply.bytes).map_err(|e| ExchangeError::Protocol(e.to_string()))
+        let parsed =
+            parse_reply(&reply.bytes).map_err(|e| ExchangeError::Protocol(e.to_string()))?;
+        let service = match request {
+            ReadOnlyRequest::BacnetReadProperty { .. } => SERVICE_READ_PROPERTY,
+            ReadOnlyRequest::BacnetReadPropertyMultiple { .. } => SERVICE_READ_PROPERTY_MULTIPLE,
+            _ => return Ok(parsed),
+        };
+        match answered_service(&parsed.payload) {
+            Some(answered) if answered != service => Err(ExchangeError::Protocol(format!(
+                "a reply for service {answered:#04x} to a request for service {service:#04x}"
+            ))),
+            _ => Ok(parsed),
+        }
     }
 
     fn instance(&self) -> DeviceInstance {
@@ -1884,6 +1909,7 @@ pub(crate) async fn probe(
         first_rtt,
         outcome,
         identified,
+        refused: !details.refusals.is_empty(),
     };
     let identity = if identified {
         identity_fields(&details)
@@ -2066,6 +2092,41 @@ mod tests {
         apdu.extend_from_slice(value);
         apdu.push(0x3F);
         unicast(&apdu)
+    }
+
+    // --- reply matching -----------------------------------------------------
+
+    #[test]
+    fn replies_match_by_invoke_id_and_requests_never_do() {
+        let ack = rp_ack(7, 75, &hx("c4 02 00 04 d2"));
+        assert!(answers_request(&ack, 7));
+        assert!(!answers_request(&ack, 8));
+        // Our own request, echoed back with the same invoke id, is not an answer.
+        let request = encode_read_property(7, DeviceInstance::WILDCARD, PropertyId::ModelName);
+        assert!(!answers_request(&request, 7));
+        // Reject, Abort (server) and Error carry the invoke id at the same place.
+        for apdu in [hx("60 07 09"), hx("71 07 04"), hx("50 07 0e 91 01 91 1f")] {
+            assert!(answers_request(&unicast(&apdu), 7), "{apdu:02x?}");
+        }
+        let i_am = unicast(&hx("10 00 c4 02 00 04 d2 22 05 c4 91 00 21 05"));
+        assert!(is_i_am(&i_am) && !answers_request(&i_am, 0x00));
+        assert!(!is_i_am(&encode_who_is(None)));
+    }
+
+    #[test]
+    fn the_apdu_is_found_behind_forwarding_and_routing_headers() {
+        // Forwarded-NPDU (6 address bytes), NPDU with a source network 2001, MAC 0x0C.
+        let apdu = hx("30 07 0c 0c 02 00 04 d2 19 4b 3e c4 02 00 04 d2 3f");
+        let mut datagram = hx("81 04 00 00 7f 00 00 2b ba c0 01 08 07 d1 01 0c");
+        datagram.extend_from_slice(&apdu);
+        let len = u16::try_from(datagram.len()).unwrap().to_be_bytes();
+        datagram[2..4].copy_from_slice(&len);
+        assert_eq!(apdu_of(&datagram), Some(&apdu[..]));
+        assert!(answers_request(&datagram, 7));
+        // A network-layer message has no APDU; a short header no answer.
+        assert_eq!(apdu_of(&hx("81 0a 00 07 01 80 01")), None);
+        assert_eq!(apdu_of(&hx("81 0a 00 05 01")), None);
+        assert_eq!(apdu_of(&hx("81 04 00 08 7f 00")), None);
     }
 
     // --- encoders ----------------------------------------------------------

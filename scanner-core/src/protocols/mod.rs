@@ -30,12 +30,14 @@ pub(crate) struct ProbeEnd {
     pub outcome: Result<(), ExchangeError>,
     /// The replies identified the device.
     pub identified: bool,
+    /// The device refused in its protocol (an error, reject, abort or disconnect): it
+    /// speaks the protocol even if it said nothing else.
+    pub refused: bool,
 }
 
 /// The status and error text a probe ends with, and a warning for its details.
 pub(crate) struct Settled {
-    /// `success` when the device was identified; the exchange error when nothing
-    /// answered or a reply was malformed; else `application-error`.
+    /// The probe's status (see [`ProbeEnd::settle`]).
     pub status: Status,
     /// Why, for a non-success status.
     pub error: Option<String>,
@@ -44,9 +46,11 @@ pub(crate) struct Settled {
 }
 
 impl ProbeEnd {
-    /// Settles the status; `refusal` explains an `application-error`.
+    /// Settles the status: `success` when the device was identified (an early end is then
+    /// a warning); the error of a malformed reply or a stopped scan; `application-error`
+    /// when the device refused in its protocol (`refusal` says how); otherwise the error
+    /// that ended the probe, or `application-error` when replies came without an identity.
     pub(crate) fn settle(&self, refusal: impl FnOnce() -> String) -> Settled {
-        let answered = self.first_rtt.is_some();
         let (status, error, warning) = match &self.outcome {
             Err(e) if self.identified => (
                 Status::Success,
@@ -54,13 +58,16 @@ impl ProbeEnd {
                 Some(format!("probe ended early: {e}")),
             ),
             _ if self.identified => (Status::Success, None, None),
-            Err(e)
-                if !answered
-                    || matches!(e, ExchangeError::Protocol(_) | ExchangeError::Stopped) =>
-            {
+            Err(e @ (ExchangeError::Protocol(_) | ExchangeError::Stopped)) => {
                 (e.status(), Some(e.to_string()), None)
             }
-            _ => (Status::ApplicationError, Some(refusal()), None),
+            _ if self.refused => (Status::ApplicationError, Some(refusal()), None),
+            Err(e) => (e.status(), Some(e.to_string()), None),
+            Ok(()) => (
+                Status::ApplicationError,
+                Some("no identification in the replies".to_owned()),
+                None,
+            ),
         };
         Settled {
             status,

@@ -1278,6 +1278,15 @@ impl S7Run<'_> {
                 }),
             }
         }
+        // Every TSAP closed without a word: nothing proves an ISO-on-TCP stack.
+        if self
+            .details
+            .refused_tsaps
+            .iter()
+            .all(|r| r.reason.is_none())
+        {
+            return Err(ExchangeError::Closed);
+        }
         Ok(false)
     }
 
@@ -1341,6 +1350,10 @@ pub(crate) async fn probe(
         first_rtt,
         outcome,
         identified,
+        refused: details.error_class.is_some()
+            || details.szl_error_code.is_some()
+            || details.szl_return_code.is_some()
+            || (details.tsap.is_none() && details.refused_tsaps.iter().any(|r| r.reason.is_some())),
     };
     let identity = if identified {
         identity_fields(&details)
@@ -1435,6 +1448,58 @@ mod tests {
             .chunks(2)
             .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
             .collect()
+    }
+
+    #[test]
+    fn frames_are_matched_by_pdu_reference_and_capped() {
+        let cc = hx("03 00 00 0b 06 d0 00 01 00 02 00");
+        // COTP replies carry no reference: they always answer the request.
+        assert_eq!(
+            frame_check(&cc, 5),
+            FrameCheck::Complete {
+                len: 11,
+                matches: true
+            }
+        );
+        assert_eq!(frame_check(&cc[..6], 5), FrameCheck::NeedMore);
+        // An Ack_Data with PDU reference 5 answers correlation 5 (and 0x10005), not 6.
+        let ack =
+            hx("03 00 00 1b 02 f0 80 32 03 00 00 00 05 00 08 00 00 00 00 f0 00 00 01 00 01 00 f0");
+        assert_eq!(pdu_reference(&ack), Some(5));
+        assert!(matches!(
+            frame_check(&ack, 0x1_0005),
+            FrameCheck::Complete { matches: true, .. }
+        ));
+        assert!(matches!(
+            frame_check(&ack, 6),
+            FrameCheck::Complete { matches: false, .. }
+        ));
+        // A length past the cap is refused before it is read.
+        assert!(matches!(
+            frame_check(&hx("03 00 ff ff"), 1),
+            FrameCheck::Invalid(_)
+        ));
+    }
+
+    #[test]
+    fn identity_names_siemens_only_for_its_order_numbers() {
+        let mut d = S7Details {
+            order_number: text("6ES7 315-2EH14-0AB0"),
+            module_type: text("CPU 315-2 PN/DP"),
+            serial_number: text("S C-X4U421302009"),
+            firmware_version: Some("V3.2.8".into()),
+            ..S7Details::default()
+        };
+        let id = identity_fields(&d);
+        assert_eq!(id.vendor.as_deref(), Some("Siemens"));
+        assert_eq!(id.device_type, Some(DeviceType::Plc));
+        assert_eq!(id.product_code.as_deref(), Some("6ES7 315-2EH14-0AB0"));
+        // Another vendor's S7-compatible CPU keeps its order number, but is not Siemens.
+        d.order_number = text("VIPA 315-4NE12");
+        d.module_type = text("CP 343-1 Lean");
+        let id = identity_fields(&d);
+        assert_eq!(id.vendor, None);
+        assert_eq!(id.device_type, Some(DeviceType::CommAdapter));
     }
 
     fn text(s: &str) -> Option<DeviceText> {
