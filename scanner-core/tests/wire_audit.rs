@@ -5,10 +5,12 @@
 //! 1. the fixtures record every frame they receive, and each one must decode (by hand, and with
 //!    rasn-snmp for SNMP) to an allowlisted identification request;
 //! 2. `tshark` captures the same scans on the loopback interface and dissects them with
-//!    Wireshark's own Modbus/TCP, EtherNet/IP and SNMP dissectors, independently of otscan and of
-//!    the fixtures: no Modbus function outside {0x2B/0x0E, 0x11}, no EtherNet/IP command outside
-//!    {0x63, 0x04, 0x64}, no SNMP PDU but get-request and get-next-request (v3: the empty
-//!    discovery get-request).
+//!    Wireshark's own Modbus/TCP, EtherNet/IP, SNMP, S7comm and BACnet dissectors, independently
+//!    of otscan and of the fixtures: no Modbus function outside {0x2B/0x0E, 0x11}, no
+//!    EtherNet/IP command outside {0x63, 0x04, 0x64}, no SNMP PDU but get-request and
+//!    get-next-request (v3: the empty discovery get-request), no S7 TPDU but a COTP Connection
+//!    Request, the Setup Communication job and read-SZL 0x0011/0x001C userdata, no BACnet APDU
+//!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -23,12 +25,15 @@ use futures::StreamExt;
 
 mod common;
 use common::Request;
+use common::S7Request;
 use protocol_fixtures::{
     DeviceSpec, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, Plant, PlantPorts, PlantSpec,
     Transport as FixtureTransport, UnitIdPolicy,
 };
+use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
 use scanner_core::{Protocol, Rate, ScanConfig, Scanner, Targets};
 
@@ -110,6 +115,14 @@ fn passes(base: Ipv4Addr, ports: PlantPorts) -> Vec<(&'static str, ScanConfig)> 
                 versions: SnmpVersions::All,
                 ..SnmpConfig::default()
             })
+            .bacnet(BacnetConfig {
+                port: ports.bacnet,
+                ..BacnetConfig::default()
+            })
+            .s7(S7Config {
+                port: ports.s7,
+                ..S7Config::default()
+            })
     };
     let hosts = |hosts: &[u8]| -> Vec<String> {
         hosts.iter().map(|&h| host(base, h).to_string()).collect()
@@ -131,7 +144,13 @@ fn passes(base: Ipv4Addr, ports: PlantPorts) -> Vec<(&'static str, ScanConfig)> 
         (
             "every probe on the /24, unit ids 1-247, EtherNet/IP over TCP and UDP",
             builder(vec![format!("{base}/24")])
-                .probes([Protocol::Modbus, Protocol::Enip, Protocol::Snmp])
+                .probes([
+                    Protocol::Modbus,
+                    Protocol::Enip,
+                    Protocol::S7,
+                    Protocol::Bacnet,
+                    Protocol::Snmp,
+                ])
                 .modbus(ModbusConfig {
                     port: ports.modbus,
                     unit_ids: (1..=247).collect(),
@@ -265,6 +284,47 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|c| !c.is_empty())
         .collect();
     assert_eq!(communities.len(), COMMUNITIES.len(), "{communities:?}");
+    // BACnet: RPM and RP, with the wildcard and with real instances, and Who-Is; S7: a
+    // Connection Request to each TSAP, setup and both SZL lists.
+    let bacnet: BTreeSet<(u8, u8, bool)> = seen
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Request::Bacnet {
+                pdu,
+                service,
+                instance,
+            } => Some((*pdu, *service, *instance == 0x3F_FFFF)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        bacnet,
+        BTreeSet::from([
+            (0, 0x0C, false),
+            (0, 0x0C, true),
+            (0, 0x0E, false),
+            (0, 0x0E, true),
+            (1, 0x08, false),
+        ])
+    );
+    let s7: BTreeSet<S7Request> = seen
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Request::S7(s) => Some(*s),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        s7,
+        BTreeSet::from([
+            S7Request::Cr(0x0102),
+            S7Request::Cr(0x0200),
+            S7Request::Cr(0x0100),
+            S7Request::Setup,
+            S7Request::Szl(0x0011),
+            S7Request::Szl(0x001C),
+        ])
+    );
     plant.shutdown().await;
 }
 
@@ -379,10 +439,21 @@ struct Dissected {
     snmp_msg_version: Option<u8>,
     snmp_pdus: Vec<u8>,
     snmp_flags: String,
+    cotp_types: Vec<u8>,
+    s7_rosctr: Vec<u8>,
+    s7_functions: Vec<u8>,
+    s7_groups: Vec<u8>,
+    s7_subfunctions: Vec<u8>,
+    s7_szl_ids: Vec<u16>,
+    bvlc_function: Option<u8>,
+    npdu_control: Option<u8>,
+    bacnet_types: Vec<u8>,
+    bacnet_confirmed: Vec<u8>,
+    bacnet_unconfirmed: Vec<u8>,
     malformed: bool,
 }
 
-const FIELDS: [&str; 14] = [
+const FIELDS: [&str; 25] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -397,6 +468,17 @@ const FIELDS: [&str; 14] = [
     "snmp.data",
     "snmp.msgFlags",
     "_ws.malformed",
+    "cotp.type",
+    "s7comm.header.rosctr",
+    "s7comm.param.func",
+    "s7comm.param.userdata.funcgroup",
+    "s7comm.param.userdata.subfunc",
+    "s7comm.data.userdata.szl_id",
+    "bvlc.function",
+    "bacnet.control",
+    "bacapp.type",
+    "bacapp.confirmed_service",
+    "bacapp.unconfirmed_service",
 ];
 
 fn number(text: &str) -> u64 {
@@ -427,6 +509,8 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("tcp.port=={},enip", ports.enip),
         format!("udp.port=={},enip", ports.enip),
         format!("udp.port=={},snmp", ports.snmp),
+        format!("tcp.port=={},tpkt", ports.s7),
+        format!("udp.port=={},bvlc", ports.bacnet),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -467,6 +551,17 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 snmp_pdus: numbers(f[11]),
                 snmp_flags: f[12].to_owned(),
                 malformed: !f[13].is_empty(),
+                cotp_types: numbers(f[14]),
+                s7_rosctr: numbers(f[15]),
+                s7_functions: numbers(f[16]),
+                s7_groups: numbers(f[17]),
+                s7_subfunctions: numbers(f[18]),
+                s7_szl_ids: numbers(f[19]),
+                bvlc_function: one(f[20]).map(|v| v as u8),
+                npdu_control: one(f[21]).map(|v| v as u8),
+                bacnet_types: numbers(f[22]),
+                bacnet_confirmed: numbers(f[23]),
+                bacnet_unconfirmed: numbers(f[24]),
             }
         })
         .collect()
@@ -481,6 +576,10 @@ enum Seen {
     Enip(bool, u16),
     /// SNMP message version (0, 1, 3) and PDU choice (0 get-request, 1 get-next-request).
     Snmp(u8, u8),
+    /// S7: COTP TPDU type (0x0e CR, 0x0f DT), ROSCTR, function or SZL id.
+    S7(u8, u8, u16),
+    /// BACnet APDU type and service.
+    Bacnet(u8, u8),
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -506,6 +605,41 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             Ok(Seen::Enip(p.udp_port.is_some(), command))
         } else {
             Err(format!("frame {n}: EtherNet/IP command {command:#06x}"))
+        };
+    }
+    if p.tcp_port == Some(ports.s7) {
+        return match (&p.cotp_types[..], &p.s7_rosctr[..]) {
+            ([0x0e], []) => Ok(Seen::S7(0x0e, 0, 0)),
+            ([0x0f], [1]) if p.s7_functions[..] == [0xf0] => Ok(Seen::S7(0x0f, 1, 0xf0)),
+            ([0x0f], [7])
+                if p.s7_groups[..] == [4]
+                    && p.s7_subfunctions[..] == [1]
+                    && matches!(p.s7_szl_ids[..], [0x0011 | 0x001c]) =>
+            {
+                Ok(Seen::S7(0x0f, 7, p.s7_szl_ids[0]))
+            }
+            _ => Err(format!(
+                "frame {n}: S7 request outside the allowlist: {p:?}"
+            )),
+        };
+    }
+    if p.udp_port == Some(ports.bacnet) {
+        // Unicast only, an NPDU that routes nowhere, a Device-object read or a Who-Is.
+        if p.bvlc_function != Some(0x0a) || p.npdu_control.is_none_or(|c| c & !0x04 != 0) {
+            return Err(format!(
+                "frame {n}: BACnet BVLC/NPDU outside the allowlist: {p:?}"
+            ));
+        }
+        return match (
+            &p.bacnet_types[..],
+            &p.bacnet_confirmed[..],
+            &p.bacnet_unconfirmed[..],
+        ) {
+            ([0], [s @ (12 | 14)], []) => Ok(Seen::Bacnet(0, *s)),
+            ([1], [], [8]) => Ok(Seen::Bacnet(1, 8)),
+            _ => Err(format!(
+                "frame {n}: BACnet request outside the allowlist: {p:?}"
+            )),
         };
     }
     let [pdu] = p.snmp_pdus[..] else {
@@ -562,6 +696,35 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
     udp.send_to(set, (host(base, 30), ports.snmp))
         .await
         .unwrap();
+    // S7: a Connection Request, then a Write Var job (one byte to DB1) to the S7-300.
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 50), ports.s7))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    let cr: &[u8] = &[
+        0x03, 0x00, 0x00, 0x16, 0x11, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC1, 0x02, 0x01, 0x00,
+        0xC2, 0x02, 0x01, 0x02, 0xC0, 0x01, 0x0A,
+    ];
+    tcp.write_all(cr).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    let write_var: &[u8] = &[
+        0x03, 0x00, 0x00, 0x24, 0x02, 0xF0, 0x80, 0x32, 0x01, 0x00, 0x00, 0x00, 0x02, 0x00, 0x0E,
+        0x00, 0x05, 0x05, 0x01, 0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00,
+        0x00, 0x00, 0x04, 0x00, 0x08, 0x2A,
+    ];
+    tcp.write_all(write_var).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
+    // BACnet WriteProperty of object-name to the building controller.
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sources.push(udp.local_addr().unwrap().port());
+    let write_property: &[u8] = &[
+        0x81, 0x0A, 0x00, 0x18, 0x01, 0x04, 0x00, 0x05, 0x01, 0x0F, 0x0C, 0x02, 0x00, 0x04, 0x10,
+        0x19, 0x4D, 0x3E, 0x74, 0x00, 0x62, 0x61, 0x64, 0x3F,
+    ];
+    udp.send_to(write_property, (host(base, 40), ports.bacnet))
+        .await
+        .unwrap();
     sources
 }
 
@@ -585,9 +748,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
         Ipv4Addr::new(a, b, c.wrapping_add(1), 251),
     );
     let filter = format!(
-        "(net {base}/24 and (tcp port {} or port {} or udp port {})) \
+        "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {})) \
          or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -602,10 +765,10 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
         .iter()
         .filter(|p| {
             p.tcp_port
-                .is_some_and(|d| d == ports.modbus || d == ports.enip)
+                .is_some_and(|d| d == ports.modbus || d == ports.enip || d == ports.s7)
                 && p.tcp_len > 0
                 || p.udp_port
-                    .is_some_and(|d| d == ports.enip || d == ports.snmp)
+                    .is_some_and(|d| d == ports.enip || d == ports.snmp || d == ports.bacnet)
         })
         .collect();
     let mut seen = BTreeSet::new();
@@ -651,6 +814,13 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Snmp(1, 0),
             Seen::Snmp(1, 1),
             Seen::Snmp(3, 0),
+            Seen::S7(0x0e, 0, 0),
+            Seen::S7(0x0f, 1, 0xf0),
+            Seen::S7(0x0f, 7, 0x0011),
+            Seen::S7(0x0f, 7, 0x001c),
+            Seen::Bacnet(0, 12),
+            Seen::Bacnet(0, 14),
+            Seen::Bacnet(1, 8),
         ])
     );
     plant.shutdown().await;
