@@ -544,6 +544,12 @@ pub struct DemoArgs {
     /// UDP port the simulated SNMP agents listen on.
     #[arg(long, default_value_t = 1161)]
     pub snmp_port: u16,
+    /// UDP port the simulated BACnet/IP controllers listen on.
+    #[arg(long, default_value_t = 47808)]
+    pub bacnet_port: u16,
+    /// TCP port the simulated S7 CPUs listen on (102 needs root).
+    #[arg(long, default_value_t = 10102)]
+    pub s7_port: u16,
     /// Output format: native, ocsf, ecs or hec.
     #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
     pub format: Format,

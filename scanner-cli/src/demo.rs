@@ -3,8 +3,10 @@
 use std::net::Ipv4Addr;
 
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
+use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::EnipConfig;
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::{ScanConfig, Targets};
 
@@ -27,8 +29,8 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             modbus: args.modbus_port,
             enip: args.enip_port,
             snmp: args.snmp_port,
-            bacnet: 47808,
-            s7: 1102,
+            bacnet: args.bacnet_port,
+            s7: args.s7_port,
         },
     );
     let plant = match Plant::start(spec) {
@@ -39,10 +41,12 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         }
     };
     eprintln!(
-        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}, EtherNet/IP on {}, SNMP on {}; scanning the /24 with the default safe settings",
+        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}, EtherNet/IP on {}, S7 on {}, BACnet on {}, SNMP on {}; scanning the /24 with the default safe settings",
         plant.devices().len(),
         args.modbus_port,
         args.enip_port,
+        args.s7_port,
+        args.bacnet_port,
         args.snmp_port
     );
     for device in plant.devices() {
@@ -53,6 +57,12 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         if device.enip.is_some() {
             speaks.push("enip");
         }
+        if device.s7.is_some() {
+            speaks.push("s7");
+        }
+        if device.bacnet.is_some() {
+            speaks.push("bacnet");
+        }
         if device.snmp.is_some() {
             speaks.push("snmp");
         }
@@ -60,7 +70,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             speaks.push("silent tcp");
         }
         eprintln!(
-            "  {:<15} {:<16} {}",
+            "  {:<15} {:<22} {}",
             device.spec.ip,
             device.spec.name,
             speaks.join(", ")
@@ -82,6 +92,14 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
                 .snmp(SnmpConfig {
                     port: args.snmp_port,
                     ..SnmpConfig::default()
+                })
+                .bacnet(BacnetConfig {
+                    port: args.bacnet_port,
+                    ..BacnetConfig::default()
+                })
+                .s7(S7Config {
+                    port: args.s7_port,
+                    ..S7Config::default()
                 })
                 .build()
                 .map_err(|e| e.to_string())

@@ -264,3 +264,50 @@ fn completions_and_man_page() {
         &text[..text.len().min(200)]
     );
 }
+
+/// `--probes s7,bacnet` with `--port` overrides: only those probes run, in that order, and the
+/// controllers and CPUs of the plant come out identified.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
+    let ports = protocol_fixtures::PlantPorts {
+        modbus: 15064,
+        enip: 15164,
+        snmp: 15264,
+        bacnet: 15364,
+        s7: 15464,
+    };
+    let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 64, 0, 0), ports)).unwrap();
+    let out = tokio::task::spawn_blocking(|| {
+        Command::cargo_bin("otscan")
+            .unwrap()
+            .args(["scan", "127.64.0.40-55", "--probes", "s7,bacnet"])
+            .args(["--port", "s7=15464", "--port", "bacnet=15364"])
+            .args(["--rate", "2000", "--per-device-interval", "5ms"])
+            .args(["--timeout", "500ms"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    plant.shutdown().await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 12, "six controllers and six CPUs");
+    for r in &recs {
+        let protocols: Vec<&str> = r["services"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["protocol"].as_str().unwrap())
+            .collect();
+        assert_eq!(protocols, ["s7", "bacnet"], "{r}");
+    }
+    let nae = recs.iter().find(|r| r["ip"] == "127.64.0.40").unwrap();
+    assert_eq!(nae["vendor"], "Johnson Controls, Inc.");
+    assert_eq!(nae["vendor_id"]["space"], "bacnet");
+    let cpu = recs.iter().find(|r| r["ip"] == "127.64.0.50").unwrap();
+    assert_eq!(cpu["product_code"], "6ES7 315-2EH14-0AB0");
+    assert_eq!(cpu["device_type"], "plc");
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert!(stderr.contains("bacnet 6, s7 6"), "{stderr}");
+}

@@ -43,6 +43,11 @@ fn bad_options_name_the_argument() {
     );
     assert_usage_error(&["scan", "127.0.0.1", "--port", "modbus"], "--port");
     assert_usage_error(&["scan", "127.0.0.1", "--probes", "telnet"], "--probes");
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--probes", "s7,profinet"],
+        "known: modbus, enip, s7, bacnet, snmp",
+    );
+    assert_usage_error(&["scan", "127.0.0.1", "--port", "s7=0"], "--port");
     assert_usage_error(&["scan", "127.0.0.1", "--shard", "5/4"], "--shard");
     assert_usage_error(&["scan", "127.0.0.1", "--bogus"], "--bogus");
     assert_usage_error(&["scan"], "no targets");

@@ -13,8 +13,14 @@
 //! so; an S7 CPU's values count when it accepts some TSAP and answers setup and SZL reads).
 //! Each tool's cell is its value, then `✓` (equal to the served value; nmap's `Version` is
 //! compared without the leading `V`, its strings without trailing blanks), `✗` (different, or a
-//! value where the device serves none) or `(missed)` (served, not reported). Values are
-//! printed verbatim, with `""` for an empty one.
+//! value where the device serves none), `(missed)` (served, not reported) or `n/a` (the tool has
+//! no such field: otscan keeps no basic-hardware order number, nmap no hardware release, module
+//! name, memory card serial or location). Values are printed verbatim, quoted when empty or
+//! when they start or end with a blank (nmap keeps the SZL's space padding).
+//!
+//! nmap's `s7-info` reads SZL fields at fixed offsets: its `Module Type` is the text of the
+//! second 0x001C record (index 2, the module name, on these CPUs), and its `Version` the three
+//! bytes at offset 123 of the 0x0011 answer (the firmware record's when records are 28 bytes).
 
 use std::collections::BTreeMap;
 use std::net::Ipv4Addr;
@@ -82,7 +88,9 @@ fn parse_nmap(text: &str) -> BTreeMap<Ipv4Addr, NmapHost> {
         let Some(ip) = host else { continue };
         let entry = hosts.entry(ip).or_default();
         if line.chars().next().is_some_and(|c| c.is_ascii_digit()) && line.contains('/') {
-            entry.ports.push(line.split_whitespace().collect::<Vec<_>>().join(" "));
+            entry
+                .ports
+                .push(line.split_whitespace().collect::<Vec<_>>().join(" "));
             script = None;
             continue;
         }
@@ -113,7 +121,10 @@ fn parse_nmap(text: &str) -> BTreeMap<Ipv4Addr, NmapHost> {
             let out = entry.scripts.entry(name.clone()).or_default();
             // Fields are indented by two blanks or more; other lines by one or a tab.
             let field = rest.strip_prefix("  ").map(str::trim_start);
-            match field.and_then(|kv| kv.split_once(": ").or_else(|| Some((kv.strip_suffix(':')?, "")))) {
+            match field.and_then(|kv| {
+                kv.split_once(": ")
+                    .or_else(|| Some((kv.strip_suffix(':')?, "")))
+            }) {
                 Some((key, value)) => {
                     out.fields.insert(key.to_owned(), value.to_owned());
                 }
@@ -175,14 +186,30 @@ enum Compare {
     Version,
 }
 
+/// What a tool reported for one field: `NotAField` when the tool has no such field at all.
+#[derive(Clone, Debug)]
+enum Got {
+    NotAField,
+    Value(Option<String>),
+}
+
+impl Got {
+    fn value(&self) -> Option<&String> {
+        match self {
+            Got::NotAField => None,
+            Got::Value(v) => v.as_ref(),
+        }
+    }
+}
+
 /// One field: what the plant serves and what each tool reported.
 struct Row {
     field: &'static str,
     served: Option<String>,
     served_note: Option<&'static str>,
     compare: Compare,
-    otscan: Option<String>,
-    nmap: Option<String>,
+    otscan: Got,
+    nmap: Got,
 }
 
 fn last_number(s: &str) -> Option<String> {
@@ -218,9 +245,10 @@ fn cell(s: &str) -> String {
     out
 }
 
+/// A value as shown: quoted when empty or when it starts or ends with a blank.
 fn shown(v: &str) -> String {
-    if v.is_empty() {
-        "\"\"".to_owned()
+    if v.is_empty() || v.trim() != v {
+        format!("\"{}\"", cell(v))
     } else {
         cell(v)
     }
@@ -233,8 +261,11 @@ struct Tally {
     missed: usize,
 }
 
-fn judge(row: &Row, got: Option<&String>, tally: &mut Tally) -> String {
-    match (&row.served, got) {
+fn judge(row: &Row, got: &Got, tally: &mut Tally) -> String {
+    if matches!(got, Got::NotAField) {
+        return "n/a".to_owned();
+    }
+    match (&row.served, got.value()) {
         (None, None) => "—".to_owned(),
         (Some(_), None) => {
             tally.missed += 1;
@@ -313,7 +344,9 @@ fn s7_behaviour(c: &S7DeviceConfig) -> String {
     match c.behaviour {
         S7Behaviour::Classic => {}
         S7Behaviour::RefuseSetup { class, code } => {
-            parts.push(format!("setup refused: class {class:#04x} code {code:#04x}"));
+            parts.push(format!(
+                "setup refused: class {class:#04x} code {code:#04x}"
+            ));
         }
         S7Behaviour::RefuseSzl => parts.push("every SZL read: 0xD401, return 0x0A".to_owned()),
     }
@@ -379,8 +412,8 @@ fn bacnet_rows(c: &BacnetDeviceConfig, o: Option<&Value>, n: Option<&ScriptOutpu
         }
     };
     let from_i_am = refuse_all.then_some("I-Am only");
-    let ot = |key: &str| d.and_then(|d| text_of(&d[key]));
-    let nm = |key: &str| n.and_then(|n| n.fields.get(key).cloned());
+    let ot = |key: &str| Got::Value(d.and_then(|d| text_of(&d[key])));
+    let nm = |key: &str| Got::Value(n.and_then(|n| n.fields.get(key).cloned()));
     let row = |field, served, note, compare, otscan, nmap| Row {
         field,
         served,
@@ -395,7 +428,7 @@ fn bacnet_rows(c: &BacnetDeviceConfig, o: Option<&Value>, n: Option<&ScriptOutpu
             Some(c.vendor_id.to_string()),
             from_i_am,
             Compare::LastNumber,
-            d.and_then(|d| num_of(&d["vendor_id"])),
+            Got::Value(d.and_then(|d| num_of(&d["vendor_id"]))),
             nm("Vendor ID"),
         ),
         row(
@@ -411,7 +444,7 @@ fn bacnet_rows(c: &BacnetDeviceConfig, o: Option<&Value>, n: Option<&ScriptOutpu
             Some(c.instance.to_string()),
             from_i_am,
             Compare::Text,
-            d.and_then(|d| num_of(&d["device_instance"])),
+            Got::Value(d.and_then(|d| num_of(&d["device_instance"]))),
             nm("Object-identifier"),
         ),
         row(
@@ -468,8 +501,9 @@ fn bacnet_rows(c: &BacnetDeviceConfig, o: Option<&Value>, n: Option<&ScriptOutpu
 fn s7_rows(c: &S7DeviceConfig, o: Option<&Value>, n: Option<&ScriptOutput>) -> Vec<Row> {
     let served = s7_served(c);
     let d = o.map(|s| &s["details"]["s7"]);
-    let ot = |key: &str| d.and_then(|d| text_of(&d[key]));
-    let nm = |key: &str| n.and_then(|n| n.fields.get(key).cloned());
+    let ot = |key: &str| Got::Value(d.and_then(|d| text_of(&d[key])));
+    let nm = |key: &str| Got::Value(n.and_then(|n| n.fields.get(key).cloned()));
+    let ot_str = |key: &str| Got::Value(d.and_then(|d| d[key].as_str().map(str::to_owned)));
     let order = |i: u16| {
         served
             .module
@@ -504,21 +538,21 @@ fn s7_rows(c: &S7DeviceConfig, o: Option<&Value>, n: Option<&ScriptOutput>) -> V
             "basic hardware order no. (#6)",
             order(6),
             Compare::Text,
-            None,
+            Got::NotAField,
             nm("Basic Hardware"),
         ),
         row(
             "hardware release (#6 Ausbg)",
             release(6),
             Compare::Text,
-            d.and_then(|d| d["hardware_version"].as_str().map(str::to_owned)),
-            None,
+            ot_str("hardware_version"),
+            Got::NotAField,
         ),
         row(
             "firmware version (#7)",
             firmware,
             Compare::Version,
-            d.and_then(|d| d["firmware_version"].as_str().map(str::to_owned)),
+            ot_str("firmware_version"),
             nm("Version"),
         ),
         row(
@@ -533,7 +567,7 @@ fn s7_rows(c: &S7DeviceConfig, o: Option<&Value>, n: Option<&ScriptOutput>) -> V
             comp(2),
             Compare::Text,
             ot("module_name"),
-            None,
+            Got::NotAField,
         ),
         row(
             "plant id (#3)",
@@ -568,14 +602,14 @@ fn s7_rows(c: &S7DeviceConfig, o: Option<&Value>, n: Option<&ScriptOutput>) -> V
             comp(8),
             Compare::Text,
             ot("memory_card_serial"),
-            None,
+            Got::NotAField,
         ),
         row(
             "location (#11)",
             comp(11),
             Compare::Text,
             ot("location"),
-            None,
+            Got::NotAField,
         ),
     ]
 }
@@ -585,10 +619,11 @@ fn otscan_status(o: Option<&Value>, protocol: &str) -> String {
     let Some(s) = o else {
         return "no record".to_owned();
     };
+    let requests = s["requests"].as_u64().unwrap_or(0);
     let mut out = format!(
-        "{}, {} requests",
+        "{}, {requests} request{}",
         s["status"].as_str().unwrap_or("?"),
-        s["requests"].as_u64().unwrap_or(0)
+        if requests == 1 { "" } else { "s" }
     );
     if let Some(e) = s["error"].as_str() {
         out.push_str(&format!("; error: {e}"));
@@ -709,7 +744,7 @@ fn print_rows(
         );
     }
     for row in rows {
-        if row.served.is_none() && row.otscan.is_none() && row.nmap.is_none() {
+        if row.served.is_none() && row.otscan.value().is_none() && row.nmap.value().is_none() {
             continue;
         }
         let served = match (&row.served, row.served_note) {
@@ -717,9 +752,9 @@ fn print_rows(
             (Some(v), None) => shown(v),
             (None, _) => "—".to_owned(),
         };
-        let n = judge(row, row.nmap.as_ref(), &mut tallies[1]);
+        let n = judge(row, &row.nmap, &mut tallies[1]);
         if with_otscan {
-            let o = judge(row, row.otscan.as_ref(), &mut tallies[0]);
+            let o = judge(row, &row.otscan, &mut tallies[0]);
             println!("| | {} | {served} | {o} | {n} |", row.field);
         } else {
             println!("| | {} | {served} | {n} |", row.field);
