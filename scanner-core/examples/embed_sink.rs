@@ -8,8 +8,10 @@ use std::net::Ipv4Addr;
 
 use futures::StreamExt;
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
+use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::EnipConfig;
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::record::DeviceType;
 use scanner_core::{AssetRecord, CancellationToken, ScanConfig, Scanner, Targets};
@@ -56,6 +58,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .snmp(SnmpConfig {
             port: ports.snmp,
             ..SnmpConfig::default()
+        })
+        .bacnet(BacnetConfig {
+            port: ports.bacnet,
+            ..BacnetConfig::default()
+        })
+        .s7(S7Config {
+            port: ports.s7,
+            ..S7Config::default()
         })
         .build()?;
     let cancel = CancellationToken::new();

@@ -7,8 +7,10 @@ use std::net::Ipv4Addr;
 
 use futures::StreamExt;
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
+use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::EnipConfig;
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::{ScanConfig, Scanner, Targets};
 
@@ -46,6 +48,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             port: PORTS.snmp,
             ..SnmpConfig::default()
         })
+        .bacnet(BacnetConfig {
+            port: PORTS.bacnet,
+            ..BacnetConfig::default()
+        })
+        .s7(S7Config {
+            port: PORTS.s7,
+            ..S7Config::default()
+        })
         .build()?;
     let mut scan = Scanner::new(config).scan();
     let mut devices = 0;
@@ -56,8 +66,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("{devices} devices");
     if let Some(plant) = plant {
         plant.shutdown().await;
-        // The simulated plant has 21 devices that answer a protocol.
-        assert_eq!(devices, 21, "every simulated device identified");
+        // The simulated plant has 33 devices that answer a protocol.
+        assert_eq!(devices, 33, "every simulated device identified");
     }
     Ok(())
 }

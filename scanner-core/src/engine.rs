@@ -363,9 +363,10 @@ impl DeviceSession {
         Ok(())
     }
 
-    /// True when the device's TCP connection is open to `port`.
-    pub(crate) fn is_connected(&self, port: u16) -> bool {
-        self.conn.as_ref().is_some_and(|c| c.port == port)
+    /// Packets this session has sent so far (connection attempts and every datagram,
+    /// retries included): a probe's count is the difference over its run.
+    pub(crate) fn sent(&self) -> u32 {
+        self.requests
     }
 
     async fn connect(&mut self, port: u16, protocol: Protocol) -> Result<(), ExchangeError> {

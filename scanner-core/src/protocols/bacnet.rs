@@ -1767,7 +1767,6 @@ impl BacnetRun<'_> {
     /// One request and its parsed answer.
     async fn ask(&mut self, request: ReadOnlyRequest) -> Result<Reply, ExchangeError> {
         let who_is = matches!(request, ReadOnlyRequest::BacnetWhoIs { .. });
-        self.requests += 1;
         let reply = self
             .session
             .udp_exchange(self.config.port, &request, MAX_REPLY_LEN, &|d, c| {
@@ -1893,7 +1892,10 @@ pub(crate) async fn probe(
         first_rtt: None,
         details: BacnetDetails::default(),
     };
+    let before = run.session.sent();
     let outcome = run_probe(&mut run).await;
+    // Every datagram, retries included, as the session paced them.
+    run.requests = run.session.sent() - before;
     let BacnetRun {
         requests,
         first_rtt,

@@ -1226,8 +1226,6 @@ struct S7Run<'a> {
 
 impl S7Run<'_> {
     async fn ask(&mut self, request: ReadOnlyRequest) -> Result<Vec<u8>, ExchangeError> {
-        // The connection attempt, when one is needed, counts as a request of its own.
-        self.requests += 1 + u32::from(!self.session.is_connected(self.config.port));
         let reply = self
             .session
             .tcp_exchange(self.config.port, &request, MAX_REPLY_LEN, &frame_check)
@@ -1329,8 +1327,11 @@ pub(crate) async fn probe(
         first_rtt: None,
         details: S7Details::default(),
     };
+    let before = run.session.sent();
     let outcome = run_probe(&mut run).await;
     run.session.close().await;
+    // Connection attempts and requests, as the session paced them.
+    run.requests = run.session.sent() - before;
     let S7Run {
         requests,
         first_rtt,
