@@ -9,7 +9,7 @@ use scanner_core::output::Format;
 use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
-use scanner_core::protocols::s7::S7Config;
+use scanner_core::protocols::s7::{ConnectionType, S7Config, Tsap};
 use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
 use scanner_core::window::Window;
 use scanner_core::{Protocol, Rate, ScanConfig, Shard, Targets};
@@ -222,6 +222,18 @@ impl ScanArgs {
             quoted(&format!("{:?}", self.enip_transport).to_ascii_lowercase()),
         );
         line(
+            "s7-tsaps",
+            quoted(
+                &self
+                    .s7_tsaps
+                    .0
+                    .iter()
+                    .map(|t| format!("{:#06x}", t.value()))
+                    .collect::<Vec<_>>()
+                    .join(","),
+            ),
+        );
+        line(
             "snmp-version",
             quoted(&format!("{:?}", self.snmp_version).to_ascii_lowercase()),
         );
@@ -364,6 +376,10 @@ pub struct ScanArgs {
     /// Modbus unit ids to try in order, stopping at the first that answers (e.g. 255,0,1 or 1-247).
     #[arg(long, value_name = "LIST", value_parser = parse_unit_ids)]
     pub modbus_unit_ids: Option<UnitIds>,
+    /// S7 destination TSAPs tried in order, one connection each, until one is confirmed:
+    /// hex (0x0103) or rack/slot of a PG connection (0/3). At most 8.
+    #[arg(long, value_name = "LIST", default_value = "0x0102,0x0200,0x0100", value_parser = parse_tsaps)]
+    pub s7_tsaps: Tsaps,
     /// EtherNet/IP transport: unicast ListIdentity over tcp (default), udp, or both.
     #[arg(long, value_name = "T", default_value = "tcp", value_parser = parse_enip_transport)]
     pub enip_transport: EnipTransport,
@@ -582,6 +598,45 @@ fn parse_snmp_version(s: &str) -> Result<SnmpVersions, String> {
     }
 }
 
+/// A parsed S7 TSAP list.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Tsaps(pub Vec<Tsap>);
+
+/// Most TSAPs one device may be tried with: each costs a connection.
+const MAX_TSAPS: usize = 8;
+
+fn parse_tsaps(s: &str) -> Result<Tsaps, String> {
+    let mut out = Vec::new();
+    for item in s.split(',').map(str::trim) {
+        let tsap = if let Some(hex) = item.strip_prefix("0x").or_else(|| item.strip_prefix("0X")) {
+            u16::from_str_radix(hex, 16)
+                .ok()
+                .map(Tsap::from_value)
+                .ok_or_else(|| format!("'{item}' is not a 16-bit hex TSAP"))?
+        } else if let Some((rack, slot)) = item.split_once('/') {
+            let rack: u8 = rack
+                .parse()
+                .map_err(|_| format!("'{item}': rack is not a number"))?;
+            let slot: u8 = slot
+                .parse()
+                .map_err(|_| format!("'{item}': slot is not a number"))?;
+            Tsap::rack_slot(ConnectionType::Pg, rack, slot)
+                .ok_or_else(|| format!("'{item}': rack 0-7 and slot 0-31"))?
+        } else {
+            return Err(format!(
+                "'{item}' is neither a hex TSAP (0x0102) nor rack/slot (0/2)"
+            ));
+        };
+        if !out.contains(&tsap) {
+            out.push(tsap);
+        }
+    }
+    if out.len() > MAX_TSAPS {
+        return Err(format!("{} TSAPs, at most {MAX_TSAPS}", out.len()));
+    }
+    Ok(Tsaps(out))
+}
+
 fn parse_enip_transport(s: &str) -> Result<EnipTransport, String> {
     match s.trim().to_ascii_lowercase().as_str() {
         "tcp" => Ok(EnipTransport::Tcp),
@@ -756,7 +811,10 @@ impl ScanArgs {
             ..SnmpConfig::default()
         };
         let mut bacnet = BacnetConfig::default();
-        let mut s7 = S7Config::default();
+        let mut s7 = S7Config {
+            tsaps: self.s7_tsaps.0.clone(),
+            ..S7Config::default()
+        };
         for (proto, port) in &self.ports {
             match proto {
                 Protocol::Modbus => modbus.port = *port,

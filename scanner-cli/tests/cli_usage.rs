@@ -48,6 +48,11 @@ fn bad_options_name_the_argument() {
         "known: modbus, enip, s7, bacnet, snmp",
     );
     assert_usage_error(&["scan", "127.0.0.1", "--port", "s7=0"], "--port");
+    assert_usage_error(&["scan", "127.0.0.1", "--s7-tsaps", "9/1"], "--s7-tsaps");
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--s7-tsaps", "0x1ffff"],
+        "--s7-tsaps",
+    );
     assert_usage_error(&["scan", "127.0.0.1", "--shard", "5/4"], "--shard");
     assert_usage_error(&["scan", "127.0.0.1", "--bogus"], "--bogus");
     assert_usage_error(&["scan"], "no targets");

@@ -14,7 +14,7 @@ mod common;
 use common::{Request, S7Request};
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::protocols::bacnet::{BacnetConfig, BacnetDetails, BacnetRefusal};
-use scanner_core::protocols::s7::{S7Config, S7Details};
+use scanner_core::protocols::s7::{ConnectionType, S7Config, S7Details, Tsap};
 use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::record::{DeviceType, ServiceDetails, VendorId, VendorIdSpace};
 use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
@@ -361,4 +361,25 @@ async fn closed_ports_cost_one_request_each_and_make_no_record() {
     assert_eq!(p.requests_by_protocol[&Protocol::Bacnet], 16);
     assert_eq!(p.requests_by_protocol[&Protocol::S7], 16);
     assert_eq!(p.statuses[&Status::ConnectionRefused], 32);
+}
+
+/// A configured TSAP list replaces the default one: the S7-400 in slot 3 is reached on its
+/// own TSAP at the first try.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_configured_tsap_list_is_tried_instead_of_the_default() {
+    let base = Ipv4Addr::new(127, 83, 2, 0);
+    let plant = Plant::start(PlantSpec::plant(base, PORTS)).unwrap();
+    let mut config = config("127.83.2.51", &[Protocol::S7]);
+    config.s7.tsaps = vec![Tsap::rack_slot(ConnectionType::Pg, 0, 3).unwrap()];
+    let records: Vec<AssetRecord> = Scanner::new(config).scan().collect().await;
+    let frames = plant.recorder().frames();
+    plant.shutdown().await;
+    let (status, requests, d) = s7(&records[0]);
+    assert_eq!(
+        (status, requests, d.tsap),
+        (Status::Success, 5, Some(0x0103))
+    );
+    assert!(d.refused_tsaps.is_empty());
+    let first = common::audit_and_classify(&frames[0], PORTS);
+    assert_eq!(first, Request::S7(S7Request::Cr(0x0103)));
 }

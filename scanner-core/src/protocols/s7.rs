@@ -111,6 +111,11 @@ impl Tsap {
     /// The calling (source) TSAP otscan sends.
     pub const LOCAL: Tsap = Tsap::PG_RACK0_SLOT0;
 
+    /// A TSAP from its two bytes (connection type, then rack and slot).
+    pub const fn from_value(value: u16) -> Tsap {
+        Tsap(value)
+    }
+
     /// A TSAP from its rack/slot form; `None` when rack > 7 or slot > 31.
     pub const fn rack_slot(connection: ConnectionType, rack: u8, slot: u8) -> Option<Tsap> {
         if rack > 7 || slot > 31 {
