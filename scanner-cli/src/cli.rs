@@ -376,6 +376,10 @@ pub struct ScanArgs {
     /// Modbus unit ids to try in order, stopping at the first that answers (e.g. 255,0,1 or 1-247).
     #[arg(long, value_name = "LIST", value_parser = parse_unit_ids)]
     pub modbus_unit_ids: Option<UnitIds>,
+    /// Send BACnet requests from this UDP port (e.g. 47808, for devices that answer only
+    /// to it) instead of an ephemeral one; fails while another BACnet stack holds the port.
+    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
+    pub bacnet_source_port: Option<u16>,
     /// S7 destination TSAPs tried in order, one connection each, until one is confirmed:
     /// hex (0x0103) or rack/slot of a PG connection (0/3). At most 8.
     #[arg(long, value_name = "LIST", default_value = "0x0102,0x0200,0x0100", value_parser = parse_tsaps)]
@@ -810,7 +814,10 @@ impl ScanArgs {
             record_community: self.record_community,
             ..SnmpConfig::default()
         };
-        let mut bacnet = BacnetConfig::default();
+        let mut bacnet = BacnetConfig {
+            source_port: self.bacnet_source_port,
+            ..BacnetConfig::default()
+        };
         let mut s7 = S7Config {
             tsaps: self.s7_tsaps.0.clone(),
             ..S7Config::default()

@@ -298,7 +298,8 @@ pub(crate) struct DeviceSession {
     ip: IpAddr,
     shared: Arc<Shared>,
     conn: Option<Connection>,
-    udp: Option<(u16, UdpSocket)>,
+    /// The device's UDP socket: (remote port, local port asked for, socket).
+    udp: Option<(u16, u16, UdpSocket)>,
     last_send: Option<Instant>,
     correlation: u32,
     requests: u32,
@@ -465,21 +466,42 @@ impl DeviceSession {
         max_len: usize,
         matches: &(dyn Fn(&[u8], u32) -> bool + Sync),
     ) -> Result<Reply, ExchangeError> {
+        self.udp_exchange_from(0, port, request, max_len, matches)
+            .await
+    }
+
+    /// [`udp_exchange`](Self::udp_exchange) from local port `local_port` (0: an
+    /// ephemeral one). A fixed local port is shared with the scan's other device
+    /// sessions (SO_REUSEPORT); each socket is connected to its device, so the kernel
+    /// still hands every session only its own device's datagrams.
+    pub(crate) async fn udp_exchange_from(
+        &mut self,
+        local_port: u16,
+        port: u16,
+        request: &ReadOnlyRequest,
+        max_len: usize,
+        matches: &(dyn Fn(&[u8], u32) -> bool + Sync),
+    ) -> Result<Reply, ExchangeError> {
         let protocol = request.protocol();
         let shared = Arc::clone(&self.shared);
-        if self.udp.as_ref().is_none_or(|(p, _)| *p != port) {
+        if self
+            .udp
+            .as_ref()
+            .is_none_or(|(p, l, _)| *p != port || *l != local_port)
+        {
+            self.udp = None;
             let local: SocketAddr = match self.ip {
-                IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, 0).into(),
-                IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, 0).into(),
+                IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, local_port).into(),
+                IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, local_port).into(),
             };
-            let socket = UdpSocket::bind(local)
-                .await
-                .map_err(|e| ExchangeError::Io(e.to_string()))?;
+            let socket = bind_udp(local).map_err(|e| {
+                ExchangeError::Io(format!("cannot bind UDP source port {local_port}: {e}"))
+            })?;
             socket
                 .connect(SocketAddr::new(self.ip, port))
                 .await
                 .map_err(|e| ExchangeError::Io(e.to_string()))?;
-            self.udp = Some((port, socket));
+            self.udp = Some((port, local_port, socket));
         }
         let mut sent = Vec::new();
         let mut buf = vec![0u8; max_len + 1];
@@ -488,7 +510,7 @@ impl DeviceSession {
             self.correlation = self.correlation.wrapping_add(1);
             sent.push(self.correlation);
             let bytes = request.encode(self.correlation);
-            let Some((_, socket)) = self.udp.as_ref() else {
+            let Some((_, _, socket)) = self.udp.as_ref() else {
                 return Err(ExchangeError::Closed);
             };
             let sent_at = Instant::now();
@@ -528,6 +550,24 @@ impl DeviceSession {
             let _ = tokio::time::timeout(Duration::from_millis(500), conn.stream.shutdown()).await;
         }
     }
+}
+
+/// A UDP socket bound to `local`: an ephemeral port as usual, or a fixed port shared
+/// with the scan's other sockets (SO_REUSEADDR and SO_REUSEPORT). A port held by another
+/// program without SO_REUSEPORT fails to bind.
+fn bind_udp(local: SocketAddr) -> std::io::Result<UdpSocket> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(local),
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )?;
+    if local.port() != 0 {
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+    }
+    socket.set_nonblocking(true)?;
+    socket.bind(&local.into())?;
+    UdpSocket::from_std(socket.into())
 }
 
 async fn write_and_read(

@@ -383,3 +383,44 @@ async fn a_configured_tsap_list_is_tried_instead_of_the_default() {
     let first = common::audit_and_classify(&frames[0], PORTS);
     assert_eq!(first, Request::S7(S7Request::Cr(0x0103)));
 }
+
+/// `source_port`: every BACnet request of the scan leaves from that one port, shared by the
+/// concurrent device sessions, and each session still gets its own device's replies. A port
+/// another program holds is an error on the service, named, not a crash.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fixed_bacnet_source_port_is_shared_by_every_device_session() {
+    const SOURCE: u16 = 15983;
+    let base = Ipv4Addr::new(127, 83, 3, 0);
+    let plant = Plant::start(PlantSpec::plant(base, PORTS)).unwrap();
+    let mut config = config("127.83.3.40-127.83.3.45", &[Protocol::Bacnet]);
+    config.bacnet.source_port = Some(SOURCE);
+    let records: Vec<AssetRecord> = Scanner::new(config.clone()).scan().collect().await;
+    let frames = plant.recorder().frames();
+    assert_eq!(records.len(), 6);
+    let identified = records
+        .iter()
+        .filter(|r| bacnet(r).0 == Status::Success)
+        .count();
+    assert_eq!(identified, 5, "all but the refuse-all controller");
+    assert!(!frames.is_empty());
+    assert!(frames.iter().all(|f| f.peer.port() == SOURCE), "{frames:?}");
+
+    // Held by a socket without SO_REUSEPORT, as another BACnet stack would hold 47808.
+    let holder = std::net::UdpSocket::bind(("0.0.0.0", SOURCE + 1)).unwrap();
+    config.bacnet.source_port = Some(SOURCE + 1);
+    config.emit_all = true;
+    let records: Vec<AssetRecord> = Scanner::new(config).scan().collect().await;
+    drop(holder);
+    plant.shutdown().await;
+    for r in &records {
+        let s = &r.services[0];
+        assert_eq!(s.status, Status::UnknownError, "{s:?}");
+        assert!(
+            s.error
+                .as_deref()
+                .unwrap()
+                .contains("cannot bind UDP source port 15984"),
+            "{s:?}"
+        );
+    }
+}

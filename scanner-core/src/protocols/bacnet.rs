@@ -1674,6 +1674,11 @@ pub struct BacnetConfig {
     /// Ask the device for its instance with a unicast Who-Is when it refuses the
     /// wildcard instance (default on).
     pub who_is_fallback: bool,
+    /// Send from this local UDP port instead of an ephemeral one (`None`, the default),
+    /// for devices that answer only to port 47808. The port is shared by every device
+    /// session of the scan; binding it fails while another program holds it (e.g. a
+    /// BACnet stack on the scanning host).
+    pub source_port: Option<u16>,
 }
 
 impl Default for BacnetConfig {
@@ -1682,6 +1687,7 @@ impl Default for BacnetConfig {
             port: DEFAULT_PORT,
             read_property_multiple: true,
             who_is_fallback: true,
+            source_port: None,
         }
     }
 }
@@ -1769,13 +1775,19 @@ impl BacnetRun<'_> {
         let who_is = matches!(request, ReadOnlyRequest::BacnetWhoIs { .. });
         let reply = self
             .session
-            .udp_exchange(self.config.port, &request, MAX_REPLY_LEN, &|d, c| {
-                if who_is {
-                    is_i_am(d)
-                } else {
-                    answers_request(d, c as u8)
-                }
-            })
+            .udp_exchange_from(
+                self.config.source_port.unwrap_or(0),
+                self.config.port,
+                &request,
+                MAX_REPLY_LEN,
+                &|d, c| {
+                    if who_is {
+                        is_i_am(d)
+                    } else {
+                        answers_request(d, c as u8)
+                    }
+                },
+            )
             .await?;
         self.first_rtt.get_or_insert(reply.rtt);
         let parsed =
