@@ -188,11 +188,13 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
     ));
     assert_eq!(text(&d.model_name), Some("Spyder PUB6438S"));
 
-    // .45 refuses everything: a BACnet stack, no identity.
+    // .45 refuses every read, but its I-Am still names the instance and the vendor id,
+    // whose name comes from ASHRAE's list.
     let refuse_all = &records[&ip(45)];
     let (status, requests, d) = bacnet(refuse_all);
-    assert_eq!((status, requests), (Status::ApplicationError, 2));
-    assert!(refuse_all.vendor.is_none() && refuse_all.responsive);
+    assert_eq!((status, requests), (Status::Success, 3));
+    assert_eq!((d.device_instance, d.vendor_id), (Some(2045), Some(2)));
+    assert_eq!(refuse_all.vendor.as_deref(), Some("The Trane Company"));
     assert!(matches!(
         d.refusals[0],
         BacnetRefusal::Error {
@@ -401,7 +403,7 @@ async fn a_fixed_bacnet_source_port_is_shared_by_every_device_session() {
         .iter()
         .filter(|r| bacnet(r).0 == Status::Success)
         .count();
-    assert_eq!(identified, 5, "all but the refuse-all controller");
+    assert_eq!(identified, 6, "the refuse-all controller by its I-Am");
     assert!(!frames.is_empty());
     assert!(frames.iter().all(|f| f.peer.port() == SOURCE), "{frames:?}");
 

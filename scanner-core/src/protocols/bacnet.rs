@@ -1988,7 +1988,11 @@ async fn read_each(run: &mut BacnetRun<'_>) -> Result<(), ExchangeError> {
         } else if property == PropertyId::ObjectIdentifier
             && !matches!(payload, Payload::ReadPropertyAck { .. })
         {
-            // A device that refuses its own object-identifier will not say more.
+            // A device that refuses its own object-identifier will not say more to reads,
+            // but may still name its instance and vendor in an I-Am.
+            if run.config.who_is_fallback {
+                let _ = run.who_is().await?;
+            }
             return Ok(());
         }
     }
