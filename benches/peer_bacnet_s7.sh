@@ -52,6 +52,6 @@ echo "| nmap --script bacnet-info,s7-info | $(wall_s "$out/nmap.time") | $(cpu_s
 if [ ${#variant[@]} -gt 0 ]; then
     echo "| nmap, s7-info with TSAP 0x0100, .52 only | $(wall_s "$out/nmap-variant.time") | $(cpu_s "$out/nmap-variant.time") | $(rss_mib "$out/nmap-variant.time") |"
 fi
-echo "otscan: $(tail -n 1 "$out/otscan.err")"
+tail -n 1 "$out/otscan.err"
 echo
 "$bin/bacnet_s7_report" "$BASE" "$out/otscan.jsonl" "$out/nmap.txt" "${variant[@]}"
