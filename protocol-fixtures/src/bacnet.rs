@@ -26,10 +26,8 @@ use std::{
     net::{SocketAddr, SocketAddrV4},
 };
 
-use tokio_util::sync::CancellationToken;
-
 use crate::{
-    device::{bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
+    device::{bind_udp, serve_datagrams, DeviceHandle, Scope},
     recorder::Recorder,
 };
 
@@ -49,9 +47,6 @@ pub const OBJECT_DEVICE: u16 = 8;
 pub const PROTOCOL_VERSION: u8 = 1;
 /// The BACnet protocol revision the device reports (property 139): 135-2012.
 pub const PROTOCOL_REVISION: u8 = 14;
-
-/// The largest UDP payload: every datagram is received (and recorded) whole.
-const MAX_DATAGRAM: usize = 65_535;
 
 /// BVLC (Annex J) constants.
 pub mod bvlc {
@@ -1022,36 +1017,9 @@ impl BacnetDevice {
         let SocketAddr::V4(device) = local_addr else {
             return Err(io::Error::other("bound an IPv4 address, got IPv6"));
         };
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    received = socket.recv_from(&mut buf) => match received {
-                        Ok((len, peer)) => {
-                            let request = &buf[..len];
-                            recorder.record_datagram(local_addr, peer, PROTOCOL, request);
-                            let Some(reply) = config.reply(request, device) else {
-                                continue;
-                            };
-                            if let Err(err) = socket.send_to(&reply, peer).await {
-                                tracing::debug!(%local_addr, %peer, %err, "bacnet fixture send failed");
-                            }
-                        }
-                        // An ICMP error for an earlier reply surfaces here on Linux; the socket
-                        // is still good.
-                        Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {}
-                        Err(err) => {
-                            tracing::debug!(%local_addr, %err, "bacnet fixture receive failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                }
-            }
-        });
-        Ok(DeviceHandle::new(local_addr, cancel, task))
+        serve_datagrams(socket, recorder, PROTOCOL, move |request| {
+            config.reply(request, device)
+        })
     }
 }
 

@@ -163,3 +163,45 @@ impl SilentTcpDevice {
         Ok(DeviceHandle::new(local_addr, cancel, task))
     }
 }
+
+/// Serves request/reply datagrams on `socket` until the returned handle stops it: every
+/// datagram is recorded whole under `label`, and `handle`'s reply (if any) goes back to
+/// its sender only.
+pub(crate) fn serve_datagrams(
+    socket: UdpSocket,
+    recorder: Recorder,
+    label: &'static str,
+    mut handle: impl FnMut(&[u8]) -> Option<Vec<u8>> + Send + 'static,
+) -> io::Result<DeviceHandle> {
+    let local_addr = socket.local_addr()?;
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let task = tokio::spawn(async move {
+        let mut buf = vec![0u8; 65_535];
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                received = socket.recv_from(&mut buf) => match received {
+                    Ok((len, peer)) => {
+                        let request = &buf[..len];
+                        recorder.record_datagram(local_addr, peer, label, request);
+                        let Some(reply) = handle(request) else {
+                            continue;
+                        };
+                        if let Err(err) = socket.send_to(&reply, peer).await {
+                            tracing::debug!(%local_addr, %peer, %err, label, "fixture send failed");
+                        }
+                    }
+                    // An ICMP error for an earlier reply surfaces here on Linux; the socket
+                    // is still good.
+                    Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {}
+                    Err(err) => {
+                        tracing::debug!(%local_addr, %err, label, "fixture receive failed");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
+                    }
+                },
+            }
+        }
+    });
+    Ok(DeviceHandle::new(local_addr, cancel, task))
+}

@@ -33,10 +33,9 @@ use rasn_snmp::{
     v2c,
     v3::{self, HeaderData, ScopedPdu, ScopedPduData, USMSecurityParameters},
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::{
-    device::{bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
+    device::{bind_udp, serve_datagrams, DeviceHandle, Scope},
     recorder::Recorder,
 };
 
@@ -46,8 +45,6 @@ pub const PORT: u16 = 161;
 /// The label SNMP datagrams carry in [`crate::RecordedFrame::protocol`].
 pub const PROTOCOL: &str = "snmp";
 
-/// The largest UDP payload: every datagram is received (and recorded) whole.
-const MAX_DATAGRAM: usize = 65_535;
 /// The largest reply the agent sends over UDP/IPv4, and the msgMaxSize it announces in v3.
 const MAX_REPLY: usize = 65_507;
 /// GetBulk repetitions served at most, whatever max-repetitions asks (net-snmp caps it too).
@@ -1083,38 +1080,10 @@ impl SnmpAgent {
         recorder: Recorder,
     ) -> io::Result<DeviceHandle> {
         let socket = bind_udp(addr, Scope::Loopback)?;
-        let local_addr = socket.local_addr()?;
         let mut agent = Agent::new(config);
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            let mut buf = vec![0u8; MAX_DATAGRAM];
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    received = socket.recv_from(&mut buf) => match received {
-                        Ok((len, peer)) => {
-                            let request = &buf[..len];
-                            recorder.record_datagram(local_addr, peer, PROTOCOL, request);
-                            let Some(reply) = agent.handle(request) else {
-                                continue;
-                            };
-                            if let Err(err) = socket.send_to(&reply, peer).await {
-                                tracing::debug!(%local_addr, %peer, %err, "snmp fixture send failed");
-                            }
-                        }
-                        // An ICMP error for an earlier reply surfaces here on Linux; the socket
-                        // is still good.
-                        Err(err) if err.kind() == io::ErrorKind::ConnectionRefused => {}
-                        Err(err) => {
-                            tracing::debug!(%local_addr, %err, "snmp fixture receive failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                }
-            }
-        });
-        Ok(DeviceHandle::new(local_addr, cancel, task))
+        serve_datagrams(socket, recorder, PROTOCOL, move |request| {
+            agent.handle(request)
+        })
     }
 }
 
