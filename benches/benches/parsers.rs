@@ -17,10 +17,10 @@ use divan::{black_box, Bencher};
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::{
     protocols::{
-        enip, modbus,
+        enip,
+        modbus::{self, ReadDeviceIdCode},
         snmp::{self, SnmpRead, SnmpVersion},
     },
-    request::ModbusReadCode,
     ReadOnlyRequest,
 };
 use tokio::{
@@ -41,20 +41,20 @@ const SYSTEM_GROUP: [&[u32]; 4] = [
 ];
 
 fn modbus_regular() -> ReadOnlyRequest {
-    ReadOnlyRequest::ModbusReadDeviceId {
+    ReadOnlyRequest::Modbus(modbus::Request::ReadDeviceId {
         unit_id: 255,
-        read_code: ModbusReadCode::Regular,
+        read_code: ReadDeviceIdCode::Regular,
         object_id: 0,
-    }
+    })
 }
 
 fn snmp_get() -> ReadOnlyRequest {
-    ReadOnlyRequest::SnmpRead {
+    ReadOnlyRequest::Snmp(snmp::Request::Read {
         version: SnmpVersion::V2c,
         community: b"public".to_vec(),
         read: SnmpRead::Get,
         oids: SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect(),
-    }
+    })
 }
 
 struct Replies {
@@ -141,18 +141,22 @@ fn replies() -> &'static Replies {
                 modbus: tcp_exchange(plc, &modbus_regular().encode(1), mbap).await,
                 enip_identity: tcp_exchange(
                     l61,
-                    &ReadOnlyRequest::EnipListIdentity.encode(7),
+                    &ReadOnlyRequest::Enip(enip::Request::ListIdentity).encode(7),
                     encap,
                 )
                 .await,
                 enip_services: tcp_exchange(
                     l61,
-                    &ReadOnlyRequest::EnipListServices.encode(8),
+                    &ReadOnlyRequest::Enip(enip::Request::ListServices).encode(8),
                     encap,
                 )
                 .await,
                 snmp_get: udp_exchange(ups, &snmp_get().encode(42)).await,
-                snmp_v3: udp_exchange(ups, &ReadOnlyRequest::SnmpV3Discovery.encode(43)).await,
+                snmp_v3: udp_exchange(
+                    ups,
+                    &ReadOnlyRequest::Snmp(snmp::Request::V3Discovery).encode(43),
+                )
+                .await,
             };
             plant.shutdown().await;
             replies
@@ -166,36 +170,36 @@ mod parse {
     #[divan::bench]
     fn modbus_device_id_page(b: Bencher<'_, '_>) {
         let bytes = &replies().modbus;
-        assert!(modbus::parse_reply(bytes).is_ok());
-        b.bench(|| modbus::parse_reply(black_box(bytes)));
+        assert!(modbus::codec::parse(bytes).is_ok());
+        b.bench(|| modbus::codec::parse(black_box(bytes)));
     }
 
     #[divan::bench]
     fn enip_list_identity(b: Bencher<'_, '_>) {
         let bytes = &replies().enip_identity;
-        assert!(enip::parse_reply(bytes).is_ok());
-        b.bench(|| enip::parse_reply(black_box(bytes)));
+        assert!(enip::codec::parse(bytes).is_ok());
+        b.bench(|| enip::codec::parse(black_box(bytes)));
     }
 
     #[divan::bench]
     fn enip_list_services(b: Bencher<'_, '_>) {
         let bytes = &replies().enip_services;
-        assert!(enip::parse_reply(bytes).is_ok());
-        b.bench(|| enip::parse_reply(black_box(bytes)));
+        assert!(enip::codec::parse(bytes).is_ok());
+        b.bench(|| enip::codec::parse(black_box(bytes)));
     }
 
     #[divan::bench]
     fn snmp_v2c_system_group(b: Bencher<'_, '_>) {
         let bytes = &replies().snmp_get;
-        assert!(snmp::parse_message(bytes).is_ok());
-        b.bench(|| snmp::parse_message(black_box(bytes)));
+        assert!(snmp::codec::parse(bytes).is_ok());
+        b.bench(|| snmp::codec::parse(black_box(bytes)));
     }
 
     #[divan::bench]
     fn snmp_v3_discovery_report(b: Bencher<'_, '_>) {
         let bytes = &replies().snmp_v3;
-        assert!(snmp::parse_message(bytes).is_ok());
-        b.bench(|| snmp::parse_message(black_box(bytes)));
+        assert!(snmp::codec::parse(bytes).is_ok());
+        b.bench(|| snmp::codec::parse(black_box(bytes)));
     }
 }
 
@@ -209,12 +213,15 @@ mod encode {
 
     #[divan::bench]
     fn modbus_report_server_id() -> Vec<u8> {
-        black_box(ReadOnlyRequest::ModbusReportServerId { unit_id: 255 }).encode(black_box(1))
+        black_box(ReadOnlyRequest::Modbus(modbus::Request::ReportServerId {
+            unit_id: 255,
+        }))
+        .encode(black_box(1))
     }
 
     #[divan::bench]
     fn enip_list_identity() -> Vec<u8> {
-        black_box(ReadOnlyRequest::EnipListIdentity).encode(black_box(7))
+        black_box(ReadOnlyRequest::Enip(enip::Request::ListIdentity)).encode(black_box(7))
     }
 
     #[divan::bench]
@@ -225,6 +232,6 @@ mod encode {
 
     #[divan::bench]
     fn snmp_v3_discovery() -> Vec<u8> {
-        black_box(ReadOnlyRequest::SnmpV3Discovery).encode(black_box(43))
+        black_box(ReadOnlyRequest::Snmp(snmp::Request::V3Discovery)).encode(black_box(43))
     }
 }

@@ -1,4 +1,4 @@
-//! A BACnet/IP datagram: BVLC, NPDU and APDU (`bacnet::parse_reply`), then the record fields
+//! A BACnet/IP datagram: BVLC, NPDU and APDU (`bacnet::codec::parse`), then the record fields
 //! built from it (`BacnetDetails::absorb`) and their JSON form.
 #![no_main]
 
@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use scanner_core::protocols::bacnet::{self, BacnetDetails};
 
 fuzz_target!(|data: &[u8]| {
-    if let Ok(reply) = bacnet::parse_reply(data) {
+    if let Ok(reply) = bacnet::codec::parse(data) {
         let _ = reply.payload.invoke_id();
         let mut details = BacnetDetails::default();
         details.absorb(&reply);

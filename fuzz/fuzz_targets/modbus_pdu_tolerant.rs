@@ -3,18 +3,18 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scanner_core::protocols::modbus::{self, ModbusReply};
+use scanner_core::protocols::modbus::{self, ReplyPdu};
 
 fuzz_target!(|data: &[u8]| {
     match modbus::parse_pdu_tolerant(data) {
-        Ok(ModbusReply::DeviceId(page)) => {
+        Ok(ReplyPdu::DeviceId(page)) => {
             let bytes: usize = page.objects.iter().map(|(_, v)| v.len() + 2).sum();
             assert!(bytes + 7 <= data.len());
         }
-        Ok(ModbusReply::Exception { code, .. }) => {
+        Ok(ReplyPdu::Exception { code, .. }) => {
             let _ = modbus::exception_name(code);
         }
-        Ok(ModbusReply::ServerId(reply)) => assert!(reply.data.len() + 2 <= data.len()),
+        Ok(ReplyPdu::ServerId(reply)) => assert!(reply.data.len() + 2 <= data.len()),
         Err(_) => {}
     }
 });

@@ -6,7 +6,7 @@ use libfuzzer_sys::fuzz_target;
 use scanner_core::protocols::snmp;
 
 fuzz_target!(|data: &[u8]| {
-    match snmp::parse_message(data) {
+    match snmp::codec::parse(data) {
         Ok(message) => {
             let id = message
                 .v3
@@ -14,7 +14,8 @@ fuzz_target!(|data: &[u8]| {
                 .map(|h| h.message_id)
                 .or(message.pdu.as_ref().map(|p| p.request_id))
                 .unwrap_or(0);
-            let _ = snmp::answers(data, id);
+            // The probe matches with the request id it sent, an i32 carried in a u32.
+            let _ = snmp::codec::answers(&snmp::Request::V3Discovery, data, id as i32 as u32);
             if let Some(pdu) = &message.pdu {
                 assert!(pdu.varbinds.len() <= snmp::MAX_VARBINDS);
                 for (oid, _) in &pdu.varbinds {
@@ -28,6 +29,6 @@ fuzz_target!(|data: &[u8]| {
                 let _ = snmp::decode_engine_id(&header.engine_id);
             }
         }
-        Err(_) => assert!(!snmp::answers(data, 0)),
+        Err(_) => assert!(!snmp::codec::answers(&snmp::Request::V3Discovery, data, 0)),
     }
 });

@@ -150,6 +150,47 @@ impl Default for PlantPorts {
     }
 }
 
+impl PlantPorts {
+    /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102.
+    pub const UNPRIVILEGED: PlantPorts = PlantPorts {
+        modbus: 5020,
+        enip: 44818,
+        snmp: 1161,
+        bacnet: 47808,
+        s7: 10102,
+    };
+
+    /// The port of the protocol named `protocol` (as otscan names it: `"modbus"`,
+    /// `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`); `None` for a protocol the plant has no
+    /// devices for.
+    pub fn get(&self, protocol: &str) -> Option<u16> {
+        Some(match protocol {
+            "modbus" => self.modbus,
+            "enip" => self.enip,
+            "snmp" => self.snmp,
+            "bacnet" => self.bacnet,
+            "s7" => self.s7,
+            _ => return None,
+        })
+    }
+
+    /// Sets the port of the protocol named `protocol`; false for a protocol the plant
+    /// has no devices for.
+    pub fn set(&mut self, protocol: &str, port: u16) -> bool {
+        let slot = match protocol {
+            "modbus" => &mut self.modbus,
+            "enip" => &mut self.enip,
+            "snmp" => &mut self.snmp,
+            "bacnet" => &mut self.bacnet,
+            "s7" => &mut self.s7,
+            _ => return false,
+        };
+        *slot = port;
+        true
+    }
+}
+
 /// Host `host` in the /24 that contains `base`.
 fn host(base: Ipv4Addr, host: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(base) & !0xFF | u32::from(host))
@@ -888,6 +929,24 @@ pub struct PlantDevice {
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
+}
+
+impl PlantDevice {
+    /// What the device serves, by the names otscan gives protocols (`"modbus"`, ...),
+    /// plus `"silent tcp"`.
+    pub fn speaks(&self) -> Vec<&'static str> {
+        [
+            (self.modbus.is_some(), "modbus"),
+            (self.enip.is_some(), "enip"),
+            (self.s7.is_some(), "s7"),
+            (self.bacnet.is_some(), "bacnet"),
+            (self.snmp.is_some(), "snmp"),
+            (self.silent_tcp.is_some(), "silent tcp"),
+        ]
+        .into_iter()
+        .filter_map(|(present, name)| present.then_some(name))
+        .collect()
+    }
 }
 
 /// A running simulated plant. Dropping it aborts every device.

@@ -6,13 +6,10 @@ use std::time::Duration;
 
 use clap::{Args, Parser, Subcommand};
 use scanner_core::output::Format;
-use scanner_core::protocols::bacnet::BacnetConfig;
-use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
-use scanner_core::protocols::modbus::ModbusConfig;
-use scanner_core::protocols::s7::{ConnectionType, S7Config, Tsap};
-use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
 use scanner_core::window::Window;
-use scanner_core::{Protocol, Rate, ScanConfig, Shard, Targets};
+use scanner_core::{Protocol, ProtocolConfigs, Rate, ScanConfig, Shard, Targets};
+
+use crate::protocols::ProbeArgs;
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
@@ -205,43 +202,9 @@ impl ScanArgs {
                     .collect(),
             ),
         );
-        if let Some(ids) = &self.modbus_unit_ids {
-            line(
-                "modbus-unit-ids",
-                quoted(
-                    &ids.0
-                        .iter()
-                        .map(u8::to_string)
-                        .collect::<Vec<_>>()
-                        .join(","),
-                ),
-            );
+        for (key, value) in self.probe_args.settings() {
+            line(key, value);
         }
-        line(
-            "enip-transport",
-            quoted(&format!("{:?}", self.enip_transport).to_ascii_lowercase()),
-        );
-        line(
-            "s7-tsaps",
-            quoted(
-                &self
-                    .s7_tsaps
-                    .0
-                    .iter()
-                    .map(|t| format!("{:#06x}", t.value()))
-                    .collect::<Vec<_>>()
-                    .join(","),
-            ),
-        );
-        line(
-            "snmp-version",
-            quoted(&format!("{:?}", self.snmp_version).to_ascii_lowercase()),
-        );
-        // Community strings are secrets: show how many, never which.
-        line(
-            "# snmp-communities",
-            format!("{} configured", self.snmp_communities.len()),
-        );
         line("format", quoted(&self.format.to_string()));
         line("emit-all", self.emit_all.to_string());
         line(
@@ -349,9 +312,10 @@ pub struct ScanArgs {
     /// Never scan the addresses listed in this file.
     #[arg(long, value_name = "FILE")]
     pub exclude_file: Vec<PathBuf>,
-    /// Probes to run, in order: modbus (TCP 502), enip (TCP 44818), s7 (TCP 102), bacnet
-    /// (UDP 47808), snmp (UDP 161). The first protocol that names an identity field wins.
-    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = "modbus,enip,s7,bacnet,snmp", value_parser = parse_probe)]
+    /// Probes to run, in order (see the list below). The first protocol that names an
+    /// identity field wins.
+    #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = default_probe_list(),
+        help = probes_help(), value_parser = parse_probe)]
     pub probes: Vec<Protocol>,
     /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable).
     #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
@@ -373,35 +337,6 @@ pub struct ScanArgs {
     /// Stop sending after this long; finished records are still written.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
-    /// Modbus unit ids to try in order, stopping at the first that answers (e.g. 255,0,1 or 1-247).
-    #[arg(long, value_name = "LIST", value_parser = parse_unit_ids)]
-    pub modbus_unit_ids: Option<UnitIds>,
-    /// Send BACnet requests from this UDP port (e.g. 47808, for devices that answer only
-    /// to it) instead of an ephemeral one; fails while another BACnet stack holds the port.
-    #[arg(long, value_name = "PORT", value_parser = clap::value_parser!(u16).range(1..))]
-    pub bacnet_source_port: Option<u16>,
-    /// S7 destination TSAPs tried in order, one connection each, until one is confirmed:
-    /// hex (0x0103) or rack/slot of a PG connection (0/3). At most 8.
-    #[arg(long, value_name = "LIST", default_value = "0x0102,0x0200,0x0100", value_parser = parse_tsaps)]
-    pub s7_tsaps: Tsaps,
-    /// EtherNet/IP transport: unicast ListIdentity over tcp (default), udp, or both.
-    #[arg(long, value_name = "T", default_value = "tcp", value_parser = parse_enip_transport)]
-    pub enip_transport: EnipTransport,
-    /// SNMP communities tried in order, stopping at the first that answers (at most 4:
-    /// this identifies devices, it does not guess credentials). Never logged.
-    #[arg(
-        long,
-        value_name = "LIST",
-        value_delimiter = ',',
-        default_value = "public"
-    )]
-    pub snmp_communities: Vec<String>,
-    /// SNMP versions: 1, 2c, 3 (engine discovery only) or all (v2c, then v1, plus v3 discovery).
-    #[arg(long, value_name = "V", default_value = "all", value_parser = parse_snmp_version)]
-    pub snmp_version: SnmpVersions,
-    /// Put the answering community string in records (default: only its index in the list).
-    #[arg(long)]
-    pub record_community: bool,
     /// Times an unanswered UDP request is sent again [profile safe: 1, normal: 1, fast: 0].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=5))]
     pub udp_retries: Option<u32>,
@@ -457,6 +392,9 @@ pub struct ScanArgs {
     /// Write the run report as JSON to FILE (it is always printed on stderr).
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
+    /// Each protocol's own flags.
+    #[command(flatten)]
+    pub probe_args: ProbeArgs,
 }
 
 /// Pacing bundles, from gentlest to fastest.
@@ -555,99 +493,56 @@ pub struct DemoArgs {
     /// First address of the simulated /24 (must be in 127.0.0.0/8).
     #[arg(long, default_value = "127.77.0.0")]
     pub base: std::net::Ipv4Addr,
-    /// TCP port the simulated Modbus devices listen on.
-    #[arg(long, default_value_t = 5020)]
-    pub modbus_port: u16,
-    /// TCP and UDP port the simulated EtherNet/IP devices listen on.
-    #[arg(long, default_value_t = 44818)]
-    pub enip_port: u16,
-    /// UDP port the simulated SNMP agents listen on.
-    #[arg(long, default_value_t = 1161)]
-    pub snmp_port: u16,
-    /// UDP port the simulated BACnet/IP controllers listen on.
-    #[arg(long, default_value_t = 47808)]
-    pub bacnet_port: u16,
-    /// TCP port the simulated S7 CPUs listen on (102 needs root).
-    #[arg(long, default_value_t = 10102)]
-    pub s7_port: u16,
+    /// Serve (and scan) a protocol's simulated devices on another port, e.g. --port s7=102
+    /// (repeatable). The defaults avoid ports below 1024: modbus 5020, enip 44818, s7 10102,
+    /// bacnet 47808, snmp 1161.
+    #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
+    pub ports: Vec<(Protocol, u16)>,
     /// Output format: native, ocsf, ecs or hec.
     #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
     pub format: Format,
 }
 
-/// A parsed unit id list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct UnitIds(pub Vec<u8>);
+/// `modbus,enip,s7,bacnet,snmp`: every registered protocol, in the registry's order.
+fn default_probe_list() -> &'static str {
+    static LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    LIST.get_or_init(|| {
+        let names: Vec<&str> = scanner_core::config::DEFAULT_PROBES
+            .iter()
+            .map(|p| p.name())
+            .collect();
+        names.join(",")
+    })
+}
+
+/// The `--probes` help: every registered protocol with its transports and default port.
+fn probes_help() -> String {
+    let defaults = ProtocolConfigs::default();
+    let list: Vec<String> = Protocol::ALL
+        .iter()
+        .map(|&p| {
+            let transports: Vec<String> = defaults
+                .transports(p)
+                .iter()
+                .map(|t| format!("{t:?}").to_ascii_uppercase())
+                .collect();
+            format!("{p} ({} {})", transports.join("/"), defaults.port(p))
+        })
+        .collect();
+    format!(
+        "Probes to run, in order: {}. The first protocol that names an identity field wins.",
+        list.join(", ")
+    )
+}
 
 fn parse_probe(s: &str) -> Result<Protocol, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "modbus" => Ok(Protocol::Modbus),
-        "enip" => Ok(Protocol::Enip),
-        "snmp" => Ok(Protocol::Snmp),
-        "bacnet" => Ok(Protocol::Bacnet),
-        "s7" => Ok(Protocol::S7),
-        other => Err(format!(
-            "unknown probe '{other}' (known: modbus, enip, s7, bacnet, snmp)"
-        )),
-    }
-}
-
-fn parse_snmp_version(s: &str) -> Result<SnmpVersions, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "1" | "v1" => Ok(SnmpVersions::V1),
-        "2c" | "v2c" => Ok(SnmpVersions::V2c),
-        "3" | "v3" => Ok(SnmpVersions::V3),
-        "all" => Ok(SnmpVersions::All),
-        other => Err(format!("'{other}' is not 1, 2c, 3 or all")),
-    }
-}
-
-/// A parsed S7 TSAP list.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Tsaps(pub Vec<Tsap>);
-
-/// Most TSAPs one device may be tried with: each costs a connection.
-const MAX_TSAPS: usize = 8;
-
-fn parse_tsaps(s: &str) -> Result<Tsaps, String> {
-    let mut out = Vec::new();
-    for item in s.split(',').map(str::trim) {
-        let tsap = if let Some(hex) = item.strip_prefix("0x").or_else(|| item.strip_prefix("0X")) {
-            u16::from_str_radix(hex, 16)
-                .ok()
-                .map(Tsap::from_value)
-                .ok_or_else(|| format!("'{item}' is not a 16-bit hex TSAP"))?
-        } else if let Some((rack, slot)) = item.split_once('/') {
-            let rack: u8 = rack
-                .parse()
-                .map_err(|_| format!("'{item}': rack is not a number"))?;
-            let slot: u8 = slot
-                .parse()
-                .map_err(|_| format!("'{item}': slot is not a number"))?;
-            Tsap::rack_slot(ConnectionType::Pg, rack, slot)
-                .ok_or_else(|| format!("'{item}': rack 0-7 and slot 0-31"))?
-        } else {
-            return Err(format!(
-                "'{item}' is neither a hex TSAP (0x0102) nor rack/slot (0/2)"
-            ));
-        };
-        if !out.contains(&tsap) {
-            out.push(tsap);
-        }
-    }
-    if out.len() > MAX_TSAPS {
-        return Err(format!("{} TSAPs, at most {MAX_TSAPS}", out.len()));
-    }
-    Ok(Tsaps(out))
-}
-
-fn parse_enip_transport(s: &str) -> Result<EnipTransport, String> {
-    match s.trim().to_ascii_lowercase().as_str() {
-        "tcp" => Ok(EnipTransport::Tcp),
-        "udp" => Ok(EnipTransport::Udp),
-        "both" => Ok(EnipTransport::Both),
-        other => Err(format!("'{other}' is not tcp, udp or both")),
-    }
+    Protocol::from_name(s).ok_or_else(|| {
+        format!(
+            "unknown probe '{}' (known: {})",
+            s.trim().to_ascii_lowercase(),
+            default_probe_list().replace(',', ", ")
+        )
+    })
 }
 
 fn parse_port_override(s: &str) -> Result<(Protocol, u16), String> {
@@ -699,34 +594,6 @@ pub fn parse_duration(s: &str) -> Result<Duration, String> {
         rest = tail;
     }
     Ok(total)
-}
-
-/// Parses `255,0,1` or `1-247` or a mix; order is kept, duplicates dropped.
-fn parse_unit_ids(s: &str) -> Result<UnitIds, String> {
-    let mut ids = Vec::new();
-    for part in s.split(',').map(str::trim).filter(|p| !p.is_empty()) {
-        let one = |t: &str| {
-            t.trim()
-                .parse::<u8>()
-                .map_err(|_| format!("'{t}' is not a unit id (0-255)"))
-        };
-        let (lo, hi) = match part.split_once('-') {
-            Some((a, b)) => (one(a)?, one(b)?),
-            None => (one(part)?, one(part)?),
-        };
-        if lo > hi {
-            return Err(format!("unit id range '{part}' runs backwards"));
-        }
-        for id in lo..=hi {
-            if !ids.contains(&id) {
-                ids.push(id);
-            }
-        }
-    }
-    if ids.is_empty() {
-        return Err(format!("'{s}' names no unit id"));
-    }
-    Ok(UnitIds(ids))
 }
 
 /// Rewrites nmap's single-dash `-iL` into the long option clap knows.
@@ -796,40 +663,10 @@ impl ScanArgs {
         if let Some(shard) = self.shard {
             targets = targets.with_shard(shard);
         }
-        let mut modbus = ModbusConfig::default();
-        if let Some(ids) = &self.modbus_unit_ids {
-            modbus.unit_ids.clone_from(&ids.0);
-        }
-        let mut enip = EnipConfig {
-            transport: self.enip_transport,
-            ..EnipConfig::default()
-        };
-        let mut snmp = SnmpConfig {
-            communities: self
-                .snmp_communities
-                .iter()
-                .map(|c| c.as_bytes().to_vec())
-                .collect(),
-            versions: self.snmp_version,
-            record_community: self.record_community,
-            ..SnmpConfig::default()
-        };
-        let mut bacnet = BacnetConfig {
-            source_port: self.bacnet_source_port,
-            ..BacnetConfig::default()
-        };
-        let mut s7 = S7Config {
-            tsaps: self.s7_tsaps.0.clone(),
-            ..S7Config::default()
-        };
-        for (proto, port) in &self.ports {
-            match proto {
-                Protocol::Modbus => modbus.port = *port,
-                Protocol::Enip => enip.port = *port,
-                Protocol::Snmp => snmp.port = *port,
-                Protocol::Bacnet => bacnet.port = *port,
-                Protocol::S7 => s7.port = *port,
-            }
+        let mut protocols = ProtocolConfigs::default();
+        self.probe_args.apply(&mut protocols);
+        for &(protocol, port) in &self.ports {
+            protocols.set_port(protocol, port);
         }
         let pacing = self.pacing();
         let mut builder = ScanConfig::builder()
@@ -843,11 +680,7 @@ impl ScanArgs {
             .timeout(pacing.timeout)
             .emit_all(self.emit_all)
             .udp_retries(pacing.udp_retries)
-            .modbus(modbus)
-            .enip(enip)
-            .snmp(snmp)
-            .bacnet(bacnet)
-            .s7(s7);
+            .protocols(protocols);
         if let Some(d) = self.max_duration {
             builder = builder.max_duration(d);
         }
@@ -871,16 +704,6 @@ mod tests {
         assert!(parse_duration("2 weeks").is_err());
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("s").is_err());
-    }
-
-    #[test]
-    fn unit_ids() {
-        assert_eq!(parse_unit_ids("255,0,1"), Ok(UnitIds(vec![255, 0, 1])));
-        assert_eq!(parse_unit_ids("1-247").map(|u| u.0.len()), Ok(247));
-        assert_eq!(parse_unit_ids("3,1-3"), Ok(UnitIds(vec![3, 1, 2])));
-        assert!(parse_unit_ids("256").is_err());
-        assert!(parse_unit_ids("9-2").is_err());
-        assert!(parse_unit_ids(",").is_err());
     }
 
     #[test]

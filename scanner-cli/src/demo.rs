@@ -3,12 +3,7 @@
 use std::net::Ipv4Addr;
 
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
-use scanner_core::protocols::bacnet::BacnetConfig;
-use scanner_core::protocols::enip::EnipConfig;
-use scanner_core::protocols::modbus::ModbusConfig;
-use scanner_core::protocols::s7::S7Config;
-use scanner_core::protocols::snmp::SnmpConfig;
-use scanner_core::{ScanConfig, Targets};
+use scanner_core::{Protocol, ScanConfig, Targets};
 
 use crate::cli::DemoArgs;
 use crate::run::{run_scan, EXIT_FAILURE, EXIT_USAGE};
@@ -23,83 +18,56 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     }
     let [a, b, c, _] = args.base.octets();
     let base = Ipv4Addr::new(a, b, c, 0);
-    let spec = PlantSpec::plant(
-        base,
-        PlantPorts {
-            modbus: args.modbus_port,
-            enip: args.enip_port,
-            snmp: args.snmp_port,
-            bacnet: args.bacnet_port,
-            s7: args.s7_port,
-        },
-    );
-    let plant = match Plant::start(spec) {
+    let mut ports = PlantPorts::UNPRIVILEGED;
+    for &(protocol, port) in &args.ports {
+        if !ports.set(protocol.name(), port) {
+            eprintln!(
+                "otscan: error: --port {protocol}={port}: the demo plant has no {protocol} devices"
+            );
+            return EXIT_USAGE;
+        }
+    }
+    // Every registered protocol is scanned on the port its simulated devices use.
+    let mut plan = Vec::new();
+    for &protocol in Protocol::ALL {
+        match ports.get(protocol.name()) {
+            Some(port) => plan.push((protocol, port)),
+            None => {
+                eprintln!("otscan: error: the demo plant has no simulated {protocol} devices");
+                return EXIT_FAILURE;
+            }
+        }
+    }
+    let plant = match Plant::start(PlantSpec::plant(base, ports)) {
         Ok(p) => p,
         Err(e) => {
             eprintln!("otscan: error: cannot start the simulated plant: {e}");
             return EXIT_FAILURE;
         }
     };
+    let on: Vec<String> = plan
+        .iter()
+        .map(|(p, port)| format!("{p} on {port}"))
+        .collect();
     eprintln!(
-        "otscan demo: {} simulated devices on {base}/24, Modbus on port {}, EtherNet/IP on {}, S7 on {}, BACnet on {}, SNMP on {}; scanning the /24 with the default safe settings",
+        "otscan demo: {} simulated devices on {base}/24, {}; scanning the /24 with the default safe settings",
         plant.devices().len(),
-        args.modbus_port,
-        args.enip_port,
-        args.s7_port,
-        args.bacnet_port,
-        args.snmp_port
+        on.join(", ")
     );
     for device in plant.devices() {
-        let mut speaks = Vec::new();
-        if device.modbus.is_some() {
-            speaks.push("modbus");
-        }
-        if device.enip.is_some() {
-            speaks.push("enip");
-        }
-        if device.s7.is_some() {
-            speaks.push("s7");
-        }
-        if device.bacnet.is_some() {
-            speaks.push("bacnet");
-        }
-        if device.snmp.is_some() {
-            speaks.push("snmp");
-        }
-        if device.silent_tcp.is_some() {
-            speaks.push("silent tcp");
-        }
         eprintln!(
             "  {:<15} {:<22} {}",
             device.spec.ip,
             device.spec.name,
-            speaks.join(", ")
+            device.speaks().join(", ")
         );
     }
     let config = Targets::parse([format!("{base}/24")])
         .map_err(|e| e.to_string())
         .and_then(|targets| {
-            ScanConfig::builder()
-                .targets(targets)
-                .modbus(ModbusConfig {
-                    port: args.modbus_port,
-                    ..ModbusConfig::default()
-                })
-                .enip(EnipConfig {
-                    port: args.enip_port,
-                    ..EnipConfig::default()
-                })
-                .snmp(SnmpConfig {
-                    port: args.snmp_port,
-                    ..SnmpConfig::default()
-                })
-                .bacnet(BacnetConfig {
-                    port: args.bacnet_port,
-                    ..BacnetConfig::default()
-                })
-                .s7(S7Config {
-                    port: args.s7_port,
-                    ..S7Config::default()
+            plan.iter()
+                .fold(ScanConfig::builder().targets(targets), |b, &(p, port)| {
+                    b.port(p, port)
                 })
                 .build()
                 .map_err(|e| e.to_string())

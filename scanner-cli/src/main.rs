@@ -2,6 +2,7 @@
 
 mod cli;
 mod demo;
+mod protocols;
 mod run;
 mod state;
 

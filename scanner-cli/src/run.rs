@@ -537,10 +537,15 @@ fn dry_run(
         .iter()
         .map(|p| format!("{p}/{}", config.port(*p)))
         .collect();
+    let protocol_lines: String = config
+        .probes
+        .iter()
+        .flat_map(|&p| config.protocols.plan(p))
+        .map(|(label, value)| format!("  {:<22}{value}\n", format!("{label}:")))
+        .collect();
     let mut text = format!(
-        "plan (dry run, nothing sent)\n  targets:              {targets}\n  probes:               {}\n  modbus unit ids:      {:?}\n  requests per device:  {min_req} (nothing listening) to {max_req} (answers every request)\n  rate:                 {} requests/s, {} ms between packets to one device, {} devices at once\n  expected duration:    {} (every address empty) to {} (every address a device)\n  target order seed:    {}{}\n",
+        "plan (dry run, nothing sent)\n  targets:              {targets}\n  probes:               {}\n{protocol_lines}  requests per device:  {min_req} (nothing listening) to {max_req} (answers every request)\n  rate:                 {} requests/s, {} ms between packets to one device, {} devices at once\n  expected duration:    {} (every address empty) to {} (every address a device)\n  target order seed:    {}{}\n",
         probes.join(", "),
-        config.modbus.unit_ids,
         rate,
         config.per_device_interval.as_millis(),
         config.concurrency,

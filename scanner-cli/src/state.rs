@@ -56,29 +56,13 @@ pub enum StateError {
     },
 }
 
-/// The settings that decide what each target is asked; a resumed scan must keep them.
-pub fn probing_fingerprint(config: &ScanConfig) -> String {
-    format!(
-        "probes={:?};modbus={}:{:?};enip={}:{:?};snmp={}:{:?}:{}c;emit_all={}",
-        config.probes,
-        config.modbus.port,
-        config.modbus.unit_ids,
-        config.enip.port,
-        config.enip.transport,
-        config.snmp.port,
-        config.snmp.versions,
-        config.snmp.communities.len(),
-        config.emit_all
-    )
-}
-
 impl State {
     /// A fresh state for `config` at `checkpoint`.
     pub fn new(config: &ScanConfig, checkpoint: Checkpoint) -> Self {
         State {
             format: FORMAT.to_owned(),
             targets: format!("{:016x}", config.targets.fingerprint()),
-            probing: probing_fingerprint(config),
+            probing: config.probing_fingerprint(),
             planned: config.targets.len().to_string(),
             checkpoint,
             updated_at: jiff::Timestamp::now().to_string(),

@@ -309,5 +309,5 @@ async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
     assert_eq!(cpu["product_code"], "6ES7 315-2EH14-0AB0");
     assert_eq!(cpu["device_type"], "plc");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("bacnet 6, s7 6"), "{stderr}");
+    assert!(stderr.contains("s7 6, bacnet 6"), "{stderr}");
 }

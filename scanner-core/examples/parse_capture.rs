@@ -13,15 +13,15 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         0x01, 0x04, b'P', b'-', b'1', b'0', // ProductCode
         0x02, 0x04, b'v', b'2', b'.', b'1', // MajorMinorRevision
     ];
-    let parsed = modbus::parse_reply(&modbus_reply)?;
-    println!("modbus: {:?} via {:?}", parsed.reply, parsed.decoder);
+    let parsed = modbus::codec::parse(&modbus_reply)?;
+    println!("modbus: {:?} via {:?}", parsed.pdu, parsed.decoder);
 
     // An EtherNet/IP reply with a non-zero encapsulation status (invalid command).
     let mut enip_reply = vec![0x63, 0x00, 0x00, 0x00];
     enip_reply.extend_from_slice(&[0; 4]); // session
     enip_reply.extend_from_slice(&1u32.to_le_bytes()); // status 1
     enip_reply.extend_from_slice(&[0; 12]); // context + options
-    let reply = enip::parse_reply(&enip_reply)?;
+    let reply = enip::codec::parse(&enip_reply)?;
     println!(
         "enip: status {:#x} ({:?})",
         reply.status(),

@@ -3,12 +3,9 @@
 use std::num::{NonZeroU32, NonZeroUsize};
 use std::time::{Duration, SystemTime};
 
-use crate::protocols::bacnet::BacnetConfig;
-use crate::protocols::enip::EnipConfig;
-use crate::protocols::modbus::ModbusConfig;
-use crate::protocols::s7::S7Config;
-use crate::protocols::snmp::SnmpConfig;
-use crate::record::Protocol;
+use crate::checkpoint::Checkpoint;
+use crate::protocols::ProtocolConfigs;
+use crate::record::fields::Protocol;
 use crate::targets::Targets;
 
 /// Default global request rate: 100 requests (connection attempts included) per
@@ -28,20 +25,15 @@ pub const DEFAULT_MAX_REQUESTS_PER_DEVICE: u32 = 64;
 /// Default number of times an unanswered UDP request is sent again.
 pub const DEFAULT_UDP_RETRIES: u32 = 1;
 /// Most unit ids one device may be asked about (the whole 0-255 space would be 256).
-pub const MAX_UNIT_IDS: usize = 256;
+pub const MAX_UNIT_IDS: usize = crate::protocols::modbus::MAX_UNIT_IDS;
 
-/// Probes run when none are chosen: every probe this version has, in this order.
+/// Probes run when none are chosen: every registered protocol, in the registry's
+/// order (see [`registry!`](crate::protocols)).
 ///
 /// The order decides which protocol names a device's identity fields first: the
 /// device's own automation protocols come before SNMP, which often describes only
 /// its network module.
-pub const DEFAULT_PROBES: [Protocol; 5] = [
-    Protocol::Modbus,
-    Protocol::Enip,
-    Protocol::S7,
-    Protocol::Bacnet,
-    Protocol::Snmp,
-];
+pub const DEFAULT_PROBES: &[Protocol] = Protocol::ALL;
 
 /// Global pacing of requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -90,20 +82,12 @@ pub struct ScanConfig {
     pub scan_id: Option<String>,
     /// Times an unanswered UDP request is sent again (each try waits the read timeout).
     pub udp_retries: u32,
-    /// Modbus probe settings.
-    pub modbus: ModbusConfig,
-    /// EtherNet/IP probe settings.
-    pub enip: EnipConfig,
-    /// SNMP probe settings.
-    pub snmp: SnmpConfig,
-    /// BACnet/IP probe settings.
-    pub bacnet: BacnetConfig,
-    /// Siemens S7 probe settings.
-    pub s7: S7Config,
+    /// Every protocol's probe settings (`protocols.modbus`, `protocols.snmp`, ...).
+    pub protocols: ProtocolConfigs,
     /// Site inventory attributes joined into records by address.
     pub enrichment: Option<std::sync::Arc<crate::enrich::EnrichmentTable>>,
     /// Continue an earlier scan of the same targets: skip what its checkpoint says is done.
-    pub resume: Option<crate::engine::Checkpoint>,
+    pub resume: Option<Checkpoint>,
 }
 
 /// Invalid configuration.
@@ -112,24 +96,17 @@ pub enum ConfigError {
     /// No probe selected.
     #[error("no probe selected")]
     NoProbes,
-    /// A probe this build cannot run.
-    #[error("probe '{0}' is not available in this version")]
-    ProbeUnavailable(Protocol),
-    /// An empty or too long unit id list.
-    #[error("modbus unit ids: {0}")]
-    UnitIds(String),
+    /// A probe's settings are invalid (the message names the setting).
+    #[error("{reason}")]
+    Probe {
+        /// The probe.
+        protocol: Protocol,
+        /// What is wrong, e.g. "modbus unit ids: the list is empty".
+        reason: String,
+    },
     /// A zero timeout.
     #[error("{0} must be greater than zero")]
     ZeroDuration(&'static str),
-    /// An empty or too long SNMP community list.
-    #[error("snmp communities: {0}")]
-    Communities(String),
-    /// The S7 probe has no TSAP to try.
-    #[error("s7 TSAP list is empty")]
-    Tsaps,
-    /// A zero page cap.
-    #[error("modbus continuation page cap must be at least 1")]
-    ZeroPages,
 }
 
 impl ScanConfig {
@@ -151,11 +128,7 @@ impl ScanConfig {
                 emit_all: false,
                 scan_id: None,
                 udp_retries: DEFAULT_UDP_RETRIES,
-                modbus: ModbusConfig::default(),
-                enip: EnipConfig::default(),
-                snmp: SnmpConfig::default(),
-                bacnet: BacnetConfig::default(),
-                s7: S7Config::default(),
+                protocols: ProtocolConfigs::default(),
                 enrichment: None,
                 resume: None,
             },
@@ -164,13 +137,20 @@ impl ScanConfig {
 
     /// The port a probe uses.
     pub fn port(&self, probe: Protocol) -> u16 {
-        match probe {
-            Protocol::Modbus => self.modbus.port,
-            Protocol::Enip => self.enip.port,
-            Protocol::Snmp => self.snmp.port,
-            Protocol::Bacnet => self.bacnet.port,
-            Protocol::S7 => self.s7.port,
+        self.protocols.port(probe)
+    }
+
+    /// The settings that decide what each target is asked, as text: the probes in
+    /// order, `emit_all`, and each probe's settings as [`ProtocolConfigs::fingerprint`]
+    /// gives them (every field, secrets reduced to their count). A resumed scan must
+    /// keep them, or it would mix two different scans in one inventory.
+    pub fn probing_fingerprint(&self) -> String {
+        let names: Vec<&str> = self.probes.iter().map(|p| p.name()).collect();
+        let mut out = format!("probes={};emit_all={}", names.join(","), self.emit_all);
+        for &probe in &self.probes {
+            out.push_str(&format!(";{probe}={}", self.protocols.fingerprint(probe)));
         }
+        out
     }
 
     /// Time from `now` until the scan must stop sending, if it has a deadline.
@@ -184,43 +164,23 @@ impl ScanConfig {
         }
     }
 
-    /// Most requests (connection attempts included) one device can receive.
+    /// Most packets (connection attempts and UDP retries included) one device can
+    /// receive: each configured probe's most, capped by the per-device budget.
     pub fn max_requests_for_device(&self) -> u64 {
         let per_probe: u64 = self
             .probes
             .iter()
-            .map(|p| match p {
-                // One connection, plus one more for each unit id that may close it.
-                Protocol::Modbus => self.modbus.max_requests() + self.modbus.unit_ids.len() as u64,
-                Protocol::Enip => self.enip.max_requests(self.udp_retries),
-                Protocol::Snmp => self.snmp.max_requests() * (1 + u64::from(self.udp_retries)),
-                Protocol::Bacnet => self.bacnet.max_requests(self.udp_retries),
-                Protocol::S7 => self.s7.max_requests(),
-            })
+            .map(|&p| self.protocols.max_requests(p, self.udp_retries))
             .sum();
         per_probe.min(u64::from(self.max_requests_per_device))
     }
 
-    /// Fewest requests a device that answers nothing receives (one connection
-    /// attempt per TCP probe, every try of each UDP request).
+    /// Fewest packets a device that answers nothing receives (one connection
+    /// attempt per TCP probe, each probe's first datagrams for UDP).
     pub fn min_requests_for_device(&self) -> u64 {
         self.probes
             .iter()
-            .map(|p| match p {
-                Protocol::Modbus => 1,
-                Protocol::Enip => self
-                    .enip
-                    .transports()
-                    .iter()
-                    .map(|t| match t {
-                        crate::record::Transport::Tcp => 1,
-                        crate::record::Transport::Udp => 1 + u64::from(self.udp_retries),
-                    })
-                    .sum(),
-                // An address whose port is unreachable answers the first datagram.
-                Protocol::Snmp | Protocol::Bacnet => 1,
-                Protocol::S7 => 1,
-            })
+            .map(|&p| self.protocols.min_requests(p, self.udp_retries))
             .sum()
     }
 }
@@ -314,39 +274,26 @@ impl ScanConfigBuilder {
         self.config.udp_retries = n;
         self
     }
-    /// Sets the EtherNet/IP probe settings.
-    pub fn enip(mut self, enip: EnipConfig) -> Self {
-        self.config.enip = enip;
-        self
-    }
     /// Joins site inventory attributes into records.
     pub fn enrichment(mut self, table: crate::enrich::EnrichmentTable) -> Self {
         self.config.enrichment = Some(std::sync::Arc::new(table));
         self
     }
     /// Continues from an earlier scan's checkpoint (same targets, seed and shard).
-    pub fn resume(mut self, checkpoint: crate::engine::Checkpoint) -> Self {
+    pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
         self.config.resume = Some(checkpoint);
         self
     }
-    /// Sets the SNMP probe settings.
-    pub fn snmp(mut self, snmp: SnmpConfig) -> Self {
-        self.config.snmp = snmp;
+
+    /// Sets every protocol's probe settings at once.
+    pub fn protocols(mut self, protocols: ProtocolConfigs) -> Self {
+        self.config.protocols = protocols;
         self
     }
-    /// Sets the BACnet/IP probe settings.
-    pub fn bacnet(mut self, bacnet: BacnetConfig) -> Self {
-        self.config.bacnet = bacnet;
-        self
-    }
-    /// Sets the Siemens S7 probe settings.
-    pub fn s7(mut self, s7: S7Config) -> Self {
-        self.config.s7 = s7;
-        self
-    }
-    /// Sets the Modbus probe settings.
-    pub fn modbus(mut self, modbus: ModbusConfig) -> Self {
-        self.config.modbus = modbus;
+
+    /// Sets the port `probe` talks to.
+    pub fn port(mut self, probe: Protocol, port: u16) -> Self {
+        self.config.protocols.set_port(probe, port);
         self
     }
 
@@ -356,35 +303,10 @@ impl ScanConfigBuilder {
         if c.probes.is_empty() {
             return Err(ConfigError::NoProbes);
         }
-        if let Some(&p) = c.probes.iter().find(|p| !DEFAULT_PROBES.contains(p)) {
-            return Err(ConfigError::ProbeUnavailable(p));
-        }
-        if c.modbus.unit_ids.is_empty() {
-            return Err(ConfigError::UnitIds("the list is empty".into()));
-        }
-        if c.modbus.unit_ids.len() > MAX_UNIT_IDS {
-            return Err(ConfigError::UnitIds(format!(
-                "{} ids, at most {MAX_UNIT_IDS}",
-                c.modbus.unit_ids.len()
-            )));
-        }
-        if c.snmp.communities.is_empty()
-            && c.snmp.versions != crate::protocols::snmp::SnmpVersions::V3
-        {
-            return Err(ConfigError::Communities("the list is empty".into()));
-        }
-        if c.snmp.communities.len() > crate::protocols::snmp::MAX_COMMUNITIES {
-            return Err(ConfigError::Communities(format!(
-                "{} communities, at most {}: otscan identifies devices, it does not guess credentials",
-                c.snmp.communities.len(),
-                crate::protocols::snmp::MAX_COMMUNITIES
-            )));
-        }
-        if c.probes.contains(&Protocol::S7) && c.s7.tsaps.is_empty() {
-            return Err(ConfigError::Tsaps);
-        }
-        if c.modbus.max_pages == 0 {
-            return Err(ConfigError::ZeroPages);
+        for &protocol in &c.probes {
+            c.protocols
+                .validate(protocol)
+                .map_err(|reason| ConfigError::Probe { protocol, reason })?;
         }
         if c.connect_timeout.is_zero() {
             return Err(ConfigError::ZeroDuration("connect timeout"));
@@ -395,3 +317,18 @@ impl ScanConfigBuilder {
         Ok(c)
     }
 }
+
+macro_rules! builder_setters {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+        impl ScanConfigBuilder {
+            $(
+                #[doc = concat!("Sets the ", $name, " probe settings.")]
+                pub fn $module(mut self, settings: crate::protocols::$module::$config) -> Self {
+                    self.config.protocols.$module = settings;
+                    self
+                }
+            )*
+        }
+    };
+}
+crate::protocols::registry!(builder_setters);

@@ -13,7 +13,7 @@ use tokio::net::UdpSocket;
 use tokio_util::sync::CancellationToken;
 
 use crate::protocols::enip::{self, EnipDetails};
-use crate::record::{AssetRecord, Protocol, ServiceDetails, ServiceObservation, Status, Transport};
+use crate::record::{AssetRecord, Protocol, ServiceObservation, Status, Transport};
 use crate::request::ReadOnlyRequest;
 
 /// Shortest listening time: devices delay broadcast replies by up to about 2 s.
@@ -87,7 +87,7 @@ pub async fn discover_enip(
     let destination = SocketAddr::from((broadcast, config.port));
     // The context lets us tell our replies from other traffic on the port.
     let context = std::process::id() ^ 0x6f74_0000;
-    let request = ReadOnlyRequest::EnipListIdentity.encode(context);
+    let request = ReadOnlyRequest::Enip(enip::Request::ListIdentity).encode(context);
     let sent_at = tokio::time::Instant::now();
     socket.send_to(&request, destination).await?;
     let until = sent_at + config.listen;
@@ -111,7 +111,7 @@ pub async fn discover_enip(
         };
         let rtt = sent_at.elapsed();
         let reply = &buf[..n.min(enip::MAX_REPLY_LEN)];
-        let parsed = match enip::parse_reply(reply) {
+        let parsed = match enip::codec::parse(reply) {
             Ok(p) if n <= enip::MAX_REPLY_LEN && enip::header_context(reply) == Some(context) => p,
             _ => {
                 result.ignored_replies += 1;
@@ -136,7 +136,7 @@ pub async fn discover_enip(
             timestamp: jiff::Timestamp::now(),
             error: None,
             requests: 1,
-            details: Some(ServiceDetails::Enip(EnipDetails::from_reply(&parsed))),
+            details: Some(EnipDetails::from_reply(&parsed).into()),
         };
         record.merge(observation, enip::identity_fields(&identity));
         result.records.push(record);

@@ -30,23 +30,29 @@
 #![forbid(unsafe_code)]
 #![deny(missing_docs)]
 
+pub mod checkpoint;
 pub mod config;
 pub mod diff;
 pub mod discover;
 pub mod engine;
 pub mod enrich;
 pub mod output;
+mod pacing;
 pub mod protocols;
 pub mod record;
 pub mod request;
+pub mod session;
 pub mod targets;
 pub mod vendors;
 pub mod window;
 
+pub use checkpoint::Checkpoint;
 pub use config::{ConfigError, Rate, ScanConfig, ScanConfigBuilder};
-pub use engine::{Checkpoint, Progress, Scan, ScanEvent, StopReason};
+pub use engine::{Progress, Scan, ScanEvent};
+pub use protocols::{ProbeConfig, ProtocolConfigs};
 pub use record::{AssetRecord, Protocol, ServiceObservation, Status};
 pub use request::ReadOnlyRequest;
+pub use session::StopReason;
 pub use targets::{Shard, Target, TargetError, Targets};
 pub use tokio_util::sync::CancellationToken;
 

@@ -208,8 +208,8 @@ const BACPYPES_I_AM: &str = "810b0018 0120ffff00ff 1000 c402000012 220400 9100 2
 
 #[test]
 fn bacnet_i_am_from_bacpypes_capture() {
-    let reply = bacnet::parse_reply(&hx(BACPYPES_I_AM)).expect("decodes");
-    assert_eq!(reply.bvlc_function, bacnet::BVLC_ORIGINAL_BROADCAST);
+    let reply = bacnet::codec::parse(&hx(BACPYPES_I_AM)).expect("decodes");
+    assert_eq!(reply.bvlc_function, bacnet::codec::BVLC_ORIGINAL_BROADCAST);
     let npdu = reply.npdu.as_ref().expect("npdu");
     let destination = npdu
         .destination
@@ -221,7 +221,7 @@ fn bacnet_i_am_from_bacpypes_capture() {
     let Payload::IAm(i_am) = &reply.payload else {
         panic!("not an I-Am: {:?}", reply.payload);
     };
-    assert_eq!(i_am.device.object_type, bacnet::OBJECT_TYPE_DEVICE);
+    assert_eq!(i_am.device.object_type, bacnet::codec::OBJECT_TYPE_DEVICE);
     assert_eq!(i_am.device.instance, 18);
     assert_eq!(i_am.max_apdu, 1024);
     assert_eq!(i_am.segmentation, 0);

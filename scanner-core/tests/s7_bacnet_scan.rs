@@ -372,7 +372,7 @@ async fn a_configured_tsap_list_is_tried_instead_of_the_default() {
     let base = Ipv4Addr::new(127, 83, 2, 0);
     let plant = Plant::start(PlantSpec::plant(base, PORTS)).unwrap();
     let mut config = config("127.83.2.51", &[Protocol::S7]);
-    config.s7.tsaps = vec![Tsap::rack_slot(ConnectionType::Pg, 0, 3).unwrap()];
+    config.protocols.s7.tsaps = vec![Tsap::rack_slot(ConnectionType::Pg, 0, 3).unwrap()];
     let records: Vec<AssetRecord> = Scanner::new(config).scan().collect().await;
     let frames = plant.recorder().frames();
     plant.shutdown().await;
@@ -395,7 +395,7 @@ async fn a_fixed_bacnet_source_port_is_shared_by_every_device_session() {
     let base = Ipv4Addr::new(127, 83, 3, 0);
     let plant = Plant::start(PlantSpec::plant(base, PORTS)).unwrap();
     let mut config = config("127.83.3.40-127.83.3.45", &[Protocol::Bacnet]);
-    config.bacnet.source_port = Some(SOURCE);
+    config.protocols.bacnet.source_port = Some(SOURCE);
     let records: Vec<AssetRecord> = Scanner::new(config.clone()).scan().collect().await;
     let frames = plant.recorder().frames();
     assert_eq!(records.len(), 6);
@@ -409,7 +409,7 @@ async fn a_fixed_bacnet_source_port_is_shared_by_every_device_session() {
 
     // Held by a socket without SO_REUSEPORT, as another BACnet stack would hold 47808.
     let holder = std::net::UdpSocket::bind(("0.0.0.0", SOURCE + 1)).unwrap();
-    config.bacnet.source_port = Some(SOURCE + 1);
+    config.protocols.bacnet.source_port = Some(SOURCE + 1);
     config.emit_all = true;
     let records: Vec<AssetRecord> = Scanner::new(config).scan().collect().await;
     drop(holder);

@@ -25,7 +25,7 @@ use std::{
 };
 
 use scanner_core::{
-    protocols::snmp::{SnmpRead, SnmpVersion},
+    protocols::snmp::{self, SnmpRead, SnmpVersion},
     ReadOnlyRequest, Targets,
 };
 use tokio::{
@@ -144,12 +144,12 @@ async fn main() {
     let order = Targets::parse([format!("{net}/{prefix}")]).unwrap_or_else(|_| usage());
     let order = Arc::new(Mutex::new(order.iter()));
     // The same datagram otscan sends first: a v2c GetRequest of the system group.
-    let request = ReadOnlyRequest::SnmpRead {
+    let request = ReadOnlyRequest::Snmp(snmp::Request::Read {
         version: SnmpVersion::V2c,
         community: b"public".to_vec(),
         read: SnmpRead::Get,
         oids: vec![vec![1, 3, 6, 1, 2, 1, 1, 1, 0]],
-    }
+    })
     .encode(1);
 
     let next = Arc::new(AtomicU64::new(0));

@@ -1,97 +1,158 @@
-//! One module per protocol, each with the same shape: a sans-IO codec (encode a
-//! [`ReadOnlyRequest`](crate::request::ReadOnlyRequest), parse a reply from bytes)
-//! and a probe that drives the codec over the engine's paced device session.
+//! The protocol registry: every protocol otscan speaks, listed once in `registry!`.
+//!
+//! Each protocol lives in its own folder with the same files (see
+//! `docs/adding-a-protocol.md`):
+//!
+//! - `mod.rs`: what the protocol is: default port, transports, request caps, its
+//!   settings type (implementing [`ProbeConfig`]);
+//! - `codec.rs`: sans IO: the protocol's closed `Request` enum, `encode`, the reply
+//!   types, `parse`, one `ParseError`, framing; it reads bytes only through [`wire`];
+//! - `details.rs`: the serde types that appear under `services[].details.<name>`;
+//! - `probe.rs`: the request script over the paced session (`crate::session`),
+//!   ending through the shared `ProbeEnd` in [`probe`];
+//!
+//! plus a file per sub-format where one exists (SNMP's BER, BACnet's tags, S7's COTP).
+//!
+//! Everything that must know every protocol (the [`Protocol`] enum, the record's
+//! [`ServiceDetails`](crate::record::ServiceDetails), the per-protocol settings in
+//! [`ProtocolConfigs`], the dispatch to each probe) is generated from the one list in
+//! `registry!` (in this file), so adding a protocol is one line there.
 
 pub mod bacnet;
 pub mod enip;
 pub mod modbus;
+pub mod probe;
 pub mod s7;
 pub mod snmp;
-mod wire;
+pub mod wire;
 
-use std::time::Duration;
+pub use probe::ProbeConfig;
 
-use crate::engine::ExchangeError;
-use crate::record::{Protocol, ServiceDetails, ServiceObservation, Status, Transport};
+use crate::record::fields::{Identity, Protocol, Transport};
+use crate::record::ServiceObservation;
+use crate::session::DeviceSession;
 
-/// How a multi-step probe ended, for [`observe`].
-pub(crate) struct ProbeEnd {
-    /// The protocol and where it was reached.
-    pub protocol: Protocol,
-    /// Transport used.
-    pub transport: Transport,
-    /// Port probed.
-    pub port: u16,
-    /// Requests sent (connection attempts included).
-    pub requests: u32,
-    /// Round trip of the first reply; `None` when nothing answered.
-    pub first_rtt: Option<Duration>,
-    /// The error that ended the probe early, if any.
-    pub outcome: Result<(), ExchangeError>,
-    /// The replies identified the device.
-    pub identified: bool,
-    /// The device refused in its protocol (an error, reject, abort or disconnect): it
-    /// speaks the protocol even if it said nothing else.
-    pub refused: bool,
+/// The list of protocols, in the default probe order (also [`Protocol`]'s order).
+///
+/// Each entry: doc comment, the [`Protocol`] variant, its folder under `protocols/`,
+/// then `(name, settings type, details type)`: the lower-case name used in records,
+/// `--probes` and `--port NAME=N`; the type in `mod.rs` implementing [`ProbeConfig`];
+/// the type in `details.rs` under `services[].details.<name>`.
+///
+/// The order decides which protocol names a device's identity fields first when no
+/// probe order is given: the device's own automation protocols come before SNMP, which
+/// often describes only its network module.
+///
+/// `registry!(callback)` expands to `callback! { <the entries> }`; every module that
+/// must cover each protocol defines such a callback instead of listing the protocols.
+macro_rules! registry {
+    ($callback:ident) => {
+        $callback! {
+            /// Modbus/TCP (port 502).
+            Modbus => modbus("modbus", ModbusConfig, ModbusDetails),
+            /// EtherNet/IP encapsulation (port 44818).
+            Enip => enip("enip", EnipConfig, EnipDetails),
+            /// Siemens S7comm over ISO-on-TCP (port 102).
+            S7 => s7("s7", S7Config, S7Details),
+            /// BACnet/IP (UDP 47808).
+            Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
+            /// SNMP (UDP 161).
+            Snmp => snmp("snmp", SnmpConfig, SnmpDetails),
+        }
+    };
 }
+pub(crate) use registry;
 
-/// The status and error text a probe ends with, and a warning for its details.
-pub(crate) struct Settled {
-    /// The probe's status (see [`ProbeEnd::settle`]).
-    pub status: Status,
-    /// Why, for a non-success status.
-    pub error: Option<String>,
-    /// For an identified device whose probe ended early: what ended it.
-    pub warning: Option<String>,
-}
+macro_rules! protocol_configs {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+        /// Every probe's settings, one field per registered protocol (named like the
+        /// protocol's folder), each with its documented safe defaults.
+        #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
+        pub struct ProtocolConfigs {
+            $(
+                $(#[doc = $doc])*
+                pub $module: $module::$config,
+            )*
+        }
 
-impl ProbeEnd {
-    /// Settles the status: `success` when the device was identified (an early end is then
-    /// a warning); the error of a malformed reply or a stopped scan; `application-error`
-    /// when the device refused in its protocol (`refusal` says how); otherwise the error
-    /// that ended the probe, or `application-error` when replies came without an identity.
-    pub(crate) fn settle(&self, refusal: impl FnOnce() -> String) -> Settled {
-        let (status, error, warning) = match &self.outcome {
-            Err(e) if self.identified => (
-                Status::Success,
-                None,
-                Some(format!("probe ended early: {e}")),
-            ),
-            _ if self.identified => (Status::Success, None, None),
-            Err(e @ (ExchangeError::Protocol(_) | ExchangeError::Stopped)) => {
-                (e.status(), Some(e.to_string()), None)
+        impl ProtocolConfigs {
+            /// The port `protocol`'s probe talks to.
+            pub fn port(&self, protocol: Protocol) -> u16 {
+                match protocol {
+                    $(Protocol::$variant => self.$module.port(),)*
+                }
             }
-            _ if self.refused => (Status::ApplicationError, Some(refusal()), None),
-            Err(e) => (e.status(), Some(e.to_string()), None),
-            Ok(()) => (
-                Status::ApplicationError,
-                Some("no identification in the replies".to_owned()),
-                None,
-            ),
-        };
-        Settled {
-            status,
-            error,
-            warning,
-        }
-    }
 
-    /// The service observation; `details` are kept when the device answered at all.
-    pub(crate) fn observation(
-        self,
-        settled: Settled,
-        details: ServiceDetails,
-    ) -> ServiceObservation {
-        ServiceObservation {
-            protocol: self.protocol,
-            transport: self.transport,
-            port: self.port,
-            status: settled.status,
-            rtt_ms: self.first_rtt.map(crate::record::millis),
-            timestamp: jiff::Timestamp::now(),
-            error: settled.error,
-            requests: self.requests,
-            details: self.first_rtt.is_some().then_some(details),
+            /// Sets the port of `protocol`'s probe (`--port NAME=N`).
+            pub fn set_port(&mut self, protocol: Protocol, port: u16) {
+                match protocol {
+                    $(Protocol::$variant => self.$module.set_port(port),)*
+                }
+            }
+
+            /// The transports `protocol`'s probe uses, in order: one service
+            /// observation each.
+            pub fn transports(&self, protocol: Protocol) -> &'static [Transport] {
+                match protocol {
+                    $(Protocol::$variant => self.$module.transports(),)*
+                }
+            }
+
+            /// Most packets `protocol`'s probe can put on the wire to one device
+            /// (connection attempts and UDP retries included).
+            pub fn max_requests(&self, protocol: Protocol, udp_retries: u32) -> u64 {
+                match protocol {
+                    $(Protocol::$variant => self.$module.max_requests(udp_retries),)*
+                }
+            }
+
+            /// Fewest packets `protocol`'s probe puts on the wire to a device that
+            /// answers nothing.
+            pub fn min_requests(&self, protocol: Protocol, udp_retries: u32) -> u64 {
+                match protocol {
+                    $(Protocol::$variant => self.$module.min_requests(udp_retries),)*
+                }
+            }
+
+            /// Checks `protocol`'s settings; the error is a one-line message that
+            /// names the setting.
+            pub fn validate(&self, protocol: Protocol) -> Result<(), String> {
+                match protocol {
+                    $(Protocol::$variant => self.$module.validate(),)*
+                }
+            }
+
+            /// Lines `protocol` adds to the dry-run plan: (label, value).
+            pub fn plan(&self, protocol: Protocol) -> Vec<(&'static str, String)> {
+                match protocol {
+                    $(Protocol::$variant => self.$module.plan(),)*
+                }
+            }
+
+            /// `protocol`'s settings as canonical JSON, secrets reduced to what
+            /// [`ProbeConfig`] says (e.g. SNMP: how many communities, never which): the
+            /// part of a resumable scan's fingerprint that this protocol decides. Every
+            /// field of the settings type is in it unless the type leaves it out, so a
+            /// new setting cannot be forgotten.
+            pub fn fingerprint(&self, protocol: Protocol) -> String {
+                match protocol {
+                    $(Protocol::$variant => serde_json::to_string(&self.$module),)*
+                }
+                .unwrap_or_default()
+            }
+
+            /// Runs `protocol`'s probe against the session's device.
+            pub(crate) async fn probe(
+                &self,
+                protocol: Protocol,
+                session: &mut DeviceSession,
+            ) -> Vec<(ServiceObservation, Identity)> {
+                use probe::RunProbe;
+                match protocol {
+                    $(Protocol::$variant => self.$module.probe(session).await,)*
+                }
+            }
         }
-    }
+    };
 }
+registry!(protocol_configs);

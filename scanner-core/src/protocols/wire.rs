@@ -11,6 +11,7 @@ pub(crate) struct Truncated {
 
 /// A forward-only reader over untrusted bytes: every read is checked and a short
 /// read is a [`Truncated`] naming the field, never a panic.
+#[derive(Clone, Copy)]
 pub(crate) struct Cursor<'a> {
     rest: &'a [u8],
 }
@@ -78,4 +79,24 @@ impl<'a> Cursor<'a> {
     pub(crate) fn u32_be(&mut self, what: &'static str) -> Result<u32, Truncated> {
         Ok(u32::from_be_bytes(self.array(what)?))
     }
+}
+
+/// How a receive buffer relates to the reply being waited for: what a TCP protocol's
+/// codec says about the bytes received so far, so the session knows whether to read on.
+/// `E` is the codec's `ParseError`: a buffer that cannot be the protocol's frame stays
+/// typed until the probe settles its status.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum FrameCheck<E> {
+    /// Not a whole frame yet.
+    NeedMore,
+    /// A whole frame of `len` bytes is at the front; `matches` says whether it
+    /// answers the request (a late reply to an earlier request does not).
+    Complete {
+        /// Frame length in bytes.
+        len: usize,
+        /// The frame answers the request just sent.
+        matches: bool,
+    },
+    /// The bytes cannot be this protocol's frame.
+    Invalid(E),
 }

@@ -18,47 +18,22 @@
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{DeviceSession, ExchangeError, FrameCheck};
-use crate::record::{
-    DeviceText, DeviceType, Identity, Protocol, ServiceDetails, ServiceObservation, Transport,
+use super::cotp::{
+    cotp_split, data_tpdu, encode_connection_request, push_u16, tpkt_len, tpkt_payload, CotpError,
+    Tsap, COTP_DR, COTP_DT, COTP_ER, TPKT_HEADER_LEN,
 };
-use crate::request::ReadOnlyRequest;
+use crate::protocols::wire::{Cursor, FrameCheck, Truncated};
+use crate::record::fields::DeviceText;
 
-/// Default ISO-TSAP port.
-pub const DEFAULT_PORT: u16 = 102;
-/// TPKT header length.
-pub const TPKT_HEADER_LEN: usize = 4;
-/// TPKT version byte.
-pub const TPKT_VERSION: u8 = 3;
 /// S7comm protocol id, the first byte of every S7 PDU.
 pub const S7_PROTOCOL_ID: u8 = 0x32;
 /// Most SZL records decoded from one reply; a hostile N_DR costs bounded work.
 pub const MAX_SZL_RECORDS: usize = 64;
-/// Most COTP parameters decoded from one TPDU.
-pub const MAX_COTP_PARAMS: usize = 16;
 /// Declared length of one SZL 0x0011 record (index, MLFB, BGTyp, Ausbg, Ausbe).
 pub const MODULE_RECORD_LEN: usize = 28;
 /// Declared length of one SZL 0x001C record (index and 32 bytes of text).
 pub const COMPONENT_RECORD_LEN: usize = 34;
 
-/// COTP PDU type: Connection Request.
-const COTP_CR: u8 = 0xE0;
-/// COTP PDU type: Connection Confirm.
-const COTP_CC: u8 = 0xD0;
-/// COTP PDU type: Disconnect Request.
-const COTP_DR: u8 = 0x80;
-/// COTP PDU type: TPDU Error (reject).
-const COTP_ER: u8 = 0x70;
-/// COTP PDU type: Data.
-const COTP_DT: u8 = 0xF0;
-/// COTP parameter: TPDU size.
-const PARAM_TPDU_SIZE: u8 = 0xC0;
-/// COTP parameter: calling (source) TSAP.
-const PARAM_CALLING_TSAP: u8 = 0xC1;
-/// COTP parameter: called (destination) TSAP.
-const PARAM_CALLED_TSAP: u8 = 0xC2;
-/// TPDU size code 0x0A: 1024 bytes.
-const TPDU_SIZE_1024: u8 = 0x0A;
 /// S7 function: Setup Communication.
 const FUNCTION_SETUP: u8 = 0xF0;
 /// Userdata function group: CPU functions.
@@ -66,71 +41,7 @@ const GROUP_CPU_FUNCTIONS: u8 = 0x04;
 /// Userdata CPU-function subfunction: read SZL.
 const SUBFUNCTION_READ_SZL: u8 = 0x01;
 /// Data-unit return code: success.
-const RETURN_CODE_SUCCESS: u8 = 0xFF;
-
-/// What an S7 connection is for, the high byte of a rack/slot TSAP.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum ConnectionType {
-    /// 1: programming device (PG).
-    Pg,
-    /// 2: operator panel (OP).
-    Op,
-    /// 3: S7 basic communication.
-    S7Basic,
-}
-
-impl ConnectionType {
-    /// The byte on the wire.
-    pub const fn code(self) -> u8 {
-        match self {
-            ConnectionType::Pg => 1,
-            ConnectionType::Op => 2,
-            ConnectionType::S7Basic => 3,
-        }
-    }
-}
-
-/// A rack/slot transport service access point: connection type in the high byte,
-/// rack (3 bits) and slot (5 bits) in the low byte.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct Tsap(u16);
-
-impl Tsap {
-    /// 0x0102: PG connection to rack 0, slot 2 (the CPU slot of an S7-300/400).
-    pub const PG_RACK0_SLOT2: Tsap = Tsap(0x0102);
-    /// 0x0200: OP connection to rack 0, slot 0.
-    pub const OP_RACK0_SLOT0: Tsap = Tsap(0x0200);
-    /// 0x0100: PG connection to rack 0, slot 0 (also the calling TSAP otscan uses).
-    pub const PG_RACK0_SLOT0: Tsap = Tsap(0x0100);
-    /// The destination TSAPs a probe tries, in order.
-    pub const CANDIDATES: [Tsap; 3] = [
-        Tsap::PG_RACK0_SLOT2,
-        Tsap::OP_RACK0_SLOT0,
-        Tsap::PG_RACK0_SLOT0,
-    ];
-    /// The calling (source) TSAP otscan sends.
-    pub const LOCAL: Tsap = Tsap::PG_RACK0_SLOT0;
-
-    /// A TSAP from its two bytes (connection type, then rack and slot).
-    pub const fn from_value(value: u16) -> Tsap {
-        Tsap(value)
-    }
-
-    /// A TSAP from its rack/slot form; `None` when rack > 7 or slot > 31.
-    pub const fn rack_slot(connection: ConnectionType, rack: u8, slot: u8) -> Option<Tsap> {
-        if rack > 7 || slot > 31 {
-            return None;
-        }
-        Some(Tsap(
-            ((connection.code() as u16) << 8) | ((rack as u16) << 5) | slot as u16,
-        ))
-    }
-
-    /// The two TSAP bytes as a big-endian number.
-    pub const fn value(self) -> u16 {
-        self.0
-    }
-}
+pub(super) const RETURN_CODE_SUCCESS: u8 = 0xFF;
 
 /// Parameters a Setup Communication job proposes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
@@ -178,42 +89,37 @@ impl SzlId {
     }
 }
 
-fn push_u16(out: &mut Vec<u8>, value: u16) {
-    out.extend_from_slice(&value.to_be_bytes());
+/// The S7 requests otscan can send: a COTP Connection Request, the Setup
+/// Communication job and the userdata read of an identification SZL. No other job
+/// (read or write variables, download, PLC stop or start) or userdata function can
+/// be spelled.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Request {
+    /// COTP Connection Request (ISO-on-TCP) from otscan's local TSAP to `destination`.
+    ConnectionRequest {
+        /// The TSAP (rack and slot) asked for.
+        destination: Tsap,
+    },
+    /// S7 Setup Communication job with otscan's fixed small parameters.
+    SetupCommunication,
+    /// S7 userdata "read SZL" of an identification list.
+    ReadSzl {
+        /// The list: module or component identification.
+        szl: SzlId,
+    },
 }
 
-/// Wraps a COTP TPDU in a TPKT header. Every TPDU otscan builds is a few dozen bytes.
-fn tpkt(cotp_and_payload: &[u8]) -> Vec<u8> {
-    let total = u16::try_from(TPKT_HEADER_LEN + cotp_and_payload.len()).unwrap_or(u16::MAX);
-    let mut out = Vec::with_capacity(usize::from(total));
-    out.push(TPKT_VERSION);
-    out.push(0);
-    push_u16(&mut out, total);
-    out.extend_from_slice(cotp_and_payload);
-    out
-}
-
-/// Wraps an S7 PDU in TPKT and a COTP DT TPDU (last data unit).
-fn data_tpdu(s7: &[u8]) -> Vec<u8> {
-    let mut cotp = Vec::with_capacity(3 + s7.len());
-    cotp.extend_from_slice(&[0x02, COTP_DT, 0x80]);
-    cotp.extend_from_slice(s7);
-    tpkt(&cotp)
-}
-
-/// Encodes a COTP Connection Request (class 0, TPDU size 1024) from `source` to
-/// `destination`, with source reference 1.
-pub fn encode_connection_request(source: Tsap, destination: Tsap) -> Vec<u8> {
-    let mut cotp = vec![0x11, COTP_CR];
-    push_u16(&mut cotp, 0x0000); // destination reference
-    push_u16(&mut cotp, 0x0001); // source reference
-    cotp.push(0x00); // class 0, no options
-    cotp.extend_from_slice(&[PARAM_CALLING_TSAP, 2]);
-    push_u16(&mut cotp, source.value());
-    cotp.extend_from_slice(&[PARAM_CALLED_TSAP, 2]);
-    push_u16(&mut cotp, destination.value());
-    cotp.extend_from_slice(&[PARAM_TPDU_SIZE, 1, TPDU_SIZE_1024]);
-    tpkt(&cotp)
+/// Encodes `request`; the low 16 bits of `correlation` become the S7 PDU reference
+/// (a Connection Request carries none).
+pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
+    let pdu_ref = correlation as u16;
+    match *request {
+        Request::ConnectionRequest { destination } => {
+            encode_connection_request(Tsap::LOCAL, destination)
+        }
+        Request::SetupCommunication => encode_setup_communication(pdu_ref, SetupParams::default()),
+        Request::ReadSzl { szl } => encode_szl_read(pdu_ref, szl),
+    }
 }
 
 /// Encodes an S7 Setup Communication job with PDU reference `pdu_ref`.
@@ -258,22 +164,6 @@ pub fn encode_szl_read(pdu_ref: u16, szl: SzlId) -> Vec<u8> {
     data_tpdu(&s7)
 }
 
-/// Total length of the TPKT frame at the front of `buf`, once its 4-byte header is
-/// there; `None` until then.
-///
-/// The engine frames TCP replies with it: read until `buf.len() >= tpkt_len`. The
-/// length is a u16, so the answer is at most 65535. A header that is not TPKT (wrong
-/// version) or announces less than its own 4 bytes frames as 4 bytes, so the parser
-/// sees it at once and reports it rather than the read waiting for a timeout.
-pub fn tpkt_len(buf: &[u8]) -> Option<usize> {
-    let header: [u8; 4] = buf.get(..TPKT_HEADER_LEN)?.try_into().ok()?;
-    if header[0] != TPKT_VERSION {
-        return Some(TPKT_HEADER_LEN);
-    }
-    let declared = usize::from(u16::from_be_bytes([header[2], header[3]]));
-    Some(declared.max(TPKT_HEADER_LEN))
-}
-
 /// Why a reply could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -287,11 +177,10 @@ pub enum ParseError {
         /// Bytes present.
         available: usize,
     },
-    /// The first byte is not TPKT version 3.
-    #[error("not TPKT: version byte {0:#04x}")]
-    NotTpkt(u8),
-    /// A length field announces more (or, for TPKT, fewer than its header) bytes than
-    /// there are.
+    /// The TPKT frame or COTP TPDU around the S7 PDU cannot be read.
+    #[error(transparent)]
+    Cotp(#[from] CotpError),
+    /// The S7 header's parameter and data lengths announce more bytes than there are.
     #[error("{what} announces {declared} bytes, {available} present")]
     LyingLength {
         /// Which length field.
@@ -301,9 +190,6 @@ pub enum ParseError {
         /// Bytes present.
         available: usize,
     },
-    /// A COTP TPDU of a type that does not answer the request.
-    #[error("unexpected COTP TPDU type {0:#04x}")]
-    UnexpectedCotp(u8),
     /// The device disconnected (COTP DR) instead of sending data.
     #[error("COTP disconnect request, reason {reason:#04x}")]
     Disconnected {
@@ -335,202 +221,18 @@ pub enum ParseError {
         /// Subfunction.
         subfunction: u8,
     },
+    /// The TCP stream announces a frame larger than [`MAX_REPLY_LEN`].
+    #[error("TPKT length {0} exceeds the {MAX_REPLY_LEN}-byte cap")]
+    Oversized(usize),
 }
 
-use super::wire::Cursor;
-
-impl From<super::wire::Truncated> for ParseError {
-    fn from(t: super::wire::Truncated) -> Self {
+impl From<Truncated> for ParseError {
+    fn from(t: Truncated) -> Self {
         ParseError::Truncated {
             what: t.what,
             needed: t.needed,
             available: t.available,
         }
-    }
-}
-
-/// The TPKT payload (the COTP TPDU) of the frame at the front of `buf`. Bytes after
-/// the announced length belong to the next frame and are not looked at.
-fn tpkt_payload(buf: &[u8]) -> Result<&[u8], ParseError> {
-    let mut r = Cursor::new(buf);
-    let version = r.u8("TPKT version")?;
-    if version != TPKT_VERSION {
-        return Err(ParseError::NotTpkt(version));
-    }
-    r.u8("TPKT reserved")?;
-    let declared = usize::from(r.u16_be("TPKT length")?);
-    if declared < TPKT_HEADER_LEN || declared > buf.len() {
-        return Err(ParseError::LyingLength {
-            what: "TPKT length",
-            declared,
-            available: buf.len(),
-        });
-    }
-    Ok(buf.get(TPKT_HEADER_LEN..declared).unwrap_or_default())
-}
-
-/// Splits a COTP TPDU into its type, the header bytes after the type (up to the
-/// length indicator) and what follows the header.
-fn cotp_split(tpdu: &[u8]) -> Result<(u8, &[u8], &[u8]), ParseError> {
-    let mut r = Cursor::new(tpdu);
-    let li = usize::from(r.u8("COTP length indicator")?);
-    if li == 0 || li > r.len() {
-        return Err(ParseError::LyingLength {
-            what: "COTP length indicator",
-            declared: li,
-            available: r.len(),
-        });
-    }
-    let header = r.take(li, "COTP header")?;
-    let (&pdu_type, fixed) = header.split_first().ok_or(ParseError::Truncated {
-        what: "COTP TPDU type",
-        needed: 1,
-        available: 0,
-    })?;
-    Ok((pdu_type, fixed, r.rest()))
-}
-
-/// Name of a COTP disconnect reason (ISO 8073 13.5.3 e).
-pub const fn disconnect_reason_name(reason: u8) -> &'static str {
-    match reason {
-        0x00 => "reason not specified",
-        0x01 => "congestion at TSAP",
-        0x02 => "session entity not attached to TSAP",
-        0x03 => "address unknown",
-        0x80 => "normal disconnect",
-        0x81 => "remote transport entity congestion",
-        0x82 => "connection negotiation failed",
-        0x83 => "duplicate source reference",
-        0x84 => "mismatched references",
-        0x85 => "protocol error",
-        0x87 => "reference overflow",
-        0x88 => "connection request refused",
-        0x8A => "header or parameter length invalid",
-        _ => "unknown",
-    }
-}
-
-/// A COTP Connection Confirm: the device accepted the TSAP.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct ConnectionConfirm {
-    /// Destination reference (ours, echoed).
-    pub destination_ref: u16,
-    /// Source reference (the device's).
-    pub source_ref: u16,
-    /// Class and options byte.
-    pub class_option: u8,
-    /// TPDU size code (parameter 0xC0), if present.
-    pub tpdu_size: Option<u8>,
-    /// Calling TSAP (parameter 0xC1), if present and two bytes long.
-    pub calling_tsap: Option<u16>,
-    /// Called TSAP (parameter 0xC2), if present and two bytes long.
-    pub called_tsap: Option<u16>,
-    /// Oddities that did not stop the decoding.
-    pub warnings: Vec<String>,
-}
-
-/// A COTP Disconnect Request: the device refused the connection.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CotpDisconnect {
-    /// Destination reference.
-    pub destination_ref: u16,
-    /// Source reference.
-    pub source_ref: u16,
-    /// Disconnect reason.
-    pub reason: u8,
-}
-
-/// A COTP TPDU Error: the device rejected the request as malformed.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct CotpReject {
-    /// Destination reference.
-    pub destination_ref: u16,
-    /// Reject cause.
-    pub cause: u8,
-}
-
-/// What a device answers a COTP Connection Request with.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum CotpReply {
-    /// 0xD0 Connection Confirm.
-    Confirm(ConnectionConfirm),
-    /// 0x80 Disconnect Request.
-    Disconnect(CotpDisconnect),
-    /// 0x70 TPDU Error.
-    Reject(CotpReject),
-}
-
-/// Parses the answer to a Connection Request: a whole TPKT frame.
-pub fn parse_cotp_reply(buf: &[u8]) -> Result<CotpReply, ParseError> {
-    let tpdu = tpkt_payload(buf)?;
-    let (pdu_type, fixed, _after) = cotp_split(tpdu)?;
-    let mut r = Cursor::new(fixed);
-    match pdu_type & 0xF0 {
-        COTP_CC => {
-            let mut cc = ConnectionConfirm {
-                destination_ref: r.u16_be("CC destination reference")?,
-                source_ref: r.u16_be("CC source reference")?,
-                class_option: r.u8("CC class")?,
-                tpdu_size: None,
-                calling_tsap: None,
-                called_tsap: None,
-                warnings: Vec::new(),
-            };
-            parse_cc_params(&mut r, &mut cc);
-            Ok(CotpReply::Confirm(cc))
-        }
-        COTP_DR => Ok(CotpReply::Disconnect(CotpDisconnect {
-            destination_ref: r.u16_be("DR destination reference")?,
-            source_ref: r.u16_be("DR source reference")?,
-            reason: r.u8("DR reason")?,
-        })),
-        COTP_ER => Ok(CotpReply::Reject(CotpReject {
-            destination_ref: r.u16_be("ER destination reference")?,
-            cause: r.u8("ER reject cause")?,
-        })),
-        _ => Err(ParseError::UnexpectedCotp(pdu_type)),
-    }
-}
-
-fn parse_cc_params(r: &mut Cursor<'_>, cc: &mut ConnectionConfirm) {
-    for _ in 0..MAX_COTP_PARAMS {
-        if r.len() == 0 {
-            return;
-        }
-        let (Ok(code), Ok(len)) = (r.u8("COTP parameter code"), r.u8("COTP parameter length"))
-        else {
-            cc.warnings
-                .push("COTP parameter area ends inside a parameter header".to_owned());
-            return;
-        };
-        let Ok(value) = r.take(usize::from(len), "COTP parameter value") else {
-            cc.warnings.push(format!(
-                "COTP parameter {code:#04x} declares {len} bytes, {} present",
-                r.len()
-            ));
-            return;
-        };
-        let as_u16 = <[u8; 2]>::try_from(value).ok().map(u16::from_be_bytes);
-        match code {
-            PARAM_TPDU_SIZE => cc.tpdu_size = value.first().copied(),
-            PARAM_CALLING_TSAP | PARAM_CALLED_TSAP => {
-                if as_u16.is_none() {
-                    cc.warnings
-                        .push(format!("TSAP parameter {code:#04x} is {len} bytes, not 2"));
-                }
-                if code == PARAM_CALLING_TSAP {
-                    cc.calling_tsap = as_u16;
-                } else {
-                    cc.called_tsap = as_u16;
-                }
-            }
-            _ => {}
-        }
-    }
-    if r.len() > 0 {
-        cc.warnings.push(format!(
-            "more than {MAX_COTP_PARAMS} COTP parameters; the rest ignored"
-        ));
     }
 }
 
@@ -627,7 +329,7 @@ fn parse_s7_pdu(buf: &[u8]) -> Result<S7Pdu<'_>, ParseError> {
                 cause: r.u8("ER reject cause")?,
             });
         }
-        _ => return Err(ParseError::UnexpectedCotp(pdu_type)),
+        _ => return Err(CotpError::UnexpectedCotp(pdu_type).into()),
     }
     let mut r = Cursor::new(payload);
     let protocol = r.u8("S7 protocol id")?;
@@ -986,202 +688,19 @@ fn component_record(bytes: &[u8]) -> Option<ComponentRecord> {
     })
 }
 
-/// S7 fields of a service observation in the record: what the COTP, setup and SZL
-/// replies of one device said, merged.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct S7Details {
-    /// Destination TSAP the device accepted with a Connection Confirm.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub tsap: Option<u16>,
-    /// TSAPs tried before, which the device refused.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refused_tsaps: Vec<TsapRefusal>,
-    /// PDU length negotiated in Setup Communication.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub pdu_length: Option<u16>,
-    /// Order number (MLFB) of the module.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub order_number: Option<DeviceText>,
-    /// Hardware version / release (SZL 0x0011 index 6, else index 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hardware_version: Option<String>,
-    /// Firmware version, "Vx.y.z" (SZL 0x0011 index 7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub firmware_version: Option<String>,
-    /// System name (SZL 0x001C index 1).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub system_name: Option<DeviceText>,
-    /// Module name (index 2).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub module_name: Option<DeviceText>,
-    /// Plant identification (index 3).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub plant_id: Option<DeviceText>,
-    /// Copyright (index 4).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub copyright: Option<DeviceText>,
-    /// Serial number of the module (index 5).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub serial_number: Option<DeviceText>,
-    /// Module type name (index 7).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub module_type: Option<DeviceText>,
-    /// Memory card serial number (index 8).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub memory_card_serial: Option<DeviceText>,
-    /// Location designation (index 11).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<DeviceText>,
-    /// S7 header error class the device answered with (non-zero only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_class: Option<u8>,
-    /// S7 header error code that came with it.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_code: Option<u8>,
-    /// Name of the error class.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub error_name: Option<String>,
-    /// Userdata error code of a refused SZL read (non-zero only).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub szl_error_code: Option<u16>,
-    /// Data return code of a refused SZL read (other than 0xFF).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub szl_return_code: Option<u8>,
-    /// Oddities noticed while decoding.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl S7Details {
-    /// Records a Connection Confirm to `tsap`.
-    pub fn apply_confirm(&mut self, tsap: Tsap, confirm: &ConnectionConfirm) {
-        self.tsap = Some(tsap.value());
-        self.warnings.extend(confirm.warnings.iter().cloned());
-    }
-
-    fn apply_header(&mut self, header: &S7Header) {
-        if header.is_error() {
-            let class = header.error_class.unwrap_or(0);
-            self.error_class = Some(class);
-            self.error_code = header.error_code;
-            self.error_name = Some(error_class_name(class).to_owned());
-        }
-    }
-
-    /// Records a Setup Communication answer (negotiated PDU length or error).
-    pub fn apply_setup(&mut self, ack: &SetupAck) {
-        self.apply_header(&ack.header);
-        if let Some(params) = ack.negotiated {
-            self.pdu_length = Some(params.pdu_length);
-        }
-    }
-
-    /// Records an SZL read answer: identification fields, or the error it carried.
-    pub fn apply_szl(&mut self, response: &SzlResponse) {
-        self.apply_header(&response.header);
-        if response.error_code != 0 {
-            self.szl_error_code = Some(response.error_code);
-        }
-        if response.return_code != RETURN_CODE_SUCCESS {
-            self.szl_return_code = Some(response.return_code);
-        }
-        self.warnings.extend(response.warnings.iter().cloned());
-        match &response.records {
-            SzlRecords::Module(records) => self.apply_module(records),
-            SzlRecords::Component(records) => self.apply_component(records),
-            SzlRecords::Other(_) => {}
-        }
-    }
-
-    fn apply_module(&mut self, records: &[ModuleRecord]) {
-        let by_index = |i: u16| records.iter().find(|r| r.index == i);
-        let order = [1, 6, 7]
-            .iter()
-            .filter_map(|&i| by_index(i))
-            .chain(records.iter())
-            .find_map(|r| r.order_number.clone());
-        if self.order_number.is_none() {
-            self.order_number = order;
-        }
-        if let Some(v) = by_index(6)
-            .or_else(|| by_index(1))
-            .and_then(|r| r.version())
-        {
-            self.hardware_version = Some(v);
-        }
-        if let Some(v) = by_index(7).and_then(|r| r.version()) {
-            self.firmware_version = Some(v);
-        }
-    }
-
-    fn apply_component(&mut self, records: &[ComponentRecord]) {
-        for record in records {
-            let slot = match record.index {
-                1 => &mut self.system_name,
-                2 => &mut self.module_name,
-                3 => &mut self.plant_id,
-                4 => &mut self.copyright,
-                5 => &mut self.serial_number,
-                7 => &mut self.module_type,
-                8 => &mut self.memory_card_serial,
-                11 => &mut self.location,
-                _ => continue,
-            };
-            if record.text.is_some() {
-                *slot = record.text.clone();
-            }
-        }
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Probe
-
-/// Largest reply frame the probe accepts: otscan asks for 1024-byte TPDUs and a
+/// Largest reply frame accepted: otscan asks for 1024-byte TPDUs and a
 /// 480-byte PDU, so a TPKT length beyond this is a lie or a flood, not a CPU.
 pub const MAX_REPLY_LEN: usize = 2048;
-
-/// Siemens S7 probe settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct S7Config {
-    /// TCP port (ISO-TSAP, 102).
-    pub port: u16,
-    /// Destination TSAPs tried in order, each on a new connection, until a device
-    /// confirms one (default [`Tsap::CANDIDATES`]: rack 0 slot 2, 0x0200, rack 0 slot 0).
-    pub tsaps: Vec<Tsap>,
-    /// Also read SZL 0x001C (component identification: names, serial) after 0x0011.
-    pub component_identification: bool,
-}
-
-impl Default for S7Config {
-    fn default() -> Self {
-        S7Config {
-            port: DEFAULT_PORT,
-            tsaps: Tsap::CANDIDATES.to_vec(),
-            component_identification: true,
-        }
-    }
-}
-
-impl S7Config {
-    /// Most requests (connection attempts included) the probe can send to one device.
-    pub fn max_requests(&self) -> u64 {
-        // A connection and a Connection Request per TSAP, then setup and the SZL reads.
-        2 * self.tsaps.len() as u64 + 2 + u64::from(self.component_identification)
-    }
-}
 
 /// Frames a reply on the ISO-on-TCP stream: one TPKT frame, matched to the
 /// request by the S7 PDU reference when it carries an S7 PDU (COTP connection
 /// replies carry none and always match).
-pub fn frame_check(buf: &[u8], correlation: u32) -> FrameCheck {
+pub fn frame(buf: &[u8], correlation: u32) -> FrameCheck<ParseError> {
     let Some(len) = tpkt_len(buf) else {
         return FrameCheck::NeedMore;
     };
     if len > MAX_REPLY_LEN {
-        return FrameCheck::Invalid(format!(
-            "TPKT length {len} exceeds the {MAX_REPLY_LEN}-byte cap"
-        ));
+        return FrameCheck::Invalid(ParseError::Oversized(len));
     }
     if buf.len() < len {
         return FrameCheck::NeedMore;
@@ -1206,246 +725,15 @@ fn pdu_reference(frame: &[u8]) -> Option<u16> {
     Some(u16::from_be_bytes([*s7.get(4)?, *s7.get(5)?]))
 }
 
-/// A TSAP the device would not connect to.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct TsapRefusal {
-    /// The destination TSAP asked for.
-    pub tsap: u16,
-    /// How it refused: `disconnect` (COTP DR), `reject` (COTP ER) or `closed` (TCP closed).
-    pub how: String,
-    /// The DR reason or ER cause byte.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason: Option<u8>,
-    /// The DR reason's name.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub reason_name: Option<String>,
-}
-
-struct S7Run<'a> {
-    session: &'a mut DeviceSession,
-    config: &'a S7Config,
-    requests: u32,
-    first_rtt: Option<std::time::Duration>,
-    details: S7Details,
-}
-
-impl S7Run<'_> {
-    async fn ask(&mut self, request: ReadOnlyRequest) -> Result<Vec<u8>, ExchangeError> {
-        let reply = self
-            .session
-            .tcp_exchange(self.config.port, &request, MAX_REPLY_LEN, &frame_check)
-            .await?;
-        self.first_rtt.get_or_insert(reply.rtt);
-        Ok(reply.bytes)
-    }
-
-    /// Connection Requests to each TSAP in turn, a new connection for each; `Ok(true)`
-    /// once one is confirmed.
-    async fn connect(&mut self) -> Result<bool, ExchangeError> {
-        let config = self.config;
-        for &tsap in &config.tsaps {
-            self.session.close().await;
-            let reply = match self
-                .ask(ReadOnlyRequest::S7ConnectionRequest { destination: tsap })
-                .await
-            {
-                Ok(reply) => reply,
-                // A device that drops the connection on an unknown TSAP: try the next.
-                Err(ExchangeError::Closed) => {
-                    self.details.refused_tsaps.push(TsapRefusal {
-                        tsap: tsap.value(),
-                        how: "closed".to_owned(),
-                        reason: None,
-                        reason_name: None,
-                    });
-                    continue;
-                }
-                Err(e) => return Err(e),
-            };
-            match parse_cotp_reply(&reply).map_err(|e| ExchangeError::Protocol(e.to_string()))? {
-                CotpReply::Confirm(confirm) => {
-                    self.details.apply_confirm(tsap, &confirm);
-                    return Ok(true);
-                }
-                CotpReply::Disconnect(dr) => self.details.refused_tsaps.push(TsapRefusal {
-                    tsap: tsap.value(),
-                    how: "disconnect".to_owned(),
-                    reason: Some(dr.reason),
-                    reason_name: Some(disconnect_reason_name(dr.reason).to_owned()),
-                }),
-                CotpReply::Reject(er) => self.details.refused_tsaps.push(TsapRefusal {
-                    tsap: tsap.value(),
-                    how: "reject".to_owned(),
-                    reason: Some(er.cause),
-                    reason_name: None,
-                }),
-            }
-        }
-        // Every TSAP closed without a word: nothing proves an ISO-on-TCP stack.
-        if self
-            .details
-            .refused_tsaps
-            .iter()
-            .all(|r| r.reason.is_none())
-        {
-            return Err(ExchangeError::Closed);
-        }
-        Ok(false)
-    }
-
-    /// Setup Communication; `Ok(false)` when the CPU refused it (recorded).
-    async fn setup(&mut self) -> Result<bool, ExchangeError> {
-        let reply = self.ask(ReadOnlyRequest::S7SetupCommunication).await?;
-        let ack = parse_setup_ack(&reply).map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-        self.details.apply_setup(&ack);
-        Ok(!ack.header.is_error() && ack.negotiated.is_some())
-    }
-
-    async fn read_szl(&mut self, szl: SzlId) -> Result<(), ExchangeError> {
-        let reply = self.ask(ReadOnlyRequest::S7ReadSzl { szl }).await?;
-        let response =
-            parse_szl_response(&reply).map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-        if response.szl_id.is_some_and(|id| id != szl.id()) {
-            self.details.warnings.push(format!(
-                "asked for SZL {:#06x}, the reply is SZL {:#06x}",
-                szl.id(),
-                response.szl_id.unwrap_or_default()
-            ));
-        }
-        self.details.apply_szl(&response);
-        Ok(())
-    }
-}
-
-/// Runs the S7 probe against one device: a COTP Connection Request to each
-/// candidate TSAP until one is confirmed, Setup Communication, then SZL reads
-/// 0x0011 and 0x001C. A CPU that refuses the setup or the reads (S7-1200/1500 with
-/// PUT/GET disabled) is recorded with what it accepted and the error it gave.
-pub(crate) async fn probe(
-    session: &mut DeviceSession,
-    config: &S7Config,
-) -> (ServiceObservation, Identity) {
-    let mut run = S7Run {
-        session,
-        config,
-        requests: 0,
-        first_rtt: None,
-        details: S7Details::default(),
-    };
-    let before = run.session.sent();
-    let outcome = run_probe(&mut run).await;
-    run.session.close().await;
-    // Connection attempts and requests, as the session paced them.
-    run.requests = run.session.sent() - before;
-    let S7Run {
-        requests,
-        first_rtt,
-        mut details,
-        ..
-    } = run;
-    let identified = details.order_number.is_some()
-        || details.module_type.is_some()
-        || details.module_name.is_some()
-        || details.serial_number.is_some()
-        || details.firmware_version.is_some();
-    let end = super::ProbeEnd {
-        protocol: Protocol::S7,
-        transport: Transport::Tcp,
-        port: config.port,
-        requests,
-        first_rtt,
-        outcome,
-        identified,
-        refused: details.error_class.is_some()
-            || details.szl_error_code.is_some()
-            || details.szl_return_code.is_some()
-            || (details.tsap.is_none() && details.refused_tsaps.iter().any(|r| r.reason.is_some())),
-    };
-    let identity = if identified {
-        identity_fields(&details)
-    } else {
-        Identity::default()
-    };
-    let settled = end.settle(|| refusal_summary(&details));
-    details.warnings.extend(settled.warning.clone());
-    let observation = end.observation(settled, ServiceDetails::S7(Box::new(details)));
-    (observation, identity)
-}
-
-async fn run_probe(run: &mut S7Run<'_>) -> Result<(), ExchangeError> {
-    if !run.connect().await? || !run.setup().await? {
-        return Ok(());
-    }
-    run.read_szl(SzlId::ModuleIdentification).await?;
-    if run.config.component_identification {
-        run.read_szl(SzlId::ComponentIdentification).await?;
-    }
-    Ok(())
-}
-
-/// Why a device that answered gave no identification.
-fn refusal_summary(details: &S7Details) -> String {
-    if let Some(name) = &details.error_name {
-        return format!(
-            "S7 error class {:#04x} ({name}), code {:#04x}",
-            details.error_class.unwrap_or_default(),
-            details.error_code.unwrap_or_default()
-        );
-    }
-    if details.szl_error_code.is_some() || details.szl_return_code.is_some() {
-        return format!(
-            "SZL read refused: error code {:#06x}, return code {:#04x}",
-            details.szl_error_code.unwrap_or_default(),
-            details.szl_return_code.unwrap_or(RETURN_CODE_SUCCESS)
-        );
-    }
-    if details.tsap.is_none() {
-        let tsaps: Vec<String> = details
-            .refused_tsaps
-            .iter()
-            .map(|r| format!("{:#06x} ({})", r.tsap, r.how))
-            .collect();
-        return format!("no TSAP accepted: {}", tsaps.join(", "));
-    }
-    "no identification in the replies".to_owned()
-}
-
-/// Order-number prefixes of Siemens automation products (SIMATIC S7/S5, SIPLUS,
-/// LOGO!, SIMATIC NET).
-const SIEMENS_ORDER_PREFIXES: [&str; 5] = ["6ES7", "6ES5", "6AG1", "6ED1", "6GK"];
-
-/// The record's identity fields from what the device said.
-pub(crate) fn identity_fields(details: &S7Details) -> Identity {
-    let text = |t: &Option<DeviceText>| t.as_ref().and_then(DeviceText::trimmed);
-    let order = text(&details.order_number);
-    let siemens = order
-        .as_deref()
-        .is_some_and(|o| SIEMENS_ORDER_PREFIXES.iter().any(|p| o.starts_with(p)))
-        || text(&details.copyright).is_some_and(|c| c.contains("Siemens"));
-    let model = text(&details.module_type).or_else(|| text(&details.module_name));
-    let device_type = model.as_deref().and_then(|m| {
-        if m.contains("CPU") {
-            Some(DeviceType::Plc)
-        } else if m.starts_with("CP ") || m.starts_with("IM ") {
-            Some(DeviceType::CommAdapter)
-        } else {
-            None
-        }
-    });
-    Identity {
-        vendor: siemens.then(|| "Siemens".to_owned()),
-        product_code: order,
-        model,
-        serial_number: text(&details.serial_number),
-        firmware_version: details.firmware_version.clone(),
-        device_type,
-        ..Identity::default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
+    use super::super::cotp::{
+        disconnect_reason_name, encode_connection_request, parse_cotp_reply, ConnectionType,
+        CotpDisconnect, CotpError, CotpReject, CotpReply,
+    };
+    use super::super::details::{identity_fields, S7Details};
     use super::*;
+    use crate::record::fields::DeviceType;
     use proptest::prelude::*;
 
     fn hx(s: &str) -> Vec<u8> {
@@ -1461,28 +749,28 @@ mod tests {
         let cc = hx("03 00 00 0b 06 d0 00 01 00 02 00");
         // COTP replies carry no reference: they always answer the request.
         assert_eq!(
-            frame_check(&cc, 5),
+            frame(&cc, 5),
             FrameCheck::Complete {
                 len: 11,
                 matches: true
             }
         );
-        assert_eq!(frame_check(&cc[..6], 5), FrameCheck::NeedMore);
+        assert_eq!(frame(&cc[..6], 5), FrameCheck::NeedMore);
         // An Ack_Data with PDU reference 5 answers correlation 5 (and 0x10005), not 6.
         let ack =
             hx("03 00 00 1b 02 f0 80 32 03 00 00 00 05 00 08 00 00 00 00 f0 00 00 01 00 01 00 f0");
         assert_eq!(pdu_reference(&ack), Some(5));
         assert!(matches!(
-            frame_check(&ack, 0x1_0005),
+            frame(&ack, 0x1_0005),
             FrameCheck::Complete { matches: true, .. }
         ));
         assert!(matches!(
-            frame_check(&ack, 6),
+            frame(&ack, 6),
             FrameCheck::Complete { matches: false, .. }
         ));
         // A length past the cap is refused before it is read.
         assert!(matches!(
-            frame_check(&hx("03 00 ff ff"), 1),
+            frame(&hx("03 00 ff ff"), 1),
             FrameCheck::Invalid(_)
         ));
     }
@@ -1513,7 +801,7 @@ mod tests {
     }
 
     /// TPKT + COTP DT around an S7 PDU.
-    fn frame(s7: &[u8]) -> Vec<u8> {
+    fn dt_frame(s7: &[u8]) -> Vec<u8> {
         let mut out = vec![3, 0];
         out.extend_from_slice(&u16::try_from(7 + s7.len()).unwrap().to_be_bytes());
         out.extend_from_slice(&[0x02, 0xF0, 0x80]);
@@ -1569,7 +857,7 @@ mod tests {
         let mut data = vec![0xFF, 0x09];
         data.extend_from_slice(&u16::try_from(body.len()).unwrap().to_be_bytes());
         data.extend_from_slice(&body);
-        frame(&s7_header(7, &params, &data, None))
+        dt_frame(&s7_header(7, &params, &data, None))
     }
 
     fn s7_300_module_records() -> Vec<Vec<u8>> {
@@ -1746,7 +1034,7 @@ mod tests {
     #[test]
     fn refused_setup_is_recorded_as_data() {
         // Ack without parameters, error class 0x81 code 0x04.
-        let ack = frame(&s7_header(2, &[], &[], Some([0x81, 0x04])));
+        let ack = dt_frame(&s7_header(2, &[], &[], Some([0x81, 0x04])));
         let a = parse_setup_ack(&ack).unwrap();
         assert_eq!(a.negotiated, None);
         let mut d = S7Details::default();
@@ -1845,7 +1133,7 @@ mod tests {
         // Userdata response with parameter error 0xD602 and return code 0x0A.
         let params = hx("00 01 12 08 12 84 01 01 00 00 d6 02");
         let data = hx("0a 00 00 00");
-        let reply = frame(&s7_header(7, &params, &data, None));
+        let reply = dt_frame(&s7_header(7, &params, &data, None));
         let r = parse_szl_response(&reply).unwrap();
         assert_eq!(r.error_code, 0xD602);
         assert_eq!(r.return_code, 0x0A);
@@ -1866,7 +1154,7 @@ mod tests {
         lying[2] = 0xFF;
         assert!(matches!(
             parse_szl_response(&lying),
-            Err(ParseError::LyingLength { .. })
+            Err(ParseError::Cotp(CotpError::LyingLength { .. }))
         ));
         // S7 data length larger than the frame.
         let mut s7_lying = encode_setup_communication(0, SetupParams::default());
@@ -1877,18 +1165,18 @@ mod tests {
         ));
         assert_eq!(
             parse_cotp_reply(&hx("04 00 00 04")),
-            Err(ParseError::NotTpkt(4))
+            Err(CotpError::NotTpkt(4))
         );
         assert!(matches!(
             parse_cotp_reply(&hx("03 00 00 07 09 d0 00")),
-            Err(ParseError::LyingLength { .. })
+            Err(CotpError::LyingLength { .. })
         ));
         // A setup ack that is really a job, and userdata for another function.
         assert_eq!(
             parse_setup_ack(&encode_setup_communication(0, SetupParams::default())),
             Err(ParseError::UnexpectedRosctr(1))
         );
-        let other = frame(&s7_header(
+        let other = dt_frame(&s7_header(
             7,
             &hx("00 01 12 08 12 87 01 01 00 00 00 00"),
             &[],
@@ -1939,8 +1227,8 @@ mod tests {
             params in proptest::collection::vec(any::<u8>(), 0..40),
             data in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
-            check_all(&frame(&s7_header(rosctr, &params, &data, Some([0, 0]))));
-            check_all(&frame(&s7_header(rosctr, &params, &data, None)));
+            check_all(&dt_frame(&s7_header(rosctr, &params, &data, Some([0, 0]))));
+            check_all(&dt_frame(&s7_header(rosctr, &params, &data, None)));
         }
 
         #[test]

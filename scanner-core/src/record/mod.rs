@@ -10,6 +10,13 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod fields;
+
+pub use fields::{
+    hex, millis, DeviceText, DeviceType, Identity, Protocol, Status, Transport, VendorId,
+    VendorIdSpace,
+};
+
 /// Version of the record layout. Bumped on any incompatible change.
 pub const SCHEMA_VERSION: &str = "otscan.asset/1";
 
@@ -88,156 +95,38 @@ impl Default for ScannerInfo {
     }
 }
 
-/// A numeric vendor id and the registry that assigns it.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct VendorId {
-    /// The id space: `odva` (CIP vendor ids), `iana-pen` (IANA private enterprise
-    /// numbers) or `bacnet` (ASHRAE BACnet vendor ids).
-    pub space: VendorIdSpace,
-    /// The number in that space.
-    pub id: u32,
-}
-
-/// Registries vendor ids come from.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "kebab-case")]
-pub enum VendorIdSpace {
-    /// ODVA / CIP vendor ids (EtherNet/IP).
-    Odva,
-    /// IANA Private Enterprise Numbers (SNMP sysObjectID, engine ids).
-    IanaPen,
-    /// BACnet vendor identifiers, assigned by ASHRAE (Device object vendor-identifier, I-Am).
-    Bacnet,
-}
-
-/// Device roles the record can state.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum DeviceType {
-    /// Programmable logic controller.
-    Plc,
-    /// Communications adapter / gateway module.
-    CommAdapter,
-    /// Human-machine interface.
-    Hmi,
-    /// Motor drive (AC/DC/servo).
-    Drive,
-    /// Discrete or analog I/O block.
-    Io,
-    /// Uninterruptible power supply.
-    Ups,
-    /// Power distribution unit.
-    Pdu,
-    /// Network switch.
-    Switch,
-    /// Router.
-    Router,
-    /// Protocol or serial gateway.
-    Gateway,
-    /// Any other role a protocol names.
-    Other,
-}
-
-/// Protocols otscan speaks.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "lowercase")]
-pub enum Protocol {
-    /// Modbus/TCP (port 502).
-    Modbus,
-    /// EtherNet/IP encapsulation (port 44818).
-    Enip,
-    /// SNMP (UDP 161).
-    Snmp,
-    /// BACnet/IP (UDP 47808).
-    Bacnet,
-    /// Siemens S7comm over ISO-on-TCP (port 102).
-    S7,
-}
-
-impl Protocol {
-    /// Lower-case name as used in records and on the command line.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Protocol::Modbus => "modbus",
-            Protocol::Enip => "enip",
-            Protocol::Snmp => "snmp",
-            Protocol::Bacnet => "bacnet",
-            Protocol::S7 => "s7",
+macro_rules! service_details {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+        /// Decoded protocol fields of a service, keyed by protocol (one variant per
+        /// registered protocol, each holding the type of that protocol's `details.rs`).
+        #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+        pub enum ServiceDetails {
+            $(
+                $(#[doc = $doc])*
+                #[serde(rename = $name)]
+                $variant(Box<crate::protocols::$module::$details>),
+            )*
         }
-    }
-}
 
-impl std::fmt::Display for Protocol {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-/// Transport a service was reached over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum Transport {
-    /// TCP.
-    Tcp,
-    /// UDP.
-    Udp,
-}
-
-/// Outcome of one probe, named as zgrab2 names them.
-#[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
-)]
-#[serde(rename_all = "kebab-case")]
-pub enum Status {
-    /// The device answered with identification data.
-    Success,
-    /// The device answered in the protocol but with an error (e.g. a Modbus exception).
-    ApplicationError,
-    /// Bytes came back that are not a valid reply of the protocol.
-    ProtocolError,
-    /// The TCP connection was refused (RST).
-    ConnectionRefused,
-    /// The TCP connection attempt timed out.
-    ConnectionTimeout,
-    /// The peer closed the connection before a full reply.
-    ConnectionClosed,
-    /// Connected (or sent, for UDP) but no reply within the timeout.
-    IoTimeout,
-    /// The probe was not run or not finished because the scan was stopped (deadline or cancel).
-    Stopped,
-    /// Any other local or network error.
-    UnknownError,
-}
-
-impl Status {
-    /// True when the device answered in the protocol (the device speaks it).
-    pub const fn is_protocol_answer(self) -> bool {
-        matches!(self, Status::Success | Status::ApplicationError)
-    }
-
-    /// The kebab-case name used in records.
-    pub const fn name(self) -> &'static str {
-        match self {
-            Status::Success => "success",
-            Status::ApplicationError => "application-error",
-            Status::ProtocolError => "protocol-error",
-            Status::ConnectionRefused => "connection-refused",
-            Status::ConnectionTimeout => "connection-timeout",
-            Status::ConnectionClosed => "connection-closed",
-            Status::IoTimeout => "io-timeout",
-            Status::Stopped => "stopped",
-            Status::UnknownError => "unknown-error",
+        impl ServiceDetails {
+            /// The protocol these fields belong to.
+            pub fn protocol(&self) -> Protocol {
+                match self {
+                    $(ServiceDetails::$variant(_) => Protocol::$variant,)*
+                }
+            }
         }
-    }
-}
 
-impl std::fmt::Display for Status {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
+        $(
+            impl From<crate::protocols::$module::$details> for ServiceDetails {
+                fn from(details: crate::protocols::$module::$details) -> Self {
+                    ServiceDetails::$variant(Box::new(details))
+                }
+            }
+        )*
+    };
 }
+crate::protocols::registry!(service_details);
 
 /// What one probe observed on one service of the device.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
@@ -258,104 +147,12 @@ pub struct ServiceObservation {
     /// Human-readable reason for a non-success status.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
-    /// Requests sent by this probe.
+    /// Packets this probe put on the wire: connection attempts, requests and UDP
+    /// retries, counted by the session the same way for every protocol.
     pub requests: u32,
     /// The protocol's decoded fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<ServiceDetails>,
-}
-
-/// Decoded protocol fields of a service, keyed by protocol.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
-#[serde(rename_all = "lowercase")]
-pub enum ServiceDetails {
-    /// Modbus device identification.
-    Modbus(crate::protocols::modbus::ModbusDetails),
-    /// EtherNet/IP ListIdentity / ListServices.
-    Enip(crate::protocols::enip::EnipDetails),
-    /// SNMP system group, ENTITY-MIB, MAC and v3 engine.
-    Snmp(Box<crate::protocols::snmp::SnmpDetails>),
-    /// BACnet/IP Device object properties, I-Am fields and refusals.
-    Bacnet(Box<crate::protocols::bacnet::BacnetDetails>),
-    /// Siemens S7: accepted TSAP, setup and SZL identification, or the refusal.
-    S7(Box<crate::protocols::s7::S7Details>),
-}
-
-/// Bytes from a device shown as text without losing anything.
-///
-/// `text` is the UTF-8 reading (invalid sequences replaced by U+FFFD); when the
-/// bytes were not valid UTF-8, `hex` holds them exactly.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct DeviceText {
-    /// The text, lossy only where `hex` is present.
-    pub text: String,
-    /// The raw bytes in lower-case hex, present only when they were not valid UTF-8.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub hex: Option<String>,
-}
-
-impl DeviceText {
-    /// Reads device bytes as text, keeping the raw bytes when they are not UTF-8.
-    pub fn from_bytes(bytes: &[u8]) -> Self {
-        match std::str::from_utf8(bytes) {
-            Ok(s) => DeviceText {
-                text: s.to_owned(),
-                hex: None,
-            },
-            Err(_) => DeviceText {
-                text: String::from_utf8_lossy(bytes).into_owned(),
-                hex: Some(hex(bytes)),
-            },
-        }
-    }
-
-    /// The text trimmed of padding (NULs and whitespace), for identity fields.
-    pub fn trimmed(&self) -> Option<String> {
-        let t = self
-            .text
-            .trim_matches(|c: char| c == '\0' || c.is_whitespace());
-        (!t.is_empty()).then(|| t.to_owned())
-    }
-}
-
-/// A duration in milliseconds, rounded to the microsecond (finer is noise on a network).
-pub fn millis(d: std::time::Duration) -> f64 {
-    (d.as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// Lower-case hex of bytes.
-pub fn hex(bytes: &[u8]) -> String {
-    use std::fmt::Write;
-    let mut s = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        let _ = write!(s, "{b:02x}");
-    }
-    s
-}
-
-/// Identity fields a probe learned, before merging into the record.
-#[derive(Debug, Clone, Default, PartialEq)]
-pub struct Identity {
-    /// Vendor name.
-    pub vendor: Option<String>,
-    /// Vendor id.
-    pub vendor_id: Option<VendorId>,
-    /// Product name.
-    pub product_name: Option<String>,
-    /// Product code.
-    pub product_code: Option<String>,
-    /// Model name.
-    pub model: Option<String>,
-    /// Serial number.
-    pub serial_number: Option<String>,
-    /// Firmware version.
-    pub firmware_version: Option<String>,
-    /// Self-reported host name.
-    pub hostname: Option<String>,
-    /// MAC address.
-    pub mac: Option<String>,
-    /// Device role.
-    pub device_type: Option<DeviceType>,
 }
 
 impl AssetRecord {

@@ -1,34 +1,34 @@
-//! EtherNet/IP encapsulation codec (sans IO).
+//! EtherNet/IP encapsulation codec, sans IO: the closed [`Request`] set (the three
+//! session-less list commands, ListServices 0x0004, ListIdentity 0x0063 and
+//! ListInterfaces 0x0064), [`encode`], TCP framing ([`frame`]), UDP matching
+//! ([`answers`]) and [`parse`].
 //!
-//! Only the three session-less list commands exist: ListServices (0x0004),
-//! ListIdentity (0x0063) and ListInterfaces (0x0064).
-//!
-//! Shaped like smoltcp's `wire` modules: [`parse_reply`] reads a whole reply with
-//! checked accessors into an [`EncapReply`] or a [`ParseError`]; nothing here touches
-//! a socket. Every length a device sends is checked against the bytes present before
-//! it is used, item parsing is capped at [`MAX_ITEMS`], and oddities that do not stop
-//! the decoding are kept as warnings rather than dropped silently.
+//! Shaped like smoltcp's `wire` modules: [`parse`] reads a whole reply with checked
+//! accessors into a [`Reply`] or a [`ParseError`]; nothing here touches a socket.
+//! Every length a device sends is checked against the bytes present before it is
+//! used, item parsing is capped at [`MAX_ITEMS`], and oddities that do not stop the
+//! decoding are kept as warnings rather than dropped silently. The reply items that
+//! the record keeps as they are ([`EnipIdentity`], [`EnipServiceItem`], ...) are
+//! defined here with their serde form.
 //!
 //! Byte order: the encapsulation header and the CPF items are little-endian, except
 //! the socket address inside the Identity item, which is a BSD `sockaddr_in` in
-//! network (big-endian) order.
+//! network (big-endian) order. Spec: The CIP Networks Library Vol 2 (EtherNet/IP
+//! Adaptation of CIP), chapter 2 (encapsulation) and Vol 1 chapter 5 (Identity object).
 
 use std::net::Ipv4Addr;
 
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
-use crate::engine::{DeviceSession, ExchangeError, FrameCheck};
-use crate::record::{
-    DeviceText, DeviceType, Identity, Protocol, ServiceDetails, ServiceObservation, Status,
-    Transport, VendorId, VendorIdSpace,
-};
-use crate::request::ReadOnlyRequest;
+use crate::protocols::wire::{Cursor, FrameCheck, Truncated};
+use crate::record::fields::DeviceText;
 
 /// Length of the encapsulation header.
 pub const HEADER_LEN: usize = 24;
 
-/// The encapsulation commands otscan may send.
+/// The encapsulation commands otscan may send: the three session-less list commands.
+/// Nothing else (RegisterSession, SendRRData, SendUnitData, ...) can be spelled.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Command {
     /// 0x0004 ListServices.
@@ -50,11 +50,15 @@ impl Command {
     }
 }
 
+/// The requests otscan can send: exactly the list [`Command`]s.
+pub type Request = Command;
+
 /// Encodes a list command: a bare 24-byte header with no data, session 0,
-/// status 0, `context` in the first four bytes of the sender context, options 0.
-pub(crate) fn encode_command(command: Command, context: u32) -> Vec<u8> {
+/// status 0, `correlation` in the first four bytes of the sender context, options 0.
+pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
+    let context = correlation;
     let mut out = Vec::with_capacity(HEADER_LEN);
-    out.extend_from_slice(&command.code().to_le_bytes());
+    out.extend_from_slice(&request.code().to_le_bytes());
     out.extend_from_slice(&0u16.to_le_bytes()); // length of data after the header
     out.extend_from_slice(&0u32.to_le_bytes()); // session handle
     out.extend_from_slice(&0u32.to_le_bytes()); // status
@@ -64,8 +68,6 @@ pub(crate) fn encode_command(command: Command, context: u32) -> Vec<u8> {
     out
 }
 
-/// Default EtherNet/IP encapsulation port (TCP and UDP).
-pub const DEFAULT_PORT: u16 = 44818;
 /// CPF item type of a ListIdentity Identity item.
 pub const ITEM_IDENTITY: u16 = 0x000C;
 /// CPF item type of a ListServices "Communications" item.
@@ -112,7 +114,7 @@ impl Command {
 /// Total length of the reply at the front of `buf` (header plus the data its length
 /// field announces), once the 24-byte header is there; `None` until then.
 ///
-/// The engine uses it to frame TCP replies: read until `buf.len() >= reply_len`.
+/// [`frame`] uses it to frame TCP replies: read until `buf.len() >= reply_len`.
 /// The length field is a u16, so the answer is at most 24 + 65535 bytes.
 pub fn reply_len(buf: &[u8]) -> Option<usize> {
     if buf.len() < HEADER_LEN {
@@ -180,29 +182,6 @@ pub const fn state_name(state: u8) -> &'static str {
     }
 }
 
-/// The record role (`device_type`) a CIP device type stands for: one of "plc",
-/// "comm_adapter", "hmi", "drive", "io", "switch", "gateway" or "other".
-///
-/// "other" means the type names a role the record has no word for (sensor, valve,
-/// encoder, ...). The generic types 0x00 and 0x2B name no role at all, and unknown
-/// or vendor-specific types could be anything, so those give `None`.
-pub fn device_role(device_type: u16) -> Option<DeviceType> {
-    match device_type {
-        0x0E => Some(DeviceType::Plc),
-        0x0C => Some(DeviceType::CommAdapter),
-        0x18 => Some(DeviceType::Hmi),
-        // AC, DC, CIP Motion, CIP Motion safety and safety drives.
-        0x02 | 0x13 | 0x25 | 0x2D | 0x2E => Some(DeviceType::Drive),
-        // Discrete, safety discrete, safety analog and CIP Motion I/O.
-        0x07 | 0x23 | 0x2A | 0x31 => Some(DeviceType::Io),
-        0x2C => Some(DeviceType::Switch),
-        // CIP Modbus Translator: a CIP front for Modbus devices behind it.
-        0x29 => Some(DeviceType::Gateway),
-        0x00 | 0x2B => None,
-        other => crate::vendors::cip_device_type(other).map(|_| DeviceType::Other),
-    }
-}
-
 /// Why a reply could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
@@ -249,6 +228,17 @@ pub enum ParseError {
         /// Items present.
         parsed: usize,
     },
+    /// A well-formed reply to another command than the one asked.
+    #[error("{} reply to a {} request", .got.name(), .asked.name())]
+    WrongCommand {
+        /// The command the reply answers.
+        got: Command,
+        /// The command asked.
+        asked: Command,
+    },
+    /// The TCP stream announces a reply larger than [`MAX_REPLY_LEN`].
+    #[error("encapsulation length {0} exceeds the {MAX_REPLY_LEN}-byte cap")]
+    Oversized(usize),
     /// The product name's length byte runs past the end of the Identity item.
     #[error("product name declares {declared} bytes, {available} left in the identity item")]
     NameOverrun {
@@ -259,10 +249,8 @@ pub enum ParseError {
     },
 }
 
-use super::wire::Cursor;
-
-impl From<super::wire::Truncated> for ParseError {
-    fn from(t: super::wire::Truncated) -> Self {
+impl From<Truncated> for ParseError {
+    fn from(t: Truncated) -> Self {
         ParseError::Truncated {
             what: t.what,
             needed: t.needed,
@@ -449,7 +437,7 @@ pub enum CpfItem {
 
 /// A decoded reply to one of the list commands.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EncapReply {
+pub struct Reply {
     /// The header as received.
     pub header: EncapHeader,
     /// The command the reply answers.
@@ -467,7 +455,7 @@ pub struct EncapReply {
     pub warnings: Vec<String>,
 }
 
-impl EncapReply {
+impl Reply {
     /// The header status (0 is success).
     pub fn status(&self) -> u32 {
         self.header.status
@@ -499,9 +487,9 @@ impl EncapReply {
 /// Decodes a reply to ListIdentity, ListServices or ListInterfaces.
 ///
 /// `buf` should hold one reply (see [`reply_len`]); bytes after the announced length
-/// are ignored and counted in [`EncapReply::trailing_bytes`]. A non-zero header
+/// are ignored and counted in [`Reply::trailing_bytes`]. A non-zero header
 /// status is not an error: the reply is returned with the status and its name.
-pub fn parse_reply(buf: &[u8]) -> Result<EncapReply, ParseError> {
+pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
     let header = EncapHeader::parse(buf)?;
     let command =
         Command::from_code(header.command).ok_or(ParseError::UnexpectedCommand(header.command))?;
@@ -514,7 +502,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<EncapReply, ParseError> {
             available: after_header.len(),
         })?;
     let trailing_bytes = after_header.len() - data.len();
-    let mut reply = EncapReply {
+    let mut reply = Reply {
         header,
         command,
         status_name: None,
@@ -544,7 +532,7 @@ pub fn parse_reply(buf: &[u8]) -> Result<EncapReply, ParseError> {
     Ok(reply)
 }
 
-fn parse_items(data: &[u8], reply: &mut EncapReply) -> Result<(), ParseError> {
+fn parse_items(data: &[u8], reply: &mut Reply) -> Result<(), ParseError> {
     let mut r = Cursor::new(data);
     let declared = r.u16_le("CPF item count")?;
     reply.items_declared = Some(declared);
@@ -713,302 +701,52 @@ fn parse_service(item: &[u8], warnings: &mut Vec<String>) -> Result<EnipServiceI
     })
 }
 
-/// EtherNet/IP fields of a service observation in the record: what the list replies
-/// of one device said, merged.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct EnipDetails {
-    /// The Identity item (from ListIdentity).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub identity: Option<EnipIdentity>,
-    /// ListServices items.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub services: Vec<EnipServiceItem>,
-    /// Items of types otscan does not decode.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub unknown_items: Vec<EnipUnknownItem>,
-    /// The first non-zero header status among the replies, 0 when all succeeded.
-    pub header_status: u32,
-    /// Name of [`header_status`](Self::header_status) when it is a known code.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub header_status_name: Option<String>,
-    /// Oddities in the replies that were accepted anyway, each prefixed with the
-    /// command whose reply had it.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl EnipDetails {
-    /// Details of a single reply.
-    pub fn from_reply(reply: &EncapReply) -> EnipDetails {
-        let mut details = EnipDetails::default();
-        details.add_reply(reply);
-        details
-    }
-
-    /// Merges one more reply (e.g. ListServices after ListIdentity) into the details.
-    pub fn add_reply(&mut self, reply: &EncapReply) {
-        let command = reply.command.name();
-        if reply.is_error() {
-            if self.header_status == 0 {
-                self.header_status = reply.header.status;
-                self.header_status_name = reply.status_name.map(str::to_owned);
-            }
-            self.warnings.push(format!(
-                "{command}: status {:#x} ({})",
-                reply.header.status,
-                reply.status_name.unwrap_or("unknown status")
-            ));
-        }
-        for item in &reply.items {
-            match item {
-                CpfItem::Identity(identity) => {
-                    if self.identity.is_none() {
-                        self.identity = Some(EnipIdentity::clone(identity));
-                    }
-                }
-                CpfItem::Service(service) => self.services.push(service.clone()),
-                CpfItem::Unknown(unknown) => self.unknown_items.push(unknown.clone()),
-            }
-        }
-        self.warnings
-            .extend(reply.warnings.iter().map(|w| format!("{command}: {w}")));
-    }
-}
-
-// ---------------------------------------------------------------------------
-// Probe
-
-/// Largest reply the probe accepts: identity and services replies are well under
-/// 200 bytes, so a declared length beyond this is a lie or a flood, not a device.
+/// Largest reply accepted: identity and services replies are well under 200 bytes,
+/// so a declared length beyond this is a lie or a flood, not a device.
 pub const MAX_REPLY_LEN: usize = 2048;
 
-/// Transports the EtherNet/IP probe uses.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum EnipTransport {
-    /// Unicast over the device's single paced TCP connection (default).
-    Tcp,
-    /// Unicast UDP datagrams, with the configured retries.
-    Udp,
-    /// Both, TCP first: two service entries in the record.
-    Both,
-}
-
-/// EtherNet/IP probe settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct EnipConfig {
-    /// Port (TCP and UDP).
-    pub port: u16,
-    /// Transport(s) to use.
-    pub transport: EnipTransport,
-    /// Send ListServices after a successful ListIdentity.
-    pub list_services: bool,
-}
-
-impl Default for EnipConfig {
-    fn default() -> Self {
-        EnipConfig {
-            port: DEFAULT_PORT,
-            transport: EnipTransport::Tcp,
-            list_services: true,
-        }
-    }
-}
-
-impl EnipConfig {
-    /// The transports to probe, in order.
-    pub fn transports(&self) -> &'static [Transport] {
-        match self.transport {
-            EnipTransport::Tcp => &[Transport::Tcp],
-            EnipTransport::Udp => &[Transport::Udp],
-            EnipTransport::Both => &[Transport::Tcp, Transport::Udp],
-        }
-    }
-
-    /// Most requests (connection attempts included) the probe can send to one device.
-    pub fn max_requests(&self, udp_retries: u32) -> u64 {
-        let per_command = |t: &Transport| match t {
-            Transport::Tcp => 1,
-            Transport::Udp => 1 + u64::from(udp_retries),
-        };
-        let commands = if self.list_services { 2 } else { 1 };
-        self.transports()
-            .iter()
-            .map(|t| commands * per_command(t) + u64::from(*t == Transport::Tcp))
-            .sum()
-    }
-}
-
 /// Frames an EtherNet/IP reply on a TCP stream: 24-byte header plus its length
-/// field, matched to the request by the sender context.
-pub fn frame_check(buf: &[u8], context: u32) -> FrameCheck {
+/// field, matched to the request by the sender context (`correlation`).
+pub fn frame(buf: &[u8], correlation: u32) -> FrameCheck<ParseError> {
     let Some(len) = reply_len(buf) else {
         return FrameCheck::NeedMore;
     };
     if len > MAX_REPLY_LEN {
-        return FrameCheck::Invalid(format!(
-            "encapsulation length {} exceeds the {MAX_REPLY_LEN}-byte cap",
-            len - HEADER_LEN
-        ));
+        return FrameCheck::Invalid(ParseError::Oversized(len - HEADER_LEN));
     }
     if buf.len() < len {
         return FrameCheck::NeedMore;
     }
     FrameCheck::Complete {
         len,
-        matches: header_context(buf) == Some(context),
+        matches: header_context(buf) == Some(correlation),
     }
 }
 
-/// Runs the EtherNet/IP probe over each configured transport.
-pub(crate) async fn probe(
-    session: &mut DeviceSession,
-    config: &EnipConfig,
-) -> Vec<(ServiceObservation, Identity)> {
-    let mut out = Vec::new();
-    for &transport in config.transports() {
-        out.push(probe_transport(session, config, transport).await);
-    }
-    session.close().await;
-    out
+/// True when `datagram` answers the request sent with `correlation`: its sender
+/// context echoes it (any of the three commands; [`check_answers`] tells which).
+pub fn answers(_request: &Request, datagram: &[u8], correlation: u32) -> bool {
+    header_context(datagram) == Some(correlation)
 }
 
-async fn exchange(
-    session: &mut DeviceSession,
-    port: u16,
-    transport: Transport,
-    request: &ReadOnlyRequest,
-) -> Result<(EncapReply, std::time::Duration), ExchangeError> {
-    let reply = match transport {
-        Transport::Tcp => {
-            session
-                .tcp_exchange(port, request, MAX_REPLY_LEN, &frame_check)
-                .await?
-        }
-        Transport::Udp => {
-            session
-                .udp_exchange(port, request, MAX_REPLY_LEN, &|d, c| {
-                    header_context(d) == Some(c)
-                })
-                .await?
-        }
-    };
-    let parsed = parse_reply(&reply.bytes).map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-    let expected = match request {
-        ReadOnlyRequest::EnipListServices => Command::ListServices,
-        ReadOnlyRequest::EnipListInterfaces => Command::ListInterfaces,
-        _ => Command::ListIdentity,
-    };
-    if parsed.command != expected {
-        return Err(ExchangeError::Protocol(format!(
-            "{} reply to a {} request",
-            parsed.command.name(),
-            expected.name()
-        )));
+/// Checks that a parsed reply answers `request` (the same command).
+pub fn check_answers(request: &Request, reply: &Reply) -> Result<(), ParseError> {
+    if reply.command == *request {
+        Ok(())
+    } else {
+        Err(ParseError::WrongCommand {
+            got: reply.command,
+            asked: *request,
+        })
     }
-    Ok((parsed, reply.rtt))
-}
-
-/// The record's identity fields from an Identity item.
-pub(crate) fn identity_fields(identity: &EnipIdentity) -> Identity {
-    Identity {
-        vendor: identity.vendor_name.clone(),
-        vendor_id: Some(VendorId {
-            space: VendorIdSpace::Odva,
-            id: u32::from(identity.vendor_id),
-        }),
-        product_name: identity.product_name.trimmed(),
-        product_code: Some(identity.product_code.to_string()),
-        firmware_version: Some(identity.revision.clone()),
-        serial_number: Some(identity.serial_number.clone()),
-        device_type: device_role(identity.device_type),
-        ..Identity::default()
-    }
-}
-
-async fn probe_transport(
-    session: &mut DeviceSession,
-    config: &EnipConfig,
-    transport: Transport,
-) -> (ServiceObservation, Identity) {
-    let mut requests = 0u32;
-    let observation = |status: Status,
-                       rtt: Option<std::time::Duration>,
-                       error: Option<String>,
-                       details: Option<EnipDetails>,
-                       requests: u32| ServiceObservation {
-        protocol: Protocol::Enip,
-        transport,
-        port: config.port,
-        status,
-        rtt_ms: rtt.map(crate::record::millis),
-        timestamp: jiff::Timestamp::now(),
-        error,
-        requests,
-        details: details.map(ServiceDetails::Enip),
-    };
-    requests += 1;
-    let (reply, rtt) = match exchange(
-        session,
-        config.port,
-        transport,
-        &ReadOnlyRequest::EnipListIdentity,
-    )
-    .await
-    {
-        Ok(r) => r,
-        Err(e) => {
-            return (
-                observation(e.status(), None, Some(e.to_string()), None, requests),
-                Identity::default(),
-            )
-        }
-    };
-    let mut details = EnipDetails::from_reply(&reply);
-    let Some(identity) = reply.identity().cloned() else {
-        let why = if reply.is_error() {
-            format!(
-                "encapsulation status {:#x} ({})",
-                reply.status(),
-                reply.status_name.unwrap_or("unknown status")
-            )
-        } else {
-            "ListIdentity reply without an Identity item".to_owned()
-        };
-        return (
-            observation(
-                Status::ApplicationError,
-                Some(rtt),
-                Some(why),
-                Some(details),
-                requests,
-            ),
-            Identity::default(),
-        );
-    };
-    if config.list_services {
-        requests += 1;
-        match exchange(
-            session,
-            config.port,
-            transport,
-            &ReadOnlyRequest::EnipListServices,
-        )
-        .await
-        {
-            Ok((services, _)) => details.add_reply(&services),
-            Err(e) => details.warnings.push(format!("ListServices: {e}")),
-        }
-    }
-    let record_identity = identity_fields(&identity);
-    (
-        observation(Status::Success, Some(rtt), None, Some(details), requests),
-        record_identity,
-    )
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::details::{device_role, EnipDetails};
+    use super::super::DEFAULT_PORT;
     use super::*;
+    use crate::record::fields::DeviceType;
     use proptest::prelude::*;
 
     // -----------------------------------------------------------------------
@@ -1110,7 +848,7 @@ mod tests {
     }
 
     fn identity_of(buf: &[u8]) -> EnipIdentity {
-        parse_reply(buf).unwrap().identity().unwrap().clone()
+        parse(buf).unwrap().identity().unwrap().clone()
     }
 
     // -----------------------------------------------------------------------
@@ -1133,7 +871,7 @@ mod tests {
             ),
         ];
         for (command, expected) in cases {
-            let bytes = encode_command(command, 0x0102_0304);
+            let bytes = encode(&command, 0x0102_0304);
             assert_eq!(bytes.len(), HEADER_LEN);
             assert_eq!(bytes, hx(expected), "{command:?}");
         }
@@ -1155,7 +893,7 @@ mod tests {
 
     #[test]
     fn reply_len_and_context_frame_a_reply() {
-        let request = encode_command(Command::ListIdentity, 0xDEAD_BEEF);
+        let request = encode(&Command::ListIdentity, 0xDEAD_BEEF);
         assert_eq!(reply_len(&request), Some(HEADER_LEN));
         assert_eq!(header_context(&request), Some(0xDEAD_BEEF));
         assert_eq!(EncapHeader::parse(&request).unwrap().context(), 0xDEAD_BEEF);
@@ -1187,7 +925,7 @@ mod tests {
     fn controllogix_1756_l61_capture() {
         let bytes = hx(CPPPO_1756_L61);
         assert_eq!(bytes.len(), HEADER_LEN + 60);
-        let reply = parse_reply(&bytes).unwrap();
+        let reply = parse(&bytes).unwrap();
         assert_eq!(reply.command, Command::ListIdentity);
         assert_eq!(&reply.header.sender_context, b"LISTIDEN");
         assert_eq!(reply.items_declared, Some(1));
@@ -1368,7 +1106,7 @@ mod tests {
                 services_item(1, 0x0120, b"Communications"),
             )]),
         );
-        let reply = parse_reply(&bytes).unwrap();
+        let reply = parse(&bytes).unwrap();
         assert_eq!(reply.command, Command::ListServices);
         assert!(reply.warnings.is_empty(), "{:?}", reply.warnings);
         let services: Vec<_> = reply.services().collect();
@@ -1392,7 +1130,7 @@ mod tests {
                 services_item(1, 0x0020, b"ABCDEFGHIJKLMNOP"),
             )]),
         );
-        let reply = parse_reply(&bytes).unwrap();
+        let reply = parse(&bytes).unwrap();
         let service = reply.services().next().unwrap();
         assert!(service.cip_over_tcp && !service.class01_over_udp);
         assert_eq!(service.name, "ABCDEFGHIJKLMNOP");
@@ -1402,7 +1140,7 @@ mod tests {
     fn list_services_item_too_short_is_an_error() {
         let bytes = reply_bytes(0x04, 0, &cpf(&[(ITEM_LIST_SERVICES, vec![1, 0, 0x20, 0])]));
         assert_eq!(
-            parse_reply(&bytes),
+            parse(&bytes),
             Err(ParseError::Truncated {
                 what: "ListServices item",
                 needed: 20,
@@ -1413,7 +1151,7 @@ mod tests {
 
     #[test]
     fn list_interfaces_reply_with_no_items() {
-        let reply = parse_reply(&reply_bytes(0x64, 0, &[0, 0])).unwrap();
+        let reply = parse(&reply_bytes(0x64, 0, &[0, 0])).unwrap();
         assert_eq!(reply.command, Command::ListInterfaces);
         assert_eq!(reply.items_declared, Some(0));
         assert!(reply.items.is_empty());
@@ -1432,7 +1170,7 @@ mod tests {
             (0x1234, None),
         ];
         for (status, name) in cases {
-            let reply = parse_reply(&reply_bytes(0x64, status, &[])).unwrap();
+            let reply = parse(&reply_bytes(0x64, status, &[])).unwrap();
             assert!(reply.is_error());
             assert_eq!(reply.status(), status);
             assert_eq!(reply.status_name, name);
@@ -1443,7 +1181,7 @@ mod tests {
             assert_eq!(details.header_status_name.as_deref(), name);
         }
         // Data after an error status is not decoded, only noted.
-        let reply = parse_reply(&reply_bytes(0x63, 1, &[1, 0, 0, 0])).unwrap();
+        let reply = parse(&reply_bytes(0x63, 1, &[1, 0, 0, 0])).unwrap();
         assert!(reply.items.is_empty());
         assert_eq!(reply.warnings.len(), 1);
     }
@@ -1456,7 +1194,7 @@ mod tests {
         let full = list_identity(&Ident::default());
         for n in [0, 1, 4, 23] {
             assert_eq!(
-                parse_reply(&full[..n]),
+                parse(&full[..n]),
                 Err(ParseError::Truncated {
                     what: "encapsulation header",
                     needed: 24,
@@ -1472,7 +1210,7 @@ mod tests {
         let data_len = bytes.len() - HEADER_LEN;
         bytes.truncate(HEADER_LEN + 10);
         assert_eq!(
-            parse_reply(&bytes),
+            parse(&bytes),
             Err(ParseError::LyingLength {
                 declared: data_len,
                 available: 10
@@ -1482,7 +1220,7 @@ mod tests {
         let mut header_only = reply_bytes(0x63, 0, &[]);
         header_only[2..4].copy_from_slice(&0xFFFFu16.to_le_bytes());
         assert_eq!(
-            parse_reply(&header_only),
+            parse(&header_only),
             Err(ParseError::LyingLength {
                 declared: 0xFFFF,
                 available: 0
@@ -1494,7 +1232,7 @@ mod tests {
     fn bytes_after_the_declared_length_are_ignored_but_noted() {
         let mut bytes = list_identity(&Ident::default());
         bytes.extend_from_slice(&[0xAA; 5]);
-        let reply = parse_reply(&bytes).unwrap();
+        let reply = parse(&bytes).unwrap();
         assert_eq!(reply.trailing_bytes, 5);
         assert!(reply.identity().is_some());
         assert_eq!(reply.warnings.len(), 1, "{:?}", reply.warnings);
@@ -1504,10 +1242,7 @@ mod tests {
     fn commands_we_never_send_are_rejected() {
         for command in [0x0065, 0x006F, 0x0001] {
             let bytes = reply_bytes(command, 0, &[0, 0]);
-            assert_eq!(
-                parse_reply(&bytes),
-                Err(ParseError::UnexpectedCommand(command))
-            );
+            assert_eq!(parse(&bytes), Err(ParseError::UnexpectedCommand(command)));
         }
     }
 
@@ -1515,7 +1250,7 @@ mod tests {
     fn missing_item_count() {
         for data in [&[][..], &[1][..]] {
             assert_eq!(
-                parse_reply(&reply_bytes(0x63, 0, data)),
+                parse(&reply_bytes(0x63, 0, data)),
                 Err(ParseError::Truncated {
                     what: "CPF item count",
                     needed: 2,
@@ -1528,7 +1263,7 @@ mod tests {
     #[test]
     fn truncated_item_header() {
         assert_eq!(
-            parse_reply(&reply_bytes(0x63, 0, &[1, 0, 0x0C])),
+            parse(&reply_bytes(0x63, 0, &[1, 0, 0x0C])),
             Err(ParseError::Truncated {
                 what: "CPF item type",
                 needed: 2,
@@ -1536,7 +1271,7 @@ mod tests {
             })
         );
         assert_eq!(
-            parse_reply(&reply_bytes(0x63, 0, &[1, 0, 0x0C, 0, 0x36])),
+            parse(&reply_bytes(0x63, 0, &[1, 0, 0x0C, 0, 0x36])),
             Err(ParseError::Truncated {
                 what: "CPF item length",
                 needed: 2,
@@ -1552,7 +1287,7 @@ mod tests {
         let mut data = cpf(&[(ITEM_IDENTITY, item.clone())]);
         data.truncate(6 + 20);
         assert_eq!(
-            parse_reply(&reply_bytes(0x63, 0, &data)),
+            parse(&reply_bytes(0x63, 0, &data)),
             Err(ParseError::ItemOverrun {
                 index: 0,
                 item_type: ITEM_IDENTITY,
@@ -1568,7 +1303,7 @@ mod tests {
         let present = data.len() - 6;
         data[4..6].copy_from_slice(&600u16.to_le_bytes());
         assert_eq!(
-            parse_reply(&reply_bytes(0x63, 0, &data)),
+            parse(&reply_bytes(0x63, 0, &data)),
             Err(ParseError::ItemOverrun {
                 index: 0,
                 item_type: ITEM_IDENTITY,
@@ -1587,7 +1322,7 @@ mod tests {
         let at = 2 + 4 + 20 + 2;
         data[at..at + 2].copy_from_slice(&17u16.to_le_bytes());
         assert!(matches!(
-            parse_reply(&reply_bytes(0x04, 0, &data)),
+            parse(&reply_bytes(0x04, 0, &data)),
             Err(ParseError::ItemOverrun {
                 index: 1,
                 item_type: 0x8000,
@@ -1602,7 +1337,7 @@ mod tests {
         let item = identity_item(&Ident::default());
         let bytes = reply_bytes(0x63, 0, &cpf(&[(ITEM_IDENTITY, item[..32].to_vec())]));
         assert_eq!(
-            parse_reply(&bytes),
+            parse(&bytes),
             Err(ParseError::Truncated {
                 what: "identity item",
                 needed: 33,
@@ -1613,7 +1348,7 @@ mod tests {
 
     #[test]
     fn item_count_zero() {
-        let reply = parse_reply(&reply_bytes(0x63, 0, &[0, 0])).unwrap();
+        let reply = parse(&reply_bytes(0x63, 0, &[0, 0])).unwrap();
         assert_eq!(reply.items_declared, Some(0));
         assert!(reply.identity().is_none());
         assert_eq!(reply.warnings, ["ListIdentity reply carries no items"]);
@@ -1624,7 +1359,7 @@ mod tests {
         let mut data = cpf(&[(ITEM_IDENTITY, identity_item(&Ident::default()))]);
         data[0..2].copy_from_slice(&0xFFFFu16.to_le_bytes());
         assert_eq!(
-            parse_reply(&reply_bytes(0x63, 0, &data)),
+            parse(&reply_bytes(0x63, 0, &data)),
             Err(ParseError::ItemCountOverrun {
                 declared: 0xFFFF,
                 parsed: 1
@@ -1635,7 +1370,7 @@ mod tests {
     #[test]
     fn item_count_above_the_cap_decodes_the_first_items_only() {
         let items: Vec<(u16, Vec<u8>)> = (0..100).map(|i| (0x9000 + i, Vec::new())).collect();
-        let reply = parse_reply(&reply_bytes(0x64, 0, &cpf(&items))).unwrap();
+        let reply = parse(&reply_bytes(0x64, 0, &cpf(&items))).unwrap();
         assert_eq!(reply.items_declared, Some(100));
         assert_eq!(reply.items.len(), MAX_ITEMS);
         assert_eq!(
@@ -1658,7 +1393,7 @@ mod tests {
             (ITEM_IDENTITY, identity_item(&Ident::default())),
             (0x1234, Vec::new()),
         ]);
-        let reply = parse_reply(&reply_bytes(0x63, 0, &data)).unwrap();
+        let reply = parse(&reply_bytes(0x63, 0, &data)).unwrap();
         assert!(reply.warnings.is_empty(), "{:?}", reply.warnings);
         assert_eq!(reply.items.len(), 3);
         assert_eq!(
@@ -1678,7 +1413,7 @@ mod tests {
     fn bytes_after_the_last_item_are_noted() {
         let mut data = cpf(&[(ITEM_IDENTITY, identity_item(&Ident::default()))]);
         data.extend_from_slice(&[0, 0, 0]);
-        let reply = parse_reply(&reply_bytes(0x63, 0, &data)).unwrap();
+        let reply = parse(&reply_bytes(0x63, 0, &data)).unwrap();
         assert_eq!(reply.warnings, ["3 bytes after the last CPF item, ignored"]);
     }
 
@@ -1691,7 +1426,7 @@ mod tests {
         item[32] = 255;
         let bytes = reply_bytes(0x63, 0, &cpf(&[(ITEM_IDENTITY, item)]));
         assert_eq!(
-            parse_reply(&bytes),
+            parse(&bytes),
             Err(ParseError::NameOverrun {
                 declared: 255,
                 available: 9
@@ -1713,7 +1448,7 @@ mod tests {
     #[test]
     fn thirty_two_char_name_is_fine_and_longer_is_noted() {
         let name32 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ012345";
-        let reply = parse_reply(&list_identity(&Ident {
+        let reply = parse(&list_identity(&Ident {
             name: name32,
             ..Ident::default()
         }))
@@ -1723,7 +1458,7 @@ mod tests {
         assert_eq!(reply.identity().unwrap().state, Some(3));
 
         let name33 = b"ABCDEFGHIJKLMNOPQRSTUVWXYZ0123456";
-        let reply = parse_reply(&list_identity(&Ident {
+        let reply = parse(&list_identity(&Ident {
             name: name33,
             ..Ident::default()
         }))
@@ -1747,7 +1482,7 @@ mod tests {
 
     #[test]
     fn missing_state_byte() {
-        let reply = parse_reply(&list_identity(&Ident {
+        let reply = parse(&list_identity(&Ident {
             state: None,
             ..Ident::default()
         }))
@@ -1765,7 +1500,7 @@ mod tests {
         let mut item = identity_item(&Ident::default());
         item[2..4].copy_from_slice(&23u16.to_be_bytes());
         item.extend_from_slice(&[1, 2]);
-        let reply = parse_reply(&reply_bytes(0x63, 0, &cpf(&[(ITEM_IDENTITY, item)]))).unwrap();
+        let reply = parse(&reply_bytes(0x63, 0, &cpf(&[(ITEM_IDENTITY, item)]))).unwrap();
         assert_eq!(reply.identity().unwrap().socket_address.family, 23);
         assert_eq!(reply.warnings.len(), 2, "{:?}", reply.warnings);
     }
@@ -1782,7 +1517,7 @@ mod tests {
                 }),
             ),
         ]);
-        let reply = parse_reply(&reply_bytes(0x63, 0, &data)).unwrap();
+        let reply = parse(&reply_bytes(0x63, 0, &data)).unwrap();
         assert_eq!(
             reply.identity().unwrap().product_name.text,
             "1756-L61/B LOGIX5561"
@@ -1856,8 +1591,8 @@ mod tests {
 
     #[test]
     fn details_merge_identity_and_services_and_serialize() {
-        let identity = parse_reply(&hx(CPPPO_1756_L61)).unwrap();
-        let services = parse_reply(&reply_bytes(
+        let identity = parse(&hx(CPPPO_1756_L61)).unwrap();
+        let services = parse(&reply_bytes(
             0x04,
             0,
             &cpf(&[(
@@ -1866,7 +1601,7 @@ mod tests {
             )]),
         ))
         .unwrap();
-        let refused = parse_reply(&reply_bytes(0x64, 1, &[])).unwrap();
+        let refused = parse(&reply_bytes(0x64, 1, &[])).unwrap();
         let mut details = EnipDetails::from_reply(&identity);
         details.add_reply(&services);
         details.add_reply(&refused);
@@ -1967,7 +1702,7 @@ mod tests {
     }
 
     fn check_consistent(buf: &[u8]) {
-        if let Ok(reply) = parse_reply(buf) {
+        if let Ok(reply) = parse(buf) {
             let len = reply_len(buf).unwrap();
             assert!(len <= buf.len());
             assert_eq!(reply.trailing_bytes, buf.len() - len);
@@ -2013,12 +1748,12 @@ mod tests {
             let buf = valid_replies().swap_remove(which);
             let full = reply_len(&buf).unwrap();
             for n in 0..buf.len() {
-                let result = parse_reply(&buf[..n]);
+                let result = parse(&buf[..n]);
                 if n < full {
                     prop_assert!(result.is_err(), "prefix {n} of {full} parsed");
                 }
             }
-            prop_assert!(parse_reply(&buf).is_ok());
+            prop_assert!(parse(&buf).is_ok());
         }
     }
 }

@@ -1,4 +1,4 @@
-//! BACnet/IP codec (sans IO), ANSI/ASHRAE 135 Annex J (BVLC) and clauses 6 (NPDU)
+//! BACnet/IP codec, sans IO: ANSI/ASHRAE 135 Annex J (BVLC) and clauses 6 (NPDU)
 //! and 20 (APDU encoding).
 //!
 //! Only three requests can be encoded, all read-only: a confirmed ReadProperty
@@ -6,10 +6,10 @@
 //! property from the closed [`PropertyId`] set, and an unconfirmed Who-Is (0x08)
 //! sent by unicast. Nothing else can be built here.
 //!
-//! [`parse_reply`] reads one UDP datagram with checked accessors into a [`Reply`] or
+//! [`parse`] reads one UDP datagram with checked accessors into a [`Reply`] or
 //! a [`ParseError`]. Every tag length is checked against the bytes present (the
 //! extended length markers 5, 254 and 255 included), nesting is capped at
-//! [`MAX_DEPTH`] and the tags read per reply at [`MAX_TAGS`]; tags otscan has no use
+//! [`MAX_DEPTH`] and the tags read per reply at [`MAX_TAGS`](super::tags::MAX_TAGS); tags otscan has no use
 //! for are skipped by their length, and oddities that do not stop the decoding are
 //! kept as warnings. An Error, Reject or Abort APDU is a well-formed reply: it
 //! proves a BACnet stack answered.
@@ -23,18 +23,11 @@
 
 use std::net::{Ipv4Addr, SocketAddrV4};
 
-use schemars::JsonSchema;
-use serde::{Deserialize, Serialize};
-
-use crate::engine::{DeviceSession, ExchangeError};
-use crate::record::{
-    hex, DeviceText, Identity, Protocol, ServiceDetails, ServiceObservation, Transport, VendorId,
-    VendorIdSpace,
+use super::tags::{
+    object_id, small_unsigned, ObjectId, Reader, TagError, TagKind, Value, MAX_DEPTH, MAX_INSTANCE,
 };
-use crate::request::ReadOnlyRequest;
+use crate::protocols::wire::Truncated;
 
-/// Default BACnet/IP UDP port (0xBAC0).
-pub const DEFAULT_PORT: u16 = 47808;
 /// BVLC type byte of BACnet/IP (Annex J).
 pub const BVLC_TYPE: u8 = 0x81;
 /// BVLC function: BVLC-Result.
@@ -47,9 +40,6 @@ pub const BVLC_ORIGINAL_UNICAST: u8 = 0x0A;
 pub const BVLC_ORIGINAL_BROADCAST: u8 = 0x0B;
 /// BACnet object type of the Device object.
 pub const OBJECT_TYPE_DEVICE: u16 = 8;
-/// Highest object instance number; as a Device instance in ReadProperty it is the
-/// wildcard meaning "the device that receives this request".
-pub const MAX_INSTANCE: u32 = 0x3F_FFFF;
 /// Confirmed service choice: ReadProperty.
 pub const SERVICE_READ_PROPERTY: u8 = 0x0C;
 /// Confirmed service choice: ReadPropertyMultiple.
@@ -58,10 +48,6 @@ pub const SERVICE_READ_PROPERTY_MULTIPLE: u8 = 0x0E;
 pub const SERVICE_I_AM: u8 = 0x00;
 /// Unconfirmed service choice: Who-Is.
 pub const SERVICE_WHO_IS: u8 = 0x08;
-/// Deepest nesting of opening / closing tags decoded.
-pub const MAX_DEPTH: usize = 16;
-/// Most tags decoded from one reply; a hostile reply cannot cost more work than this.
-pub const MAX_TAGS: usize = 1024;
 
 /// Length of the BVLC header.
 const BVLC_HEADER_LEN: usize = 4;
@@ -213,11 +199,53 @@ impl InstanceRange {
     }
 }
 
+/// The BACnet requests otscan can send: reads of the Device object's identification
+/// properties and a unicast Who-Is. No write, device-control, reinitialize or
+/// broadcast can be spelled.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub enum Request {
+    /// Confirmed ReadProperty of one property of the Device object.
+    ReadProperty {
+        /// The Device instance, or [`DeviceInstance::WILDCARD`].
+        device: DeviceInstance,
+        /// The property, from the closed identification set.
+        property: PropertyId,
+    },
+    /// Confirmed ReadPropertyMultiple of Device object properties (an empty list
+    /// reads all of [`PropertyId::ALL`]).
+    ReadPropertyMultiple {
+        /// The Device instance, or [`DeviceInstance::WILDCARD`].
+        device: DeviceInstance,
+        /// The properties, from the closed identification set.
+        properties: Vec<PropertyId>,
+    },
+    /// Unconfirmed Who-Is, sent by unicast to one device.
+    WhoIs {
+        /// Optional Device instance range.
+        range: Option<InstanceRange>,
+    },
+}
+
+/// Encodes `request`; the low 8 bits of `correlation` become the invoke id of a
+/// confirmed request (a Who-Is carries none).
+pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
+    let invoke_id = correlation as u8;
+    match request {
+        Request::ReadProperty { device, property } => {
+            encode_read_property(invoke_id, *device, *property)
+        }
+        Request::ReadPropertyMultiple { device, properties } => {
+            encode_read_property_multiple(invoke_id, *device, properties)
+        }
+        Request::WhoIs { range } => encode_who_is(*range),
+    }
+}
+
 // ---------------------------------------------------------------------------
 // Encoders
 
 /// Wraps an APDU in an NPDU (no routing) and an Original-Unicast-NPDU BVLC header.
-fn frame(expecting_reply: bool, apdu: &[u8]) -> Vec<u8> {
+fn wrap_unicast(expecting_reply: bool, apdu: &[u8]) -> Vec<u8> {
     let total = BVLC_HEADER_LEN + 2 + apdu.len();
     let mut out = Vec::with_capacity(total);
     out.push(BVLC_TYPE);
@@ -270,7 +298,7 @@ pub fn encode_read_property(
     let mut apdu = confirmed_header(invoke_id, SERVICE_READ_PROPERTY);
     context_tag(&mut apdu, 0, &device_object_id(device));
     context_tag(&mut apdu, 1, &[property.code()]);
-    frame(true, &apdu)
+    wrap_unicast(true, &apdu)
 }
 
 /// Encodes a confirmed ReadPropertyMultiple of `properties` of the Device object
@@ -299,7 +327,7 @@ pub fn encode_read_property_multiple(
         context_tag(&mut apdu, 0, &[p.code()]);
     }
     apdu.push(0x1F); // closing tag 1
-    frame(true, &apdu)
+    wrap_unicast(true, &apdu)
 }
 
 /// Encodes an unconfirmed Who-Is, to be sent by unicast, optionally limited to a
@@ -310,7 +338,7 @@ pub fn encode_who_is(range: Option<InstanceRange>) -> Vec<u8> {
         context_tag(&mut apdu, 0, &unsigned_bytes(range.low.0));
         context_tag(&mut apdu, 1, &unsigned_bytes(range.high.0));
     }
-    frame(false, &apdu)
+    wrap_unicast(false, &apdu)
 }
 
 // ---------------------------------------------------------------------------
@@ -319,16 +347,6 @@ pub fn encode_who_is(range: Option<InstanceRange>) -> Vec<u8> {
 /// Why a datagram is not a BACnet/IP reply otscan can read.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    /// Fewer bytes than a field needs.
-    #[error("reply truncated: {what} needs {needed} bytes, {available} present")]
-    Truncated {
-        /// What was being read.
-        what: &'static str,
-        /// Bytes needed.
-        needed: usize,
-        /// Bytes present.
-        available: usize,
-    },
     /// The first byte is not the BACnet/IP BVLC type 0x81.
     #[error("BVLC type {0:#04x} is not BACnet/IP (0x81)")]
     NotBacnetIp(u8),
@@ -356,174 +374,22 @@ pub enum ParseError {
     /// A ComplexACK for a service otscan never requests.
     #[error("ComplexACK for service {0:#04x}, which otscan never requests")]
     UnexpectedAckService(u8),
-    /// A tag whose encoding is invalid (application class with length 6 or 7).
-    #[error("invalid tag byte {0:#04x}")]
-    InvalidTag(u8),
-    /// A tag other than the one the grammar requires at this point.
-    #[error("expected {expected}")]
-    UnexpectedTag {
-        /// What the grammar requires.
-        expected: &'static str,
-    },
-    /// A primitive whose length does not suit its type.
-    #[error("{what} has {len} bytes")]
-    BadLength {
-        /// What was being read.
-        what: &'static str,
-        /// Its length.
-        len: usize,
-    },
-    /// Opening tags nested deeper than [`MAX_DEPTH`].
-    #[error("tags nested deeper than {MAX_DEPTH}")]
-    TooDeep,
-    /// More than [`MAX_TAGS`] tags.
-    #[error("more than {MAX_TAGS} tags")]
-    TooManyTags,
-}
-
-/// A BACnet object identifier: 10-bit type, 22-bit instance.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct ObjectId {
-    /// Object type (8 = Device).
-    pub object_type: u16,
-    /// Instance number.
-    pub instance: u32,
-}
-
-impl ObjectId {
-    /// Decodes the 32-bit wire value.
-    pub const fn from_raw(raw: u32) -> ObjectId {
-        ObjectId {
-            // 10 bits always fit a u16.
-            object_type: (raw >> 22) as u16,
-            instance: raw & MAX_INSTANCE,
-        }
-    }
-}
-
-/// A BACnet CharacterString: its character-set byte and the text, lossless.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BacnetString {
-    /// Character set: 0 UTF-8 (ANSI X3.4), 1 IBM/Microsoft DBCS, 2 JIS X 0208,
-    /// 3 UCS-4, 4 UCS-2, 5 ISO 8859-1; `None` for an empty encoding (no set byte).
-    pub charset: Option<u8>,
-    /// The text. For a character set decoded losslessly `hex` is absent; otherwise
-    /// (undecodable bytes, DBCS, JIS) `hex` holds the raw string bytes.
-    pub text: DeviceText,
-}
-
-impl BacnetString {
-    /// Decodes a CharacterString's contents (the set byte then the bytes).
-    pub fn decode(data: &[u8]) -> BacnetString {
-        let Some((&charset, bytes)) = data.split_first() else {
-            return BacnetString {
-                charset: None,
-                text: DeviceText::from_bytes(&[]),
-            };
-        };
-        let decoded: Option<String> = match charset {
-            0 => std::str::from_utf8(bytes).ok().map(str::to_owned),
-            3 if bytes.len() % 4 == 0 => bytes
-                .chunks_exact(4)
-                .map(|c| {
-                    let raw = c.try_into().ok().map(u32::from_be_bytes)?;
-                    char::from_u32(raw)
-                })
-                .collect(),
-            4 if bytes.len() % 2 == 0 => {
-                let units = bytes.chunks_exact(2).map(|c| {
-                    u16::from_be_bytes([
-                        c.first().copied().unwrap_or(0),
-                        c.get(1).copied().unwrap_or(0),
-                    ])
-                });
-                char::decode_utf16(units)
-                    .collect::<Result<String, _>>()
-                    .ok()
-            }
-            5 => Some(bytes.iter().map(|&b| char::from(b)).collect()),
-            _ => None,
-        };
-        let text = match decoded {
-            Some(text) => DeviceText { text, hex: None },
-            None => DeviceText {
-                text: String::from_utf8_lossy(bytes).into_owned(),
-                hex: Some(hex(bytes)),
-            },
-        };
-        BacnetString {
-            charset: Some(charset),
-            text,
-        }
-    }
-}
-
-/// An application-tagged value (clause 20.2), or what stood in its place.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Value {
-    /// Tag 0.
-    Null,
-    /// Tag 1.
-    Boolean(bool),
-    /// Tag 2.
-    Unsigned(u64),
-    /// Tag 3.
-    Signed(i64),
-    /// Tag 4.
-    Real(f32),
-    /// Tag 5.
-    Double(f64),
-    /// Tag 6.
-    OctetString(Vec<u8>),
-    /// Tag 7.
-    CharacterString(BacnetString),
-    /// Tag 8: unused-bits byte then the bits, kept raw.
-    BitString(Vec<u8>),
-    /// Tag 9.
-    Enumerated(u64),
-    /// Tag 10: year-1900, month, day, weekday.
-    Date([u8; 4]),
-    /// Tag 11: hour, minute, second, hundredths.
-    Time([u8; 4]),
-    /// Tag 12.
-    ObjectIdentifier(ObjectId),
-    /// A reserved application tag, a context tag inside a value, or a primitive
-    /// whose length does not suit its type: kept raw.
-    Other {
-        /// Tag number.
-        tag: u8,
-        /// Whether the tag was context-specific.
-        context: bool,
-        /// The tag's data.
-        data: Vec<u8>,
-    },
-    /// A constructed value (opening ... closing tag), skipped.
-    Constructed {
-        /// Tag number of the opening tag.
-        tag: u8,
+    /// A run of tags that cannot be read (clause 20.2).
+    #[error(transparent)]
+    Tag(#[from] TagError),
+    /// A well-formed answer for another service than the one asked.
+    #[error("a reply for service {answered:#04x} to a request for service {asked:#04x}")]
+    WrongService {
+        /// The service the reply answers.
+        answered: u8,
+        /// The service asked.
+        asked: u8,
     },
 }
 
-impl Value {
-    /// A short name of the value's type, for warnings.
-    pub fn type_name(&self) -> &'static str {
-        match self {
-            Value::Null => "null",
-            Value::Boolean(_) => "boolean",
-            Value::Unsigned(_) => "unsigned",
-            Value::Signed(_) => "signed",
-            Value::Real(_) => "real",
-            Value::Double(_) => "double",
-            Value::OctetString(_) => "octet string",
-            Value::CharacterString(_) => "character string",
-            Value::BitString(_) => "bit string",
-            Value::Enumerated(_) => "enumerated",
-            Value::Date(_) => "date",
-            Value::Time(_) => "time",
-            Value::ObjectIdentifier(_) => "object identifier",
-            Value::Other { .. } => "other",
-            Value::Constructed { .. } => "constructed",
-        }
+impl From<Truncated> for ParseError {
+    fn from(t: Truncated) -> Self {
+        ParseError::Tag(t.into())
     }
 }
 
@@ -695,308 +561,8 @@ pub struct Reply {
     pub warnings: Vec<String>,
 }
 
-/// A cursor over reply bytes with checked reads.
-struct Reader<'a> {
-    buf: &'a [u8],
-    pos: usize,
-    tags: usize,
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum TagKind {
-    Application,
-    Context,
-    Opening,
-    Closing,
-}
-
-#[derive(Debug, Clone, Copy)]
-struct Tag<'a> {
-    number: u8,
-    kind: TagKind,
-    /// The length/value/type bits (the value of an application Boolean).
-    lvt: u8,
-    data: &'a [u8],
-}
-
-impl<'a> Reader<'a> {
-    fn new(buf: &'a [u8]) -> Self {
-        Reader {
-            buf,
-            pos: 0,
-            tags: 0,
-        }
-    }
-
-    fn remaining(&self) -> usize {
-        self.buf.len().saturating_sub(self.pos)
-    }
-
-    fn is_empty(&self) -> bool {
-        self.remaining() == 0
-    }
-
-    fn take(&mut self, n: usize, what: &'static str) -> Result<&'a [u8], ParseError> {
-        let end = self.pos.checked_add(n);
-        match end.and_then(|end| self.buf.get(self.pos..end)) {
-            Some(bytes) => {
-                self.pos += n;
-                Ok(bytes)
-            }
-            None => Err(ParseError::Truncated {
-                what,
-                needed: n,
-                available: self.remaining(),
-            }),
-        }
-    }
-
-    fn u8(&mut self, what: &'static str) -> Result<u8, ParseError> {
-        let b = self.take(1, what)?;
-        b.first().copied().ok_or(ParseError::Truncated {
-            what,
-            needed: 1,
-            available: 0,
-        })
-    }
-
-    fn u16(&mut self, what: &'static str) -> Result<u16, ParseError> {
-        let b: [u8; 2] = self
-            .take(2, what)?
-            .try_into()
-            .map_err(|_| ParseError::Truncated {
-                what,
-                needed: 2,
-                available: 0,
-            })?;
-        Ok(u16::from_be_bytes(b))
-    }
-
-    fn u32(&mut self, what: &'static str) -> Result<u32, ParseError> {
-        let b: [u8; 4] = self
-            .take(4, what)?
-            .try_into()
-            .map_err(|_| ParseError::Truncated {
-                what,
-                needed: 4,
-                available: 0,
-            })?;
-        Ok(u32::from_be_bytes(b))
-    }
-
-    /// Reads one tag and its data, every length checked against the bytes left.
-    fn tag(&mut self) -> Result<Tag<'a>, ParseError> {
-        self.tags += 1;
-        if self.tags > MAX_TAGS {
-            return Err(ParseError::TooManyTags);
-        }
-        let first = self.u8("tag")?;
-        let mut number = first >> 4;
-        let context = first & 0x08 != 0;
-        let lvt = first & 0x07;
-        if number == 0x0F {
-            number = self.u8("extended tag number")?;
-        }
-        if context && lvt == 6 {
-            return Ok(Tag {
-                number,
-                kind: TagKind::Opening,
-                lvt,
-                data: &[],
-            });
-        }
-        if context && lvt == 7 {
-            return Ok(Tag {
-                number,
-                kind: TagKind::Closing,
-                lvt,
-                data: &[],
-            });
-        }
-        if !context && number == 1 {
-            // Application Boolean: the value is in the length bits, no data follows.
-            return Ok(Tag {
-                number,
-                kind: TagKind::Application,
-                lvt,
-                data: &[],
-            });
-        }
-        let len = match lvt {
-            0..=4 => usize::from(lvt),
-            5 => match self.u8("extended length")? {
-                254 => usize::from(self.u16("extended length")?),
-                255 => usize::try_from(self.u32("extended length")?).unwrap_or(usize::MAX),
-                n => usize::from(n),
-            },
-            _ => return Err(ParseError::InvalidTag(first)),
-        };
-        let data = self.take(len, "tag data")?;
-        Ok(Tag {
-            number,
-            kind: if context {
-                TagKind::Context
-            } else {
-                TagKind::Application
-            },
-            lvt,
-            data,
-        })
-    }
-
-    fn peek_tag(&self) -> Option<Tag<'a>> {
-        let mut probe = Reader {
-            buf: self.buf,
-            pos: self.pos,
-            tags: 0,
-        };
-        probe.tag().ok()
-    }
-
-    /// Reads a context-tagged primitive with the given number.
-    fn context(&mut self, number: u8, expected: &'static str) -> Result<&'a [u8], ParseError> {
-        let tag = self.tag()?;
-        if tag.kind == TagKind::Context && tag.number == number {
-            Ok(tag.data)
-        } else {
-            Err(ParseError::UnexpectedTag { expected })
-        }
-    }
-
-    /// Reads an application-tagged primitive with the given number.
-    fn application(&mut self, number: u8, expected: &'static str) -> Result<Tag<'a>, ParseError> {
-        let tag = self.tag()?;
-        if tag.kind == TagKind::Application && tag.number == number {
-            Ok(tag)
-        } else {
-            Err(ParseError::UnexpectedTag { expected })
-        }
-    }
-
-    fn opening(&mut self, number: u8, expected: &'static str) -> Result<(), ParseError> {
-        let tag = self.tag()?;
-        if tag.kind == TagKind::Opening && tag.number == number {
-            Ok(())
-        } else {
-            Err(ParseError::UnexpectedTag { expected })
-        }
-    }
-
-    /// Whether the next tag is a context primitive / opening / closing tag `number`.
-    fn next_is(&self, kind: TagKind, number: u8) -> bool {
-        self.peek_tag()
-            .is_some_and(|t| t.kind == kind && t.number == number)
-    }
-
-    /// Reads values up to the closing tag `number` (consumed). Nested constructed
-    /// values are skipped, bounded by [`MAX_DEPTH`].
-    fn values_until_closing(&mut self, number: u8) -> Result<Vec<Value>, ParseError> {
-        let mut values = Vec::new();
-        loop {
-            let tag = self.tag()?;
-            match tag.kind {
-                TagKind::Closing if tag.number == number => return Ok(values),
-                TagKind::Closing => {
-                    return Err(ParseError::UnexpectedTag {
-                        expected: "matching closing tag",
-                    });
-                }
-                TagKind::Opening => {
-                    self.skip_constructed(tag.number, 1)?;
-                    values.push(Value::Constructed { tag: tag.number });
-                }
-                TagKind::Application => values.push(application_value(tag)),
-                TagKind::Context => values.push(Value::Other {
-                    tag: tag.number,
-                    context: true,
-                    data: tag.data.to_vec(),
-                }),
-            }
-        }
-    }
-
-    /// Skips to the closing tag matching an opening tag `number` already read.
-    fn skip_constructed(&mut self, number: u8, depth: usize) -> Result<(), ParseError> {
-        if depth > MAX_DEPTH {
-            return Err(ParseError::TooDeep);
-        }
-        loop {
-            let tag = self.tag()?;
-            match tag.kind {
-                TagKind::Closing if tag.number == number => return Ok(()),
-                TagKind::Closing => {
-                    return Err(ParseError::UnexpectedTag {
-                        expected: "matching closing tag",
-                    });
-                }
-                TagKind::Opening => self.skip_constructed(tag.number, depth + 1)?,
-                TagKind::Application | TagKind::Context => {}
-            }
-        }
-    }
-}
-
-/// Big-endian unsigned of 1 to 8 bytes.
-fn be_unsigned(data: &[u8]) -> Option<u64> {
-    (1..=8)
-        .contains(&data.len())
-        .then(|| data.iter().fold(0u64, |acc, &b| (acc << 8) | u64::from(b)))
-}
-
-/// A u32 from a context or application Unsigned / Enumerated of 1 to 4 bytes.
-fn small_unsigned(data: &[u8], what: &'static str) -> Result<u32, ParseError> {
-    be_unsigned(data)
-        .and_then(|v| u32::try_from(v).ok())
-        .ok_or(ParseError::BadLength {
-            what,
-            len: data.len(),
-        })
-}
-
-fn object_id(data: &[u8], what: &'static str) -> Result<ObjectId, ParseError> {
-    let raw: [u8; 4] = data.try_into().map_err(|_| ParseError::BadLength {
-        what,
-        len: data.len(),
-    })?;
-    Ok(ObjectId::from_raw(u32::from_be_bytes(raw)))
-}
-
-/// Decodes an application-tagged primitive; lengths that do not suit the type give
-/// [`Value::Other`] rather than an error.
-fn application_value(tag: Tag<'_>) -> Value {
-    let data = tag.data;
-    let four = <[u8; 4]>::try_from(data).ok();
-    let decoded = match tag.number {
-        0 if data.is_empty() => Some(Value::Null),
-        1 => Some(Value::Boolean(tag.lvt != 0)),
-        2 => be_unsigned(data).map(Value::Unsigned),
-        3 => be_unsigned(data).map(|v| {
-            // Sign-extend from the encoded width (1..=8 bytes).
-            let shift = 64 - 8 * data.len() as u32;
-            Value::Signed(((v << shift) as i64) >> shift)
-        }),
-        4 => four.map(|b| Value::Real(f32::from_be_bytes(b))),
-        5 => <[u8; 8]>::try_from(data)
-            .ok()
-            .map(|b| Value::Double(f64::from_be_bytes(b))),
-        6 => Some(Value::OctetString(data.to_vec())),
-        7 => Some(Value::CharacterString(BacnetString::decode(data))),
-        8 => Some(Value::BitString(data.to_vec())),
-        9 => be_unsigned(data).map(Value::Enumerated),
-        10 => four.map(Value::Date),
-        11 => four.map(Value::Time),
-        12 => four.map(|b| Value::ObjectIdentifier(ObjectId::from_raw(u32::from_be_bytes(b)))),
-        _ => None,
-    };
-    decoded.unwrap_or_else(|| Value::Other {
-        tag: tag.number,
-        context: false,
-        data: data.to_vec(),
-    })
-}
-
 /// Parses one BACnet/IP datagram.
-pub fn parse_reply(buf: &[u8]) -> Result<Reply, ParseError> {
+pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
     let mut warnings = Vec::new();
     let mut r = Reader::new(buf);
     let bvlc_type = r.u8("BVLC type")?;
@@ -1244,9 +810,9 @@ fn parse_rpm_ack(
                             }))
                         }
                         _ => {
-                            return Err(ParseError::UnexpectedTag {
+                            return Err(ParseError::Tag(TagError::UnexpectedTag {
                                 expected: "opening tag 4 (value) or 5 (error)",
-                            });
+                            }))
                         }
                     };
                     results.push(PropertyResult {
@@ -1264,9 +830,9 @@ fn parse_rpm_ack(
                     warnings.push(format!("unknown tag {} skipped", tag.number));
                 }
                 TagKind::Closing => {
-                    return Err(ParseError::UnexpectedTag {
+                    return Err(ParseError::Tag(TagError::UnexpectedTag {
                         expected: "closing tag 1",
-                    });
+                    }))
                 }
             }
         }
@@ -1285,7 +851,7 @@ fn error_class_code(r: &mut Reader<'_>) -> Result<Option<ErrorClassCode>, ParseE
             TagKind::Opening => {
                 depth += 1;
                 if depth > MAX_DEPTH {
-                    return Err(ParseError::TooDeep);
+                    return Err(TagError::TooDeep.into());
                 }
             }
             TagKind::Closing => depth = depth.saturating_sub(1),
@@ -1404,304 +970,9 @@ pub const fn segmentation_name(value: u32) -> Option<&'static str> {
     })
 }
 
-// ---------------------------------------------------------------------------
-// Record
-
-/// An Error, Reject or Abort a device answered with: proof of a BACnet stack.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-#[serde(tag = "kind", rename_all = "kebab-case")]
-pub enum BacnetRefusal {
-    /// Error PDU.
-    Error {
-        /// Service choice the error answers.
-        service: u8,
-        /// Error class, when present.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error_class: Option<u32>,
-        /// Error class name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error_class_name: Option<String>,
-        /// Error code, when present.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error_code: Option<u32>,
-        /// Error code name, for the common codes.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        error_code_name: Option<String>,
-    },
-    /// Reject PDU.
-    Reject {
-        /// Reject reason.
-        reason: u8,
-        /// Reason name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason_name: Option<String>,
-    },
-    /// Abort PDU.
-    Abort {
-        /// Sent by the server.
-        server: bool,
-        /// Abort reason.
-        reason: u8,
-        /// Reason name.
-        #[serde(default, skip_serializing_if = "Option::is_none")]
-        reason_name: Option<String>,
-    },
-}
-
-/// What BACnet/IP told about a device.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
-pub struct BacnetDetails {
-    /// Device object instance (from object-identifier or I-Am).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub device_instance: Option<u32>,
-    /// BACnet vendor id (ASHRAE-assigned).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vendor_id: Option<u32>,
-    /// vendor-name property.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub vendor_name: Option<DeviceText>,
-    /// model-name property.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub model_name: Option<DeviceText>,
-    /// firmware-revision property.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub firmware_revision: Option<DeviceText>,
-    /// application-software-version property.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub application_software_version: Option<DeviceText>,
-    /// object-name property.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub object_name: Option<DeviceText>,
-    /// description property.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub description: Option<DeviceText>,
-    /// location property.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub location: Option<DeviceText>,
-    /// Max APDU length accepted (I-Am).
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub max_apdu: Option<u32>,
-    /// Segmentation supported (I-Am), by name, or the number when unknown.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub segmentation: Option<String>,
-    /// The B/IP address a BACnet Broadcast Management Device forwarded the reply
-    /// from (BVLC Forwarded-NPDU), as `ip:port`.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub forwarded_from: Option<String>,
-    /// BACnet network number of the answering device, when the reply came through a
-    /// BACnet router (NPDU source network): the identity is then that device's.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_network: Option<u16>,
-    /// MAC address of the answering device on `source_network`, in hex.
-    #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub source_mac: Option<String>,
-    /// Errors, rejects and aborts the device answered with.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub refusals: Vec<BacnetRefusal>,
-    /// Oddities met while reading the device.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub warnings: Vec<String>,
-}
-
-impl BacnetDetails {
-    /// Folds a parsed reply into the details: property values, I-Am fields,
-    /// refusals, and the reply's warnings.
-    pub fn absorb(&mut self, reply: &Reply) {
-        self.warnings.extend(reply.warnings.iter().cloned());
-        if let Some(from) = reply.forwarded_from {
-            self.forwarded_from.get_or_insert_with(|| from.to_string());
-        }
-        if let Some(source) = reply.npdu.as_ref().and_then(|n| n.source.as_ref()) {
-            self.source_network.get_or_insert(source.network);
-            self.source_mac.get_or_insert_with(|| hex(&source.mac));
-        }
-        match &reply.payload {
-            Payload::ReadPropertyAck {
-                object,
-                property,
-                values,
-                ..
-            } => self.absorb_property(*object, *property, values),
-            Payload::ReadPropertyMultipleAck { results, .. } => {
-                for result in results {
-                    match &result.outcome {
-                        Ok(values) => self.absorb_property(result.object, result.property, values),
-                        Err(e) => self.warnings.push(format!(
-                            "{}: error {}/{}",
-                            property_label(result.property),
-                            error_class_name(e.class).unwrap_or("?"),
-                            error_code_name(e.code)
-                                .map_or_else(|| e.code.to_string(), str::to_owned),
-                        )),
-                    }
-                }
-            }
-            Payload::IAm(i_am) => {
-                if i_am.device.object_type == OBJECT_TYPE_DEVICE {
-                    self.device_instance.get_or_insert(i_am.device.instance);
-                } else {
-                    self.warnings.push(format!(
-                        "I-Am names object type {}, not device",
-                        i_am.device.object_type
-                    ));
-                }
-                self.max_apdu = Some(i_am.max_apdu);
-                self.segmentation = Some(
-                    segmentation_name(i_am.segmentation)
-                        .map_or_else(|| i_am.segmentation.to_string(), str::to_owned),
-                );
-                self.vendor_id.get_or_insert(i_am.vendor_id);
-            }
-            Payload::Error { service, error, .. } => self.refusals.push(BacnetRefusal::Error {
-                service: *service,
-                error_class: error.map(|e| e.class),
-                error_class_name: error
-                    .and_then(|e| error_class_name(e.class))
-                    .map(str::to_owned),
-                error_code: error.map(|e| e.code),
-                error_code_name: error
-                    .and_then(|e| error_code_name(e.code))
-                    .map(str::to_owned),
-            }),
-            Payload::Reject { reason, .. } => self.refusals.push(BacnetRefusal::Reject {
-                reason: *reason,
-                reason_name: reject_reason_name(*reason).map(str::to_owned),
-            }),
-            Payload::Abort { server, reason, .. } => self.refusals.push(BacnetRefusal::Abort {
-                server: *server,
-                reason: *reason,
-                reason_name: abort_reason_name(*reason).map(str::to_owned),
-            }),
-            Payload::SegmentedAck { .. } => self
-                .warnings
-                .push("segmented reply, which otscan does not accept".to_owned()),
-            Payload::SimpleAck { service, .. } => self
-                .warnings
-                .push(format!("unexpected SimpleACK for service {service:#04x}")),
-            Payload::BvlcResult { code } => self.warnings.push(format!("BVLC-Result {code:#06x}")),
-            Payload::NetworkMessage { message_type } => self
-                .warnings
-                .push(format!("network-layer message {message_type:#04x}")),
-        }
-    }
-
-    fn absorb_property(&mut self, object: ObjectId, property: u32, values: &[Value]) {
-        if object.object_type != OBJECT_TYPE_DEVICE {
-            self.warnings.push(format!(
-                "property {property} of object type {}, not device, ignored",
-                object.object_type
-            ));
-            return;
-        }
-        let Some(id) = PropertyId::from_code(property) else {
-            self.warnings
-                .push(format!("unrequested property {property} ignored"));
-            return;
-        };
-        let Some(value) = values.first() else {
-            self.warnings.push(format!("{}: no value", id.name()));
-            return;
-        };
-        if values.len() > 1 {
-            self.warnings.push(format!(
-                "{}: {} values, first kept",
-                id.name(),
-                values.len()
-            ));
-        }
-        let text_slot = match id {
-            PropertyId::ObjectIdentifier => {
-                match value {
-                    Value::ObjectIdentifier(oid) if oid.object_type == OBJECT_TYPE_DEVICE => {
-                        self.device_instance = Some(oid.instance);
-                    }
-                    other => self.mismatch(id, other),
-                }
-                return;
-            }
-            PropertyId::VendorIdentifier => {
-                match value {
-                    Value::Unsigned(v) => match u32::try_from(*v) {
-                        Ok(v) => self.vendor_id = Some(v),
-                        Err(_) => self.mismatch(id, value),
-                    },
-                    other => self.mismatch(id, other),
-                }
-                return;
-            }
-            PropertyId::VendorName => &mut self.vendor_name,
-            PropertyId::ModelName => &mut self.model_name,
-            PropertyId::FirmwareRevision => &mut self.firmware_revision,
-            PropertyId::ApplicationSoftwareVersion => &mut self.application_software_version,
-            PropertyId::ObjectName => &mut self.object_name,
-            PropertyId::Description => &mut self.description,
-            PropertyId::Location => &mut self.location,
-        };
-        match value {
-            Value::CharacterString(s) => *text_slot = Some(s.text.clone()),
-            other => self.mismatch(id, other),
-        }
-    }
-
-    fn mismatch(&mut self, id: PropertyId, value: &Value) {
-        self.warnings.push(format!(
-            "{}: unexpected {} value ignored",
-            id.name(),
-            value.type_name()
-        ));
-    }
-}
-
-fn property_label(property: u32) -> String {
-    PropertyId::from_code(property).map_or_else(|| property.to_string(), |p| p.name().to_owned())
-}
-
-// ---------------------------------------------------------------------------
-// Probe
-
-/// Largest datagram the probe accepts: a full 1476-byte APDU with the largest
+/// Largest datagram accepted: a full 1476-byte APDU with the largest
 /// BVLC and NPDU headers is about 1,510 bytes.
 pub const MAX_REPLY_LEN: usize = 2048;
-
-/// BACnet/IP probe settings.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct BacnetConfig {
-    /// UDP port (the replies must come from it).
-    pub port: u16,
-    /// Ask with one ReadPropertyMultiple first (default); single ReadProperty requests
-    /// follow only when the device rejects or aborts it.
-    pub read_property_multiple: bool,
-    /// Ask the device for its instance with a unicast Who-Is when it refuses the
-    /// wildcard instance (default on).
-    pub who_is_fallback: bool,
-    /// Send from this local UDP port instead of an ephemeral one (`None`, the default),
-    /// for devices that answer only to port 47808. The port is shared by every device
-    /// session of the scan; binding it fails while another program holds it (e.g. a
-    /// BACnet stack on the scanning host).
-    pub source_port: Option<u16>,
-}
-
-impl Default for BacnetConfig {
-    fn default() -> Self {
-        BacnetConfig {
-            port: DEFAULT_PORT,
-            read_property_multiple: true,
-            who_is_fallback: true,
-            source_port: None,
-        }
-    }
-}
-
-impl BacnetConfig {
-    /// Most requests the probe can send to one device: ReadPropertyMultiple twice
-    /// (wildcard, then the real instance), one Who-Is and one ReadProperty per
-    /// property, each sent `1 + udp_retries` times.
-    pub fn max_requests(&self, udp_retries: u32) -> u64 {
-        let rpm = if self.read_property_multiple { 2 } else { 0 };
-        let who_is = u64::from(self.who_is_fallback);
-        (rpm + who_is + PropertyId::ALL.len() as u64) * (1 + u64::from(udp_retries))
-    }
-}
 
 /// The APDU of a BACnet/IP datagram, found by skipping the BVLC and NPDU headers
 /// without decoding anything else; `None` for a network-layer message or a datagram
@@ -1761,311 +1032,35 @@ pub fn is_i_am(datagram: &[u8]) -> bool {
     apdu_of(datagram).is_some_and(|apdu| apdu.get(..2) == Some(&[0x10, SERVICE_I_AM]))
 }
 
-struct BacnetRun<'a> {
-    session: &'a mut DeviceSession,
-    config: &'a BacnetConfig,
-    requests: u32,
-    first_rtt: Option<std::time::Duration>,
-    details: BacnetDetails,
-}
-
-impl BacnetRun<'_> {
-    /// One request and its parsed answer.
-    async fn ask(&mut self, request: ReadOnlyRequest) -> Result<Reply, ExchangeError> {
-        let who_is = matches!(request, ReadOnlyRequest::BacnetWhoIs { .. });
-        let reply = self
-            .session
-            .udp_exchange_from(
-                self.config.source_port.unwrap_or(0),
-                self.config.port,
-                &request,
-                MAX_REPLY_LEN,
-                &|d, c| {
-                    if who_is {
-                        is_i_am(d)
-                    } else {
-                        answers_request(d, c as u8)
-                    }
-                },
-            )
-            .await?;
-        self.first_rtt.get_or_insert(reply.rtt);
-        let parsed =
-            parse_reply(&reply.bytes).map_err(|e| ExchangeError::Protocol(e.to_string()))?;
-        let service = match request {
-            ReadOnlyRequest::BacnetReadProperty { .. } => SERVICE_READ_PROPERTY,
-            ReadOnlyRequest::BacnetReadPropertyMultiple { .. } => SERVICE_READ_PROPERTY_MULTIPLE,
-            _ => return Ok(parsed),
-        };
-        match answered_service(&parsed.payload) {
-            Some(answered) if answered != service => Err(ExchangeError::Protocol(format!(
-                "a reply for service {answered:#04x} to a request for service {service:#04x}"
-            ))),
-            _ => Ok(parsed),
-        }
-    }
-
-    fn instance(&self) -> DeviceInstance {
-        self.details
-            .device_instance
-            .and_then(DeviceInstance::new)
-            .unwrap_or(DeviceInstance::WILDCARD)
-    }
-
-    /// Who-Is by unicast; true when the device named its instance.
-    async fn who_is(&mut self) -> Result<bool, ExchangeError> {
-        let reply = self
-            .ask(ReadOnlyRequest::BacnetWhoIs { range: None })
-            .await?;
-        self.details.absorb(&reply);
-        Ok(self.details.device_instance.is_some())
-    }
-
-    /// ReadPropertyMultiple of every identification property. `Ok(true)`: the device
-    /// answered with values; `Ok(false)`: it refused (the refusal is recorded).
-    async fn read_multiple(&mut self) -> Result<bool, ExchangeError> {
-        let reply = self
-            .ask(ReadOnlyRequest::BacnetReadPropertyMultiple {
-                device: self.instance(),
-                properties: PropertyId::ALL.to_vec(),
-            })
-            .await?;
-        self.details.absorb(&reply);
-        Ok(matches!(
-            reply.payload,
-            Payload::ReadPropertyMultipleAck { .. }
-        ))
-    }
-
-    /// One ReadProperty; a property the device does not have is a warning.
-    async fn read_one(&mut self, property: PropertyId) -> Result<Payload, ExchangeError> {
-        let reply = self
-            .ask(ReadOnlyRequest::BacnetReadProperty {
-                device: self.instance(),
-                property,
-            })
-            .await?;
-        match &reply.payload {
-            Payload::Error { error, .. } if !is_unknown_object(&reply.payload) => {
-                self.details.warnings.extend(reply.warnings.iter().cloned());
-                self.details.warnings.push(format!(
-                    "{}: error {}",
-                    property.name(),
-                    error.map_or_else(|| "without class and code".to_owned(), error_text)
-                ));
-            }
-            _ => self.details.absorb(&reply),
-        }
-        Ok(reply.payload)
+/// True when `datagram` answers `request` sent with `correlation`: an I-Am for a
+/// Who-Is, otherwise an answer carrying the request's invoke id (see
+/// [`answers_request`]).
+pub fn answers(request: &Request, datagram: &[u8], correlation: u32) -> bool {
+    match request {
+        Request::WhoIs { .. } => is_i_am(datagram),
+        _ => answers_request(datagram, correlation as u8),
     }
 }
 
-/// True when the details identify the device (an instance, a vendor or a name).
-fn identifies(d: &BacnetDetails) -> bool {
-    d.device_instance.is_some()
-        || d.vendor_id.is_some()
-        || d.vendor_name.is_some()
-        || d.model_name.is_some()
-        || d.object_name.is_some()
-        || d.firmware_revision.is_some()
-}
-
-fn error_text(e: ErrorClassCode) -> String {
-    format!(
-        "{}/{}",
-        error_class_name(e.class).map_or_else(|| e.class.to_string(), str::to_owned),
-        error_code_name(e.code).map_or_else(|| e.code.to_string(), str::to_owned)
-    )
-}
-
-/// True for Error object / unknown-object: the device refuses the wildcard instance.
-fn is_unknown_object(payload: &Payload) -> bool {
-    matches!(
-        payload,
-        Payload::Error {
-            error: Some(ErrorClassCode { class: 1, code: 31 }),
-            ..
-        }
-    )
-}
-
-/// Runs the BACnet/IP probe against one device: ReadPropertyMultiple of the Device
-/// object's identification properties with the wildcard instance, a unicast Who-Is
-/// when the device refuses the wildcard, single ReadProperty requests when it
-/// rejects or aborts ReadPropertyMultiple.
-pub(crate) async fn probe(
-    session: &mut DeviceSession,
-    config: &BacnetConfig,
-) -> (ServiceObservation, Identity) {
-    let mut run = BacnetRun {
-        session,
-        config,
-        requests: 0,
-        first_rtt: None,
-        details: BacnetDetails::default(),
+/// Checks that a parsed reply answers `request`'s service: an ACK or Error for
+/// another confirmed service is not an answer (a Reject or Abort names none, and
+/// passes).
+pub fn check_answers(request: &Request, reply: &Reply) -> Result<(), ParseError> {
+    let asked = match request {
+        Request::ReadProperty { .. } => SERVICE_READ_PROPERTY,
+        Request::ReadPropertyMultiple { .. } => SERVICE_READ_PROPERTY_MULTIPLE,
+        Request::WhoIs { .. } => return Ok(()),
     };
-    let before = run.session.sent();
-    let outcome = run_probe(&mut run).await;
-    // Every datagram, retries included, as the session paced them.
-    run.requests = run.session.sent() - before;
-    let BacnetRun {
-        requests,
-        first_rtt,
-        mut details,
-        ..
-    } = run;
-    let identified = identifies(&details);
-    let end = super::ProbeEnd {
-        protocol: Protocol::Bacnet,
-        transport: Transport::Udp,
-        port: config.port,
-        requests,
-        first_rtt,
-        outcome,
-        identified,
-        refused: !details.refusals.is_empty(),
-    };
-    let identity = if identified {
-        identity_fields(&details)
-    } else {
-        Identity::default()
-    };
-    let settled = end.settle(|| match details.refusals.first() {
-        Some(refusal) => format!("device refused: {}", refusal_text(refusal)),
-        None => "no identification in the replies".to_owned(),
-    });
-    details.warnings.extend(settled.warning.clone());
-    let observation = end.observation(settled, ServiceDetails::Bacnet(Box::new(details)));
-    (observation, identity)
-}
-
-async fn run_probe(run: &mut BacnetRun<'_>) -> Result<(), ExchangeError> {
-    if run.config.read_property_multiple {
-        if run.read_multiple().await? {
-            return Ok(());
-        }
-        let refused_wildcard = run.details.refusals.last().is_some_and(|r| {
-            matches!(
-                r,
-                BacnetRefusal::Error {
-                    error_class: Some(1),
-                    error_code: Some(31),
-                    ..
-                }
-            )
-        });
-        if refused_wildcard {
-            if !run.config.who_is_fallback || !run.who_is().await? {
-                return Ok(());
-            }
-            if run.read_multiple().await? {
-                return Ok(());
-            }
-        }
-        // Rejected or aborted (e.g. the answer needs segmentation): one property at a time.
-    }
-    read_each(run).await
-}
-
-/// ReadProperty of each identification property in turn.
-async fn read_each(run: &mut BacnetRun<'_>) -> Result<(), ExchangeError> {
-    for property in PropertyId::ALL {
-        if property == PropertyId::ObjectIdentifier && run.details.device_instance.is_some() {
-            continue;
-        }
-        let payload = run.read_one(property).await?;
-        if is_unknown_object(&payload) {
-            // The wildcard is refused: learn the instance, then ask again, or stop.
-            if run.details.device_instance.is_some()
-                || !run.config.who_is_fallback
-                || !run.who_is().await?
-            {
-                return Ok(());
-            }
-            if property != PropertyId::ObjectIdentifier {
-                run.read_one(property).await?;
-            }
-        } else if property == PropertyId::ObjectIdentifier
-            && !matches!(payload, Payload::ReadPropertyAck { .. })
-        {
-            // A device that refuses its own object-identifier will not say more to reads,
-            // but may still name its instance and vendor in an I-Am.
-            if run.config.who_is_fallback {
-                let _ = run.who_is().await?;
-            }
-            return Ok(());
-        }
-    }
-    Ok(())
-}
-
-fn refusal_text(refusal: &BacnetRefusal) -> String {
-    match refusal {
-        BacnetRefusal::Error {
-            error_class_name,
-            error_class,
-            error_code_name,
-            error_code,
-            ..
-        } => format!(
-            "error {}/{}",
-            error_class_name
-                .clone()
-                .or_else(|| error_class.map(|c| c.to_string()))
-                .unwrap_or_else(|| "?".to_owned()),
-            error_code_name
-                .clone()
-                .or_else(|| error_code.map(|c| c.to_string()))
-                .unwrap_or_else(|| "?".to_owned()),
-        ),
-        BacnetRefusal::Reject {
-            reason,
-            reason_name,
-        } => format!(
-            "reject {}",
-            reason_name.clone().unwrap_or_else(|| reason.to_string())
-        ),
-        BacnetRefusal::Abort {
-            reason,
-            reason_name,
-            ..
-        } => format!(
-            "abort {}",
-            reason_name.clone().unwrap_or_else(|| reason.to_string())
-        ),
-    }
-}
-
-/// The record's identity fields from what the device said.
-pub(crate) fn identity_fields(details: &BacnetDetails) -> Identity {
-    let vendor = details
-        .vendor_name
-        .as_ref()
-        .and_then(DeviceText::trimmed)
-        .or_else(|| {
-            details
-                .vendor_id
-                .and_then(crate::vendors::bacnet_vendor)
-                .map(str::to_owned)
-        });
-    Identity {
-        vendor,
-        vendor_id: details.vendor_id.map(|id| VendorId {
-            space: VendorIdSpace::Bacnet,
-            id,
-        }),
-        model: details.model_name.as_ref().and_then(DeviceText::trimmed),
-        firmware_version: details
-            .firmware_revision
-            .as_ref()
-            .and_then(DeviceText::trimmed),
-        hostname: details.object_name.as_ref().and_then(DeviceText::trimmed),
-        ..Identity::default()
+    match answered_service(&reply.payload) {
+        Some(answered) if answered != asked => Err(ParseError::WrongService { answered, asked }),
+        _ => Ok(()),
     }
 }
 
 #[cfg(test)]
 mod tests {
+    use super::super::details::BacnetDetails;
+    use super::super::tags::{BacnetString, ObjectId, TagError, Value, MAX_TAGS};
     use super::*;
     use proptest::prelude::*;
 
@@ -2237,7 +1232,7 @@ mod tests {
 
     #[test]
     fn read_property_ack_object_identifier() {
-        let reply = parse_reply(&rp_ack(7, 75, &hx("c4 02 00 04 d2"))).unwrap();
+        let reply = parse(&rp_ack(7, 75, &hx("c4 02 00 04 d2"))).unwrap();
         assert!(reply.warnings.is_empty(), "{:?}", reply.warnings);
         assert_eq!(reply.payload.invoke_id(), Some(7));
         let Payload::ReadPropertyAck {
@@ -2274,10 +1269,10 @@ mod tests {
     #[test]
     fn read_property_ack_strings_and_vendor_id() {
         let mut d = BacnetDetails::default();
-        d.absorb(&parse_reply(&rp_ack(1, 121, &char_string("Acme Controls"))).unwrap());
-        d.absorb(&parse_reply(&rp_ack(2, 120, &hx("22 01 04"))).unwrap());
+        d.absorb(&parse(&rp_ack(1, 121, &char_string("Acme Controls"))).unwrap());
+        d.absorb(&parse(&rp_ack(2, 120, &hx("22 01 04"))).unwrap());
         let long = "x".repeat(300);
-        d.absorb(&parse_reply(&rp_ack(3, 28, &char_string(&long))).unwrap());
+        d.absorb(&parse(&rp_ack(3, 28, &char_string(&long))).unwrap());
         assert_eq!(d.vendor_name.unwrap().text, "Acme Controls");
         assert_eq!(d.vendor_id, Some(260));
         assert_eq!(d.description.unwrap().text, long);
@@ -2306,7 +1301,7 @@ mod tests {
     fn read_property_ack_with_array_index_and_constructed_value() {
         // [2] array index 0, then a constructed value inside the property value.
         let apdu = hx("30 09 0c 0c 02 00 00 01 19 4d 29 00 3e 2e 21 01 2f 75 03 00 41 42 3f");
-        let reply = parse_reply(&unicast(&apdu)).unwrap();
+        let reply = parse(&unicast(&apdu)).unwrap();
         let Payload::ReadPropertyAck {
             array_index,
             values,
@@ -2326,7 +1321,7 @@ mod tests {
         let mut apdu = hx("30 05 0e 0c 02 00 04 d2 1e 29 79 4e");
         apdu.extend_from_slice(&char_string("Acme"));
         apdu.extend_from_slice(&hx("4f 29 1c 5e 91 02 91 20 5f 29 78 4e 21 07 4f 1f"));
-        let reply = parse_reply(&unicast(&apdu)).unwrap();
+        let reply = parse(&unicast(&apdu)).unwrap();
         let Payload::ReadPropertyMultipleAck { invoke_id, results } = &reply.payload else {
             panic!("{reply:?}")
         };
@@ -2347,7 +1342,7 @@ mod tests {
     #[test]
     fn i_am() {
         let apdu = hx("10 00 c4 02 00 04 d2 22 05 c4 91 03 22 01 04");
-        let reply = parse_reply(&unicast(&apdu)).unwrap();
+        let reply = parse(&unicast(&apdu)).unwrap();
         assert_eq!(
             reply.payload,
             Payload::IAm(IAm {
@@ -2370,7 +1365,7 @@ mod tests {
 
     #[test]
     fn error_reject_abort_simple_ack() {
-        let err = parse_reply(&unicast(&hx("50 07 0c 91 01 91 1f"))).unwrap();
+        let err = parse(&unicast(&hx("50 07 0c 91 01 91 1f"))).unwrap();
         assert_eq!(
             err.payload,
             Payload::Error {
@@ -2379,7 +1374,7 @@ mod tests {
                 error: Some(ErrorClassCode { class: 1, code: 31 })
             }
         );
-        let rej = parse_reply(&unicast(&hx("60 07 09"))).unwrap();
+        let rej = parse(&unicast(&hx("60 07 09"))).unwrap();
         assert_eq!(
             rej.payload,
             Payload::Reject {
@@ -2387,7 +1382,7 @@ mod tests {
                 reason: 9
             }
         );
-        let abort = parse_reply(&unicast(&hx("71 07 04"))).unwrap();
+        let abort = parse(&unicast(&hx("71 07 04"))).unwrap();
         assert_eq!(
             abort.payload,
             Payload::Abort {
@@ -2396,7 +1391,7 @@ mod tests {
                 reason: 4
             }
         );
-        let ack = parse_reply(&unicast(&hx("20 07 0f"))).unwrap();
+        let ack = parse(&unicast(&hx("20 07 0f"))).unwrap();
         assert_eq!(
             ack.payload,
             Payload::SimpleAck {
@@ -2429,7 +1424,7 @@ mod tests {
         let mut buf = vec![0x81, 0x04];
         buf.extend_from_slice(&u16::try_from(body.len() + 4).unwrap().to_be_bytes());
         buf.extend_from_slice(&body);
-        let reply = parse_reply(&buf).unwrap();
+        let reply = parse(&buf).unwrap();
         assert_eq!(
             reply.forwarded_from,
             Some(SocketAddrV4::new(Ipv4Addr::new(192, 168, 1, 10), 47808))
@@ -2454,7 +1449,7 @@ mod tests {
     fn destination_and_hop_count() {
         // DNET 0xFFFF, DLEN 0, hop count 255, then a Reject.
         let buf = hx("81 0a 00 0d 01 20 ff ff 00 ff 60 01 00");
-        let reply = parse_reply(&buf).unwrap();
+        let reply = parse(&buf).unwrap();
         let npdu = reply.npdu.unwrap();
         assert_eq!(npdu.hop_count, Some(255));
         assert_eq!(npdu.destination.unwrap().network, 0xFFFF);
@@ -2462,15 +1457,15 @@ mod tests {
 
     #[test]
     fn bvlc_result_and_network_message() {
-        let r = parse_reply(&hx("81 00 00 06 00 30")).unwrap();
+        let r = parse(&hx("81 00 00 06 00 30")).unwrap();
         assert_eq!(r.payload, Payload::BvlcResult { code: 0x30 });
-        let r = parse_reply(&hx("81 0a 00 07 01 80 03")).unwrap();
+        let r = parse(&hx("81 0a 00 07 01 80 03")).unwrap();
         assert_eq!(r.payload, Payload::NetworkMessage { message_type: 3 });
     }
 
     #[test]
     fn segmented_ack_is_reported() {
-        let r = parse_reply(&unicast(&hx("38 01 00 04 0e 0c"))).unwrap();
+        let r = parse(&unicast(&hx("38 01 00 04 0e 0c"))).unwrap();
         assert_eq!(
             r.payload,
             Payload::SegmentedAck {
@@ -2486,44 +1481,44 @@ mod tests {
     #[test]
     fn malformed_headers() {
         assert!(matches!(
-            parse_reply(&[]),
-            Err(ParseError::Truncated { .. })
+            parse(&[]),
+            Err(ParseError::Tag(TagError::Truncated { .. }))
         ));
         assert_eq!(
-            parse_reply(&hx("82 0a 00 04")),
+            parse(&hx("82 0a 00 04")),
             Err(ParseError::NotBacnetIp(0x82))
         );
         assert!(matches!(
-            parse_reply(&hx("81 0a 00 ff 01 00")),
+            parse(&hx("81 0a 00 ff 01 00")),
             Err(ParseError::LyingLength {
                 declared: 255,
                 available: 6
             })
         ));
         assert!(matches!(
-            parse_reply(&hx("81 0a 00 02")),
+            parse(&hx("81 0a 00 02")),
             Err(ParseError::LyingLength { .. })
         ));
         assert_eq!(
-            parse_reply(&hx("81 05 00 04")),
+            parse(&hx("81 05 00 04")),
             Err(ParseError::UnexpectedBvlcFunction(5))
         );
         assert_eq!(
-            parse_reply(&hx("81 0a 00 08 02 00 10 00")),
+            parse(&hx("81 0a 00 08 02 00 10 00")),
             Err(ParseError::NpduVersion(2))
         );
         // Source present but SADR cut short.
         assert!(matches!(
-            parse_reply(&hx("81 0a 00 0a 01 08 00 05 06 21")),
-            Err(ParseError::Truncated { what: "SADR", .. })
+            parse(&hx("81 0a 00 0a 01 08 00 05 06 21")),
+            Err(ParseError::Tag(TagError::Truncated { what: "SADR", .. }))
         ));
         // A confirmed request is not a reply.
         assert_eq!(
-            parse_reply(&unicast(&hx("00 05 01 0c"))),
+            parse(&unicast(&hx("00 05 01 0c"))),
             Err(ParseError::UnexpectedPduType(0))
         );
         assert_eq!(
-            parse_reply(&unicast(&hx("10 08"))),
+            parse(&unicast(&hx("10 08"))),
             Err(ParseError::UnexpectedUnconfirmedService(8))
         );
     }
@@ -2532,44 +1527,59 @@ mod tests {
     fn trailing_bytes_warned() {
         let mut buf = unicast(&hx("60 01 00"));
         buf.extend_from_slice(&[0xAA, 0xBB]);
-        let r = parse_reply(&buf).unwrap();
+        let r = parse(&buf).unwrap();
         assert_eq!(r.warnings.len(), 1);
     }
 
     #[test]
     fn lying_tag_lengths() {
         // Character string claims 200 bytes (extended length), 3 present.
-        let r = parse_reply(&rp_ack(1, 121, &hx("75 c8 00 41 42")));
-        assert!(matches!(r, Err(ParseError::Truncated { .. })), "{r:?}");
+        let r = parse(&rp_ack(1, 121, &hx("75 c8 00 41 42")));
+        assert!(
+            matches!(r, Err(ParseError::Tag(TagError::Truncated { .. }))),
+            "{r:?}"
+        );
         // 254 marker: 0xFFFF bytes claimed.
-        let r = parse_reply(&rp_ack(1, 121, &hx("75 fe ff ff 00")));
-        assert!(matches!(r, Err(ParseError::Truncated { .. })), "{r:?}");
+        let r = parse(&rp_ack(1, 121, &hx("75 fe ff ff 00")));
+        assert!(
+            matches!(r, Err(ParseError::Tag(TagError::Truncated { .. }))),
+            "{r:?}"
+        );
         // 255 marker: 4 GiB claimed.
-        let r = parse_reply(&rp_ack(1, 121, &hx("75 ff ff ff ff ff 00")));
-        assert!(matches!(r, Err(ParseError::Truncated { .. })), "{r:?}");
+        let r = parse(&rp_ack(1, 121, &hx("75 ff ff ff ff ff 00")));
+        assert!(
+            matches!(r, Err(ParseError::Tag(TagError::Truncated { .. }))),
+            "{r:?}"
+        );
         // Extended length cut inside its own marker.
-        let r = parse_reply(&unicast(&hx("30 01 0c 0c 02 00 04 d2 19 79 3e 75 ff 00")));
-        assert!(matches!(r, Err(ParseError::Truncated { .. })), "{r:?}");
+        let r = parse(&unicast(&hx("30 01 0c 0c 02 00 04 d2 19 79 3e 75 ff 00")));
+        assert!(
+            matches!(r, Err(ParseError::Tag(TagError::Truncated { .. }))),
+            "{r:?}"
+        );
         // Missing closing tag.
-        let r = parse_reply(&unicast(&hx("30 01 0c 0c 02 00 04 d2 19 79 3e 21 01")));
-        assert!(matches!(r, Err(ParseError::Truncated { .. })), "{r:?}");
+        let r = parse(&unicast(&hx("30 01 0c 0c 02 00 04 d2 19 79 3e 21 01")));
+        assert!(
+            matches!(r, Err(ParseError::Tag(TagError::Truncated { .. }))),
+            "{r:?}"
+        );
         // Application tag with length bits 6.
-        let r = parse_reply(&rp_ack(1, 121, &hx("76")));
-        assert_eq!(r, Err(ParseError::InvalidTag(0x76)));
+        let r = parse(&rp_ack(1, 121, &hx("76")));
+        assert_eq!(r, Err(ParseError::Tag(TagError::InvalidTag(0x76))));
     }
 
     #[test]
     fn unknown_tags_are_skipped() {
         // Reserved application tag 13 and a context tag
         // inside the value: kept raw, not a failure.
-        let r = parse_reply(&rp_ack(1, 121, &hx("d2 aa bb 0a 01 02"))).unwrap();
+        let r = parse(&rp_ack(1, 121, &hx("d2 aa bb 0a 01 02"))).unwrap();
         let Payload::ReadPropertyAck { values, .. } = r.payload else {
             panic!()
         };
         assert_eq!(values.len(), 2);
         assert!(matches!(values[0], Value::Other { tag: 13, .. }));
         // Unknown tags between RPM results are skipped with a warning.
-        let r = parse_reply(&unicast(&hx(
+        let r = parse(&unicast(&hx(
             "30 05 0e 0c 02 00 04 d2 1e 69 01 29 78 4e 21 07 4f 1f",
         )))
         .unwrap();
@@ -2580,8 +1590,8 @@ mod tests {
     fn deep_nesting_is_capped() {
         let mut value = vec![0x0E; MAX_DEPTH + 4];
         value.extend(vec![0x0F; MAX_DEPTH + 4]);
-        let r = parse_reply(&rp_ack(1, 121, &value));
-        assert_eq!(r, Err(ParseError::TooDeep));
+        let r = parse(&rp_ack(1, 121, &value));
+        assert_eq!(r, Err(ParseError::Tag(TagError::TooDeep)));
     }
 
     #[test]
@@ -2590,14 +1600,17 @@ mod tests {
         let mut apdu = vec![0x30, 1, 0x0C, 0x0C, 0x02, 0x00, 0x04, 0xD2, 0x19, 121, 0x3E];
         apdu.extend_from_slice(&value);
         apdu.push(0x3F);
-        assert_eq!(parse_reply(&unicast(&apdu)), Err(ParseError::TooManyTags));
+        assert_eq!(
+            parse(&unicast(&apdu)),
+            Err(ParseError::Tag(TagError::TooManyTags))
+        );
     }
 
     #[test]
     fn wrong_value_types_warn() {
         let mut d = BacnetDetails::default();
-        d.absorb(&parse_reply(&rp_ack(1, 121, &hx("21 05"))).unwrap());
-        d.absorb(&parse_reply(&rp_ack(1, 120, &char_string("x"))).unwrap());
+        d.absorb(&parse(&rp_ack(1, 121, &hx("21 05"))).unwrap());
+        d.absorb(&parse(&rp_ack(1, 120, &char_string("x"))).unwrap());
         assert_eq!(d.vendor_name, None);
         assert_eq!(d.vendor_id, None);
         assert_eq!(d.warnings.len(), 2);
@@ -2627,7 +1640,7 @@ mod tests {
     }
 
     fn check(buf: &[u8]) {
-        if let Ok(reply) = parse_reply(buf) {
+        if let Ok(reply) = parse(buf) {
             let mut d = BacnetDetails::default();
             d.absorb(&reply);
             let _ = serde_json::to_string(&d).unwrap();
@@ -2637,7 +1650,7 @@ mod tests {
     #[test]
     fn valid_replies_parse() {
         for buf in valid_replies() {
-            assert!(parse_reply(&buf).is_ok(), "{buf:02x?}");
+            assert!(parse(&buf).is_ok(), "{buf:02x?}");
         }
     }
 

@@ -1,0 +1,76 @@
+//! Each protocol's `otscan scan` flags, in a struct of its own in a file of its own,
+//! flattened into the scan arguments by [`ProbeArgs`]. The protocol-independent flags
+//! (`--probes`, `--port NAME=N`) iterate the registry in scanner-core.
+
+mod bacnet;
+mod enip;
+mod modbus;
+mod s7;
+mod snmp;
+
+use clap::Args;
+use scanner_core::{ProbeConfig, Protocol, ProtocolConfigs};
+
+/// What a protocol's flag struct does with its flags.
+pub trait ProtocolArgs {
+    /// The protocol's settings type in scanner-core.
+    type Config: ProbeConfig;
+
+    /// Applies the flags to the protocol's settings (defaults stay where no flag is given).
+    fn apply(&self, config: &mut Self::Config);
+
+    /// The flags' effective values as `--config` TOML lines, `(key, value)`; a secret
+    /// is shown as a comment saying how many there are, never what they are.
+    fn settings(&self) -> Vec<(&'static str, String)>;
+}
+
+/// Every protocol's flags.
+#[derive(Debug, Args)]
+pub struct ProbeArgs {
+    #[command(flatten)]
+    pub modbus: modbus::ModbusArgs,
+    #[command(flatten)]
+    pub enip: enip::EnipArgs,
+    #[command(flatten)]
+    pub s7: s7::S7Args,
+    #[command(flatten)]
+    pub bacnet: bacnet::BacnetArgs,
+    #[command(flatten)]
+    pub snmp: snmp::SnmpArgs,
+}
+
+impl ProbeArgs {
+    /// Applies every protocol's flags to its settings.
+    pub fn apply(&self, configs: &mut ProtocolConfigs) {
+        // A match per registered protocol: a protocol added to the registry without its
+        // flag struct here does not compile.
+        for &protocol in Protocol::ALL {
+            match protocol {
+                Protocol::Modbus => self.modbus.apply(&mut configs.modbus),
+                Protocol::Enip => self.enip.apply(&mut configs.enip),
+                Protocol::S7 => self.s7.apply(&mut configs.s7),
+                Protocol::Bacnet => self.bacnet.apply(&mut configs.bacnet),
+                Protocol::Snmp => self.snmp.apply(&mut configs.snmp),
+            }
+        }
+    }
+
+    /// Every protocol's effective settings as `--config` TOML lines, in registry order.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        Protocol::ALL
+            .iter()
+            .flat_map(|protocol| match protocol {
+                Protocol::Modbus => self.modbus.settings(),
+                Protocol::Enip => self.enip.settings(),
+                Protocol::S7 => self.s7.settings(),
+                Protocol::Bacnet => self.bacnet.settings(),
+                Protocol::Snmp => self.snmp.settings(),
+            })
+            .collect()
+    }
+}
+
+/// A TOML string literal.
+fn quoted(s: &str) -> String {
+    format!("{s:?}")
+}

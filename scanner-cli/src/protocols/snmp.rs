@@ -1,0 +1,66 @@
+//! `--snmp-communities`, `--snmp-version`, `--record-community`.
+
+use clap::Args;
+use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
+
+use super::{quoted, ProtocolArgs};
+
+/// SNMP flags.
+#[derive(Debug, Args)]
+#[command(next_help_heading = "SNMP options")]
+pub struct SnmpArgs {
+    /// SNMP communities tried in order, stopping at the first that answers (at most 4:
+    /// this identifies devices, it does not guess credentials). Never logged.
+    #[arg(
+        long,
+        value_name = "LIST",
+        value_delimiter = ',',
+        default_value = "public"
+    )]
+    pub snmp_communities: Vec<String>,
+    /// SNMP versions: 1, 2c, 3 (engine discovery only) or all (v2c, then v1, plus v3 discovery).
+    #[arg(long, value_name = "V", default_value = "all", value_parser = parse_snmp_version)]
+    pub snmp_version: SnmpVersions,
+    /// Put the answering community string in records (default: only its index in the list).
+    #[arg(long)]
+    pub record_community: bool,
+}
+
+impl ProtocolArgs for SnmpArgs {
+    type Config = SnmpConfig;
+
+    fn apply(&self, config: &mut SnmpConfig) {
+        config.communities = self
+            .snmp_communities
+            .iter()
+            .map(|c| c.as_bytes().to_vec())
+            .collect();
+        config.versions = self.snmp_version;
+        config.record_community = self.record_community;
+    }
+
+    fn settings(&self) -> Vec<(&'static str, String)> {
+        vec![
+            (
+                "snmp-version",
+                quoted(&format!("{:?}", self.snmp_version).to_ascii_lowercase()),
+            ),
+            // Community strings are secrets: show how many, never which.
+            (
+                "# snmp-communities",
+                format!("{} configured", self.snmp_communities.len()),
+            ),
+            ("record-community", self.record_community.to_string()),
+        ]
+    }
+}
+
+fn parse_snmp_version(s: &str) -> Result<SnmpVersions, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "1" | "v1" => Ok(SnmpVersions::V1),
+        "2c" | "v2c" => Ok(SnmpVersions::V2c),
+        "3" | "v3" => Ok(SnmpVersions::V3),
+        "all" => Ok(SnmpVersions::All),
+        other => Err(format!("'{other}' is not 1, 2c, 3 or all")),
+    }
+}

@@ -1,0 +1,188 @@
+//! What every protocol provides to the registry, and the one way a probe ends.
+//!
+//! A protocol's settings type (in its folder's `mod.rs`) implements [`ProbeConfig`]:
+//! port, transports, request counts for the plan, validation. Its `probe.rs` implements
+//! `RunProbe` for the same type: the request script over the
+//! [`DeviceSession`]. Every probe ends through `ProbeEnd`, so a status, its error
+//! text, the round trip, the request count and the warnings are settled the same way
+//! for every protocol.
+
+use std::future::Future;
+use std::time::Duration;
+
+use crate::record::fields::{millis, Identity, Protocol, Status, Transport};
+use crate::record::{ServiceDetails, ServiceObservation};
+use crate::session::{DeviceSession, ExchangeError, Failure};
+
+/// A protocol's probe settings, as the registry and the scan configuration use them.
+///
+/// Implemented by the settings type in each protocol folder's `mod.rs`. `Serialize`
+/// gives the part of a resumable scan's fingerprint this protocol decides
+/// ([`ProtocolConfigs::fingerprint`](super::ProtocolConfigs::fingerprint)): every field
+/// is in it unless its type leaves it out (secrets are reduced to what is not secret,
+/// such as how many community strings there are).
+pub trait ProbeConfig:
+    Clone + std::fmt::Debug + Default + PartialEq + serde::Serialize + Send + Sync + 'static
+{
+    /// The protocol these settings belong to.
+    const PROTOCOL: Protocol;
+
+    /// The port the probe talks to.
+    fn port(&self) -> u16;
+
+    /// Sets the port the probe talks to.
+    fn set_port(&mut self, port: u16);
+
+    /// The transports the probe uses, in order: the record gets one service
+    /// observation for each.
+    fn transports(&self) -> &'static [Transport];
+
+    /// Most packets the probe can put on the wire to one device: connection attempts,
+    /// requests and UDP retries (each unanswered UDP request is sent `1 + udp_retries`
+    /// times).
+    fn max_requests(&self, udp_retries: u32) -> u64;
+
+    /// Fewest packets the probe puts on the wire to a device that answers nothing:
+    /// by default one per transport (a connection attempt for TCP; for UDP the first
+    /// datagram, which an unreachable port answers at once). A probe that sends more
+    /// before it gives up says so.
+    fn min_requests(&self, udp_retries: u32) -> u64 {
+        let _ = udp_retries;
+        self.transports().len() as u64
+    }
+
+    /// Checks the settings before anything is sent; the error is a one-line message
+    /// that names the setting.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+
+    /// Lines this protocol adds to the dry-run plan: (label, value).
+    fn plan(&self) -> Vec<(&'static str, String)> {
+        Vec::new()
+    }
+}
+
+/// Runs a protocol's probe: implemented in each protocol folder's `probe.rs`.
+pub(crate) trait RunProbe: ProbeConfig {
+    /// Asks the session's device who it is; one observation (and the identity it
+    /// learned) per transport in [`ProbeConfig::transports`]. Ends through [`ProbeEnd`].
+    fn probe(
+        &self,
+        session: &mut DeviceSession,
+    ) -> impl Future<Output = Vec<(ServiceObservation, Identity)>> + Send;
+}
+
+/// How a probe ended, settled by [`ProbeEnd::settle`] into a status.
+///
+/// `E` is the protocol codec's `ParseError`: a malformed reply stays typed until here.
+pub(crate) struct ProbeEnd<E> {
+    /// The protocol and where it was reached.
+    pub protocol: Protocol,
+    /// Transport used.
+    pub transport: Transport,
+    /// Port probed.
+    pub port: u16,
+    /// Packets put on the wire for this probe (see [`ProbeEnd::new`]).
+    requests: u32,
+    /// Round trip of the first reply; `None` when nothing answered.
+    pub first_rtt: Option<Duration>,
+    /// The failure that ended the probe early, if any.
+    pub outcome: Result<(), Failure<E>>,
+    /// The replies identified the device.
+    pub identified: bool,
+    /// The device refused in its protocol (an exception, error, reject, abort or
+    /// disconnect, or a reply without an identity): it speaks the protocol even if it
+    /// said nothing else.
+    pub refused: bool,
+}
+
+/// The status and error text a probe ends with, and a warning for its details.
+pub(crate) struct Settled {
+    /// The probe's status (see [`ProbeEnd::settle`]).
+    pub status: Status,
+    /// Why, for a non-success status.
+    pub error: Option<String>,
+    /// For an identified device whose probe ended early: what ended it.
+    pub warning: Option<String>,
+}
+
+impl<E: std::fmt::Display> ProbeEnd<E> {
+    /// The end of a probe that began when the session had sent `start` packets
+    /// ([`DeviceSession::sent`]): its `requests` are every packet the session has put
+    /// on the wire since, connection attempts and UDP retries included. That is the one
+    /// meaning of `services[].requests` for every protocol.
+    pub(crate) fn new(
+        protocol: Protocol,
+        transport: Transport,
+        port: u16,
+        session: &DeviceSession,
+        start: u32,
+    ) -> Self {
+        ProbeEnd {
+            protocol,
+            transport,
+            port,
+            requests: session.sent().saturating_sub(start),
+            first_rtt: None,
+            outcome: Ok(()),
+            identified: false,
+            refused: false,
+        }
+    }
+
+    /// Settles the status: `success` when the device was identified (an early end is then
+    /// a warning); the error of a reply that breaks the protocol or of a stopped scan;
+    /// `application-error` when the device refused in its protocol (`refusal` says how);
+    /// otherwise the failure that ended the probe, or `application-error` when replies
+    /// came without an identity.
+    pub(crate) fn settle(&self, refusal: impl FnOnce() -> String) -> Settled {
+        let (status, error, warning) = match &self.outcome {
+            Err(e) if self.identified => (
+                Status::Success,
+                None,
+                Some(format!("probe ended early: {e}")),
+            ),
+            _ if self.identified => (Status::Success, None, None),
+            Err(e)
+                if e.is_protocol_violation()
+                    || matches!(e, Failure::Exchange(ExchangeError::Stopped)) =>
+            {
+                (e.status(), Some(e.to_string()), None)
+            }
+            _ if self.refused => (Status::ApplicationError, Some(refusal()), None),
+            Err(e) => (e.status(), Some(e.to_string()), None),
+            Ok(()) => (
+                Status::ApplicationError,
+                Some("no identification in the replies".to_owned()),
+                None,
+            ),
+        };
+        Settled {
+            status,
+            error,
+            warning,
+        }
+    }
+
+    /// The service observation; `details` go in when `keep_details` (as a rule: when
+    /// the device answered at all).
+    pub(crate) fn observation(
+        self,
+        settled: Settled,
+        details: impl Into<ServiceDetails>,
+        keep_details: bool,
+    ) -> ServiceObservation {
+        ServiceObservation {
+            protocol: self.protocol,
+            transport: self.transport,
+            port: self.port,
+            status: settled.status,
+            rtt_ms: self.first_rtt.map(millis),
+            timestamp: jiff::Timestamp::now(),
+            error: settled.error,
+            requests: self.requests,
+            details: keep_details.then(|| details.into()),
+        }
+    }
+}

@@ -1,0 +1,253 @@
+//! The record's vocabulary: the small types every layer shares (protocols, transports,
+//! statuses, vendor ids, device roles, lossless device text, the identity a probe learned).
+//!
+//! This module depends on nothing else in the crate, so codecs, the session and the
+//! record can all use it without forming a cycle. [`Protocol`] is generated from the
+//! protocol registry (`crate::protocols::registry!`): one variant per registered protocol,
+//! in the registry's order, which is also the default probe order.
+
+use schemars::JsonSchema;
+use serde::{Deserialize, Serialize};
+
+/// A numeric vendor id and the registry that assigns it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct VendorId {
+    /// The id space: `odva` (CIP vendor ids), `iana-pen` (IANA private enterprise
+    /// numbers) or `bacnet` (ASHRAE BACnet vendor ids).
+    pub space: VendorIdSpace,
+    /// The number in that space.
+    pub id: u32,
+}
+
+/// Registries vendor ids come from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "kebab-case")]
+pub enum VendorIdSpace {
+    /// ODVA / CIP vendor ids (EtherNet/IP).
+    Odva,
+    /// IANA Private Enterprise Numbers (SNMP sysObjectID, engine ids).
+    IanaPen,
+    /// BACnet vendor identifiers, assigned by ASHRAE (Device object vendor-identifier, I-Am).
+    Bacnet,
+}
+
+/// Device roles the record can state.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum DeviceType {
+    /// Programmable logic controller.
+    Plc,
+    /// Communications adapter / gateway module.
+    CommAdapter,
+    /// Human-machine interface.
+    Hmi,
+    /// Motor drive (AC/DC/servo).
+    Drive,
+    /// Discrete or analog I/O block.
+    Io,
+    /// Uninterruptible power supply.
+    Ups,
+    /// Power distribution unit.
+    Pdu,
+    /// Network switch.
+    Switch,
+    /// Router.
+    Router,
+    /// Protocol or serial gateway.
+    Gateway,
+    /// Any other role a protocol names.
+    Other,
+}
+
+macro_rules! protocol_enum {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+        /// Protocols otscan speaks, in the registry's order (the default probe order).
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+        )]
+        pub enum Protocol {
+            $(
+                $(#[doc = $doc])*
+                #[serde(rename = $name)]
+                $variant,
+            )*
+        }
+
+        impl Protocol {
+            /// Every registered protocol, in the registry's order.
+            pub const ALL: &'static [Protocol] = &[$(Protocol::$variant),*];
+
+            /// Lower-case name as used in records and on the command line (`--probes`).
+            pub const fn name(self) -> &'static str {
+                match self {
+                    $(Protocol::$variant => $name,)*
+                }
+            }
+        }
+    };
+}
+crate::protocols::registry!(protocol_enum);
+
+impl Protocol {
+    /// The protocol named `name` (case-insensitive, surrounding blanks ignored), as
+    /// [`name`](Self::name) spells it; `None` for a name no protocol has.
+    pub fn from_name(name: &str) -> Option<Protocol> {
+        let name = name.trim();
+        Protocol::ALL
+            .iter()
+            .copied()
+            .find(|p| p.name().eq_ignore_ascii_case(name))
+    }
+
+    /// Position in [`Protocol::ALL`] (registry order), for per-protocol tables.
+    pub const fn index(self) -> usize {
+        self as usize
+    }
+}
+
+impl std::fmt::Display for Protocol {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Transport a service was reached over.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "lowercase")]
+pub enum Transport {
+    /// TCP.
+    Tcp,
+    /// UDP.
+    Udp,
+}
+
+/// Outcome of one probe, named as zgrab2 names them.
+#[derive(
+    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+)]
+#[serde(rename_all = "kebab-case")]
+pub enum Status {
+    /// The device answered with identification data.
+    Success,
+    /// The device answered in the protocol but with an error (e.g. a Modbus exception).
+    ApplicationError,
+    /// Bytes came back that are not a valid reply of the protocol.
+    ProtocolError,
+    /// The TCP connection was refused (RST).
+    ConnectionRefused,
+    /// The TCP connection attempt timed out.
+    ConnectionTimeout,
+    /// The peer closed the connection before a full reply.
+    ConnectionClosed,
+    /// Connected (or sent, for UDP) but no reply within the timeout.
+    IoTimeout,
+    /// The probe was not run or not finished because the scan was stopped (deadline or cancel).
+    Stopped,
+    /// Any other local or network error.
+    UnknownError,
+}
+
+impl Status {
+    /// True when the device answered in the protocol (the device speaks it).
+    pub const fn is_protocol_answer(self) -> bool {
+        matches!(self, Status::Success | Status::ApplicationError)
+    }
+
+    /// The kebab-case name used in records.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Status::Success => "success",
+            Status::ApplicationError => "application-error",
+            Status::ProtocolError => "protocol-error",
+            Status::ConnectionRefused => "connection-refused",
+            Status::ConnectionTimeout => "connection-timeout",
+            Status::ConnectionClosed => "connection-closed",
+            Status::IoTimeout => "io-timeout",
+            Status::Stopped => "stopped",
+            Status::UnknownError => "unknown-error",
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Bytes from a device shown as text without losing anything.
+///
+/// `text` is the UTF-8 reading (invalid sequences replaced by U+FFFD); when the
+/// bytes were not valid UTF-8, `hex` holds them exactly.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DeviceText {
+    /// The text, lossy only where `hex` is present.
+    pub text: String,
+    /// The raw bytes in lower-case hex, present only when they were not valid UTF-8.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub hex: Option<String>,
+}
+
+impl DeviceText {
+    /// Reads device bytes as text, keeping the raw bytes when they are not UTF-8.
+    pub fn from_bytes(bytes: &[u8]) -> Self {
+        match std::str::from_utf8(bytes) {
+            Ok(s) => DeviceText {
+                text: s.to_owned(),
+                hex: None,
+            },
+            Err(_) => DeviceText {
+                text: String::from_utf8_lossy(bytes).into_owned(),
+                hex: Some(hex(bytes)),
+            },
+        }
+    }
+
+    /// The text trimmed of padding (NULs and whitespace), for identity fields.
+    pub fn trimmed(&self) -> Option<String> {
+        let t = self
+            .text
+            .trim_matches(|c: char| c == '\0' || c.is_whitespace());
+        (!t.is_empty()).then(|| t.to_owned())
+    }
+}
+
+/// A duration in milliseconds, rounded to the microsecond (finer is noise on a network).
+pub fn millis(d: std::time::Duration) -> f64 {
+    (d.as_secs_f64() * 1e6).round() / 1e3
+}
+
+/// Lower-case hex of bytes.
+pub fn hex(bytes: &[u8]) -> String {
+    use std::fmt::Write;
+    let mut s = String::with_capacity(bytes.len() * 2);
+    for b in bytes {
+        let _ = write!(s, "{b:02x}");
+    }
+    s
+}
+
+/// Identity fields a probe learned, before merging into the record.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Identity {
+    /// Vendor name.
+    pub vendor: Option<String>,
+    /// Vendor id.
+    pub vendor_id: Option<VendorId>,
+    /// Product name.
+    pub product_name: Option<String>,
+    /// Product code.
+    pub product_code: Option<String>,
+    /// Model name.
+    pub model: Option<String>,
+    /// Serial number.
+    pub serial_number: Option<String>,
+    /// Firmware version.
+    pub firmware_version: Option<String>,
+    /// Self-reported host name.
+    pub hostname: Option<String>,
+    /// MAC address.
+    pub mac: Option<String>,
+    /// Device role.
+    pub device_type: Option<DeviceType>,
+}
