@@ -82,7 +82,7 @@ enum FrameLen {
 
 impl Framing {
     /// The label recorded in [`RecordedFrame::protocol`].
-    pub fn protocol(self) -> &'static str {
+    pub const fn protocol(self) -> &'static str {
         match self {
             Framing::ModbusTcp => "modbus",
             Framing::Enip => "enip",
