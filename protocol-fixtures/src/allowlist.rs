@@ -15,7 +15,8 @@
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
 //! and never index out of bounds, whatever the bytes. The labels are the ones the fixtures'
-//! [`Recorder`](crate::Recorder) writes in [`RecordedFrame::protocol`](crate::RecordedFrame).
+//! [`Recorder`](crate::Recorder) writes in [`RecordedFrame::protocol`](crate::RecordedFrame),
+//! and the recorder checks every frame of a label in [`PROTOCOLS`] as it records it.
 
 use rasn::types::Integer;
 use rasn_snmp::{v2, v2c, v3};
