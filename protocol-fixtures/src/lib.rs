@@ -23,6 +23,7 @@
 //! # }
 //! ```
 
+pub mod allowlist;
 pub mod bacnet;
 pub mod device;
 pub mod enip;
@@ -33,6 +34,7 @@ pub mod recorder;
 pub mod s7;
 pub mod snmp;
 
+pub use allowlist::{Request, S7Request, Violation};
 pub use bacnet::{BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetRoute, BacnetString};
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};

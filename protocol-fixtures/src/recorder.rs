@@ -1,5 +1,7 @@
 //! Records every frame the fixtures receive, and every connection they accept, so tests can
 //! audit exactly what a scanner sent (no writes, one connection per device, request pacing).
+//! Every frame of a protocol the [`allowlist`] has rules for is checked against it as it is
+//! recorded; [`Recorder::violations`] lists those outside it.
 
 use std::{
     collections::HashMap,
@@ -15,6 +17,8 @@ use tokio::{
     io::{AsyncRead, AsyncWrite, ReadBuf},
     net::TcpStream,
 };
+
+use crate::allowlist::{self, Violation};
 
 /// The transport a frame arrived on.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -82,7 +86,7 @@ enum FrameLen {
 
 impl Framing {
     /// The label recorded in [`RecordedFrame::protocol`].
-    pub fn protocol(self) -> &'static str {
+    pub const fn protocol(self) -> &'static str {
         match self {
             Framing::ModbusTcp => "modbus",
             Framing::Enip => "enip",
@@ -167,6 +171,7 @@ pub struct Recorder {
 #[derive(Debug, Default)]
 struct Inner {
     frames: Vec<RecordedFrame>,
+    violations: Vec<(RecordedFrame, Violation)>,
     last_connection: u64,
     connections: HashMap<IpAddr, ConnectionStats>,
 }
@@ -198,6 +203,14 @@ impl Recorder {
             .collect()
     }
 
+    /// The recorded frames that are not allowlisted read-only requests of their protocol
+    /// ([`allowlist::check`]), each with the rule it breaks, in arrival order. Only frames whose
+    /// [`RecordedFrame::protocol`] is one of [`allowlist::PROTOCOLS`] are checked: `"raw"` frames
+    /// (unframed streams, e.g. of silent fixtures on unregistered ports) are not.
+    pub fn violations(&self) -> Vec<(RecordedFrame, Violation)> {
+        self.lock().violations.clone()
+    }
+
     /// Connection counters of the device at `addr` (zero if it never saw a connection).
     pub fn connection_stats(&self, addr: IpAddr) -> ConnectionStats {
         self.lock()
@@ -207,10 +220,12 @@ impl Recorder {
             .unwrap_or_default()
     }
 
-    /// Forgets recorded frames and counters; connections still open stay counted as open.
+    /// Forgets recorded frames, violations and counters; connections still open stay counted as
+    /// open.
     pub fn clear(&self) {
         let mut inner = self.lock();
         inner.frames.clear();
+        inner.violations.clear();
         for stats in inner.connections.values_mut() {
             *stats = ConnectionStats {
                 accepted: 0,
@@ -259,7 +274,16 @@ impl Recorder {
     }
 
     fn push(&self, frame: RecordedFrame) {
-        self.lock().frames.push(frame);
+        // Checked before taking the lock: other fixtures' tasks record too.
+        let violation = allowlist::PROTOCOLS
+            .contains(&frame.protocol)
+            .then(|| allowlist::check(frame.protocol, &frame.bytes).err())
+            .flatten();
+        let mut inner = self.lock();
+        if let Some(violation) = violation {
+            inner.violations.push((frame.clone(), violation));
+        }
+        inner.frames.push(frame);
     }
 
     fn connection_opened(&self, device: IpAddr) -> u64 {
@@ -507,6 +531,54 @@ mod tests {
         assert_eq!(frames, [cr.to_vec(), dt.to_vec(), vec![9, 9, 9]]);
         assert_eq!(Framing::for_port(102), Framing::Tpkt);
         assert_eq!(Framing::Tpkt.protocol(), "s7");
+    }
+
+    #[test]
+    fn forbidden_frames_are_violations_and_raw_frames_unchecked() {
+        let recorder = Recorder::new();
+        let (device, peer) = (addr("127.0.0.1:44818"), addr("127.0.0.2:40000"));
+        let mut list_identity = vec![0u8; 24];
+        list_identity[0] = 0x63;
+        // RegisterSession with its protocol version and options.
+        let mut register_session = vec![0u8; 28];
+        register_session[..3].copy_from_slice(&[0x65, 0, 4]);
+        register_session[24] = 1;
+        recorder.record_datagram(device, peer, "enip", &list_identity);
+        recorder.record_datagram(device, peer, "enip", &register_session);
+        recorder.record_datagram(device, peer, "raw", &register_session);
+        assert_eq!(recorder.frames().len(), 3);
+        let violations = recorder.violations();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        let (frame, violation) = &violations[0];
+        assert_eq!((frame.protocol, &frame.bytes), ("enip", &register_session));
+        assert!(violation.reason.contains("28 bytes"), "{violation}");
+        recorder.clear();
+        assert!(recorder.violations().is_empty());
+    }
+
+    #[tokio::test]
+    async fn tcp_frames_are_checked_as_they_are_cut() {
+        let recorder = Recorder::new();
+        let mut stream = RecordingStream::new(
+            Script(
+                [
+                    vec![0, 1, 0, 0, 0, 2, 1, 0x11, 0, 2, 0, 0, 0, 6],
+                    vec![1, 0x06, 0, 1, 0, 5],
+                ]
+                .into(),
+            ),
+            addr("127.0.0.1:502"),
+            addr("127.0.0.2:40000"),
+            Framing::ModbusTcp,
+            recorder.clone(),
+        );
+        stream.read_to_end(&mut Vec::new()).await.unwrap();
+        let violations = recorder.violations();
+        assert_eq!(violations.len(), 1, "{violations:?}");
+        assert_eq!(
+            violations[0].0.bytes,
+            [0, 2, 0, 0, 0, 6, 1, 0x06, 0, 1, 0, 5]
+        );
     }
 
     #[test]

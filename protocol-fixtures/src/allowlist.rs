@@ -1,0 +1,950 @@
+//! The read-only allowlist: every request otscan may ever send to a device, decided from the
+//! request's bytes alone.
+//!
+//! [`check`] decodes a request independently of otscan's encoders (by hand for Modbus/TCP,
+//! EtherNet/IP, BACnet/IP and S7; with rasn-snmp for SNMP) and accepts it only if it is one of
+//! these identification reads:
+//!
+//! | label | accepted | spec |
+//! | --- | --- | --- |
+//! | `"modbus"` | MBAP with protocol id 0 and a true length, then Read Device Identification (FC 0x2B, MEI 0x0E, read code 1-3, one object id) or Report Server ID (FC 0x11) | Modbus Application Protocol v1.1b3 §6.17, §6.21; Modbus Messaging on TCP/IP v1.0b §3.1.3 |
+//! | `"enip"` | a bare 24-byte encapsulation header of ListIdentity (0x0063), ListServices (0x0004) or ListInterfaces (0x0064), with no session handle and no data | ODVA CIP Vol. 2 (EtherNet/IP) §2-3, §2-4 |
+//! | `"snmp"` | a v1/v2c GetRequest or GetNextRequest, or the v3 discovery message: msgFlags 0x04 (reportable, noAuthNoPriv) and a cleartext GetRequest with no variable bindings | RFC 1157, RFC 3416, RFC 3412 §6, RFC 3414 §4 |
+//! | `"bacnet"` | BVLC Original-Unicast-NPDU with a true length, NPDU version 1 that routes nowhere and carries no network-layer message; then an unsegmented confirmed ReadProperty (0x0C) or ReadPropertyMultiple (0x0E) whose first object is a Device (type 8), or an unconfirmed Who-Is | ANSI/ASHRAE 135 Annex J.2, §6.2, §20.1 |
+//! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
+//!
+//! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
+//! and never index out of bounds, whatever the bytes. The labels are the ones the fixtures'
+//! [`Recorder`](crate::Recorder) writes in [`RecordedFrame::protocol`](crate::RecordedFrame),
+//! and the recorder checks every frame of a label in [`PROTOCOLS`] as it records it.
+
+use rasn::types::Integer;
+use rasn_snmp::{v2, v2c, v3};
+
+use crate::recorder::Framing;
+
+/// Label of Modbus/TCP frames (TCP, MBAP framing).
+pub const MODBUS: &str = Framing::ModbusTcp.protocol();
+/// Label of EtherNet/IP encapsulation frames (TCP or UDP).
+pub const ENIP: &str = Framing::Enip.protocol();
+/// Label of SNMP datagrams.
+pub const SNMP: &str = crate::snmp::PROTOCOL;
+/// Label of BACnet/IP datagrams.
+pub const BACNET: &str = crate::bacnet::PROTOCOL;
+/// Label of ISO-on-TCP (S7) frames.
+pub const S7: &str = crate::s7::PROTOCOL;
+
+/// Every protocol label [`check`] has rules for.
+pub const PROTOCOLS: [&str; 5] = [MODBUS, ENIP, SNMP, BACNET, S7];
+
+/// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
+/// can check they saw every kind of request an option can cause.
+#[derive(Debug, Clone, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Request {
+    /// Modbus FC 0x2B/0x0E (`read_code` 1-3, first `object`) or FC 0x11 (`read_code` 0).
+    Modbus {
+        /// MBAP unit id.
+        unit: u8,
+        /// Function code.
+        function: u8,
+        /// Read device id code (0 for FC 0x11).
+        read_code: u8,
+        /// First object id asked for (0 for FC 0x11).
+        object: u8,
+    },
+    /// EtherNet/IP encapsulation command.
+    Enip {
+        /// Command code.
+        command: u16,
+    },
+    /// BACnet APDU: `pdu` 0 (confirmed, `service` 0x0C/0x0E, `instance` the Device
+    /// instance asked for) or 1 (unconfirmed Who-Is, `service` 0x08, `instance` 0).
+    Bacnet {
+        /// PDU type.
+        pdu: u8,
+        /// Service choice.
+        service: u8,
+        /// Device instance asked for (4194303: the wildcard).
+        instance: u32,
+    },
+    /// S7: `Cr` to a TSAP, `Setup`, or `Szl` of a list.
+    S7(S7Request),
+    /// SNMP message.
+    Snmp {
+        /// Message version: 0 (v1), 1 (v2c) or 3.
+        version: u8,
+        /// PDU tag: 0xA0 GetRequest, 0xA1 GetNextRequest.
+        pdu: u8,
+        /// Community (empty for v3).
+        community: Vec<u8>,
+    },
+}
+
+/// An S7 request, decoded by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum S7Request {
+    /// COTP Connection Request to this destination (called) TSAP; 0 if it names none.
+    Cr(u16),
+    /// Setup Communication.
+    Setup,
+    /// Read SZL of this id.
+    Szl(u16),
+}
+
+/// A request outside the allowlist (or a label without rules), and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{protocol} request outside the read-only allowlist: {reason}")]
+pub struct Violation {
+    /// The protocol label the request was checked as.
+    pub protocol: String,
+    /// The first rule the request breaks.
+    pub reason: String,
+}
+
+/// Decides whether `bytes`, one request recorded under the label `protocol` (one of
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`), is an allowlisted
+/// read-only identification request, and if so what it asks for. The rules of each protocol
+/// are in the [module documentation](self). An unknown label is a [`Violation`] too.
+///
+/// Never panics, whatever the bytes.
+pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
+    let verdict = match protocol {
+        MODBUS => modbus(bytes),
+        ENIP => enip(bytes),
+        SNMP => snmp(bytes),
+        BACNET => bacnet(bytes),
+        S7 => s7(bytes),
+        _ => Err(format!(
+            "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
+        )),
+    };
+    verdict.map_err(|reason| Violation {
+        protocol: protocol.to_owned(),
+        reason,
+    })
+}
+
+/// Why a request is refused.
+type Verdict<T> = Result<T, String>;
+
+fn big_endian_length(high: u8, low: u8) -> usize {
+    usize::from(u16::from_be_bytes([high, low]))
+}
+
+/// MBAP header (transaction id, protocol id, length, unit id), then a PDU that reads identity.
+fn modbus(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[_, _, id_high, id_low, length_high, length_low, unit], pdu)) =
+        bytes.split_first_chunk::<7>()
+    else {
+        return Err(format!("{} bytes: no whole MBAP header", bytes.len()));
+    };
+    let protocol_id = u16::from_be_bytes([id_high, id_low]);
+    if protocol_id != 0 {
+        return Err(format!("MBAP protocol id {protocol_id:#06x}, not 0"));
+    }
+    // The length counts the unit id and the PDU.
+    let length = big_endian_length(length_high, length_low);
+    if length != pdu.len() + 1 {
+        return Err(format!(
+            "MBAP length {length}, but {} bytes follow it",
+            pdu.len() + 1
+        ));
+    }
+    match *pdu {
+        [0x2B, 0x0E, read_code @ 0x01..=0x03, object] => Ok(Request::Modbus {
+            unit,
+            function: 0x2B,
+            read_code,
+            object,
+        }),
+        [0x11] => Ok(Request::Modbus {
+            unit,
+            function: 0x11,
+            read_code: 0,
+            object: 0,
+        }),
+        [] => Err("no function code".to_owned()),
+        _ => Err(format!(
+            "PDU {pdu:02x?} is neither Read Device Identification (0x2B/0x0E, read code 1-3, \
+             an object id) nor Report Server ID (0x11)"
+        )),
+    }
+}
+
+/// A bare encapsulation header: command, length, session handle, status, context, options.
+fn enip(bytes: &[u8]) -> Verdict<Request> {
+    let Ok(&[command_low, command_high, _, _, s0, s1, s2, s3, ..]) = <&[u8; 24]>::try_from(bytes)
+    else {
+        return Err(format!(
+            "{} bytes: the list commands are a bare 24-byte header",
+            bytes.len()
+        ));
+    };
+    let command = u16::from_le_bytes([command_low, command_high]);
+    if ![0x0063, 0x0004, 0x0064].contains(&command) {
+        return Err(format!(
+            "command {command:#06x} is not ListIdentity, ListServices or ListInterfaces"
+        ));
+    }
+    let session = u32::from_le_bytes([s0, s1, s2, s3]);
+    if session != 0 {
+        return Err(format!(
+            "session handle {session:#010x}: list commands need none"
+        ));
+    }
+    Ok(Request::Enip { command })
+}
+
+/// The context tag of a PDU (RFC 3416 §3).
+fn pdu_tag(pdus: &v2::Pdus) -> u8 {
+    match pdus {
+        v2::Pdus::GetRequest(_) => 0xA0,
+        v2::Pdus::GetNextRequest(_) => 0xA1,
+        v2::Pdus::Response(_) => 0xA2,
+        v2::Pdus::SetRequest(_) => 0xA3,
+        v2::Pdus::GetBulkRequest(_) => 0xA5,
+        v2::Pdus::InformRequest(_) => 0xA6,
+        v2::Pdus::Trap(_) => 0xA7,
+        v2::Pdus::Report(_) => 0xA8,
+    }
+}
+
+/// A community-based Get/GetNext, or the v3 discovery message.
+fn snmp(bytes: &[u8]) -> Verdict<Request> {
+    if let Ok(message) = rasn::ber::decode::<v2c::Message<v2::Pdus>>(bytes) {
+        let version = match u8::try_from(&message.version) {
+            Ok(version @ (0 | 1)) => version,
+            _ => {
+                return Err(format!(
+                    "community message of version {}, not v1 (0) or v2c (1)",
+                    message.version
+                ))
+            }
+        };
+        let pdu = pdu_tag(&message.data);
+        if !matches!(pdu, 0xA0 | 0xA1) {
+            return Err(format!(
+                "PDU tag {pdu:#04x}, not GetRequest (0xa0) or GetNextRequest (0xa1)"
+            ));
+        }
+        return Ok(Request::Snmp {
+            version,
+            pdu,
+            community: message.community.to_vec(),
+        });
+    }
+    let message = rasn::ber::decode::<v3::Message>(bytes)
+        .map_err(|err| format!("neither a v1/v2c nor a v3 message: {err}"))?;
+    if message.version != Integer::from(3) {
+        return Err(format!("v3-shaped message of version {}", message.version));
+    }
+    let flags = message.global_data.flags.as_ref();
+    if flags != [0x04] {
+        return Err(format!(
+            "v3 msgFlags {flags:02x?}, not 0x04 (reportable, noAuthNoPriv discovery)"
+        ));
+    }
+    let v3::ScopedPduData::CleartextPdu(scoped) = message.scoped_data else {
+        return Err("encrypted v3 scoped PDU".to_owned());
+    };
+    let v2::Pdus::GetRequest(get) = &scoped.data else {
+        return Err(format!(
+            "v3 PDU tag {:#04x}: only the discovery GetRequest (0xa0)",
+            pdu_tag(&scoped.data)
+        ));
+    };
+    if !get.0.variable_bindings.is_empty() {
+        return Err("v3 GetRequest with variable bindings: discovery asks for none".to_owned());
+    }
+    Ok(Request::Snmp {
+        version: 3,
+        pdu: 0xA0,
+        community: Vec::new(),
+    })
+}
+
+/// BVLC (type, function, length), NPDU (version, control), then the APDU.
+fn bacnet(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[bvlc, function, length_high, length_low, version, control], apdu)) =
+        bytes.split_first_chunk::<6>()
+    else {
+        return Err(format!(
+            "{} bytes: no whole BVLC and NPDU header",
+            bytes.len()
+        ));
+    };
+    if [bvlc, function] != [0x81, 0x0A] {
+        return Err(format!(
+            "BVLC {bvlc:#04x}/{function:#04x}, not BACnet/IP Original-Unicast-NPDU (0x81/0x0a)"
+        ));
+    }
+    let length = big_endian_length(length_high, length_low);
+    if length != bytes.len() {
+        return Err(format!("BVLC length {length}, datagram {}", bytes.len()));
+    }
+    if version != 1 {
+        return Err(format!("NPDU version {version}, not 1"));
+    }
+    // Only the expecting-reply bit: no destination, no source, no network-layer message.
+    if control & !0x04 != 0 {
+        return Err(format!(
+            "NPDU control {control:#04x}: routing or a network-layer message"
+        ));
+    }
+    match *apdu {
+        // Type 0 with no segmentation flags, max segments/APDU, invoke id, service choice.
+        [0x00, _, _, service, ref parameters @ ..] => {
+            if !matches!(service, 0x0C | 0x0E) {
+                return Err(format!(
+                    "confirmed service {service:#04x} is not ReadProperty (0x0c) or \
+                     ReadPropertyMultiple (0x0e)"
+                ));
+            }
+            // Context tag 0, length 4: the object identifier.
+            let [0x0C, o0, o1, o2, o3, ..] = *parameters else {
+                return Err("the first parameter is not an object identifier".to_owned());
+            };
+            let object = u32::from_be_bytes([o0, o1, o2, o3]);
+            let object_type = object >> 22;
+            if object_type != 8 {
+                return Err(format!("object type {object_type}, not Device (8)"));
+            }
+            Ok(Request::Bacnet {
+                pdu: 0,
+                service,
+                instance: object & 0x3F_FFFF,
+            })
+        }
+        [0x10, 0x08, ..] => Ok(Request::Bacnet {
+            pdu: 1,
+            service: 0x08,
+            instance: 0,
+        }),
+        [0x10, service, ..] => Err(format!(
+            "unconfirmed service {service:#04x}, not Who-Is (0x08)"
+        )),
+        [first @ (0x00 | 0x10), ..] => Err(format!("APDU of type byte {first:#04x} cut short")),
+        [first, ..] => Err(format!(
+            "APDU type byte {first:#04x}: only an unsegmented confirmed request (0x00) or an \
+             unconfirmed request (0x10)"
+        )),
+        [] => Err("no APDU".to_owned()),
+    }
+}
+
+/// TPKT (version, reserved, length), then a COTP CR or a DT with an S7 PDU.
+fn s7(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[version, _, length_high, length_low], cotp)) = bytes.split_first_chunk::<4>()
+    else {
+        return Err(format!("{} bytes: no whole TPKT header", bytes.len()));
+    };
+    if version != 3 {
+        return Err(format!("TPKT version {version}, not 3"));
+    }
+    let length = big_endian_length(length_high, length_low);
+    if length != bytes.len() {
+        return Err(format!("TPKT length {length}, frame {}", bytes.len()));
+    }
+    // Length indicator, TPDU code; a DT's third byte is its TPDU number and EOT.
+    match *cotp {
+        [indicator, 0xE0, ..] => {
+            if usize::from(indicator) + 1 != cotp.len() {
+                return Err(format!(
+                    "COTP Connection Request of {} bytes, length indicator {indicator}: \
+                     it carries no user data",
+                    cotp.len()
+                ));
+            }
+            called_tsap(cotp).map(|tsap| Request::S7(S7Request::Cr(tsap)))
+        }
+        [_, 0xF0, _, ref pdu @ ..] => s7_pdu(pdu).map(Request::S7),
+        [_, tpdu, ..] => Err(format!(
+            "COTP TPDU {tpdu:#04x} is neither a Connection Request (0xe0) nor DT (0xf0)"
+        )),
+        _ => Err(format!("{} bytes: no COTP header", cotp.len())),
+    }
+}
+
+/// The called TSAP (parameter 0xC2) of a COTP Connection Request, 0 if it names none.
+fn called_tsap(cotp: &[u8]) -> Verdict<u16> {
+    // Length indicator, code, destination and source references, class; then parameters.
+    let Some((_, mut parameters)) = cotp.split_first_chunk::<7>() else {
+        return Err(format!(
+            "COTP Connection Request of {} bytes, shorter than its fixed part",
+            cotp.len()
+        ));
+    };
+    let mut called = 0;
+    // Code, length, value.
+    while let [code, length, ref rest @ ..] = *parameters {
+        let Some((value, next)) = rest.split_at_checked(usize::from(length)) else {
+            return Err(format!("COTP parameter {code:#04x} runs past the end"));
+        };
+        if code == 0xC2 {
+            let Some(&tsap) = value.first_chunk::<2>() else {
+                return Err(format!("called TSAP of {length} bytes"));
+            };
+            called = u16::from_be_bytes(tsap);
+        }
+        parameters = next;
+    }
+    Ok(called)
+}
+
+/// An S7 PDU: a 10-byte header (protocol id, ROSCTR, reserved, PDU reference, parameter and
+/// data lengths), parameters, data.
+fn s7_pdu(pdu: &[u8]) -> Verdict<S7Request> {
+    let Some((&[protocol_id, rosctr, ..], parameters)) = pdu.split_first_chunk::<10>() else {
+        return Err(format!(
+            "S7 PDU of {} bytes, shorter than its header",
+            pdu.len()
+        ));
+    };
+    if protocol_id != 0x32 {
+        return Err(format!("S7 protocol id {protocol_id:#04x}, not 0x32"));
+    }
+    match rosctr {
+        0x01 => match parameters.first() {
+            Some(0xF0) => Ok(S7Request::Setup),
+            Some(function) => Err(format!(
+                "job function {function:#04x}: the only job is Setup Communication (0xf0)"
+            )),
+            None => Err("job without a function".to_owned()),
+        },
+        0x07 => {
+            // Head, parameter length, method request, type request + group CPU functions,
+            // subfunction read SZL.
+            if parameters.first_chunk::<7>() != Some(&[0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01]) {
+                return Err("userdata parameters other than a read-SZL request".to_owned());
+            }
+            // Data after the 8 parameter bytes: return code, transport size, length, SZL id.
+            let Some(&[_, _, _, _, id_high, id_low]) =
+                pdu.get(18..).and_then(<[u8]>::first_chunk::<6>)
+            else {
+                return Err("read-SZL request cut short before the SZL id".to_owned());
+            };
+            match u16::from_be_bytes([id_high, id_low]) {
+                szl @ (0x0011 | 0x001C) => Ok(S7Request::Szl(szl)),
+                szl => Err(format!("SZL {szl:#06x}, not 0x0011 or 0x001c")),
+            }
+        }
+        _ => Err(format!(
+            "ROSCTR {rosctr:#04x}: only a job (0x01) or userdata (0x07)"
+        )),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    fn accepted(protocol: &str, bytes: &[u8]) -> Request {
+        check(protocol, bytes).unwrap_or_else(|v| panic!("{v}: {bytes:02x?}"))
+    }
+
+    fn refused(protocol: &str, bytes: &[u8]) -> Violation {
+        let violation = match check(protocol, bytes) {
+            Ok(request) => panic!("accepted {request:?}: {bytes:02x?}"),
+            Err(violation) => violation,
+        };
+        assert_eq!(violation.protocol, protocol);
+        violation
+    }
+
+    // ---- Modbus/TCP
+
+    /// An MBAP header with a true length (unit id included), then `pdu`.
+    fn mbap(unit: u8, pdu: &[u8]) -> Vec<u8> {
+        let length = u16::try_from(pdu.len() + 1).unwrap().to_be_bytes();
+        [&[0x00, 0x2A, 0x00, 0x00, length[0], length[1], unit], pdu].concat()
+    }
+
+    #[test]
+    fn modbus_identification_reads_are_accepted() {
+        for read_code in 1..=3 {
+            assert_eq!(
+                accepted(MODBUS, &mbap(0xFF, &[0x2B, 0x0E, read_code, 0x80])),
+                Request::Modbus {
+                    unit: 0xFF,
+                    function: 0x2B,
+                    read_code,
+                    object: 0x80
+                }
+            );
+        }
+        assert_eq!(
+            accepted(MODBUS, &mbap(7, &[0x11])),
+            Request::Modbus {
+                unit: 7,
+                function: 0x11,
+                read_code: 0,
+                object: 0
+            }
+        );
+    }
+
+    #[test]
+    fn modbus_near_misses_are_refused() {
+        // Write Single Register, Write Multiple Registers.
+        refused(MODBUS, &mbap(1, &[0x06, 0x00, 0x01, 0x00, 0x05]));
+        refused(
+            MODBUS,
+            &mbap(1, &[0x10, 0x00, 0x01, 0x00, 0x01, 0x02, 0x00, 0x05]),
+        );
+        // Read Holding Registers is a read, but not an identification request.
+        refused(MODBUS, &mbap(1, &[0x03, 0x00, 0x00, 0x00, 0x01]));
+        // Read code 4 (individual access), CANopen MEI 0x0D, a trailing byte.
+        refused(MODBUS, &mbap(1, &[0x2B, 0x0E, 0x04, 0x00]));
+        refused(MODBUS, &mbap(1, &[0x2B, 0x0D, 0x01, 0x00]));
+        refused(MODBUS, &mbap(1, &[0x2B, 0x0E, 0x01, 0x00, 0x00]));
+        refused(MODBUS, &mbap(1, &[]));
+        let mut other_protocol = mbap(1, &[0x11]);
+        other_protocol[3] = 1;
+        assert!(refused(MODBUS, &other_protocol)
+            .reason
+            .contains("protocol id"));
+        let mut long_length = mbap(1, &[0x11]);
+        long_length[5] += 1;
+        assert!(refused(MODBUS, &long_length).reason.contains("length"));
+    }
+
+    // ---- EtherNet/IP
+
+    /// A 24-byte encapsulation header with `command`, `session` and sender context 9.
+    fn encapsulation(command: u16, session: u32) -> Vec<u8> {
+        let mut header = vec![0u8; 24];
+        header[..2].copy_from_slice(&command.to_le_bytes());
+        header[4..8].copy_from_slice(&session.to_le_bytes());
+        header[12] = 9;
+        header
+    }
+
+    #[test]
+    fn enip_list_commands_are_accepted() {
+        for command in [0x0063, 0x0004, 0x0064] {
+            assert_eq!(
+                accepted(ENIP, &encapsulation(command, 0)),
+                Request::Enip { command }
+            );
+        }
+    }
+
+    #[test]
+    fn enip_near_misses_are_refused() {
+        // RegisterSession with its 4 bytes of data, and bare.
+        let mut register = encapsulation(0x0065, 0);
+        register[2] = 4;
+        register.extend_from_slice(&[1, 0, 0, 0]);
+        refused(ENIP, &register);
+        refused(ENIP, &encapsulation(0x0065, 0));
+        // SendRRData in a session.
+        refused(ENIP, &encapsulation(0x006F, 0x1234_5678));
+        refused(ENIP, &encapsulation(0x006F, 0));
+        // A list command in a session, or with data.
+        assert!(refused(ENIP, &encapsulation(0x0063, 1))
+            .reason
+            .contains("session"));
+        refused(ENIP, &[encapsulation(0x0063, 0), vec![0]].concat());
+        refused(ENIP, &encapsulation(0x0063, 0)[..23]);
+    }
+
+    // ---- SNMP
+
+    /// A BER tag-length-value with a short-form length.
+    fn tlv(tag: u8, content: &[u8]) -> Vec<u8> {
+        [&[tag, u8::try_from(content.len()).unwrap()], content].concat()
+    }
+
+    /// A BER INTEGER of one byte.
+    fn int(value: u8) -> Vec<u8> {
+        tlv(0x02, &[value])
+    }
+
+    /// A PDU with request id 5 and no error; `bindings` are the encoded VarBinds.
+    fn pdu(tag: u8, bindings: &[u8]) -> Vec<u8> {
+        tlv(tag, &[int(5), int(0), int(0), tlv(0x30, bindings)].concat())
+    }
+
+    /// sysDescr.0 with a NULL value.
+    fn sys_descr() -> Vec<u8> {
+        let oid = tlv(0x06, &[0x2B, 0x06, 0x01, 0x02, 0x01, 0x01, 0x01, 0x00]);
+        tlv(0x30, &[oid, vec![0x05, 0x00]].concat())
+    }
+
+    /// A community-based message, built by hand.
+    fn community_message(version: u8, community: &[u8], pdu: &[u8]) -> Vec<u8> {
+        tlv(
+            0x30,
+            &[int(version), tlv(0x04, community), pdu.to_vec()].concat(),
+        )
+    }
+
+    /// A v3 message with `flags` and a cleartext scoped `pdu`, built by hand; the USM
+    /// parameters are empty, as a discovery request's are.
+    fn v3_message(flags: u8, pdu: &[u8]) -> Vec<u8> {
+        let header = [
+            int(1),
+            tlv(0x02, &[0x00, 0xFF, 0xE3]),
+            tlv(0x04, &[flags]),
+            int(3),
+        ];
+        let usm = [
+            tlv(0x04, &[]),
+            int(0),
+            int(0),
+            tlv(0x04, &[]),
+            tlv(0x04, &[]),
+            tlv(0x04, &[]),
+        ];
+        let scoped = [tlv(0x04, &[]), tlv(0x04, &[]), pdu.to_vec()];
+        tlv(
+            0x30,
+            &[
+                int(3),
+                tlv(0x30, &header.concat()),
+                tlv(0x04, &tlv(0x30, &usm.concat())),
+                tlv(0x30, &scoped.concat()),
+            ]
+            .concat(),
+        )
+    }
+
+    #[test]
+    fn snmp_reads_and_discovery_are_accepted() {
+        for (version, tag) in [(0, 0xA0), (0, 0xA1), (1, 0xA0), (1, 0xA1)] {
+            let message = community_message(version, b"public", &pdu(tag, &sys_descr()));
+            assert_eq!(
+                accepted(SNMP, &message),
+                Request::Snmp {
+                    version,
+                    pdu: tag,
+                    community: b"public".to_vec()
+                }
+            );
+        }
+        assert_eq!(
+            accepted(SNMP, &v3_message(0x04, &pdu(0xA0, &[]))),
+            Request::Snmp {
+                version: 3,
+                pdu: 0xA0,
+                community: Vec::new()
+            }
+        );
+    }
+
+    #[test]
+    fn snmp_near_misses_are_refused() {
+        use rasn::types::{ObjectIdentifier, OctetString};
+        use rasn_smi::v2::{ObjectSyntax, SimpleSyntax};
+
+        let set = v2c::Message {
+            version: Integer::from(1),
+            community: OctetString::from_static(b"private"),
+            data: v2::Pdus::SetRequest(v2::SetRequest(v2::Pdu {
+                request_id: 5,
+                error_status: 0,
+                error_index: 0,
+                variable_bindings: vec![v2::VarBind {
+                    // sysContact.0
+                    name: ObjectIdentifier::new(vec![1, 3, 6, 1, 2, 1, 1, 4, 0]).unwrap(),
+                    value: v2::VarBindValue::Value(ObjectSyntax::Simple(SimpleSyntax::String(
+                        OctetString::from_static(b"owned"),
+                    ))),
+                }],
+            })),
+        };
+        let set = rasn::ber::encode(&set).unwrap();
+        assert_eq!(set[0..2], [0x30, u8::try_from(set.len() - 2).unwrap()]);
+        assert!(set.contains(&0xA3));
+        assert!(refused(SNMP, &set).reason.contains("0xa3"));
+        // The same SetRequest, by hand, in v1; a GetBulk; a Response.
+        refused(
+            SNMP,
+            &community_message(0, b"private", &pdu(0xA3, &sys_descr())),
+        );
+        refused(
+            SNMP,
+            &community_message(1, b"public", &pdu(0xA5, &sys_descr())),
+        );
+        refused(
+            SNMP,
+            &community_message(1, b"public", &pdu(0xA2, &sys_descr())),
+        );
+        // A Get of another message version.
+        refused(
+            SNMP,
+            &community_message(2, b"public", &pdu(0xA0, &sys_descr())),
+        );
+        // v3 with authentication and privacy, or asking for something, or setting.
+        refused(SNMP, &v3_message(0x07, &pdu(0xA0, &[])));
+        refused(SNMP, &v3_message(0x04, &pdu(0xA0, &sys_descr())));
+        refused(SNMP, &v3_message(0x04, &pdu(0xA3, &[])));
+        refused(SNMP, b"not BER");
+    }
+
+    // ---- BACnet/IP
+
+    /// An Original-Unicast-NPDU with NPDU control `control` and `apdu`.
+    fn bvlc(control: u8, apdu: &[u8]) -> Vec<u8> {
+        let length = u16::try_from(apdu.len() + 6).unwrap().to_be_bytes();
+        [&[0x81, 0x0A, length[0], length[1], 0x01, control], apdu].concat()
+    }
+
+    /// A confirmed request (max APDU 1476, invoke id 3) of `service` whose first parameter is
+    /// the object identifier of `object_type`/`instance`, then `rest`.
+    fn confirmed(service: u8, object_type: u32, instance: u32, rest: &[u8]) -> Vec<u8> {
+        let object = ((object_type << 22) | instance).to_be_bytes();
+        [&[0x00, 0x05, 0x03, service, 0x0C][..], &object, rest].concat()
+    }
+
+    /// ReadProperty's property identifier: object-name (77).
+    const OBJECT_NAME: &[u8] = &[0x19, 0x4D];
+    /// ReadPropertyMultiple's list: object-name.
+    const NAME_LIST: &[u8] = &[0x1E, 0x09, 0x4D, 0x1F];
+
+    #[test]
+    fn bacnet_device_reads_and_who_is_are_accepted() {
+        for (service, rest) in [(0x0C, OBJECT_NAME), (0x0E, NAME_LIST)] {
+            for instance in [0, 1234, 0x3F_FFFF] {
+                assert_eq!(
+                    accepted(BACNET, &bvlc(0x04, &confirmed(service, 8, instance, rest))),
+                    Request::Bacnet {
+                        pdu: 0,
+                        service,
+                        instance
+                    }
+                );
+            }
+        }
+        let who_is = Request::Bacnet {
+            pdu: 1,
+            service: 0x08,
+            instance: 0,
+        };
+        assert_eq!(accepted(BACNET, &bvlc(0x00, &[0x10, 0x08])), who_is);
+        // With a range: 7 to 4194303.
+        let ranged = [0x10, 0x08, 0x09, 0x07, 0x1B, 0x3F, 0xFF, 0xFF];
+        assert_eq!(accepted(BACNET, &bvlc(0x00, &ranged)), who_is);
+    }
+
+    #[test]
+    fn bacnet_near_misses_are_refused() {
+        // WriteProperty of the Device's object-name.
+        let write = [OBJECT_NAME, &[0x3E, 0x75, 0x02, 0x00, b'x', 0x3F]].concat();
+        refused(BACNET, &bvlc(0x04, &confirmed(0x0F, 8, 1234, &write)));
+        // DeviceCommunicationControl (disable) and ReinitializeDevice (coldstart): their first
+        // parameters are not object identifiers, and the service alone refuses them.
+        let dcc = [0x00, 0x05, 0x03, 0x11, 0x19, 0x01];
+        assert!(refused(BACNET, &bvlc(0x04, &dcc)).reason.contains("0x11"));
+        let reinitialize = [0x00, 0x05, 0x03, 0x14, 0x09, 0x00];
+        assert!(refused(BACNET, &bvlc(0x04, &reinitialize))
+            .reason
+            .contains("0x14"));
+        // A read of an analog input, a segmented read, an I-Am, a broadcast, a routed read.
+        refused(BACNET, &bvlc(0x04, &confirmed(0x0C, 0, 1, OBJECT_NAME)));
+        let mut segmented = confirmed(0x0C, 8, 1, OBJECT_NAME);
+        segmented[0] = 0x08;
+        refused(BACNET, &bvlc(0x04, &segmented));
+        refused(
+            BACNET,
+            &bvlc(0x00, &[0x10, 0x00, 0xC4, 0x02, 0x00, 0x04, 0xD2]),
+        );
+        let mut broadcast = bvlc(0x00, &[0x10, 0x08]);
+        broadcast[1] = 0x0B;
+        refused(BACNET, &broadcast);
+        refused(BACNET, &bvlc(0x24, &confirmed(0x0C, 8, 1, OBJECT_NAME)));
+        let mut long_length = bvlc(0x00, &[0x10, 0x08]);
+        long_length[3] += 1;
+        refused(BACNET, &long_length);
+    }
+
+    // ---- S7
+
+    /// `cotp` and what follows it in one TPKT.
+    fn tpkt(cotp: &[u8]) -> Vec<u8> {
+        let length = u16::try_from(cotp.len() + 4).unwrap().to_be_bytes();
+        [&[0x03, 0x00, length[0], length[1]], cotp].concat()
+    }
+
+    /// A COTP Connection Request, class 0, TPDU size 1024, calling TSAP 0x0100, called `tsap`.
+    fn connection_request(tsap: u16) -> Vec<u8> {
+        let called = tsap.to_be_bytes();
+        let tail = [
+            0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC0, 0x01, 0x0A, 0xC1, 0x02, 0x01, 0x00, 0xC2,
+            0x02, called[0], called[1],
+        ];
+        tpkt(&[&[u8::try_from(tail.len()).unwrap()][..], &tail].concat())
+    }
+
+    /// An S7 PDU of `rosctr` with `parameters` and `data`, in a COTP DT.
+    fn s7_pdu(rosctr: u8, parameters: &[u8], data: &[u8]) -> Vec<u8> {
+        let p = u16::try_from(parameters.len()).unwrap().to_be_bytes();
+        let d = u16::try_from(data.len()).unwrap().to_be_bytes();
+        let header = [0x32, rosctr, 0x00, 0x00, 0x00, 0x01, p[0], p[1], d[0], d[1]];
+        tpkt(&[&[0x02, 0xF0, 0x80][..], &header, parameters, data].concat())
+    }
+
+    /// Setup Communication: AmQ 1/1, PDU length 480.
+    fn setup() -> Vec<u8> {
+        s7_pdu(0x01, &[0xF0, 0x00, 0x00, 0x01, 0x00, 0x01, 0x01, 0xE0], &[])
+    }
+
+    /// A userdata read of SZL `id`, index 0.
+    fn read_szl(id: u16) -> Vec<u8> {
+        let id = id.to_be_bytes();
+        s7_pdu(
+            0x07,
+            &[0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00],
+            &[0xFF, 0x09, 0x00, 0x04, id[0], id[1], 0x00, 0x00],
+        )
+    }
+
+    #[test]
+    fn s7_identification_requests_are_accepted() {
+        for tsap in [0x0102, 0x0200, 0x0100, 0x0301] {
+            assert_eq!(
+                accepted(S7, &connection_request(tsap)),
+                Request::S7(S7Request::Cr(tsap))
+            );
+        }
+        // No called TSAP: class and TPDU size only.
+        let bare = tpkt(&[0x09, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC0, 0x01, 0x0A]);
+        assert_eq!(accepted(S7, &bare), Request::S7(S7Request::Cr(0)));
+        assert_eq!(accepted(S7, &setup()), Request::S7(S7Request::Setup));
+        for id in [0x0011, 0x001C] {
+            assert_eq!(accepted(S7, &read_szl(id)), Request::S7(S7Request::Szl(id)));
+        }
+    }
+
+    #[test]
+    fn s7_near_misses_are_refused() {
+        // Read Var and Write Var of one DB1 byte, PLC Stop.
+        let item = [
+            0x12, 0x0A, 0x10, 0x02, 0x00, 0x01, 0x00, 0x01, 0x84, 0x00, 0x00, 0x00,
+        ];
+        let read_var = [&[0x04, 0x01][..], &item].concat();
+        assert!(refused(S7, &s7_pdu(0x01, &read_var, &[]))
+            .reason
+            .contains("0x04"));
+        let write_var = [&[0x05, 0x01][..], &item].concat();
+        refused(
+            S7,
+            &s7_pdu(0x01, &write_var, &[0x00, 0x04, 0x00, 0x08, 0x2A]),
+        );
+        let plc_stop = [
+            &[0x29, 0x00, 0x00, 0x00, 0x00, 0x00, 0x09][..],
+            b"P_PROGRAM",
+        ]
+        .concat();
+        refused(S7, &s7_pdu(0x01, &plc_stop, &[]));
+        // Other SZLs: the module identification's index list, the CPU's diagnostic buffer.
+        for id in [0x0000, 0x0111, 0x0424, 0x00A0] {
+            assert!(refused(S7, &read_szl(id)).reason.contains("SZL"));
+        }
+        // A userdata write (subfunction 2 of another group), an Ack_Data, a Disconnect Request.
+        refused(
+            S7,
+            &s7_pdu(0x07, &[0x00, 0x01, 0x12, 0x04, 0x11, 0x45, 0x02, 0x00], &[]),
+        );
+        refused(S7, &s7_pdu(0x03, &[0xF0, 0x00], &[0x00, 0x00]));
+        refused(S7, &tpkt(&[0x06, 0x80, 0x00, 0x01, 0x00, 0x02, 0x00]));
+        // A Connection Request with user data, or with a parameter running past its end.
+        let mut with_data = connection_request(0x0102);
+        with_data.push(0xFF);
+        with_data[3] += 1;
+        refused(S7, &with_data);
+        refused(
+            S7,
+            &tpkt(&[0x09, 0xE0, 0x00, 0x00, 0x00, 0x01, 0x00, 0xC2, 0x03, 0x01]),
+        );
+        // TPKT version 2.
+        let mut version = setup();
+        version[0] = 2;
+        refused(S7, &version);
+    }
+
+    #[test]
+    fn unknown_labels_are_violations() {
+        for label in ["raw", "", "Modbus", "http"] {
+            let violation = refused(label, &mbap(1, &[0x11]));
+            assert!(violation.to_string().contains("no rules"), "{violation}");
+        }
+    }
+
+    // ---- Never panics
+
+    /// Every allowed request above, with its label.
+    fn allowed() -> Vec<(&'static str, Vec<u8>)> {
+        vec![
+            (MODBUS, mbap(1, &[0x2B, 0x0E, 0x01, 0x00])),
+            (MODBUS, mbap(1, &[0x11])),
+            (ENIP, encapsulation(0x0063, 0)),
+            (
+                SNMP,
+                community_message(1, b"public", &pdu(0xA1, &sys_descr())),
+            ),
+            (SNMP, v3_message(0x04, &pdu(0xA0, &[]))),
+            (BACNET, bvlc(0x04, &confirmed(0x0E, 8, 1, NAME_LIST))),
+            (BACNET, bvlc(0x00, &[0x10, 0x08])),
+            (S7, connection_request(0x0102)),
+            (S7, setup()),
+            (S7, read_szl(0x0011)),
+        ]
+    }
+
+    /// Each allowed request cut at every length and with each of its bytes set to every value,
+    /// under every label: the checks near the accepted shapes, where random bytes rarely reach.
+    #[test]
+    fn truncated_and_mutated_requests_never_panic() {
+        for (label, bytes) in allowed() {
+            accepted(label, &bytes);
+            for other in PROTOCOLS.iter().chain(&["raw"]) {
+                for end in 0..bytes.len() {
+                    let _ = check(other, &bytes[..end]);
+                }
+                for at in 0..bytes.len() {
+                    let mut mutated = bytes.clone();
+                    for value in 0..=u8::MAX {
+                        mutated[at] = value;
+                        let _ = check(other, &mutated);
+                    }
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn empty_and_one_byte_inputs_are_refused() {
+        for label in PROTOCOLS {
+            refused(label, &[]);
+            for byte in 0..=u8::MAX {
+                refused(label, &[byte]);
+            }
+        }
+    }
+
+    proptest! {
+        #[test]
+        fn arbitrary_bytes_never_panic(
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, "raw"][..]),
+            bytes in prop::collection::vec(any::<u8>(), 0..600),
+        ) {
+            if let Err(violation) = check(label, &bytes) {
+                prop_assert_eq!(violation.protocol, label);
+            }
+        }
+
+        /// Arbitrary bytes behind each protocol's valid header, so the checks go past it.
+        #[test]
+        fn arbitrary_bodies_never_panic(
+            header in prop::sample::select(allowed()),
+            cut in 0usize..32,
+            tail in prop::collection::vec(any::<u8>(), 0..64),
+        ) {
+            let (label, bytes) = header;
+            let keep = bytes.len().saturating_sub(cut);
+            let _ = check(label, &[&bytes[..keep], &tail[..]].concat());
+        }
+    }
+}
