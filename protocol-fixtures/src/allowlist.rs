@@ -173,7 +173,7 @@ fn modbus(bytes: &[u8]) -> Verdict<Request> {
 
 /// A bare encapsulation header: command, length, session handle, status, context, options.
 fn enip(bytes: &[u8]) -> Verdict<Request> {
-    let Ok(&[command_low, command_high, _, _, s0, s1, s2, s3, ..]) = <&[u8; 24]>::try_from(bytes)
+    let Ok(&[command_low, command_high, l0, l1, s0, s1, s2, s3, ..]) = <&[u8; 24]>::try_from(bytes)
     else {
         return Err(format!(
             "{} bytes: the list commands are a bare 24-byte header",
@@ -184,6 +184,12 @@ fn enip(bytes: &[u8]) -> Verdict<Request> {
     if ![0x0063, 0x0004, 0x0064].contains(&command) {
         return Err(format!(
             "command {command:#06x} is not ListIdentity, ListServices or ListInterfaces"
+        ));
+    }
+    let length = u16::from_le_bytes([l0, l1]);
+    if length != 0 {
+        return Err(format!(
+            "length field {length}: the list commands carry no data"
         ));
     }
     let session = u32::from_le_bytes([s0, s1, s2, s3]);
@@ -547,6 +553,10 @@ mod tests {
             .contains("session"));
         refused(ENIP, &[encapsulation(0x0063, 0), vec![0]].concat());
         refused(ENIP, &encapsulation(0x0063, 0)[..23]);
+        // A bare header whose length field announces data it does not carry.
+        let mut lying = encapsulation(0x0063, 0);
+        lying[2] = 4;
+        assert!(refused(ENIP, &lying).reason.contains("length"));
     }
 
     // ---- SNMP

@@ -8,7 +8,11 @@
 //! could be spelled. Adding a variant, or a variant to a protocol's `Request`, is a
 //! reviewed design change.
 
-use crate::protocols::{bacnet, enip, modbus, s7, snmp};
+use crate::protocols::bacnet::codec as bacnet;
+use crate::protocols::enip::codec as enip;
+use crate::protocols::modbus::codec as modbus;
+use crate::protocols::s7::codec as s7;
+use crate::protocols::snmp::codec as snmp;
 use crate::record::fields::Protocol;
 
 /// A read-only identification request, the only thing otscan can send: one variant per
@@ -35,11 +39,11 @@ impl ReadOnlyRequest {
     /// BACnet invoke id, the S7 PDU reference).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
-            ReadOnlyRequest::Modbus(r) => modbus::codec::encode(r, correlation),
-            ReadOnlyRequest::Enip(r) => enip::codec::encode(r, correlation),
-            ReadOnlyRequest::S7(r) => s7::codec::encode(r, correlation),
-            ReadOnlyRequest::Bacnet(r) => bacnet::codec::encode(r, correlation),
-            ReadOnlyRequest::Snmp(r) => snmp::codec::encode(r, correlation),
+            ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
+            ReadOnlyRequest::Enip(r) => enip::encode(r, correlation),
+            ReadOnlyRequest::S7(r) => s7::encode(r, correlation),
+            ReadOnlyRequest::Bacnet(r) => bacnet::encode(r, correlation),
+            ReadOnlyRequest::Snmp(r) => snmp::encode(r, correlation),
         }
     }
 
@@ -63,67 +67,9 @@ mod tests {
     use crate::protocols::s7::{SzlId, Tsap};
     use crate::protocols::snmp::{SnmpRead, SnmpVersion};
 
-    /// A BACnet/IP request is an Original-Unicast NPDU without routing whose APDU is
-    /// a confirmed ReadProperty / ReadPropertyMultiple of the Device object or an
-    /// unconfirmed Who-Is: never a write, a device-control or a broadcast.
-    fn assert_bacnet_read_only(bytes: &[u8]) {
-        assert_eq!(&bytes[..2], [0x81, 0x0A], "{bytes:02x?}");
-        assert_eq!(
-            usize::from(u16::from_be_bytes([bytes[2], bytes[3]])),
-            bytes.len()
-        );
-        assert_eq!(bytes[4], 0x01, "NPDU version");
-        assert_eq!(bytes[5] & !0x04, 0, "no routing, no network message");
-        let apdu = &bytes[6..];
-        match apdu[0] >> 4 {
-            0 => {
-                assert_eq!(apdu[0], 0x00, "not segmented");
-                assert!(matches!(apdu[3], 0x0C | 0x0E), "{apdu:02x?}");
-                // Context tag 0: an object identifier of type 8 (Device).
-                assert_eq!(apdu[4], 0x0C);
-                assert_eq!(
-                    u32::from_be_bytes([apdu[5], apdu[6], apdu[7], apdu[8]]) >> 22,
-                    8
-                );
-            }
-            1 => assert_eq!(apdu[1], 0x08, "only Who-Is is unconfirmed"),
-            _ => panic!("not a request: {apdu:02x?}"),
-        }
-    }
-
-    /// An S7 request is a COTP Connection Request, a Setup Communication job or a
-    /// userdata read of SZL 0x0011 / 0x001C: never another job function (read or write
-    /// variables, download, stop, PLC control) nor another userdata function.
-    fn assert_s7_read_only(bytes: &[u8]) {
-        assert_eq!(bytes[0], 3, "TPKT version");
-        assert_eq!(
-            usize::from(u16::from_be_bytes([bytes[2], bytes[3]])),
-            bytes.len()
-        );
-        let cotp = &bytes[4..];
-        match cotp[1] {
-            0xE0 => assert_eq!(usize::from(cotp[0]) + 1, cotp.len(), "CR carries no data"),
-            0xF0 => {
-                let s7 = &cotp[3..];
-                assert_eq!(s7[0], 0x32);
-                let params = &s7[10..];
-                match s7[1] {
-                    0x01 => assert_eq!(params[0], 0xF0, "the only job is Setup Communication"),
-                    0x07 => {
-                        assert_eq!(&params[..7], [0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01]);
-                        let data = &s7[18..];
-                        let szl = u16::from_be_bytes([data[4], data[5]]);
-                        assert!(matches!(szl, 0x0011 | 0x001C), "SZL {szl:#06x}");
-                    }
-                    other => panic!("ROSCTR {other:#04x} in {bytes:02x?}"),
-                }
-            }
-            other => panic!("COTP TPDU {other:#04x}"),
-        }
-    }
-
-    /// Every request the enum can express, for every unit id and read code, encodes
-    /// to an allowlisted read-only frame; nothing else can be built.
+    /// Every request the enum can express, for every unit id, read code, device
+    /// instance, property, TSAP, SNMP version and correlation, encodes to an allowlisted
+    /// read-only frame; nothing else can be built.
     #[test]
     fn every_encodable_request_is_read_only() {
         let mut all = vec![
@@ -199,38 +145,15 @@ mod tests {
                 }
             }
         }
+        // Each encoding goes through the one read-only allowlist the fixtures' recorder
+        // and the wire audits use, which decodes it independently of these encoders.
         for request in all {
             for correlation in [0, 1, 0xFFFF, u32::MAX] {
                 let bytes = request.encode(correlation);
-                match request.protocol() {
-                    Protocol::Modbus => {
-                        assert_eq!(&bytes[2..4], [0, 0]);
-                        assert_eq!(usize::from(bytes[5]), bytes.len() - 6);
-                        assert!(
-                            matches!(&bytes[7..], [0x2B, 0x0E, 0x01..=0x03, _] | [0x11]),
-                            "{bytes:02x?}"
-                        );
-                    }
-                    Protocol::Enip => {
-                        assert_eq!(bytes.len(), 24);
-                        let command = u16::from_le_bytes([bytes[0], bytes[1]]);
-                        assert!([0x0004, 0x0063, 0x0064].contains(&command));
-                        assert_eq!(&bytes[2..8], [0; 6], "no data, no session");
-                    }
-                    Protocol::Snmp => {
-                        // Only Get (0xA0) and GetNext (0xA1) PDUs exist, never Set (0xA3).
-                        let message = snmp::codec::parse(&bytes).unwrap_or_else(|e| {
-                            panic!("undecodable SNMP request {bytes:02x?}: {e}")
-                        });
-                        let pdu = message.pdu.unwrap();
-                        assert!(
-                            matches!(pdu.kind, snmp::PduKind::Other(0xA0 | 0xA1)),
-                            "{pdu:?}"
-                        );
-                        assert_eq!((pdu.error_status, pdu.error_index), (0, 0));
-                    }
-                    Protocol::Bacnet => assert_bacnet_read_only(&bytes),
-                    Protocol::S7 => assert_s7_read_only(&bytes),
+                if let Err(violation) =
+                    protocol_fixtures::allowlist::check(request.protocol().name(), &bytes)
+                {
+                    panic!("{request:?} encodes to {bytes:02x?}: {violation}");
                 }
             }
         }

@@ -1147,7 +1147,6 @@ fn checker_reads_the_real_tree() {
 }
 
 #[test]
-#[ignore = "enabled once the protocol-layout refactor lands"]
 fn real_module_graph_is_acyclic() {
     let report = real_tree();
     assert_rule(
@@ -1158,7 +1157,6 @@ fn real_module_graph_is_acyclic() {
 }
 
 #[test]
-#[ignore = "enabled once the protocol-layout refactor lands"]
 fn real_protocols_do_not_depend_on_engine() {
     let report = real_tree();
     assert_rule(
@@ -1169,7 +1167,6 @@ fn real_protocols_do_not_depend_on_engine() {
 }
 
 #[test]
-#[ignore = "enabled once the protocol-layout refactor lands"]
 fn real_codec_level_files_do_no_io() {
     let report = real_tree();
     assert_rule(
@@ -1180,7 +1177,6 @@ fn real_codec_level_files_do_no_io() {
 }
 
 #[test]
-#[ignore = "enabled once the protocol-layout refactor lands"]
 fn real_protocol_folders_have_the_standard_shape() {
     let report = real_tree();
     assert_rule(
@@ -1191,7 +1187,6 @@ fn real_protocol_folders_have_the_standard_shape() {
 }
 
 #[test]
-#[ignore = "enabled once the protocol-layout refactor lands"]
 fn real_protocol_code_lives_in_folders() {
     let report = real_tree();
     assert_rule(

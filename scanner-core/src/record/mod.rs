@@ -104,7 +104,7 @@ macro_rules! service_details {
             $(
                 $(#[doc = $doc])*
                 #[serde(rename = $name)]
-                $variant(Box<crate::protocols::$module::$details>),
+                $variant(Box<crate::protocols::$module::details::$details>),
             )*
         }
 
@@ -118,8 +118,8 @@ macro_rules! service_details {
         }
 
         $(
-            impl From<crate::protocols::$module::$details> for ServiceDetails {
-                fn from(details: crate::protocols::$module::$details) -> Self {
+            impl From<crate::protocols::$module::details::$details> for ServiceDetails {
+                fn from(details: crate::protocols::$module::details::$details) -> Self {
                     ServiceDetails::$variant(Box::new(details))
                 }
             }

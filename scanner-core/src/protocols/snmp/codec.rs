@@ -15,17 +15,12 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::ber;
-use crate::protocols::wire::Truncated;
+pub use super::ber::{BerError, Oid, MAX_OID_LEN};
 
 /// Largest reply accepted (bytes). Identity replies are a few hundred bytes.
 pub const MAX_REPLY_LEN: usize = 8192;
 /// Most varbinds decoded from one reply.
 pub const MAX_VARBINDS: usize = 64;
-/// Most sub-identifiers in one OID.
-pub const MAX_OID_LEN: usize = 128;
-
-/// An object identifier as its arcs.
-pub type Oid = Vec<u32>;
 
 /// sysDescr .. sysServices (1.3.6.1.2.1.1.{1..7}.0), asked in one GetRequest.
 pub const SYSTEM_GROUP: [&[u32]; 7] = [
@@ -209,48 +204,15 @@ pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
 /// Why a reply could not be decoded.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
-    /// Fewer bytes than a length says.
-    #[error("{what}: length {declared} but {available} bytes present")]
-    Truncated {
-        /// What was being read.
-        what: &'static str,
-        /// Declared length.
-        declared: usize,
-        /// Bytes present.
-        available: usize,
-    },
-    /// A tag other than the structure requires.
-    #[error("{what}: expected tag {expected:#04x}, found {found:#04x}")]
-    UnexpectedTag {
-        /// What was being read.
-        what: &'static str,
-        /// Tag required.
-        expected: u8,
-        /// Tag found.
-        found: u8,
-    },
-    /// An encoding SNMP never uses (indefinite length, multi-byte tags, lengths over 4 bytes).
-    #[error("{0}")]
-    Unsupported(&'static str),
-    /// An integer wider than 64 bits, or an OID arc wider than 32 bits.
-    #[error("{0} too large")]
-    TooLarge(&'static str),
+    /// The BER encoding cannot be read (see [`BerError`]).
+    #[error(transparent)]
+    Ber(#[from] BerError),
     /// A version other than 0, 1 or 3.
     #[error("unknown SNMP version {0}")]
     Version(i64),
     /// A message that carries no PDU to read (an encrypted v3 scoped PDU).
     #[error("reply without a PDU")]
     NoPdu,
-}
-
-impl From<Truncated> for ParseError {
-    fn from(t: Truncated) -> Self {
-        ParseError::Truncated {
-            what: t.what,
-            declared: t.needed,
-            available: t.available,
-        }
-    }
 }
 
 /// A decoded varbind value.
@@ -702,25 +664,27 @@ mod tests {
         // Length past the end, indefinite length, 5-byte length, 2^31 length.
         assert!(matches!(
             parse(&hex("30 26 02 01 01")),
-            Err(ParseError::Truncated { .. })
+            Err(ParseError::Ber(BerError::Truncated { .. }))
         ));
         assert!(matches!(
             parse(&hex("30 80 02 01 01 00 00")),
-            Err(ParseError::Unsupported(_))
+            Err(ParseError::Ber(BerError::Unsupported(_)))
         ));
         assert!(parse(&hex("30 85 00 00 00 00 05")).is_err());
         assert!(matches!(
             parse(&hex("30 84 80 00 00 00 02 01 01")),
-            Err(ParseError::Truncated {
+            Err(ParseError::Ber(BerError::Truncated {
                 declared: 0x8000_0000,
                 ..
-            })
+            }))
         ));
         // A 17-byte integer request id.
         let huge = hex("30 1c 02 01 01 04 00 a2 15 02 11 01 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 00 02 01 00");
         assert!(matches!(
             parse(&huge),
-            Err(ParseError::TooLarge(_)) | Err(ParseError::Truncated { .. })
+            Err(ParseError::Ber(
+                BerError::TooLarge(_) | BerError::Truncated { .. }
+            ))
         ));
         // Unknown version, an OID arc over 32 bits.
         assert!(matches!(
@@ -729,7 +693,7 @@ mod tests {
         ));
         assert!(matches!(
             oid_value(&hex("2b 90 80 80 80 80 01")),
-            Err(ParseError::TooLarge(_))
+            Err(BerError::TooLarge(_))
         ));
         assert!(oid_value(&hex("2b 86")).is_err(), "unterminated arc");
         // Deep nesting cannot recurse: the walker follows the fixed structure only.
