@@ -17,11 +17,9 @@ use protocol_fixtures::{
 };
 use scanner_core::config::Rate;
 use scanner_core::output::{self, Format, OutputMeta};
-use scanner_core::protocols::bacnet::{BacnetConfig, MAX_REPLY_LEN as BACNET_CAP};
+use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
-use scanner_core::protocols::modbus::ModbusConfig;
-use scanner_core::protocols::s7::S7Config;
-use scanner_core::protocols::snmp::{SnmpConfig, MAX_REPLY_LEN as SNMP_CAP};
+use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
 use scanner_core::record::{ServiceDetails, Transport};
 use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
 
@@ -43,41 +41,17 @@ const ENGINE_CLOSE_TIMEOUT: Duration = Duration::from_millis(500);
 const SLACK: Duration = Duration::from_secs(3);
 
 fn config() -> ScanConfig {
-    // Default rate, per-device interval, concurrency, retries and request cap.
-    ScanConfig::builder()
+    // Default rate, per-device interval, concurrency, retries and request cap; every
+    // probe, in the default order.
+    let builder = ScanConfig::builder()
         .targets(Targets::parse([SUBNET]).unwrap())
-        .probes([
-            Protocol::Modbus,
-            Protocol::Enip,
-            Protocol::S7,
-            Protocol::Bacnet,
-            Protocol::Snmp,
-        ])
         .timeout(TIMEOUT)
         .emit_all(true)
-        .modbus(ModbusConfig {
-            port: PORTS.modbus,
-            ..ModbusConfig::default()
-        })
         .enip(EnipConfig {
-            port: PORTS.enip,
             transport: EnipTransport::Both,
             ..EnipConfig::default()
-        })
-        .snmp(SnmpConfig {
-            port: PORTS.snmp,
-            ..SnmpConfig::default()
-        })
-        .bacnet(BacnetConfig {
-            port: PORTS.bacnet,
-            ..BacnetConfig::default()
-        })
-        .s7(S7Config {
-            port: PORTS.s7,
-            ..S7Config::default()
-        })
-        .build()
-        .unwrap()
+        });
+    common::at_plant_ports(builder, PORTS).build().unwrap()
 }
 
 /// Whether `device` runs anything on the port `probe` uses.
@@ -479,16 +453,10 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     // What went on the wire: read-only requests only, and never more than the caps allow.
     let recorder = plant.recorder();
     for frame in recorder.frames() {
-        if frame.device.port() == PORTS.snmp {
-            common::assert_read_only_snmp(&frame.bytes);
-        } else if frame.device.port() == PORTS.bacnet {
-            common::assert_read_only_bacnet(&frame.bytes);
-        } else if frame.device.port() == PORTS.s7 {
-            common::assert_read_only_s7(&frame.bytes);
-        } else {
-            common::assert_read_only(&frame, PORTS.modbus, PORTS.enip);
-        }
+        common::audit_and_classify(&frame, PORTS);
     }
+    let violations = recorder.violations();
+    assert!(violations.is_empty(), "{violations:?}");
     for device in &spec.devices {
         let ip = IpAddr::V4(device.ip);
         let frames = recorder.frames_for(ip).len() as u64;

@@ -11,13 +11,11 @@ use std::path::PathBuf;
 use std::time::Duration;
 
 use futures::StreamExt;
+
+mod common;
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::output::{encode_line, Format, OutputMeta};
-use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
-use scanner_core::protocols::modbus::ModbusConfig;
-use scanner_core::protocols::s7::S7Config;
-use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::{AssetRecord, Rate, ScanConfig, Scanner, Targets};
 
 const PORTS: PlantPorts = PlantPorts {
@@ -41,35 +39,17 @@ fn normalise(record: &mut AssetRecord) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_format_of_a_plant_scan_matches_its_golden_file() {
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 86, 0, 0), PORTS)).unwrap();
-    let config = ScanConfig::builder()
+    let builder = ScanConfig::builder()
         .targets(Targets::parse(["127.86.0.0/24"]).unwrap())
         .rate(Rate::per_second(5000).unwrap())
         .per_device_interval(Duration::from_millis(5))
         .concurrency(NonZeroUsize::new(128).unwrap())
         .timeout(Duration::from_millis(400))
-        .modbus(ModbusConfig {
-            port: PORTS.modbus,
-            ..ModbusConfig::default()
-        })
         .enip(EnipConfig {
-            port: PORTS.enip,
             transport: EnipTransport::Both,
             ..EnipConfig::default()
-        })
-        .snmp(SnmpConfig {
-            port: PORTS.snmp,
-            ..SnmpConfig::default()
-        })
-        .bacnet(BacnetConfig {
-            port: PORTS.bacnet,
-            ..BacnetConfig::default()
-        })
-        .s7(S7Config {
-            port: PORTS.s7,
-            ..S7Config::default()
-        })
-        .build()
-        .unwrap();
+        });
+    let config = common::at_plant_ports(builder, PORTS).build().unwrap();
     let mut records: Vec<AssetRecord> = Scanner::new(config).scan().collect().await;
     plant.shutdown().await;
     records.sort_by_key(|r| r.ip);

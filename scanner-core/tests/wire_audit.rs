@@ -30,10 +30,8 @@ use protocol_fixtures::{
     DeviceSpec, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, Plant, PlantPorts, PlantSpec,
     Transport as FixtureTransport, UnitIdPolicy,
 };
-use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
-use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
 use scanner_core::{Protocol, Rate, ScanConfig, Scanner, Targets};
 
@@ -93,36 +91,23 @@ fn audit_plant(base: Ipv4Addr, ports: PlantPorts) -> PlantSpec {
 /// The scans both audits run, each with its label.
 fn passes(base: Ipv4Addr, ports: PlantPorts) -> Vec<(&'static str, ScanConfig)> {
     let builder = |targets: Vec<String>| {
-        ScanConfig::builder()
+        let builder = ScanConfig::builder()
             .targets(Targets::parse(targets).unwrap())
             .rate(Rate::per_second(5000).unwrap())
             .per_device_interval(Duration::from_millis(2))
             .concurrency(NonZeroUsize::new(256).unwrap())
             .timeout(Duration::from_millis(300))
             .max_requests_per_device(400)
-            .modbus(ModbusConfig {
-                port: ports.modbus,
-                ..ModbusConfig::default()
-            })
             .enip(EnipConfig {
-                port: ports.enip,
                 transport: EnipTransport::Both,
                 ..EnipConfig::default()
             })
             .snmp(SnmpConfig {
-                port: ports.snmp,
                 communities: COMMUNITIES.iter().map(|c| c.as_bytes().to_vec()).collect(),
                 versions: SnmpVersions::All,
                 ..SnmpConfig::default()
-            })
-            .bacnet(BacnetConfig {
-                port: ports.bacnet,
-                ..BacnetConfig::default()
-            })
-            .s7(S7Config {
-                port: ports.s7,
-                ..S7Config::default()
-            })
+            });
+        common::at_plant_ports(builder, ports)
     };
     let hosts = |hosts: &[u8]| -> Vec<String> {
         hosts.iter().map(|&h| host(base, h).to_string()).collect()
@@ -144,13 +129,7 @@ fn passes(base: Ipv4Addr, ports: PlantPorts) -> Vec<(&'static str, ScanConfig)> 
         (
             "every probe on the /24, unit ids 1-247, EtherNet/IP over TCP and UDP",
             builder(vec![format!("{base}/24")])
-                .probes([
-                    Protocol::Modbus,
-                    Protocol::Enip,
-                    Protocol::S7,
-                    Protocol::Bacnet,
-                    Protocol::Snmp,
-                ])
+                .probes(Protocol::ALL.iter().copied())
                 .modbus(ModbusConfig {
                     port: ports.modbus,
                     unit_ids: (1..=247).collect(),
@@ -219,6 +198,9 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
                 common::audit_and_classify(frame, ports),
             ));
         }
+        // The recorder checked each frame against the same allowlist as it arrived.
+        let violations = plant.recorder().violations();
+        assert!(violations.is_empty(), "{label}: {violations:?}");
         eprintln!("{label}: {} frames, all read-only", frames.len());
     }
 

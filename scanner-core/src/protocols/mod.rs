@@ -156,3 +156,85 @@ macro_rules! protocol_configs {
     };
 }
 registry!(protocol_configs);
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    macro_rules! debug_of {
+        ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+            /// `protocol`'s settings as `Debug` renders them.
+            fn debug_of(configs: &ProtocolConfigs, protocol: Protocol) -> String {
+                match protocol {
+                    $(Protocol::$variant => format!("{:?}", configs.$module),)*
+                }
+            }
+        };
+    }
+    registry!(debug_of);
+
+    /// The top-level field names of a struct's `Debug` text, `Name { a: 1, b: [2] }`.
+    fn debug_fields(text: &str) -> Vec<String> {
+        let mut fields = Vec::new();
+        let mut depth = 0usize;
+        let mut word = String::new();
+        for c in text.chars() {
+            match c {
+                '{' | '[' | '(' => {
+                    depth += 1;
+                    word.clear();
+                }
+                '}' | ']' | ')' => depth = depth.saturating_sub(1),
+                ':' if depth == 1 && !word.is_empty() => fields.push(std::mem::take(&mut word)),
+                ',' if depth == 1 => word.clear(),
+                c if depth == 1 && (c.is_alphanumeric() || c == '_') => word.push(c),
+                _ => {}
+            }
+        }
+        fields
+    }
+
+    /// Every field of every protocol's settings, flags or not, is part of the resumable
+    /// scan's fingerprint (as a key of its JSON), so no setting can be left out of it.
+    #[test]
+    fn every_setting_of_every_protocol_is_in_its_fingerprint() {
+        let configs = ProtocolConfigs::default();
+        for &protocol in Protocol::ALL {
+            let fields = debug_fields(&debug_of(&configs, protocol));
+            assert!(fields.len() >= 2, "{protocol}: {fields:?}");
+            let json: serde_json::Value =
+                serde_json::from_str(&configs.fingerprint(protocol)).unwrap();
+            let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
+            for field in &fields {
+                assert!(
+                    keys.contains(&field),
+                    "{protocol}: setting {field} is not in the fingerprint {json}"
+                );
+            }
+        }
+    }
+
+    #[test]
+    fn secrets_are_counted_not_written() {
+        let mut configs = ProtocolConfigs::default();
+        configs.snmp.communities = vec![b"s3cr3t".to_vec(), b"other".to_vec()];
+        let text = configs.fingerprint(Protocol::Snmp);
+        assert!(!text.contains("s3cr3t") && !text.contains("115"), "{text}");
+        assert!(text.contains("\"communities\":2"), "{text}");
+    }
+
+    #[test]
+    fn registry_names_round_trip() {
+        for &protocol in Protocol::ALL {
+            assert_eq!(Protocol::from_name(protocol.name()), Some(protocol));
+            assert_eq!(
+                Protocol::from_name(&format!(" {} ", protocol.name().to_uppercase())),
+                Some(protocol)
+            );
+            assert_eq!(Protocol::ALL[protocol.index()], protocol);
+            let details = ProtocolConfigs::default().transports(protocol);
+            assert!(!details.is_empty(), "{protocol} has a transport");
+        }
+        assert_eq!(Protocol::from_name("ftp"), None);
+    }
+}

@@ -82,3 +82,20 @@ pub fn audit_and_classify(frame: &RecordedFrame, ports: PlantPorts) -> Request {
     );
     audit(protocol, &frame.bytes, frame)
 }
+
+/// Points every registered protocol's probe at the port the simulated plant serves it
+/// on, so a test that scans the whole plant lists no protocol by name (a new protocol
+/// needs a port in [`PlantPorts`], nothing here). Set other settings of a protocol
+/// before this call: its setter replaces the port.
+#[allow(dead_code)] // not every test binary scans a whole plant
+pub fn at_plant_ports(
+    builder: scanner_core::ScanConfigBuilder,
+    ports: PlantPorts,
+) -> scanner_core::ScanConfigBuilder {
+    scanner_core::Protocol::ALL.iter().fold(builder, |b, &p| {
+        let port = ports
+            .get(p.name())
+            .unwrap_or_else(|| panic!("the simulated plant has no port for {p}"));
+        b.port(p, port)
+    })
+}
