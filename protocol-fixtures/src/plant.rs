@@ -49,6 +49,19 @@ pub struct DeviceSpec {
 }
 
 impl DeviceSpec {
+    /// True when the device has a well-behaved simulated server of the protocol named
+    /// `protocol` (as otscan names it: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`).
+    pub fn serves(&self, protocol: &str) -> bool {
+        match protocol {
+            "modbus" => self.modbus.is_some(),
+            "enip" => self.enip.is_some(),
+            "snmp" => self.snmp.is_some(),
+            "bacnet" => self.bacnet.is_some(),
+            "s7" => self.s7.is_some(),
+            _ => false,
+        }
+    }
+
     /// A device with no services yet.
     pub fn new(ip: Ipv4Addr, name: impl Into<String>) -> Self {
         Self {

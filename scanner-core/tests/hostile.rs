@@ -54,23 +54,25 @@ fn config() -> ScanConfig {
     common::at_plant_ports(builder, PORTS).build().unwrap()
 }
 
-/// Whether `device` runs anything on the port `probe` uses.
-fn listens(device: Option<&DeviceSpec>, probe: Protocol) -> bool {
+/// Whether `device` runs anything on the port `probe` uses: a well-behaved server, or a
+/// hostile service on that port and one of the transports the probe uses in `config`.
+fn listens(config: &ScanConfig, device: Option<&DeviceSpec>, probe: Protocol) -> bool {
     let Some(d) = device else { return false };
-    let hostile = |port: u16, transport: Option<FixtureTransport>| {
-        d.hostile
-            .iter()
-            .any(|h| h.port == port && transport.is_none_or(|t| h.transport == t))
-    };
-    match probe {
-        Protocol::Modbus => d.modbus.is_some() || hostile(PORTS.modbus, None),
-        Protocol::Enip => d.enip.is_some() || hostile(PORTS.enip, None),
-        Protocol::Snmp => d.snmp.is_some() || hostile(PORTS.snmp, Some(FixtureTransport::Udp)),
-        Protocol::Bacnet => {
-            d.bacnet.is_some() || hostile(PORTS.bacnet, Some(FixtureTransport::Udp))
-        }
-        Protocol::S7 => d.s7.is_some() || hostile(PORTS.s7, Some(FixtureTransport::Tcp)),
-    }
+    let port = PORTS
+        .get(probe.name())
+        .expect("a plant port for every protocol");
+    let transports = config.protocols.transports(probe);
+    d.serves(probe.name())
+        || d.hostile.iter().any(|h| {
+            h.port == port
+                && transports.iter().any(|t| {
+                    h.transport
+                        == match t {
+                            Transport::Tcp => FixtureTransport::Tcp,
+                            Transport::Udp => FixtureTransport::Udp,
+                        }
+                })
+        })
 }
 
 /// Most requests (connection attempts included) the scan can send to `ip`: the configured
@@ -84,7 +86,7 @@ fn request_cap(config: &ScanConfig, spec: &PlantSpec, ip: IpAddr) -> u64 {
         .map(|&probe| {
             let mut alone = config.clone();
             alone.probes = vec![probe];
-            if listens(device, probe) {
+            if listens(config, device, probe) {
                 alone.max_requests_for_device()
             } else {
                 alone.min_requests_for_device()

@@ -65,21 +65,15 @@ pub fn assert_read_only_s7(bytes: &[u8]) {
     audit(allowlist::S7, bytes, &format_args!("{bytes:02x?}"));
 }
 
-/// Audits `frame` by the protocol of the plant port it arrived at (see [`assert_read_only`],
-/// [`assert_read_only_snmp`], [`assert_read_only_bacnet`], [`assert_read_only_s7`]) and says
-/// what it asks.
+/// Audits `frame` by the protocol of the plant port it arrived at (every protocol the
+/// allowlist knows, by its port in `ports`) and says what it asks.
 #[allow(dead_code)]
 pub fn audit_and_classify(frame: &RecordedFrame, ports: PlantPorts) -> Request {
-    let protocol = label(
-        frame,
-        &[
-            (ports.snmp, allowlist::SNMP),
-            (ports.bacnet, allowlist::BACNET),
-            (ports.s7, allowlist::S7),
-            (ports.modbus, allowlist::MODBUS),
-            (ports.enip, allowlist::ENIP),
-        ],
-    );
+    let by_port: Vec<(u16, &'static str)> = allowlist::PROTOCOLS
+        .iter()
+        .filter_map(|&label| ports.get(label).map(|port| (port, label)))
+        .collect();
+    let protocol = label(frame, &by_port);
     audit(protocol, &frame.bytes, frame)
 }
 
