@@ -348,6 +348,7 @@ impl PlantSpec {
     /// | .43 | `bacnet-routed` | 243043 | 24 | Automated Logic Corporation | ZN551 (simulated) | 6.00:042 | zn551_v6 | VAV-3-12 | none | Floor 3, zone 12 | 480, none (3) | behind a BBMD (Forwarded-NPDU from its own address) and a router: NPDU source network 2001, MS/TP MAC 0x0C |
     /// | .44 | `bacnet-small-apdu` | 17044 | 17 | Honeywell | Spyder PUB6438S | 3.0.14 | 1.2 (simulated) | VAV-2-07 | Spyder VAV (simulated) | Floor 2, zone 7 | 50, none (3) | the RPM answer exceeds 50 bytes: Abort segmentation-not-supported (4); ReadProperty fits |
     /// | .45 | `bacnet-refuse-all` | 2045 | 2 | Trane | Tracer UC400 (simulated) | none | none | UC400-CHW | none | none | 1476, none (3) | every confirmed request gets Error device/operational-problem (0/25); Who-Is answered |
+    /// | .46 | `bacnet-latin1-placeholders` | 3046 | 36 | `unknown` (placeholder) | `-` (placeholder) | empty | 4.10.0.154 (simulated) | charset 0 but Windows-1252: `Chaufferie Caf\xE9` | none | none | 1476, none (3) | well-behaved; text that is not what it claims and placeholders where values go |
     ///
     /// S7 CPUs (see [`crate::s7`]), every one on TCP `ports.s7`. SZL 0x0011 records: index 1 the
     /// module's order number with Ausbg = the release and Ausbe 1, index 6 the basic hardware
@@ -461,6 +462,8 @@ impl PlantSpec {
                 .with_bacnet(port, honeywell_spyder_bacnet()),
             DeviceSpec::new(host(base, 45), "bacnet-refuse-all")
                 .with_bacnet(port, trane_refuse_all_bacnet()),
+            DeviceSpec::new(host(base, 46), "bacnet-latin1-placeholders")
+                .with_bacnet(port, tridium_latin1_bacnet()),
         ]);
         let port = ports.s7;
         spec.devices.extend([
@@ -818,6 +821,24 @@ fn trane_refuse_all_bacnet() -> BacnetDeviceConfig {
             class: bacnet::error_class::DEVICE,
             code: bacnet::error_code::OPERATIONAL_PROBLEM,
         })
+}
+
+/// `bacnet-latin1-placeholders`: a Tridium JACE whose integrator typed the station name in
+/// a Windows-1252 editor (charset 0 claimed, `E9` for é) and left placeholders where the
+/// vendor-name, model-name and firmware-revision go.
+fn tridium_latin1_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(
+        3046,
+        36,
+        BacnetString::utf8("unknown"),
+        BacnetString::utf8("-"),
+    )
+    .with_firmware_revision("")
+    .with_application_software_version("4.10.0.154 (simulated)")
+    .with_object_name(BacnetString::raw(
+        bacnet::charset::UTF8,
+        b"Chaufferie Caf\xE9".to_vec(),
+    ))
 }
 
 /// `plc-s7-315`'s order number, serial and MAC, shared by its S7 and SNMP identities.

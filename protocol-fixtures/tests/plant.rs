@@ -427,7 +427,7 @@ async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
             .map(|d| d.spec.ip.octets()[3])
             .collect()
     };
-    assert_eq!(hosts(|d| d.bacnet.is_some()), [40, 41, 42, 43, 44, 45]);
+    assert_eq!(hosts(|d| d.bacnet.is_some()), [40, 41, 42, 43, 44, 45, 46]);
     assert_eq!(hosts(|d| d.s7.is_some()), [50, 51, 52, 53, 54, 55]);
 
     // BACnet: the first byte of each answer's APDU (after BVLC and a 2-byte NPDU, or the
@@ -453,6 +453,7 @@ async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
             ("bacnet-routed", 0x30, 0x0E),
             ("bacnet-small-apdu", 0x30, 0x0E),
             ("bacnet-refuse-all", 0x50, 0x0E),
+            ("bacnet-latin1-placeholders", 0x30, 0x0E),
         ]
     );
     let nae = plant.device("bacnet-nae").unwrap();

@@ -292,7 +292,7 @@ async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
     plant.shutdown().await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let recs = records(&out.stdout);
-    assert_eq!(recs.len(), 12, "six controllers and six CPUs");
+    assert_eq!(recs.len(), 13, "seven controllers and six CPUs");
     for r in &recs {
         let protocols: Vec<&str> = r["services"]
             .as_array()
@@ -309,5 +309,5 @@ async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
     assert_eq!(cpu["product_code"], "6ES7 315-2EH14-0AB0");
     assert_eq!(cpu["device_type"], "plc");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("s7 6, bacnet 6"), "{stderr}");
+    assert!(stderr.contains("s7 6, bacnet 7"), "{stderr}");
 }

@@ -97,7 +97,7 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
         .collect();
     plant.shutdown().await;
 
-    let hosts: Vec<IpAddr> = [40, 41, 42, 43, 44, 45, 50, 51, 52, 53, 54, 55]
+    let hosts: Vec<IpAddr> = [40, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 55]
         .map(ip)
         .to_vec();
     assert_eq!(records.keys().copied().collect::<Vec<_>>(), hosts);
@@ -145,12 +145,15 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
         (d.max_apdu, d.segmentation.as_deref()),
         (Some(1476), Some("segmented-both"))
     );
-    // Charset 0 that is not UTF-8 keeps its bytes; ISO 8859-1 is decoded.
+    // Charset 0 that is not UTF-8 is read as Windows-1252 and keeps its bytes; ISO
+    // 8859-1 is decoded.
     let description = d.description.as_ref().unwrap();
     assert_eq!(
         description.hex.as_deref(),
         Some("4865697a756e6720fcff2053fc64")
     );
+    assert_eq!(description.text, "Heizung üÿ Süd");
+    assert_eq!(description.encoding.as_deref(), Some("windows-1252"));
     assert_eq!(text(&d.location), Some("Gebäude Süd, UG"));
     assert!(matches!(
         d.refusals[..],
@@ -187,6 +190,23 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
         [BacnetRefusal::Abort { reason: 4, .. }]
     ));
     assert_eq!(text(&d.model_name), Some("Spyder PUB6438S"));
+
+    // .46 names itself in Windows-1252 under charset 0 and puts placeholders where the
+    // vendor, model and firmware go: the name reads "Café", the placeholders are kept in
+    // the details but are no identity, and the vendor comes from the vendor id.
+    let jace = &records[&ip(46)];
+    assert_eq!(jace.hostname.as_deref(), Some("Chaufferie Café"));
+    assert_eq!(jace.vendor.as_deref(), Some("Tridium Inc."));
+    assert_eq!((&jace.model, &jace.firmware_version), (&None, &None));
+    let (status, _, d) = bacnet(jace);
+    assert_eq!(status, Status::Success);
+    assert_eq!(text(&d.vendor_name), Some("unknown"));
+    assert_eq!(text(&d.model_name), Some("-"));
+    let name = d.object_name.as_ref().unwrap();
+    assert_eq!(
+        (name.hex.as_deref(), name.encoding.as_deref()),
+        (Some("4368617566666572696520436166e9"), Some("windows-1252"))
+    );
 
     // .45 refuses every read, but its I-Am still names the instance and the vendor id,
     // whose name comes from ASHRAE's list.

@@ -186,16 +186,20 @@ impl AssetRecord {
     ///
     /// A field already filled by an earlier probe keeps its value: probes run
     /// in the configured order, so the first protocol that names a field wins,
-    /// and `sources` records which one it was.
+    /// and `sources` records which one it was. Placeholders
+    /// ([`is_placeholder`](fields::is_placeholder)) never fill a field, so a later
+    /// protocol's real value can.
     pub fn merge(&mut self, observation: ServiceObservation, identity: Identity) {
         let protocol = observation.protocol;
         self.responsive |= observation.status.is_protocol_answer();
         self.observed_at = observation.timestamp;
         self.services.push(observation);
         let sources = &mut self.sources;
+        // A placeholder ("unknown", "-", all zeros, ...) is never an identity, whichever
+        // protocol sent it; the service's details keep it as sent.
         let mut fill = |name: &str, slot: &mut Option<String>, value: Option<String>| {
             if slot.is_none() {
-                if let Some(v) = value {
+                if let Some(v) = value.filter(|v| !fields::is_placeholder(v)) {
                     *slot = Some(v);
                     sources.insert(name.to_owned(), protocol);
                 }

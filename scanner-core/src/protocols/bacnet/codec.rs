@@ -1107,6 +1107,23 @@ mod tests {
         unicast(&apdu)
     }
 
+    /// A CharacterString that claims UTF-8 (character set 0) but is Windows-1252: the
+    /// value `75 05 00 43 61 66 E9` reads "Café", not "Caf\u{FFFD}", the bytes kept.
+    #[test]
+    fn charset_0_that_is_not_utf8_reads_as_windows_1252() {
+        let reply = parse(&rp_ack(1, 77, &hx("75 05 00 43 61 66 E9"))).unwrap();
+        let Payload::ReadPropertyAck { values, .. } = reply.payload else {
+            panic!("{reply:?}")
+        };
+        let [Value::CharacterString(s)] = &values[..] else {
+            panic!("{values:?}")
+        };
+        assert_eq!(s.charset, Some(0));
+        assert_eq!(s.text.text, "Café");
+        assert_eq!(s.text.hex.as_deref(), Some("436166e9"));
+        assert_eq!(s.text.encoding.as_deref(), Some("windows-1252"));
+    }
+
     // --- reply matching -----------------------------------------------------
 
     #[test]

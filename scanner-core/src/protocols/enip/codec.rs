@@ -1435,14 +1435,14 @@ mod tests {
     }
 
     #[test]
-    fn non_utf8_product_name_is_kept_as_hex() {
+    fn non_utf8_product_name_is_read_as_windows_1252_and_kept_as_hex() {
         let id = identity_of(&list_identity(&Ident {
             name: b"PLC \xff\xfe\x80 5",
             ..Ident::default()
         }));
         assert_eq!(id.product_name.hex.as_deref(), Some("504c4320fffe802035"));
-        assert!(id.product_name.text.starts_with("PLC "));
-        assert!(id.product_name.text.contains('\u{FFFD}'));
+        assert_eq!(id.product_name.text, "PLC ÿþ€ 5");
+        assert_eq!(id.product_name.encoding.as_deref(), Some("windows-1252"));
     }
 
     #[test]
