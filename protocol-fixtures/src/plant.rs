@@ -230,6 +230,7 @@ impl PlantSpec {
     /// | .16 | `legacy-plc` | FC 0x2B gets exception 01, FC 0x11 answers |
     /// | .17 | `odd-conformity` | replies carry conformity byte 0x04 |
     /// | .18 | `silent-hmi` | accepts TCP on `modbus_port`, never answers |
+    /// | .19 | `count-one-short` | Phoenix-like controller, conformity 0x82, every page's object count byte one short of the objects it carries |
     pub fn demo(base: Ipv4Addr, modbus_port: u16) -> Self {
         let port = modbus_port;
         let devices = vec![
@@ -296,6 +297,17 @@ impl PlantSpec {
                     .with_quirk(ModbusQuirk::UnknownConformity(0x04)),
             ),
             DeviceSpec::new(host(base, 18), "silent-hmi").with_silent_tcp(port),
+            DeviceSpec::new(host(base, 19), "count-one-short").with_modbus(
+                port,
+                ModbusDeviceConfig::new("Phoenix Contact (simulated)", "AXC F 2152", "2023.0.8")
+                    .with_object(
+                        crate::modbus::object_id::PRODUCT_NAME,
+                        "AXC F 2152 (simulated)",
+                    )
+                    .with_object(crate::modbus::object_id::MODEL_NAME, "2404267")
+                    .with_conformity_level(0x82)
+                    .with_quirk(ModbusQuirk::CountOneShort),
+            ),
         ];
         Self { devices }
     }
@@ -320,6 +332,7 @@ impl PlantSpec {
     /// | .24 | `drive-pf70` | EtherNet/IP | PowerFlex-like AC drive: vendor 1, type 0x02, code 81, rev 2.4, status 0x0164 (minor recoverable fault), serial 0x7A210C5E, "PowerFlex 70 480V 2HP", no state byte (older firmware) |
     /// | .25 | `io-latin1-name` | EtherNet/IP | discrete I/O: vendor 90, type 0x07, code 55, rev 1.7, status 0x0030, serial 0x00023A91, 32-byte non-UTF-8 name (Latin-1, 0xFF, trailing NUL), state 3 |
     /// | .26 | `enip-refuse-all` | EtherNet/IP | answers every command with header status 0x0001 and no data |
+    /// | .27 | `enip-udp-short-lengths` | EtherNet/IP, UDP only | gateway: vendor 283, type 0x0C, code 1201, rev 3.4, serial 0x0C2D7715, "Turck BL20-E-GW-EN (sim)", state 3; encapsulation length 0 and an Identity item length 6 bytes short of its product name |
     ///
     /// SNMP agents (see [`crate::snmp`]; the full values are in [`PlantSpec::plant`]'s source and
     /// in each device's [`SnmpAgentConfig`]). Engine ids are RFC 3411 ids with the vendor's
@@ -439,6 +452,16 @@ impl PlantSpec {
             DeviceSpec::new(host(base, 26), "enip-refuse-all").with_enip(
                 port,
                 EnipDeviceConfig::default().with_header_status(enip::STATUS_INVALID_COMMAND),
+            ),
+            DeviceSpec::new(host(base, 27), "enip-udp-short-lengths").with_enip(
+                port,
+                EnipDeviceConfig::new(283, 0x0C, 1201, "Turck BL20-E-GW-EN (sim)")
+                    .with_revision(3, 4)
+                    .with_status(0x0030)
+                    .with_serial(0x0C2D_7715)
+                    .with_state(3)
+                    .with_transports(crate::EnipTransports::UDP_ONLY)
+                    .with_short_lengths(),
             ),
         ]);
         let snmp = ports.snmp;

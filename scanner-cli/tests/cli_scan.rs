@@ -37,7 +37,10 @@ async fn scan_prints_one_json_record_per_simulated_device() {
     let recs = records(&out.stdout);
     let mut ips: Vec<&str> = recs.iter().map(|r| r["ip"].as_str().unwrap()).collect();
     ips.sort();
-    let expected: Vec<String> = (10..=17).map(|h| format!("127.65.0.{h}")).collect();
+    let expected: Vec<String> = (10..=17)
+        .chain([19])
+        .map(|h| format!("127.65.0.{h}"))
+        .collect();
     assert_eq!(ips, expected);
     let m340 = recs.iter().find(|r| r["ip"] == "127.65.0.10").unwrap();
     assert_eq!(m340["vendor"], "Schneider Electric");
@@ -49,7 +52,7 @@ async fn scan_prints_one_json_record_per_simulated_device() {
     assert_eq!(m340["services"][0]["details"]["modbus"]["unit_id"], 255);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("256 of 256 targets scanned, 8 responsive devices"),
+        stderr.contains("256 of 256 targets scanned, 9 responsive devices"),
         "{stderr}"
     );
 

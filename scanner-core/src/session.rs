@@ -67,7 +67,8 @@ impl ExchangeError {
             ExchangeError::Timeout => Status::IoTimeout,
             ExchangeError::Unanswered | ExchangeError::Oversized(_) => Status::ProtocolError,
             ExchangeError::Stopped => Status::Stopped,
-            ExchangeError::Budget(_) | ExchangeError::Io(_) => Status::UnknownError,
+            ExchangeError::Budget(_) => Status::BudgetExhausted,
+            ExchangeError::Io(_) => Status::UnknownError,
         }
     }
 }

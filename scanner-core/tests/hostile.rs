@@ -270,6 +270,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("modbus-endless-continuation", vec![(MODBUS, &[Ok_])]),
         ("modbus-echo", vec![(MODBUS, &[Proto])]),
         ("modbus-stall-mid-reply", vec![(MODBUS, stalled)]),
+        ("modbus-desync-after-exception", vec![(MODBUS, &[Ok_])]),
         (
             "enip-silent",
             vec![(ENIP_TCP, &[Timeout]), (ENIP_UDP, &[Timeout])],
@@ -451,6 +452,25 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         };
         assert!(d.continuation_stopped, "{name}: {d:?}");
     }
+    // A server left out of step by a request it did not understand is asked its fallback
+    // (Report Server ID) on a fresh connection, and answers it.
+    let desync = by_name("modbus-desync-after-exception");
+    let Some(ServiceDetails::Modbus(d)) = &desync.services[0].details else {
+        panic!("desync: no modbus details")
+    };
+    let rsi = d
+        .report_server_id
+        .as_ref()
+        .expect("Report Server ID answered");
+    assert_eq!(
+        (
+            rsi.server_id,
+            rsi.run_indicator,
+            rsi.additional.text.as_str()
+        ),
+        (Some(0xB4), Some(true), "LMB3.1.4")
+    );
+    assert_eq!(d.exception.as_ref().map(|e| e.code), Some(0x01));
 
     // What went on the wire: read-only requests only, and never more than the caps allow.
     let recorder = plant.recorder();

@@ -133,7 +133,8 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
 
     /// Settles the status: `success` when the device was identified (an early end is then
     /// a warning); the error of a reply that breaks the protocol or of a stopped scan;
-    /// `application-error` when the device refused in its protocol (`refusal` says how);
+    /// `application-error` when the device refused in its protocol (`refusal` says how; the
+    /// request budget running out is then a warning);
     /// otherwise the failure that ended the probe, or `application-error` when replies
     /// came without an identity.
     pub(crate) fn settle(&self, refusal: impl FnOnce() -> String) -> Settled {
@@ -150,6 +151,13 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
             {
                 (e.status(), Some(e.to_string()), None)
             }
+            // A refusal proves the protocol; otscan's own request cap cutting the probe
+            // short is said, not hidden.
+            Err(e @ Failure::Exchange(ExchangeError::Budget(_))) if self.refused => (
+                Status::ApplicationError,
+                Some(refusal()),
+                Some(format!("probe ended early: {e}")),
+            ),
             _ if self.refused => (Status::ApplicationError, Some(refusal()), None),
             Err(e) => (e.status(), Some(e.to_string()), None),
             Ok(()) => (

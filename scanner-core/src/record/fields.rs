@@ -143,11 +143,28 @@ pub enum Status {
     IoTimeout,
     /// The probe was not run or not finished because the scan was stopped (deadline or cancel).
     Stopped,
+    /// otscan's own per-device request cap (`max_requests_per_device`, 64 by default) ended
+    /// the probe before the device proved or refused the protocol.
+    BudgetExhausted,
     /// Any other local or network error.
     UnknownError,
 }
 
 impl Status {
+    /// Every status, in declaration order.
+    pub const ALL: [Status; 10] = [
+        Status::Success,
+        Status::ApplicationError,
+        Status::ProtocolError,
+        Status::ConnectionRefused,
+        Status::ConnectionTimeout,
+        Status::ConnectionClosed,
+        Status::IoTimeout,
+        Status::Stopped,
+        Status::BudgetExhausted,
+        Status::UnknownError,
+    ];
+
     /// True when the device answered in the protocol (the device speaks it).
     pub const fn is_protocol_answer(self) -> bool {
         matches!(self, Status::Success | Status::ApplicationError)
@@ -164,6 +181,7 @@ impl Status {
             Status::ConnectionClosed => "connection-closed",
             Status::IoTimeout => "io-timeout",
             Status::Stopped => "stopped",
+            Status::BudgetExhausted => "budget-exhausted",
             Status::UnknownError => "unknown-error",
         }
     }
