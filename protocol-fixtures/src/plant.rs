@@ -347,6 +347,8 @@ impl PlantSpec {
     /// | .33 | `scalance-v3only` | 1.3.6.1.4.1.4329.20.1.1.1.1.79 | (none answered) | 3 only | `800010e903` + MAC `001b1b8c550e` | only v3 discovery answers (boots 41, time 7259) |
     /// | .34 | `snmp-generr` | 1.3.6.1.4.1.8072.3.2.10 | public | 1, 2c, 3 | `80001f8880` + `5b1e3c2da96f6165` (net-snmp random, format 128) | every Get/GetNext/GetBulk gets genErr (5), index 1; v3 discovery works |
     /// | .35 | `snmp-odd-strings` | 1.3.6.1.4.1.248.14.10.41 | public | 1, 2c, 3 | `000000f80080631122330000`, a legacy pre-RFC 3411 12-byte id | non-UTF-8 sysDescr, 60-byte sysName, a Counter64 (invisible to v1), an IpAddress |
+    /// | .36 | `snmp-v1-legacy` | 1.3.6.1.4.1.31200.1.3530 | public | 1 (v2c and v3 dropped silently) | none | no sysContact and sysLocation: the system-group Get gets noSuchName |
+    /// | .37 | `snmp-small-buffer` | 1.3.6.1.4.1.3833.1.5560 | public | 1, 2c, 3 | default | 160-byte message size: the system-group Get gets tooBig |
     ///
     /// BACnet/IP devices (see [`crate::bacnet`]), every one on UDP `ports.bacnet`. Vendor ids are
     /// ASHRAE's; every device has object-identifier, object-type, vendor-identifier, max APDU,
@@ -473,6 +475,9 @@ impl PlantSpec {
             DeviceSpec::new(host(base, 34), "snmp-generr").with_snmp(snmp, generr_snmp()),
             DeviceSpec::new(host(base, 35), "snmp-odd-strings")
                 .with_snmp(snmp, odd_strings_snmp(host(base, 35))),
+            DeviceSpec::new(host(base, 36), "snmp-v1-legacy").with_snmp(snmp, v1_legacy_snmp()),
+            DeviceSpec::new(host(base, 37), "snmp-small-buffer")
+                .with_snmp(snmp, small_buffer_snmp()),
         ]);
         let port = ports.bacnet;
         spec.devices.extend([
@@ -693,6 +698,48 @@ fn moxa_nport_snmp() -> SnmpAgentConfig {
     .with_communities(["private"])
     .with_if_mac(1, MAC)
     .with_engine(engine_id::mac(8691, MAC), 2, 432_000)
+}
+
+/// `snmp-v1-legacy`: an old RTU's agent that speaks SNMPv1 only (v2c and v3 dropped
+/// without a word) and does not implement sysContact or sysLocation: a Get of the whole
+/// system group gets noSuchName for the first of them.
+fn v1_legacy_snmp() -> SnmpAgentConfig {
+    let mut agent = SnmpAgentConfig::system(
+        "SEL-3530 RTAC (simulated)",
+        mib::enterprise(31_200, &[1, 3530]),
+        "rtac-sub-7",
+        "",
+        "",
+        78,
+        DAY_TICKS,
+    )
+    .with_versions(SnmpVersions {
+        v1: true,
+        v2c: false,
+        v3: false,
+    });
+    agent
+        .values
+        .remove(&crate::snmp::Oid::from(mib::SYS_CONTACT));
+    agent
+        .values
+        .remove(&crate::snmp::Oid::from(mib::SYS_LOCATION));
+    agent
+}
+
+/// `snmp-small-buffer`: an embedded agent whose 160-byte message buffer cannot hold the
+/// whole system group in one reply: tooBig, until asked for less.
+fn small_buffer_snmp() -> SnmpAgentConfig {
+    SnmpAgentConfig::system(
+        "Power meter PM5560 (simulated) firmware 2.7.4 build 18",
+        mib::enterprise(3833, &[1, 5560]),
+        "pm5560-feeder-3",
+        "Switchgear room, feeder 3",
+        "facilities@example.invalid",
+        72,
+        3 * DAY_TICKS,
+    )
+    .with_max_message_size(160)
 }
 
 /// `scalance-v3only`: a Siemens SCALANCE switch hardened to SNMPv3: the objects exist but only
