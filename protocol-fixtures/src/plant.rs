@@ -16,7 +16,9 @@ use crate::{
         RdiBehaviour, UnitIdPolicy,
     },
     recorder::{Framing, Recorder},
-    s7::{self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, TsapRefusal},
+    s7::{
+        self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, TsapRefusal,
+    },
     snmp::{
         self, engine_id, mib, EntityRow, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue,
         SnmpVersions,
@@ -316,7 +318,7 @@ impl PlantSpec {
     /// [`PlantSpec::demo`]`(base, ports.modbus)`, with `plc-m580` also speaking EtherNet/IP and
     /// SNMP, plus EtherNet/IP-only devices on hosts .20 to .26, every one on `ports.enip` over TCP
     /// and UDP, SNMP-only devices on hosts .30 to .35, every agent on UDP `ports.snmp`, BACnet/IP
-    /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .55 (the S7-300 at .50 with an SNMP
+    /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .57 (the S7-300 at .50 with an SNMP
     /// agent too, one device that a scanner must merge into one record).
     /// Identities are realistic (it is all loopback); EtherNet/IP numbers are vendor id, CIP
     /// device type, product code, revision, status word, serial and state:
@@ -379,6 +381,8 @@ impl PlantSpec {
     /// | .53 | `plc-s7-1516` | 0x0102 (Disconnect, reason 0x03) | 480 | (configured but unreachable) | (unreachable) | S7-1500 with PUT/GET off: setup gets Ack_Data error class 0x81 code 0x04 |
     /// | .54 | `plc-s7-szl-refused` | 0x0102 (Disconnect, reason 0x03) | 240 | refused | refused | setup answered, every SZL read gets 0xD401 with return code 0x0A |
     /// | .55 | `s7-every-tsap-refused` | none (Disconnect, reason 0x88) | 240 | none | none | every Connection Request gets a Disconnect Request |
+    /// | .56 | `plc-s7-lying-szl` | 0x0102 (Disconnect, reason 0x03) | 240 | 6ES7 317-2EK14-0AB0 release 3, hardware release 3, firmware V3.2.14; header declares LENTHDR 0 and N_DR 1 over the three 28-byte records | 1 SIMATIC 300(2), 2 CPU 317-2 PN/DP, 4 Original Siemens Equipment, 5 S C-L7A812340123, 7 CPU 317-2 PN/DP; header declares LENTHDR 32 over the 34-byte records | headers that cannot be right ([`S7Quirk::SzlHeader`]): decoded by the standard layout |
+    /// | .57 | `plc-s7-data-units` | 0x0102 (Disconnect, reason 0x03) | 240 | 6ES7 412-5HK06-0AB0 release 6, hardware release 6, firmware V6.0.10 | 1 SIMATIC 400H(1), 2 CPU 412-5H PN/DP, 3 TURBINE-HALL-2, 4 Original Siemens Equipment, 5 S C-H2F735510442, 7 CPU 412-5H PN/DP, 8 MMC 5E31A0C7, 9 Siemens AG / S7-400H, 10 OEM 0000, 11 Turbine hall 2, rack A (348 bytes) | SZL answers longer than the PDU in data units ([`S7Quirk::DataUnits`]): 0x001C in two, the second on a follow-up request |
     ///
     /// `plc-s7-315`'s SNMP agent on UDP `ports.snmp`: sysDescr `Siemens, SIMATIC S7, CPU-300,
     /// 6ES7 315-2EH14-0AB0, HW: Version 4, FW: Version V3.2.8, S C-X4U421302009`, sysObjectID
@@ -508,6 +512,8 @@ impl PlantSpec {
                     .with_tsaps([])
                     .with_other_tsaps(TsapRefusal::Disconnect(s7::cotp::REASON_REFUSED)),
             ),
+            DeviceSpec::new(host(base, 56), "plc-s7-lying-szl").with_s7(port, s7_317_lying_szl()),
+            DeviceSpec::new(host(base, 57), "plc-s7-data-units").with_s7(port, s7_412_data_units()),
         ]);
         spec
     }
@@ -1002,6 +1008,53 @@ fn s7_1516() -> S7DeviceConfig {
             class: s7::error_class::APPLICATION_RELATIONSHIP,
             code: 0x04,
         })
+}
+
+/// `plc-s7-lying-szl`: a CPU 317 whose SZL headers cannot be right: 0x0011 declares
+/// LENTHDR 0 and one record over three, 0x001C 32-byte records over 34-byte ones.
+fn s7_317_lying_szl() -> S7DeviceConfig {
+    let order = "6ES7 317-2EK14-0AB0";
+    S7DeviceConfig::new()
+        .with_module(order, 3)
+        .with_basic_hardware(order, 3)
+        .with_basic_firmware(3, 2, 14)
+        .with_component(ci::SYSTEM_NAME, "SIMATIC 300(2)")
+        .with_component(ci::MODULE_NAME, "CPU 317-2 PN/DP")
+        .with_component(ci::COPYRIGHT, "Original Siemens Equipment")
+        .with_component(ci::SERIAL_NUMBER, "S C-L7A812340123")
+        .with_component(ci::MODULE_TYPE_NAME, "CPU 317-2 PN/DP")
+        .with_quirk(S7Quirk::SzlHeader {
+            id: s7::szl_id::MODULE_IDENTIFICATION,
+            record_len: Some(0),
+            record_count: Some(1),
+        })
+        .with_quirk(S7Quirk::SzlHeader {
+            id: s7::szl_id::COMPONENT_IDENTIFICATION,
+            record_len: Some(32),
+            record_count: None,
+        })
+}
+
+/// `plc-s7-data-units`: a CPU 412-5H with ten 0x001C records, more than its 240-byte PDU
+/// holds: sent in two data units.
+fn s7_412_data_units() -> S7DeviceConfig {
+    let order = "6ES7 412-5HK06-0AB0";
+    S7DeviceConfig::new()
+        .with_pdu_length(240)
+        .with_module(order, 6)
+        .with_basic_hardware(order, 6)
+        .with_basic_firmware(6, 0, 10)
+        .with_component(ci::SYSTEM_NAME, "SIMATIC 400H(1)")
+        .with_component(ci::MODULE_NAME, "CPU 412-5H PN/DP")
+        .with_component(ci::PLANT_ID, "TURBINE-HALL-2")
+        .with_component(ci::COPYRIGHT, "Original Siemens Equipment")
+        .with_component(ci::SERIAL_NUMBER, "S C-H2F735510442")
+        .with_component(ci::MODULE_TYPE_NAME, "CPU 412-5H PN/DP")
+        .with_component(ci::MEMORY_CARD_SERIAL, "MMC 5E31A0C7")
+        .with_component(9, "Siemens AG / S7-400H")
+        .with_component(10, "OEM 0000")
+        .with_component(ci::LOCATION, "Turbine hall 2, rack A")
+        .with_quirk(S7Quirk::DataUnits)
 }
 
 /// `plc-s7-szl-refused`: a CPU 312 whose SZL reads are all refused.

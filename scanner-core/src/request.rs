@@ -23,7 +23,8 @@ pub enum ReadOnlyRequest {
     Modbus(modbus::Request),
     /// EtherNet/IP: the session-less ListIdentity, ListServices, ListInterfaces.
     Enip(enip::Request),
-    /// Siemens S7: COTP Connection Request, Setup Communication, read SZL 0x0011/0x001C.
+    /// Siemens S7: COTP Connection Request, Setup Communication, read SZL 0x0011/0x001C
+    /// and its follow-up for the next data unit.
     S7(s7::Request),
     /// BACnet/IP: ReadProperty / ReadPropertyMultiple of the Device object, unicast Who-Is.
     Bacnet(bacnet::Request),
@@ -126,6 +127,9 @@ mod tests {
         all.push(ReadOnlyRequest::S7(s7::Request::SetupCommunication));
         for szl in [SzlId::ModuleIdentification, SzlId::ComponentIdentification] {
             all.push(ReadOnlyRequest::S7(s7::Request::ReadSzl { szl }));
+        }
+        for sequence in 0..=255u8 {
+            all.push(ReadOnlyRequest::S7(s7::Request::ReadSzlNext { sequence }));
         }
         for unit_id in 0..=255u8 {
             all.push(ReadOnlyRequest::Modbus(modbus::Request::ReportServerId {
