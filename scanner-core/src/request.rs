@@ -149,6 +149,15 @@ mod tests {
                 }
             }
         }
+        // Every registered protocol's requests are here: a protocol added to the registry
+        // fails this test until its requests are listed above.
+        let covered: std::collections::BTreeSet<Protocol> =
+            all.iter().map(ReadOnlyRequest::protocol).collect();
+        assert_eq!(
+            covered.into_iter().collect::<Vec<_>>(),
+            Protocol::ALL.to_vec(),
+            "every registered protocol's requests go through the allowlist"
+        );
         // Each encoding goes through the one read-only allowlist the fixtures' recorder
         // and the wire audits use, which decodes it independently of these encoders.
         for request in all {

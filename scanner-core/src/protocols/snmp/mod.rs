@@ -132,6 +132,9 @@ impl ProbeConfig for SnmpConfig {
         if self.communities.is_empty() && self.versions != SnmpVersions::V3 {
             return Err("snmp communities: the list is empty".into());
         }
+        if self.communities.iter().any(Vec::is_empty) {
+            return Err("snmp communities: an empty community string (agents reject it; leave it out of the list)".into());
+        }
         if self.communities.len() > MAX_COMMUNITIES {
             return Err(format!(
                 "snmp communities: {} communities, at most {MAX_COMMUNITIES}: otscan identifies devices, it does not guess credentials",
