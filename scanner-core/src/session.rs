@@ -127,6 +127,22 @@ pub(crate) struct Reply {
     pub rtt: Duration,
 }
 
+/// Most bytes of a reply kept to show what a device said when its reply broke the protocol.
+pub const MAX_KEPT_REPLY: usize = 512;
+
+/// The last bytes a device sent in an exchange: what a `protocol-error` shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// The first [`MAX_KEPT_REPLY`] bytes.
+    pub bytes: Vec<u8>,
+    /// How many bytes there were.
+    pub len: usize,
+    /// Time from the request to the bytes.
+    pub rtt: Duration,
+    /// The session's packet count when they came: which probe they belong to.
+    pub at: u32,
+}
+
 /// Why the scan must stop sending: cancellation or the deadline.
 pub(crate) struct Stop {
     pub cancel: CancellationToken,
@@ -220,6 +236,7 @@ pub struct DeviceSession {
     last_send: Option<Instant>,
     correlation: u32,
     requests: u32,
+    received: Option<Received>,
 }
 
 impl DeviceSession {
@@ -234,7 +251,23 @@ impl DeviceSession {
             // devices never look alike in a capture.
             correlation: 1,
             requests: 0,
+            received: None,
         }
+    }
+
+    /// What the device sent last, if it came after the session had put `since` packets
+    /// on the wire (so within the probe that began then).
+    pub(crate) fn received_since(&self, since: u32) -> Option<&Received> {
+        self.received.as_ref().filter(|r| r.at > since)
+    }
+
+    fn keep_received(&mut self, bytes: &[u8], rtt: Duration) {
+        self.received = Some(Received {
+            bytes: bytes[..bytes.len().min(MAX_KEPT_REPLY)].to_vec(),
+            len: bytes.len(),
+            rtt,
+            at: self.requests,
+        });
     }
 
     /// Waits until this device and the global pacer allow one more packet-initiating
@@ -353,6 +386,19 @@ impl DeviceSession {
         // Time the per-device interval from the end of the exchange: a write that had to
         // wait can never bring the next request closer than the interval.
         self.last_send = Some(Instant::now());
+        match &result {
+            Ok(bytes) => self.keep_received(bytes, sent_at.elapsed()),
+            // Bytes that broke the framing are what the device said: keep them to show.
+            Err(
+                Failure::Malformed(_)
+                | Failure::Exchange(ExchangeError::Oversized(_) | ExchangeError::Unanswered),
+            ) => {
+                if let Some(pending) = self.conn.as_ref().map(|c| c.pending.clone()) {
+                    self.keep_received(&pending, sent_at.elapsed());
+                }
+            }
+            Err(_) => {}
+        }
         match result {
             Ok(bytes) => Ok(Reply {
                 bytes,
@@ -450,10 +496,10 @@ impl DeviceSession {
                 }
                 let datagram = &buf[..n];
                 if sent.iter().any(|&c| matches(datagram, c)) {
-                    return Ok(Reply {
-                        bytes: datagram.to_vec(),
-                        rtt: sent_at.elapsed(),
-                    });
+                    let rtt = sent_at.elapsed();
+                    let bytes = datagram.to_vec();
+                    self.keep_received(&bytes, rtt);
+                    return Ok(Reply { bytes, rtt });
                 }
             }
         }

@@ -153,6 +153,30 @@ pub struct ServiceObservation {
     /// The protocol's decoded fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<ServiceDetails>,
+    /// For a `protocol-error`: what the device sent that broke the protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<ReceivedBytes>,
+}
+
+impl ServiceObservation {
+    /// True when the device answered in the protocol: success, an application error, or
+    /// a protocol error after a reply whose header matched the request (`rtt_ms` is set
+    /// only for those): the device speaks the protocol even if the rest broke it.
+    pub fn answered(&self) -> bool {
+        self.status.is_protocol_answer()
+            || self.status == Status::ProtocolError && self.rtt_ms.is_some()
+    }
+}
+
+/// What a device sent when its reply broke the protocol, kept so the record shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReceivedBytes {
+    /// The first 512 bytes, lower-case hex.
+    pub hex: String,
+    /// How many bytes came back in all.
+    pub len: usize,
+    /// Milliseconds from the request to these bytes.
+    pub rtt_ms: f64,
 }
 
 impl AssetRecord {
@@ -191,7 +215,7 @@ impl AssetRecord {
     /// protocol's real value can.
     pub fn merge(&mut self, observation: ServiceObservation, identity: Identity) {
         let protocol = observation.protocol;
-        self.responsive |= observation.status.is_protocol_answer();
+        self.responsive |= observation.answered();
         self.observed_at = observation.timestamp;
         self.services.push(observation);
         let sources = &mut self.sources;
