@@ -322,23 +322,27 @@ pub struct ScanArgs {
     pub ports: Vec<(Protocol, u16)>,
     /// Global request rate: requests (connection attempts included) per second
     /// [profile safe: 100, normal: 500, fast: 2000].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: Option<u32>,
     /// Minimum time between two packets to the same device, e.g. 100ms
     /// [profile safe: 100ms, normal: 50ms, fast: 25ms].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub per_device_interval: Option<Duration>,
-    /// Devices scanned at once [profile safe: 64, normal: 256, fast: 1024].
-    #[arg(long, value_name = "N")]
+    /// Devices scanned at once [profile safe: 64, normal: 256, fast: 1024]. Each
+    /// needs two open files: a value the open-files limit cannot carry is refused.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub concurrency: Option<NonZeroUsize>,
-    /// Connect and read timeout, e.g. 2s, 500ms [profile safe: 2s, normal: 1500ms, fast: 1s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Connect and read timeout, e.g. 2s, 500ms, at most 60s [profile safe: 2s,
+    /// normal: 1500ms, fast: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
     /// Stop sending after this long; finished records are still written.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
     /// Times an unanswered UDP request is sent again [profile safe: 1, normal: 1, fast: 0].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=5))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(0..=5))]
     pub udp_retries: Option<u32>,
     /// Emit a record for every target, including those that answered nothing.
     #[arg(long)]
@@ -383,7 +387,8 @@ pub struct ScanArgs {
     /// Outside the window, sleep until it opens instead of refusing.
     #[arg(long)]
     pub wait: bool,
-    /// Stop sending at this time: RFC 3339 (2026-11-28T04:00:00Z) or HH:MM (local, next occurrence).
+    /// Stop sending at this time: RFC 3339 (2026-11-28T04:00:00Z) or HH:MM (local, next
+    /// occurrence); a time in the past is refused.
     #[arg(long, value_name = "TIME", value_parser = parse_stop_at)]
     pub stop_at: Option<jiff::Timestamp>,
     /// Checkpoint file: resume a scan that a window or a stop cut short; written atomically.
@@ -467,9 +472,27 @@ fn parse_window(s: &str) -> Result<Window, String> {
     s.parse::<Window>().map_err(|e| e.to_string())
 }
 
-/// RFC 3339, or HH:MM in the local zone at its next occurrence.
+/// The longest `--timeout` accepted: a device that needs more is not answering.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A duration no longer than [`MAX_TIMEOUT`].
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_TIMEOUT {
+        return Err(format!(
+            "'{s}' is longer than the {}s maximum",
+            MAX_TIMEOUT.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
+/// RFC 3339 (not in the past), or HH:MM in the local zone at its next occurrence.
 fn parse_stop_at(s: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        if t <= jiff::Timestamp::now() {
+            return Err(format!("'{s}' is in the past"));
+        }
         return Ok(t);
     }
     let bad = || format!("'{s}' is neither RFC 3339 (2026-11-28T04:00:00Z) nor HH:MM");
@@ -617,6 +640,9 @@ pub enum UsageError {
     /// Nothing to scan.
     #[error("no targets: give TARGET arguments, -iL FILE, or - for stdin")]
     NoTargets,
+    /// Targets were given, but none is left to scan.
+    #[error("no targets left to scan: the target files are empty or everything is excluded")]
+    EmptyTargets,
     /// A bad enrichment file.
     #[error("--enrich {0}")]
     Enrich(#[from] scanner_core::enrich::EnrichError),
@@ -662,6 +688,9 @@ impl ScanArgs {
         }
         if let Some(shard) = self.shard {
             targets = targets.with_shard(shard);
+        }
+        if targets.is_empty() {
+            return Err(UsageError::EmptyTargets);
         }
         let mut protocols = ProtocolConfigs::default();
         self.probe_args.apply(&mut protocols);

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use protocol_fixtures::{DeviceSpec, ModbusDeviceConfig, Plant, PlantSpec};
 
+mod common;
+
 fn otscan() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin("otscan"))
 }
@@ -68,13 +70,7 @@ async fn outside_the_window_nothing_is_sent() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
-    assert!(plant.recorder().frames().is_empty(), "nothing was sent");
-    for d in plant.devices() {
-        assert_eq!(
-            plant.recorder().connection_stats(d.spec.ip.into()).accepted,
-            0
-        );
-    }
+    common::assert_nothing_sent(&plant);
     plant.shutdown().await;
 }
 
