@@ -219,3 +219,45 @@ async fn sigint_stops_flushes_and_keeps_the_state() {
     assert_eq!(saved["format"], "otscan.state/1");
     plant.shutdown().await;
 }
+
+/// Issue 15 item 6: inside a one-hour window that opened 50 minutes ago, the default
+/// grace is a tenth of the window capped at 5 minutes (not a tenth of the 10 minutes
+/// left), so about 5 minutes remain for the scan; a grace as long as the window is a
+/// usage error.
+#[test]
+fn the_default_grace_is_a_tenth_of_the_whole_window() {
+    let now = jiff::Timestamp::now();
+    let at = |minutes: i64| {
+        (now + jiff::SignedDuration::from_mins(minutes))
+            .strftime("%H:%M")
+            .to_string()
+    };
+    let window = format!("{}-{} UTC", at(-50), at(10));
+    let out = otscan()
+        .args(["scan", "127.0.0.1", "--dry-run", "--window", &window])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let available = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("time available:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let minutes: u64 = available
+        .trim()
+        .split('m')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("{available}"));
+    assert!(
+        (4..=5).contains(&minutes),
+        "a 60-minute window keeps 5 minutes of grace: {available}"
+    );
+    let out = otscan()
+        .args(["scan", "127.0.0.1", "--dry-run", "--window", &window])
+        .args(["--window-grace", "1h"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--window-grace"));
+}
