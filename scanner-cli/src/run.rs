@@ -1017,12 +1017,30 @@ fn human_duration(secs: f64) -> String {
     }
 }
 
-/// `otscan diff`: 0 nothing changed, 1 changes, 2 bad usage or unreadable input.
+/// `otscan diff`: 0 nothing changed, 1 changes, 2 bad usage, unreadable input or
+/// output that cannot be written (a message says which). Files are streamed: only
+/// the compared fields of each address are kept. Addresses with several records in
+/// one file are reported (the last record wins).
 pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
-    use scanner_core::diff::{diff, read_jsonl};
-    let read = |path: &std::path::Path| -> Result<Vec<scanner_core::AssetRecord>, String> {
+    use scanner_core::diff::{changes, Inventory};
+    let read = |path: &std::path::Path| -> Result<Inventory, String> {
         let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        read_jsonl(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))
+        let inventory = Inventory::read(std::io::BufReader::new(file))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if inventory.duplicate_count > 0 {
+            let examples: Vec<String> = inventory
+                .duplicates
+                .iter()
+                .map(|d| format!("{} at lines {} and {}", d.ip, d.first_line, d.line))
+                .collect();
+            say!(
+                "otscan: diff: {}: {} records repeat an address already seen (e.g. {}); the last record of each address is used",
+                path.display(),
+                inventory.duplicate_count,
+                examples.join(", ")
+            );
+        }
+        Ok(inventory)
     };
     let (old, new) = match (read(&args.old), read(&args.new)) {
         (Ok(o), Ok(n)) => (o, n),
@@ -1031,27 +1049,32 @@ pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let changes = diff(&old, &new);
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let table = !args.json && std::io::stdout().is_terminal();
-    for change in &changes {
+    let (mut count, mut notable) = (0u64, 0u64);
+    for change in changes(&old, &new) {
+        count += 1;
+        notable += u64::from(change.notable);
         let line = if table {
             change.to_string()
         } else {
-            serde_json::to_string(change).unwrap_or_default()
+            serde_json::to_string(&change).unwrap_or_default()
         };
-        if writeln!(out, "{line}").is_err() {
+        if let Err(e) = writeln!(out, "{line}") {
+            say!("otscan: error: cannot write the diff: {e}");
             return EXIT_USAGE;
         }
     }
-    let notable = changes.iter().filter(|c| c.notable).count();
+    if let Err(e) = out.flush() {
+        say!("otscan: error: cannot write the diff: {e}");
+        return EXIT_USAGE;
+    }
     say!(
-        "otscan: diff: {} devices before, {} after, {} changes ({notable} notable)",
-        old.len(),
-        new.len(),
-        changes.len()
+        "otscan: diff: {} devices before, {} after, {count} changes ({notable} notable)",
+        old.devices(),
+        new.devices()
     );
-    u8::from(!changes.is_empty())
+    u8::from(count > 0)
 }
 
 /// `otscan completions SHELL`.
