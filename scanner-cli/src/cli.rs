@@ -30,13 +30,17 @@ Examples:
 Safe defaults: 100 requests/s overall, 100 ms between packets to one device,
 one TCP connection per device, 2 s timeouts, Modbus unit ids 255,0,1.
 
-Exit codes: 0 scan finished (or stopped at its deadline), 1 runtime failure, 2 bad usage,
-75 outside every --window (nothing sent), 130 SIGINT, 143 SIGTERM.";
+Exit codes: 0 scan finished (or stopped at its deadline), 1 a record, the state or the
+report could not be written (what was written is whole and counted), 2 bad usage or a file
+that cannot be written (nothing sent), 69 another run holds the --state file (nothing sent),
+71 this host could not send (open-files limit, no route, source port in use; finished records
+and the state are kept, the rest is left for the next run), 75 outside every --window
+(nothing sent), 129 SIGHUP, 130 SIGINT, 143 SIGTERM (records and state written).";
 
 /// otscan: identify industrial devices by asking them, read-only, who they are.
 #[derive(Debug, Parser)]
 #[command(name = "otscan", version, about, long_about = None,
-    after_help = "Run `otscan demo` to scan a simulated plant on loopback.\n\nExit codes: 0 done, 1 runtime failure (diff: changes found), 2 bad usage, 75 outside the maintenance window, 130 SIGINT, 143 SIGTERM.")]
+    after_help = "Run `otscan demo` to scan a simulated plant on loopback.\n\nExit codes: 0 done, 1 runtime failure (diff: changes found), 2 bad usage, 69 --state held by another run, 71 this host could not send, 75 outside the maintenance window, 129 SIGHUP, 130 SIGINT, 143 SIGTERM.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -289,7 +293,7 @@ pub struct DiscoverArgs {
     /// EtherNet/IP port.
     #[arg(long, default_value_t = 44818)]
     pub enip_port: u16,
-    /// Write records to FILE instead of stdout.
+    /// Write records to FILE instead of stdout (truncated, or appended to with --state).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Output format: native, ocsf, ecs or hec.
@@ -363,7 +367,7 @@ pub struct ScanArgs {
     /// owner, notes) from a CSV or TOML file into records, by address or CIDR.
     #[arg(long, value_name = "FILE")]
     pub enrich: Option<PathBuf>,
-    /// Write records to FILE instead of stdout.
+    /// Write records to FILE instead of stdout (truncated, or appended to with --state).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Output format: native (the otscan record), ocsf (Device Inventory Info, class
@@ -381,7 +385,8 @@ pub struct ScanArgs {
     /// window's end minus the grace.
     #[arg(long = "window", value_name = "WINDOW", value_parser = parse_window)]
     pub windows: Vec<Window>,
-    /// Time kept free before the window closes [default: 5m, or a tenth of the window].
+    /// Time kept free before the window closes [default: a tenth of the whole window, at
+    /// most 5m]; it must be shorter than the window.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub window_grace: Option<Duration>,
     /// Outside the window, sleep until it opens instead of refusing.
@@ -391,10 +396,14 @@ pub struct ScanArgs {
     /// occurrence); a time in the past is refused.
     #[arg(long, value_name = "TIME", value_parser = parse_stop_at)]
     pub stop_at: Option<jiff::Timestamp>,
-    /// Checkpoint file: resume a scan that a window or a stop cut short; written atomically.
+    /// Checkpoint file: resume a scan that a window or a stop cut short; written atomically
+    /// before sending and every 5 s. One run at a time (FILE.lock; a second exits 69);
+    /// FILE.journal keeps what finished since, so even after SIGKILL nothing written is
+    /// scanned again. With it, -o appends instead of truncating.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Write the run report as JSON to FILE (it is always printed on stderr).
+    /// Write the run report as JSON to FILE (it is always printed on stderr); checked
+    /// before sending, written even when stderr is broken.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Each protocol's own flags.
