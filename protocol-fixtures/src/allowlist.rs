@@ -11,7 +11,7 @@
 //! | `"enip"` | a bare 24-byte encapsulation header of ListIdentity (0x0063), ListServices (0x0004) or ListInterfaces (0x0064), with no session handle and no data | ODVA CIP Vol. 2 (EtherNet/IP) §2-3, §2-4 |
 //! | `"snmp"` | a v1/v2c GetRequest or GetNextRequest, or the v3 discovery message: msgFlags 0x04 (reportable, noAuthNoPriv) and a cleartext GetRequest with no variable bindings | RFC 1157, RFC 3416, RFC 3412 §6, RFC 3414 §4 |
 //! | `"bacnet"` | BVLC Original-Unicast-NPDU with a true length, NPDU version 1 that routes nowhere and carries no network-layer message; then an unsegmented confirmed ReadProperty (0x0C) or ReadPropertyMultiple (0x0E) whose first object is a Device (type 8), or an unconfirmed Who-Is | ANSI/ASHRAE 135 Annex J.2, §6.2, §20.1 |
-//! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
+//! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
 //! and never index out of bounds, whatever the bytes. The labels are the ones the fixtures'
@@ -67,7 +67,7 @@ pub enum Request {
         /// Device instance asked for (4194303: the wildcard).
         instance: u32,
     },
-    /// S7: `Cr` to a TSAP, `Setup`, or `Szl` of a list.
+    /// S7: `Cr` to a TSAP, `Setup`, `Szl` of a list, or `SzlNext` (an SZL follow-up).
     S7(S7Request),
     /// SNMP message.
     Snmp {
@@ -89,6 +89,9 @@ pub enum S7Request {
     Setup,
     /// Read SZL of this id.
     Szl(u16),
+    /// The follow-up asking for the next data unit of an SZL answer, with the sequence
+    /// number of the unit it continues.
+    SzlNext(u8),
 }
 
 /// A request outside the allowlist (or a label without rules), and why.
@@ -418,6 +421,33 @@ fn s7_pdu(pdu: &[u8]) -> Verdict<S7Request> {
             None => Err("job without a function".to_owned()),
         },
         0x07 => {
+            // Head, parameter length 8, method 0x12, type request + group CPU functions,
+            // subfunction read SZL, sequence, data unit reference 0, last data unit 0, error
+            // code 0; the data: return code 0x0a, transport size 0, length 0. Nothing else.
+            if let Some((&[0x00, 0x01, 0x12, 0x08, 0x12, 0x44, 0x01, sequence], rest)) =
+                parameters.split_first_chunk::<8>()
+            {
+                // The header's parameter and data lengths (bytes 6-9).
+                let Some(&[_, _, _, _, _, _, p_high, p_low, d_high, d_low]) =
+                    pdu.first_chunk::<10>()
+                else {
+                    return Err("S7 PDU shorter than its header".to_owned());
+                };
+                if [p_high, p_low, d_high, d_low] != [0x00, 0x0C, 0x00, 0x04] {
+                    return Err(format!(
+                        "SZL follow-up with parameter length {}, data length {}: not 12 and 4",
+                        big_endian_length(p_high, p_low),
+                        big_endian_length(d_high, d_low)
+                    ));
+                }
+                if rest != [0x00, 0x00, 0x00, 0x00, 0x0A, 0x00, 0x00, 0x00] {
+                    return Err(format!(
+                        "SZL follow-up carrying {rest:02x?} after its sequence number, \
+                         not 00 00 00 00 / 0a 00 00 00"
+                    ));
+                }
+                return Ok(S7Request::SzlNext(sequence));
+            }
             // Head, parameter length, method request, type request + group CPU functions,
             // subfunction read SZL.
             if parameters.first_chunk::<7>() != Some(&[0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01]) {
@@ -810,6 +840,66 @@ mod tests {
         )
     }
 
+    /// The SZL follow-up for the data unit of sequence `sequence` (snap7's telegram).
+    fn szl_next(sequence: u8) -> Vec<u8> {
+        s7_pdu(
+            0x07,
+            &[
+                0x00, 0x01, 0x12, 0x08, 0x12, 0x44, 0x01, sequence, 0x00, 0x00, 0x00, 0x00,
+            ],
+            &[0x0A, 0x00, 0x00, 0x00],
+        )
+    }
+
+    #[test]
+    fn s7_szl_follow_up_is_accepted_and_its_near_misses_refused() {
+        for sequence in [0x00, 0x02, 0xFF] {
+            assert_eq!(
+                accepted(S7, &szl_next(sequence)),
+                Request::S7(S7Request::SzlNext(sequence))
+            );
+        }
+        let params = |p: [u8; 12]| p;
+        let base = [
+            0x00, 0x01, 0x12, 0x08, 0x12, 0x44, 0x01, 0x02, 0x00, 0x00, 0x00, 0x00,
+        ];
+        // Another group (0x45 programmer commands, 0x47 time, 0x43 block functions), another
+        // subfunction (0x02 message service), a response type (0x84), a data unit reference or
+        // "more" flag, an error code: each byte outside the telegram is refused.
+        for (i, value) in [
+            (5, 0x45),
+            (5, 0x47),
+            (5, 0x43),
+            (5, 0x84),
+            (6, 0x02),
+            (8, 0x01),
+            (9, 0x01),
+            (10, 0xD4),
+            (4, 0x11),
+        ] {
+            let mut p = params(base);
+            p[i] = value;
+            refused(S7, &s7_pdu(0x07, &p, &[0x0A, 0x00, 0x00, 0x00]));
+        }
+        // Data other than 0a 00 00 00: an SZL id smuggled in, a success code, more bytes.
+        for data in [
+            &[0xFF, 0x09, 0x00, 0x04, 0x00, 0x11, 0x00, 0x00][..],
+            &[0xFF, 0x00, 0x00, 0x00],
+            &[0x0A, 0x00, 0x00, 0x01],
+            &[0x0A, 0x00, 0x00, 0x00, 0x00],
+            &[],
+        ] {
+            assert!(refused(S7, &s7_pdu(0x07, &base, data))
+                .reason
+                .contains("follow-up"));
+        }
+        // Longer parameters (a write's item after the telegram).
+        let long = [&base[..], &[0x12, 0x0A]].concat();
+        refused(S7, &s7_pdu(0x07, &long, &[0x0A, 0x00, 0x00, 0x00]));
+        // The follow-up shape as a job, not userdata.
+        refused(S7, &s7_pdu(0x01, &base, &[0x0A, 0x00, 0x00, 0x00]));
+    }
+
     #[test]
     fn s7_identification_requests_are_accepted() {
         for tsap in [0x0102, 0x0200, 0x0100, 0x0301] {
@@ -900,6 +990,7 @@ mod tests {
             (S7, connection_request(0x0102)),
             (S7, setup()),
             (S7, read_szl(0x0011)),
+            (S7, szl_next(2)),
         ]
     }
 

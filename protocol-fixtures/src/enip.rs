@@ -136,7 +136,14 @@ pub struct EnipDeviceConfig {
     pub header_status: Option<u32>,
     /// Which transports the device listens on.
     pub transports: EnipTransports,
+    /// Lengths that say less than the data: the encapsulation length is 0 and the Identity
+    /// item's length is [`SHORT_ITEM_BY`] bytes short of its product name, as some embedded
+    /// stacks send ListIdentity over UDP (each datagram still carries the whole item).
+    pub short_lengths: bool,
 }
+
+/// How many bytes a [`EnipDeviceConfig::short_lengths`] device's Identity item length is short.
+pub const SHORT_ITEM_BY: usize = 6;
 
 impl Default for EnipDeviceConfig {
     /// A well-behaved generic PLC of vendor 1, product code 1, revision 1.1, operational.
@@ -169,6 +176,7 @@ impl EnipDeviceConfig {
             services_name: b"Communications".to_vec(),
             header_status: None,
             transports: EnipTransports::BOTH,
+            short_lengths: false,
         }
     }
 
@@ -236,6 +244,13 @@ impl EnipDeviceConfig {
         self
     }
 
+    /// Sends lengths that say less than the data (see [`EnipDeviceConfig::short_lengths`]).
+    #[must_use]
+    pub fn with_short_lengths(mut self) -> Self {
+        self.short_lengths = true;
+        self
+    }
+
     /// Sets the transports the device listens on.
     #[must_use]
     pub fn with_transports(mut self, transports: EnipTransports) -> Self {
@@ -255,8 +270,19 @@ impl EnipDeviceConfig {
                 _ => (STATUS_INVALID_COMMAND, Vec::new()),
             },
         };
+        let mut data = data;
+        if self.short_lengths && command == command::LIST_IDENTITY && data.len() > 6 {
+            // Item count (2), type (2), then the item length to shorten.
+            let item_len = u16::from_le_bytes([data[4], data[5]]);
+            let short = item_len.saturating_sub(u16::try_from(SHORT_ITEM_BY).unwrap_or(0));
+            data[4..6].copy_from_slice(&short.to_le_bytes());
+        }
         // The data is at most a few hundred bytes: the product name is cut to 255.
-        let length = u16::try_from(data.len()).unwrap_or(u16::MAX);
+        let length = if self.short_lengths {
+            0
+        } else {
+            u16::try_from(data.len()).unwrap_or(u16::MAX)
+        };
         let mut reply = Vec::with_capacity(HEADER_LEN + data.len());
         reply.extend_from_slice(&command.to_le_bytes());
         reply.extend_from_slice(&length.to_le_bytes());

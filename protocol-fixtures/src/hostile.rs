@@ -165,6 +165,12 @@ pub enum HostileBehaviour {
     /// Every request sent straight back, as an echo service or a reflecting middlebox does:
     /// correlation and all, but a request, not a reply.
     Echo(HostileProtocol),
+    /// Modbus: a legacy server that answers FC 0x2B with exception 01 (illegal function)
+    /// after reading only the MBAP header and the function code, so it reads its next request
+    /// on that connection from the leftover `0E ...` bytes and never answers it; on a fresh
+    /// connection it answers FC 0x11 Report Server ID with `11 0A B4 FF 4C 4D 42 33 2E 31 2E
+    /// 34` (server id 0xB4, running, "LMB3.1.4").
+    ModbusDesyncAfterException,
     /// An EtherNet/IP ListIdentity-style reply whose CPF item count is 65535, with one item.
     EnipItemCount65535,
     /// An SNMP response whose first value is [`SNMP_NESTING_DEPTH`] nested SEQUENCEs.
@@ -228,6 +234,7 @@ impl HostileBehaviour {
             | HostileBehaviour::Flood(p)
             | HostileBehaviour::Fragile { protocol: p, .. }
             | HostileBehaviour::StallMidReply { protocol: p, .. } => *p,
+            HostileBehaviour::ModbusDesyncAfterException => HostileProtocol::Modbus,
             HostileBehaviour::EnipItemCount65535 => HostileProtocol::Enip,
             HostileBehaviour::SnmpDeepNesting
             | HostileBehaviour::SnmpHugeIntegers
@@ -764,6 +771,16 @@ async fn converse(
             Ok(n) => n,
         };
         pending.extend_from_slice(&chunk[..n]);
+        if ctx.behaviour == HostileBehaviour::ModbusDesyncAfterException {
+            while let Some(reply) = modbus_desync_next(&mut pending) {
+                first_request.get_or_insert_with(Instant::now);
+                ctx.facts.request();
+                if let Err(end) = send(ctx, stream, &reply).await {
+                    return end;
+                }
+            }
+            continue;
+        }
         while let Some(request) = next_request(protocol, &mut pending) {
             first_request.get_or_insert_with(Instant::now);
             ctx.facts.request();
@@ -850,6 +867,33 @@ async fn respond_tcp(
     };
     let reply = ctx.reply(shape, request, nth);
     send(ctx, stream, &reply).await.err()
+}
+
+/// [`HostileBehaviour::ModbusDesyncAfterException`]: the reply to the request at the front
+/// of `pending`, consuming what the legacy server consumes (for FC 0x2B only the MBAP header
+/// and the function code); `None` while a whole request of its reading is not there (for
+/// the leftover of a desynchronised stream, never).
+fn modbus_desync_next(pending: &mut Vec<u8>) -> Option<Vec<u8>> {
+    let header: [u8; 8] = pending.get(..8)?.try_into().ok()?;
+    let length = usize::from(u16::from_be_bytes([header[4], header[5]]));
+    let (consumed, pdu): (usize, &[u8]) = match header[7] {
+        0x2B if header[2..4] == [0, 0] => (8, &[0xAB, 0x01]),
+        0x11 if header[2..4] == [0, 0] && pending.len() >= 6 + length => (
+            6 + length,
+            &[
+                0x11, 0x0A, 0xB4, 0xFF, 0x4C, 0x4D, 0x42, 0x33, 0x2E, 0x31, 0x2E, 0x34,
+            ],
+        ),
+        // Anything else is read as a frame of the length its header claims, and refused.
+        _ if pending.len() >= 6 + length => (6 + length, &[header[7] | 0x80, 0x01]),
+        _ => return None,
+    };
+    pending.drain(..consumed);
+    let mut reply = header[..4].to_vec();
+    reply.extend_from_slice(&u16::try_from(pdu.len() + 1).unwrap_or(0).to_be_bytes());
+    reply.push(header[6]);
+    reply.extend_from_slice(pdu);
+    Some(reply)
 }
 
 /// Cuts the next request off the front of `pending`: a whole Modbus or EtherNet/IP frame, or,
@@ -1774,7 +1818,7 @@ impl PlantSpec {
     ///
     /// | hosts | protocol | transport | behaviours, in host order |
     /// |-------|----------|-----------|---------------------------|
-    /// | .10-.23 | Modbus | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, MBAP length 65535, more than declared, wrong transaction id, wrong function (FC 0x03 reply), garbage, looping continuation, endless continuation (those two are [`crate::ModbusDevice`]s with [`ModbusQuirk`]s), echo, stall mid-reply ([`MID_REPLY_STALL`]) |
+    /// | .10-.24 | Modbus | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, MBAP length 65535, more than declared, wrong transaction id, wrong function (FC 0x03 reply), garbage, looping continuation, endless continuation (those two are [`crate::ModbusDevice`]s with [`ModbusQuirk`]s), echo, stall mid-reply ([`MID_REPLY_STALL`]), desynchronised after an exception ([`HostileBehaviour::ModbusDesyncAfterException`]) |
     /// | .30-.45 | EtherNet/IP | TCP and UDP | silent, slow drip (TCP), endless stream (TCP), close mid-reply (UDP: half a datagram), reset after connect (TCP), length 0xFFFF, more than declared, wrong sender context, wrong command (RegisterSession reply), garbage, item count 65535, oversized datagram (UDP), reply from another port (UDP), reply from another address (UDP), flood (UDP), echo |
     /// | .50-.64 | SNMP | UDP | silent, BER length 2^31, more than declared, wrong request id, wrong PDU (SetRequest), garbage, deep nesting, huge integers, huge OIDs, oversized datagram, reply from another port, reply from another address, flood, truncated datagram, echo |
     /// | .80-.93 | BACnet/IP | UDP | silent, truncated datagram (close mid-reply), BVLC length 65535, more than declared, wrong invoke id, wrong kind (SimpleACK of WriteProperty), garbage, echo, oversized datagram, reply from another port, reply from another address, flood, deep nesting ([`BACNET_NESTING_DEPTH`] opening tags), huge tag length (CharacterString of 0xFFFFFFFF bytes) |
@@ -1838,6 +1882,10 @@ impl PlantSpec {
                     stall: MID_REPLY_STALL,
                 },
             )),
+        );
+        devices.push(
+            DeviceSpec::new(host(base, 24), "modbus-desync-after-exception")
+                .with_hostile(tcp(ports.modbus, B::ModbusDesyncAfterException)),
         );
 
         let both = |b: HostileBehaviour| vec![tcp(ports.enip, b.clone()), udp(ports.enip, b)];

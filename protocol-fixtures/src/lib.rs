@@ -48,7 +48,7 @@ pub use modbus::{
 };
 pub use plant::{DeviceSpec, Plant, PlantDevice, PlantPorts, PlantSpec};
 pub use recorder::{ConnectionStats, Framing, RecordedFrame, Recorder, RecordingStream, Transport};
-pub use s7::{S7Behaviour, S7Device, S7DeviceConfig, SzlList, TsapRefusal};
+pub use s7::{S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, SzlList, TsapRefusal};
 pub use snmp::{
     EntityRow, Oid, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue, SnmpVersions,
 };

@@ -145,6 +145,9 @@ pub enum ModbusQuirk {
     /// requested id when there is nothing left to send), so a client without a page cap
     /// keeps asking.
     EndlessContinuation,
+    /// The object count byte says one object fewer than the page carries (seen on devices
+    /// that count from 0); every object is still whole, and the PDU length is true.
+    CountOneShort,
 }
 
 /// Behaviour of a simulated Modbus/TCP device.
@@ -369,7 +372,12 @@ impl ModbusDeviceConfig {
             conformity,
             if more_follows { 0xFF } else { 0x00 },
             next_object_id,
-            u8::try_from(objects.len()).unwrap_or(u8::MAX),
+            match self.quirk {
+                ModbusQuirk::CountOneShort => {
+                    u8::try_from(objects.len().saturating_sub(1)).unwrap_or(u8::MAX)
+                }
+                _ => u8::try_from(objects.len()).unwrap_or(u8::MAX),
+            },
         ];
         for (id, value) in objects {
             pdu.push(id);

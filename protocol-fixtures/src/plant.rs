@@ -16,7 +16,9 @@ use crate::{
         RdiBehaviour, UnitIdPolicy,
     },
     recorder::{Framing, Recorder},
-    s7::{self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, TsapRefusal},
+    s7::{
+        self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, TsapRefusal,
+    },
     snmp::{
         self, engine_id, mib, EntityRow, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue,
         SnmpVersions,
@@ -230,6 +232,7 @@ impl PlantSpec {
     /// | .16 | `legacy-plc` | FC 0x2B gets exception 01, FC 0x11 answers |
     /// | .17 | `odd-conformity` | replies carry conformity byte 0x04 |
     /// | .18 | `silent-hmi` | accepts TCP on `modbus_port`, never answers |
+    /// | .19 | `count-one-short` | Phoenix-like controller, conformity 0x82, every page's object count byte one short of the objects it carries |
     pub fn demo(base: Ipv4Addr, modbus_port: u16) -> Self {
         let port = modbus_port;
         let devices = vec![
@@ -296,6 +299,17 @@ impl PlantSpec {
                     .with_quirk(ModbusQuirk::UnknownConformity(0x04)),
             ),
             DeviceSpec::new(host(base, 18), "silent-hmi").with_silent_tcp(port),
+            DeviceSpec::new(host(base, 19), "count-one-short").with_modbus(
+                port,
+                ModbusDeviceConfig::new("Phoenix Contact (simulated)", "AXC F 2152", "2023.0.8")
+                    .with_object(
+                        crate::modbus::object_id::PRODUCT_NAME,
+                        "AXC F 2152 (simulated)",
+                    )
+                    .with_object(crate::modbus::object_id::MODEL_NAME, "2404267")
+                    .with_conformity_level(0x82)
+                    .with_quirk(ModbusQuirk::CountOneShort),
+            ),
         ];
         Self { devices }
     }
@@ -304,7 +318,7 @@ impl PlantSpec {
     /// [`PlantSpec::demo`]`(base, ports.modbus)`, with `plc-m580` also speaking EtherNet/IP and
     /// SNMP, plus EtherNet/IP-only devices on hosts .20 to .26, every one on `ports.enip` over TCP
     /// and UDP, SNMP-only devices on hosts .30 to .35, every agent on UDP `ports.snmp`, BACnet/IP
-    /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .55 (the S7-300 at .50 with an SNMP
+    /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .57 (the S7-300 at .50 with an SNMP
     /// agent too, one device that a scanner must merge into one record).
     /// Identities are realistic (it is all loopback); EtherNet/IP numbers are vendor id, CIP
     /// device type, product code, revision, status word, serial and state:
@@ -320,6 +334,7 @@ impl PlantSpec {
     /// | .24 | `drive-pf70` | EtherNet/IP | PowerFlex-like AC drive: vendor 1, type 0x02, code 81, rev 2.4, status 0x0164 (minor recoverable fault), serial 0x7A210C5E, "PowerFlex 70 480V 2HP", no state byte (older firmware) |
     /// | .25 | `io-latin1-name` | EtherNet/IP | discrete I/O: vendor 90, type 0x07, code 55, rev 1.7, status 0x0030, serial 0x00023A91, 32-byte non-UTF-8 name (Latin-1, 0xFF, trailing NUL), state 3 |
     /// | .26 | `enip-refuse-all` | EtherNet/IP | answers every command with header status 0x0001 and no data |
+    /// | .27 | `enip-udp-short-lengths` | EtherNet/IP, UDP only | gateway: vendor 283, type 0x0C, code 1201, rev 3.4, serial 0x0C2D7715, "Turck BL20-E-GW-EN (sim)", state 3; encapsulation length 0 and an Identity item length 6 bytes short of its product name |
     ///
     /// SNMP agents (see [`crate::snmp`]; the full values are in [`PlantSpec::plant`]'s source and
     /// in each device's [`SnmpAgentConfig`]). Engine ids are RFC 3411 ids with the vendor's
@@ -334,6 +349,8 @@ impl PlantSpec {
     /// | .33 | `scalance-v3only` | 1.3.6.1.4.1.4329.20.1.1.1.1.79 | (none answered) | 3 only | `800010e903` + MAC `001b1b8c550e` | only v3 discovery answers (boots 41, time 7259) |
     /// | .34 | `snmp-generr` | 1.3.6.1.4.1.8072.3.2.10 | public | 1, 2c, 3 | `80001f8880` + `5b1e3c2da96f6165` (net-snmp random, format 128) | every Get/GetNext/GetBulk gets genErr (5), index 1; v3 discovery works |
     /// | .35 | `snmp-odd-strings` | 1.3.6.1.4.1.248.14.10.41 | public | 1, 2c, 3 | `000000f80080631122330000`, a legacy pre-RFC 3411 12-byte id | non-UTF-8 sysDescr, 60-byte sysName, a Counter64 (invisible to v1), an IpAddress |
+    /// | .36 | `snmp-v1-legacy` | 1.3.6.1.4.1.31200.1.3530 | public | 1 (v2c and v3 dropped silently) | none | no sysContact and sysLocation: the system-group Get gets noSuchName |
+    /// | .37 | `snmp-small-buffer` | 1.3.6.1.4.1.3833.1.5560 | public | 1, 2c, 3 | default | 160-byte message size: the system-group Get gets tooBig |
     ///
     /// BACnet/IP devices (see [`crate::bacnet`]), every one on UDP `ports.bacnet`. Vendor ids are
     /// ASHRAE's; every device has object-identifier, object-type, vendor-identifier, max APDU,
@@ -348,6 +365,7 @@ impl PlantSpec {
     /// | .43 | `bacnet-routed` | 243043 | 24 | Automated Logic Corporation | ZN551 (simulated) | 6.00:042 | zn551_v6 | VAV-3-12 | none | Floor 3, zone 12 | 480, none (3) | behind a BBMD (Forwarded-NPDU from its own address) and a router: NPDU source network 2001, MS/TP MAC 0x0C |
     /// | .44 | `bacnet-small-apdu` | 17044 | 17 | Honeywell | Spyder PUB6438S | 3.0.14 | 1.2 (simulated) | VAV-2-07 | Spyder VAV (simulated) | Floor 2, zone 7 | 50, none (3) | the RPM answer exceeds 50 bytes: Abort segmentation-not-supported (4); ReadProperty fits |
     /// | .45 | `bacnet-refuse-all` | 2045 | 2 | Trane | Tracer UC400 (simulated) | none | none | UC400-CHW | none | none | 1476, none (3) | every confirmed request gets Error device/operational-problem (0/25); Who-Is answered |
+    /// | .46 | `bacnet-latin1-placeholders` | 3046 | 36 | `unknown` (placeholder) | `-` (placeholder) | empty | 4.10.0.154 (simulated) | charset 0 but Windows-1252: `Chaufferie Caf\xE9` | none | none | 1476, none (3) | well-behaved; text that is not what it claims and placeholders where values go |
     ///
     /// S7 CPUs (see [`crate::s7`]), every one on TCP `ports.s7`. SZL 0x0011 records: index 1 the
     /// module's order number with Ausbg = the release and Ausbe 1, index 6 the basic hardware
@@ -363,6 +381,8 @@ impl PlantSpec {
     /// | .53 | `plc-s7-1516` | 0x0102 (Disconnect, reason 0x03) | 480 | (configured but unreachable) | (unreachable) | S7-1500 with PUT/GET off: setup gets Ack_Data error class 0x81 code 0x04 |
     /// | .54 | `plc-s7-szl-refused` | 0x0102 (Disconnect, reason 0x03) | 240 | refused | refused | setup answered, every SZL read gets 0xD401 with return code 0x0A |
     /// | .55 | `s7-every-tsap-refused` | none (Disconnect, reason 0x88) | 240 | none | none | every Connection Request gets a Disconnect Request |
+    /// | .56 | `plc-s7-lying-szl` | 0x0102 (Disconnect, reason 0x03) | 240 | 6ES7 317-2EK14-0AB0 release 3, hardware release 3, firmware V3.2.14; header declares LENTHDR 0 and N_DR 1 over the three 28-byte records | 1 SIMATIC 300(2), 2 CPU 317-2 PN/DP, 4 Original Siemens Equipment, 5 S C-L7A812340123, 7 CPU 317-2 PN/DP; header declares LENTHDR 32 over the 34-byte records | headers that cannot be right ([`S7Quirk::SzlHeader`]): decoded by the standard layout |
+    /// | .57 | `plc-s7-data-units` | 0x0102 (Disconnect, reason 0x03) | 240 | 6ES7 412-5HK06-0AB0 release 6, hardware release 6, firmware V6.0.10 | 1 SIMATIC 400H(1), 2 CPU 412-5H PN/DP, 3 TURBINE-HALL-2, 4 Original Siemens Equipment, 5 S C-H2F735510442, 7 CPU 412-5H PN/DP, 8 MMC 5E31A0C7, 9 Siemens AG / S7-400H, 10 OEM 0000, 11 Turbine hall 2, rack A (348 bytes) | SZL answers longer than the PDU in data units ([`S7Quirk::DataUnits`]): 0x001C in two, the second on a follow-up request |
     ///
     /// `plc-s7-315`'s SNMP agent on UDP `ports.snmp`: sysDescr `Siemens, SIMATIC S7, CPU-300,
     /// 6ES7 315-2EH14-0AB0, HW: Version 4, FW: Version V3.2.8, S C-X4U421302009`, sysObjectID
@@ -439,6 +459,16 @@ impl PlantSpec {
                 port,
                 EnipDeviceConfig::default().with_header_status(enip::STATUS_INVALID_COMMAND),
             ),
+            DeviceSpec::new(host(base, 27), "enip-udp-short-lengths").with_enip(
+                port,
+                EnipDeviceConfig::new(283, 0x0C, 1201, "Turck BL20-E-GW-EN (sim)")
+                    .with_revision(3, 4)
+                    .with_status(0x0030)
+                    .with_serial(0x0C2D_7715)
+                    .with_state(3)
+                    .with_transports(crate::EnipTransports::UDP_ONLY)
+                    .with_short_lengths(),
+            ),
         ]);
         let snmp = ports.snmp;
         spec.devices.extend([
@@ -449,6 +479,9 @@ impl PlantSpec {
             DeviceSpec::new(host(base, 34), "snmp-generr").with_snmp(snmp, generr_snmp()),
             DeviceSpec::new(host(base, 35), "snmp-odd-strings")
                 .with_snmp(snmp, odd_strings_snmp(host(base, 35))),
+            DeviceSpec::new(host(base, 36), "snmp-v1-legacy").with_snmp(snmp, v1_legacy_snmp()),
+            DeviceSpec::new(host(base, 37), "snmp-small-buffer")
+                .with_snmp(snmp, small_buffer_snmp()),
         ]);
         let port = ports.bacnet;
         spec.devices.extend([
@@ -461,6 +494,8 @@ impl PlantSpec {
                 .with_bacnet(port, honeywell_spyder_bacnet()),
             DeviceSpec::new(host(base, 45), "bacnet-refuse-all")
                 .with_bacnet(port, trane_refuse_all_bacnet()),
+            DeviceSpec::new(host(base, 46), "bacnet-latin1-placeholders")
+                .with_bacnet(port, tridium_latin1_bacnet()),
         ]);
         let port = ports.s7;
         spec.devices.extend([
@@ -477,6 +512,8 @@ impl PlantSpec {
                     .with_tsaps([])
                     .with_other_tsaps(TsapRefusal::Disconnect(s7::cotp::REASON_REFUSED)),
             ),
+            DeviceSpec::new(host(base, 56), "plc-s7-lying-szl").with_s7(port, s7_317_lying_szl()),
+            DeviceSpec::new(host(base, 57), "plc-s7-data-units").with_s7(port, s7_412_data_units()),
         ]);
         spec
     }
@@ -669,6 +706,48 @@ fn moxa_nport_snmp() -> SnmpAgentConfig {
     .with_engine(engine_id::mac(8691, MAC), 2, 432_000)
 }
 
+/// `snmp-v1-legacy`: an old RTU's agent that speaks SNMPv1 only (v2c and v3 dropped
+/// without a word) and does not implement sysContact or sysLocation: a Get of the whole
+/// system group gets noSuchName for the first of them.
+fn v1_legacy_snmp() -> SnmpAgentConfig {
+    let mut agent = SnmpAgentConfig::system(
+        "SEL-3530 RTAC (simulated)",
+        mib::enterprise(31_200, &[1, 3530]),
+        "rtac-sub-7",
+        "",
+        "",
+        78,
+        DAY_TICKS,
+    )
+    .with_versions(SnmpVersions {
+        v1: true,
+        v2c: false,
+        v3: false,
+    });
+    agent
+        .values
+        .remove(&crate::snmp::Oid::from(mib::SYS_CONTACT));
+    agent
+        .values
+        .remove(&crate::snmp::Oid::from(mib::SYS_LOCATION));
+    agent
+}
+
+/// `snmp-small-buffer`: an embedded agent whose 160-byte message buffer cannot hold the
+/// whole system group in one reply: tooBig, until asked for less.
+fn small_buffer_snmp() -> SnmpAgentConfig {
+    SnmpAgentConfig::system(
+        "Power meter PM5560 (simulated) firmware 2.7.4 build 18",
+        mib::enterprise(3833, &[1, 5560]),
+        "pm5560-feeder-3",
+        "Switchgear room, feeder 3",
+        "facilities@example.invalid",
+        72,
+        3 * DAY_TICKS,
+    )
+    .with_max_message_size(160)
+}
+
 /// `scalance-v3only`: a Siemens SCALANCE switch hardened to SNMPv3: the objects exist but only
 /// engine discovery is reachable without credentials.
 fn scalance_snmp() -> SnmpAgentConfig {
@@ -820,6 +899,24 @@ fn trane_refuse_all_bacnet() -> BacnetDeviceConfig {
         })
 }
 
+/// `bacnet-latin1-placeholders`: a Tridium JACE whose integrator typed the station name in
+/// a Windows-1252 editor (charset 0 claimed, `E9` for é) and left placeholders where the
+/// vendor-name, model-name and firmware-revision go.
+fn tridium_latin1_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(
+        3046,
+        36,
+        BacnetString::utf8("unknown"),
+        BacnetString::utf8("-"),
+    )
+    .with_firmware_revision("")
+    .with_application_software_version("4.10.0.154 (simulated)")
+    .with_object_name(BacnetString::raw(
+        bacnet::charset::UTF8,
+        b"Chaufferie Caf\xE9".to_vec(),
+    ))
+}
+
 /// `plc-s7-315`'s order number, serial and MAC, shared by its S7 and SNMP identities.
 const S7_315_ORDER: &str = "6ES7 315-2EH14-0AB0";
 const S7_315_SERIAL: &str = "S C-X4U421302009";
@@ -911,6 +1008,53 @@ fn s7_1516() -> S7DeviceConfig {
             class: s7::error_class::APPLICATION_RELATIONSHIP,
             code: 0x04,
         })
+}
+
+/// `plc-s7-lying-szl`: a CPU 317 whose SZL headers cannot be right: 0x0011 declares
+/// LENTHDR 0 and one record over three, 0x001C 32-byte records over 34-byte ones.
+fn s7_317_lying_szl() -> S7DeviceConfig {
+    let order = "6ES7 317-2EK14-0AB0";
+    S7DeviceConfig::new()
+        .with_module(order, 3)
+        .with_basic_hardware(order, 3)
+        .with_basic_firmware(3, 2, 14)
+        .with_component(ci::SYSTEM_NAME, "SIMATIC 300(2)")
+        .with_component(ci::MODULE_NAME, "CPU 317-2 PN/DP")
+        .with_component(ci::COPYRIGHT, "Original Siemens Equipment")
+        .with_component(ci::SERIAL_NUMBER, "S C-L7A812340123")
+        .with_component(ci::MODULE_TYPE_NAME, "CPU 317-2 PN/DP")
+        .with_quirk(S7Quirk::SzlHeader {
+            id: s7::szl_id::MODULE_IDENTIFICATION,
+            record_len: Some(0),
+            record_count: Some(1),
+        })
+        .with_quirk(S7Quirk::SzlHeader {
+            id: s7::szl_id::COMPONENT_IDENTIFICATION,
+            record_len: Some(32),
+            record_count: None,
+        })
+}
+
+/// `plc-s7-data-units`: a CPU 412-5H with ten 0x001C records, more than its 240-byte PDU
+/// holds: sent in two data units.
+fn s7_412_data_units() -> S7DeviceConfig {
+    let order = "6ES7 412-5HK06-0AB0";
+    S7DeviceConfig::new()
+        .with_pdu_length(240)
+        .with_module(order, 6)
+        .with_basic_hardware(order, 6)
+        .with_basic_firmware(6, 0, 10)
+        .with_component(ci::SYSTEM_NAME, "SIMATIC 400H(1)")
+        .with_component(ci::MODULE_NAME, "CPU 412-5H PN/DP")
+        .with_component(ci::PLANT_ID, "TURBINE-HALL-2")
+        .with_component(ci::COPYRIGHT, "Original Siemens Equipment")
+        .with_component(ci::SERIAL_NUMBER, "S C-H2F735510442")
+        .with_component(ci::MODULE_TYPE_NAME, "CPU 412-5H PN/DP")
+        .with_component(ci::MEMORY_CARD_SERIAL, "MMC 5E31A0C7")
+        .with_component(9, "Siemens AG / S7-400H")
+        .with_component(10, "OEM 0000")
+        .with_component(ci::LOCATION, "Turbine hall 2, rack A")
+        .with_quirk(S7Quirk::DataUnits)
 }
 
 /// `plc-s7-szl-refused`: a CPU 312 whose SZL reads are all refused.

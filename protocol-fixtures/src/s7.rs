@@ -17,8 +17,11 @@
 //!    that error class and code and no parameters.
 //! 3. Userdata SZL reads: the configured lists, or error code 0xD401 with return code 0x0A
 //!    (object does not exist) for a list the device does not have. A list longer than the
-//!    negotiated PDU is cut to the whole records that fit, and its record count says so: the
-//!    device never fragments.
+//!    negotiated PDU is cut to the whole records that fit, and its record count says so; with
+//!    [`S7Quirk::DataUnits`] it is sent in data units instead, each further one on a follow-up
+//!    request (method 0x12, type/group 0x44, read SZL, the unit's sequence number, data
+//!    `0A 00 00 00`). [`S7Quirk::SzlHeader`] makes a list's header declare another record
+//!    length or count than the records sent.
 //!
 //! Anything out of order (data before the connection, userdata before the setup, a second
 //! Connection Request) closes the connection, as CPUs drop such peers. Every received TPKT is
@@ -236,6 +239,28 @@ pub enum S7Behaviour {
     RefuseSzl,
 }
 
+/// Quirks of real CPUs' SZL answers, as configuration of the one device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum S7Quirk {
+    /// The SZL header of list `id` (0x0011, 0x001C) declares this record length (LENTHDR)
+    /// and/or record count (N_DR) whatever records are sent: the records on the wire stay
+    /// the true ones. Seen on S7-compatible CPUs and gateways whose headers were written for
+    /// another layout.
+    SzlHeader {
+        /// The list.
+        id: u16,
+        /// The LENTHDR declared instead of the true record length.
+        record_len: Option<u16>,
+        /// The N_DR declared instead of the true record count.
+        record_count: Option<u16>,
+    },
+    /// An SZL answer longer than the negotiated PDU is sent as a CPU does: in data units, the
+    /// first with the SZL header (whose N_DR counts every record), each further one (raw
+    /// bytes continuing the records, cut anywhere) only on a follow-up request that repeats
+    /// the unit's sequence number. Without it the list is cut to the records that fit.
+    DataUnits,
+}
+
 /// Identity and behaviour of a simulated S7 CPU.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct S7DeviceConfig {
@@ -252,6 +277,8 @@ pub struct S7DeviceConfig {
     pub szl: BTreeMap<u16, SzlList>,
     /// How requests are treated.
     pub behaviour: S7Behaviour,
+    /// Quirks of the SZL answers.
+    pub quirks: Vec<S7Quirk>,
 }
 
 impl Default for S7DeviceConfig {
@@ -264,6 +291,7 @@ impl Default for S7DeviceConfig {
             max_amq: 1,
             szl: BTreeMap::new(),
             behaviour: S7Behaviour::Classic,
+            quirks: Vec::new(),
         }
     }
 }
@@ -293,6 +321,13 @@ impl S7DeviceConfig {
     #[must_use]
     pub fn with_pdu_length(mut self, pdu_length: u16) -> Self {
         self.pdu_length = pdu_length;
+        self
+    }
+
+    /// Adds a quirk.
+    #[must_use]
+    pub fn with_quirk(mut self, quirk: S7Quirk) -> Self {
+        self.quirks.push(quirk);
         self
     }
 
@@ -387,8 +422,40 @@ impl S7DeviceConfig {
     }
 
     /// The data of the SZL answer for `id` and `index` (return code, transport size, length,
-    /// header, records), `None` when the device does not have it.
+    /// header, records) cut to the whole records that fit `room` bytes, `None` when the
+    /// device does not have it.
     pub(crate) fn szl_data(&self, id: u16, index: u16, room: usize) -> Option<Vec<u8>> {
+        let (list, records) = self.szl_records(id, index)?;
+        let record_len = usize::from(list.record_len);
+        // Header 8 bytes after the 4 of the data item; whole records that fit.
+        let fit = room.saturating_sub(12) / record_len.max(1);
+        let records = &records[..records.len().min(fit)];
+        Some(data_item(
+            RETURN_SUCCESS,
+            0x09,
+            &self.szl_bytes(id, index, list, records),
+        ))
+    }
+
+    /// The data items of the SZL answer for `id` and `index`, one per data unit of at most
+    /// `room` bytes: with [`S7Quirk::DataUnits`] the whole list in as many units as it takes,
+    /// otherwise one unit cut to the records that fit (see [`S7DeviceConfig::szl_data`]).
+    pub(crate) fn szl_units(&self, id: u16, index: u16, room: usize) -> Option<Vec<Vec<u8>>> {
+        if !self.quirks.contains(&S7Quirk::DataUnits) {
+            return self.szl_data(id, index, room).map(|d| vec![d]);
+        }
+        let (list, records) = self.szl_records(id, index)?;
+        let bytes = self.szl_bytes(id, index, list, &records);
+        let unit = room.saturating_sub(4).max(1);
+        Some(
+            bytes
+                .chunks(unit)
+                .map(|chunk| data_item(RETURN_SUCCESS, 0x09, chunk))
+                .collect(),
+        )
+    }
+
+    fn szl_records(&self, id: u16, index: u16) -> Option<(&SzlList, Vec<&Vec<u8>>)> {
         if self.behaviour == S7Behaviour::RefuseSzl {
             return None;
         }
@@ -402,20 +469,36 @@ impl S7DeviceConfig {
                 .collect(),
             _ => return None,
         };
-        let record_len = usize::from(list.record_len);
-        // Header 8 bytes after the 4 of the data item; whole records that fit.
-        let fit = room.saturating_sub(12) / record_len.max(1);
-        let records = &records[..records.len().min(fit)];
+        Some((list, records))
+    }
+
+    /// The SZL header (as declared, quirks applied) and `records`, each padded to the
+    /// list's true record length.
+    fn szl_bytes(&self, id: u16, index: u16, list: &SzlList, records: &[&Vec<u8>]) -> Vec<u8> {
+        let (mut declared_len, mut declared_count) = (list.record_len, records.len() as u16);
+        for quirk in &self.quirks {
+            if let S7Quirk::SzlHeader {
+                id: quirk_id,
+                record_len,
+                record_count,
+            } = *quirk
+            {
+                if quirk_id == id & 0x00FF {
+                    declared_len = record_len.unwrap_or(declared_len);
+                    declared_count = record_count.unwrap_or(declared_count);
+                }
+            }
+        }
         let mut szl = id.to_be_bytes().to_vec();
         szl.extend_from_slice(&index.to_be_bytes());
-        szl.extend_from_slice(&list.record_len.to_be_bytes());
-        szl.extend_from_slice(&(records.len() as u16).to_be_bytes());
+        szl.extend_from_slice(&declared_len.to_be_bytes());
+        szl.extend_from_slice(&declared_count.to_be_bytes());
         for record in records {
             let mut record = record.to_vec();
-            record.resize(record_len, 0);
+            record.resize(usize::from(list.record_len), 0);
             szl.extend_from_slice(&record);
         }
-        Some(data_item(RETURN_SUCCESS, 0x09, &szl))
+        szl
     }
 }
 
@@ -464,10 +547,30 @@ pub(crate) fn s7_pdu(
     out
 }
 
+/// A userdata PDU (no error class or code in its header).
+fn userdata_pdu(pdu_ref: u16, params: &[u8], data: &[u8]) -> Vec<u8> {
+    s7_pdu(rosctr::USERDATA, pdu_ref, None, params, data)
+}
+
 /// The parameters of an SZL userdata response with this error code.
 pub(crate) fn szl_response_params(sequence: u8, error_code: u16) -> Vec<u8> {
+    szl_unit_params(sequence, 0, false, error_code)
+}
+
+/// The parameters of one data unit of an SZL answer: sequence number, data unit reference,
+/// the last-data-unit byte (0x01 when `more` follow, else 0x00) and the error code.
+pub(crate) fn szl_unit_params(sequence: u8, unit_ref: u8, more: bool, error_code: u16) -> Vec<u8> {
     let mut out = vec![
-        0x00, 0x01, 0x12, 0x08, 0x12, 0x84, 0x01, sequence, 0x00, 0x00,
+        0x00,
+        0x01,
+        0x12,
+        0x08,
+        0x12,
+        0x84,
+        0x01,
+        sequence,
+        unit_ref,
+        u8::from(more),
     ];
     out.extend_from_slice(&error_code.to_be_bytes());
     out
@@ -612,6 +715,17 @@ pub(crate) fn parse_szl_read(request: &S7Request<'_>) -> Option<(u8, u16, u16)> 
     ))
 }
 
+/// An SZL follow-up request (method 0x12, type request | CPU functions, read SZL, parameter
+/// length 8, data return code 0x0A): the sequence number of the answer it continues.
+pub(crate) fn parse_szl_next(request: &S7Request<'_>) -> Option<u8> {
+    let (&[0x00, 0x01, 0x12, 0x08, 0x12, 0x44, 0x01, sequence], _) =
+        request.params.split_first_chunk::<8>()?
+    else {
+        return None;
+    };
+    (request.data.first() == Some(&0x0A)).then_some(sequence)
+}
+
 // ---------------------------------------------------------------------------
 // The device
 
@@ -691,9 +805,21 @@ enum State {
 /// The device's COTP source reference.
 const OWN_REF: u16 = 0x0001;
 
+/// The data units of an SZL answer still to be sent, each on a follow-up request.
+#[derive(Debug, Default)]
+struct PendingUnits {
+    /// Sequence number of the answer being sent (the device's own, not the request's).
+    sequence: u8,
+    /// Data unit reference of the next unit.
+    next_ref: u8,
+    /// Data items of the units still to send.
+    units: std::collections::VecDeque<Vec<u8>>,
+}
+
 /// Serves one connection until the peer leaves or the conversation goes out of order.
 async fn serve_connection(mut stream: RecordingStream<TcpStream>, config: Arc<S7DeviceConfig>) {
     let mut state = State::Unconnected;
+    let mut pending = PendingUnits::default();
     while let Some(frame) = read_tpkt(&mut stream).await {
         let Some(tpdu) = parse_tpkt(&frame) else {
             return;
@@ -715,7 +841,7 @@ async fn serve_connection(mut stream: RecordingStream<TcpStream>, config: Arc<S7
                 }
             }
             (Tpdu::Data(pdu), State::Connected | State::Ready(_)) => {
-                match answer(&config, &mut state, pdu) {
+                match answer(&config, &mut state, &mut pending, pdu) {
                     Some(reply) => dt(&reply),
                     None => return,
                 }
@@ -729,7 +855,12 @@ async fn serve_connection(mut stream: RecordingStream<TcpStream>, config: Arc<S7
 }
 
 /// The S7 PDU answering `pdu`; `None` closes the connection.
-fn answer(config: &S7DeviceConfig, state: &mut State, pdu: &[u8]) -> Option<Vec<u8>> {
+fn answer(
+    config: &S7DeviceConfig,
+    state: &mut State,
+    pending: &mut PendingUnits,
+    pdu: &[u8],
+) -> Option<Vec<u8>> {
     let request = parse_s7(pdu)?;
     match request.rosctr {
         rosctr::JOB => {
@@ -770,34 +901,53 @@ fn answer(config: &S7DeviceConfig, state: &mut State, pdu: &[u8]) -> Option<Vec<
             let State::Ready(pdu_length) = *state else {
                 return None;
             };
+            if let Some(sequence) = parse_szl_next(&request) {
+                // The next unit of the answer being sent; a follow-up for another sequence,
+                // or with nothing pending, is refused.
+                let (params, data) = match pending.units.pop_front() {
+                    Some(data) if sequence == pending.sequence => {
+                        let unit_ref = pending.next_ref;
+                        pending.next_ref = pending.next_ref.wrapping_add(1);
+                        let more = !pending.units.is_empty();
+                        (szl_unit_params(sequence, unit_ref, more, 0), data)
+                    }
+                    _ => {
+                        pending.units.clear();
+                        (
+                            szl_response_params(sequence, SZL_NOT_AVAILABLE),
+                            data_item(RETURN_OBJECT_DOES_NOT_EXIST, 0, &[]),
+                        )
+                    }
+                };
+                return Some(userdata_pdu(request.pdu_ref, &params, &data));
+            }
             let Some((sequence, id, index)) = parse_szl_read(&request) else {
                 // Another userdata function: not available.
                 let params = szl_response_params(0, 0x8104);
                 let data = data_item(RETURN_OBJECT_DOES_NOT_EXIST, 0, &[]);
-                return Some(s7_pdu(
-                    rosctr::USERDATA,
-                    request.pdu_ref,
-                    None,
-                    &params,
-                    &data,
-                ));
+                return Some(userdata_pdu(request.pdu_ref, &params, &data));
             };
             // Room for the data after the 10-byte header and 12 bytes of parameters.
             let room = usize::from(pdu_length).saturating_sub(22);
-            let (params, data) = match config.szl_data(id, index, room) {
-                Some(data) => (szl_response_params(sequence, 0), data),
+            let (params, data) = match config.szl_units(id, index, room) {
+                Some(mut units) if units.len() > 1 => {
+                    // The device numbers its multi-unit answers itself.
+                    let first = units.remove(0);
+                    pending.sequence = pending.sequence.wrapping_add(1).max(1);
+                    pending.next_ref = 2;
+                    pending.units = units.into();
+                    (szl_unit_params(pending.sequence, 1, true, 0), first)
+                }
+                Some(units) => (
+                    szl_response_params(sequence, 0),
+                    units.into_iter().next().unwrap_or_default(),
+                ),
                 None => (
                     szl_response_params(sequence, SZL_NOT_AVAILABLE),
                     data_item(RETURN_OBJECT_DOES_NOT_EXIST, 0, &[]),
                 ),
             };
-            Some(s7_pdu(
-                rosctr::USERDATA,
-                request.pdu_ref,
-                None,
-                &params,
-                &data,
-            ))
+            Some(userdata_pdu(request.pdu_ref, &params, &data))
         }
         _ => None,
     }
@@ -842,6 +992,43 @@ mod tests {
         assert_eq!(&one[12..14], [0, 5]);
         assert_eq!(one.len(), 12 + 34);
         assert!(config.szl_data(0x0011, 0, 218).is_none());
+    }
+
+    #[test]
+    fn quirks_lie_in_the_header_and_split_long_lists() {
+        let config = (1..=10u16)
+            .fold(S7DeviceConfig::new(), |c, i| {
+                c.with_component(i, format!("text {i}"))
+            })
+            .with_quirk(S7Quirk::SzlHeader {
+                id: szl_id::COMPONENT_IDENTIFICATION,
+                record_len: Some(0),
+                record_count: Some(1),
+            });
+        // The header lies, the records are the true ones, cut to what fits.
+        let data = config.szl_data(0x001C, 0, 218).unwrap();
+        assert_eq!(&data[8..12], [0, 0, 0, 1]);
+        assert_eq!(data.len(), 4 + 8 + 6 * 34);
+        assert_eq!(config.szl_units(0x001C, 0, 218).unwrap(), [data]);
+        // In data units: the whole list (348 bytes) in units of 214, header in the first.
+        let config = config.with_quirk(S7Quirk::DataUnits);
+        let units = config.szl_units(0x001C, 0, 218).unwrap();
+        assert_eq!(units.len(), 2);
+        assert_eq!(&units[0][..4], [0xFF, 0x09, 0, 214]);
+        assert_eq!(&units[1][..4], [0xFF, 0x09, 0, 134]);
+        assert_eq!(&units[0][4..6], [0x00, 0x1C]);
+        let params = szl_unit_params(3, 1, true, 0);
+        assert_eq!(params, [0, 1, 0x12, 8, 0x12, 0x84, 1, 3, 1, 1, 0, 0]);
+        let next = [
+            0x32, 0x07, 0, 0, 0, 9, 0, 12, 0, 4, 0x00, 0x01, 0x12, 0x08, 0x12, 0x44, 0x01, 0x03, 0,
+            0, 0, 0, 0x0A, 0, 0, 0,
+        ];
+        assert_eq!(parse_s7(&next).as_ref().and_then(parse_szl_next), Some(3));
+        let first = [
+            0x32, 0x07, 0, 0, 0, 9, 0, 8, 0, 8, 0x00, 0x01, 0x12, 0x04, 0x11, 0x44, 0x01, 0x00,
+            0xFF, 0x09, 0, 4, 0, 0x1C, 0, 0,
+        ];
+        assert_eq!(parse_s7(&first).as_ref().and_then(parse_szl_next), None);
     }
 
     #[test]

@@ -537,6 +537,9 @@ pub struct SnmpAgentConfig {
     pub engine_time: u32,
     /// Deviations from a well-behaved agent.
     pub behaviour: SnmpBehaviour,
+    /// Largest reply the agent sends (its msgMaxSize): a Get whose answer is larger gets
+    /// tooBig, as agents with small buffers (many embedded ones) answer.
+    pub max_message_size: usize,
 }
 
 impl Default for SnmpAgentConfig {
@@ -608,6 +611,7 @@ impl SnmpAgentConfig {
             engine_boots: 1,
             engine_time: 0,
             behaviour: SnmpBehaviour::Normal,
+            max_message_size: MAX_REPLY,
         }
     }
 
@@ -670,6 +674,13 @@ impl SnmpAgentConfig {
         self.engine_id = engine_id.into();
         self.engine_boots = boots;
         self.engine_time = time;
+        self
+    }
+
+    /// Sets the largest reply the agent sends (see [`SnmpAgentConfig::max_message_size`]).
+    #[must_use]
+    pub fn with_max_message_size(mut self, bytes: usize) -> Self {
+        self.max_message_size = bytes.min(MAX_REPLY);
         self
     }
 
@@ -858,7 +869,7 @@ impl Agent {
                 })),
             };
             let bytes = rasn::ber::encode(&reply).ok()?;
-            if bytes.len() <= MAX_REPLY {
+            if bytes.len() <= self.config.max_message_size {
                 return Some(bytes);
             }
             if bulk && outcome.varbinds.len() > 1 {

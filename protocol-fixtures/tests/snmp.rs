@@ -649,6 +649,8 @@ async fn plant_starts_snmp_agents_per_spec_and_shutdown_frees_ports() {
             (33, "scalance-v3only"),
             (34, "snmp-generr"),
             (35, "snmp-odd-strings"),
+            (36, "snmp-v1-legacy"),
+            (37, "snmp-small-buffer"),
             (50, "plc-s7-315"),
         ]
     );

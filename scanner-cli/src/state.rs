@@ -15,7 +15,9 @@ use std::path::{Path, PathBuf};
 use scanner_core::{Checkpoint, ScanConfig};
 use serde::{Deserialize, Serialize};
 
-const FORMAT: &str = "otscan.state/1";
+const FORMAT: &str = "otscan.state/2";
+/// The format written before each probe's settings entered the fingerprint.
+const FORMAT_1: &str = "otscan.state/1";
 
 /// What the state file holds.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -67,7 +69,15 @@ pub enum StateError {
         /// The file.
         path: PathBuf,
         /// Which part differs.
-        what: &'static str,
+        what: String,
+    },
+    /// Written by an older otscan whose fingerprint this version cannot compare.
+    #[error("state file {path} was written by an older otscan ({format}): finish that scan with the version that started it, or delete the file to start over")]
+    Older {
+        /// The file.
+        path: PathBuf,
+        /// Its format.
+        format: String,
     },
 }
 
@@ -108,6 +118,12 @@ pub fn load(path: &Path, config: &ScanConfig) -> Result<Option<State>, StateErro
         path: path.to_owned(),
         reason: e.to_string(),
     })?;
+    if state.format == FORMAT_1 {
+        return Err(StateError::Older {
+            path: path.to_owned(),
+            format: state.format,
+        });
+    }
     if state.format != FORMAT {
         return Err(StateError::Format {
             path: path.to_owned(),
@@ -115,17 +131,62 @@ pub fn load(path: &Path, config: &ScanConfig) -> Result<Option<State>, StateErro
         });
     }
     let expected = State::new(config, Checkpoint::default());
-    let mismatch = |what| StateError::Mismatch {
+    let mismatch = |what: String| StateError::Mismatch {
         path: path.to_owned(),
         what,
     };
     if state.targets != expected.targets || state.planned != expected.planned {
-        return Err(mismatch("target set, seed or shard"));
+        return Err(mismatch("target set, seed or shard".to_owned()));
     }
     if state.probing != expected.probing {
-        return Err(mismatch("probes, ports or protocol settings"));
+        return Err(mismatch(format!(
+            "probes, ports or protocol settings: {}",
+            first_difference(&state.probing, &expected.probing)
+        )));
     }
     Ok(Some(state))
+}
+
+/// Which part of two probing fingerprints differs, by name: `probes`, `emit_all`, or a
+/// protocol and the settings key that changed (`modbus.unit_ids`). Values are never shown:
+/// the fingerprint holds no secret, but a name is all a user needs to find the flag.
+fn first_difference(saved: &str, now: &str) -> String {
+    let parts = |text: &str| -> Vec<(String, String)> {
+        text.split(';')
+            .map(|part| match part.split_once('=') {
+                Some((name, value)) => (name.to_owned(), value.to_owned()),
+                None => (part.to_owned(), String::new()),
+            })
+            .collect()
+    };
+    let (saved, now) = (parts(saved), parts(now));
+    for (name, value) in &now {
+        match saved.iter().find(|(n, _)| n == name) {
+            None => return format!("{name} was not probed before"),
+            Some((_, old)) if old != value => {
+                let keys = |json: &str| -> Option<serde_json::Map<String, serde_json::Value>> {
+                    serde_json::from_str::<serde_json::Value>(json)
+                        .ok()?
+                        .as_object()
+                        .cloned()
+                };
+                if let (Some(old), Some(new)) = (keys(old), keys(value)) {
+                    if let Some(key) = new.keys().find(|k| old.get(*k) != new.get(*k)) {
+                        return format!("{name}.{key}");
+                    }
+                }
+                return name.clone();
+            }
+            Some(_) => {}
+        }
+    }
+    saved
+        .iter()
+        .find(|(n, _)| !now.iter().any(|(m, _)| m == n))
+        .map_or_else(
+            || "probing".to_owned(),
+            |(n, _)| format!("{n} is not probed now"),
+        )
 }
 
 /// `path` with `suffix` added to its file name (`scan.state` -> `scan.state.tmp`).
@@ -465,6 +526,29 @@ mod tests {
             load(&path, &config("127.0.0.0/24")),
             Err(StateError::Format { .. })
         ));
+    }
+
+    #[test]
+    fn a_refusal_names_the_setting_and_an_older_file_says_so() {
+        let d = dir();
+        let path = d.join("scan.state");
+        let c = config("127.0.0.0/24");
+        save(&path, &State::new(&c, Checkpoint::default())).unwrap();
+        let mut other = c.clone();
+        other.protocols.modbus.unit_ids = vec![1];
+        let e = load(&path, &other).unwrap_err().to_string();
+        assert!(e.contains("modbus.unit_ids differs"), "{e}");
+        let mut fewer = c.clone();
+        fewer.probes.retain(|p| *p != scanner_core::Protocol::Snmp);
+        let e = load(&path, &fewer).unwrap_err().to_string();
+        assert!(e.contains("probes differs"), "{e}");
+        // A file of the first format: its fingerprint cannot be compared.
+        let text = std::fs::read_to_string(&path)
+            .unwrap()
+            .replace("otscan.state/2", "otscan.state/1");
+        std::fs::write(&path, text).unwrap();
+        let e = load(&path, &c).unwrap_err().to_string();
+        assert!(e.contains("written by an older otscan"), "{e}");
     }
 
     #[test]

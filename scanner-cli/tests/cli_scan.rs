@@ -37,7 +37,10 @@ async fn scan_prints_one_json_record_per_simulated_device() {
     let recs = records(&out.stdout);
     let mut ips: Vec<&str> = recs.iter().map(|r| r["ip"].as_str().unwrap()).collect();
     ips.sort();
-    let expected: Vec<String> = (10..=17).map(|h| format!("127.65.0.{h}")).collect();
+    let expected: Vec<String> = (10..=17)
+        .chain([19])
+        .map(|h| format!("127.65.0.{h}"))
+        .collect();
     assert_eq!(ips, expected);
     let m340 = recs.iter().find(|r| r["ip"] == "127.65.0.10").unwrap();
     assert_eq!(m340["vendor"], "Schneider Electric");
@@ -49,7 +52,7 @@ async fn scan_prints_one_json_record_per_simulated_device() {
     assert_eq!(m340["services"][0]["details"]["modbus"]["unit_id"], 255);
     let stderr = String::from_utf8(out.stderr).unwrap();
     assert!(
-        stderr.contains("256 of 256 targets scanned, 8 responsive devices"),
+        stderr.contains("256 of 256 targets scanned, 9 responsive devices"),
         "{stderr}"
     );
 
@@ -292,7 +295,7 @@ async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
     plant.shutdown().await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let recs = records(&out.stdout);
-    assert_eq!(recs.len(), 12, "six controllers and six CPUs");
+    assert_eq!(recs.len(), 13, "seven controllers and six CPUs");
     for r in &recs {
         let protocols: Vec<&str> = r["services"]
             .as_array()
@@ -309,5 +312,5 @@ async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
     assert_eq!(cpu["product_code"], "6ES7 315-2EH14-0AB0");
     assert_eq!(cpu["device_type"], "plc");
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(stderr.contains("s7 6, bacnet 6"), "{stderr}");
+    assert!(stderr.contains("s7 6, bacnet 7"), "{stderr}");
 }

@@ -54,6 +54,14 @@ fn bad_options_name_the_argument() {
         "--s7-tsaps",
     );
     assert_usage_error(&["scan", "127.0.0.1", "--shard", "5/4"], "--shard");
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--snmp-communities", ""],
+        "--snmp-communities",
+    );
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--snmp-communities", "public,,private"],
+        "--snmp-communities",
+    );
     assert_usage_error(&["scan", "127.0.0.1", "--bogus"], "--bogus");
     assert_usage_error(&["scan"], "no targets");
 }

@@ -216,7 +216,7 @@ async fn sigint_stops_flushes_and_keeps_the_state() {
     );
     let saved: serde_json::Value =
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
-    assert_eq!(saved["format"], "otscan.state/1");
+    assert_eq!(saved["format"], "otscan.state/2");
     plant.shutdown().await;
 }
 

@@ -137,6 +137,7 @@ pub async fn discover_enip(
             error: None,
             requests: 1,
             details: Some(EnipDetails::from_reply(&parsed).into()),
+            received: None,
         };
         record.merge(observation, enip::identity_fields(&identity));
         result.records.push(record);

@@ -354,7 +354,7 @@ async fn drive(
         progress.finished += 1;
         for service in &record.services {
             *progress.statuses.entry(service.status).or_default() += 1;
-            if service.status.is_protocol_answer() {
+            if service.answered() {
                 *progress
                     .responsive_by_protocol
                     .entry(service.protocol)
@@ -478,6 +478,7 @@ fn stopped_observation(config: &ScanConfig, protocol: Protocol) -> (ServiceObser
             error: Some("scan stopped before this probe ran".to_owned()),
             requests: 0,
             details: None,
+            received: None,
         },
         Identity::default(),
     )

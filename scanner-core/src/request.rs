@@ -23,7 +23,8 @@ pub enum ReadOnlyRequest {
     Modbus(modbus::Request),
     /// EtherNet/IP: the session-less ListIdentity, ListServices, ListInterfaces.
     Enip(enip::Request),
-    /// Siemens S7: COTP Connection Request, Setup Communication, read SZL 0x0011/0x001C.
+    /// Siemens S7: COTP Connection Request, Setup Communication, read SZL 0x0011/0x001C
+    /// and its follow-up for the next data unit.
     S7(s7::Request),
     /// BACnet/IP: ReadProperty / ReadPropertyMultiple of the Device object, unicast Who-Is.
     Bacnet(bacnet::Request),
@@ -127,6 +128,9 @@ mod tests {
         for szl in [SzlId::ModuleIdentification, SzlId::ComponentIdentification] {
             all.push(ReadOnlyRequest::S7(s7::Request::ReadSzl { szl }));
         }
+        for sequence in 0..=255u8 {
+            all.push(ReadOnlyRequest::S7(s7::Request::ReadSzlNext { sequence }));
+        }
         for unit_id in 0..=255u8 {
             all.push(ReadOnlyRequest::Modbus(modbus::Request::ReportServerId {
                 unit_id,
@@ -145,6 +149,15 @@ mod tests {
                 }
             }
         }
+        // Every registered protocol's requests are here: a protocol added to the registry
+        // fails this test until its requests are listed above.
+        let covered: std::collections::BTreeSet<Protocol> =
+            all.iter().map(ReadOnlyRequest::protocol).collect();
+        assert_eq!(
+            covered.into_iter().collect::<Vec<_>>(),
+            Protocol::ALL.to_vec(),
+            "every registered protocol's requests go through the allowlist"
+        );
         // Each encoding goes through the one read-only allowlist the fixtures' recorder
         // and the wire audits use, which decodes it independently of these encoders.
         for request in all {

@@ -152,7 +152,8 @@ impl ExchangeError {
             // Never in a record: the engine retries the target instead (like a stop,
             // the probe did not finish).
             ExchangeError::Stopped | ExchangeError::Local(_) => Status::Stopped,
-            ExchangeError::Budget(_) | ExchangeError::Io(_) => Status::UnknownError,
+            ExchangeError::Budget(_) => Status::BudgetExhausted,
+            ExchangeError::Io(_) => Status::UnknownError,
         }
     }
 }
@@ -209,6 +210,22 @@ impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for Failure<E> {}
 pub(crate) struct Reply {
     pub bytes: Vec<u8>,
     pub rtt: Duration,
+}
+
+/// Most bytes of a reply kept to show what a device said when its reply broke the protocol.
+pub const MAX_KEPT_REPLY: usize = 512;
+
+/// The last bytes a device sent in an exchange: what a `protocol-error` shows.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Received {
+    /// The first [`MAX_KEPT_REPLY`] bytes.
+    pub bytes: Vec<u8>,
+    /// How many bytes there were.
+    pub len: usize,
+    /// Time from the request to the bytes.
+    pub rtt: Duration,
+    /// The session's packet count when they came: which probe they belong to.
+    pub at: u32,
 }
 
 /// Why the scan must stop sending: cancellation, the deadline, or a local failure
@@ -319,6 +336,7 @@ pub struct DeviceSession {
     last_send: Option<Instant>,
     correlation: u32,
     requests: u32,
+    received: Option<Received>,
     /// Set at the first local failure: nothing more is sent to this device.
     local: Option<LocalFailure>,
 }
@@ -336,7 +354,23 @@ impl DeviceSession {
             correlation: 1,
             requests: 0,
             local: None,
+            received: None,
         }
+    }
+
+    /// What the device sent last, if it came after the session had put `since` packets
+    /// on the wire (so within the probe that began then).
+    pub(crate) fn received_since(&self, since: u32) -> Option<&Received> {
+        self.received.as_ref().filter(|r| r.at > since)
+    }
+
+    fn keep_received(&mut self, bytes: &[u8], rtt: Duration) {
+        self.received = Some(Received {
+            bytes: bytes[..bytes.len().min(MAX_KEPT_REPLY)].to_vec(),
+            len: bytes.len(),
+            rtt,
+            at: self.requests,
+        });
     }
 
     /// The local failure that ended this session's sending, if one did: the device's
@@ -469,6 +503,19 @@ impl DeviceSession {
         // Time the per-device interval from the end of the exchange: a write that had to
         // wait can never bring the next request closer than the interval.
         self.last_send = Some(Instant::now());
+        match &result {
+            Ok(bytes) => self.keep_received(bytes, sent_at.elapsed()),
+            // Bytes that broke the framing are what the device said: keep them to show.
+            Err(
+                Failure::Malformed(_)
+                | Failure::Exchange(ExchangeError::Oversized(_) | ExchangeError::Unanswered),
+            ) => {
+                if let Some(pending) = self.conn.as_ref().map(|c| c.pending.clone()) {
+                    self.keep_received(&pending, sent_at.elapsed());
+                }
+            }
+            Err(_) => {}
+        }
         match result {
             Ok(bytes) => Ok(Reply {
                 bytes,
@@ -585,10 +632,10 @@ impl DeviceSession {
                 }
                 let datagram = &buf[..n];
                 if sent.iter().any(|&c| matches(datagram, c)) {
-                    return Ok(Reply {
-                        bytes: datagram.to_vec(),
-                        rtt: sent_at.elapsed(),
-                    });
+                    let rtt = sent_at.elapsed();
+                    let bytes = datagram.to_vec();
+                    self.keep_received(&bytes, rtt);
+                    return Ok(Reply { bytes, rtt });
                 }
             }
         }

@@ -82,7 +82,11 @@ async fn mixed_plant_over_tcp_and_udp() {
     ))
     .await;
 
-    let expected: Vec<IpAddr> = (10..=17).chain(20..=26).map(|h| ip(base, h)).collect();
+    let expected: Vec<IpAddr> = (10..=17)
+        .chain([19])
+        .chain(20..=27)
+        .map(|h| ip(base, h))
+        .collect();
     assert_eq!(records.keys().copied().collect::<Vec<_>>(), expected);
 
     // A ControlLogix: every identity field, both transports agree.
@@ -163,6 +167,27 @@ async fn mixed_plant_over_tcp_and_udp() {
         .unwrap();
     assert_eq!(s.status, Status::ApplicationError);
     assert_eq!(enip(refusing, Transport::Tcp).header_status, 1);
+
+    // .27 sends encapsulation length 0 and an Identity item 6 bytes short of its product
+    // name over UDP; the datagram holds the whole identity, which is decoded, with warnings.
+    let short = &records[&ip(base, 27)];
+    assert_eq!(
+        short.product_name.as_deref(),
+        Some("Turck BL20-E-GW-EN (sim)")
+    );
+    assert_eq!(short.serial_number.as_deref(), Some("0C2D7715"));
+    let d = enip(short, Transport::Udp);
+    assert_eq!(d.identity.as_ref().unwrap().state, Some(3));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("header length announces 0"))
+            && d.warnings
+                .iter()
+                .any(|w| w.contains("5 bytes short of the product name")),
+        "{:?}",
+        d.warnings
+    );
 
     // What went on the wire: only identification requests, one connection at a time.
     for frame in plant.recorder().frames() {

@@ -270,6 +270,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("modbus-endless-continuation", vec![(MODBUS, &[Ok_])]),
         ("modbus-echo", vec![(MODBUS, &[Proto])]),
         ("modbus-stall-mid-reply", vec![(MODBUS, stalled)]),
+        ("modbus-desync-after-exception", vec![(MODBUS, &[Ok_])]),
         (
             "enip-silent",
             vec![(ENIP_TCP, &[Timeout]), (ENIP_UDP, &[Timeout])],
@@ -450,6 +451,51 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
             panic!("{name}: no modbus details")
         };
         assert!(d.continuation_stopped, "{name}: {d:?}");
+    }
+    // A server left out of step by a request it did not understand is asked its fallback
+    // (Report Server ID) on a fresh connection, and answers it.
+    let desync = by_name("modbus-desync-after-exception");
+    let Some(ServiceDetails::Modbus(d)) = &desync.services[0].details else {
+        panic!("desync: no modbus details")
+    };
+    let rsi = d
+        .report_server_id
+        .as_ref()
+        .expect("Report Server ID answered");
+    assert_eq!(
+        (
+            rsi.server_id,
+            rsi.run_indicator,
+            rsi.additional.text.as_str()
+        ),
+        (Some(0xB4), Some(true), "LMB3.1.4")
+    );
+    assert_eq!(d.exception.as_ref().map(|e| e.code), Some(0x01));
+
+    // What a device said is never thrown away: a protocol-error keeps the bytes, and a
+    // reply whose header matched the request (FC 0x03 with the right transaction id) makes
+    // the device responsive; bytes that are not even a Modbus frame do not.
+    let wrong = by_name("modbus-wrong-function");
+    let wrong_service = &wrong.services[0];
+    assert_eq!(wrong_service.status, Status::ProtocolError);
+    let received = wrong_service.received.as_ref().expect("bytes kept");
+    assert!(received.len > 0 && received.hex.len() == 2 * received.len.min(512));
+    assert!(
+        wrong.responsive,
+        "a well-framed reply proves a Modbus stack"
+    );
+    let garbage = by_name("modbus-garbage");
+    let garbage_service = &garbage.services[0];
+    if garbage_service.status == Status::ProtocolError {
+        let received = garbage_service.received.as_ref().expect("garbage kept");
+        assert!(
+            received.len >= 8 && received.hex.len() <= 1024,
+            "{received:?}"
+        );
+        assert!(
+            garbage_service.rtt_ms.is_none() && !garbage.responsive,
+            "{garbage:?}"
+        );
     }
 
     // What went on the wire: read-only requests only, and never more than the caps allow.

@@ -80,14 +80,15 @@ async fn demo_plant_records_carry_every_identity() {
     let plant = Plant::start(PlantSpec::demo(base, PORT)).unwrap();
     let (records, summary) = scan(fast_config("127.61.0.0/24").build().unwrap()).await;
 
-    // Hosts .10-.17 answer Modbus; .18 accepts TCP and never answers; the rest are empty.
-    let expected: Vec<IpAddr> = (10..=17).map(|h| ip(base, h)).collect();
+    // Hosts .10-.17 and .19 answer Modbus; .18 accepts TCP and never answers; the rest are
+    // empty.
+    let expected: Vec<IpAddr> = (10..=17).chain([19]).map(|h| ip(base, h)).collect();
     assert_eq!(records.keys().copied().collect::<Vec<_>>(), expected);
     assert_eq!(summary.planned, 256);
     assert_eq!(summary.finished, 256);
-    assert_eq!(summary.responsive, 8);
+    assert_eq!(summary.responsive, 9);
     assert!(summary.done);
-    assert_eq!(summary.statuses.get(&Status::ConnectionRefused), Some(&247));
+    assert_eq!(summary.statuses.get(&Status::ConnectionRefused), Some(&246));
     assert_eq!(summary.statuses.get(&Status::IoTimeout), Some(&1));
 
     let m340 = &records[&ip(base, 10)];
@@ -170,6 +171,21 @@ async fn demo_plant_records_carry_every_identity() {
     assert_eq!(rsi.additional.text, "140 CPU 651 60 (simulated)");
 
     // A conformity byte tokio-modbus rejects: the tolerant parser still identifies it.
+    // .19's object count bytes say one object fewer than each page carries: every object
+    // is kept, and the disagreement is a warning.
+    let short = modbus(&records[&ip(base, 19)]);
+    assert_eq!(object(short, 0x05), Some("2404267"));
+    assert_eq!(object(short, 0x04), Some("AXC F 2152 (simulated)"));
+    assert!(
+        short.warnings[0].starts_with("object count says 2, the page holds 3"),
+        "{:?}",
+        short.warnings
+    );
+    assert_eq!(
+        short.decoder,
+        Some(scanner_core::protocols::modbus::Decoder::Tolerant)
+    );
+
     let odd = &records[&ip(base, 17)];
     let d = modbus(odd);
     assert_eq!(odd.vendor.as_deref(), Some("Simulated Meters Inc."));
@@ -359,4 +375,62 @@ async fn exclusions_are_never_contacted_and_dropping_the_stream_stops_the_scan()
     );
     assert!(progress.borrow().done);
     plant.shutdown().await;
+}
+
+/// A serial gateway with nothing behind it answers exception 0x0B to every unit id. Asked
+/// about 1-247, it proves a Modbus stack long before otscan's per-device request cap (64)
+/// runs out: the record is responsive, `application-error`, with every unit tried, and the
+/// cap that cut the walk short is a warning, not an `unknown-error`.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_gateway_that_refuses_every_unit_is_responsive_when_the_budget_runs_out() {
+    use protocol_fixtures::{DeviceSpec, ModbusDeviceConfig, OtherUnitIds, UnitIdPolicy};
+    let base = Ipv4Addr::new(127, 97, 0, 0);
+    let mut spec = PlantSpec::default();
+    spec.devices.push(
+        DeviceSpec::new(Ipv4Addr::new(127, 97, 0, 9), "empty-gateway").with_modbus(
+            PORT,
+            ModbusDeviceConfig::new("Gateways Inc.", "GW-8", "1.0")
+                .with_unit_ids(UnitIdPolicy::only([], OtherUnitIds::GatewayTargetFailed)),
+        ),
+    );
+    let plant = Plant::start(spec).unwrap();
+    let config = fast_config("127.97.0.9")
+        .modbus(ModbusConfig {
+            port: PORT,
+            unit_ids: (1..=247).collect(),
+            ..ModbusConfig::default()
+        })
+        .build()
+        .unwrap();
+    let (records, _) = scan(config).await;
+    plant.shutdown().await;
+    let record = &records[&ip(base, 9)];
+    assert!(record.responsive, "{record:?}");
+    let service = &record.services[0];
+    assert_eq!(service.status, Status::ApplicationError, "{service:?}");
+    assert_eq!(
+        service.requests, 64,
+        "the per-device cap, connection included"
+    );
+    assert!(
+        service
+            .error
+            .as_deref()
+            .is_some_and(|e| e.contains("gateway-target-failed-to-respond")),
+        "{service:?}"
+    );
+    let d = modbus(record);
+    // One connection and 63 requests answered with 0x0B, then the cap refused the 64th unit.
+    assert_eq!(d.units_tried.len(), 64, "{:?}", units(d));
+    assert!(units(d)[..63]
+        .iter()
+        .all(|(_, outcome)| *outcome == "gateway-target-failed-to-respond"));
+    assert_eq!(units(d)[63], (64, "budget-exhausted"));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.contains("per-device request budget of 64 used up")),
+        "{:?}",
+        d.warnings
+    );
 }

@@ -1,5 +1,5 @@
 //! BACnet/IP and Siemens S7 probes against the simulated plant's building controllers and
-//! S7 CPUs (hosts .40-.45 and .50-.55 of `PlantSpec::plant`), over real loopback sockets:
+//! S7 CPUs (hosts .40-.45 and .50-.57 of `PlantSpec::plant`), over real loopback sockets:
 //! what each device is recorded as, how many requests it cost, that refusals are recorded as
 //! what they are, that an S7 CPU with an SNMP agent is one record, and that every frame the
 //! devices received is a read-only identification request.
@@ -86,18 +86,18 @@ fn text(t: &Option<scanner_core::record::DeviceText>) -> Option<&str> {
 async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recorded() {
     let plant = Plant::start(PlantSpec::plant(BASE, PORTS)).unwrap();
     let scan = Scanner::new(config(
-        "127.83.0.40-127.83.0.55",
+        "127.83.0.40-127.83.0.57",
         &[Protocol::S7, Protocol::Bacnet, Protocol::Snmp],
     ))
     .scan();
     let records: BTreeMap<IpAddr, AssetRecord> = scan.map(|r| (r.ip, r)).collect().await;
     let frames = plant.recorder().frames();
-    let connections: Vec<_> = (40..=55)
+    let connections: Vec<_> = (40..=57)
         .map(|h| plant.recorder().connection_stats(ip(h)))
         .collect();
     plant.shutdown().await;
 
-    let hosts: Vec<IpAddr> = [40, 41, 42, 43, 44, 45, 50, 51, 52, 53, 54, 55]
+    let hosts: Vec<IpAddr> = [40, 41, 42, 43, 44, 45, 46, 50, 51, 52, 53, 54, 55, 56, 57]
         .map(ip)
         .to_vec();
     assert_eq!(records.keys().copied().collect::<Vec<_>>(), hosts);
@@ -145,12 +145,15 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
         (d.max_apdu, d.segmentation.as_deref()),
         (Some(1476), Some("segmented-both"))
     );
-    // Charset 0 that is not UTF-8 keeps its bytes; ISO 8859-1 is decoded.
+    // Charset 0 that is not UTF-8 is read as Windows-1252 and keeps its bytes; ISO
+    // 8859-1 is decoded.
     let description = d.description.as_ref().unwrap();
     assert_eq!(
         description.hex.as_deref(),
         Some("4865697a756e6720fcff2053fc64")
     );
+    assert_eq!(description.text, "Heizung üÿ Süd");
+    assert_eq!(description.encoding.as_deref(), Some("windows-1252"));
     assert_eq!(text(&d.location), Some("Gebäude Süd, UG"));
     assert!(matches!(
         d.refusals[..],
@@ -187,6 +190,23 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
         [BacnetRefusal::Abort { reason: 4, .. }]
     ));
     assert_eq!(text(&d.model_name), Some("Spyder PUB6438S"));
+
+    // .46 names itself in Windows-1252 under charset 0 and puts placeholders where the
+    // vendor, model and firmware go: the name reads "Café", the placeholders are kept in
+    // the details but are no identity, and the vendor comes from the vendor id.
+    let jace = &records[&ip(46)];
+    assert_eq!(jace.hostname.as_deref(), Some("Chaufferie Café"));
+    assert_eq!(jace.vendor.as_deref(), Some("Tridium Inc."));
+    assert_eq!((&jace.model, &jace.firmware_version), (&None, &None));
+    let (status, _, d) = bacnet(jace);
+    assert_eq!(status, Status::Success);
+    assert_eq!(text(&d.vendor_name), Some("unknown"));
+    assert_eq!(text(&d.model_name), Some("-"));
+    let name = d.object_name.as_ref().unwrap();
+    assert_eq!(
+        (name.hex.as_deref(), name.encoding.as_deref()),
+        (Some("4368617566666572696520436166e9"), Some("windows-1252"))
+    );
 
     // .45 refuses every read, but its I-Am still names the instance and the vendor id,
     // whose name comes from ASHRAE's list.
@@ -304,6 +324,49 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
         [0x0102, 0x0200, 0x0100]
     );
 
+    // .56 declares LENTHDR 0 and N_DR 1 over three 28-byte 0x0011 records, and 32-byte
+    // records over 34-byte 0x001C ones: every record decoded by the standard layout.
+    let lying = &records[&ip(56)];
+    let (status, requests, d) = s7(lying);
+    assert_eq!((status, requests), (Status::Success, 5));
+    assert_eq!(text(&d.order_number), Some("6ES7 317-2EK14-0AB0"));
+    assert_eq!(d.hardware_version.as_deref(), Some("3"));
+    assert_eq!(d.firmware_version.as_deref(), Some("V3.2.14"));
+    assert_eq!(text(&d.system_name), Some("SIMATIC 300(2)"));
+    assert_eq!(text(&d.copyright), Some("Original Siemens Equipment"));
+    assert_eq!(text(&d.serial_number), Some("S C-L7A812340123"));
+    assert_eq!(text(&d.module_type), Some("CPU 317-2 PN/DP"));
+    assert_eq!(lying.model.as_deref(), Some("CPU 317-2 PN/DP"));
+    assert_eq!(lying.serial_number.as_deref(), Some("S C-L7A812340123"));
+    assert_eq!(lying.firmware_version.as_deref(), Some("V3.2.14"));
+    let standard: Vec<_> = d
+        .warnings
+        .iter()
+        .filter(|w| w.contains("standard"))
+        .collect();
+    assert_eq!(standard.len(), 2, "{:?}", d.warnings);
+    assert!(standard[0].contains("0x0011") && standard[0].contains("28-byte"));
+    assert!(standard[1].contains("0x001c") && standard[1].contains("34-byte"));
+    assert!(
+        d.warnings.iter().any(|w| w.contains("declares 1 records")),
+        "{:?}",
+        d.warnings
+    );
+
+    // .57 sends its ten 0x001C records in two data units: one follow-up brings the rest.
+    let units = &records[&ip(57)];
+    let (status, requests, d) = s7(units);
+    assert_eq!((status, requests), (Status::Success, 6));
+    assert_eq!(text(&d.system_name), Some("SIMATIC 400H(1)"));
+    assert_eq!(text(&d.plant_id), Some("TURBINE-HALL-2"));
+    // Records 7 to 11 come in the second unit, record 7 cut across the two.
+    assert_eq!(text(&d.module_type), Some("CPU 412-5H PN/DP"));
+    assert_eq!(text(&d.memory_card_serial), Some("MMC 5E31A0C7"));
+    assert_eq!(text(&d.location), Some("Turbine hall 2, rack A"));
+    assert_eq!(units.serial_number.as_deref(), Some("S C-H2F735510442"));
+    assert_eq!(units.firmware_version.as_deref(), Some("V6.0.10"));
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+
     // What the devices received: only read-only identification requests, never two
     // connections to one device at once.
     let mut seen: BTreeMap<IpAddr, Vec<Request>> = BTreeMap::new();
@@ -347,6 +410,17 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
                 Request::S7(S7Request::Szl(0x001C)),
             ])
             .collect::<Vec<_>>()
+    );
+    // The follow-up repeats the sequence number the CPU gave its first data unit (1).
+    assert_eq!(
+        seen[&ip(57)],
+        [
+            Request::S7(S7Request::Cr(0x0102)),
+            Request::S7(S7Request::Setup),
+            Request::S7(S7Request::Szl(0x0011)),
+            Request::S7(S7Request::Szl(0x001C)),
+            Request::S7(S7Request::SzlNext(1)),
+        ]
     );
 }
 

@@ -73,7 +73,7 @@ async fn simulated_agents_v1_v2c_and_v3_only() {
     ))
     .await;
     let found: Vec<IpAddr> = records.keys().copied().collect();
-    assert_eq!(found, [15, 30, 31, 32, 33, 34, 35, 50].map(ip));
+    assert_eq!(found, [15, 30, 31, 32, 33, 34, 35, 36, 37, 50].map(ip));
 
     // A managed switch: system group, ENTITY-MIB rows, MAC, engine id.
     let sw = &records[&ip(31)];
@@ -145,6 +145,46 @@ async fn simulated_agents_v1_v2c_and_v3_only() {
     assert_eq!(
         snmp(odd).engine.as_ref().unwrap().engine_id.format,
         "legacy"
+    );
+
+    // .36 speaks v1 only and drops v2c and v3 without a word: the silence budget covers
+    // v2c, v1 and v3, so v1 is asked and answers; its noSuchName for the first object it
+    // lacks (sysContact) is answered by asking again without it, then without sysLocation.
+    let legacy = &records[&ip(36)];
+    assert_eq!(legacy.hostname.as_deref(), Some("rtac-sub-7"));
+    let d = snmp(legacy);
+    assert_eq!(d.version, Some(SnmpVersion::V1));
+    let system = d.system.as_ref().unwrap();
+    assert_eq!(system.services, Some(78));
+    assert!(system.contact.is_none() && system.location.is_none());
+    assert!(
+        d.warnings
+            .iter()
+            .filter(|w| w.starts_with("noSuchName for 1.3.6.1.2.1.1."))
+            .count()
+            == 2,
+        "{:?}",
+        d.warnings
+    );
+    let service = &legacy.services[0];
+    assert_eq!(service.status, Status::Success);
+
+    // .37's replies cannot hold the whole system group: tooBig, then halves that fit.
+    let small = &records[&ip(37)];
+    assert_eq!(small.hostname.as_deref(), Some("pm5560-feeder-3"));
+    let d = snmp(small);
+    let system = d.system.as_ref().unwrap();
+    assert_eq!(
+        system.location.as_ref().map(|l| l.text.as_str()),
+        Some("Switchgear room, feeder 3")
+    );
+    assert_eq!(system.services, Some(72));
+    assert!(
+        d.warnings
+            .iter()
+            .any(|w| w.starts_with("tooBig for 7 OIDs")),
+        "{:?}",
+        d.warnings
     );
 
     // Every datagram the agents received was a Get, GetNext or v3 discovery.

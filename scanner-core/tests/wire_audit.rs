@@ -305,6 +305,7 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
             S7Request::Setup,
             S7Request::Szl(0x0011),
             S7Request::Szl(0x001C),
+            S7Request::SzlNext(1),
         ])
     );
     plant.shutdown().await;
@@ -427,6 +428,10 @@ struct Dissected {
     s7_groups: Vec<u8>,
     s7_subfunctions: Vec<u8>,
     s7_szl_ids: Vec<u16>,
+    s7_methods: Vec<u8>,
+    s7_types: Vec<u8>,
+    s7_last_units: Vec<u8>,
+    s7_return_codes: Vec<u8>,
     bvlc_function: Option<u8>,
     npdu_control: Option<u8>,
     bacnet_types: Vec<u8>,
@@ -435,7 +440,7 @@ struct Dissected {
     malformed: bool,
 }
 
-const FIELDS: [&str; 25] = [
+const FIELDS: [&str; 29] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -461,6 +466,10 @@ const FIELDS: [&str; 25] = [
     "bacapp.type",
     "bacapp.confirmed_service",
     "bacapp.unconfirmed_service",
+    "s7comm.param.userdata.reqres1",
+    "s7comm.param.userdata.type",
+    "s7comm.param.userdata.lastdataunit",
+    "s7comm.data.returncode",
 ];
 
 fn number(text: &str) -> u64 {
@@ -544,6 +553,10 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 bacnet_types: numbers(f[22]),
                 bacnet_confirmed: numbers(f[23]),
                 bacnet_unconfirmed: numbers(f[24]),
+                s7_methods: numbers(f[25]),
+                s7_types: numbers(f[26]),
+                s7_last_units: numbers(f[27]),
+                s7_return_codes: numbers(f[28]),
             }
         })
         .collect()
@@ -599,6 +612,20 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
                     && matches!(p.s7_szl_ids[..], [0x0011 | 0x001c]) =>
             {
                 Ok(Seen::S7(0x0f, 7, p.s7_szl_ids[0]))
+            }
+            // The SZL follow-up: method 0x12, type request (4), CPU functions, read SZL, "last
+            // data unit", return code 0x0a and no SZL id: it asks for nothing but the next
+            // data unit of an answer begun.
+            ([0x0f], [7])
+                if p.s7_groups[..] == [4]
+                    && p.s7_subfunctions[..] == [1]
+                    && p.s7_szl_ids.is_empty()
+                    && p.s7_methods[..] == [0x12]
+                    && p.s7_types[..] == [4]
+                    && p.s7_last_units[..] == [0]
+                    && p.s7_return_codes[..] == [0x0a] =>
+            {
+                Ok(Seen::S7(0x0f, 7, 0))
             }
             _ => Err(format!(
                 "frame {n}: S7 request outside the allowlist: {p:?}"
@@ -695,6 +722,22 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
         0x00, 0x00, 0x04, 0x00, 0x08, 0x2A,
     ];
     tcp.write_all(write_var).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
+    // S7: the follow-up telegram's shape, but for the time functions (group 7) with
+    // subfunction 2 (set clock): only the SZL continuation may look like that.
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 50), ports.s7))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    tcp.write_all(cr).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    let follow_up_set_clock: &[u8] = &[
+        0x03, 0x00, 0x00, 0x21, 0x02, 0xF0, 0x80, 0x32, 0x07, 0x00, 0x00, 0x00, 0x03, 0x00, 0x0C,
+        0x00, 0x04, 0x00, 0x01, 0x12, 0x08, 0x12, 0x47, 0x02, 0x01, 0x00, 0x00, 0x00, 0x00, 0x0A,
+        0x00, 0x00, 0x00,
+    ];
+    tcp.write_all(follow_up_set_clock).await.unwrap();
     let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
     drop(tcp);
     // BACnet WriteProperty of object-name to the building controller.
@@ -798,6 +841,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Snmp(3, 0),
             Seen::S7(0x0e, 0, 0),
             Seen::S7(0x0f, 1, 0xf0),
+            Seen::S7(0x0f, 0x07, 0x0000),
             Seen::S7(0x0f, 7, 0x0011),
             Seen::S7(0x0f, 7, 0x001c),
             Seen::Bacnet(0, 12),

@@ -15,7 +15,8 @@ pub struct SnmpArgs {
         long,
         value_name = "LIST",
         value_delimiter = ',',
-        default_value = "public"
+        default_value = "public",
+        value_parser = parse_community
     )]
     pub snmp_communities: Vec<String>,
     /// SNMP versions: 1, 2c, 3 (engine discovery only) or all (v2c, then v1, plus v3 discovery).
@@ -52,6 +53,16 @@ impl ProtocolArgs for SnmpArgs {
             ),
             ("record-community", self.record_community.to_string()),
         ]
+    }
+}
+
+/// A community string; an empty one is refused (agents reject it, and it is usually a
+/// stray comma), without quoting the others.
+fn parse_community(s: &str) -> Result<String, String> {
+    if s.is_empty() {
+        Err("an empty community string (a stray comma?)".to_owned())
+    } else {
+        Ok(s.to_owned())
     }
 }
 

@@ -10,9 +10,10 @@
 use std::future::Future;
 use std::time::Duration;
 
+use crate::record::fields::hex;
 use crate::record::fields::{millis, Identity, Protocol, Status, Transport};
-use crate::record::{ServiceDetails, ServiceObservation};
-use crate::session::{DeviceSession, ExchangeError, Failure};
+use crate::record::{ReceivedBytes, ServiceDetails, ServiceObservation};
+use crate::session::{DeviceSession, ExchangeError, Failure, Received};
 
 /// A protocol's probe settings, as the registry and the scan configuration use them.
 ///
@@ -85,6 +86,8 @@ pub(crate) struct ProbeEnd<E> {
     pub port: u16,
     /// Packets put on the wire for this probe (see [`ProbeEnd::new`]).
     requests: u32,
+    /// What the device sent last during this probe, shown when it broke the protocol.
+    received: Option<Received>,
     /// Round trip of the first reply; `None` when nothing answered.
     pub first_rtt: Option<Duration>,
     /// The failure that ended the probe early, if any.
@@ -124,6 +127,7 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
             transport,
             port,
             requests: session.sent().saturating_sub(start),
+            received: session.received_since(start).cloned(),
             first_rtt: None,
             outcome: Ok(()),
             identified: false,
@@ -133,7 +137,8 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
 
     /// Settles the status: `success` when the device was identified (an early end is then
     /// a warning); the error of a reply that breaks the protocol or of a stopped scan;
-    /// `application-error` when the device refused in its protocol (`refusal` says how);
+    /// `application-error` when the device refused in its protocol (`refusal` says how; the
+    /// request budget running out is then a warning);
     /// otherwise the failure that ended the probe, or `application-error` when replies
     /// came without an identity.
     pub(crate) fn settle(&self, refusal: impl FnOnce() -> String) -> Settled {
@@ -153,6 +158,13 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
             {
                 (e.status(), Some(e.to_string()), None)
             }
+            // A refusal proves the protocol; otscan's own request cap cutting the probe
+            // short is said, not hidden.
+            Err(e @ Failure::Exchange(ExchangeError::Budget(_))) if self.refused => (
+                Status::ApplicationError,
+                Some(refusal()),
+                Some(format!("probe ended early: {e}")),
+            ),
             _ if self.refused => (Status::ApplicationError, Some(refusal()), None),
             Err(e) => (e.status(), Some(e.to_string()), None),
             Ok(()) => (
@@ -186,6 +198,15 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
             error: settled.error,
             requests: self.requests,
             details: keep_details.then(|| details.into()),
+            // A reply that broke the protocol is still what the device said: keep it.
+            received: (settled.status == Status::ProtocolError)
+                .then_some(self.received)
+                .flatten()
+                .map(|r| ReceivedBytes {
+                    hex: hex(&r.bytes),
+                    len: r.len,
+                    rtt_ms: millis(r.rtt),
+                }),
         }
     }
 }

@@ -143,11 +143,28 @@ pub enum Status {
     IoTimeout,
     /// The probe was not run or not finished because the scan was stopped (deadline or cancel).
     Stopped,
+    /// otscan's own per-device request cap (`max_requests_per_device`, 64 by default) ended
+    /// the probe before the device proved or refused the protocol.
+    BudgetExhausted,
     /// Any other local or network error.
     UnknownError,
 }
 
 impl Status {
+    /// Every status, in declaration order.
+    pub const ALL: [Status; 10] = [
+        Status::Success,
+        Status::ApplicationError,
+        Status::ProtocolError,
+        Status::ConnectionRefused,
+        Status::ConnectionTimeout,
+        Status::ConnectionClosed,
+        Status::IoTimeout,
+        Status::Stopped,
+        Status::BudgetExhausted,
+        Status::UnknownError,
+    ];
+
     /// True when the device answered in the protocol (the device speaks it).
     pub const fn is_protocol_answer(self) -> bool {
         matches!(self, Status::Success | Status::ApplicationError)
@@ -164,6 +181,7 @@ impl Status {
             Status::ConnectionClosed => "connection-closed",
             Status::IoTimeout => "io-timeout",
             Status::Stopped => "stopped",
+            Status::BudgetExhausted => "budget-exhausted",
             Status::UnknownError => "unknown-error",
         }
     }
@@ -177,39 +195,113 @@ impl std::fmt::Display for Status {
 
 /// Bytes from a device shown as text without losing anything.
 ///
-/// `text` is the UTF-8 reading (invalid sequences replaced by U+FFFD); when the
-/// bytes were not valid UTF-8, `hex` holds them exactly.
+/// Devices declare text as UTF-8 or ASCII and send Latin-1 or Windows-1252 (a
+/// controller named "Café" sends `43 61 66 E9`). `text` is the UTF-8 reading when the
+/// bytes are valid UTF-8; otherwise it is their Windows-1252 reading (a superset of
+/// ISO 8859-1's printable range, decoded by `encoding_rs`: every byte maps to a
+/// character, so nothing is replaced), `encoding` names that reading and `hex` keeps
+/// the bytes exactly.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct DeviceText {
-    /// The text, lossy only where `hex` is present.
+    /// The text: UTF-8 as sent, or the reading `encoding` names.
     pub text: String,
     /// The raw bytes in lower-case hex, present only when they were not valid UTF-8.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub hex: Option<String>,
+    /// How `text` was decoded when the bytes were not valid UTF-8 (`windows-1252`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub encoding: Option<String>,
 }
 
 impl DeviceText {
-    /// Reads device bytes as text, keeping the raw bytes when they are not UTF-8.
+    /// Reads device bytes as text: UTF-8 when they are, else Windows-1252, keeping the
+    /// raw bytes (see [`DeviceText`]).
     pub fn from_bytes(bytes: &[u8]) -> Self {
         match std::str::from_utf8(bytes) {
             Ok(s) => DeviceText {
                 text: s.to_owned(),
                 hex: None,
+                encoding: None,
             },
-            Err(_) => DeviceText {
-                text: String::from_utf8_lossy(bytes).into_owned(),
-                hex: Some(hex(bytes)),
-            },
+            Err(_) => {
+                let (text, _) = encoding_rs::WINDOWS_1252.decode_without_bom_handling(bytes);
+                DeviceText {
+                    text: text.into_owned(),
+                    hex: Some(hex(bytes)),
+                    encoding: Some(encoding_rs::WINDOWS_1252.name().to_ascii_lowercase()),
+                }
+            }
         }
     }
 
-    /// The text trimmed of padding (NULs and whitespace), for identity fields.
+    /// Text kept as sent but undecodable (a character set otscan does not read): the
+    /// lossy UTF-8 reading, with the exact bytes in `hex`.
+    pub fn undecoded(bytes: &[u8]) -> Self {
+        DeviceText {
+            text: String::from_utf8_lossy(bytes).into_owned(),
+            hex: Some(hex(bytes)),
+            encoding: None,
+        }
+    }
+
+    /// The text trimmed of padding (NULs and whitespace), for identity fields; `None`
+    /// when nothing is left or what is left is a placeholder ([`is_placeholder`]).
     pub fn trimmed(&self) -> Option<String> {
         let t = self
             .text
             .trim_matches(|c: char| c == '\0' || c.is_whitespace());
-        (!t.is_empty()).then(|| t.to_owned())
+        (!t.is_empty() && !is_placeholder(t)).then(|| t.to_owned())
     }
+}
+
+/// Values vendors put where they have none: never an identity (vendor, model, firmware,
+/// serial, host name), though the details keep them as sent.
+///
+/// Case-insensitive, after trimming padding. The list is what real devices and firmware
+/// images are seen sending in place of a value: SNMP agents' "unknown" / "Not
+/// available" / "N/A" sysName and entPhysical columns, PC BIOS strings on industrial
+/// PCs and HMIs ("To Be Filled By O.E.M.", "Default string", "System Serial Number"),
+/// placeholder dashes and question marks, and serial numbers of all zeros or all 0xFF
+/// (as bytes, or as the hex digits a protocol prints them with).
+pub fn is_placeholder(value: &str) -> bool {
+    const WORDS: [&str; 22] = [
+        "unknown",
+        "unkown",
+        "none",
+        "null",
+        "nil",
+        "n/a",
+        "na",
+        "not available",
+        "not applicable",
+        "not specified",
+        "not set",
+        "unspecified",
+        "undefined",
+        "default",
+        "default string",
+        "to be filled by o.e.m.",
+        "to be filled by oem",
+        "system serial number",
+        "system product name",
+        "system manufacturer",
+        "serial number",
+        "empty",
+    ];
+    let v = value.trim_matches(|c: char| c == '\0' || c.is_whitespace());
+    if v.is_empty() || WORDS.iter().any(|w| v.eq_ignore_ascii_case(w)) {
+        return true;
+    }
+    // One character repeated: "-", "--", "?", "***", "0000000", "FFFFFFFF", all 0xFF
+    // bytes read as "ÿÿÿÿ", or U+FFFD from bytes that were not text.
+    let mut chars = v.chars();
+    let first = chars.next().unwrap_or(' ');
+    let repeated = chars.all(|c| c.eq_ignore_ascii_case(&first));
+    repeated
+        && matches!(
+            first.to_ascii_lowercase(),
+            '-' | '?' | '*' | '.' | '_' | '0' | 'f' | 'ÿ' | '\u{FFFD}'
+        )
 }
 
 /// A duration in milliseconds, rounded to the microsecond (finer is noise on a network).
@@ -250,4 +342,77 @@ pub struct Identity {
     pub mac: Option<String>,
     /// Device role.
     pub device_type: Option<DeviceType>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn text_that_is_not_utf8_reads_as_windows_1252_and_keeps_its_bytes() {
+        let cafe = DeviceText::from_bytes(b"Caf\xE9");
+        assert_eq!(cafe.text, "Café");
+        assert_eq!(cafe.hex.as_deref(), Some("436166e9"));
+        assert_eq!(cafe.encoding.as_deref(), Some("windows-1252"));
+        // Windows-1252's own characters (0x80-0x9F) and undefined bytes map, never U+FFFD.
+        let odd = DeviceText::from_bytes(b"\x80 \x81 \x9F");
+        assert_eq!(odd.text, "€ \u{81} Ÿ");
+        let utf8 = DeviceText::from_bytes("Café".as_bytes());
+        assert_eq!(
+            (utf8.text.as_str(), utf8.hex, utf8.encoding),
+            ("Café", None, None)
+        );
+        assert_eq!(
+            DeviceText::from_bytes(b"PLC-1\0\0  ").trimmed().as_deref(),
+            Some("PLC-1")
+        );
+    }
+
+    #[test]
+    fn placeholders_are_no_identity() {
+        for p in [
+            "",
+            "   ",
+            "\0\0",
+            "unknown",
+            "UNKNOWN",
+            " Unknown ",
+            "n/a",
+            "N/A",
+            "-",
+            "--",
+            "?",
+            "none",
+            "Not available",
+            "To Be Filled By O.E.M.",
+            "Default string",
+            "00000000",
+            "0",
+            "FFFFFFFF",
+            "ffff",
+            "ÿÿÿÿ",
+            "\u{FFFD}\u{FFFD}",
+            "***",
+        ] {
+            assert!(is_placeholder(p), "{p:?}");
+            assert_eq!(
+                DeviceText::from_bytes(p.as_bytes()).trimmed(),
+                None,
+                "{p:?}"
+            );
+        }
+        for real in [
+            "Siemens",
+            "CPU 315-2 PN/DP",
+            "V3.2.8",
+            "0A1B",
+            "006C061A",
+            "F1",
+            "10",
+            "N/A-2",
+        ] {
+            assert!(!is_placeholder(real), "{real:?}");
+        }
+        assert_eq!(DeviceText::from_bytes(&[0xFF; 8]).trimmed(), None);
+    }
 }

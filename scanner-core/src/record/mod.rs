@@ -153,6 +153,30 @@ pub struct ServiceObservation {
     /// The protocol's decoded fields.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub details: Option<ServiceDetails>,
+    /// For a `protocol-error`: what the device sent that broke the protocol.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub received: Option<ReceivedBytes>,
+}
+
+impl ServiceObservation {
+    /// True when the device answered in the protocol: success, an application error, or
+    /// a protocol error after a reply whose header matched the request (`rtt_ms` is set
+    /// only for those): the device speaks the protocol even if the rest broke it.
+    pub fn answered(&self) -> bool {
+        self.status.is_protocol_answer()
+            || self.status == Status::ProtocolError && self.rtt_ms.is_some()
+    }
+}
+
+/// What a device sent when its reply broke the protocol, kept so the record shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct ReceivedBytes {
+    /// The first 512 bytes, lower-case hex.
+    pub hex: String,
+    /// How many bytes came back in all.
+    pub len: usize,
+    /// Milliseconds from the request to these bytes.
+    pub rtt_ms: f64,
 }
 
 impl AssetRecord {
@@ -186,16 +210,20 @@ impl AssetRecord {
     ///
     /// A field already filled by an earlier probe keeps its value: probes run
     /// in the configured order, so the first protocol that names a field wins,
-    /// and `sources` records which one it was.
+    /// and `sources` records which one it was. Placeholders
+    /// ([`is_placeholder`](fields::is_placeholder)) never fill a field, so a later
+    /// protocol's real value can.
     pub fn merge(&mut self, observation: ServiceObservation, identity: Identity) {
         let protocol = observation.protocol;
-        self.responsive |= observation.status.is_protocol_answer();
+        self.responsive |= observation.answered();
         self.observed_at = observation.timestamp;
         self.services.push(observation);
         let sources = &mut self.sources;
+        // A placeholder ("unknown", "-", all zeros, ...) is never an identity, whichever
+        // protocol sent it; the service's details keep it as sent.
         let mut fill = |name: &str, slot: &mut Option<String>, value: Option<String>| {
             if slot.is_none() {
-                if let Some(v) = value {
+                if let Some(v) = value.filter(|v| !fields::is_placeholder(v)) {
                     *slot = Some(v);
                     sources.insert(name.to_owned(), protocol);
                 }

@@ -563,7 +563,7 @@ pub struct Reply {
 
 /// Parses one BACnet/IP datagram.
 pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
-    let mut warnings = Vec::new();
+    let warnings = Vec::new();
     let mut r = Reader::new(buf);
     let bvlc_type = r.u8("BVLC type")?;
     if bvlc_type != BVLC_TYPE {
@@ -578,12 +578,39 @@ pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
         });
     }
     if declared < buf.len() {
-        warnings.push(format!(
-            "{} bytes after the BVLC length ignored",
-            buf.len() - declared
-        ));
+        // The datagram holds more than the BVLC length says. The NPDU and APDU delimit
+        // themselves: when what the length covers does not parse, the datagram does.
+        return match parse_body(buf, declared, function, Vec::new()) {
+            Ok(mut reply) => {
+                reply.warnings.insert(
+                    0,
+                    format!("{} bytes after the BVLC length ignored", buf.len() - declared),
+                );
+                Ok(reply)
+            }
+            Err(short) => parse_body(
+                buf,
+                buf.len(),
+                function,
+                vec![format!(
+                    "BVLC length announces {declared} bytes, the datagram holds {}: the datagram is decoded",
+                    buf.len()
+                )],
+            )
+            .map_err(|_| short),
+        };
     }
-    let body = buf.get(BVLC_HEADER_LEN..declared).unwrap_or(&[]);
+    parse_body(buf, declared, function, warnings)
+}
+
+/// The NPDU and APDU of a datagram whose BVLC covers `end` bytes.
+fn parse_body(
+    buf: &[u8],
+    end: usize,
+    function: u8,
+    mut warnings: Vec<String>,
+) -> Result<Reply, ParseError> {
+    let body = buf.get(BVLC_HEADER_LEN..end).unwrap_or(&[]);
     let mut r = Reader::new(body);
     let mut forwarded_from = None;
     match function {
@@ -1105,6 +1132,44 @@ mod tests {
         apdu.extend_from_slice(value);
         apdu.push(0x3F);
         unicast(&apdu)
+    }
+
+    /// A BVLC length that says less than the datagram (a stack that counts only the
+    /// header, or the NPDU): the APDU, which delimits itself, is decoded from the datagram.
+    #[test]
+    fn a_bvlc_length_that_says_less_is_read_past() {
+        let mut datagram = rp_ack(1, 77, &hx("75 05 00 43 61 66 E9"));
+        datagram[2..4].copy_from_slice(&8u16.to_be_bytes());
+        let reply = parse(&datagram).unwrap();
+        assert!(
+            matches!(reply.payload, Payload::ReadPropertyAck { .. }),
+            "{reply:?}"
+        );
+        assert!(reply.warnings[0].starts_with("BVLC length announces 8 bytes"));
+        // Bytes after a whole reply are still only noted.
+        let mut longer = rp_ack(1, 77, &hx("75 05 00 43 61 66 E9"));
+        let declared = u16::try_from(longer.len()).unwrap();
+        longer.extend_from_slice(&[0xDE, 0xAD]);
+        longer[2..4].copy_from_slice(&declared.to_be_bytes());
+        let reply = parse(&longer).unwrap();
+        assert_eq!(reply.warnings[0], "2 bytes after the BVLC length ignored");
+    }
+
+    /// A CharacterString that claims UTF-8 (character set 0) but is Windows-1252: the
+    /// value `75 05 00 43 61 66 E9` reads "Café", not "Caf\u{FFFD}", the bytes kept.
+    #[test]
+    fn charset_0_that_is_not_utf8_reads_as_windows_1252() {
+        let reply = parse(&rp_ack(1, 77, &hx("75 05 00 43 61 66 E9"))).unwrap();
+        let Payload::ReadPropertyAck { values, .. } = reply.payload else {
+            panic!("{reply:?}")
+        };
+        let [Value::CharacterString(s)] = &values[..] else {
+            panic!("{values:?}")
+        };
+        assert_eq!(s.charset, Some(0));
+        assert_eq!(s.text.text, "Café");
+        assert_eq!(s.text.hex.as_deref(), Some("436166e9"));
+        assert_eq!(s.text.encoding.as_deref(), Some("windows-1252"));
     }
 
     // --- reply matching -----------------------------------------------------

@@ -6,7 +6,7 @@
 //! reply at [`MAX_TAGS`]. Byte order: big-endian.
 
 use crate::protocols::wire::{Cursor, Truncated};
-use crate::record::fields::{hex, DeviceText};
+use crate::record::fields::DeviceText;
 
 /// Highest object instance number; as a Device instance in ReadProperty it is the
 /// wildcard meaning "the device that receives this request".
@@ -105,7 +105,14 @@ impl BacnetString {
             };
         };
         let decoded: Option<String> = match charset {
-            0 => std::str::from_utf8(bytes).ok().map(str::to_owned),
+            // ANSI X3.4 / UTF-8; devices that send Latin-1 or Windows-1252 under it are
+            // read as Windows-1252, the bytes kept (see `DeviceText::from_bytes`).
+            0 => {
+                return BacnetString {
+                    charset: Some(charset),
+                    text: DeviceText::from_bytes(bytes),
+                }
+            }
             3 if bytes.len() % 4 == 0 => bytes
                 .chunks_exact(4)
                 .map(|c| {
@@ -128,11 +135,12 @@ impl BacnetString {
             _ => None,
         };
         let text = match decoded {
-            Some(text) => DeviceText { text, hex: None },
-            None => DeviceText {
-                text: String::from_utf8_lossy(bytes).into_owned(),
-                hex: Some(hex(bytes)),
+            Some(text) => DeviceText {
+                text,
+                hex: None,
+                encoding: None,
             },
+            None => DeviceText::undecoded(bytes),
         };
         BacnetString {
             charset: Some(charset),

@@ -511,6 +511,25 @@ pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
         trailing_bytes,
         warnings: Vec::new(),
     };
+    if header.status == 0 && trailing_bytes > 0 {
+        // More bytes than the header announces (a datagram: on TCP the header frames the
+        // reply). When the announced data do not hold the item list, the datagram does:
+        // devices that send length 0 with a whole identity exist.
+        let mut announced = reply.clone();
+        if parse_items(data, &mut announced).is_ok() && !announced.items.is_empty() {
+            announced.warnings.push(format!(
+                "{trailing_bytes} bytes after the {declared} data bytes the header announced, ignored"
+            ));
+            return Ok(announced);
+        }
+        reply.trailing_bytes = 0;
+        reply.warnings.push(format!(
+            "header length announces {declared} data bytes, the datagram carries {}: the item list it holds is decoded",
+            after_header.len()
+        ));
+        parse_items(after_header, &mut reply)?;
+        return Ok(reply);
+    }
     if trailing_bytes > 0 {
         reply.warnings.push(format!(
             "{trailing_bytes} bytes after the {declared} data bytes the header announced, ignored"
@@ -567,7 +586,12 @@ fn parse_items(data: &[u8], reply: &mut Reply) -> Result<(), ParseError> {
                 })?;
         let item = match item_type {
             ITEM_IDENTITY => {
-                CpfItem::Identity(Box::new(parse_identity(body, &mut reply.warnings)?))
+                let (identity, overrun) = parse_identity(body, r.rest(), &mut reply.warnings)?;
+                if overrun > 0 {
+                    // The identity ran past its item: what follows is part of it, not items.
+                    r.take(overrun, "identity past its item")?;
+                }
+                CpfItem::Identity(Box::new(identity))
             }
             ITEM_LIST_SERVICES => CpfItem::Service(parse_service(body, &mut reply.warnings)?),
             _ => CpfItem::Unknown(EnipUnknownItem { item_type, length }),
@@ -593,7 +617,15 @@ fn parse_items(data: &[u8], reply: &mut Reply) -> Result<(), ParseError> {
     Ok(())
 }
 
-fn parse_identity(item: &[u8], warnings: &mut Vec<String>) -> Result<EnipIdentity, ParseError> {
+/// Decodes an Identity item. `after` is the reply data after the item: a product name
+/// whose length byte runs past the item length is read on into it when it is there (the
+/// length byte and the data agree, the item length does not), and the number of bytes so
+/// read past the item is returned with the identity.
+fn parse_identity(
+    item: &[u8],
+    after: &[u8],
+    warnings: &mut Vec<String>,
+) -> Result<(EnipIdentity, usize), ParseError> {
     if item.len() < IDENTITY_FIXED_LEN {
         return Err(ParseError::Truncated {
             what: "identity item",
@@ -617,13 +649,32 @@ fn parse_identity(item: &[u8], warnings: &mut Vec<String>) -> Result<EnipIdentit
     let serial = r.u32_le("serial number")?;
     let name_len = usize::from(r.u8("product name length")?);
     let available = r.len();
-    let name = r
-        .take(name_len, "product name")
-        .map_err(|_| ParseError::NameOverrun {
-            declared: name_len,
-            available,
-        })?;
-    let state = r.u8("state").ok();
+    let mut overrun = 0;
+    let mut state_byte = None;
+    let name: Vec<u8> = match r.take(name_len, "product name") {
+        Ok(name) => name.to_vec(),
+        Err(_) if available + after.len() >= name_len => {
+            let short = name_len - available;
+            let mut name = r.take_upto(available).to_vec();
+            name.extend_from_slice(after.get(..short).unwrap_or_default());
+            // The state byte follows the name, past the item too.
+            state_byte = after.get(short).copied();
+            overrun = short + usize::from(state_byte.is_some());
+            warnings.push(format!(
+                "identity item length {} is {short} bytes short of the product name its length byte announces: read on from the reply",
+                item.len()
+            ));
+            name
+        }
+        Err(_) => {
+            return Err(ParseError::NameOverrun {
+                declared: name_len,
+                available,
+            })
+        }
+    };
+    let name = name.as_slice();
+    let state = state_byte.or_else(|| r.u8("state").ok());
 
     if family != AF_INET {
         warnings.push(format!(
@@ -645,7 +696,7 @@ fn parse_identity(item: &[u8], warnings: &mut Vec<String>) -> Result<EnipIdentit
         ));
     }
 
-    Ok(EnipIdentity {
+    let identity = EnipIdentity {
         encapsulation_version,
         socket_address: EnipSocketAddress {
             family,
@@ -666,7 +717,8 @@ fn parse_identity(item: &[u8], warnings: &mut Vec<String>) -> Result<EnipIdentit
         product_name: DeviceText::from_bytes(name),
         state,
         state_name: state.map(|s| state_name(s).to_owned()),
-    })
+    };
+    Ok((identity, overrun))
 }
 
 fn parse_service(item: &[u8], warnings: &mut Vec<String>) -> Result<EnipServiceItem, ParseError> {
@@ -1434,15 +1486,33 @@ mod tests {
         );
     }
 
+    /// Issue 14: encapsulation length 00 00 while the datagram carries the whole Identity
+    /// item, whose item length is smaller than the product name its own length byte says.
     #[test]
-    fn non_utf8_product_name_is_kept_as_hex() {
+    fn lengths_that_say_less_than_the_datagram_are_read_past() {
+        let mut bytes = list_identity(&Ident::default());
+        bytes[2..4].copy_from_slice(&[0, 0]);
+        let item_len = u16::from_le_bytes([bytes[28], bytes[29]]);
+        bytes[28..30].copy_from_slice(&(item_len - 5).to_le_bytes());
+        let reply = parse(&bytes).unwrap();
+        let id = reply.identity().expect("identity decoded");
+        assert_eq!(id.product_name.text, "1756-L61/B LOGIX5561");
+        assert_eq!(id.state, Some(3));
+        assert_eq!(reply.trailing_bytes, 0);
+        assert_eq!(reply.warnings.len(), 2, "{:?}", reply.warnings);
+        assert!(reply.warnings[0].contains("header length announces 0 data bytes"));
+        assert!(reply.warnings[1].contains("4 bytes short of the product name"));
+    }
+
+    #[test]
+    fn non_utf8_product_name_is_read_as_windows_1252_and_kept_as_hex() {
         let id = identity_of(&list_identity(&Ident {
             name: b"PLC \xff\xfe\x80 5",
             ..Ident::default()
         }));
         assert_eq!(id.product_name.hex.as_deref(), Some("504c4320fffe802035"));
-        assert!(id.product_name.text.starts_with("PLC "));
-        assert!(id.product_name.text.contains('\u{FFFD}'));
+        assert_eq!(id.product_name.text, "PLC ÿþ€ 5");
+        assert_eq!(id.product_name.encoding.as_deref(), Some("windows-1252"));
     }
 
     #[test]
@@ -1705,7 +1775,17 @@ mod tests {
         if let Ok(reply) = parse(buf) {
             let len = reply_len(buf).unwrap();
             assert!(len <= buf.len());
-            assert_eq!(reply.trailing_bytes, buf.len() - len);
+            // Bytes past the announced length are ignored, or, when the announced data
+            // held no item list, decoded with a warning.
+            assert!(
+                reply.trailing_bytes == buf.len() - len
+                    || reply.trailing_bytes == 0
+                        && reply
+                            .warnings
+                            .iter()
+                            .any(|w| w.starts_with("header length announces")),
+                "{reply:?}"
+            );
             assert!(reply.items.len() <= MAX_ITEMS);
             let _ = EnipDetails::from_reply(&reply);
         }

@@ -17,6 +17,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use crate::protocols::wire::{Cursor, FrameCheck, Truncated};
+use crate::record::fields::hex;
 
 /// MBAP header length (transaction id, protocol id, length, unit id).
 pub const MBAP_LEN: usize = 7;
@@ -318,6 +319,19 @@ fn decode_with_tokio_modbus(pdu: &[u8]) -> Option<ReplyPdu> {
         });
     }
     match Response::try_from(bytes).ok()? {
+        // tokio-modbus reads as many objects as the count says and ignores what follows;
+        // a page whose objects do not fill the PDU exactly goes to the tolerant parser,
+        // which decodes every object that is there.
+        Response::ReadDeviceIdentification(r)
+            if 7 + r
+                .device_id_objects
+                .iter()
+                .map(|o| 2 + o.value.len())
+                .sum::<usize>()
+                != pdu.len() =>
+        {
+            None
+        }
         Response::ReadDeviceIdentification(r) => Some(ReplyPdu::DeviceId(DeviceIdPage {
             read_code: r.read_code.value(),
             conformity_level: r.conformity_level.value(),
@@ -389,23 +403,44 @@ fn parse_device_id_pdu(pdu: &[u8]) -> Result<DeviceIdPage, ParseError> {
             true
         }
     };
+    // The object list delimits itself (id, length, value): decode every whole object the
+    // PDU holds, whatever the count says, and warn when they disagree.
     let count = usize::from(count);
-    let mut objects = Vec::with_capacity(count);
-    for _ in 0..count {
-        let [id, len] = r.array::<2>("object header")?;
+    let mut objects = Vec::with_capacity(count.min(MAX_PDU_LEN / 2));
+    while r.len() > 0 {
+        let Ok([id, len]) = r.array::<2>("object header") else {
+            warnings.push(format!(
+                "{} byte after the last object: {}",
+                r.len(),
+                hex(r.rest())
+            ));
+            break;
+        };
         let len = usize::from(len);
         let available = r.len();
-        let value = r
-            .take(len, "object value")
-            .map_err(|_| ParseError::ObjectOverrun {
-                id,
-                declared: len,
-                available,
-            })?;
+        let Ok(value) = r.take(len, "object value") else {
+            if objects.len() < count {
+                // The count promised this object: the reply is cut, not padded.
+                return Err(ParseError::ObjectOverrun {
+                    id,
+                    declared: len,
+                    available,
+                });
+            }
+            warnings.push(format!(
+                "{} bytes after the objects do not form an object (id {id:#04x} declares {len}, {available} present): {}",
+                available + 2,
+                hex(&pdu[pdu.len() - available - 2..])
+            ));
+            break;
+        };
         objects.push((id, value.to_vec()));
     }
-    if r.len() > 0 {
-        warnings.push(format!("{} trailing bytes after the objects", r.len()));
+    if objects.len() != count {
+        warnings.push(format!(
+            "object count says {count}, the page holds {}: all decoded",
+            objects.len()
+        ));
     }
     Ok(DeviceIdPage {
         read_code,
@@ -570,7 +605,39 @@ mod tests {
         assert_eq!(page.objects, vec![(0, b"Acme".to_vec())]);
         assert_eq!(page.warnings.len(), 2, "{:?}", page.warnings);
         assert!(page.warnings[0].contains("conformity level 0x04"));
-        assert!(page.warnings[1].contains("2 trailing bytes"));
+        assert!(
+            page.warnings[1].contains("2 bytes after the objects do not form an object")
+                && page.warnings[1].ends_with("dead"),
+            "{:?}",
+            page.warnings
+        );
+    }
+
+    /// Issue 14's vector: object count 1, two whole objects: both are kept.
+    #[test]
+    fn objects_the_count_leaves_out_are_decoded() {
+        let pdu = [
+            0x2B, 0x0E, 0x01, 0x01, 0x00, 0x00, 0x01, 0x00, 0x01, 0x41, 0x01, 0x01, 0x42,
+        ];
+        let parsed = parse(&adu(1, 1, &pdu)).unwrap();
+        assert_eq!(parsed.decoder, Decoder::Tolerant);
+        let ReplyPdu::DeviceId(page) = parsed.pdu else {
+            panic!()
+        };
+        assert_eq!(page.objects, vec![(0, b"A".to_vec()), (1, b"B".to_vec())]);
+        assert_eq!(
+            page.warnings,
+            ["object count says 1, the page holds 2: all decoded"]
+        );
+        // A lone byte after the objects is kept in the warning, not read as an object.
+        let mut odd = pdu.to_vec();
+        odd[6] = 2;
+        odd.push(0x7F);
+        let ReplyPdu::DeviceId(page) = parse(&adu(1, 1, &odd)).unwrap().pdu else {
+            panic!()
+        };
+        assert_eq!(page.objects.len(), 2);
+        assert_eq!(page.warnings, ["1 byte after the last object: 7f"]);
     }
 
     #[test]
@@ -614,12 +681,13 @@ mod tests {
                 available: 1
             })
         ));
-        // Object count larger than the objects present.
+        // An object count larger than the objects present is decoded, with a warning.
         let pdu = [0x2B, 0x0E, 0x01, 0x01, 0x00, 0x00, 0x03, 0x00, 0x01, b'A'];
-        assert!(matches!(
-            parse(&adu(1, 1, &pdu)),
-            Err(ParseError::Truncated { .. })
-        ));
+        let ReplyPdu::DeviceId(page) = parse(&adu(1, 1, &pdu)).unwrap().pdu else {
+            panic!()
+        };
+        assert_eq!(page.objects, vec![(0, b"A".to_vec())]);
+        assert!(page.warnings[0].contains("count says 3, the page holds 1"));
         // Wrong MEI type, unexpected function, short header, bad protocol id, lying length.
         assert!(matches!(
             parse(&adu(1, 1, &[0x2B, 0x0D, 1, 1, 0, 0, 0])),

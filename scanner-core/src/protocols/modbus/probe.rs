@@ -136,6 +136,10 @@ impl ModbusRun<'_> {
                     name: exception_name(code).to_owned(),
                 });
                 if code == 0x01 {
+                    // A device that did not understand a request may have read only part
+                    // of it: the fallback goes on a fresh connection (FIN first, still one
+                    // connection at a time).
+                    self.session.close().await;
                     self.report_server_id(unit_id).await;
                 }
                 UnitResult::Answered
@@ -322,22 +326,31 @@ impl ModbusRun<'_> {
             start,
         );
         end.first_rtt = self.first_rtt;
-        let last = self.details.units_tried.last().cloned();
+        // The last unit id that answered with an exception (a gateway's 0x0A/0x0B).
+        let gateway = self
+            .details
+            .units_tried
+            .iter()
+            .rev()
+            .find(|u| u.outcome != "answered" && Status::ALL.iter().all(|s| s.name() != u.outcome))
+            .cloned();
         if answered {
             end.identified =
                 self.details.exception.is_none() || self.details.report_server_id.is_some();
             end.refused = !end.identified;
-        } else if let Some(e) = failure {
-            end.outcome = Err(e);
         } else {
-            match last.as_ref().map(|u| u.outcome.as_str()) {
-                Some("io-timeout") | None => end.outcome = Err(ExchangeError::Timeout.into()),
-                Some("connection-closed") => end.outcome = Err(ExchangeError::Closed.into()),
-                // Gateway exceptions prove Modbus even when no unit sits behind them.
-                Some(_) => end.refused = true,
-            }
+            let last = self.details.units_tried.last();
+            end.outcome = match (failure, last.map(|u| u.outcome.as_str())) {
+                (Some(e), _) => Err(e),
+                (None, Some("connection-closed")) => Err(ExchangeError::Closed.into()),
+                (None, Some("io-timeout") | None) => Err(ExchangeError::Timeout.into()),
+                (None, Some(_)) => Ok(()),
+            };
+            // Gateway exceptions prove a Modbus stack even when no unit sits behind them,
+            // and even when a later unit id was silent or the request budget ran out.
+            end.refused = gateway.is_some();
         }
-        let settled = end.settle(|| match (&self.details.exception, &last) {
+        let settled = end.settle(|| match (&self.details.exception, &gateway) {
             (Some(ex), _) => format!("exception {:#04x} {}", ex.code, ex.name),
             (None, Some(unit)) => format!("unit {}: {}", unit.unit_id, unit.outcome),
             (None, None) => "no identification in the replies".to_owned(),

@@ -1,16 +1,22 @@
 //! Siemens S7 (S7comm over ISO-on-TCP, TCP 102) identification codec (sans IO).
 //!
-//! Three requests exist and nothing else can be encoded: a COTP Connection Request
+//! Four requests exist and nothing else can be encoded: a COTP Connection Request
 //! ([`encode_connection_request`]), an S7 Setup Communication job
-//! ([`encode_setup_communication`]) and an S7 userdata "read SZL" for one of the two
-//! identification lists in [`SzlId`] ([`encode_szl_read`]).
+//! ([`encode_setup_communication`]), an S7 userdata "read SZL" for one of the two
+//! identification lists in [`SzlId`] ([`encode_szl_read`]) and the follow-up that asks
+//! for the next data unit of an SZL answer too long for one PDU ([`encode_szl_next`]).
 //!
 //! Framing is RFC 1006 (TPKT: version 3, reserved, big-endian length) carrying ISO 8073
 //! COTP. Replies are parsed with checked reads into typed values or a [`ParseError`].
 //! SZL records are stepped through by the record length the reply itself declares
 //! (LENTHDR), never at fixed offsets: nmap's `s7-info` reads fixed offsets and crashes
-//! on replies laid out differently (nmap issues #2117 and #2707). Oddities that do not
-//! stop the decoding are kept as warnings; error classes and codes a CPU answers with
+//! on replies laid out differently (nmap issues #2117 and #2707). Where the declared
+//! length cannot describe the data (0, or not whole records while the data is whole
+//! records of the list's standard length: 28 bytes for 0x0011, 34 for 0x001C) the
+//! standard length is used, and every whole record present is decoded whatever N_DR
+//! says, with a warning. An answer too long for the PDU comes in data units
+//! ([`SzlUnit`]), the next one only on a [`Request::ReadSzlNext`]; [`assemble_szl`]
+//! joins them. Oddities that do not stop the decoding are kept as warnings; error classes and codes a CPU answers with
 //! (S7-1200/1500 refusing classic S7) are data, not failures.
 //!
 //! Byte order: everything in TPKT, COTP and S7comm is big-endian.
@@ -29,6 +35,9 @@ use crate::record::fields::DeviceText;
 pub const S7_PROTOCOL_ID: u8 = 0x32;
 /// Most SZL records decoded from one reply; a hostile N_DR costs bounded work.
 pub const MAX_SZL_RECORDS: usize = 64;
+/// Most data units read for one SZL answer (the first and up to seven follow-ups); a CPU
+/// that announces more is cut there, with a warning.
+pub const MAX_SZL_DATA_UNITS: usize = 8;
 /// Declared length of one SZL 0x0011 record (index, MLFB, BGTyp, Ausbg, Ausbe).
 pub const MODULE_RECORD_LEN: usize = 28;
 /// Declared length of one SZL 0x001C record (index and 32 bytes of text).
@@ -107,6 +116,13 @@ pub enum Request {
         /// The list: module or component identification.
         szl: SzlId,
     },
+    /// The follow-up that asks a CPU for the next data unit of the SZL answer it is
+    /// sending: userdata, CPU functions, read SZL, the `sequence` number the last data
+    /// unit gave, no SZL id of its own. It can only continue an answer already begun.
+    ReadSzlNext {
+        /// Userdata sequence number of the data unit being continued.
+        sequence: u8,
+    },
 }
 
 /// Encodes `request`; the low 16 bits of `correlation` become the S7 PDU reference
@@ -119,6 +135,7 @@ pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
         }
         Request::SetupCommunication => encode_setup_communication(pdu_ref, SetupParams::default()),
         Request::ReadSzl { szl } => encode_szl_read(pdu_ref, szl),
+        Request::ReadSzlNext { sequence } => encode_szl_next(pdu_ref, sequence),
     }
 }
 
@@ -161,6 +178,34 @@ pub fn encode_szl_read(pdu_ref: u16, szl: SzlId) -> Vec<u8> {
     push_u16(&mut s7, 4);
     push_u16(&mut s7, szl.id());
     push_u16(&mut s7, szl.index());
+    data_tpdu(&s7)
+}
+
+/// Encodes the SZL follow-up request: userdata, 12 bytes of parameters (head, length 8,
+/// method 0x12, type request | CPU functions, subfunction read SZL, `sequence`, data unit
+/// reference 0, last data unit 0, error code 0) and 4 bytes of data (return code 0x0A,
+/// transport size 0, length 0), PDU reference `pdu_ref`.
+pub fn encode_szl_next(pdu_ref: u16, sequence: u8) -> Vec<u8> {
+    let mut s7 = vec![S7_PROTOCOL_ID, 0x07]; // userdata
+    push_u16(&mut s7, 0x0000); // reserved
+    push_u16(&mut s7, pdu_ref);
+    push_u16(&mut s7, 12); // parameter length
+    push_u16(&mut s7, 4); // data length
+    s7.extend_from_slice(&[
+        0x00,
+        0x01,
+        0x12,
+        0x08,
+        0x12,
+        0x40 | GROUP_CPU_FUNCTIONS,
+        SUBFUNCTION_READ_SZL,
+        sequence,
+        0x00,
+        0x00,
+    ]);
+    push_u16(&mut s7, 0x0000); // error code
+    s7.extend_from_slice(&[0x0A, 0x00]);
+    push_u16(&mut s7, 0);
     data_tpdu(&s7)
 }
 
@@ -495,15 +540,17 @@ pub enum SzlRecords {
     Other(Vec<Vec<u8>>),
 }
 
-/// The answer to an SZL read.
+/// The answer to an SZL read, reassembled from its data units.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct SzlResponse {
-    /// The S7 header.
+    /// The S7 header of the first data unit.
     pub header: S7Header,
-    /// Userdata sequence number.
+    /// Userdata sequence number of the last data unit read.
     pub sequence: u8,
-    /// False when the CPU announces more data units (not requested by otscan).
+    /// False when the CPU announced more data units than were read.
     pub last_data_unit: bool,
+    /// Data units read (1 when the list fits one PDU).
+    pub data_units: usize,
     /// Userdata parameter error code (0: none), e.g. 0xD401 for an unknown SZL.
     pub error_code: u16,
     /// Data-unit return code (0xFF: success, 0x0A: object does not exist, ...).
@@ -518,14 +565,51 @@ pub struct SzlResponse {
     pub record_len: Option<u16>,
     /// Declared record count (N_DR).
     pub record_count: Option<u16>,
-    /// The records present, each cut at the declared record length.
+    /// The records present, each cut at the record length used (the declared one, or
+    /// the list's standard one where the declared one cannot be right).
     pub records: SzlRecords,
     /// Oddities that did not stop the decoding.
     pub warnings: Vec<String>,
 }
 
-/// Parses the answer to an SZL read: a whole TPKT frame.
-pub fn parse_szl_response(buf: &[u8]) -> Result<SzlResponse, ParseError> {
+/// One data unit of an SZL read answer: the first carries the SZL header (id, index,
+/// LENTHDR, N_DR) and the start of the records, each further one (answering
+/// [`Request::ReadSzlNext`]) only the bytes that continue them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SzlUnit {
+    /// The S7 header.
+    pub header: S7Header,
+    /// Userdata sequence number; a follow-up request repeats it.
+    pub sequence: u8,
+    /// Data unit reference number.
+    pub data_unit_ref: u8,
+    /// False when the CPU has more data units for a follow-up request (last data unit
+    /// byte 0x01).
+    pub last_data_unit: bool,
+    /// Userdata parameter error code (0: none).
+    pub error_code: u16,
+    /// Data-unit return code (0xFF: success).
+    pub return_code: u8,
+    /// Data-unit transport size.
+    pub transport_size: u8,
+    /// The data unit's bytes after its return code, transport size and length.
+    pub data: Vec<u8>,
+    /// Oddities that did not stop the decoding.
+    pub warnings: Vec<String>,
+}
+
+impl SzlUnit {
+    /// True when the unit says more follow and carries no error: a follow-up may ask.
+    pub fn more_follows(&self) -> bool {
+        !self.last_data_unit
+            && self.error_code == 0
+            && self.return_code == RETURN_CODE_SUCCESS
+            && !self.header.is_error()
+    }
+}
+
+/// Parses one data unit of an SZL read answer (first or follow-up): a whole TPKT frame.
+pub fn parse_szl_unit(buf: &[u8]) -> Result<SzlUnit, ParseError> {
     let pdu = parse_s7_pdu(buf)?;
     match pdu.header.rosctr {
         Rosctr::Userdata => {}
@@ -551,80 +635,216 @@ pub fn parse_szl_response(buf: &[u8]) -> Result<SzlResponse, ParseError> {
     if method != 0x12 {
         warnings.push(format!("userdata method {method:#04x}, expected 0x12"));
     }
-    let (last_data_unit, error_code) = if rest_len >= 8 {
-        p.u8("data unit reference")?;
+    let (data_unit_ref, last_data_unit, error_code) = if rest_len >= 8 {
+        let data_unit_ref = p.u8("data unit reference")?;
         let last = p.u8("last data unit")? == 0;
-        (last, p.u16_be("userdata error code")?)
+        (data_unit_ref, last, p.u16_be("userdata error code")?)
     } else {
-        (true, 0)
+        (0, true, 0)
     };
-    if !last_data_unit {
-        warnings.push("more SZL data units follow; not requested".to_owned());
-    }
 
     let mut d = Cursor::new(pdu.data);
     let return_code = d.u8("data return code")?;
     let transport_size = d.u8("data transport size")?;
-    let mut response = SzlResponse {
+    let data = if d.len() < 2 {
+        Vec::new()
+    } else {
+        let data_len = usize::from(d.u16_be("data length")?);
+        if data_len > d.len() {
+            warnings.push(format!(
+                "SZL data length declares {data_len} bytes, {} present; decoding what is there",
+                d.len()
+            ));
+        }
+        d.take_upto(data_len).to_vec()
+    };
+    Ok(SzlUnit {
         header: pdu.header,
         sequence,
+        data_unit_ref,
         last_data_unit,
         error_code,
         return_code,
         transport_size,
+        data,
+        warnings,
+    })
+}
+
+/// Parses the answer to an SZL read that came in one data unit: a whole TPKT frame.
+pub fn parse_szl_response(buf: &[u8]) -> Result<SzlResponse, ParseError> {
+    let unit = parse_szl_unit(buf)?;
+    Ok(assemble_szl(std::slice::from_ref(&unit)))
+}
+
+/// The SZL answer that `units` (the first data unit, then each follow-up's, in order)
+/// make together: the first unit's SZL header and the records of all their bytes. An
+/// empty slice gives an empty answer.
+pub fn assemble_szl(units: &[SzlUnit]) -> SzlResponse {
+    let empty = SzlUnit {
+        header: S7Header {
+            rosctr: Rosctr::Userdata,
+            pdu_ref: 0,
+            param_len: 0,
+            data_len: 0,
+            error_class: None,
+            error_code: None,
+        },
+        sequence: 0,
+        data_unit_ref: 0,
+        last_data_unit: true,
+        error_code: 0,
+        return_code: RETURN_CODE_SUCCESS,
+        transport_size: 0,
+        data: Vec::new(),
+        warnings: Vec::new(),
+    };
+    let first = units.first().unwrap_or(&empty);
+    let last = units.last().unwrap_or(&empty);
+    let mut response = SzlResponse {
+        header: first.header,
+        sequence: last.sequence,
+        last_data_unit: last.last_data_unit,
+        data_units: units.len(),
+        error_code: first.error_code,
+        return_code: first.return_code,
+        transport_size: first.transport_size,
         szl_id: None,
         szl_index: None,
         record_len: None,
         record_count: None,
         records: SzlRecords::Other(Vec::new()),
-        warnings,
+        warnings: units.iter().flat_map(|u| u.warnings.clone()).collect(),
     };
-    if d.len() < 2 {
-        return Ok(response);
-    }
-    let data_len = usize::from(d.u16_be("data length")?);
-    if data_len > d.len() {
+    if !last.last_data_unit {
         response.warnings.push(format!(
-            "SZL data length declares {data_len} bytes, {} present; decoding what is there",
-            d.len()
+            "more SZL data units follow after the {} read; not requested",
+            units.len()
         ));
     }
-    let mut szl = Cursor::new(d.take_upto(data_len));
-    if return_code != RETURN_CODE_SUCCESS || szl.len() == 0 {
-        return Ok(response);
+    if first.return_code != RETURN_CODE_SUCCESS || first.data.is_empty() {
+        return response;
     }
-    let szl_id = szl.u16_be("SZL id")?;
+    // Follow-up units carry no header of their own: their bytes continue the records.
+    let mut bytes = first.data.clone();
+    for unit in units.iter().skip(1) {
+        if unit.return_code != RETURN_CODE_SUCCESS || unit.error_code != 0 {
+            response.warnings.push(format!(
+                "SZL data unit {} refused: error code {:#06x}, return code {:#04x}",
+                unit.data_unit_ref, unit.error_code, unit.return_code
+            ));
+            break;
+        }
+        bytes.extend_from_slice(&unit.data);
+    }
+    decode_szl_list(&bytes, &mut response);
+    response
+}
+
+/// Decodes the SZL header and records of an answer's data (all its units' bytes).
+fn decode_szl_list(bytes: &[u8], response: &mut SzlResponse) {
+    if bytes.len() < 8 {
+        response.warnings.push(format!(
+            "SZL header cut short: {} bytes of data",
+            bytes.len()
+        ));
+        return;
+    }
+    let mut szl = Cursor::new(bytes);
+    let mut header = [0u16; 4];
+    for (field, what) in header.iter_mut().zip([
+        "SZL id",
+        "SZL index",
+        "SZL record length",
+        "SZL record count",
+    ]) {
+        *field = szl.u16_be(what).unwrap_or_default();
+    }
+    let [szl_id, szl_index, record_len, record_count] = header;
     response.szl_id = Some(szl_id);
-    response.szl_index = Some(szl.u16_be("SZL index")?);
-    let record_len = szl.u16_be("SZL record length")?;
-    let record_count = szl.u16_be("SZL record count")?;
+    response.szl_index = Some(szl_index);
     response.record_len = Some(record_len);
     response.record_count = Some(record_count);
 
-    let raw = split_records(&mut szl, record_len, record_count, &mut response.warnings);
-    let expected = match szl_id {
+    let standard = match szl_id {
         0x0011 => Some(MODULE_RECORD_LEN),
         0x001C => Some(COMPONENT_RECORD_LEN),
         _ => None,
     };
-    if let Some(expected) = expected.filter(|&e| record_len != 0 && usize::from(record_len) != e) {
-        response.warnings.push(format!(
-            "SZL {szl_id:#06x} record length {record_len}, expected {expected}; decoded by the declared length"
-        ));
+    let used = record_layout(record_len, record_count, szl.len(), standard);
+    match used {
+        Layout::Declared => {
+            if let Some(expected) =
+                standard.filter(|&e| record_len != 0 && usize::from(record_len) != e)
+            {
+                response.warnings.push(format!(
+                    "SZL {szl_id:#06x} record length {record_len}, expected {expected}; decoded by the declared length"
+                ));
+            }
+        }
+        Layout::Standard(len) => response.warnings.push(format!(
+            "SZL {szl_id:#06x} declares {record_count} records of {record_len} bytes, \
+             which {} data bytes cannot hold; decoded as the standard {len}-byte records",
+            szl.len()
+        )),
     }
+    let len = match used {
+        Layout::Declared => usize::from(record_len),
+        Layout::Standard(len) => len,
+    };
+    let raw = split_records(&mut szl, len, record_count, &mut response.warnings);
     response.records = match szl_id {
         0x0011 => SzlRecords::Module(raw.iter().filter_map(|r| module_record(r)).collect()),
         0x001C => SzlRecords::Component(raw.iter().filter_map(|r| component_record(r)).collect()),
         _ => SzlRecords::Other(raw.iter().map(|r| r.to_vec()).collect()),
     };
-    Ok(response)
 }
 
-/// Cuts up to N_DR records of LENTHDR bytes each, noting any disagreement between
-/// the declared counts and the bytes present.
+/// Which record length an SZL answer is stepped through by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Layout {
+    /// The declared LENTHDR.
+    Declared,
+    /// The list's standard record length: the declared one cannot be right.
+    Standard(usize),
+}
+
+/// The declared record length is kept unless it cannot describe the data while the
+/// list's standard length does: a LENTHDR too small to hold a record index (0 or 1),
+/// or one under which the data is not whole records (or not one) when it is whole
+/// standard records. A declared length that fits the data (say 40-byte records of a
+/// newer CPU) is believed, even when it is not the standard one.
+fn record_layout(
+    record_len: u16,
+    record_count: u16,
+    available: usize,
+    standard: Option<usize>,
+) -> Layout {
+    let declared = usize::from(record_len);
+    let Some(standard) = standard else {
+        return Layout::Declared;
+    };
+    if declared == standard || available < standard || available % standard != 0 {
+        return Layout::Declared;
+    }
+    let declared_fits = declared >= 2 && available % declared == 0;
+    // When both lengths cut the data into whole records, a count that matches only the
+    // standard one settles it.
+    let count = usize::from(record_count);
+    let count_says_standard = count * standard == available && count * declared != available;
+    if declared_fits && !count_says_standard {
+        Layout::Declared
+    } else {
+        Layout::Standard(standard)
+    }
+}
+
+/// Cuts the whole records of `record_len` bytes present, up to [`MAX_SZL_RECORDS`],
+/// noting any disagreement with the declared count N_DR: records past a count that says
+/// less are kept (they are there), a count that says more keeps what is present.
 fn split_records<'a>(
     szl: &mut Cursor<'a>,
-    record_len: u16,
+    record_len: usize,
     record_count: u16,
     warnings: &mut Vec<String>,
 ) -> Vec<&'a [u8]> {
@@ -637,27 +857,31 @@ fn split_records<'a>(
         }
         return records;
     }
-    let wanted = usize::from(record_count);
-    if wanted > MAX_SZL_RECORDS {
+    let declared = usize::from(record_count);
+    let present = szl.len() / record_len;
+    if present > MAX_SZL_RECORDS {
         warnings.push(format!(
-            "SZL declares {wanted} records; only the first {MAX_SZL_RECORDS} decoded"
+            "SZL holds {present} records ({declared} declared); only the first {MAX_SZL_RECORDS} decoded"
         ));
     }
-    for _ in 0..wanted.min(MAX_SZL_RECORDS) {
-        match szl.take(usize::from(record_len), "SZL record") {
+    while records.len() < MAX_SZL_RECORDS {
+        match szl.take(record_len, "SZL record") {
             Ok(record) => records.push(record),
-            Err(_) => {
-                warnings.push(format!(
-                    "SZL declares {wanted} records of {record_len} bytes; data ends after {}",
-                    records.len()
-                ));
-                return records;
-            }
+            Err(_) => break,
         }
     }
-    if szl.len() > 0 && wanted <= MAX_SZL_RECORDS {
+    if present < declared {
         warnings.push(format!(
-            "{} bytes after the declared SZL records ignored",
+            "SZL declares {declared} records of {record_len} bytes; data ends after {present}"
+        ));
+    } else if present > declared {
+        warnings.push(format!(
+            "SZL declares {declared} records of {record_len} bytes; the data holds {present}, all decoded"
+        ));
+    }
+    if present <= MAX_SZL_RECORDS && szl.len() > 0 {
+        warnings.push(format!(
+            "{} bytes after the last whole SZL record ignored",
             szl.len()
         ));
     }
@@ -1129,6 +1353,214 @@ mod tests {
     }
 
     #[test]
+    fn szl_next_bytes() {
+        // snap7's follow-up telegram, and what Wireshark 4.0 dissects it as: method 0x12,
+        // type request (4), CPU functions (4), read SZL (1), sequence 2, last data unit
+        // "yes", return code 0x0a, no SZL id.
+        assert_eq!(
+            encode_szl_next(6, 2),
+            hx("03 00 00 21 02 f0 80 32 07 00 00 00 06 00 0c 00 04
+                00 01 12 08 12 44 01 02 00 00 00 00 0a 00 00 00")
+        );
+        assert_eq!(
+            encode(&Request::ReadSzlNext { sequence: 0xA7 }, 0x1_0003),
+            encode_szl_next(3, 0xA7)
+        );
+    }
+
+    #[test]
+    fn impossible_record_length_falls_back_to_the_standard_layout() {
+        // 0x0011 declaring LENTHDR 0 and N_DR 1 over three 28-byte records.
+        let r = parse_szl_response(&szl_reply(0x0011, 0, &s7_300_module_records(), 1)).unwrap();
+        let SzlRecords::Module(records) = &r.records else {
+            panic!("not module records");
+        };
+        let indexes: Vec<u16> = records.iter().map(|r| r.index).collect();
+        assert_eq!(indexes, [1, 6, 7]);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("standard 28-byte")),
+            "{:?}",
+            r.warnings
+        );
+        assert!(
+            r.warnings.iter().any(|w| w.contains("holds 3")),
+            "{:?}",
+            r.warnings
+        );
+        let mut d = S7Details::default();
+        d.apply_szl(&r);
+        assert_eq!(d.firmware_version.as_deref(), Some("V3.2.6"));
+
+        // 0x001C declaring 32-byte records over seven 34-byte ones (238 bytes: not whole
+        // 32-byte records), and LENTHDR 0xFFFF over one.
+        let r =
+            parse_szl_response(&szl_reply(0x001C, 32, &s7_300_component_records(34), 7)).unwrap();
+        assert_eq!(r.record_len, Some(32));
+        let mut d = S7Details::default();
+        d.apply_szl(&r);
+        assert_eq!(d.serial_number, text("S C-X4U421302009"));
+        assert_eq!(d.memory_card_serial, text("MMC 267FF11F"));
+        assert_eq!(r.warnings.len(), 1, "{:?}", r.warnings);
+        let one = &s7_300_component_records(34)[4..5];
+        let r = parse_szl_response(&szl_reply(0x001C, 0xFFFF, one, 1)).unwrap();
+        assert_eq!(
+            r.records,
+            SzlRecords::Component(vec![ComponentRecord {
+                index: 5,
+                text: text("S C-X4U421302009")
+            }])
+        );
+
+        // Both lengths cut 68 bytes into whole records: N_DR 2 says 34.
+        let two = &s7_300_component_records(34)[..2];
+        let r = parse_szl_response(&szl_reply(0x001C, 17, two, 2)).unwrap();
+        assert!(matches!(&r.records, SzlRecords::Component(v) if v.len() == 2));
+        // ... and N_DR 4 says 17: the declared layout stands.
+        let r = parse_szl_response(&szl_reply(0x001C, 17, two, 4)).unwrap();
+        assert!(matches!(&r.records, SzlRecords::Component(v) if v.len() == 4));
+        // An unknown list has no standard layout: LENTHDR 0 decodes nothing.
+        let r = parse_szl_response(&szl_reply(0x0424, 0, &[vec![0; 20]], 1)).unwrap();
+        assert_eq!(r.records, SzlRecords::Other(Vec::new()));
+    }
+
+    #[test]
+    fn count_that_says_less_keeps_every_whole_record() {
+        let r =
+            parse_szl_response(&szl_reply(0x001C, 34, &s7_300_component_records(34), 2)).unwrap();
+        let SzlRecords::Component(records) = &r.records else {
+            panic!("not component records");
+        };
+        assert_eq!(records.len(), 7);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("holds 7")),
+            "{:?}",
+            r.warnings
+        );
+        // A partial record at the end is not one.
+        let mut recs = s7_300_component_records(34);
+        recs.push(vec![0x00, 0x0B, b'x']);
+        let r = parse_szl_response(&szl_reply(0x001C, 34, &recs, 7)).unwrap();
+        assert!(matches!(&r.records, SzlRecords::Component(v) if v.len() == 7));
+        assert!(
+            r.warnings.iter().any(|w| w.contains("3 bytes after")),
+            "{:?}",
+            r.warnings
+        );
+        // The record cap still holds whatever the data holds.
+        let many: Vec<Vec<u8>> = (0..100u16).map(|i| component_rec(i, "x", 34)).collect();
+        let body_cap = parse_szl_response(&szl_reply(0x001C, 34, &many[..55], 1)).unwrap();
+        assert!(matches!(&body_cap.records, SzlRecords::Component(v) if v.len() == 55));
+        let units = data_unit_frames(0x001C, 34, &many, 100, 400, 9);
+        let parsed: Vec<SzlUnit> = units.iter().map(|f| parse_szl_unit(f).unwrap()).collect();
+        let r = assemble_szl(&parsed);
+        assert!(
+            matches!(&r.records, SzlRecords::Component(v) if v.len() == MAX_SZL_RECORDS),
+            "{:?}",
+            r.warnings
+        );
+    }
+
+    /// An SZL answer of `records` cut into data units of at most `unit_len` data bytes,
+    /// as a CPU sends it: the first with the SZL header, the others continuing the bytes;
+    /// every unit but the last says "more follows"; sequence `sequence`.
+    fn data_unit_frames(
+        szl_id: u16,
+        record_len: u16,
+        records: &[Vec<u8>],
+        n_dr: u16,
+        unit_len: usize,
+        sequence: u8,
+    ) -> Vec<Vec<u8>> {
+        let mut body = szl_id.to_be_bytes().to_vec();
+        body.extend_from_slice(&0u16.to_be_bytes());
+        body.extend_from_slice(&record_len.to_be_bytes());
+        body.extend_from_slice(&n_dr.to_be_bytes());
+        for r in records {
+            body.extend_from_slice(r);
+        }
+        let chunks: Vec<&[u8]> = body.chunks(unit_len).collect();
+        chunks
+            .iter()
+            .enumerate()
+            .map(|(i, chunk)| {
+                let more = u8::from(i + 1 < chunks.len());
+                let params = [
+                    0x00, 0x01, 0x12, 0x08, 0x12, 0x84, 0x01, sequence, i as u8, more, 0x00, 0x00,
+                ];
+                let mut data = vec![0xFF, 0x09];
+                data.extend_from_slice(&u16::try_from(chunk.len()).unwrap().to_be_bytes());
+                data.extend_from_slice(chunk);
+                dt_frame(&s7_header(7, &params, &data, None))
+            })
+            .collect()
+    }
+
+    #[test]
+    fn data_units_are_reassembled() {
+        // The issue's "more follows" parameters: type response | CPU functions, read SZL,
+        // sequence 2, data unit reference 6, last data unit 0x01 (no), no error.
+        let params = hx("00 01 12 08 12 84 01 02 06 01 00 00");
+        let data = hx("ff 09 00 0c 00 1c 00 00 00 22 00 07 00 01 53 4e");
+        let unit = parse_szl_unit(&dt_frame(&s7_header(7, &params, &data, None))).unwrap();
+        assert_eq!((unit.sequence, unit.data_unit_ref), (2, 6));
+        assert!(!unit.last_data_unit && unit.more_follows());
+        let alone = assemble_szl(std::slice::from_ref(&unit));
+        assert!(!alone.last_data_unit);
+        assert!(alone
+            .warnings
+            .iter()
+            .any(|w| w.contains("more SZL data units")));
+
+        // Seven 0x001C records (246 bytes with the header) in units of 100 bytes: the
+        // second and third units cut records in the middle.
+        let frames = data_unit_frames(0x001C, 34, &s7_300_component_records(34), 7, 100, 2);
+        assert_eq!(frames.len(), 3);
+        let units: Vec<SzlUnit> = frames.iter().map(|f| parse_szl_unit(f).unwrap()).collect();
+        assert!(units[0].more_follows() && units[1].more_follows());
+        assert!(!units[2].more_follows());
+        let r = assemble_szl(&units);
+        assert_eq!(r.data_units, 3);
+        assert!(r.last_data_unit);
+        assert!(r.warnings.is_empty(), "{:?}", r.warnings);
+        let mut d = S7Details::default();
+        d.apply_szl(&r);
+        assert_eq!(d.serial_number, text("S C-X4U421302009"));
+        assert_eq!(d.memory_card_serial, text("MMC 267FF11F"));
+        assert_eq!(d.module_type, text("CPU 315-2 PN/DP"));
+
+        // Cut at two units: the records in them, and a warning that more were announced.
+        let r = assemble_szl(&units[..2]);
+        assert!(!r.last_data_unit);
+        let SzlRecords::Component(records) = &r.records else {
+            panic!("not component records");
+        };
+        assert_eq!(records.len(), 5);
+        assert!(
+            r.warnings.iter().any(|w| w.contains("after the 2 read")),
+            "{:?}",
+            r.warnings
+        );
+
+        // A refused follow-up ends the answer where it was.
+        let refusal = dt_frame(&s7_header(
+            7,
+            &hx("00 01 12 08 12 84 01 02 00 00 d4 01"),
+            &hx("0a 00 00 00"),
+            None,
+        ));
+        let refused = parse_szl_unit(&refusal).unwrap();
+        assert!(!refused.more_follows());
+        let r = assemble_szl(&[units[0].clone(), refused, units[1].clone()]);
+        assert!(matches!(&r.records, SzlRecords::Component(v) if v.len() == 2));
+        assert!(
+            r.warnings.iter().any(|w| w.contains("refused")),
+            "{:?}",
+            r.warnings
+        );
+        assert_eq!(assemble_szl(&[]).records, SzlRecords::Other(Vec::new()));
+    }
+
+    #[test]
     fn s7_1200_style_szl_refusal() {
         // Userdata response with parameter error 0xD602 and return code 0x0A.
         let params = hx("00 01 12 08 12 84 01 01 00 00 d6 02");
@@ -1239,6 +1671,28 @@ mod tests {
             body in proptest::collection::vec(any::<u8>(), 0..300),
         ) {
             check_all(&szl_reply(szl_id, record_len, &[body], n_dr));
+        }
+
+        #[test]
+        fn arbitrary_data_units_never_panic(
+            units in proptest::collection::vec(
+                proptest::collection::vec(any::<u8>(), 0..120), 0..10),
+        ) {
+            let frames: Vec<SzlUnit> = units
+                .iter()
+                .filter_map(|d| {
+                    let params = hx("00 01 12 08 12 84 01 02 00 01 00 00");
+                    parse_szl_unit(&dt_frame(&s7_header(7, &params, d, None))).ok()
+                })
+                .collect();
+            let r = assemble_szl(&frames);
+            let mut details = S7Details::default();
+            details.apply_szl(&r);
+            match &r.records {
+                SzlRecords::Module(v) => prop_assert!(v.len() <= MAX_SZL_RECORDS),
+                SzlRecords::Component(v) => prop_assert!(v.len() <= MAX_SZL_RECORDS),
+                SzlRecords::Other(v) => prop_assert!(v.len() <= MAX_SZL_RECORDS),
+            }
         }
 
         #[test]

@@ -1,7 +1,9 @@
 //! Siemens S7 identification over ISO-on-TCP (TCP 102): a COTP Connection Request to
 //! each candidate TSAP until one is confirmed (each on a new connection), Setup
 //! Communication, then SZL 0x0011 (module identification) and 0x001C (component
-//! identification). A CPU that refuses classic S7 (an S7-1200/1500 without PUT/GET
+//! identification); a list too long for the negotiated PDU comes in data units, each
+//! further one asked for with a follow-up request (at most [`MAX_SZL_DATA_UNITS`] units
+//! per list). A CPU that refuses classic S7 (an S7-1200/1500 without PUT/GET
 //! access) is still recorded, with the TSAP it accepted and the error class it gave.
 
 pub mod codec;
@@ -9,6 +11,7 @@ pub mod cotp;
 pub mod details;
 mod probe;
 
+pub use codec::{assemble_szl, encode_szl_next, parse_szl_unit, SzlUnit, MAX_SZL_DATA_UNITS};
 pub use codec::{
     component_index_name, error_class_name, parse_setup_ack, parse_szl_response, ComponentRecord,
     ModuleRecord, ParseError, Request, Rosctr, S7Header, SetupAck, SetupParams, SzlId, SzlRecords,
@@ -66,8 +69,10 @@ impl ProbeConfig for S7Config {
     }
 
     fn max_requests(&self, _udp_retries: u32) -> u64 {
-        // A connection and a Connection Request per TSAP, then setup and the SZL reads.
-        2 * self.tsaps.len() as u64 + 2 + u64::from(self.component_identification)
+        // A connection and a Connection Request per TSAP, then setup and the SZL reads,
+        // each up to MAX_SZL_DATA_UNITS data units (the read and its follow-ups).
+        let lists = 1 + u64::from(self.component_identification);
+        2 * self.tsaps.len() as u64 + 1 + lists * MAX_SZL_DATA_UNITS as u64
     }
 
     fn validate(&self) -> Result<(), String> {

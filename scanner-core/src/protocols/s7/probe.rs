@@ -1,10 +1,11 @@
 //! The S7 request script: Connection Requests to each TSAP in turn (a new connection
 //! for each) until one is confirmed, Setup Communication, the two identification SZL
-//! reads; the connection is closed with a FIN.
+//! reads (each followed by a follow-up request per further data unit the CPU announces,
+//! at most [`MAX_SZL_DATA_UNITS`] units per list); the connection is closed with a FIN.
 
 use super::codec::{
-    frame, parse_setup_ack, parse_szl_response, ParseError, Request, SzlId, MAX_REPLY_LEN,
-    RETURN_CODE_SUCCESS,
+    assemble_szl, frame, parse_setup_ack, parse_szl_unit, ParseError, Request, SzlId,
+    MAX_REPLY_LEN, MAX_SZL_DATA_UNITS, RETURN_CODE_SUCCESS,
 };
 use super::cotp::{disconnect_reason_name, parse_cotp_reply, CotpReply};
 use super::details::{identity_fields, S7Details, TsapRefusal};
@@ -101,9 +102,40 @@ impl S7Run<'_> {
         Ok(!ack.header.is_error() && ack.negotiated.is_some())
     }
 
+    /// Reads one SZL list: the first data unit, then a follow-up for each further unit
+    /// the CPU announces, up to [`MAX_SZL_DATA_UNITS`] in all. What the units hold is
+    /// recorded even when a follow-up fails; the failure is returned after.
     async fn read_szl(&mut self, szl: SzlId) -> Result<(), Error> {
         let reply = self.ask(Request::ReadSzl { szl }).await?;
-        let response = parse_szl_response(&reply).map_err(Failure::Malformed)?;
+        let mut units = vec![parse_szl_unit(&reply).map_err(Failure::Malformed)?];
+        let mut failure = None;
+        while let Some(unit) = units.last().filter(|u| u.more_follows()) {
+            if units.len() >= MAX_SZL_DATA_UNITS {
+                self.details.warnings.push(format!(
+                    "SZL {:#06x}: the CPU announces more data units after {MAX_SZL_DATA_UNITS}; \
+                     stopped at the cap",
+                    szl.id()
+                ));
+                break;
+            }
+            let next = Request::ReadSzlNext {
+                sequence: unit.sequence,
+            };
+            match self.ask(next).await {
+                Ok(reply) => match parse_szl_unit(&reply) {
+                    Ok(unit) => units.push(unit),
+                    Err(e) => {
+                        failure = Some(Failure::Malformed(e));
+                        break;
+                    }
+                },
+                Err(e) => {
+                    failure = Some(e);
+                    break;
+                }
+            }
+        }
+        let response = assemble_szl(&units);
         if response.szl_id.is_some_and(|id| id != szl.id()) {
             self.details.warnings.push(format!(
                 "asked for SZL {:#06x}, the reply is SZL {:#06x}",
@@ -112,7 +144,7 @@ impl S7Run<'_> {
             ));
         }
         self.details.apply_szl(&response);
-        Ok(())
+        failure.map_or(Ok(()), Err)
     }
 }
 

@@ -659,6 +659,24 @@ mod tests {
         );
     }
 
+    /// Issue 14's inputs: a v1 (`02 01 00`) Response with noSuchName at index 7
+    /// (`02 01 02 02 01 07`), and one with tooBig (`02 01 01 02 01 00`): decoded as the
+    /// refusals the probe answers by asking for less.
+    #[test]
+    fn v1_batch_refusals_decode() {
+        let no_such_name =
+            hex("30 18 02 01 00 04 06 70 75 62 6c 69 63 a2 0b 02 01 07 02 01 02 02 01 07 30 00");
+        let m = parse(&no_such_name).unwrap();
+        assert_eq!(m.version, SnmpVersion::V1);
+        let pdu = m.pdu.unwrap();
+        assert_eq!((pdu.error_status, pdu.error_index), (2, 7));
+        assert!(answers_id(&no_such_name, 7));
+        let too_big =
+            hex("30 18 02 01 00 04 06 70 75 62 6c 69 63 a2 0b 02 01 07 02 01 01 02 01 00 30 00");
+        let pdu = parse(&too_big).unwrap().pdu.unwrap();
+        assert_eq!((pdu.error_status, pdu.error_index), (1, 0));
+    }
+
     #[test]
     fn rejects_malformed_ber() {
         // Length past the end, indefinite length, 5-byte length, 2^31 length.

@@ -58,7 +58,9 @@ pub struct SnmpConfig {
     pub max_entity_rows: u32,
     /// Most GetNext requests for ifPhysAddress.
     pub max_mac_requests: u32,
-    /// Unanswered exchanges (after retries) before the device is given up.
+    /// Unanswered exchanges (after retries) before the device is given up. The default, 3,
+    /// covers v2c, v1 and v3 discovery: a silent address costs 3 exchanges, each sent
+    /// `1 + udp_retries` times (6 datagrams with the safe profile).
     pub max_silent: u32,
 }
 
@@ -76,7 +78,7 @@ impl Default for SnmpConfig {
             record_community: false,
             max_entity_rows: 4,
             max_mac_requests: 4,
-            max_silent: 2,
+            max_silent: 3,
         }
     }
 }
@@ -129,6 +131,9 @@ impl ProbeConfig for SnmpConfig {
     fn validate(&self) -> Result<(), String> {
         if self.communities.is_empty() && self.versions != SnmpVersions::V3 {
             return Err("snmp communities: the list is empty".into());
+        }
+        if self.communities.iter().any(Vec::is_empty) {
+            return Err("snmp communities: an empty community string (agents reject it; leave it out of the list)".into());
         }
         if self.communities.len() > MAX_COMMUNITIES {
             return Err(format!(

@@ -145,10 +145,15 @@ async fn probe(session: &mut DeviceSession, config: &SnmpConfig) -> (ServiceObse
     let discovery = matches!(config.versions, SnmpVersions::All | SnmpVersions::V3);
     let mut engine_tried = !discovery;
     let mut attempts = config.attempts().into_iter().peekable();
+    // v3 discovery goes after the first community's versions (v2c, then v1): it needs no
+    // community, so it identifies agents that ignore ours (v3-only, other community), and
+    // the default silent budget (3) covers v2c, v1 and v3 before the device is given up.
+    let first_community = match config.versions {
+        SnmpVersions::All => 2,
+        _ => 1,
+    };
     loop {
-        // v3 discovery goes second: it needs no community, so it identifies agents that
-        // ignore ours (v3-only, other community) before the silent budget runs out.
-        let first_done = run.exchanges > 0;
+        let first_done = run.exchanges >= first_community;
         if !engine_tried && (first_done || attempts.peek().is_none()) {
             engine_tried = true;
             match discover_engine(&mut run).await {
@@ -173,9 +178,13 @@ async fn probe(session: &mut DeviceSession, config: &SnmpConfig) -> (ServiceObse
         if run.silent >= config.max_silent && run.details.engine.is_none() {
             break;
         }
-        let oids = SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect();
-        match run.read(version, community, SnmpRead::Get, oids).await {
+        let oids: Vec<Oid> = SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect();
+        match run
+            .read(version, community, SnmpRead::Get, oids.clone())
+            .await
+        {
             Outcome::Reply(pdu) => {
+                let pdu = ask_for_less(&mut run, version, community, oids, pdu).await;
                 answered = Some((version, community, pdu));
                 break;
             }
@@ -235,6 +244,91 @@ async fn probe(session: &mut DeviceSession, config: &SnmpConfig) -> (ServiceObse
         None => Ok(()),
     };
     finish(run.details, end, refusal)
+}
+
+/// A batch the agent refused is asked again for less, within the request cap: a v1
+/// noSuchName drops the varbind its error index names, tooBig splits the OIDs in halves
+/// (then single OIDs). The varbinds every accepted part returned come back in one PDU with
+/// error-status 0; when no part was accepted, the first refusal comes back unchanged.
+async fn ask_for_less(
+    run: &mut SnmpRun<'_>,
+    version: SnmpVersion,
+    community: usize,
+    oids: Vec<Oid>,
+    first: Pdu,
+) -> Pdu {
+    const NO_SUCH_NAME: i64 = 2;
+    const TOO_BIG: i64 = 1;
+    if !matches!(first.error_status, NO_SUCH_NAME | TOO_BIG) {
+        return first;
+    }
+    let mut merged = Pdu {
+        error_status: 0,
+        error_index: 0,
+        varbinds: Vec::new(),
+        ..first.clone()
+    };
+    let mut accepted = false;
+    let refusal = first.clone();
+    let mut queue = vec![(oids, first)];
+    while let Some((batch, pdu)) = queue.pop() {
+        let index = usize::try_from(pdu.error_index).unwrap_or(0);
+        let retry: Vec<Vec<Oid>> = match pdu.error_status {
+            0 => {
+                accepted = true;
+                merged.varbinds.extend(pdu.varbinds);
+                continue;
+            }
+            NO_SUCH_NAME if (1..=batch.len()).contains(&index) => {
+                let mut rest = batch.clone();
+                let gone = rest.remove(index - 1);
+                run.details.warnings.push(format!(
+                    "noSuchName for {}: asked again without it",
+                    oid_text(&gone)
+                ));
+                vec![rest]
+            }
+            TOO_BIG if batch.len() > 1 => {
+                let (a, b) = batch.split_at(batch.len() / 2);
+                run.details.warnings.push(format!(
+                    "tooBig for {} OIDs: asked again in halves",
+                    batch.len()
+                ));
+                vec![b.to_vec(), a.to_vec()]
+            }
+            _ => {
+                run.details.warnings.push(format!(
+                    "error-status {} for {}: left out",
+                    pdu.error_status,
+                    batch
+                        .iter()
+                        .map(|o| oid_text(o))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+                continue;
+            }
+        };
+        for part in retry.into_iter().filter(|p| !p.is_empty()) {
+            match run
+                .read(version, community, SnmpRead::Get, part.clone())
+                .await
+            {
+                Outcome::Reply(reply) => queue.push((part, reply)),
+                // Silence or an error mid-way: keep what was accepted so far.
+                Outcome::Silent | Outcome::Fatal(_) => {
+                    return if accepted { merged } else { refusal };
+                }
+            }
+        }
+    }
+    // Ask order was depth-first from the back: put the varbinds back in OID order.
+    merged.varbinds.sort_by(|a, b| a.0.cmp(&b.0));
+    if accepted {
+        merged
+    } else {
+        refusal
+    }
 }
 
 async fn walk_entities(run: &mut SnmpRun<'_>, version: SnmpVersion, community: usize) {
