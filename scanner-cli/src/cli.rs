@@ -398,8 +398,9 @@ pub struct ScanArgs {
     pub stop_at: Option<jiff::Timestamp>,
     /// Checkpoint file: resume a scan that a window or a stop cut short; written atomically
     /// before sending and every 5 s. One run at a time (FILE.lock; a second exits 69);
-    /// FILE.journal keeps what finished since, so even after SIGKILL nothing written is
-    /// scanned again. With it, -o appends instead of truncating.
+    /// FILE.journal keeps what finished since, so after SIGKILL only targets in flight
+    /// are scanned again, none whose record was written. With it, -o appends instead of
+    /// truncating.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
     /// Write the run report as JSON to FILE (it is always printed on stderr); checked

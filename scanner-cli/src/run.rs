@@ -323,7 +323,7 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
         }
     }
     let state = match state {
-        Some(mut s) => match s.start(&config, opened.sink.offset()) {
+        Some(mut s) => match s.start(&config, opened.sink.mark().as_deref()) {
             Ok(()) => Some(s),
             Err(e) => {
                 say!("otscan: error: --state: {e}");
@@ -376,14 +376,14 @@ impl StateRun {
     fn start(
         &mut self,
         config: &ScanConfig,
-        output_offset: Option<u64>,
+        output_mark: Option<&str>,
     ) -> Result<(), crate::state::StateError> {
         let checkpoint = config.resume.clone().unwrap_or_default();
         crate::state::save(&self.path, &crate::state::State::new(config, checkpoint))?;
         self.journal = Some(crate::state::Journal::create(
             &self.path,
             config,
-            output_offset,
+            output_mark,
         )?);
         self.base = Some(config.clone());
         Ok(())
@@ -393,7 +393,7 @@ impl StateRun {
     fn save(
         &mut self,
         checkpoint: &scanner_core::Checkpoint,
-        output_offset: Option<u64>,
+        output_mark: Option<&str>,
     ) -> Result<(), String> {
         let Some(base) = &self.base else {
             return Ok(());
@@ -404,7 +404,7 @@ impl StateRun {
         )
         .map_err(|e| e.to_string())?;
         if let Some(journal) = &mut self.journal {
-            journal.reset(output_offset).map_err(|e| e.to_string())?;
+            journal.reset(output_mark).map_err(|e| e.to_string())?;
         }
         Ok(())
     }
@@ -446,7 +446,8 @@ fn open_state(
             );
         }
         Some(mut state) => {
-            let lines_after = |offset| output.and_then(|o| crate::sink::lines_after(o, offset));
+            let lines_after =
+                |mark: &str| output.and_then(|o| crate::sink::lines_after_mark(o, mark));
             match crate::state::Journal::recover(path, config, lines_after) {
                 Ok(Some(recovered)) => {
                     for position in &recovered.done {
@@ -632,7 +633,7 @@ fn writer(
             let saved = p
                 .state
                 .as_mut()
-                .map_or(Ok(()), |s| s.save(&checkpoint, sink.offset()));
+                .map_or(Ok(()), |s| s.save(&checkpoint, sink.mark().as_deref()));
             p.last_save = std::time::Instant::now();
             if let Err(e) = saved {
                 drop(p);

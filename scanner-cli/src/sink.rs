@@ -113,14 +113,36 @@ impl Sink {
         }
     }
 
-    /// The length of a regular output file after its last whole line; `None` for
-    /// stdout, pipes and devices.
-    pub fn offset(&self) -> Option<u64> {
+    /// Where the output stands, as a journal keeps it: `OFFSET@DEVICE:INODE` for a
+    /// regular file (so a later run can tell whether it writes to the same file),
+    /// `None` for stdout, pipes and devices.
+    pub fn mark(&self) -> Option<String> {
+        use std::os::unix::fs::MetadataExt;
         match self {
-            Sink::File { len, .. } => *len,
-            Sink::Stdout => None,
+            Sink::File {
+                file,
+                len: Some(len),
+                ..
+            } => {
+                let m = file.metadata().ok()?;
+                Some(format!("{len}@{}:{}", m.dev(), m.ino()))
+            }
+            _ => None,
         }
     }
+}
+
+/// Whole lines the regular file `path` holds after the position `mark` (a
+/// [`Sink::mark`]) names; `None` when `path` is not the file the mark was taken on,
+/// or is shorter than it, or cannot be read.
+pub fn lines_after_mark(path: &Path, mark: &str) -> Option<u64> {
+    use std::os::unix::fs::MetadataExt;
+    let (offset, id) = mark.split_once('@')?;
+    let m = std::fs::metadata(path).ok()?;
+    if id != format!("{}:{}", m.dev(), m.ino()) {
+        return None;
+    }
+    lines_after(path, offset.parse().ok()?)
 }
 
 /// The length of `file` (of `len` bytes) up to and including its last newline.
@@ -142,7 +164,7 @@ fn whole_lines_len(file: &mut File, len: u64) -> std::io::Result<u64> {
 
 /// Whole lines in the regular file `path` after byte `offset` (`None` when the
 /// file cannot be read or is shorter than `offset`).
-pub fn lines_after(path: &Path, offset: u64) -> Option<u64> {
+fn lines_after(path: &Path, offset: u64) -> Option<u64> {
     let mut file = File::open(path).ok()?;
     if file.metadata().ok()?.len() < offset {
         return None;
@@ -172,7 +194,7 @@ mod tests {
         let opened = Sink::open(Some(&path), true).unwrap();
         assert_eq!(opened.removed_torn, 5);
         let mut sink = opened.sink;
-        assert_eq!(sink.offset(), Some(16));
+        assert!(sink.mark().unwrap().starts_with("16@"));
         sink.write_line(b"{\"d\":4}\n").unwrap();
         assert_eq!(
             std::fs::read_to_string(&path).unwrap(),
@@ -180,8 +202,12 @@ mod tests {
         );
         assert_eq!(lines_after(&path, 8), Some(2));
         assert_eq!(lines_after(&path, 1000), None);
+        let mark = sink.mark().unwrap();
+        assert!(mark.starts_with("24@"), "{mark}");
+        assert_eq!(lines_after_mark(&path, &mark), Some(0));
+        assert_eq!(lines_after_mark(&path, "8@1:2"), None, "another file");
         // Without append the file starts empty.
         let opened = Sink::open(Some(&path), false).unwrap();
-        assert_eq!(opened.sink.offset(), Some(0));
+        assert!(opened.sink.mark().unwrap().starts_with("0@"));
     }
 }

@@ -303,7 +303,10 @@ const JOURNAL_FORMAT: &str = "otscan.journal/1";
 /// The targets done since the state file was last written, one line each:
 /// `POSITION` for a target without a record, `POSITION r` for one with a record,
 /// written *before* that record. The header names the scan (target fingerprint and
-/// size) and the length of the `-o` file when the journal started (`-` for stdout).
+/// size) and where the `-o` file stood when the journal started (a [`Sink::mark`]:
+/// length, device and inode; `-` for stdout).
+///
+/// [`Sink::mark`]: crate::sink::Sink::mark
 ///
 /// Every entry is followed by the record it announces before the next entry is
 /// written, so only the last entry can announce a record that never got written;
@@ -325,24 +328,25 @@ pub struct Recovered {
     pub unsure: Option<u128>,
 }
 
-fn journal_header(config: &ScanConfig, output_offset: Option<u64>) -> String {
+fn journal_header(config: &ScanConfig, output_mark: Option<&str>) -> String {
     format!(
         "{JOURNAL_FORMAT} {:016x} {} {}",
         config.targets.fingerprint(),
         config.targets.len(),
-        output_offset.map_or_else(|| "-".to_owned(), |o| o.to_string())
+        output_mark.unwrap_or("-")
     )
 }
 
 impl Journal {
     /// Reads the journal that an earlier run of this scan left beside `state` (none
-    /// when it finished normally). `lines_after(offset)` counts the whole lines the
-    /// `-o` file holds after `offset` (`None`: unknown, e.g. stdout), to tell whether
-    /// the last announced record was written. A journal of another scan is ignored.
+    /// when it finished normally). `lines_after(mark)` counts the whole lines the
+    /// `-o` file holds after the output mark the journal started at (`None`: unknown,
+    /// e.g. stdout or another file), to tell whether the last announced record was
+    /// written. A journal of another scan is ignored.
     pub fn recover(
         state: &Path,
         config: &ScanConfig,
-        lines_after: impl Fn(u64) -> Option<u64>,
+        lines_after: impl Fn(&str) -> Option<u64>,
     ) -> Result<Option<Recovered>, StateError> {
         let path = beside(state, ".journal");
         let text = match std::fs::read(&path) {
@@ -365,7 +369,7 @@ impl Journal {
         if format != expected.next() || targets != expected.next() || planned != expected.next() {
             return Ok(None);
         }
-        let offset: Option<u64> = offset.and_then(|o| o.parse().ok());
+        let mark = offset.filter(|o| *o != "-");
         let mut recovered = Recovered::default();
         let mut announced = 0u64;
         let mut last_announced = None;
@@ -386,7 +390,7 @@ impl Journal {
         // The last entry announced a record: written only if the -o file holds as
         // many whole lines since the journal started as entries announced records.
         if let Some(position) = last_announced {
-            let written = offset.and_then(&lines_after);
+            let written = mark.and_then(&lines_after);
             if written.is_none_or(|w| w < announced) {
                 recovered.done.pop();
                 recovered.unsure = Some(position);
@@ -396,11 +400,11 @@ impl Journal {
     }
 
     /// Starts a fresh journal beside `state` (replacing an old one), never through a
-    /// planted link; `output_offset` is the `-o` file's length (`None`: stdout).
+    /// planted link; `output_mark` is where the `-o` file stands (`None`: stdout).
     pub fn create(
         state: &Path,
         config: &ScanConfig,
-        output_offset: Option<u64>,
+        output_mark: Option<&str>,
     ) -> Result<Journal, StateError> {
         let path = beside(state, ".journal");
         let file = open_no_follow(&path).map_err(|error| StateError::Io {
@@ -412,7 +416,7 @@ impl Journal {
             path,
             header: journal_header(config, None),
         };
-        journal.reset(output_offset)?;
+        journal.reset(output_mark)?;
         Ok(journal)
     }
 
@@ -432,16 +436,15 @@ impl Journal {
     }
 
     /// Empties the journal after the state file was written (it holds every entry).
-    pub fn reset(&mut self, output_offset: Option<u64>) -> Result<(), StateError> {
+    pub fn reset(&mut self, output_mark: Option<&str>) -> Result<(), StateError> {
         use std::io::Seek;
         let io = |error| StateError::Io {
             path: self.path.clone(),
             error,
         };
         let mut words: Vec<&str> = self.header.split(' ').collect();
-        let offset = output_offset.map_or_else(|| "-".to_owned(), |o| o.to_string());
         words.truncate(3);
-        words.push(&offset);
+        words.push(output_mark.unwrap_or("-"));
         let header = words.join(" ") + "\n";
         self.file.set_len(0).map_err(io)?;
         self.file.seek(std::io::SeekFrom::Start(0)).map_err(io)?;
@@ -584,12 +587,12 @@ mod tests {
         let state = d.join("scan.state");
         let c = config("127.0.0.0/24");
         assert_eq!(Journal::recover(&state, &c, |_| Some(0)).unwrap(), None);
-        let mut j = Journal::create(&state, &c, Some(100)).unwrap();
+        let mut j = Journal::create(&state, &c, Some("100@1:2")).unwrap();
         j.append(4, false).unwrap();
         j.append(7, true).unwrap();
         j.append(2, true).unwrap();
         // Two records announced: both written, or only the first.
-        let r = Journal::recover(&state, &c, |o| (o == 100).then_some(2)).unwrap();
+        let r = Journal::recover(&state, &c, |m| (m == "100@1:2").then_some(2)).unwrap();
         assert_eq!(r.unwrap().done, [4, 7, 2]);
         let r = Journal::recover(&state, &c, |_| Some(1)).unwrap().unwrap();
         assert_eq!((r.done, r.unsure), (vec![4, 7], Some(2)));
@@ -607,7 +610,7 @@ mod tests {
         let r = Journal::recover(&state, &c, |_| None).unwrap().unwrap();
         assert_eq!((r.done, r.unsure), (vec![4, 7, 2, 9], None));
         // A reset empties it; another scan's journal is ignored.
-        j.reset(Some(300)).unwrap();
+        j.reset(Some("300@1:2")).unwrap();
         let r = Journal::recover(&state, &c, |_| None).unwrap().unwrap();
         assert!(r.done.is_empty());
         assert_eq!(
