@@ -455,7 +455,7 @@ fn open_state(
                     }
                     if !recovered.done.is_empty() || recovered.unsure.is_some() {
                         say!(
-                            "otscan: state file {}: {} more targets done by a run that was killed{}",
+                            "otscan: state file {}: {} more targets done by a run that did not write its last state (killed, or its disk full){}",
                             path.display(),
                             recovered.done.len(),
                             if recovered.unsure.is_some() {
@@ -783,7 +783,7 @@ pub async fn run_scan(
         }
     }
     if let Some(e) = &failure {
-        say!("otscan: error: {e}; the state counts only targets whose records were written");
+        say!("otscan: error: {e}; every record written is whole, and the next run with the same state scans only the targets whose records are not written");
         return EXIT_FAILURE;
     }
     if code != EXIT_OK {

@@ -238,17 +238,18 @@ fn persistence_failures_fail_the_run_without_losing_or_tearing_records() {
     let dir = temp("full-disk");
     let disk = SmallDisk::mount(&dir.join("small"), "size=24k");
     let (state, output) = (dir.join("plant.state"), dir.join("small/assets.jsonl"));
-    let scan = || {
+    let scan_to = |range: &str, state: &Path, output: &Path| {
         otscan()
-            .args(["scan", "127.101.0.0/24", "--rate", "2000", "--emit-all"])
+            .args(["scan", range, "--rate", "4000", "--emit-all"])
             .args(scan_flags(&ports))
             .arg("--state")
-            .arg(&state)
+            .arg(state)
             .arg("-o")
-            .arg(&output)
+            .arg(output)
             .output()
             .unwrap()
     };
+    let scan = || scan_to("127.101.0.0/24", &state, &output);
     let out = scan();
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(1), "{stderr}");
@@ -272,6 +273,34 @@ fn persistence_failures_fail_the_run_without_losing_or_tearing_records() {
     let by_ip = count_by_ip(&all);
     assert_eq!(by_ip.len(), 256);
     assert!(by_ip.values().all(|n| *n == 1), "no target twice");
+
+    // The state's own disk fills in the middle of the run (its journal grows by a
+    // line per target): exit 1, and the next run, with room again, loses nothing and
+    // scans nothing twice.
+    let state_disk = SmallDisk::mount(&dir.join("state-disk"), "size=12k");
+    let (state, output) = (dir.join("state-disk/plant.state"), dir.join("all.jsonl"));
+    let scan = || scan_to("127.101.0.0/21", &state, &output);
+    let out = scan();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("journal") && stderr.contains("No space left on device"),
+        "{stderr}"
+    );
+    let first = records(&std::fs::read(&output).unwrap()).len();
+    assert!(first > 0 && first < 2048, "{first}");
+    state_disk.remount("size=2m");
+    let out = scan();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(0), "{stderr}");
+    assert!(
+        stderr.contains(&format!("{first} of 2048 targets already done")),
+        "{stderr}"
+    );
+    let by_ip = count_by_ip(&records(&std::fs::read(&output).unwrap()));
+    assert_eq!(by_ip.len(), 2048);
+    assert!(by_ip.values().all(|n| *n == 1), "no target twice");
+    drop(state_disk);
 
     // /dev/full as the output: the first record fails the run.
     let out = otscan()
