@@ -30,13 +30,17 @@ Examples:
 Safe defaults: 100 requests/s overall, 100 ms between packets to one device,
 one TCP connection per device, 2 s timeouts, Modbus unit ids 255,0,1.
 
-Exit codes: 0 scan finished (or stopped at its deadline), 1 runtime failure, 2 bad usage,
-75 outside every --window (nothing sent), 130 SIGINT, 143 SIGTERM.";
+Exit codes: 0 scan finished (or stopped at its deadline), 1 a record, the state or the
+report could not be written (what was written is whole and counted), 2 bad usage or a file
+that cannot be written (nothing sent), 69 another run holds the --state file (nothing sent),
+71 this host could not send (open-files limit, no route, source port in use; finished records
+and the state are kept, the rest is left for the next run), 75 outside every --window
+(nothing sent), 129 SIGHUP, 130 SIGINT, 143 SIGTERM (records and state written).";
 
 /// otscan: identify industrial devices by asking them, read-only, who they are.
 #[derive(Debug, Parser)]
 #[command(name = "otscan", version, about, long_about = None,
-    after_help = "Run `otscan demo` to scan a simulated plant on loopback.\n\nExit codes: 0 done, 1 runtime failure (diff: changes found), 2 bad usage, 75 outside the maintenance window, 130 SIGINT, 143 SIGTERM.")]
+    after_help = "Run `otscan demo` to scan a simulated plant on loopback.\n\nExit codes: 0 done, 1 runtime failure (diff: changes found), 2 bad usage, 69 --state held by another run, 71 this host could not send, 75 outside the maintenance window, 129 SIGHUP, 130 SIGINT, 143 SIGTERM.")]
 pub struct Cli {
     #[command(subcommand)]
     pub command: Command,
@@ -289,7 +293,7 @@ pub struct DiscoverArgs {
     /// EtherNet/IP port.
     #[arg(long, default_value_t = 44818)]
     pub enip_port: u16,
-    /// Write records to FILE instead of stdout.
+    /// Write records to FILE instead of stdout (truncated, or appended to with --state).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Output format: native, ocsf, ecs or hec.
@@ -322,23 +326,27 @@ pub struct ScanArgs {
     pub ports: Vec<(Protocol, u16)>,
     /// Global request rate: requests (connection attempts included) per second
     /// [profile safe: 100, normal: 500, fast: 2000].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(1..))]
     pub rate: Option<u32>,
     /// Minimum time between two packets to the same device, e.g. 100ms
     /// [profile safe: 100ms, normal: 50ms, fast: 25ms].
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub per_device_interval: Option<Duration>,
-    /// Devices scanned at once [profile safe: 64, normal: 256, fast: 1024].
-    #[arg(long, value_name = "N")]
+    /// Devices scanned at once [profile safe: 64, normal: 256, fast: 1024]. Each
+    /// needs two open files: a value the open-files limit cannot carry is refused.
+    #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub concurrency: Option<NonZeroUsize>,
-    /// Connect and read timeout, e.g. 2s, 500ms [profile safe: 2s, normal: 1500ms, fast: 1s].
-    #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
+    /// Connect and read timeout, e.g. 2s, 500ms, at most 60s [profile safe: 2s,
+    /// normal: 1500ms, fast: 1s].
+    #[arg(long, value_name = "DURATION", value_parser = parse_timeout)]
     pub timeout: Option<Duration>,
     /// Stop sending after this long; finished records are still written.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub max_duration: Option<Duration>,
     /// Times an unanswered UDP request is sent again [profile safe: 1, normal: 1, fast: 0].
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(0..=5))]
+    #[arg(long, value_name = "N", allow_negative_numbers = true,
+        value_parser = clap::value_parser!(u32).range(0..=5))]
     pub udp_retries: Option<u32>,
     /// Emit a record for every target, including those that answered nothing.
     #[arg(long)]
@@ -359,7 +367,7 @@ pub struct ScanArgs {
     /// owner, notes) from a CSV or TOML file into records, by address or CIDR.
     #[arg(long, value_name = "FILE")]
     pub enrich: Option<PathBuf>,
-    /// Write records to FILE instead of stdout.
+    /// Write records to FILE instead of stdout (truncated, or appended to with --state).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
     /// Output format: native (the otscan record), ocsf (Device Inventory Info, class
@@ -377,19 +385,26 @@ pub struct ScanArgs {
     /// window's end minus the grace.
     #[arg(long = "window", value_name = "WINDOW", value_parser = parse_window)]
     pub windows: Vec<Window>,
-    /// Time kept free before the window closes [default: 5m, or a tenth of the window].
+    /// Time kept free before the window closes [default: a tenth of the whole window, at
+    /// most 5m]; it must be shorter than the window.
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub window_grace: Option<Duration>,
     /// Outside the window, sleep until it opens instead of refusing.
     #[arg(long)]
     pub wait: bool,
-    /// Stop sending at this time: RFC 3339 (2026-11-28T04:00:00Z) or HH:MM (local, next occurrence).
+    /// Stop sending at this time: RFC 3339 (2026-11-28T04:00:00Z) or HH:MM (local, next
+    /// occurrence); a time in the past is refused.
     #[arg(long, value_name = "TIME", value_parser = parse_stop_at)]
     pub stop_at: Option<jiff::Timestamp>,
-    /// Checkpoint file: resume a scan that a window or a stop cut short; written atomically.
+    /// Checkpoint file: resume a scan that a window or a stop cut short; written atomically
+    /// before sending and every 5 s. One run at a time (FILE.lock; a second exits 69);
+    /// FILE.journal keeps what finished since, so after SIGKILL only targets in flight
+    /// are scanned again, none whose record was written. With it, -o appends instead of
+    /// truncating.
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
-    /// Write the run report as JSON to FILE (it is always printed on stderr).
+    /// Write the run report as JSON to FILE (it is always printed on stderr); checked
+    /// before sending, written even when stderr is broken.
     #[arg(long, value_name = "FILE")]
     pub report: Option<PathBuf>,
     /// Each protocol's own flags.
@@ -467,9 +482,27 @@ fn parse_window(s: &str) -> Result<Window, String> {
     s.parse::<Window>().map_err(|e| e.to_string())
 }
 
-/// RFC 3339, or HH:MM in the local zone at its next occurrence.
+/// The longest `--timeout` accepted: a device that needs more is not answering.
+pub const MAX_TIMEOUT: Duration = Duration::from_secs(60);
+
+/// A duration no longer than [`MAX_TIMEOUT`].
+fn parse_timeout(s: &str) -> Result<Duration, String> {
+    let d = parse_duration(s)?;
+    if d > MAX_TIMEOUT {
+        return Err(format!(
+            "'{s}' is longer than the {}s maximum",
+            MAX_TIMEOUT.as_secs()
+        ));
+    }
+    Ok(d)
+}
+
+/// RFC 3339 (not in the past), or HH:MM in the local zone at its next occurrence.
 fn parse_stop_at(s: &str) -> Result<jiff::Timestamp, String> {
     if let Ok(t) = s.parse::<jiff::Timestamp>() {
+        if t <= jiff::Timestamp::now() {
+            return Err(format!("'{s}' is in the past"));
+        }
         return Ok(t);
     }
     let bad = || format!("'{s}' is neither RFC 3339 (2026-11-28T04:00:00Z) nor HH:MM");
@@ -617,6 +650,9 @@ pub enum UsageError {
     /// Nothing to scan.
     #[error("no targets: give TARGET arguments, -iL FILE, or - for stdin")]
     NoTargets,
+    /// Targets were given, but none is left to scan.
+    #[error("no targets left to scan: the target files are empty or everything is excluded")]
+    EmptyTargets,
     /// A bad enrichment file.
     #[error("--enrich {0}")]
     Enrich(#[from] scanner_core::enrich::EnrichError),
@@ -662,6 +698,9 @@ impl ScanArgs {
         }
         if let Some(shard) = self.shard {
             targets = targets.with_shard(shard);
+        }
+        if targets.is_empty() {
+            return Err(UsageError::EmptyTargets);
         }
         let mut protocols = ProtocolConfigs::default();
         self.probe_args.apply(&mut protocols);

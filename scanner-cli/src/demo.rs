@@ -10,7 +10,7 @@ use crate::run::{run_scan, EXIT_FAILURE, EXIT_USAGE};
 
 pub async fn demo_command(args: DemoArgs) -> u8 {
     if args.base.octets()[0] != 127 {
-        eprintln!(
+        say!(
             "otscan: error: --base {}: the demo plant must live in 127.0.0.0/8 (loopback)",
             args.base
         );
@@ -21,7 +21,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     let mut ports = PlantPorts::UNPRIVILEGED;
     for &(protocol, port) in &args.ports {
         if !ports.set(protocol.name(), port) {
-            eprintln!(
+            say!(
                 "otscan: error: --port {protocol}={port}: the demo plant has no {protocol} devices"
             );
             return EXIT_USAGE;
@@ -33,7 +33,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         match ports.get(protocol.name()) {
             Some(port) => plan.push((protocol, port)),
             None => {
-                eprintln!("otscan: error: the demo plant has no simulated {protocol} devices");
+                say!("otscan: error: the demo plant has no simulated {protocol} devices");
                 return EXIT_FAILURE;
             }
         }
@@ -41,7 +41,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     let plant = match Plant::start(PlantSpec::plant(base, ports)) {
         Ok(p) => p,
         Err(e) => {
-            eprintln!("otscan: error: cannot start the simulated plant: {e}");
+            say!("otscan: error: cannot start the simulated plant: {e}");
             return EXIT_FAILURE;
         }
     };
@@ -49,13 +49,13 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         .iter()
         .map(|(p, port)| format!("{p} on {port}"))
         .collect();
-    eprintln!(
+    say!(
         "otscan demo: {} simulated devices on {base}/24, {}; scanning the /24 with the default safe settings",
         plant.devices().len(),
         on.join(", ")
     );
     for device in plant.devices() {
-        eprintln!(
+        say!(
             "  {:<15} {:<22} {}",
             device.spec.ip,
             device.spec.name,
@@ -75,7 +75,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     let config = match config {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("otscan: error: {e}");
+            say!("otscan: error: {e}");
             return EXIT_FAILURE;
         }
     };
@@ -83,7 +83,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         format: args.format,
         ..Default::default()
     };
-    let code = run_scan(config, Box::new(std::io::stdout()), options).await;
+    let code = run_scan(config, crate::sink::Sink::Stdout, options, None).await;
     plant.shutdown().await;
     code
 }

@@ -1,9 +1,21 @@
 //! `otscan`: the thin command-line front end over scanner-core.
 
+/// Prints one line to stderr. A closed, broken or full stderr is ignored: losing a
+/// message must never end a run early (`say!` would panic).
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        let _ = writeln!(std::io::stderr(), $($arg)*);
+    }};
+}
+
 mod cli;
 mod demo;
+mod limits;
+mod paths;
 mod protocols;
 mod run;
+mod sink;
 mod state;
 
 use std::process::ExitCode;
@@ -17,7 +29,7 @@ fn main() -> ExitCode {
     let args = match cli::expand_config_file(args) {
         Ok(a) => a,
         Err(e) => {
-            eprintln!("otscan: error: {e}");
+            say!("otscan: error: {e}");
             return ExitCode::from(run::EXIT_USAGE);
         }
     };
@@ -32,7 +44,7 @@ fn main() -> ExitCode {
     {
         Ok(rt) => rt,
         Err(e) => {
-            eprintln!("otscan: error: cannot start the async runtime: {e}");
+            say!("otscan: error: cannot start the async runtime: {e}");
             return ExitCode::from(run::EXIT_FAILURE);
         }
     };
@@ -45,8 +57,14 @@ fn main() -> ExitCode {
             Command::Completions { shell } => run::completions_command(shell),
             Command::Man => run::man_command(),
             Command::Config(cli::ConfigCommand::Show(args)) => {
-                print!("{}", args.effective_toml());
-                run::EXIT_OK
+                use std::io::Write as _;
+                match write!(std::io::stdout(), "{}", args.effective_toml()) {
+                    Ok(()) => run::EXIT_OK,
+                    Err(e) => {
+                        say!("otscan: error: cannot write the configuration: {e}");
+                        run::EXIT_FAILURE
+                    }
+                }
             }
         }
     });

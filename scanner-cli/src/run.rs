@@ -35,10 +35,21 @@ pub fn usage_exit(e: clap::Error) -> ExitCode {
                 .lines()
                 .find(|l| !l.trim().is_empty())
                 .unwrap_or("bad usage")
-                .trim_start_matches("error: ");
-            eprintln!("otscan: error: {first}");
+                .trim_start_matches("error: ")
+                // `-iL` is rewritten to --input-file before clap sees it.
+                .replace("'--input-file <FILE>'", "'-iL/--input-file <FILE>'");
+            say!("otscan: error: {}", cut_line(&first));
             ExitCode::from(EXIT_USAGE)
         }
+    }
+}
+
+/// A message line cut to 300 characters, so that a huge argument cannot flood a log.
+fn cut_line(line: &str) -> String {
+    const MAX: usize = 300;
+    match line.char_indices().nth(MAX) {
+        None => line.to_owned(),
+        Some((cut, _)) => format!("{}... ({} bytes)", &line[..cut], line.len()),
     }
 }
 
@@ -56,32 +67,6 @@ pub fn init_logging(verbose: u8) {
         .try_init();
 }
 
-fn open_sink(output: Option<&std::path::Path>) -> Result<Box<dyn Write + Send>, u8> {
-    match output {
-        Some(path) => match std::fs::File::create(path) {
-            Ok(f) => Ok(Box::new(f)),
-            Err(e) => {
-                eprintln!(
-                    "otscan: error: cannot create output file {}: {e}",
-                    path.display()
-                );
-                Err(EXIT_FAILURE)
-            }
-        },
-        None => Ok(Box::new(std::io::stdout())),
-    }
-}
-
-/// Writes one record in `format` as one whole line and flushes it.
-fn write_record(
-    sink: &mut dyn Write,
-    record: &scanner_core::AssetRecord,
-    format: Format,
-) -> Result<(), String> {
-    scanner_core::output::write_record(sink, record, format, &OutputMeta::default())
-        .map_err(|e| format!("cannot write output: {e}"))
-}
-
 pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
     use scanner_core::discover::{discover_enip, DiscoveryError, EnipBroadcast};
     let config = EnipBroadcast {
@@ -91,9 +76,12 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
         max_devices: 65_536,
         scan_id: scanner_core::engine::new_scan_id(),
     };
-    let mut sink = match open_sink(args.output.as_deref()) {
-        Ok(s) => s,
-        Err(code) => return code,
+    let mut sink = match crate::sink::Sink::open(args.output.as_deref(), false) {
+        Ok(o) => o.sink,
+        Err(e) => {
+            say!("otscan: error: -o: {e}");
+            return EXIT_USAGE;
+        }
     };
     let cancel = scanner_core::CancellationToken::new();
     {
@@ -107,21 +95,24 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
     let result = match discover_enip(&config, &cancel).await {
         Ok(r) => r,
         Err(e @ (DiscoveryError::NoBroadcast(_) | DiscoveryError::ListenTooShort(_))) => {
-            eprintln!("otscan: error: {e}");
+            say!("otscan: error: {e}");
             return EXIT_USAGE;
         }
         Err(e) => {
-            eprintln!("otscan: error: discovery failed: {e}");
+            say!("otscan: error: discovery failed: {e}");
             return EXIT_FAILURE;
         }
     };
     for record in &result.records {
-        if let Err(e) = write_record(&mut *sink, record, args.format) {
-            eprintln!("otscan: error: {e}");
+        let mut line =
+            scanner_core::output::encode_line(record, args.format, &OutputMeta::default());
+        line.push('\n');
+        if let Err(e) = sink.write_line(line.as_bytes()) {
+            say!("otscan: error: {e}");
             return EXIT_FAILURE;
         }
     }
-    eprintln!(
+    say!(
         "otscan: discover: one ListIdentity to {}, {} devices answered, {} replies ignored",
         result.broadcast,
         result.records.len(),
@@ -134,21 +125,31 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
     }
 }
 
+/// Exit code when another run holds the `--state` file (EX_UNAVAILABLE): nothing sent.
+pub const EXIT_STATE_BUSY: u8 = 69;
+/// Exit code when the scanning host could not send and retries did not help
+/// (EX_OSERR): open-files limit, no route, interface down, source port in use.
+/// Finished records and the state are written; the targets it hit are left undone.
+pub const EXIT_LOCAL_FAILURE: u8 = 71;
 /// Exit code when the scan is outside every maintenance window (EX_TEMPFAIL: try later).
 pub const EXIT_OUTSIDE_WINDOW: u8 = 75;
+/// Exit code after SIGHUP.
+pub const EXIT_HANGUP: u8 = 129;
 /// Exit code after SIGTERM.
 pub const EXIT_TERMINATED: u8 = 143;
 
-/// How often the state file is rewritten during a scan (it is also written at the end).
+/// How often the state file is rewritten during a scan (it is also written at the
+/// start and at the end; the journal covers the time between).
 const STATE_INTERVAL: Duration = Duration::from_secs(5);
+/// After a stop signal, how long finished records may take to reach a blocked
+/// output before the run gives up on them, writes the state and the report, and exits.
+pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Options of one scan run beyond the library configuration.
 #[derive(Debug, Default)]
 pub struct RunOptions {
     /// Output format.
     pub format: Format,
-    /// Checkpoint file.
-    pub state: Option<std::path::PathBuf>,
     /// JSON report file.
     pub report: Option<std::path::PathBuf>,
     /// When the maintenance window closes, for the progress bar and the report.
@@ -171,58 +172,97 @@ async fn window_deadline(args: &ScanArgs) -> Result<WindowPlan, u8> {
     if !args.windows.is_empty() {
         let zone = args.windows[0].zone.clone();
         let now = jiff::Timestamp::now();
-        let (opens, closes) = match state_at(&args.windows, now) {
-            Some(WindowState::Open { closes }) => (now, closes),
-            Some(WindowState::Closed { opens, closes }) => {
-                if !args.wait || args.dry_run {
-                    eprintln!(
-                        "otscan: outside the maintenance window ({}): nothing sent; the next window opens {} (in {}){}",
-                        args.windows.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(", "),
-                        show(opens, &zone),
-                        human_duration(until(now, opens).as_secs_f64()),
-                        if args.dry_run { "" } else { "; --wait sleeps until then" }
-                    );
-                    if !args.dry_run {
-                        return Err(EXIT_OUTSIDE_WINDOW);
-                    }
-                } else {
-                    eprintln!(
-                        "otscan: waiting for the maintenance window: opens {}",
-                        show(opens, &zone)
-                    );
-                    tokio::select! {
-                        _ = tokio::time::sleep(until(now, opens)) => {}
-                        _ = tokio::signal::ctrl_c() => return Err(EXIT_INTERRUPTED),
-                    }
-                }
-                (opens, closes)
-            }
+        // (when the window opened or opens, when it closes, when the run may start)
+        let (opened, closes, opens) = match state_at(&args.windows, now) {
+            Some(WindowState::Open { opened, closes }) => (opened, closes, None),
+            Some(WindowState::Closed { opens, closes }) => (opens, closes, Some(opens)),
             None => {
-                eprintln!("otscan: error: --window: no window opens in the next week");
+                say!("otscan: error: --window: no window opens in the next week");
                 return Err(EXIT_USAGE);
             }
         };
-        let grace = args
-            .window_grace
-            .unwrap_or_else(|| default_grace(until(opens, closes)));
+        // The grace is a tenth of the whole window (capped at 5 minutes), however
+        // late in the window the run starts; one as long as the window is refused.
+        let length = until(opened, closes);
+        let grace = args.window_grace.unwrap_or_else(|| default_grace(length));
+        if grace >= length {
+            say!(
+                "otscan: error: --window-grace {}: not shorter than the window ({})",
+                human_duration(grace.as_secs_f64()),
+                human_duration(length.as_secs_f64())
+            );
+            return Err(EXIT_USAGE);
+        }
+        if let Some(opens) = opens {
+            if !args.wait || args.dry_run {
+                say!(
+                    "otscan: outside the maintenance window ({}): nothing sent; the next window opens {} (in {}){}",
+                    args.windows.iter().map(|w| w.text.as_str()).collect::<Vec<_>>().join(", "),
+                    show(opens, &zone),
+                    human_duration(until(now, opens).as_secs_f64()),
+                    if args.dry_run { "" } else { "; --wait sleeps until then" }
+                );
+                if !args.dry_run {
+                    return Err(EXIT_OUTSIDE_WINDOW);
+                }
+            } else {
+                say!(
+                    "otscan: waiting for the maintenance window: opens {}",
+                    show(opens, &zone)
+                );
+                tokio::select! {
+                    _ = tokio::time::sleep(until(now, opens)) => {}
+                    code = first_signal() => return Err(code),
+                }
+            }
+        }
         let end = closes
             .checked_sub(jiff::SignedDuration::try_from(grace).unwrap_or_default())
             .unwrap_or(closes);
         closes_at = Some(closes);
-        starts_at = Some(opens);
+        starts_at = Some(opens.unwrap_or(now));
         deadline = Some(deadline.map_or(end, |d| d.min(end)));
     }
     Ok((deadline, closes_at, starts_at))
 }
 
+/// Resolves at the first SIGINT, SIGTERM or SIGHUP with its exit code.
+async fn first_signal() -> u8 {
+    use tokio::signal::unix::{signal, SignalKind};
+    let (Ok(mut int), Ok(mut term), Ok(mut hup)) = (
+        signal(SignalKind::interrupt()),
+        signal(SignalKind::terminate()),
+        signal(SignalKind::hangup()),
+    ) else {
+        return std::future::pending().await;
+    };
+    tokio::select! {
+        _ = int.recv() => EXIT_INTERRUPTED,
+        _ = term.recv() => EXIT_TERMINATED,
+        _ = hup.recv() => EXIT_HANGUP,
+    }
+}
+
 pub async fn scan_command(args: ScanArgs) -> u8 {
+    if let Err(e) = crate::paths::distinct(&args) {
+        say!("otscan: error: {e}");
+        return EXIT_USAGE;
+    }
     let mut config = match args.to_config() {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("otscan: error: {e}");
+            say!("otscan: error: {e}");
             return EXIT_USAGE;
         }
     };
+    if let Err(e) = crate::limits::ensure_open_files(config.concurrency.get()) {
+        say!("otscan: error: {e}");
+        return EXIT_USAGE;
+    }
+    if let Err(e) = bacnet_source_port_free(&config) {
+        say!("otscan: error: {e}");
+        return EXIT_USAGE;
+    }
     let (deadline, window_closes, starts) = match window_deadline(&args).await {
         Ok(d) => d,
         Err(code) => return code,
@@ -233,93 +273,408 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
                 + Duration::from_millis(d.as_millisecond().max(0) as u64),
         );
     }
-    if let Some(path) = &args.state {
-        match crate::state::load(path, &config) {
-            Ok(Some(state)) if state.complete() => {
-                // A finished cycle: the next scheduled run starts a new inventory.
-                eprintln!(
-                    "otscan: state file {}: the previous scan finished ({} targets); starting a new one",
-                    path.display(),
-                    state.planned
-                );
-            }
-            Ok(Some(state)) => {
-                eprintln!(
-                    "otscan: resuming from {}: {} of {} targets already done",
-                    path.display(),
-                    state.checkpoint.count(),
-                    state.planned
-                );
-                config.resume = Some(state.checkpoint);
-            }
-            Ok(None) => {}
-            Err(e) => {
-                eprintln!("otscan: error: {e}");
-                return EXIT_USAGE;
+    if args.dry_run {
+        if let Some(path) = &args.state {
+            match crate::state::load(path, &config) {
+                Ok(Some(state)) if !state.complete() => config.resume = Some(state.checkpoint),
+                Ok(_) => {}
+                Err(e) => {
+                    say!("otscan: error: {e}");
+                    return EXIT_USAGE;
+                }
             }
         }
-    }
-    if args.dry_run {
         return dry_run(&config, args.list_targets, deadline, starts);
     }
+    // Everything that must be written is opened (and the state written) before
+    // anything is sent: a run that could not keep its results does not start.
+    let state = match &args.state {
+        Some(path) => match open_state(path, &mut config, args.output.as_deref()) {
+            Ok(s) => Some(s),
+            Err(code) => return code,
+        },
+        None => None,
+    };
+    let opened = match crate::sink::Sink::open(args.output.as_deref(), state.is_some()) {
+        Ok(o) => o,
+        Err(e) => {
+            say!("otscan: error: -o: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    if opened.removed_torn > 0 {
+        say!(
+            "otscan: -o: removed a torn last line ({} bytes) left by a killed run; its target is scanned again",
+            opened.removed_torn
+        );
+    }
+    if let Some(path) = &args.report {
+        if let Err(e) = std::fs::OpenOptions::new()
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(path)
+        {
+            say!(
+                "otscan: error: --report: cannot write {}: {e}",
+                path.display()
+            );
+            return EXIT_USAGE;
+        }
+    }
+    let state = match state {
+        Some(mut s) => match s.start(&config, opened.sink.mark().as_deref()) {
+            Ok(()) => Some(s),
+            Err(e) => {
+                say!("otscan: error: --state: {e}");
+                return EXIT_USAGE;
+            }
+        },
+        None => None,
+    };
     let options = RunOptions {
         format: args.format,
-        state: args.state.clone(),
         report: args.report.clone(),
         window_closes,
     };
-    match open_sink(args.output.as_deref()) {
-        Ok(sink) => run_scan(config, sink, options).await,
-        Err(code) => code,
+    run_scan(config, opened.sink, options, state).await
+}
+
+/// `--bacnet-source-port N`: the port must be free to share (nothing sent).
+fn bacnet_source_port_free(config: &ScanConfig) -> Result<(), String> {
+    let port = match config.protocols.bacnet.source_port {
+        Some(p) if p != 0 && config.probes.contains(&scanner_core::Protocol::Bacnet) => p,
+        _ => return Ok(()),
+    };
+    let bind = || -> std::io::Result<()> {
+        let socket = socket2::Socket::new(
+            socket2::Domain::IPV4,
+            socket2::Type::DGRAM,
+            Some(socket2::Protocol::UDP),
+        )?;
+        socket.set_reuse_address(true)?;
+        socket.set_reuse_port(true)?;
+        let local: std::net::SocketAddr = (std::net::Ipv4Addr::UNSPECIFIED, port).into();
+        socket.bind(&local.into())
+    };
+    bind().map_err(|e| {
+        format!("--bacnet-source-port {port}: cannot bind UDP port {port}: {e} (another BACnet stack on this host holds it)")
+    })
+}
+
+/// The state of a `--state` run: its lock, file, journal and checkpoint.
+pub struct StateRun {
+    path: std::path::PathBuf,
+    _lock: crate::state::StateLock,
+    /// The configuration the state describes (targets, order, probe settings).
+    base: Option<ScanConfig>,
+    journal: Option<crate::state::Journal>,
+}
+
+impl StateRun {
+    /// Writes the state the run starts from and a fresh journal (before sending).
+    fn start(
+        &mut self,
+        config: &ScanConfig,
+        output_mark: Option<&str>,
+    ) -> Result<(), crate::state::StateError> {
+        let checkpoint = config.resume.clone().unwrap_or_default();
+        crate::state::save(&self.path, &crate::state::State::new(config, checkpoint))?;
+        self.journal = Some(crate::state::Journal::create(
+            &self.path,
+            config,
+            output_mark,
+        )?);
+        self.base = Some(config.clone());
+        Ok(())
+    }
+
+    /// Writes the state at `checkpoint`, then empties the journal.
+    fn save(
+        &mut self,
+        checkpoint: &scanner_core::Checkpoint,
+        output_mark: Option<&str>,
+    ) -> Result<(), String> {
+        let Some(base) = &self.base else {
+            return Ok(());
+        };
+        crate::state::save(
+            &self.path,
+            &crate::state::State::new(base, checkpoint.clone()),
+        )
+        .map_err(|e| e.to_string())?;
+        if let Some(journal) = &mut self.journal {
+            journal.reset(output_mark).map_err(|e| e.to_string())?;
+        }
+        Ok(())
     }
 }
 
-/// Signals: the first SIGINT/SIGTERM stops sending and lets the scan deliver what is
-/// finished; a second exits at once, but only between two output lines.
-fn watch_signals(
-    cancel: scanner_core::CancellationToken,
-    sink: std::sync::Arc<std::sync::Mutex<Box<dyn Write + Send>>>,
-) -> std::sync::Arc<std::sync::atomic::AtomicU8> {
-    use std::sync::atomic::{AtomicU8, Ordering};
-    let code = std::sync::Arc::new(AtomicU8::new(0));
-    let seen = code.clone();
-    tokio::spawn(async move {
-        use tokio::signal::unix::{signal, SignalKind};
-        let (Ok(mut int), Ok(mut term)) = (
-            signal(SignalKind::interrupt()),
-            signal(SignalKind::terminate()),
-        ) else {
-            return;
-        };
-        loop {
-            let exit = tokio::select! {
-                _ = int.recv() => EXIT_INTERRUPTED,
-                _ = term.recv() => EXIT_TERMINATED,
-            };
-            if seen.load(Ordering::SeqCst) != 0 {
-                // Holding the lock means no line is half written.
-                let _guard = sink.lock();
-                eprintln!("otscan: second signal: exiting now");
-                std::process::exit(i32::from(exit));
-            }
-            seen.store(exit, Ordering::SeqCst);
-            eprintln!("otscan: stopping: no new requests; writing finished records (signal again to exit at once)");
-            cancel.cancel();
+/// Locks the state file, loads it with what the journal of a killed run adds, and
+/// sets the resume point; an exit code when the run must not start.
+fn open_state(
+    path: &std::path::Path,
+    config: &mut ScanConfig,
+    output: Option<&std::path::Path>,
+) -> Result<StateRun, u8> {
+    use crate::state::StateError;
+    let lock = match crate::state::lock(path) {
+        Ok(l) => l,
+        Err(e @ StateError::Busy { .. }) => {
+            say!("otscan: error: {e}");
+            return Err(EXIT_STATE_BUSY);
         }
-    });
-    code
+        Err(e) => {
+            say!("otscan: error: --state: {e}");
+            return Err(EXIT_USAGE);
+        }
+    };
+    let loaded = match crate::state::load(path, config) {
+        Ok(s) => s,
+        Err(e) => {
+            say!("otscan: error: {e}");
+            return Err(EXIT_USAGE);
+        }
+    };
+    match loaded {
+        Some(state) if state.complete() => {
+            // A finished cycle: the next scheduled run starts a new inventory.
+            say!(
+                "otscan: state file {}: the previous scan finished ({} targets); starting a new one",
+                path.display(),
+                state.planned
+            );
+        }
+        Some(mut state) => {
+            let lines_after =
+                |mark: &str| output.and_then(|o| crate::sink::lines_after_mark(o, mark));
+            match crate::state::Journal::recover(path, config, lines_after) {
+                Ok(Some(recovered)) => {
+                    for position in &recovered.done {
+                        state.checkpoint.complete(*position);
+                    }
+                    if !recovered.done.is_empty() || recovered.unsure.is_some() {
+                        say!(
+                            "otscan: state file {}: {} more targets done by a run that did not write its last state (killed, or its disk full){}",
+                            path.display(),
+                            recovered.done.len(),
+                            if recovered.unsure.is_some() {
+                                "; the one whose record it was writing is scanned again"
+                            } else {
+                                ""
+                            }
+                        );
+                    }
+                }
+                Ok(None) => {}
+                Err(e) => {
+                    say!("otscan: error: --state: {e}");
+                    return Err(EXIT_USAGE);
+                }
+            }
+            say!(
+                "otscan: resuming from {}: {} of {} targets already done",
+                path.display(),
+                state.checkpoint.count(),
+                state.planned
+            );
+            config.resume = Some(state.checkpoint);
+        }
+        None => {}
+    }
+    Ok(StateRun {
+        path: path.to_owned(),
+        _lock: lock,
+        base: None,
+        journal: None,
+    })
+}
+
+/// Stop signals: the first SIGINT/SIGTERM/SIGHUP stops sending and lets the scan
+/// deliver what is finished; a second exits at once, between two output lines (it
+/// waits at most a second for a line being written).
+struct Signals {
+    /// The exit code of the first signal (0: none yet).
+    code: std::sync::Arc<std::sync::atomic::AtomicU8>,
+    /// Becomes true at the first signal.
+    seen: tokio::sync::watch::Receiver<bool>,
+}
+
+impl Signals {
+    fn watch(
+        cancel: scanner_core::CancellationToken,
+        line: std::sync::Arc<std::sync::Mutex<()>>,
+    ) -> Signals {
+        use std::sync::atomic::Ordering;
+        let code = std::sync::Arc::new(std::sync::atomic::AtomicU8::new(0));
+        let (seen_tx, seen) = tokio::sync::watch::channel(false);
+        let first = code.clone();
+        tokio::spawn(async move {
+            loop {
+                let exit = first_signal().await;
+                if first.load(Ordering::SeqCst) != 0 {
+                    // Holding the line lock means no line is half written; a blocked
+                    // output does not hold the exit up for more than a second.
+                    let started = std::time::Instant::now();
+                    let _guard = loop {
+                        if let Ok(g) = line.try_lock() {
+                            break Some(g);
+                        }
+                        if started.elapsed() > Duration::from_secs(1) {
+                            break None;
+                        }
+                        tokio::time::sleep(Duration::from_millis(10)).await;
+                    };
+                    say!("otscan: second signal: exiting now");
+                    std::process::exit(i32::from(exit));
+                }
+                first.store(exit, Ordering::SeqCst);
+                let _ = seen_tx.send(true);
+                say!("otscan: stopping: no new requests; writing finished records (signal again to exit at once)");
+                cancel.cancel();
+            }
+        });
+        Signals { code, seen }
+    }
+
+    /// The first signal's exit code, if one came.
+    fn code(&self) -> Option<u8> {
+        match self.code.load(std::sync::atomic::Ordering::SeqCst) {
+            0 => None,
+            c => Some(c),
+        }
+    }
+
+    /// Resolves [`STOP_GRACE`] after the first signal (never without one).
+    fn grace_over(&self) -> impl std::future::Future<Output = ()> {
+        let mut seen = self.seen.clone();
+        async move {
+            if seen.wait_for(|s| *s).await.is_err() {
+                std::future::pending::<()>().await;
+            }
+            tokio::time::sleep(STOP_GRACE).await;
+        }
+    }
+}
+
+/// One finished target for the writer: its position and its record's line, if any.
+struct Finished {
+    position: u128,
+    line: Option<Vec<u8>>,
+}
+
+/// What the writer and the end of the run share: the checkpoint of targets whose
+/// records are stored, the state, and the first persistence failure.
+struct Persist {
+    checkpoint: scanner_core::Checkpoint,
+    state: Option<StateRun>,
+    last_save: std::time::Instant,
+    /// Set at the end of the run: a writer still blocked must not touch the state.
+    closed: bool,
+    failure: Option<String>,
+    written: u64,
+}
+
+type Shared<T> = std::sync::Arc<std::sync::Mutex<T>>;
+
+fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+    m.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+}
+
+/// The writer thread: for each finished target, the journal entry, then the record
+/// line, then the checkpoint (and every few seconds the state). Blocking writes
+/// (a stalled pipe) stay on this thread, so signals still stop the run.
+fn writer(
+    mut rx: tokio::sync::mpsc::Receiver<Finished>,
+    mut sink: crate::sink::Sink,
+    persist: Shared<Persist>,
+    line: Shared<()>,
+    cancel: scanner_core::CancellationToken,
+) {
+    let fail = |e: String| {
+        let mut p = lock(&persist);
+        p.failure.get_or_insert(e);
+        cancel.cancel();
+    };
+    while let Some(done) = rx.blocking_recv() {
+        {
+            let mut p = lock(&persist);
+            if p.closed {
+                return;
+            }
+            let entry = p.state.as_mut().and_then(|s| s.journal.as_mut()).map(|j| {
+                j.append(done.position, done.line.is_some())
+                    .map_err(|e| e.to_string())
+            });
+            if let Some(Err(e)) = entry {
+                drop(p);
+                fail(e);
+                return;
+            }
+        }
+        if let Some(bytes) = &done.line {
+            let result = {
+                let _guard = lock(&line);
+                sink.write_line(bytes)
+            };
+            if let Err(e) = result {
+                fail(e);
+                return;
+            }
+        }
+        let mut p = lock(&persist);
+        if p.closed {
+            return;
+        }
+        p.checkpoint.complete(done.position);
+        p.written += u64::from(done.line.is_some());
+        if p.state.is_some() && p.last_save.elapsed() >= STATE_INTERVAL {
+            let checkpoint = p.checkpoint.clone();
+            let saved = p
+                .state
+                .as_mut()
+                .map_or(Ok(()), |s| s.save(&checkpoint, sink.mark().as_deref()));
+            p.last_save = std::time::Instant::now();
+            if let Err(e) = saved {
+                drop(p);
+                fail(e);
+                return;
+            }
+        }
+    }
 }
 
 /// Scans and writes one record per line to `sink` (flushed per record, so a reader
 /// never sees half a line), keeps the checkpoint file, prints the run report.
-pub async fn run_scan(config: ScanConfig, sink: Box<dyn Write + Send>, options: RunOptions) -> u8 {
-    use std::sync::atomic::Ordering;
+pub async fn run_scan(
+    config: ScanConfig,
+    sink: crate::sink::Sink,
+    options: RunOptions,
+    state: Option<StateRun>,
+) -> u8 {
     let planned = config.targets.len();
-    let state_base = options.state.as_ref().map(|_| config.clone());
     let rate_limit = config.rate;
+    let format = options.format;
+    let persist = std::sync::Arc::new(std::sync::Mutex::new(Persist {
+        checkpoint: config.resume.clone().unwrap_or_default(),
+        state,
+        last_save: std::time::Instant::now(),
+        closed: false,
+        failure: None,
+        written: 0,
+    }));
     let mut scan = Scanner::new(config).scan();
-    let sink = std::sync::Arc::new(std::sync::Mutex::new(sink));
-    let signalled = watch_signals(scan.cancel_token(), sink.clone());
+    let line = std::sync::Arc::new(std::sync::Mutex::new(()));
+    let signals = Signals::watch(scan.cancel_token(), line.clone());
+    let (tx, rx) = tokio::sync::mpsc::channel::<Finished>(64);
+    let (writer_done_tx, writer_done) = tokio::sync::oneshot::channel::<()>();
+    {
+        let (persist, cancel) = (persist.clone(), scan.cancel_token());
+        std::thread::spawn(move || {
+            writer(rx, sink, persist, line, cancel);
+            let _ = writer_done_tx.send(());
+        });
+    }
     let bar = progress_bar(planned);
     let mut progress = scan.progress();
     let closes = options.window_closes;
@@ -351,80 +706,103 @@ pub async fn run_scan(config: ScanConfig, sink: Box<dyn Write + Send>, options: 
             }
         })
     };
-    let mut write_error = None;
-    let mut latest = None;
-    let mut last_save = std::time::Instant::now();
-    while let Some(event) = scan.next_event().await {
-        match event {
-            scanner_core::ScanEvent::Record(record) => {
-                let mut out = sink
-                    .lock()
-                    .unwrap_or_else(std::sync::PoisonError::into_inner);
-                if let Err(e) = write_record(&mut **out, &record, options.format) {
-                    write_error = Some(e);
-                    break;
-                }
-            }
-            scanner_core::ScanEvent::Checkpoint(cp) => {
-                latest = Some(cp);
-                if last_save.elapsed() >= STATE_INTERVAL {
-                    save_state(
-                        options.state.as_deref(),
-                        state_base.as_ref(),
-                        latest.as_ref(),
-                    );
-                    last_save = std::time::Instant::now();
-                }
-            }
+    let grace_over = signals.grace_over();
+    tokio::pin!(grace_over);
+    let mut abandoned = false;
+    let mut records = 0u64;
+    'events: loop {
+        let event = tokio::select! {
+            e = scan.next_event() => e,
+            () = &mut grace_over => { abandoned = true; break 'events; }
+        };
+        let Some(event) = event else { break };
+        let scanner_core::ScanEvent::Done { position, record } = event else {
+            continue;
+        };
+        let line = record.map(|r| {
+            records += 1;
+            let mut text = scanner_core::output::encode_line(&r, format, &OutputMeta::default());
+            text.push('\n');
+            text.into_bytes()
+        });
+        tokio::select! {
+            // An error means the writer stopped at a failure: the scan is being
+            // cancelled, and what is left is not written.
+            _ = tx.send(Finished { position, line }) => {}
+            () = &mut grace_over => { abandoned = true; break 'events; }
         }
     }
     let summary = scan.progress().borrow().clone();
     drop(scan);
-    save_state(
-        options.state.as_deref(),
-        state_base.as_ref(),
-        latest.as_ref(),
-    );
+    drop(tx);
+    if !abandoned {
+        tokio::select! {
+            _ = writer_done => {}
+            () = &mut grace_over => abandoned = true,
+        }
+    }
     let _ = tokio::time::timeout(Duration::from_millis(200), bar_task).await;
     bar.finish_and_clear();
-    if let Some(e) = write_error {
-        eprintln!("otscan: error: {e}");
-        return EXIT_FAILURE;
+    let (failure, written) = {
+        let mut p = lock(&persist);
+        p.closed = true;
+        let checkpoint = p.checkpoint.clone();
+        if let Some(mut state) = p.state.take() {
+            match state.save(&checkpoint, None) {
+                Ok(()) => {
+                    if let Some(journal) = state.journal.take() {
+                        journal.remove();
+                    }
+                }
+                Err(e) => {
+                    p.failure.get_or_insert(e);
+                }
+            }
+        }
+        (p.failure.clone(), p.written)
+    };
+    say!("{}", summary_line(&summary));
+    if abandoned {
+        say!(
+            "otscan: warning: the output is blocked: {} of {records} records written; the targets of the others are not counted as done",
+            written
+        );
     }
-    eprintln!("{}", summary_line(&summary));
-    let report = run_report(&summary, rate_limit, options.window_closes);
+    let mut report = run_report(&summary, rate_limit, options.window_closes);
+    report["records"] = serde_json::json!({ "delivered": records, "written": written });
+    report["failure"] = serde_json::json!(failure);
+    let mut code = EXIT_OK;
     if let Some(path) = &options.report {
         let text = serde_json::to_string_pretty(&report).unwrap_or_default() + "\n";
         if let Err(e) = std::fs::write(path, text) {
-            eprintln!(
+            say!(
                 "otscan: error: cannot write the report {}: {e}",
                 path.display()
             );
-            return EXIT_FAILURE;
+            code = EXIT_FAILURE;
         }
     }
-    match signalled.load(Ordering::SeqCst) {
-        0 => EXIT_OK,
-        code => code,
+    if let Some(e) = &failure {
+        say!("otscan: error: {e}; every record written is whole, and the next run with the same state scans only the targets whose records are not written");
+        return EXIT_FAILURE;
     }
-}
-
-fn save_state(
-    path: Option<&std::path::Path>,
-    config: Option<&ScanConfig>,
-    checkpoint: Option<&scanner_core::Checkpoint>,
-) {
-    let (Some(path), Some(config)) = (path, config) else {
-        return;
-    };
-    // Before any target finished, the state is what the run resumed from.
-    let checkpoint = checkpoint
-        .or(config.resume.as_ref())
-        .cloned()
-        .unwrap_or_default();
-    if let Err(e) = crate::state::save(path, &crate::state::State::new(config, checkpoint)) {
-        eprintln!("otscan: warning: {e}");
+    if code != EXIT_OK {
+        return code;
     }
+    if let Some(signal) = signals.code() {
+        return signal;
+    }
+    if summary.stopped == Some(StopReason::LocalFailure) {
+        let left = summary
+            .planned
+            .saturating_sub(summary.done_before + u128::from(summary.finished));
+        say!(
+            "otscan: error: stopped: this host could not send ({}); {left} targets left for the next run",
+            summary.local_failure.as_deref().unwrap_or("local failure")
+        );
+        return EXIT_LOCAL_FAILURE;
+    }
+    EXIT_OK
 }
 
 /// The run report (stderr summary and `--report` JSON).
@@ -441,6 +819,7 @@ pub fn run_report(
             "done_in_earlier_runs": p.done_before.to_string(),
             "scanned": p.finished,
             "interrupted": p.interrupted,
+            "local_retries": p.local_retries,
             "left": p.planned.saturating_sub(done_total).to_string(),
         },
         "devices": p.responsive,
@@ -453,6 +832,7 @@ pub fn run_report(
         "peak_per_device_rate_per_s": p.min_device_gap.filter(|g| !g.is_zero()).map(|g| (10.0 / g.as_secs_f64()).round() / 10.0),
         "elapsed_s": (secs * 10.0).round() / 10.0,
         "stopped_by": p.stopped,
+        "local_failure": p.local_failure,
         "window_closes": window_closes.map(|t| t.to_string()),
     })
 }
@@ -511,6 +891,9 @@ pub fn summary_line(p: &Progress) -> String {
         Some(StopReason::Cancelled) => {
             line.push_str(&format!("; interrupted, {left} targets left"))
         }
+        Some(StopReason::LocalFailure) => line.push_str(&format!(
+            "; stopped: this host could not send, {left} targets left"
+        )),
         None => {}
     }
     line
@@ -635,41 +1018,64 @@ fn human_duration(secs: f64) -> String {
     }
 }
 
-/// `otscan diff`: 0 nothing changed, 1 changes, 2 bad usage or unreadable input.
+/// `otscan diff`: 0 nothing changed, 1 changes, 2 bad usage, unreadable input or
+/// output that cannot be written (a message says which). Files are streamed: only
+/// the compared fields of each address are kept. Addresses with several records in
+/// one file are reported (the last record wins).
 pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
-    use scanner_core::diff::{diff, read_jsonl};
-    let read = |path: &std::path::Path| -> Result<Vec<scanner_core::AssetRecord>, String> {
+    use scanner_core::diff::{changes, Inventory};
+    let read = |path: &std::path::Path| -> Result<Inventory, String> {
         let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        read_jsonl(std::io::BufReader::new(file)).map_err(|e| format!("{}: {e}", path.display()))
+        let inventory = Inventory::read(std::io::BufReader::new(file))
+            .map_err(|e| format!("{}: {e}", path.display()))?;
+        if inventory.duplicate_count > 0 {
+            let examples: Vec<String> = inventory
+                .duplicates
+                .iter()
+                .map(|d| format!("{} at lines {} and {}", d.ip, d.first_line, d.line))
+                .collect();
+            say!(
+                "otscan: diff: {}: {} records repeat an address already seen (e.g. {}); the last record of each address is used",
+                path.display(),
+                inventory.duplicate_count,
+                examples.join(", ")
+            );
+        }
+        Ok(inventory)
     };
     let (old, new) = match (read(&args.old), read(&args.new)) {
         (Ok(o), Ok(n)) => (o, n),
         (Err(e), _) | (_, Err(e)) => {
-            eprintln!("otscan: error: {e}");
+            say!("otscan: error: {e}");
             return EXIT_USAGE;
         }
     };
-    let changes = diff(&old, &new);
-    let mut out = std::io::stdout().lock();
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
     let table = !args.json && std::io::stdout().is_terminal();
-    for change in &changes {
+    let (mut count, mut notable) = (0u64, 0u64);
+    for change in changes(&old, &new) {
+        count += 1;
+        notable += u64::from(change.notable);
         let line = if table {
             change.to_string()
         } else {
-            serde_json::to_string(change).unwrap_or_default()
+            serde_json::to_string(&change).unwrap_or_default()
         };
-        if writeln!(out, "{line}").is_err() {
+        if let Err(e) = writeln!(out, "{line}") {
+            say!("otscan: error: cannot write the diff: {e}");
             return EXIT_USAGE;
         }
     }
-    let notable = changes.iter().filter(|c| c.notable).count();
-    eprintln!(
-        "otscan: diff: {} devices before, {} after, {} changes ({notable} notable)",
-        old.len(),
-        new.len(),
-        changes.len()
+    if let Err(e) = out.flush() {
+        say!("otscan: error: cannot write the diff: {e}");
+        return EXIT_USAGE;
+    }
+    say!(
+        "otscan: diff: {} devices before, {} after, {count} changes ({notable} notable)",
+        old.devices(),
+        new.devices()
     );
-    u8::from(!changes.is_empty())
+    u8::from(count > 0)
 }
 
 /// `otscan completions SHELL`.
@@ -687,7 +1093,7 @@ pub fn man_command() -> u8 {
     match man.render(&mut std::io::stdout()) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("otscan: error: cannot write the manual page: {e}");
+            say!("otscan: error: cannot write the manual page: {e}");
             EXIT_FAILURE
         }
     }

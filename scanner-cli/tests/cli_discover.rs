@@ -3,17 +3,12 @@
 //! pair (10.250.0.0/24 exists only inside them), a simulated ControlLogix listening on
 //! 0.0.0.0:44818 in one, otscan in the other. Nothing leaves the namespaces.
 
-use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-fn ip(args: &[&str]) -> bool {
-    Command::new("ip")
-        .args(args)
-        .stderr(Stdio::null())
-        .status()
-        .is_ok_and(|s| s.success())
-}
+mod common;
+
+use common::{ip, workspace_binary};
 
 fn must(args: &[&str]) {
     assert!(ip(args), "ip {} failed", args.join(" "));
@@ -38,29 +33,9 @@ impl Drop for TestNetwork {
     }
 }
 
-fn workspace_binary(name: &str) -> PathBuf {
-    // Test executables live in target/<profile>/deps; binaries one level up.
-    let exe = std::env::current_exe().unwrap();
-    let dir = exe.parent().and_then(|d| d.parent()).unwrap();
-    let path = dir.join(name);
-    assert!(
-        path.exists(),
-        "{} missing: run `cargo build --workspace --bins` first (scripts/test.sh does)",
-        path.display()
-    );
-    path
-}
-
 #[test]
 fn broadcast_list_identity_finds_the_device_on_the_segment() {
-    let is_root = Command::new("id")
-        .arg("-u")
-        .output()
-        .is_ok_and(|o| o.stdout.starts_with(b"0\n"));
-    assert!(
-        is_root && ip(&["-V"]),
-        "this test creates network namespaces: it needs root and iproute2 (scripts/install-deps.sh)"
-    );
+    common::assert_root_and_iproute2();
     let tag = std::process::id() % 100_000;
     let mut net = TestNetwork {
         scanner_ns: format!("otscan-s{tag}"),

@@ -176,3 +176,106 @@ fn dry_run_lists_targets_in_a_shuffled_deterministic_order() {
     sorted.sort_by_key(|s| s.parse::<std::net::Ipv4Addr>().unwrap());
     assert_ne!(a, sorted, "not ascending");
 }
+
+/// Issue 15 item 10: target files and stdin are read in bounded lines; a huge line
+/// or a file without newlines is a clear error (exit 2) in bounded memory and time,
+/// and long tokens are cut in messages.
+#[test]
+fn target_input_is_read_in_bounded_lines() {
+    let dir = std::env::temp_dir().join(format!("otscan-bounded-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let long = dir.join("long.txt");
+    std::fs::write(&long, format!("127.0.0.1\n{}\n", "9".repeat(1 << 20))).unwrap();
+    let out = otscan().args(["scan", "-iL"]).arg(&long).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(
+        stderr.contains("line 2: longer than 8192 bytes"),
+        "{stderr}"
+    );
+    assert!(stderr.len() < 400, "the line is not echoed: {stderr}");
+    // /dev/zero has no newline at all: the first 8 KiB decide.
+    let started = std::time::Instant::now();
+    assert_usage_error(&["scan", "-iL", "/dev/zero"], "/dev/zero line 1");
+    assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    // The same through stdin.
+    let out = otscan()
+        .args(["scan", "-"])
+        .write_stdin(vec![b'1'; 1 << 20])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("stdin line 1"));
+    // A long bad token is quoted cut, with its length.
+    let token = format!("10.0.0.{}", "7".repeat(5000));
+    let out = otscan().args(["scan", &token]).output().unwrap();
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    assert!(
+        stderr.contains("(5007 bytes)") && stderr.len() < 400,
+        "{stderr}"
+    );
+}
+
+/// Issue 15 item 11: more bad input that must be refused before anything is sent,
+/// each with one line that names the argument.
+#[test]
+fn empty_targets_past_times_and_insane_values_are_refused() {
+    let dir = std::env::temp_dir().join(format!("otscan-low-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let empty = dir.join("empty.txt");
+    std::fs::write(&empty, "# nothing here\n").unwrap();
+    let empty = empty.to_str().unwrap();
+    assert_usage_error(&["scan", "-iL", empty], "no targets left");
+    assert_usage_error(
+        &["scan", "127.0.0.0/30", "--exclude", "127.0.0.0/29"],
+        "no targets left",
+    );
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--stop-at", "2020-01-01T00:00:00Z"],
+        "--stop-at",
+    );
+    assert_usage_error(&["scan", "127.0.0.1", "--timeout", "1h"], "--timeout");
+    assert_usage_error(&["scan", "127.0.0.1", "--rate", "-5"], "--rate");
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--concurrency", "-1"],
+        "--concurrency",
+    );
+    assert_usage_error(&["scan", "-iL"], "-iL");
+    assert_usage_error(&["scan", "127.0.0.1", "-o"], "--output");
+    assert_usage_error(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--report",
+            "/nonexistent-dir/report.json",
+        ],
+        "--report",
+    );
+    assert_usage_error(
+        &["scan", "127.0.0.1", "-o", "/nonexistent-dir/assets.jsonl"],
+        "-o",
+    );
+    assert_usage_error(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--state",
+            "/nonexistent-dir/scan.state",
+        ],
+        "--state",
+    );
+    // A grace as long as the window leaves no time to scan.
+    assert_usage_error(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--window",
+            "00:00-00:30 UTC",
+            "--window-grace",
+            "30m",
+            "--wait",
+        ],
+        "--window-grace",
+    );
+}

@@ -8,6 +8,8 @@ use std::time::Duration;
 
 use protocol_fixtures::{DeviceSpec, ModbusDeviceConfig, Plant, PlantSpec};
 
+mod common;
+
 fn otscan() -> Command {
     Command::new(assert_cmd::cargo::cargo_bin("otscan"))
 }
@@ -68,13 +70,7 @@ async fn outside_the_window_nothing_is_sent() {
         "{stderr}"
     );
     assert!(out.stdout.is_empty());
-    assert!(plant.recorder().frames().is_empty(), "nothing was sent");
-    for d in plant.devices() {
-        assert_eq!(
-            plant.recorder().connection_stats(d.spec.ip.into()).accepted,
-            0
-        );
-    }
+    common::assert_nothing_sent(&plant);
     plant.shutdown().await;
 }
 
@@ -222,4 +218,46 @@ async fn sigint_stops_flushes_and_keeps_the_state() {
         serde_json::from_str(&std::fs::read_to_string(&state).unwrap()).unwrap();
     assert_eq!(saved["format"], "otscan.state/2");
     plant.shutdown().await;
+}
+
+/// Issue 15 item 6: inside a one-hour window that opened 50 minutes ago, the default
+/// grace is a tenth of the window capped at 5 minutes (not a tenth of the 10 minutes
+/// left), so about 5 minutes remain for the scan; a grace as long as the window is a
+/// usage error.
+#[test]
+fn the_default_grace_is_a_tenth_of_the_whole_window() {
+    let now = jiff::Timestamp::now();
+    let at = |minutes: i64| {
+        (now + jiff::SignedDuration::from_mins(minutes))
+            .strftime("%H:%M")
+            .to_string()
+    };
+    let window = format!("{}-{} UTC", at(-50), at(10));
+    let out = otscan()
+        .args(["scan", "127.0.0.1", "--dry-run", "--window", &window])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let available = stdout
+        .lines()
+        .find_map(|l| l.trim().strip_prefix("time available:"))
+        .unwrap_or_else(|| panic!("{stdout}"));
+    let minutes: u64 = available
+        .trim()
+        .split('m')
+        .next()
+        .and_then(|m| m.parse().ok())
+        .unwrap_or_else(|| panic!("{available}"));
+    assert!(
+        (4..=5).contains(&minutes),
+        "a 60-minute window keeps 5 minutes of grace: {available}"
+    );
+    let out = otscan()
+        .args(["scan", "127.0.0.1", "--dry-run", "--window", &window])
+        .args(["--window-grace", "1h"])
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(2), "{out:?}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--window-grace"));
 }

@@ -24,6 +24,11 @@ pub const DEFAULT_READ_TIMEOUT: Duration = Duration::from_secs(2);
 pub const DEFAULT_MAX_REQUESTS_PER_DEVICE: u32 = 64;
 /// Default number of times an unanswered UDP request is sent again.
 pub const DEFAULT_UDP_RETRIES: u32 = 1;
+/// Default number of times a target whose scan a local failure cut short (see
+/// [`LocalFailure`](crate::session::LocalFailure)) is tried again in the same run.
+pub const DEFAULT_LOCAL_RETRIES: u32 = 2;
+/// Default wait before the first retry after a local failure; it doubles with each.
+pub const DEFAULT_LOCAL_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// Most unit ids one device may be asked about (the whole 0-255 space would be 256).
 pub const MAX_UNIT_IDS: usize = crate::protocols::modbus::MAX_UNIT_IDS;
 
@@ -88,6 +93,13 @@ pub struct ScanConfig {
     pub enrichment: Option<std::sync::Arc<crate::enrich::EnrichmentTable>>,
     /// Continue an earlier scan of the same targets: skip what its checkpoint says is done.
     pub resume: Option<Checkpoint>,
+    /// Times a target is tried again in this run after a local failure (the host
+    /// could not send); when its tries are used up the scan stops with
+    /// [`StopReason::LocalFailure`](crate::StopReason::LocalFailure).
+    pub local_retries: u32,
+    /// Wait before the first such retry; each further retry waits twice as long.
+    /// While a retry is pending no new target is started.
+    pub local_retry_delay: Duration,
 }
 
 /// Invalid configuration.
@@ -131,6 +143,8 @@ impl ScanConfig {
                 protocols: ProtocolConfigs::default(),
                 enrichment: None,
                 resume: None,
+                local_retries: DEFAULT_LOCAL_RETRIES,
+                local_retry_delay: DEFAULT_LOCAL_RETRY_DELAY,
             },
         }
     }
@@ -282,6 +296,14 @@ impl ScanConfigBuilder {
     /// Continues from an earlier scan's checkpoint (same targets, seed and shard).
     pub fn resume(mut self, checkpoint: Checkpoint) -> Self {
         self.config.resume = Some(checkpoint);
+        self
+    }
+
+    /// Sets how often a target is tried again after a local failure, and the wait
+    /// before the first retry (doubling with each).
+    pub fn local_retries(mut self, retries: u32, first_delay: Duration) -> Self {
+        self.config.local_retries = retries;
+        self.config.local_retry_delay = first_delay;
         self
     }
 

@@ -30,6 +30,8 @@
 //!   (one probe answered in one scan and not in the other) is reported but not
 //!   notable, so flaky probes do not page anyone.
 //! - Changes come out sorted by address.
+//! - [`Inventory::read`] streams a file, keeping per address only the compared
+//!   fields, and counts addresses that have more than one record.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -116,8 +118,8 @@ impl fmt::Display for Change {
 /// a different serial at the same address means the device was updated or swapped.
 const NOTABLE: [&str; 2] = ["firmware_version", "serial_number"];
 
-/// The compared fields of a record, in report order, `null` when absent.
-fn snapshot(r: &AssetRecord) -> Vec<(&'static str, Value)> {
+/// The values of the compared fields of a record, in [`FIELDS`] order, `null` when absent.
+fn snapshot(r: &AssetRecord) -> Vec<Value> {
     fn text(v: &Option<String>) -> Value {
         v.as_ref().map_or(Value::Null, |s| Value::String(s.clone()))
     }
@@ -145,53 +147,198 @@ fn snapshot(r: &AssetRecord) -> Vec<(&'static str, Value)> {
     } else {
         Value::Array(services.into_iter().map(Value::String).collect())
     };
+    // In FIELDS order.
     vec![
-        ("vendor", text(&r.vendor)),
-        ("vendor_id", json(&r.vendor_id)),
-        ("product_name", text(&r.product_name)),
-        ("product_code", text(&r.product_code)),
-        ("model", text(&r.model)),
-        ("serial_number", text(&r.serial_number)),
-        ("firmware_version", text(&r.firmware_version)),
-        ("hostname", text(&r.hostname)),
-        ("mac", text(&r.mac)),
-        ("device_type", json(&r.device_type)),
-        ("services", services),
+        text(&r.vendor),
+        json(&r.vendor_id),
+        text(&r.product_name),
+        text(&r.product_code),
+        text(&r.model),
+        text(&r.serial_number),
+        text(&r.firmware_version),
+        text(&r.hostname),
+        text(&r.mac),
+        json(&r.device_type),
+        services,
     ]
 }
 
+/// The compared fields of one record, as [`snapshot`] gives them, kept as one
+/// compact JSON array of their values (in [`FIELDS`] order): a few hundred bytes per
+/// device, compared as text and decoded only for a device that changed.
+type Snapshot = Box<str>;
+
+/// The compared fields, in report order (the order [`snapshot`] gives them).
+const FIELDS: [&str; 11] = [
+    "vendor",
+    "vendor_id",
+    "product_name",
+    "product_code",
+    "model",
+    "serial_number",
+    "firmware_version",
+    "hostname",
+    "mac",
+    "device_type",
+    "services",
+];
+
+fn compact(r: &AssetRecord) -> Snapshot {
+    serde_json::to_string(&snapshot(r))
+        .unwrap_or_default()
+        .into_boxed_str()
+}
+
+/// The fields of a compact snapshot with their names.
+fn expand(snapshot: &Snapshot) -> Vec<(&'static str, Value)> {
+    let values: Vec<Value> = serde_json::from_str(snapshot).unwrap_or_default();
+    FIELDS.into_iter().zip(values).collect()
+}
+
 /// Responsive records by address, the last record of an address winning.
-fn by_ip(records: &[AssetRecord]) -> BTreeMap<IpAddr, &AssetRecord> {
-    let mut map = BTreeMap::new();
+fn by_ip(records: &[AssetRecord]) -> BTreeMap<IpAddr, Snapshot> {
+    let mut inventory = Inventory::default();
     for r in records {
-        if r.responsive {
-            map.insert(r.ip, r);
-        } else {
-            // A later unresponsive record for the address supersedes an
-            // earlier answer: the latest word on the device is that it is gone.
-            map.remove(&r.ip);
-        }
+        inventory.add(r, 0);
     }
-    map
+    inventory.devices
 }
 
 /// The changes from `old` to `new`, sorted by address. Empty when nothing changed.
 pub fn diff(old: &[AssetRecord], new: &[AssetRecord]) -> Vec<Change> {
-    let old = by_ip(old);
-    let new = by_ip(new);
+    let (old, new) = (by_ip(old), by_ip(new));
+    changes_between(&old, &new).collect()
+}
+
+/// The changes from `old` to `new` one at a time, sorted by address.
+pub fn changes<'a>(old: &'a Inventory, new: &'a Inventory) -> impl Iterator<Item = Change> + 'a {
+    changes_between(&old.devices, &new.devices)
+}
+
+fn changes_between<'a>(
+    old: &'a BTreeMap<IpAddr, Snapshot>,
+    new: &'a BTreeMap<IpAddr, Snapshot>,
+) -> impl Iterator<Item = Change> + 'a {
     let ips: BTreeSet<IpAddr> = old.keys().chain(new.keys()).copied().collect();
     ips.into_iter()
-        .filter_map(|ip| match (old.get(&ip), new.get(&ip)) {
+        .filter_map(move |ip| match (old.get(&ip), new.get(&ip)) {
             (None, Some(n)) => Some(one_sided(ChangeKind::Appeared, ip, n)),
             (Some(o), None) => Some(one_sided(ChangeKind::Disappeared, ip, o)),
             (Some(o), Some(n)) => changed(ip, o, n),
             (None, None) => None,
         })
-        .collect()
 }
 
-fn one_sided(kind: ChangeKind, ip: IpAddr, record: &AssetRecord) -> Change {
-    let fields = snapshot(record)
+/// An address with more than one record in one scan file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Duplicate {
+    /// The address.
+    pub ip: IpAddr,
+    /// 1-based line of its first record.
+    pub first_line: u64,
+    /// 1-based line of a later record (the last one read wins).
+    pub line: u64,
+}
+
+/// One scan file reduced to what a diff compares: the compared fields of the last
+/// record of each responsive address (never whole records), so memory grows with
+/// the number of addresses, not with the size of the file.
+#[derive(Debug, Default)]
+pub struct Inventory {
+    devices: BTreeMap<IpAddr, Snapshot>,
+    /// First line of every address seen, to report duplicates.
+    first_lines: BTreeMap<IpAddr, u64>,
+    /// Records read.
+    pub records: u64,
+    /// Records of an address that already had one (the last record wins).
+    pub duplicate_count: u64,
+    /// The first few of them (at most [`Inventory::MAX_DUPLICATES_KEPT`]).
+    pub duplicates: Vec<Duplicate>,
+}
+
+impl Inventory {
+    /// How many duplicates are kept with their address and lines, for messages.
+    pub const MAX_DUPLICATES_KEPT: usize = 5;
+    /// Longest record line read, in bytes.
+    pub const MAX_LINE_LEN: usize = 1 << 20;
+
+    /// Devices (responsive addresses) in the inventory.
+    pub fn devices(&self) -> usize {
+        self.devices.len()
+    }
+
+    fn add(&mut self, r: &AssetRecord, line: u64) {
+        self.records += 1;
+        match self.first_lines.get(&r.ip) {
+            Some(&first_line) => {
+                self.duplicate_count += 1;
+                if self.duplicates.len() < Self::MAX_DUPLICATES_KEPT {
+                    self.duplicates.push(Duplicate {
+                        ip: r.ip,
+                        first_line,
+                        line,
+                    });
+                }
+            }
+            None => {
+                self.first_lines.insert(r.ip, line);
+            }
+        }
+        if r.responsive {
+            self.devices.insert(r.ip, compact(r));
+        } else {
+            // A later unresponsive record for the address supersedes an
+            // earlier answer: the latest word on the device is that it is gone.
+            self.devices.remove(&r.ip);
+        }
+    }
+
+    /// Reads a native NDJSON scan line by line (a byte-order mark before the first
+    /// line and blank lines are skipped), keeping only what [`changes`] compares.
+    /// Errors name the 1-based line; a line longer than
+    /// [`Inventory::MAX_LINE_LEN`] is one.
+    pub fn read<R: BufRead>(mut reader: R) -> Result<Inventory, DiffError> {
+        let mut inventory = Inventory::default();
+        let mut buf = Vec::new();
+        let mut line_no = 0u64;
+        loop {
+            buf.clear();
+            line_no += 1;
+            let io = |source| DiffError::Io {
+                line: line_no,
+                source,
+            };
+            let n = std::io::Read::take(&mut reader, Self::MAX_LINE_LEN as u64 + 1)
+                .read_until(b'\n', &mut buf)
+                .map_err(io)?;
+            if n == 0 {
+                return Ok(inventory);
+            }
+            if buf.len() > Self::MAX_LINE_LEN {
+                return Err(io(std::io::Error::new(
+                    std::io::ErrorKind::InvalidData,
+                    format!("longer than {} bytes", Self::MAX_LINE_LEN),
+                )));
+            }
+            let mut line = buf.as_slice();
+            if line_no == 1 {
+                line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
+            }
+            if line.iter().all(u8::is_ascii_whitespace) {
+                continue;
+            }
+            let record: AssetRecord =
+                serde_json::from_slice(line).map_err(|source| DiffError::NotARecord {
+                    line: line_no,
+                    source,
+                })?;
+            inventory.add(&record, line_no);
+        }
+    }
+}
+
+fn one_sided(kind: ChangeKind, ip: IpAddr, snapshot: &Snapshot) -> Change {
+    let fields = expand(snapshot)
         .into_iter()
         .filter(|(_, v)| !v.is_null())
         .map(|(field, v)| {
@@ -214,10 +361,13 @@ fn one_sided(kind: ChangeKind, ip: IpAddr, record: &AssetRecord) -> Change {
     }
 }
 
-fn changed(ip: IpAddr, old: &AssetRecord, new: &AssetRecord) -> Option<Change> {
-    let fields: Vec<FieldChange> = snapshot(old)
+fn changed(ip: IpAddr, old: &Snapshot, new: &Snapshot) -> Option<Change> {
+    if old == new {
+        return None;
+    }
+    let fields: Vec<FieldChange> = expand(old)
         .into_iter()
-        .zip(snapshot(new))
+        .zip(expand(new))
         .filter(|((_, before), (_, after))| before != after)
         .map(|((field, before), (_, after))| FieldChange {
             field: field.to_owned(),
@@ -273,7 +423,8 @@ impl DiffError {
 ///
 /// Every record is returned, duplicates included; [`diff`] keeps the last
 /// record of each address. Errors name the 1-based line; the caller adds the
-/// file name.
+/// file name. The whole file is held in memory: for large files use
+/// [`Inventory::read`], which keeps only what a diff compares.
 pub fn read_jsonl<R: BufRead>(reader: R) -> Result<Vec<AssetRecord>, DiffError> {
     let mut records = Vec::new();
     for (index, line) in reader.lines().enumerate() {

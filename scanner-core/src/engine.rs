@@ -25,7 +25,7 @@ use crate::config::{Rate, ScanConfig};
 use crate::pacing::Pacer;
 use crate::record::fields::{Identity, Protocol, Status};
 use crate::record::{AssetRecord, ServiceObservation};
-use crate::session::{self, DeviceSession, Limits, Stop, StopReason};
+use crate::session::{self, DeviceSession, Limits, LocalFailure, Stop, StopReason};
 use crate::targets::Target;
 
 /// Progress of a running scan, published after every finished device.
@@ -37,9 +37,15 @@ pub struct Progress {
     pub done_before: u128,
     /// Targets whose probes are done in this run.
     pub finished: u64,
-    /// Targets whose scan the deadline or a cancel cut short: not done, scanned again
-    /// on resume, no record emitted.
+    /// Targets whose scan the deadline, a cancel or a local failure cut short: not
+    /// done, scanned again on resume, no record emitted.
     pub interrupted: u64,
+    /// Tries at a target that a local failure (the host could not send) cut short;
+    /// each was retried later in the run or left undone. Never a device result.
+    pub local_retries: u64,
+    /// With [`StopReason::LocalFailure`]: the one-line reason, naming the target
+    /// and the host's error (e.g. `10.0.0.5: cannot connect: Network is unreachable`).
+    pub local_failure: Option<String>,
     /// Devices that answered at least one probe at the protocol level.
     pub responsive: u64,
     /// Records delivered to the stream.
@@ -66,12 +72,22 @@ pub struct Progress {
 /// Least time between two checkpoint events.
 const CHECKPOINT_INTERVAL: Duration = Duration::from_millis(100);
 
-/// What a scan delivers, in order: records, and at most every 100 ms (and once at
-/// the end) the checkpoint, which never counts a target whose record is still to come.
+/// What a scan delivers, in order: each target done (with its record when it has
+/// one to deliver), and at most every 100 ms (and once at the end) the checkpoint,
+/// which never counts a target whose record is still to come.
 #[derive(Debug, Clone, PartialEq)]
 pub enum ScanEvent {
-    /// A device's record.
-    Record(Box<AssetRecord>),
+    /// A target is done: its position in the scan order (this shard's sequence of
+    /// [`Targets::iter`](crate::targets::Targets::iter), as in [`Checkpoint`]) and
+    /// its record, unless the target answered nothing and `emit_all` is off.
+    /// A consumer that keeps its own checkpoint marks `position` done once the
+    /// record is stored.
+    Done {
+        /// Position of the target in the scan order.
+        position: u128,
+        /// The device's record, when there is one to deliver.
+        record: Option<Box<AssetRecord>>,
+    },
     /// Progress of the target order, for resumable scans.
     Checkpoint(Checkpoint),
 }
@@ -139,8 +155,11 @@ impl Stream for Scan {
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AssetRecord>> {
         loop {
             match self.records.poll_recv(cx) {
-                Poll::Ready(Some(ScanEvent::Record(r))) => return Poll::Ready(Some(*r)),
-                Poll::Ready(Some(ScanEvent::Checkpoint(_))) => continue,
+                Poll::Ready(Some(ScanEvent::Done {
+                    record: Some(r), ..
+                })) => return Poll::Ready(Some(*r)),
+                Poll::Ready(Some(ScanEvent::Done { record: None, .. }))
+                | Poll::Ready(Some(ScanEvent::Checkpoint(_))) => continue,
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }
@@ -183,6 +202,7 @@ pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
             stop: Stop {
                 cancel: cancel.clone(),
                 deadline,
+                local_failure: std::sync::OnceLock::new(),
             },
             min_gap_us: AtomicU64::new(u64::MAX),
         }),
@@ -214,6 +234,24 @@ pub fn new_scan_id() -> String {
     )
 }
 
+/// One try at one target of the order.
+struct Attempt {
+    target: Target,
+    position: u128,
+    /// Earlier tries of this target that a local failure cut short.
+    local_failures: u32,
+}
+
+/// How one try at a device ended.
+enum DeviceOutcome {
+    /// Every probe ran: the device's record (emitted or not, the target is done).
+    Finished(Box<AssetRecord>),
+    /// The scan's stop cut the device short: not done, no record.
+    Interrupted,
+    /// The host could not send: not done, no record; tried again or left for the next run.
+    LocalFailure(LocalFailure),
+}
+
 async fn drive(
     shared: Arc<Shared>,
     tx: mpsc::Sender<ScanEvent>,
@@ -221,45 +259,98 @@ async fn drive(
     started: Instant,
 ) {
     let config = Arc::clone(&shared.config);
-    let gate = Arc::clone(&shared);
-    let scanner = Arc::clone(&shared);
     let mut checkpoint = config.resume.clone().unwrap_or_default();
     let skip = checkpoint.clone();
     let start = checkpoint.next;
-    let mut devices = futures::stream::iter(config.targets.iter_from(start).zip(start..))
-        .filter(move |(_, position)| futures::future::ready(!skip.is_done(*position)))
-        // Stop starting new targets as soon as the scan must stop.
-        .take_while(move |_| futures::future::ready(gate.stop().reason().is_none()))
-        .map(move |(target, position)| {
-            // A task per device lets the runtime spread devices over every core.
-            let task = tokio::spawn(scan_device(Arc::clone(&scanner), target));
-            let config = Arc::clone(&scanner.config);
-            async move {
-                match task.await {
-                    Ok(record) => (position, record),
-                    Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                    // Only a runtime shutdown cancels the task: count the target as
-                    // interrupted (a stopped service), so it is neither emitted nor done.
-                    Err(_) => {
-                        let mut record =
-                            AssetRecord::new("", std::net::Ipv4Addr::UNSPECIFIED.into(), None);
-                        let (observation, identity) =
-                            stopped_observation(&config, config.probes[0]);
-                        record.merge(observation, identity);
-                        (position, record)
-                    }
-                }
-            }
-        })
-        .buffer_unordered(config.concurrency.get());
+    let mut source = config
+        .targets
+        .iter_from(start)
+        .zip(start..)
+        .filter(move |(_, position)| !skip.is_done(*position));
+    // Tries waiting after a local failure, with the time each is due.
+    let mut retries: Vec<(Instant, Attempt)> = Vec::new();
+    let mut running = futures::stream::FuturesUnordered::new();
     let mut progress = progress_tx.borrow().clone();
     let mut last_checkpoint = Instant::now();
-    while let Some((position, record)) = devices.next().await {
-        // A target the stop cut short is not done: no record now, scanned again on resume.
-        if record.services.iter().any(|s| s.status == Status::Stopped) {
-            progress.interrupted += 1;
-            continue;
+    loop {
+        // Start devices up to the concurrency, unless the scan must stop. While a
+        // retry is pending the host has just failed to send: only retries start,
+        // each when it is due, so a host that cannot send is not handed new targets.
+        while running.len() < config.concurrency.get() && shared.stop().reason().is_none() {
+            let attempt = if retries.is_empty() {
+                match source.next() {
+                    Some((target, position)) => Attempt {
+                        target,
+                        position,
+                        local_failures: 0,
+                    },
+                    None => break,
+                }
+            } else {
+                let due = retries
+                    .iter()
+                    .enumerate()
+                    .min_by_key(|(_, (due, _))| *due)
+                    .filter(|(_, (due, _))| *due <= Instant::now())
+                    .map(|(i, _)| i);
+                match due {
+                    Some(i) => retries.swap_remove(i).1,
+                    None => break,
+                }
+            };
+            running.push(run_device(Arc::clone(&shared), attempt));
         }
+        let next_retry = retries.iter().map(|(due, _)| *due).min();
+        if running.is_empty() {
+            match next_retry {
+                Some(due) if shared.stop().reason().is_none() => {
+                    tokio::select! {
+                        _ = tokio::time::sleep_until(due) => {}
+                        _ = shared.stop().stopped() => {}
+                    }
+                    continue;
+                }
+                _ => break,
+            }
+        }
+        let (mut attempt, outcome) = tokio::select! {
+            Some(done) = running.next() => done,
+            _ = tokio::time::sleep_until(next_retry.unwrap_or_else(Instant::now)),
+                if next_retry.is_some() && running.len() < config.concurrency.get() => continue,
+        };
+        let record = match outcome {
+            DeviceOutcome::Interrupted => {
+                progress.interrupted += 1;
+                continue;
+            }
+            DeviceOutcome::LocalFailure(failure) => {
+                progress.local_retries += 1;
+                attempt.local_failures += 1;
+                if attempt.local_failures > config.local_retries {
+                    // Retries did not help: stop, leaving this target (and every
+                    // other not done) for the next run.
+                    progress.interrupted += 1;
+                    shared.stop().fail_locally(format!(
+                        "{}: {failure} ({} tries)",
+                        attempt.target.ip, attempt.local_failures
+                    ));
+                } else {
+                    tracing::info!(
+                        "{}: {failure}; trying again later in this run",
+                        attempt.target.ip
+                    );
+                    let wait = config
+                        .local_retry_delay
+                        .saturating_mul(1 << (attempt.local_failures - 1).min(16));
+                    retries.push((Instant::now() + wait, attempt));
+                }
+                snapshot(&shared, &mut progress, started);
+                progress_tx.send_replace(progress.clone());
+                continue;
+            }
+            DeviceOutcome::Finished(record) => record,
+        };
+        let position = attempt.position;
         progress.finished += 1;
         for service in &record.services {
             *progress.statuses.entry(service.status).or_default() += 1;
@@ -274,12 +365,16 @@ async fn drive(
             progress.responsive += 1;
         }
         let emit = record.responsive || config.emit_all;
+        let event = ScanEvent::Done {
+            position,
+            record: emit.then_some(record),
+        };
+        if tx.send(event).await.is_err() {
+            // Nobody listens any more: stop sending, let in-flight devices end.
+            shared.stop().cancel.cancel();
+            continue;
+        }
         if emit {
-            if tx.send(ScanEvent::Record(Box::new(record))).await.is_err() {
-                // Nobody listens any more: stop sending, let in-flight devices end.
-                shared.stop().cancel.cancel();
-                continue;
-            }
             progress.emitted += 1;
         }
         checkpoint.complete(position);
@@ -292,11 +387,28 @@ async fn drive(
         snapshot(&shared, &mut progress, started);
         progress_tx.send_replace(progress.clone());
     }
+    // Retries still waiting when the scan stopped are not done either.
+    progress.interrupted += retries.len() as u64;
     let _ = tx.send(ScanEvent::Checkpoint(checkpoint)).await;
     progress.stopped = shared.stop().reason();
+    progress.local_failure = shared.stop().local_failure.get().cloned();
     progress.done = true;
     snapshot(&shared, &mut progress, started);
     progress_tx.send_replace(progress);
+}
+
+/// Scans one device in a task of its own (so the runtime spreads devices over every
+/// core) and says how it ended, with the attempt for a retry.
+async fn run_device(shared: Arc<Shared>, attempt: Attempt) -> (Attempt, DeviceOutcome) {
+    let task = tokio::spawn(scan_device(Arc::clone(&shared), attempt.target.clone()));
+    let outcome = match task.await {
+        Ok(outcome) => outcome,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only a runtime shutdown cancels the task: the target is interrupted (a
+        // stopped service), so it is neither emitted nor done.
+        Err(_) => DeviceOutcome::Interrupted,
+    };
+    (attempt, outcome)
 }
 
 fn snapshot(shared: &Shared, progress: &mut Progress, started: Instant) {
@@ -311,7 +423,7 @@ fn snapshot(shared: &Shared, progress: &mut Progress, started: Instant) {
     progress.min_device_gap = shared.session.min_device_gap();
 }
 
-async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {
+async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
     let config = Arc::clone(&shared.config);
     let mut record = AssetRecord::new(
         &shared.scan_id,
@@ -329,17 +441,27 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> AssetRecord {
             shared.requests[probe.index()].fetch_add(sent, Ordering::Relaxed);
             observations
         };
+        if let Some(failure) = session.local_failure() {
+            // What this try observed is not a result of the device: drop it all.
+            let failure = failure.clone();
+            session.close().await;
+            return DeviceOutcome::LocalFailure(failure);
+        }
         for (observation, identity) in observations {
             record.merge(observation, identity);
         }
     }
     session.close().await;
+    // A target the stop cut short is not done: no record now, scanned again on resume.
+    if record.services.iter().any(|s| s.status == Status::Stopped) {
+        return DeviceOutcome::Interrupted;
+    }
     record.enrichment = config
         .enrichment
         .as_ref()
         .and_then(|t| t.lookup(target.ip))
         .cloned();
-    record
+    DeviceOutcome::Finished(Box::new(record))
 }
 
 /// The observation of a probe the scan's stop kept from running.

@@ -52,7 +52,7 @@ pub use engine::{Progress, Scan, ScanEvent};
 pub use protocols::{ProbeConfig, ProtocolConfigs};
 pub use record::{AssetRecord, Protocol, ServiceObservation, Status};
 pub use request::ReadOnlyRequest;
-pub use session::StopReason;
+pub use session::{LocalFailure, LocalFailureKind, StopReason};
 pub use targets::{Shard, Target, TargetError, Targets};
 pub use tokio_util::sync::CancellationToken;
 

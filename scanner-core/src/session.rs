@@ -52,9 +52,92 @@ pub enum ExchangeError {
     /// The scan was cancelled or reached its deadline: nothing more is sent.
     #[error("scan stopped (deadline or cancel)")]
     Stopped,
+    /// The scanning host itself could not send (open-files limit, no route, an
+    /// address family it lacks, a source port in use, no buffer space): not a result
+    /// of the device. The session sends nothing more to the device, and the engine
+    /// neither records nor marks the target done (see [`LocalFailure`]).
+    #[error("{0}")]
+    Local(LocalFailure),
     /// Any other socket error.
     #[error("network error: {0}")]
     Io(String),
+}
+
+/// What kind of local failure kept the scanning host from sending (see [`LocalFailure`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum LocalFailureKind {
+    /// The process or the system ran out of file descriptors (EMFILE, ENFILE).
+    OpenFiles,
+    /// The kernel had no buffer space or memory for the socket (ENOBUFS, ENOMEM).
+    NoBufferSpace,
+    /// No route to the target's network from this host (ENETUNREACH), or the
+    /// interface is down (ENETDOWN).
+    NetworkUnreachable,
+    /// The host's routing table refuses the target (EHOSTUNREACH raised by the
+    /// host itself, e.g. an `unreachable` route).
+    HostUnreachable,
+    /// The host lacks the target's address family (EAFNOSUPPORT), e.g. no IPv6.
+    AddressFamily,
+    /// The local (source) port is in use (EADDRINUSE), e.g. `--bacnet-source-port`
+    /// held by another program.
+    AddressInUse,
+    /// No usable local address or ephemeral port (EADDRNOTAVAIL).
+    AddressNotAvailable,
+}
+
+/// A socket error raised by the scanning host itself, before or while sending,
+/// rather than by the device or the network: the host cannot scan right now.
+///
+/// Only errors returned synchronously by `socket`, `bind`, `connect` or the first
+/// `send` of a socket count (the kernel decided them locally, nothing reached the
+/// wire). Errors that come back from the network keep their device status: a refused
+/// connection (RST, or ICMP port unreachable on a connected UDP socket) is
+/// `connection-refused`, silence is a timeout, an ICMP host unreachable from a
+/// router after a connection attempt is `unknown-error`, as before.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{action}: {reason}")]
+pub struct LocalFailure {
+    /// The errno's kind.
+    pub kind: LocalFailureKind,
+    /// What the host was doing, e.g. "cannot open a TCP socket".
+    pub action: String,
+    /// The operating system's text, e.g. "Too many open files (os error 24)".
+    pub reason: String,
+}
+
+impl LocalFailure {
+    /// The local failure `error` is, when its errno is one the host raises itself
+    /// (EMFILE, ENFILE, ENOBUFS, ENOMEM, ENETUNREACH, ENETDOWN, EHOSTUNREACH,
+    /// EAFNOSUPPORT, EADDRINUSE, EADDRNOTAVAIL); `None` for any other error.
+    /// The caller decides whether the error was raised locally (see the type's doc).
+    pub fn from_io(action: impl Into<String>, error: &std::io::Error) -> Option<Self> {
+        use rustix::io::Errno;
+        let code = error.raw_os_error()?;
+        let is = |e: Errno| code == e.raw_os_error();
+        let kind = if is(Errno::MFILE) || is(Errno::NFILE) {
+            LocalFailureKind::OpenFiles
+        } else if is(Errno::NOBUFS) || is(Errno::NOMEM) {
+            LocalFailureKind::NoBufferSpace
+        } else if is(Errno::NETUNREACH) || is(Errno::NETDOWN) {
+            LocalFailureKind::NetworkUnreachable
+        } else if is(Errno::HOSTUNREACH) {
+            LocalFailureKind::HostUnreachable
+        } else if is(Errno::AFNOSUPPORT) {
+            LocalFailureKind::AddressFamily
+        } else if is(Errno::ADDRINUSE) {
+            LocalFailureKind::AddressInUse
+        } else if is(Errno::ADDRNOTAVAIL) {
+            LocalFailureKind::AddressNotAvailable
+        } else {
+            return None;
+        };
+        Some(LocalFailure {
+            kind,
+            action: action.into(),
+            reason: error.to_string(),
+        })
+    }
 }
 
 impl ExchangeError {
@@ -66,7 +149,9 @@ impl ExchangeError {
             ExchangeError::Closed => Status::ConnectionClosed,
             ExchangeError::Timeout => Status::IoTimeout,
             ExchangeError::Unanswered | ExchangeError::Oversized(_) => Status::ProtocolError,
-            ExchangeError::Stopped => Status::Stopped,
+            // Never in a record: the engine retries the target instead (like a stop,
+            // the probe did not finish).
+            ExchangeError::Stopped | ExchangeError::Local(_) => Status::Stopped,
             ExchangeError::Budget(_) => Status::BudgetExhausted,
             ExchangeError::Io(_) => Status::UnknownError,
         }
@@ -143,13 +228,16 @@ pub struct Received {
     pub at: u32,
 }
 
-/// Why the scan must stop sending: cancellation or the deadline.
+/// Why the scan must stop sending: cancellation, the deadline, or a local failure
+/// that outlasted its retries.
 pub(crate) struct Stop {
     pub cancel: CancellationToken,
     pub deadline: Option<Instant>,
+    /// Set (before `cancel` is cancelled) when the host cannot send any more.
+    pub local_failure: std::sync::OnceLock<String>,
 }
 
-/// Which of the two stopped the scan.
+/// What stopped the scan early.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum StopReason {
@@ -157,12 +245,24 @@ pub enum StopReason {
     Deadline,
     /// The scan was cancelled (token, or the stream was dropped).
     Cancelled,
+    /// The scanning host could not send (a [`LocalFailure`]) and retries did not
+    /// help: the targets it hit are left undone for the next run;
+    /// [`Progress::local_failure`](crate::Progress::local_failure) says why.
+    LocalFailure,
 }
 
 impl Stop {
+    /// Stops the scan because the host cannot send; `reason` is the one-line why.
+    pub(crate) fn fail_locally(&self, reason: String) {
+        let _ = self.local_failure.set(reason);
+        self.cancel.cancel();
+    }
+
     /// Why the scan must stop now, if it must.
     pub(crate) fn reason(&self) -> Option<StopReason> {
-        if self.cancel.is_cancelled() {
+        if self.local_failure.get().is_some() {
+            Some(StopReason::LocalFailure)
+        } else if self.cancel.is_cancelled() {
             Some(StopReason::Cancelled)
         } else if self.deadline.is_some_and(|d| Instant::now() >= d) {
             Some(StopReason::Deadline)
@@ -237,6 +337,8 @@ pub struct DeviceSession {
     correlation: u32,
     requests: u32,
     received: Option<Received>,
+    /// Set at the first local failure: nothing more is sent to this device.
+    local: Option<LocalFailure>,
 }
 
 impl DeviceSession {
@@ -251,6 +353,7 @@ impl DeviceSession {
             // devices never look alike in a capture.
             correlation: 1,
             requests: 0,
+            local: None,
             received: None,
         }
     }
@@ -270,11 +373,28 @@ impl DeviceSession {
         });
     }
 
+    /// The local failure that ended this session's sending, if one did: the device's
+    /// probes did not run to their end, and nothing they observed is a device result.
+    pub(crate) fn local_failure(&self) -> Option<&LocalFailure> {
+        self.local.as_ref()
+    }
+
+    /// Records a local failure of a packet-initiating action that [`pace`](Self::pace)
+    /// counted: nothing left the host, so it is taken off the count again.
+    fn failed_locally(&mut self, failure: LocalFailure) -> ExchangeError {
+        self.requests = self.requests.saturating_sub(1);
+        self.local = Some(failure.clone());
+        ExchangeError::Local(failure)
+    }
+
     /// Waits until this device and the global pacer allow one more packet-initiating
     /// action (a connection attempt or a request), or the scan stops.
     async fn pace(&mut self) -> Result<(), ExchangeError> {
         let shared = Arc::clone(&self.shared);
         let limits = &shared.limits;
+        if let Some(failure) = &self.local {
+            return Err(ExchangeError::Local(failure.clone()));
+        }
         if self.requests >= limits.max_requests_per_device {
             return Err(ExchangeError::Budget(limits.max_requests_per_device));
         }
@@ -328,13 +448,10 @@ impl DeviceSession {
         self.pace().await?;
         let addr = SocketAddr::new(self.ip, port);
         let timeout = self.shared.limits.connect_timeout;
-        match tokio::time::timeout(timeout, TcpStream::connect(addr)).await {
+        match tokio::time::timeout(timeout, connect_tcp(addr)).await {
             Err(_) => Err(ExchangeError::ConnectTimeout),
-            Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
-                Err(ExchangeError::Refused)
-            }
-            // A reset that lands before connect returns is a closed connection.
-            Ok(Err(e)) => Err(io_error(&e)),
+            Ok(Err(Connect::Local(failure))) => Err(self.failed_locally(failure)),
+            Ok(Err(Connect::Device(e))) => Err(e),
             Ok(Ok(stream)) => {
                 let _ = stream.set_nodelay(true);
                 self.conn = Some(Connection {
@@ -446,6 +563,7 @@ impl DeviceSession {
         matches: &(dyn Fn(&[u8], u32) -> bool + Sync),
     ) -> Result<Reply, ExchangeError> {
         let shared = Arc::clone(&self.shared);
+        let mut fresh_socket = false;
         if self
             .udp
             .as_ref()
@@ -456,14 +574,21 @@ impl DeviceSession {
                 IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, local_port).into(),
                 IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, local_port).into(),
             };
-            let socket = bind_udp(local).map_err(|e| {
-                ExchangeError::Io(format!("cannot bind UDP source port {local_port}: {e}"))
-            })?;
-            socket
-                .connect(SocketAddr::new(self.ip, port))
-                .await
-                .map_err(|e| ExchangeError::Io(e.to_string()))?;
+            // Everything up to the first datagram is decided by the host alone.
+            let action = if local_port == 0 {
+                "cannot open a UDP socket".to_owned()
+            } else {
+                format!("cannot bind UDP source port {local_port}")
+            };
+            let socket = match bind_udp(local) {
+                Ok(socket) => socket,
+                Err(e) => return Err(self.local_or(&action, &e)),
+            };
+            if let Err(e) = socket.connect(SocketAddr::new(self.ip, port)).await {
+                return Err(self.local_or("cannot connect a UDP socket", &e));
+            }
             self.udp = Some((port, local_port, socket));
+            fresh_socket = true;
         }
         let mut sent = Vec::new();
         let mut buf = vec![0u8; max_len + 1];
@@ -476,7 +601,18 @@ impl DeviceSession {
                 return Err(ExchangeError::Closed);
             };
             let sent_at = Instant::now();
-            socket.send(&bytes).await.map_err(|e| udp_error(&e))?;
+            if let Err(e) = socket.send(&bytes).await {
+                // The first datagram of a new socket cannot carry an ICMP error of an
+                // earlier one: what fails it is the host. Later sends may report a
+                // device's ICMP error; only a lost route or buffers are the host's there.
+                let local = LocalFailure::from_io("cannot send a UDP datagram", &e)
+                    .filter(|f| fresh_socket || f.kind != LocalFailureKind::HostUnreachable);
+                return Err(match local {
+                    Some(failure) => self.failed_locally(failure),
+                    None => udp_error(&e),
+                });
+            }
+            fresh_socket = false;
             // The first datagram on a new socket may wait for the driver: time the
             // per-device interval from when the datagram actually left.
             self.last_send = Some(Instant::now());
@@ -506,11 +642,77 @@ impl DeviceSession {
         Err(ExchangeError::Timeout)
     }
 
+    /// A local failure when `error` is one (the caller knows the host raised it
+    /// synchronously, before anything reached the wire), else a network error.
+    /// Used before the pacing count, so nothing is taken off it.
+    fn local_or(&mut self, action: &str, error: &std::io::Error) -> ExchangeError {
+        match LocalFailure::from_io(action, error) {
+            Some(failure) => {
+                self.local = Some(failure.clone());
+                ExchangeError::Local(failure)
+            }
+            None => ExchangeError::Io(error.to_string()),
+        }
+    }
+
     /// Closes the device's TCP connection, if any, with a FIN.
     pub(crate) async fn close(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             let _ = tokio::time::timeout(Duration::from_millis(500), conn.stream.shutdown()).await;
         }
+    }
+}
+
+/// Why a TCP connection attempt failed: the host could not make it, or the attempt
+/// went out and the device or the network answered (or not).
+enum Connect {
+    Local(LocalFailure),
+    Device(ExchangeError),
+}
+
+/// Opens a TCP connection to `addr` in two steps, so that an error the host raises
+/// itself (no socket, no route, no such address family: returned by `socket` or
+/// at once by the non-blocking `connect`) is told apart from what comes back from
+/// the network after the SYN left (a reset is `Refused`; an ICMP error or a
+/// failed neighbour lookup stays a network error of the device, as before).
+async fn connect_tcp(addr: SocketAddr) -> Result<TcpStream, Connect> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::for_address(addr),
+        socket2::Type::STREAM,
+        Some(socket2::Protocol::TCP),
+    )
+    .and_then(|s| s.set_nonblocking(true).map(|()| s))
+    .map_err(|e| local_or_io("cannot open a TCP socket", &e))?;
+    match socket.connect(&addr.into()) {
+        Ok(()) => {}
+        Err(e) if e.raw_os_error() == Some(rustix::io::Errno::INPROGRESS.raw_os_error()) => {}
+        Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            return Err(Connect::Device(ExchangeError::Refused))
+        }
+        Err(e) => return Err(local_or_io("cannot connect", &e)),
+    }
+    let stream = TcpStream::from_std(std::net::TcpStream::from(socket))
+        .map_err(|e| local_or_io("cannot register a TCP socket", &e))?;
+    // Writable once the handshake completed or failed (as tokio's own connect waits).
+    stream
+        .writable()
+        .await
+        .map_err(|e| Connect::Device(io_error(&e)))?;
+    match stream.take_error() {
+        Ok(None) => Ok(stream),
+        Ok(Some(e)) | Err(e) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+            Err(Connect::Device(ExchangeError::Refused))
+        }
+        // A reset that lands before connect returns is a closed connection.
+        Ok(Some(e)) | Err(e) => Err(Connect::Device(io_error(&e))),
+    }
+}
+
+/// A synchronous error of the host's own: local when its errno says so.
+fn local_or_io(action: &str, error: &std::io::Error) -> Connect {
+    match LocalFailure::from_io(action, error) {
+        Some(failure) => Connect::Local(failure),
+        None => Connect::Device(io_error(error)),
     }
 }
 

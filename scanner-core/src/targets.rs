@@ -73,7 +73,7 @@ const ROUNDS: usize = 6;
 #[derive(Debug, thiserror::Error)]
 pub enum TargetError {
     /// The text is not a valid address, CIDR, range or host name.
-    #[error("invalid target {spec:?}: {reason}")]
+    #[error("invalid target {}: {reason}", quoted(spec))]
     Invalid {
         /// The spec as given (without surrounding white space).
         spec: String,
@@ -81,7 +81,7 @@ pub enum TargetError {
         reason: String,
     },
     /// A syntactically valid host name could not be resolved.
-    #[error("cannot resolve host name {name:?}: {error}")]
+    #[error("cannot resolve host name {}: {error}", quoted(name))]
     Resolve {
         /// The host name.
         name: String,
@@ -89,7 +89,7 @@ pub enum TargetError {
         error: io::Error,
     },
     /// The text is not a valid `K/N` shard.
-    #[error("invalid shard {text:?}: {reason}")]
+    #[error("invalid shard {}: {reason}", quoted(text))]
     InvalidShard {
         /// The text as given.
         text: String,
@@ -97,7 +97,10 @@ pub enum TargetError {
         reason: String,
     },
     /// The targets would hold more addresses than can be counted in a `u128`.
-    #[error("too many targets after adding {spec:?}: more than 2^128 - 1 addresses")]
+    #[error(
+        "too many targets after adding {}: more than 2^128 - 1 addresses",
+        quoted(spec)
+    )]
     TooMany {
         /// The spec or file whose addresses overflowed the count.
         spec: String,
@@ -111,6 +114,16 @@ pub enum TargetError {
         line: u64,
         /// The error in that line.
         error: Box<TargetError>,
+    },
+    /// A line of a target file (or stdin) is longer than [`MAX_LINE_LEN`].
+    #[error("{origin} line {line}: longer than {max} bytes (not a target file?)")]
+    LongLine {
+        /// The file path, or `stdin`.
+        origin: String,
+        /// 1-based line number.
+        line: u64,
+        /// The longest line accepted, in bytes.
+        max: usize,
     },
     /// A target file could not be opened or read.
     #[error("cannot read {path}: {error}")]
@@ -948,6 +961,21 @@ fn open(path: &Path, origin: &str) -> Result<File, TargetError> {
     })
 }
 
+/// Longest line of a target or exclusion file (or stdin), in bytes.
+pub const MAX_LINE_LEN: usize = 8192;
+
+/// Longest piece of user text quoted in an error message, in characters.
+const MAX_QUOTED: usize = 80;
+
+/// `text` quoted for an error message, cut after [`MAX_QUOTED`] characters (saying
+/// how long it was), so a huge token cannot flood a log.
+pub(crate) fn quoted(text: &str) -> String {
+    match text.char_indices().nth(MAX_QUOTED) {
+        None => format!("{text:?}"),
+        Some((cut, _)) => format!("{:?}... ({} bytes)", &text[..cut], text.len()),
+    }
+}
+
 /// Calls `each` on every spec of a target file, tagging errors with the line.
 fn read_specs(
     mut reader: impl BufRead,
@@ -958,7 +986,9 @@ fn read_specs(
     let mut line_no: u64 = 0;
     loop {
         buf.clear();
-        let read = reader
+        // Bounded: a line longer than MAX_LINE_LEN (a file without newlines, such as
+        // /dev/zero) is an error, not a growing buffer.
+        let read = std::io::Read::take(&mut reader, MAX_LINE_LEN as u64 + 1)
             .read_until(b'\n', &mut buf)
             .map_err(|error| TargetError::Io {
                 path: origin.to_owned(),
@@ -968,6 +998,13 @@ fn read_specs(
             return Ok(());
         }
         line_no += 1;
+        if buf.len() > MAX_LINE_LEN {
+            return Err(TargetError::LongLine {
+                origin: origin.to_owned(),
+                line: line_no,
+                max: MAX_LINE_LEN,
+            });
+        }
         // Lossy, so that a stray byte is reported inside its spec, with the line.
         let line = String::from_utf8_lossy(&buf);
         let line = if line_no == 1 {

@@ -30,8 +30,10 @@ pub struct Window {
 /// Whether a time is inside a window.
 #[derive(Debug, Clone, PartialEq)]
 pub enum WindowState {
-    /// Inside a window that closes at `closes`.
+    /// Inside a window that opened at `opened` and closes at `closes`.
     Open {
+        /// When the window opened (the start of merged back-to-back windows).
+        opened: Timestamp,
         /// When the window closes.
         closes: Timestamp,
     },
@@ -183,7 +185,10 @@ pub fn state_at(windows: &[Window], now: Timestamp) -> Option<WindowState> {
     }
     merged.into_iter().find_map(|(opens, closes)| {
         if opens <= now && now < closes {
-            Some(WindowState::Open { closes })
+            Some(WindowState::Open {
+                opened: opens,
+                closes,
+            })
         } else if now < opens {
             Some(WindowState::Closed { opens, closes })
         } else {
@@ -193,7 +198,8 @@ pub fn state_at(windows: &[Window], now: Timestamp) -> Option<WindowState> {
 }
 
 /// The grace kept before a window's end: 5 minutes, or a tenth of the window when
-/// that is shorter, so in-flight requests end inside the window.
+/// that is shorter, so in-flight requests end inside the window. `window_length` is
+/// the whole window, from its opening to its close, not the time left in it.
 pub fn default_grace(window_length: Duration) -> Duration {
     (window_length / 10).min(Duration::from_secs(300))
 }
@@ -249,6 +255,7 @@ mod tests {
         assert_eq!(
             state_at(&w, at("2026-11-28T03:00:00Z")),
             Some(WindowState::Open {
+                opened: at("2026-11-28T02:00:00Z"),
                 closes: at("2026-11-28T04:00:00Z")
             })
         );
@@ -271,6 +278,7 @@ mod tests {
         assert_eq!(
             state_at(&night, at("2026-11-28T00:30:00Z")),
             Some(WindowState::Open {
+                opened: at("2026-11-27T23:00:00Z"),
                 closes: at("2026-11-28T01:00:00Z")
             })
         );
@@ -279,6 +287,7 @@ mod tests {
         assert_eq!(
             state_at(&two, at("2026-11-28T02:30:00Z")),
             Some(WindowState::Open {
+                opened: at("2026-11-28T02:00:00Z"),
                 closes: at("2026-11-28T05:00:00Z")
             })
         );
@@ -291,6 +300,7 @@ mod tests {
         assert_eq!(
             state_at(&w, at("2026-11-28T01:30:00Z")),
             Some(WindowState::Open {
+                opened: at("2026-11-28T01:00:00Z"),
                 closes: at("2026-11-28T03:00:00Z")
             })
         );

@@ -151,7 +151,10 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
             _ if self.identified => (Status::Success, None, None),
             Err(e)
                 if e.is_protocol_violation()
-                    || matches!(e, Failure::Exchange(ExchangeError::Stopped)) =>
+                    || matches!(
+                        e,
+                        Failure::Exchange(ExchangeError::Stopped | ExchangeError::Local(_))
+                    ) =>
             {
                 (e.status(), Some(e.to_string()), None)
             }
