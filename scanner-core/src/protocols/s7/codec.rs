@@ -141,29 +141,19 @@ pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
 
 /// Encodes an S7 Setup Communication job with PDU reference `pdu_ref`.
 pub fn encode_setup_communication(pdu_ref: u16, params: SetupParams) -> Vec<u8> {
-    let mut s7 = vec![S7_PROTOCOL_ID, 0x01]; // job
-    push_u16(&mut s7, 0x0000); // reserved
-    push_u16(&mut s7, pdu_ref);
-    push_u16(&mut s7, 8); // parameter length
-    push_u16(&mut s7, 0); // data length
-    s7.extend_from_slice(&[FUNCTION_SETUP, 0x00]);
-    push_u16(&mut s7, params.max_amq_calling);
-    push_u16(&mut s7, params.max_amq_called);
-    push_u16(&mut s7, params.pdu_length);
-    data_tpdu(&s7)
+    let mut setup = vec![FUNCTION_SETUP, 0x00];
+    push_u16(&mut setup, params.max_amq_calling);
+    push_u16(&mut setup, params.max_amq_called);
+    push_u16(&mut setup, params.pdu_length);
+    s7_pdu(Rosctr::Job, pdu_ref, &setup, &[])
 }
 
 /// Encodes an S7 userdata request: CPU functions, read SZL `szl`, PDU reference
 /// `pdu_ref`, sequence 0.
 pub fn encode_szl_read(pdu_ref: u16, szl: SzlId) -> Vec<u8> {
-    let mut s7 = vec![S7_PROTOCOL_ID, 0x07]; // userdata
-    push_u16(&mut s7, 0x0000); // reserved
-    push_u16(&mut s7, pdu_ref);
-    push_u16(&mut s7, 8); // parameter length
-    push_u16(&mut s7, 8); // data length
-                          // Parameter head, length of the rest, method request, type request | CPU
-                          // functions, subfunction read SZL, sequence number.
-    s7.extend_from_slice(&[
+    // Parameter head, length of the rest, method request, type request | CPU
+    // functions, subfunction read SZL, sequence number.
+    let params = [
         0x00,
         0x01,
         0x12,
@@ -172,13 +162,13 @@ pub fn encode_szl_read(pdu_ref: u16, szl: SzlId) -> Vec<u8> {
         0x40 | GROUP_CPU_FUNCTIONS,
         SUBFUNCTION_READ_SZL,
         0x00,
-    ]);
+    ];
     // Return code (reserved in requests), transport size octet string, length 4.
-    s7.extend_from_slice(&[RETURN_CODE_SUCCESS, 0x09]);
-    push_u16(&mut s7, 4);
-    push_u16(&mut s7, szl.id());
-    push_u16(&mut s7, szl.index());
-    data_tpdu(&s7)
+    let mut data = vec![RETURN_CODE_SUCCESS, 0x09];
+    push_u16(&mut data, 4);
+    push_u16(&mut data, szl.id());
+    push_u16(&mut data, szl.index());
+    s7_pdu(Rosctr::Userdata, pdu_ref, &params, &data)
 }
 
 /// Encodes the SZL follow-up request: userdata, 12 bytes of parameters (head, length 8,
@@ -186,12 +176,7 @@ pub fn encode_szl_read(pdu_ref: u16, szl: SzlId) -> Vec<u8> {
 /// reference 0, last data unit 0, error code 0) and 4 bytes of data (return code 0x0A,
 /// transport size 0, length 0), PDU reference `pdu_ref`.
 pub fn encode_szl_next(pdu_ref: u16, sequence: u8) -> Vec<u8> {
-    let mut s7 = vec![S7_PROTOCOL_ID, 0x07]; // userdata
-    push_u16(&mut s7, 0x0000); // reserved
-    push_u16(&mut s7, pdu_ref);
-    push_u16(&mut s7, 12); // parameter length
-    push_u16(&mut s7, 4); // data length
-    s7.extend_from_slice(&[
+    let params = [
         0x00,
         0x01,
         0x12,
@@ -202,10 +187,27 @@ pub fn encode_szl_next(pdu_ref: u16, sequence: u8) -> Vec<u8> {
         sequence,
         0x00,
         0x00,
-    ]);
-    push_u16(&mut s7, 0x0000); // error code
-    s7.extend_from_slice(&[0x0A, 0x00]);
-    push_u16(&mut s7, 0);
+        0x00, // error code (2 bytes)
+        0x00,
+    ];
+    s7_pdu(
+        Rosctr::Userdata,
+        pdu_ref,
+        &params,
+        &[0x0A, 0x00, 0x00, 0x00],
+    )
+}
+
+/// Frames an S7 request PDU in a COTP data TPDU: protocol id, `rosctr`, reserved,
+/// `pdu_ref`, the parameter and data lengths (taken from the slices), then both.
+fn s7_pdu(rosctr: Rosctr, pdu_ref: u16, params: &[u8], data: &[u8]) -> Vec<u8> {
+    let mut s7 = vec![S7_PROTOCOL_ID, rosctr.code()];
+    push_u16(&mut s7, 0x0000); // reserved
+    push_u16(&mut s7, pdu_ref);
+    push_u16(&mut s7, params.len() as u16);
+    push_u16(&mut s7, data.len() as u16);
+    s7.extend_from_slice(params);
+    s7.extend_from_slice(data);
     data_tpdu(&s7)
 }
 
@@ -305,6 +307,17 @@ impl Rosctr {
             3 => Rosctr::AckData,
             7 => Rosctr::Userdata,
             other => Rosctr::Other(other),
+        }
+    }
+
+    /// The byte this type is on the wire.
+    pub const fn code(self) -> u8 {
+        match self {
+            Rosctr::Job => 1,
+            Rosctr::Ack => 2,
+            Rosctr::AckData => 3,
+            Rosctr::Userdata => 7,
+            Rosctr::Other(code) => code,
         }
     }
 }
