@@ -112,13 +112,7 @@ fn replies() -> &'static Replies {
             .build()
             .expect("tokio runtime");
         runtime.block_on(async {
-            let ports = PlantPorts {
-                modbus: 0,
-                enip: 0,
-                snmp: 0,
-                bacnet: 0,
-                s7: 0,
-            };
+            let ports = PlantPorts::EPHEMERAL;
             let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 66, 0, 0), ports))
                 .expect("start the simulated plant on 127.66.0.0/24");
             let service =

@@ -137,7 +137,10 @@ pub struct PlantSpec {
 }
 
 /// The ports of [`PlantSpec::plant`]: one per protocol, shared by every device speaking it.
-/// Port 0 gives every service its own free port.
+/// Port 0 gives every service its own free port ([`PlantPorts::EPHEMERAL`]).
+///
+/// Tests and examples take a [`PlantPorts::block`] of consecutive ports each, so they list no
+/// protocol by name and a new protocol needs a field here only.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct PlantPorts {
     /// Modbus/TCP port.
@@ -176,29 +179,85 @@ impl PlantPorts {
         s7: 10102,
     };
 
+    /// Port 0 for every protocol: each service binds its own free port.
+    pub const EPHEMERAL: PlantPorts = PlantPorts::block_of(0, 0);
+
+    /// How many ports a [`PlantPorts::block`] spans: one per protocol, with room for the
+    /// protocols to come, so blocks `BLOCK` apart never overlap.
+    pub const BLOCK: u16 = 32;
+
+    /// Consecutive ports from `first`, one per protocol in registry order (Modbus `first`,
+    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, ...). Each test or
+    /// example that starts a plant takes its own block, [`PlantPorts::BLOCK`] ports apart
+    /// from every other one, so runs in parallel never share a port.
+    ///
+    /// # Panics
+    /// In const evaluation (or at run time) when the block would pass port 65535.
+    pub const fn block(first: u16) -> PlantPorts {
+        assert!(
+            first as u32 + Self::BLOCK as u32 <= 65536,
+            "port block passes 65535"
+        );
+        PlantPorts::block_of(first, 1)
+    }
+
+    /// `first + index * step` for each protocol, by its index in registry order.
+    const fn block_of(first: u16, step: u16) -> PlantPorts {
+        PlantPorts {
+            modbus: first,
+            enip: first + step,
+            snmp: first + 2 * step,
+            bacnet: first + 3 * step,
+            s7: first + 4 * step,
+        }
+    }
+
+    /// Every protocol the plant has devices for, as otscan names it (`"modbus"`, `"enip"`,
+    /// ...), with its port, in registry order.
+    pub fn iter(&self) -> impl Iterator<Item = (&'static str, u16)> {
+        // Destructured without `..`: a new field fails to compile until it is listed here.
+        let PlantPorts {
+            modbus,
+            enip,
+            snmp,
+            bacnet,
+            s7,
+        } = *self;
+        [
+            ("modbus", modbus),
+            ("enip", enip),
+            ("snmp", snmp),
+            ("bacnet", bacnet),
+            ("s7", s7),
+        ]
+        .into_iter()
+    }
+
     /// The port of the protocol named `protocol` (as otscan names it: `"modbus"`,
-    /// `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`); `None` for a protocol the plant has no
+    /// `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, ...); `None` for a protocol the plant has no
     /// devices for.
     pub fn get(&self, protocol: &str) -> Option<u16> {
-        Some(match protocol {
-            "modbus" => self.modbus,
-            "enip" => self.enip,
-            "snmp" => self.snmp,
-            "bacnet" => self.bacnet,
-            "s7" => self.s7,
-            _ => return None,
-        })
+        self.iter()
+            .find(|&(name, _)| name == protocol)
+            .map(|(_, port)| port)
     }
 
     /// Sets the port of the protocol named `protocol`; false for a protocol the plant
     /// has no devices for.
     pub fn set(&mut self, protocol: &str, port: u16) -> bool {
+        let PlantPorts {
+            modbus,
+            enip,
+            snmp,
+            bacnet,
+            s7,
+        } = self;
         let slot = match protocol {
-            "modbus" => &mut self.modbus,
-            "enip" => &mut self.enip,
-            "snmp" => &mut self.snmp,
-            "bacnet" => &mut self.bacnet,
-            "s7" => &mut self.s7,
+            "modbus" => modbus,
+            "enip" => enip,
+            "snmp" => snmp,
+            "bacnet" => bacnet,
+            "s7" => s7,
             _ => return false,
         };
         *slot = port;

@@ -345,13 +345,7 @@ async fn snmp_hostile_replies_echo_the_request_id_where_they_should() {
 #[tokio::test]
 async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     let base = Ipv4Addr::new(127, 86, 2, 0);
-    let ports = PlantPorts {
-        modbus: 15702,
-        enip: 44872,
-        snmp: 16172,
-        bacnet: 47872,
-        s7: 10272,
-    };
+    let ports = PlantPorts::block(20384);
     let spec = PlantSpec::hostile(base, ports);
     let names: BTreeSet<_> = spec.devices.iter().map(|d| d.name.as_str()).collect();
     let ips: BTreeSet<_> = spec.devices.iter().map(|d| d.ip).collect();

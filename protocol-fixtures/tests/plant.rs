@@ -227,13 +227,7 @@ fn mixed_plant_extends_demo_with_enip_devices() {
 
 #[tokio::test]
 async fn mixed_plant_answers_enip_on_both_transports_and_shutdown_frees_ports() {
-    let ports = PlantPorts {
-        modbus: 15602,
-        enip: 44920,
-        snmp: 16161,
-        bacnet: 47902,
-        s7: 10202,
-    };
+    let ports = PlantPorts::block(20416);
     let spec = PlantSpec::plant(Ipv4Addr::new(127, 82, 0, 0), ports);
     let plant = Plant::start(spec.clone()).unwrap();
     assert_eq!(plant.devices().len(), spec.devices.len());
@@ -326,13 +320,7 @@ async fn mixed_plant_answers_enip_on_both_transports_and_shutdown_frees_ports() 
 
 #[tokio::test]
 async fn mixed_plant_starts_on_free_ports() {
-    let ports = PlantPorts {
-        modbus: 0,
-        enip: 0,
-        snmp: 0,
-        bacnet: 0,
-        s7: 0,
-    };
+    let ports = PlantPorts::EPHEMERAL;
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 83, 0, 0), ports)).unwrap();
     let m580 = plant.device("plc-m580").unwrap();
     assert_ne!(m580.enip.unwrap().port(), 0);
@@ -415,13 +403,7 @@ fn s7_szl(id: u16) -> Vec<u8> {
 
 #[tokio::test]
 async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
-    let ports = PlantPorts {
-        modbus: 0,
-        enip: 0,
-        snmp: 0,
-        bacnet: 0,
-        s7: 0,
-    };
+    let ports = PlantPorts::EPHEMERAL;
     assert_eq!(
         (PlantPorts::default().bacnet, PlantPorts::default().s7),
         (47808, 102)

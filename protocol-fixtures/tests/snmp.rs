@@ -624,13 +624,7 @@ async fn sys(addr: SocketAddr, version: u8, community: &str) -> Option<Pdu> {
 #[tokio::test]
 async fn plant_starts_snmp_agents_per_spec_and_shutdown_frees_ports() {
     assert_eq!(PlantPorts::default().snmp, 161);
-    let ports = PlantPorts {
-        modbus: 0,
-        enip: 0,
-        snmp: 0,
-        bacnet: 0,
-        s7: 0,
-    };
+    let ports = PlantPorts::EPHEMERAL;
     let spec = PlantSpec::plant(Ipv4Addr::new(127, 85, 0, 0), ports);
     let plant = Plant::start(spec).unwrap();
     let with_snmp: Vec<_> = plant

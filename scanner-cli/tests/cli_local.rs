@@ -19,7 +19,7 @@ use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_open_files_limit_is_raised_checked_and_survived() {
-    let ports = ports(15600);
+    let ports = ports(20480);
     let plant = start_plant(Ipv4Addr::new(127, 96, 0, 0), ports);
     let flags = scan_flags(&ports);
     let run = |shell: String| {
@@ -114,7 +114,7 @@ async fn the_open_files_limit_is_raised_checked_and_survived() {
 
 #[test]
 fn no_route_stops_the_run_and_the_next_run_completes_the_inventory() {
-    let ports = ports(15610);
+    let ports = ports(20512);
     let mut ns = Netns::new("noroute");
     ns.start_plant(Ipv4Addr::new(127, 97, 0, 0), &ports);
     let dir = temp("local-noroute");

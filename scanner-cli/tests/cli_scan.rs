@@ -272,19 +272,14 @@ fn completions_and_man_page() {
 /// controllers and CPUs of the plant come out identified.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
-    let ports = protocol_fixtures::PlantPorts {
-        modbus: 15064,
-        enip: 15164,
-        snmp: 15264,
-        bacnet: 15364,
-        s7: 15464,
-    };
+    let ports = protocol_fixtures::PlantPorts::block(20448);
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 64, 0, 0), ports)).unwrap();
-    let out = tokio::task::spawn_blocking(|| {
+    let out = tokio::task::spawn_blocking(move || {
         Command::cargo_bin("otscan")
             .unwrap()
             .args(["scan", "127.64.0.40-55", "--probes", "s7,bacnet"])
-            .args(["--port", "s7=15464", "--port", "bacnet=15364"])
+            .args(["--port", &format!("s7={}", ports.s7)])
+            .args(["--port", &format!("bacnet={}", ports.bacnet)])
             .args(["--rate", "2000", "--per-device-interval", "5ms"])
             .args(["--timeout", "500ms"])
             .output()

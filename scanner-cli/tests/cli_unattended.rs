@@ -37,7 +37,7 @@ fn wait_for_file(path: &Path) {
 /// are in the file (after SIGKILL too: the journal covers what the state missed).
 #[test]
 fn resume_after_every_kind_of_stop_keeps_every_record_exactly_once() {
-    let ports = ports(15620);
+    let ports = ports(20544);
     let (rt, plant) = runtime_plant(Ipv4Addr::new(127, 99, 0, 0), ports);
     let dir = temp("resume-signals");
     let (state, output) = (dir.join("plant.state"), dir.join("assets.jsonl"));
@@ -233,7 +233,7 @@ impl Drop for SmallDisk {
 /// A read-only state directory and `/dev/full` are refused or fail the run.
 #[test]
 fn persistence_failures_fail_the_run_without_losing_or_tearing_records() {
-    let ports = ports(15640);
+    let ports = ports(20576);
     let (rt, plant) = runtime_plant(Ipv4Addr::new(127, 101, 0, 0), ports);
     let dir = temp("full-disk");
     let disk = SmallDisk::mount(&dir.join("small"), "size=24k");
@@ -338,7 +338,7 @@ fn persistence_failures_fail_the_run_without_losing_or_tearing_records() {
 /// the records that reached the pipe whole.
 #[test]
 fn a_blocked_stdout_does_not_make_signals_useless() {
-    let ports = ports(15650);
+    let ports = ports(20608);
     let (rt, plant) = runtime_plant(Ipv4Addr::new(127, 102, 0, 0), ports);
     let dir = temp("blocked-stdout");
     let (state, report) = (dir.join("plant.state"), dir.join("report.json"));

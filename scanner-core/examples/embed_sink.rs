@@ -37,13 +37,7 @@ impl PlcInventory {
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let ports = PlantPorts {
-        modbus: 15061,
-        enip: 44861,
-        snmp: 16161,
-        bacnet: 47861,
-        s7: 10261,
-    };
+    let ports = PlantPorts::block(20032);
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 79, 0, 0), ports))?;
     let config = ScanConfig::builder()
         .targets(Targets::parse(["127.79.0.0/24"])?)

@@ -14,13 +14,7 @@ use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::{ScanConfig, Scanner, Targets};
 
-const PORTS: PlantPorts = PlantPorts {
-    modbus: 15060,
-    enip: 44860,
-    snmp: 16160,
-    bacnet: 47860,
-    s7: 10260,
-};
+const PORTS: PlantPorts = PlantPorts::block(20000);
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {

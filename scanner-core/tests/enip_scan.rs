@@ -15,13 +15,7 @@ use scanner_core::protocols::modbus::ModbusConfig;
 use scanner_core::record::{DeviceType, ServiceDetails, Transport, VendorIdSpace};
 use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Targets};
 
-const PORTS: PlantPorts = PlantPorts {
-    modbus: 15040,
-    enip: 44840,
-    snmp: 16140,
-    bacnet: 47840,
-    s7: 10240,
-};
+const PORTS: PlantPorts = PlantPorts::block(20160);
 
 fn config(subnet: &str, transport: EnipTransport, probes: &[Protocol]) -> ScanConfig {
     ScanConfig::builder()

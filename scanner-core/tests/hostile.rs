@@ -25,13 +25,7 @@ use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
 
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 87, 0, 0);
 const SUBNET: &str = "127.87.0.0/24";
-const PORTS: PlantPorts = PlantPorts {
-    modbus: 15087,
-    enip: 44887,
-    snmp: 16187,
-    bacnet: 47887,
-    s7: 10287,
-};
+const PORTS: PlantPorts = PlantPorts::block(20128);
 /// Connect and read timeout: shorter than the default 2 s so the test is quick, still far longer
 /// than any loopback reply takes, and shorter than the slow drip's one byte per second.
 const TIMEOUT: Duration = Duration::from_millis(500);

@@ -18,13 +18,7 @@ use scanner_core::output::{encode_line, Format, OutputMeta};
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
 use scanner_core::{AssetRecord, Rate, ScanConfig, Scanner, Targets};
 
-const PORTS: PlantPorts = PlantPorts {
-    modbus: 15090,
-    enip: 44890,
-    snmp: 16190,
-    bacnet: 47890,
-    s7: 10290,
-};
+const PORTS: PlantPorts = PlantPorts::block(20256);
 
 fn normalise(record: &mut AssetRecord) {
     let fixed: jiff::Timestamp = "2026-11-25T12:00:00Z".parse().unwrap();

@@ -20,13 +20,7 @@ use scanner_core::record::Transport;
 use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Targets};
 
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 92, 0, 0);
-const PORTS: PlantPorts = PlantPorts {
-    modbus: 15093,
-    enip: 15193,
-    snmp: 15293,
-    bacnet: 15393,
-    s7: 15493,
-};
+const PORTS: PlantPorts = PlantPorts::block(20352);
 
 fn host(h: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(BASE) | u32::from(h))

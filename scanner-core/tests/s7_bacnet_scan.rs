@@ -20,13 +20,7 @@ use scanner_core::record::{DeviceType, ServiceDetails, VendorId, VendorIdSpace};
 use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
 
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 83, 0, 0);
-const PORTS: PlantPorts = PlantPorts {
-    modbus: 15083,
-    enip: 44883,
-    snmp: 16183,
-    bacnet: 47883,
-    s7: 10283,
-};
+const PORTS: PlantPorts = PlantPorts::block(20288);
 
 fn ip(host: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::new(127, 83, 0, host))
@@ -167,7 +161,10 @@ async fn building_controllers_and_s7_cpus_are_identified_or_their_refusals_recor
     // .43 answers through a BBMD, as a device behind a router.
     let (status, _, d) = bacnet(&records[&ip(43)]);
     assert_eq!(status, Status::Success);
-    assert_eq!(d.forwarded_from.as_deref(), Some("127.83.0.43:47883"));
+    assert_eq!(
+        d.forwarded_from.as_deref(),
+        Some(format!("127.83.0.43:{}", PORTS.bacnet).as_str())
+    );
     assert_eq!(
         (d.source_network, d.source_mac.as_deref()),
         (Some(2001), Some("0c"))

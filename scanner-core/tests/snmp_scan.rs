@@ -14,13 +14,7 @@ use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Tar
 
 mod common;
 
-const PORTS: PlantPorts = PlantPorts {
-    modbus: 15050,
-    enip: 44850,
-    snmp: 16150,
-    bacnet: 47850,
-    s7: 10250,
-};
+const PORTS: PlantPorts = PlantPorts::block(20320);
 
 fn config(targets: &str, snmp: SnmpConfig) -> ScanConfig {
     ScanConfig::builder()

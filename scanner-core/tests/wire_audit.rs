@@ -41,26 +41,8 @@ const COMMUNITIES: [&str; 4] = ["public", "private", "ops-ro", "scada-ro"];
 
 /// Ports below the kernel's ephemeral range, so that in a capture a destination port tells
 /// a request (scanner to device) from a reply.
-const RECORDED: (Ipv4Addr, PlantPorts) = (
-    Ipv4Addr::new(127, 88, 0, 0),
-    PlantPorts {
-        modbus: 15088,
-        enip: 15188,
-        snmp: 15288,
-        bacnet: 15388,
-        s7: 15488,
-    },
-);
-const CAPTURED: (Ipv4Addr, PlantPorts) = (
-    Ipv4Addr::new(127, 89, 0, 0),
-    PlantPorts {
-        modbus: 15089,
-        enip: 15189,
-        snmp: 15289,
-        bacnet: 15389,
-        s7: 15489,
-    },
-);
+const RECORDED: (Ipv4Addr, PlantPorts) = (Ipv4Addr::new(127, 88, 0, 0), PlantPorts::block(20192));
+const CAPTURED: (Ipv4Addr, PlantPorts) = (Ipv4Addr::new(127, 89, 0, 0), PlantPorts::block(20224));
 
 fn host(base: Ipv4Addr, host: u8) -> Ipv4Addr {
     Ipv4Addr::from(u32::from(base) | u32::from(host))

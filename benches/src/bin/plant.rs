@@ -31,13 +31,17 @@ async fn main() {
     let snmp: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(161);
     let bacnet: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(47808);
     let s7: u16 = args.next().and_then(|a| a.parse().ok()).unwrap_or(1102);
-    let ports = PlantPorts {
-        modbus: port,
-        enip,
-        snmp,
-        bacnet,
-        s7,
-    };
+    // Protocols without an argument keep their registered port.
+    let mut ports = PlantPorts::default();
+    for (name, p) in [
+        ("modbus", port),
+        ("enip", enip),
+        ("snmp", snmp),
+        ("bacnet", bacnet),
+        ("s7", s7),
+    ] {
+        ports.set(name, p);
+    }
     let started = match mode.as_deref() {
         Some("test") => Plant::start(PlantSpec::test_subnet(base, port)).map(Running::Plant),
         Some("demo") => Plant::start(PlantSpec::demo(base, port)).map(Running::Plant),

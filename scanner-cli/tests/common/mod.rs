@@ -53,27 +53,15 @@ pub fn statuses(records: &[serde_json::Value]) -> Vec<String> {
         .collect()
 }
 
-/// The plant's ports for a test: five ports from `first` on.
+/// The plant's ports for a test: [`PlantPorts::block`] from `first` on.
 pub fn ports(first: u16) -> PlantPorts {
-    PlantPorts {
-        modbus: first,
-        enip: first + 1,
-        snmp: first + 2,
-        bacnet: first + 3,
-        s7: first + 4,
-    }
+    PlantPorts::block(first)
 }
 
 /// The `--port` flags that point every probe at `ports`, and fast pacing for loopback.
 pub fn scan_flags(ports: &PlantPorts) -> Vec<String> {
     let mut flags = Vec::new();
-    for (name, port) in [
-        ("modbus", ports.modbus),
-        ("enip", ports.enip),
-        ("snmp", ports.snmp),
-        ("bacnet", ports.bacnet),
-        ("s7", ports.s7),
-    ] {
+    for (name, port) in ports.iter() {
         flags.push("--port".to_owned());
         flags.push(format!("{name}={port}"));
     }
