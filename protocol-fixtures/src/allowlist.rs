@@ -11,6 +11,7 @@
 //! | `"enip"` | a bare 24-byte encapsulation header of ListIdentity (0x0063), ListServices (0x0004) or ListInterfaces (0x0064), with no session handle and no data | ODVA CIP Vol. 2 (EtherNet/IP) §2-3, §2-4 |
 //! | `"snmp"` | a v1/v2c GetRequest or GetNextRequest, or the v3 discovery message: msgFlags 0x04 (reportable, noAuthNoPriv) and a cleartext GetRequest with no variable bindings | RFC 1157, RFC 3416, RFC 3412 §6, RFC 3414 §4 |
 //! | `"bacnet"` | BVLC Original-Unicast-NPDU with a true length, NPDU version 1 that routes nowhere and carries no network-layer message; then an unsegmented confirmed ReadProperty (0x0C) or ReadPropertyMultiple (0x0E) whose first object is a Device (type 8), or an unconfirmed Who-Is | ANSI/ASHRAE 135 Annex J.2, §6.2, §20.1 |
+//! | `"melsec"` | exactly one 15-byte SLMP / MC protocol 3E binary request: subheader `50 00`, network 0, PC 0xFF, request destination module I/O 0x03FF, station 0, data length 6, any monitoring timer, command 0x0101 (Read CPU Model Name), subcommand 0, no request data | SLMP reference manual (3E frame, Read Type Name), as pymcprotocol documents it |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -33,9 +34,11 @@ pub const SNMP: &str = crate::snmp::PROTOCOL;
 pub const BACNET: &str = crate::bacnet::PROTOCOL;
 /// Label of ISO-on-TCP (S7) frames.
 pub const S7: &str = crate::s7::PROTOCOL;
+/// Label of MELSEC SLMP / MC protocol 3E frames (TCP or UDP).
+pub const MELSEC: &str = crate::melsec::PROTOCOL;
 
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 5] = [MODBUS, ENIP, SNMP, BACNET, S7];
+pub const PROTOCOLS: [&str; 6] = [MODBUS, ENIP, SNMP, BACNET, S7, MELSEC];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
 /// can check they saw every kind of request an option can cause.
@@ -78,6 +81,13 @@ pub enum Request {
         /// Community (empty for v3).
         community: Vec<u8>,
     },
+    /// MELSEC 3E command and subcommand (only 0x0101 / 0 is ever accepted).
+    Melsec {
+        /// Command.
+        command: u16,
+        /// Subcommand.
+        subcommand: u16,
+    },
 }
 
 /// An S7 request, decoded by hand.
@@ -117,6 +127,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         SNMP => snmp(bytes),
         BACNET => bacnet(bytes),
         S7 => s7(bytes),
+        MELSEC => melsec(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -129,6 +140,42 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
 
 /// Why a request is refused.
 type Verdict<T> = Result<T, String>;
+
+/// A 15-byte 3E binary Read CPU Model Name to the own station's CPU, nothing else.
+fn melsec(bytes: &[u8]) -> Verdict<Request> {
+    let Ok(
+        &[s0, s1, network, pc, io_low, io_high, station, len_low, len_high, _timer_low, _timer_high, cmd_low, cmd_high, sub_low, sub_high],
+    ) = <&[u8; 15]>::try_from(bytes)
+    else {
+        return Err(format!(
+            "{} bytes: a 3E Read CPU Model Name request is exactly 15",
+            bytes.len()
+        ));
+    };
+    if [s0, s1] != [0x50, 0x00] {
+        return Err(format!(
+            "subheader {s0:02x} {s1:02x} is not a 3E binary request (50 00)"
+        ));
+    }
+    if [network, pc, io_low, io_high, station] != [0x00, 0xFF, 0xFF, 0x03, 0x00] {
+        return Err("route is not the own station's CPU (00 FF FF 03 00)".into());
+    }
+    let length = u16::from_le_bytes([len_low, len_high]);
+    if length != 6 {
+        return Err(format!("request data length {length}, not 6"));
+    }
+    let command = u16::from_le_bytes([cmd_low, cmd_high]);
+    let subcommand = u16::from_le_bytes([sub_low, sub_high]);
+    if (command, subcommand) != (0x0101, 0x0000) {
+        return Err(format!(
+            "command {command:#06x} subcommand {subcommand:#06x} is not Read CPU Model Name (0x0101/0x0000)"
+        ));
+    }
+    Ok(Request::Melsec {
+        command,
+        subcommand,
+    })
+}
 
 fn big_endian_length(high: u8, low: u8) -> usize {
     usize::from(u16::from_be_bytes([high, low]))
@@ -991,6 +1038,7 @@ mod tests {
             (S7, setup()),
             (S7, read_szl(0x0011)),
             (S7, szl_next(2)),
+            (MELSEC, melsec_3e(0x0101, 0, &[])),
         ]
     }
 
@@ -1015,6 +1063,87 @@ mod tests {
         }
     }
 
+    // ---- MELSEC
+
+    /// A 3E request to the own station with `command`, `subcommand` and `data`.
+    fn melsec_3e(command: u16, subcommand: u16, data: &[u8]) -> Vec<u8> {
+        let length = u16::try_from(6 + data.len()).unwrap().to_le_bytes();
+        let mut out = vec![
+            0x50, 0x00, 0x00, 0xFF, 0xFF, 0x03, 0x00, length[0], length[1],
+        ];
+        out.extend_from_slice(&0x0010u16.to_le_bytes());
+        out.extend_from_slice(&command.to_le_bytes());
+        out.extend_from_slice(&subcommand.to_le_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    #[test]
+    fn melsec_read_cpu_model_name_is_accepted() {
+        assert_eq!(
+            accepted(MELSEC, &melsec_3e(0x0101, 0, &[])),
+            Request::Melsec {
+                command: 0x0101,
+                subcommand: 0
+            }
+        );
+        // Any monitoring timer.
+        let mut no_timer = melsec_3e(0x0101, 0, &[]);
+        no_timer[9..11].copy_from_slice(&[0, 0]);
+        accepted(MELSEC, &no_timer);
+    }
+
+    #[test]
+    fn melsec_near_misses_are_refused() {
+        use crate::melsec::command as c;
+        // Remote RUN/STOP/PAUSE/latch clear/RESET carry a mode word; writes carry devices.
+        for (command, data) in [
+            (c::REMOTE_RUN, &[0x01, 0x00, 0x00, 0x00][..]),
+            (c::REMOTE_STOP, &[0x01, 0x00][..]),
+            (c::REMOTE_PAUSE, &[0x01, 0x00][..]),
+            (c::REMOTE_LATCH_CLEAR, &[0x01, 0x00][..]),
+            (c::REMOTE_RESET, &[0x01, 0x00][..]),
+            (
+                c::BATCH_WRITE,
+                &[0x64, 0x00, 0x00, 0xA8, 0x01, 0x00, 0x34, 0x12][..],
+            ),
+            (
+                c::RANDOM_WRITE,
+                &[0x01, 0x00, 0x64, 0x00, 0x00, 0xA8, 0x34, 0x12][..],
+            ),
+            (c::BATCH_READ, &[0x64, 0x00, 0x00, 0xA8, 0x01, 0x00][..]),
+            (
+                c::PASSWORD_UNLOCK,
+                &[0x04, 0x00, b'a', b'b', b'c', b'd'][..],
+            ),
+            (c::PASSWORD_LOCK, &[0x04, 0x00, b'a', b'b', b'c', b'd'][..]),
+            (c::LOOPBACK_TEST, &[0x02, 0x00, b'O', b'K'][..]),
+        ] {
+            refused(MELSEC, &melsec_3e(command, 0, data));
+            // The same command without its data (15 bytes) is refused for its code alone.
+            let reason = refused(MELSEC, &melsec_3e(command, 0, &[])).reason;
+            assert!(reason.contains("not Read CPU Model Name"), "{reason}");
+        }
+        // Read CPU Model Name with another subcommand, extra data, a lying length, another
+        // route, the 4E and ASCII frames.
+        refused(MELSEC, &melsec_3e(0x0101, 0x0001, &[]));
+        refused(MELSEC, &melsec_3e(0x0101, 0, &[0x00]));
+        let mut lying = melsec_3e(0x0101, 0, &[]);
+        lying[7] = 0x08;
+        refused(MELSEC, &lying);
+        let mut routed = melsec_3e(0x0101, 0, &[]);
+        routed[2] = 0x01;
+        refused(MELSEC, &routed);
+        let mut four_e = vec![0x54, 0x00, 0x34, 0x12, 0x00, 0x00];
+        four_e.extend_from_slice(&melsec_3e(0x0101, 0, &[])[2..]);
+        refused(MELSEC, &four_e);
+        refused(MELSEC, b"500000FF03FF000018001001010000");
+        // A reply is not a request.
+        let mut reply = melsec_3e(0x0101, 0, &[]);
+        reply[0] = 0xD0;
+        refused(MELSEC, &reply);
+    }
+
     #[test]
     fn empty_and_one_byte_inputs_are_refused() {
         for label in PROTOCOLS {
@@ -1028,7 +1157,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, MELSEC, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

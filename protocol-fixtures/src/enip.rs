@@ -485,7 +485,7 @@ fn bind(
 }
 
 /// Accepts on `listener`, or never completes when TCP is off.
-async fn accept(listener: Option<&TcpListener>) -> io::Result<TcpStream> {
+pub(crate) async fn accept(listener: Option<&TcpListener>) -> io::Result<TcpStream> {
     match listener {
         Some(listener) => listener.accept().await.map(|(stream, _)| stream),
         None => std::future::pending().await,
@@ -493,7 +493,10 @@ async fn accept(listener: Option<&TcpListener>) -> io::Result<TcpStream> {
 }
 
 /// Receives on `socket`, or never completes when UDP is off.
-async fn recv_from(socket: Option<&UdpSocket>, buf: &mut [u8]) -> io::Result<(usize, SocketAddr)> {
+pub(crate) async fn recv_from(
+    socket: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr)> {
     match socket {
         Some(socket) => socket.recv_from(buf).await,
         None => std::future::pending().await,

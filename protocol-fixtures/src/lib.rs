@@ -1,6 +1,6 @@
 //! Simulated OT devices for otscan's tests and demo: well-behaved and quirky Modbus/TCP devices,
 //! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), BACnet/IP devices,
-//! Siemens S7 CPUs (ISO-on-TCP), silent TCP ports,
+//! Siemens S7 CPUs (ISO-on-TCP), Mitsubishi MELSEC CPUs (SLMP 3E, TCP and UDP), silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
@@ -28,6 +28,7 @@ pub mod bacnet;
 pub mod device;
 pub mod enip;
 pub mod hostile;
+pub mod melsec;
 pub mod modbus;
 pub mod plant;
 pub mod recorder;
@@ -42,6 +43,7 @@ pub use hostile::{
     DeviceGuard, GuardReport, GuardRules, HostileBehaviour, HostileDevice, HostileEndpoint,
     HostileFacts, HostileHandle, HostileProtocol, HostileReport, HostileService,
 };
+pub use melsec::{MelsecDevice, MelsecDeviceConfig};
 pub use modbus::{
     ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, RdiBehaviour, ReportServerId,
     UnitIdPolicy,

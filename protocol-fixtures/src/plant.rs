@@ -11,6 +11,7 @@ use crate::{
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
+    melsec::{self, MelsecDevice, MelsecDeviceConfig},
     modbus::{
         object_id as obj, ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds,
         RdiBehaviour, UnitIdPolicy,
@@ -46,6 +47,8 @@ pub struct DeviceSpec {
     pub bacnet: Option<(u16, BacnetDeviceConfig)>,
     /// An S7 CPU on this TCP port (ISO-on-TCP).
     pub s7: Option<(u16, S7DeviceConfig)>,
+    /// A MELSEC CPU on this port (SLMP 3E, TCP and/or UDP as its config says).
+    pub melsec: Option<(u16, MelsecDeviceConfig)>,
     /// Hostile or fragile services (see [`crate::hostile`]).
     pub hostile: Vec<HostileService>,
 }
@@ -60,6 +63,7 @@ impl DeviceSpec {
             "snmp" => self.snmp.is_some(),
             "bacnet" => self.bacnet.is_some(),
             "s7" => self.s7.is_some(),
+            "melsec" => self.melsec.is_some(),
             _ => false,
         }
     }
@@ -75,6 +79,7 @@ impl DeviceSpec {
             snmp: None,
             bacnet: None,
             s7: None,
+            melsec: None,
             hostile: Vec::new(),
         }
     }
@@ -121,6 +126,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a MELSEC CPU.
+    #[must_use]
+    pub fn with_melsec(mut self, port: u16, config: MelsecDeviceConfig) -> Self {
+        self.melsec = Some((port, config));
+        self
+    }
+
     /// Adds a TCP port that never answers.
     #[must_use]
     pub fn with_silent_tcp(mut self, port: u16) -> Self {
@@ -153,6 +165,8 @@ pub struct PlantPorts {
     pub bacnet: u16,
     /// S7 (ISO-on-TCP) port, TCP.
     pub s7: u16,
+    /// MELSEC (SLMP 3E) port, TCP and UDP.
+    pub melsec: u16,
 }
 
 impl Default for PlantPorts {
@@ -164,6 +178,7 @@ impl Default for PlantPorts {
             snmp: snmp::PORT,
             bacnet: bacnet::PORT,
             s7: s7::PORT,
+            melsec: melsec::PORT,
         }
     }
 }
@@ -177,6 +192,7 @@ impl PlantPorts {
         snmp: 1161,
         bacnet: 47808,
         s7: 10102,
+        melsec: 5007,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -209,6 +225,7 @@ impl PlantPorts {
             snmp: first + 2 * step,
             bacnet: first + 3 * step,
             s7: first + 4 * step,
+            melsec: first + 8 * step,
         }
     }
 
@@ -222,6 +239,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            melsec,
         } = *self;
         [
             ("modbus", modbus),
@@ -229,6 +247,7 @@ impl PlantPorts {
             ("snmp", snmp),
             ("bacnet", bacnet),
             ("s7", s7),
+            ("melsec", melsec),
         ]
         .into_iter()
     }
@@ -251,6 +270,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            melsec,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -258,6 +278,7 @@ impl PlantPorts {
             "snmp" => snmp,
             "bacnet" => bacnet,
             "s7" => s7,
+            "melsec" => melsec,
             _ => return false,
         };
         *slot = port;
@@ -450,6 +471,18 @@ impl PlantSpec {
     /// serial `S C-X4U421302009`, mfg `Siemens AG`, model `6ES7 315-2EH14-0AB0`), ifPhysAddress.1
     /// `00:1b:1b:21:04:a7`, engine id `800010e903` + that MAC; v1, v2c and v3, community public.
     ///
+    /// MELSEC CPUs (see [`crate::melsec`]), every one on `ports.melsec` (TCP and UDP unless
+    /// said), answering Read CPU Model Name; model codes of Q, L and iQ-R from a public SLMP
+    /// table, the FX5U's simulated:
+    ///
+    /// | host | name | model name | model code | behaviour |
+    /// |------|------|------------|------------|-----------|
+    /// | .90 | `plc-q03udv` | Q03UDVCPU | 0x0366 | TCP and UDP |
+    /// | .91 | `plc-r04` | R04CPU | 0x4800 | TCP and UDP |
+    /// | .92 | `plc-fx5u-tcp-only` | FX5U-32MT/ES | 0x4A23 (simulated) | TCP only |
+    /// | .93 | `plc-l26-udp-only` | L26CPU-BT | 0x0542 | UDP only |
+    /// | .94 | `melsec-refuse-c059` | (Q06UDVCPU, never sent) | 0x0368 | Read CPU Model Name gets end code 0xC059 |
+    ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
         let port = ports.enip;
@@ -574,6 +607,26 @@ impl PlantSpec {
             DeviceSpec::new(host(base, 56), "plc-s7-lying-szl").with_s7(port, s7_317_lying_szl()),
             DeviceSpec::new(host(base, 57), "plc-s7-data-units").with_s7(port, s7_412_data_units()),
         ]);
+        let port = ports.melsec;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 90), "plc-q03udv")
+                .with_melsec(port, MelsecDeviceConfig::new("Q03UDVCPU", 0x0366)),
+            DeviceSpec::new(host(base, 91), "plc-r04")
+                .with_melsec(port, MelsecDeviceConfig::new("R04CPU", 0x4800)),
+            DeviceSpec::new(host(base, 92), "plc-fx5u-tcp-only").with_melsec(
+                port,
+                MelsecDeviceConfig::new("FX5U-32MT/ES", FX5U_SIMULATED_CODE).tcp_only(),
+            ),
+            DeviceSpec::new(host(base, 93), "plc-l26-udp-only").with_melsec(
+                port,
+                MelsecDeviceConfig::new("L26CPU-BT", 0x0542).udp_only(),
+            ),
+            DeviceSpec::new(host(base, 94), "melsec-refuse-c059").with_melsec(
+                port,
+                MelsecDeviceConfig::new("Q06UDVCPU", 0x0368)
+                    .with_end_code(melsec::end_code::COMMAND_NOT_SUPPORTED),
+            ),
+        ]);
         spec
     }
 
@@ -641,6 +694,10 @@ impl PlantSpec {
         spec
     }
 }
+
+/// The FX5U model code the simulated iQ-F CPU sends: simulated, not verified against a
+/// real FX5U (public tables found list Q, L and iQ-R codes only).
+const FX5U_SIMULATED_CODE: u16 = 0x4A23;
 
 /// A 32-byte product name that is not UTF-8: Latin-1 letters, a 0xFF and a NUL pad.
 const LATIN1_NAME: &[u8; 32] = b"E/A-Modul \xDCberwachung Stra\xDFe 7\xFF\x00";
@@ -1142,6 +1199,8 @@ pub struct PlantDevice {
     pub bacnet: Option<SocketAddr>,
     /// Where the S7 CPU listens (TCP), if there is one.
     pub s7: Option<SocketAddr>,
+    /// Where the MELSEC CPU listens (TCP and/or UDP on one port), if there is one.
+    pub melsec: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1157,6 +1216,7 @@ impl PlantDevice {
             (self.s7.is_some(), "s7"),
             (self.bacnet.is_some(), "bacnet"),
             (self.snmp.is_some(), "snmp"),
+            (self.melsec.is_some(), "melsec"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1235,6 +1295,14 @@ impl Plant {
                 s7 = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut melsec = None;
+            if let Some((port, config)) = &spec.melsec {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = MelsecDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                melsec = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut hostile = Vec::new();
             for service in &spec.hostile {
                 let addr = SocketAddr::from((spec.ip, service.port));
@@ -1262,6 +1330,7 @@ impl Plant {
                 snmp,
                 bacnet,
                 s7,
+                melsec,
                 hostile,
                 handles,
             });

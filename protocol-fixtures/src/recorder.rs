@@ -75,6 +75,9 @@ pub enum Framing {
     Tpkt,
     /// No framing: every read is recorded as it arrived.
     Raw,
+    /// MELSEC SLMP / MC protocol 3E binary frame: a 9-byte header whose little-endian data
+    /// length (offset 7) says how many bytes follow it.
+    Melsec3e,
 }
 
 enum FrameLen {
@@ -92,6 +95,7 @@ impl Framing {
             Framing::Enip => "enip",
             Framing::Tpkt => "s7",
             Framing::Raw => "raw",
+            Framing::Melsec3e => "melsec",
         }
     }
 
@@ -139,6 +143,18 @@ impl Framing {
                 if length < 6 {
                     FrameLen::Implausible
                 } else if buf.len() < length {
+                    FrameLen::Incomplete
+                } else {
+                    FrameLen::Complete(length)
+                }
+            }
+            Framing::Melsec3e => {
+                const HEADER: usize = 9;
+                if buf.len() < HEADER {
+                    return FrameLen::Incomplete;
+                }
+                let length = HEADER + usize::from(u16::from_le_bytes([buf[7], buf[8]]));
+                if buf.len() < length {
                     FrameLen::Incomplete
                 } else {
                     FrameLen::Complete(length)

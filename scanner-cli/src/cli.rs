@@ -202,7 +202,10 @@ impl ScanArgs {
             list(
                 self.ports
                     .iter()
-                    .map(|(pr, n)| quoted(&format!("{pr}={n}")))
+                    .map(|(pr, n)| {
+                        let list: Vec<String> = n.iter().map(u16::to_string).collect();
+                        quoted(&format!("{pr}={}", list.join(",")))
+                    })
                     .collect(),
             ),
         );
@@ -321,9 +324,11 @@ pub struct ScanArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = default_probe_list(),
         help = probes_help(), value_parser = parse_probe)]
     pub probes: Vec<Protocol>,
-    /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable).
-    #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
-    pub ports: Vec<(Protocol, u16)>,
+    /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable). MELSEC takes
+    /// a list tried in order over TCP and UDP, e.g. --port melsec=5007,5002 (default: TCP
+    /// 5007, UDP 5006; see the MELSEC options); the other protocols take one port.
+    #[arg(long = "port", value_name = "PROTO=N[,N]", value_parser = parse_port_override)]
+    pub ports: Vec<(Protocol, Vec<u16>)>,
     /// Global request rate: requests (connection attempts included) per second
     /// [profile safe: 100, normal: 500, fast: 2000].
     #[arg(long, value_name = "N", allow_negative_numbers = true,
@@ -528,9 +533,10 @@ pub struct DemoArgs {
     pub base: std::net::Ipv4Addr,
     /// Serve (and scan) a protocol's simulated devices on another port, e.g. --port s7=102
     /// (repeatable). The defaults avoid ports below 1024: modbus 5020, enip 44818, s7 10102,
-    /// bacnet 47808, snmp 1161.
-    #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
-    pub ports: Vec<(Protocol, u16)>,
+    /// bacnet 47808, snmp 1161, melsec 5007. A MELSEC list (--port melsec=5007,5002) is
+    /// scanned in order; the simulated devices serve the first port.
+    #[arg(long = "port", value_name = "PROTO=N[,N]", value_parser = parse_port_override)]
+    pub ports: Vec<(Protocol, Vec<u16>)>,
     /// Output format: native, ocsf, ecs or hec.
     #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
     pub format: Format,
@@ -553,14 +559,7 @@ fn probes_help() -> String {
     let defaults = ProtocolConfigs::default();
     let list: Vec<String> = Protocol::ALL
         .iter()
-        .map(|&p| {
-            let transports: Vec<String> = defaults
-                .transports(p)
-                .iter()
-                .map(|t| format!("{t:?}").to_ascii_uppercase())
-                .collect();
-            format!("{p} ({} {})", transports.join("/"), defaults.port(p))
-        })
+        .map(|&p| format!("{p} ({})", defaults.ports_text(p)))
         .collect();
     format!(
         "Probes to run, in order: {}. The first protocol that names an identity field wins.",
@@ -578,18 +577,25 @@ fn parse_probe(s: &str) -> Result<Protocol, String> {
     })
 }
 
-fn parse_port_override(s: &str) -> Result<(Protocol, u16), String> {
-    let (proto, port) = s
+/// `PROTO=N`, or `PROTO=N,N,...` for a protocol that takes a list of ports (MELSEC).
+fn parse_port_override(s: &str) -> Result<(Protocol, Vec<u16>), String> {
+    let (proto, list) = s
         .split_once('=')
         .ok_or_else(|| format!("'{s}' is not PROTO=PORT, e.g. modbus=5020"))?;
     let proto = parse_probe(proto)?;
-    let port: u16 = port
-        .trim()
-        .parse()
-        .ok()
-        .filter(|p| *p != 0)
-        .ok_or_else(|| format!("'{port}' is not a port number (1-65535)"))?;
-    Ok((proto, port))
+    let ports = list
+        .split(',')
+        .map(|port| {
+            port.trim()
+                .parse::<u16>()
+                .ok()
+                .filter(|p| *p != 0)
+                .ok_or_else(|| format!("'{port}' is not a port number (1-65535)"))
+        })
+        .collect::<Result<Vec<u16>, String>>()?;
+    // The protocol's own settings say whether it takes a list and which lists are valid.
+    ProtocolConfigs::default().set_ports(proto, &ports)?;
+    Ok((proto, ports))
 }
 
 /// Parses `250ms`, `2s`, `5m`, `1h`, `1h30m` or a plain number of seconds.
@@ -704,8 +710,9 @@ impl ScanArgs {
         }
         let mut protocols = ProtocolConfigs::default();
         self.probe_args.apply(&mut protocols);
-        for &(protocol, port) in &self.ports {
-            protocols.set_port(protocol, port);
+        for (protocol, ports) in &self.ports {
+            // Checked by the parser: a list only where the protocol takes one.
+            let _ = protocols.set_ports(*protocol, ports);
         }
         let pacing = self.pacing();
         let mut builder = ScanConfig::builder()
@@ -749,8 +756,14 @@ mod tests {
     fn ports() {
         assert_eq!(
             parse_port_override("modbus=5020"),
-            Ok((Protocol::Modbus, 5020))
+            Ok((Protocol::Modbus, vec![5020]))
         );
+        assert_eq!(
+            parse_port_override("melsec=5007,5002"),
+            Ok((Protocol::Melsec, vec![5007, 5002]))
+        );
+        assert!(parse_port_override("modbus=502,5020").is_err());
+        assert!(parse_port_override("melsec=5007,5007").is_err());
         assert!(parse_port_override("modbus").is_err());
         assert!(parse_port_override("modbus=0").is_err());
         assert!(parse_port_override("ftp=21").is_err());

@@ -3,7 +3,7 @@
 use std::net::Ipv4Addr;
 
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
-use scanner_core::{Protocol, ScanConfig, Targets};
+use scanner_core::{Protocol, ProtocolConfigs, ScanConfig, Targets};
 
 use crate::cli::DemoArgs;
 use crate::run::{run_scan, EXIT_FAILURE, EXIT_USAGE};
@@ -19,19 +19,30 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     let [a, b, c, _] = args.base.octets();
     let base = Ipv4Addr::new(a, b, c, 0);
     let mut ports = PlantPorts::UNPRIVILEGED;
-    for &(protocol, port) in &args.ports {
+    // The simulated devices serve the first port of a list; the scan tries them all.
+    let mut lists: Vec<(Protocol, Vec<u16>)> = Vec::new();
+    for (protocol, list) in &args.ports {
+        let port = list[0];
         if !ports.set(protocol.name(), port) {
             say!(
                 "otscan: error: --port {protocol}={port}: the demo plant has no {protocol} devices"
             );
             return EXIT_USAGE;
         }
+        lists.retain(|(p, _)| p != protocol);
+        lists.push((*protocol, list.clone()));
     }
     // Every registered protocol is scanned on the port its simulated devices use.
     let mut plan = Vec::new();
     for &protocol in Protocol::ALL {
         match ports.get(protocol.name()) {
-            Some(port) => plan.push((protocol, port)),
+            Some(port) => plan.push((
+                protocol,
+                lists
+                    .iter()
+                    .find(|(p, _)| *p == protocol)
+                    .map_or_else(|| vec![port], |(_, list)| list.clone()),
+            )),
             None => {
                 say!("otscan: error: the demo plant has no simulated {protocol} devices");
                 return EXIT_FAILURE;
@@ -47,7 +58,10 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     };
     let on: Vec<String> = plan
         .iter()
-        .map(|(p, port)| format!("{p} on {port}"))
+        .map(|(p, list)| {
+            let list: Vec<String> = list.iter().map(u16::to_string).collect();
+            format!("{p} on {}", list.join(","))
+        })
         .collect();
     say!(
         "otscan demo: {} simulated devices on {base}/24, {}; scanning the /24 with the default safe settings",
@@ -65,10 +79,13 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
     let config = Targets::parse([format!("{base}/24")])
         .map_err(|e| e.to_string())
         .and_then(|targets| {
-            plan.iter()
-                .fold(ScanConfig::builder().targets(targets), |b, &(p, port)| {
-                    b.port(p, port)
-                })
+            let mut protocols = ProtocolConfigs::default();
+            for (p, list) in &plan {
+                protocols.set_ports(*p, list)?;
+            }
+            ScanConfig::builder()
+                .targets(targets)
+                .protocols(protocols)
                 .build()
                 .map_err(|e| e.to_string())
         });

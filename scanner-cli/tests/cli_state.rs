@@ -78,6 +78,8 @@ const CHANGES: &[(&str, &[&str])] = &[
     ),
     ("--snmp-version", &["--snmp-version", "2c"]),
     ("--record-community", &["--record-community"]),
+    ("--melsec-tcp-ports", &["--melsec-tcp-ports", "5007,5002"]),
+    ("--melsec-udp-ports", &["--melsec-udp-ports", "none"]),
 ];
 
 #[test]
@@ -111,6 +113,11 @@ fn resuming_with_any_probe_setting_changed_is_refused() {
             vec!["--port".into(), format!("{protocol}={port}")],
         ));
     }
+    // A list where the protocol takes one (MELSEC).
+    changes.push((
+        "--port melsec=5007,5002".into(),
+        vec!["--port".into(), "melsec=5007,5002".into()],
+    ));
     changes.push((
         "--probes".into(),
         vec!["--probes".into(), "snmp,modbus".into()],

@@ -20,6 +20,7 @@
 
 pub mod bacnet;
 pub mod enip;
+pub mod melsec;
 pub mod modbus;
 pub mod probe;
 pub mod s7;
@@ -54,6 +55,8 @@ macro_rules! registry {
             Enip => enip("enip", EnipConfig, EnipDetails),
             /// Siemens S7comm over ISO-on-TCP (port 102).
             S7 => s7("s7", S7Config, S7Details),
+            /// Mitsubishi MELSEC SLMP / MC protocol 3E frame (TCP 5007, UDP 5006; per site).
+            Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
@@ -87,6 +90,21 @@ macro_rules! protocol_configs {
             pub fn set_port(&mut self, protocol: Protocol, port: u16) {
                 match protocol {
                     $(Protocol::$variant => self.$module.set_port(port),)*
+                }
+            }
+
+            /// Sets the ports `protocol`'s probe tries, in order (`--port NAME=N,N`):
+            /// an error for a protocol that takes one port.
+            pub fn set_ports(&mut self, protocol: Protocol, ports: &[u16]) -> Result<(), String> {
+                match protocol {
+                    $(Protocol::$variant => self.$module.set_ports(ports),)*
+                }
+            }
+
+            /// `protocol`'s transports and ports as `--help` shows them.
+            pub fn ports_text(&self, protocol: Protocol) -> String {
+                match protocol {
+                    $(Protocol::$variant => self.$module.ports_text(),)*
                 }
             }
 

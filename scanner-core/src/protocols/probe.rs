@@ -34,6 +34,33 @@ pub trait ProbeConfig:
     /// Sets the port the probe talks to.
     fn set_port(&mut self, port: u16);
 
+    /// Sets the ports the probe tries, in order (`--port NAME=N[,N...]`). Most
+    /// protocols take exactly one; a protocol whose ports are set per site (MELSEC)
+    /// takes a list. The error is a one-line message.
+    fn set_ports(&mut self, ports: &[u16]) -> Result<(), String> {
+        match ports {
+            [port] => {
+                self.set_port(*port);
+                Ok(())
+            }
+            _ => Err(format!(
+                "{} takes one port, not a list",
+                Self::PROTOCOL.name()
+            )),
+        }
+    }
+
+    /// The transports and ports as `--help` and the plan show them, e.g. "TCP 502" or
+    /// "TCP/UDP 44818".
+    fn ports_text(&self) -> String {
+        let transports: Vec<String> = self
+            .transports()
+            .iter()
+            .map(|t| format!("{t:?}").to_ascii_uppercase())
+            .collect();
+        format!("{} {}", transports.join("/"), self.port())
+    }
+
     /// The transports the probe uses, in order: the record gets one service
     /// observation for each.
     fn transports(&self) -> &'static [Transport];
