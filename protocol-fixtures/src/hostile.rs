@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     bacnet::{self, BacnetDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
+    melsec::{self, MelsecDeviceConfig},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
     recorder::{Framing, Recorder, RecordingStream, Transport},
@@ -85,6 +86,8 @@ pub enum HostileProtocol {
     Bacnet,
     /// Siemens S7 on ISO-on-TCP (TCP only).
     S7,
+    /// MELSEC SLMP / MC protocol 3E binary frames (TCP and UDP).
+    Melsec,
 }
 
 impl HostileProtocol {
@@ -96,6 +99,7 @@ impl HostileProtocol {
             HostileProtocol::Snmp => crate::snmp::PROTOCOL,
             HostileProtocol::Bacnet => bacnet::PROTOCOL,
             HostileProtocol::S7 => s7::PROTOCOL,
+            HostileProtocol::Melsec => melsec::PROTOCOL,
         }
     }
 
@@ -105,13 +109,14 @@ impl HostileProtocol {
             HostileProtocol::Enip => Framing::Enip,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
+            HostileProtocol::Melsec => Framing::Melsec3e,
         }
     }
 
     fn carries(self, transport: Transport) -> bool {
         match self {
             HostileProtocol::Modbus => transport == Transport::Tcp,
-            HostileProtocol::Enip => true,
+            HostileProtocol::Enip | HostileProtocol::Melsec => true,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
             HostileProtocol::S7 => transport == Transport::Tcp,
         }
@@ -928,6 +933,12 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 length
             }
         }
+        HostileProtocol::Melsec => {
+            if pending.len() < melsec::HEADER_LEN {
+                return None;
+            }
+            melsec::HEADER_LEN + usize::from(u16::from_le_bytes([pending[7], pending[8]]))
+        }
         HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
     };
     if len == 0 || pending.len() < len {
@@ -1069,6 +1080,7 @@ fn craft(
         HostileProtocol::Snmp => snmp_reply(shape, request),
         HostileProtocol::Bacnet => bacnet_reply(shape, request, device),
         HostileProtocol::S7 => s7_reply(shape, request),
+        HostileProtocol::Melsec => melsec_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1779,6 +1791,32 @@ fn s7_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+/// A MELSEC reply of `shape`: a Q03UDVCPU's Read CPU Model Name answer, bent.
+fn melsec_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let mut reply = MelsecDeviceConfig::default().reply(request)?;
+    match shape {
+        Shape::HugeLength => {
+            reply[7..9].copy_from_slice(&u16::MAX.to_le_bytes());
+            reply.truncate(20);
+        }
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF]),
+        // The answer of a request that went to network 1, station 2: not ours.
+        Shape::WrongCorrelation => {
+            reply[2] = 0x01;
+            reply[3] = 0x02;
+        }
+        // A 4E response (subheader D4 00 and a serial number): another frame family.
+        Shape::WrongKind => {
+            let mut four_e = vec![0xD4, 0x00, 0x34, 0x12, 0x00, 0x00];
+            four_e.extend_from_slice(&reply[2..]);
+            reply = four_e;
+        }
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, b' '),
+        _ => {}
+    }
+    Some(reply)
+}
+
 // ---------------------------------------------------------------------------
 // The hostile plant
 
@@ -1823,11 +1861,12 @@ impl PlantSpec {
     /// | .50-.64 | SNMP | UDP | silent, BER length 2^31, more than declared, wrong request id, wrong PDU (SetRequest), garbage, deep nesting, huge integers, huge OIDs, oversized datagram, reply from another port, reply from another address, flood, truncated datagram, echo |
     /// | .80-.93 | BACnet/IP | UDP | silent, truncated datagram (close mid-reply), BVLC length 65535, more than declared, wrong invoke id, wrong kind (SimpleACK of WriteProperty), garbage, echo, oversized datagram, reply from another port, reply from another address, flood, deep nesting ([`BACNET_NESTING_DEPTH`] opening tags), huge tag length (CharacterString of 0xFFFFFFFF bytes) |
     /// | .100-.113 | S7 | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, TPKT length 65535, more than declared, wrong PDU reference, wrong kind (Write Var Ack_Data), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), SZL lying counts (record count 65535 / record length 0xFFFF), COTP then silence |
+    /// | .180-.193 | MELSEC | TCP and UDP | silent, slow drip (TCP), endless stream (TCP), close mid-reply (UDP: half a datagram), reset after connect (TCP), data length 0xFFFF, more than declared, reply for another route (network 1, PC 2), 4E subheader (`D4 00`), garbage, echo, end code 0xC05C (a [`crate::MelsecDevice`]), oversized datagram (UDP), flood (UDP) |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Modbus, Snmp, S7};
+        use HostileProtocol::{Bacnet, Enip, Melsec, Modbus, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2014,6 +2053,57 @@ impl PlantSpec {
                     .with_hostile(tcp(ports.s7, behaviour)),
             );
         }
+
+        let tcp_udp =
+            |b: HostileBehaviour| vec![tcp(ports.melsec, b.clone()), udp(ports.melsec, b)];
+        let melsec: [(&str, Vec<HostileService>); 13] = [
+            ("melsec-silent", tcp_udp(B::Silent(Melsec))),
+            (
+                "melsec-slow-drip",
+                vec![tcp(ports.melsec, B::SlowDrip(Melsec))],
+            ),
+            (
+                "melsec-endless-stream",
+                vec![tcp(ports.melsec, B::EndlessStream(Melsec))],
+            ),
+            ("melsec-close-mid-reply", tcp_udp(B::CloseMidReply(Melsec))),
+            (
+                "melsec-reset-after-connect",
+                vec![tcp(ports.melsec, B::ResetAfterConnect(Melsec))],
+            ),
+            ("melsec-huge-length", tcp_udp(B::HugeDeclaredLength(Melsec))),
+            (
+                "melsec-more-than-declared",
+                tcp_udp(B::MoreThanDeclared(Melsec)),
+            ),
+            ("melsec-other-route", tcp_udp(B::WrongCorrelation(Melsec))),
+            ("melsec-4e-subheader", tcp_udp(B::WrongReplyKind(Melsec))),
+            ("melsec-garbage", tcp_udp(B::Garbage(Melsec))),
+            ("melsec-echo", tcp_udp(B::Echo(Melsec))),
+            (
+                "melsec-oversized-datagram",
+                vec![udp(ports.melsec, B::OversizedDatagram(Melsec))],
+            ),
+            (
+                "melsec-udp-flood",
+                vec![udp(ports.melsec, B::Flood(Melsec))],
+            ),
+        ];
+        for (i, (name, services)) in melsec.into_iter().enumerate() {
+            let host_number = 180 + i as u8 + u8::from(i >= 11);
+            let spec = services.into_iter().fold(
+                DeviceSpec::new(host(base, host_number), name),
+                DeviceSpec::with_hostile,
+            );
+            devices.push(spec);
+        }
+        devices.push(
+            DeviceSpec::new(host(base, 191), "melsec-end-code-c05c").with_melsec(
+                ports.melsec,
+                MelsecDeviceConfig::new("R04CPU", 0x4800)
+                    .with_end_code(melsec::end_code::REQUEST_CONTENTS),
+            ),
+        );
 
         for (host_number, name, guard) in [
             (70, "fragile-one-connection", DeviceGuard::one_connection()),

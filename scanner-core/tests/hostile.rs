@@ -19,6 +19,7 @@ use scanner_core::config::Rate;
 use scanner_core::output::{self, Format, OutputMeta};
 use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
+use scanner_core::protocols::melsec::MAX_REPLY_LEN as MELSEC_CAP;
 use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
 use scanner_core::record::{ServiceDetails, Transport};
 use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
@@ -210,6 +211,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (Protocol::Enip, Transport::Tcp),
                 (Protocol::Enip, Transport::Udp),
                 (Protocol::S7, Transport::Tcp),
+                (Protocol::Melsec, Transport::Tcp),
+                (Protocol::Melsec, Transport::Udp),
                 (Protocol::Bacnet, Transport::Udp),
                 (Protocol::Snmp, Transport::Udp),
             ],
@@ -237,6 +240,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const ENIP_UDP: (Protocol, Transport) = (Protocol::Enip, Transport::Udp);
     const SNMP: (Protocol, Transport) = (Protocol::Snmp, Transport::Udp);
     const BACNET: (Protocol, Transport) = (Protocol::Bacnet, Transport::Udp);
+    const MELSEC_TCP: (Protocol, Transport) = (Protocol::Melsec, Transport::Tcp);
+    const MELSEC_UDP: (Protocol, Transport) = (Protocol::Melsec, Transport::Udp);
     const S7: (Protocol, Transport) = (Protocol::S7, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
@@ -366,6 +371,53 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         // Lying record counts and lengths: the records present are decoded.
         ("s7-szl-lying-counts", vec![(S7, &[Ok_])]),
         ("s7-cotp-then-silence", vec![(S7, &[Timeout])]),
+        (
+            "melsec-silent",
+            vec![(MELSEC_TCP, &[Timeout]), (MELSEC_UDP, &[Timeout])],
+        ),
+        ("melsec-slow-drip", vec![(MELSEC_TCP, &[Timeout])]),
+        // Replies for another route, without end: framed, skipped, and cut off.
+        ("melsec-endless-stream", vec![(MELSEC_TCP, &[Proto])]),
+        (
+            "melsec-close-mid-reply",
+            vec![(MELSEC_TCP, &[Closed]), (MELSEC_UDP, &[Proto])],
+        ),
+        ("melsec-reset-after-connect", vec![(MELSEC_TCP, reset)]),
+        (
+            "melsec-huge-length",
+            vec![(MELSEC_TCP, &[Proto]), (MELSEC_UDP, &[Proto])],
+        ),
+        (
+            "melsec-more-than-declared",
+            vec![(MELSEC_TCP, &[Ok_]), (MELSEC_UDP, &[Ok_])],
+        ),
+        // TCP: a reply for another route is skipped as another request's, then silence.
+        // UDP: the datagram is a 3E response, so its wrong route is a protocol error.
+        (
+            "melsec-other-route",
+            vec![(MELSEC_TCP, &[Timeout]), (MELSEC_UDP, &[Proto])],
+        ),
+        // A 4E subheader cannot frame a 3E reply; a UDP datagram without D0 00 is no answer.
+        (
+            "melsec-4e-subheader",
+            vec![(MELSEC_TCP, &[Proto]), (MELSEC_UDP, &[Timeout])],
+        ),
+        (
+            "melsec-garbage",
+            vec![(MELSEC_TCP, garbage), (MELSEC_UDP, garbage)],
+        ),
+        // Our own request back: a protocol error on TCP, no answer on UDP.
+        (
+            "melsec-echo",
+            vec![(MELSEC_TCP, &[Proto]), (MELSEC_UDP, &[Timeout])],
+        ),
+        (
+            "melsec-end-code-c05c",
+            vec![(MELSEC_TCP, &[AppErr]), (MELSEC_UDP, &[AppErr])],
+        ),
+        ("melsec-oversized-datagram", vec![(MELSEC_UDP, &[Proto])]),
+        // Replies for other routes and garbage: the first 3E one is a wrong route.
+        ("melsec-udp-flood", vec![(MELSEC_UDP, &[Proto, Timeout])]),
         (
             "fragile-one-connection",
             vec![
@@ -559,6 +611,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("modbus-endless-stream", Protocol::Modbus),
         ("enip-endless-stream", Protocol::Enip),
         ("s7-endless-stream", Protocol::S7),
+        ("melsec-endless-stream", Protocol::Melsec),
     ] {
         let f = facts(name);
         assert_eq!(f.connections, f.closed_by_peer, "{name}: {f:?}");
@@ -572,6 +625,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("enip-oversized-datagram", ENIP_CAP),
         ("snmp-oversized-datagram", SNMP_CAP),
         ("bacnet-oversized-datagram", BACNET_CAP),
+        ("melsec-oversized-datagram", MELSEC_CAP),
     ] {
         let r = by_name(name);
         let s = r
