@@ -11,6 +11,11 @@
 //!    get-next-request (v3: the empty discovery get-request), no S7 TPDU but a COTP Connection
 //!    Request, the Setup Communication job and read-SZL 0x0011/0x001C userdata, no BACnet APDU
 //!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is.
+//!
+//! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
+//! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
+//! filter leaves its port out and the recorder's hand-decoded rule (exactly the 15-byte
+//! Read CPU Model Name) is the audit.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -290,7 +295,64 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
             S7Request::SzlNext(1),
         ])
     );
+    // MELSEC: Read CPU Model Name only, over TCP and UDP (the hand-decoded rule is the
+    // whole audit: Debian's tshark 4.0 has no SLMP / MC protocol dissector).
+    let melsec: BTreeSet<(&str, u16, u16)> = seen
+        .iter()
+        .filter_map(|(t, r)| match r {
+            Request::Melsec {
+                command,
+                subcommand,
+            } => Some((t.as_str(), *command, *subcommand)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        melsec,
+        BTreeSet::from([("tcp", 0x0101, 0), ("udp", 0x0101, 0)])
+    );
+    // The negative control of that audit: a Remote STOP over TCP and a batch write over UDP,
+    // sent by this test to the simulated Q03UDV (which refuses both with 0xC059), are
+    // flagged by the recorder.
+    plant.recorder().clear();
+    melsec_controls(host(base, 90), ports.melsec).await;
+    let flagged: Vec<_> = plant
+        .recorder()
+        .violations()
+        .into_iter()
+        .filter(|(frame, _)| frame.protocol == "melsec")
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
     plant.shutdown().await;
+}
+
+/// Remote STOP (0x1002) over TCP and a batch write of D100 (0x1401) over UDP to `ip`.
+async fn melsec_controls(ip: Ipv4Addr, port: u16) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let frame = |command: u16, data: &[u8]| {
+        let length = u16::try_from(6 + data.len()).unwrap().to_le_bytes();
+        let mut out = vec![
+            0x50, 0x00, 0x00, 0xFF, 0xFF, 0x03, 0x00, length[0], length[1],
+        ];
+        out.extend_from_slice(&[0x10, 0x00]);
+        out.extend_from_slice(&command.to_le_bytes());
+        out.extend_from_slice(&[0x00, 0x00]);
+        out.extend_from_slice(data);
+        out
+    };
+    let mut reply = [0u8; 64];
+    let mut tcp = tokio::net::TcpStream::connect((ip, port)).await.unwrap();
+    tcp.write_all(&frame(0x1002, &[0x01, 0x00])).await.unwrap();
+    let n = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(reply[9..11.min(n)], [0x59, 0xC0], "refused with 0xC059");
+    drop(tcp);
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let write = frame(0x1401, &[0x64, 0x00, 0x00, 0xA8, 0x01, 0x00, 0x2A, 0x00]);
+    udp.send_to(&write, (ip, port)).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), udp.recv(&mut reply)).await;
 }
 
 // ---------------------------------------------------------------------------
