@@ -309,3 +309,61 @@ async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
     let stderr = String::from_utf8_lossy(&out.stderr);
     assert!(stderr.contains("s7 6, bacnet 7"), "{stderr}");
 }
+
+/// `--port melsec=A,B`: a list where MELSEC takes one, tried in order over TCP and UDP; a CPU
+/// that answers only on B is found there, and one port is still refused for other protocols.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn melsec_port_list_finds_a_cpu_on_its_second_port() {
+    let ports = protocol_fixtures::PlantPorts::block(20480);
+    let second = ports.melsec + 1;
+    let mut spec = PlantSpec::plant(Ipv4Addr::new(127, 65, 0, 0), ports);
+    spec.devices.push(
+        protocol_fixtures::DeviceSpec::new(Ipv4Addr::new(127, 65, 0, 97), "plc-on-second-port")
+            .with_melsec(
+                second,
+                protocol_fixtures::MelsecDeviceConfig::new("R08CPU", 0x4801),
+            ),
+    );
+    let plant = Plant::start(spec).unwrap();
+    let list = format!("melsec={},{second}", ports.melsec);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("otscan")
+            .unwrap()
+            .args(["scan", "127.65.0.90-97", "--probes", "melsec"])
+            .args(["--port", &list])
+            .args(["--rate", "2000", "--per-device-interval", "5ms"])
+            .args(["--timeout", "500ms"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    plant.shutdown().await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let recs = records(&out.stdout);
+    let by_ip = |ip: &str| recs.iter().find(|r| r["ip"] == ip).unwrap();
+    let q03 = by_ip("127.65.0.90");
+    assert_eq!(q03["model"], "Q03UDVCPU");
+    assert_eq!(q03["services"][0]["port"], ports.melsec);
+    let r08 = by_ip("127.65.0.97");
+    assert_eq!(r08["model"], "R08CPU");
+    assert_eq!(r08["vendor"], "Mitsubishi Electric");
+    for service in r08["services"].as_array().unwrap() {
+        assert_eq!(service["port"], second, "{service}");
+        assert_eq!(service["status"], "success", "{service}");
+    }
+    let refused = by_ip("127.65.0.94");
+    assert_eq!(refused["services"][0]["status"], "application-error");
+    assert!(refused["services"][0]["error"]
+        .as_str()
+        .unwrap()
+        .contains("0xc059"));
+
+    let bad = Command::cargo_bin("otscan")
+        .unwrap()
+        .args(["scan", "127.65.0.1", "--port", "modbus=502,5020"])
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(2), "{bad:?}");
+    assert!(String::from_utf8_lossy(&bad.stderr).contains("modbus takes one port"));
+}
