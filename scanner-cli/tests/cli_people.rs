@@ -34,6 +34,23 @@ fn record(ip: &str, vendor: &str, product: &str) -> String {
     .to_string()
 }
 
+/// Starts the plant on `base`/24 with `ports`, scans it (stdout a pipe), and stops it.
+async fn scan_plant(base: Ipv4Addr, ports: protocol_fixtures::PlantPorts) -> Output {
+    let _plant = start_plant(base, ports);
+    let flags = scan_flags(&ports);
+    let out = tokio::task::spawn_blocking(move || {
+        otscan()
+            .args(["scan", &format!("{base}/24"), "--rate", "2000"])
+            .args(flags)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    out
+}
+
 fn convert(scan: &Path, format: &str, columns: &str) -> Output {
     otscan()
         .args(["convert", "--format", format])
@@ -45,21 +62,9 @@ fn convert(scan: &Path, format: &str, columns: &str) -> Output {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_saved_scan_converts_to_a_table_csv_and_the_siem_formats() {
-    let ports = ports(PORTS);
-    let _plant = start_plant(BASE, ports);
     let dir = temp("people-convert");
     let scan = dir.join("scan.jsonl");
-    let flags = scan_flags(&ports);
-    let out = tokio::task::spawn_blocking(move || {
-        otscan()
-            .args(["scan", "127.147.0.0/24", "--rate", "2000"])
-            .args(flags)
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let out = scan_plant(BASE, ports(PORTS)).await;
     // stdout is a pipe: NDJSON, as before.
     let native = records(&out.stdout);
     assert!(native.len() >= 30, "{}", native.len());
@@ -327,4 +332,191 @@ async fn on_a_terminal_the_table_is_the_default_and_never_mixed_with_the_progres
         }
     }
     assert!(rows >= 30, "{rows} rows: {screen}");
+}
+
+/// Runs Debian's Chromium headless on `page` (file://, a fresh profile, no network
+/// features) with `args`, and returns its stdout.
+fn chromium(page: &Path, profile: &Path, args: &[String]) -> String {
+    let out = std::process::Command::new("timeout")
+        .arg("120")
+        .arg("chromium")
+        .args([
+            "--headless",
+            "--no-sandbox",
+            "--disable-gpu",
+            "--disable-quic",
+            "--no-first-run",
+            "--disable-background-networking",
+            "--disable-component-update",
+            "--disable-sync",
+        ])
+        .arg(format!("--user-data-dir={}", profile.display()))
+        .args(args)
+        .arg(format!("file://{}", page.display()))
+        .output()
+        .unwrap_or_else(|e| {
+            panic!("cannot run chromium ({e}): run scripts/install-deps.sh (it installs Debian's chromium)")
+        });
+    assert!(
+        out.status.success(),
+        "chromium failed (install it with scripts/install-deps.sh): {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// `otscan report` of a scan of the simulated plant against an older scan, loaded in
+/// a real browser: the DOM after the report's script ran has every device, a known
+/// device's row, the changes (the firmware change first), and a hostile product name
+/// as text, its script never run (it would retitle the page).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_html_report_works_in_a_real_browser_and_keeps_hostile_names_as_text() {
+    let dir = temp("people-report");
+    let ports = ports(PORTS + 2 * protocol_fixtures::PlantPorts::BLOCK);
+    let out = scan_plant(Ipv4Addr::new(127, 149, 0, 0), ports).await;
+    let mut scan = records(&out.stdout);
+    // Today's scan also holds a device with a hostile product name and vendor.
+    let hostile: serde_json::Value = serde_json::from_str(&record(
+        "127.149.0.250",
+        "<img src=x onerror=\"document.title='pwned by img'\">",
+        "<script>document.title='pwned'</script>",
+    ))
+    .unwrap();
+    scan.push(hostile);
+    // Last week: the ControlLogix had older firmware, the ABB drive was not there,
+    // and a device at .99 was.
+    let mut older: Vec<serde_json::Value> = scan
+        .iter()
+        .filter(|r| r["ip"] != "127.149.0.13" && r["ip"] != "127.149.0.250")
+        .cloned()
+        .collect();
+    for r in &mut older {
+        if r["ip"] == "127.149.0.20" {
+            r["firmware_version"] = "20.9".into();
+        }
+    }
+    let mut gone = older[0].clone();
+    gone["ip"] = "127.149.0.99".into();
+    older.push(gone);
+    let ndjson = |records: &[serde_json::Value]| {
+        records
+            .iter()
+            .map(|r| r.to_string() + "\n")
+            .collect::<String>()
+    };
+    let (new_path, old_path) = (dir.join("today.jsonl"), dir.join("last-week.jsonl"));
+    std::fs::write(&new_path, ndjson(&scan)).unwrap();
+    std::fs::write(&old_path, ndjson(&older)).unwrap();
+    let page = dir.join("report.html");
+    let out = otscan()
+        .args(["report", "--title", "Plant A inventory"])
+        .arg(&new_path)
+        .arg(&old_path)
+        .arg("-o")
+        .arg(&page)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let html = std::fs::read_to_string(&page).unwrap();
+    // Self-contained: nothing to fetch.
+    for external in ["src=\"http", "href=\"http", "@import", "url("] {
+        assert!(!html.contains(external), "{external} in the report");
+    }
+
+    let devices = scan.iter().filter(|r| r["responsive"] == true).count();
+    let dom = chromium(&page, &dir.join("profile-dom"), &["--dump-dom".into()]);
+    assert!(
+        dom.contains("data-ready=\"1\""),
+        "the report's script did not run: {dom}"
+    );
+    assert!(
+        dom.contains("<title>Plant A inventory</title>"),
+        "the title was changed by a device string"
+    );
+    assert!(
+        dom.contains(&format!("{devices} of {devices} devices shown")),
+        "the device count the script wrote"
+    );
+    assert!(dom.contains(&format!("<b id=\"device-count\">{devices}</b>")));
+    // The ControlLogix's row.
+    let row_start = dom
+        .find("#d-127-149-0-20\">127.149.0.20</a>")
+        .expect("its row");
+    let row = &dom[row_start..row_start + dom[row_start..].find("</tr>").unwrap()];
+    for cell in [
+        "Rockwell Automation/Allen-Bradley",
+        "1756-L61/B LOGIX5561",
+        "20.11",
+        "plc",
+        "006C061A",
+        "enip",
+    ] {
+        assert!(row.contains(&format!("<td>{cell}</td>")), "{cell} in {row}");
+    }
+    // The changes: the firmware change first and notable, then what came and went.
+    let changes = &dom[dom.find("id=\"changes\"").expect("the changes section")..];
+    let changes = &changes[..changes.find("</section>").unwrap()];
+    let first_row = &changes[changes.find("<tbody>").unwrap()..];
+    let first_row = &first_row[..first_row.find("</tr>").unwrap()];
+    for text in [
+        "notable",
+        "127.149.0.20",
+        "firmware_version",
+        "20.9",
+        "20.11",
+    ] {
+        assert!(
+            first_row.contains(text),
+            "{text} in the first change: {first_row}"
+        );
+    }
+    assert!(changes.contains("127.149.0.13") && changes.contains(">appeared<"));
+    assert!(changes.contains("127.149.0.99") && changes.contains(">vanished<"));
+    // The hostile names are text in the page, not elements.
+    assert!(
+        dom.contains("&lt;script&gt;document.title='pwned'&lt;/script&gt;"),
+        "{dom}"
+    );
+    assert!(dom.contains("&lt;img src=x onerror="));
+    assert!(
+        !dom.contains("<img"),
+        "an <img> element from a device string"
+    );
+    assert_eq!(
+        dom.matches("<script").count(),
+        1,
+        "only the report's own script"
+    );
+    // Per-device details carry every protocol's fields.
+    let details = &dom[dom
+        .find("id=\"d-127-149-0-15\"")
+        .expect("the M580's details")..];
+    let details = &details[..details
+        .find("</details>\n</details>")
+        .unwrap_or(details.len())];
+    for field in [
+        "modbus tcp/",
+        "enip tcp/",
+        "snmp udp/",
+        "conformity",
+        "serial_number",
+    ] {
+        assert!(details.contains(field), "{field} in the M580's details");
+    }
+
+    let png = dir.join("report.png");
+    chromium(
+        &page,
+        &dir.join("profile-png"),
+        &[
+            format!("--screenshot={}", png.display()),
+            "--window-size=1400,1000".into(),
+        ],
+    );
+    let image = std::fs::read(&png).unwrap();
+    assert!(
+        image.starts_with(b"\x89PNG") && image.len() > 20_000,
+        "{} bytes",
+        image.len()
+    );
 }
