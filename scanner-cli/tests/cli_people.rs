@@ -520,3 +520,26 @@ async fn the_html_report_works_in_a_real_browser_and_keeps_hostile_names_as_text
         image.len()
     );
 }
+
+#[test]
+fn help_shows_the_new_commands_with_examples() {
+    for (command, example) in [
+        ("convert", "otscan convert scan.jsonl --format csv"),
+        (
+            "report",
+            "otscan report today.jsonl last-week.jsonl -o report.html",
+        ),
+        ("scan", "--format csv -o assets.csv"),
+    ] {
+        let out = otscan().args([command, "--help"]).output().unwrap();
+        let help = String::from_utf8(out.stdout).unwrap();
+        assert_eq!(out.status.code(), Some(0));
+        assert!(
+            help.contains("Examples:") && help.contains(example),
+            "{command}: {help}"
+        );
+    }
+    let out = otscan().args(["scan", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    assert!(help.contains("table when stdout is a terminal"), "{help}");
+}

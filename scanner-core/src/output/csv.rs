@@ -174,4 +174,16 @@ mod tests {
         assert_eq!(&got[3], "two lines");
         assert_eq!(got.len(), COLUMNS.len());
     }
+
+    #[test]
+    fn docs_record_md_lists_every_column_in_order() {
+        let doc = include_str!("../../../docs/record.md");
+        let section = &doc[doc.find("## CSV").expect("a CSV section")..];
+        let mut at = 0;
+        for column in COLUMNS {
+            let found = section[at..].find(&format!("`{column}`"));
+            at += found
+                .unwrap_or_else(|| panic!("docs/record.md: `{column}` missing or out of order"));
+        }
+    }
 }
