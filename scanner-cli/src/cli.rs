@@ -292,7 +292,8 @@ pub struct ConvertArgs {
     pub scan: PathBuf,
     /// Output format: table, csv, native, ocsf, ecs or hec [default: table on a
     /// terminal, native otherwise].
-    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format_choice)]
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
     pub format: FormatChoice,
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
@@ -353,7 +354,8 @@ pub struct DiscoverArgs {
     pub output: Option<PathBuf>,
     /// Output format: table, csv, native, ocsf, ecs or hec [default: table on a
     /// terminal, native otherwise].
-    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format_choice)]
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
     pub format: FormatChoice,
 }
 
@@ -430,7 +432,8 @@ pub struct ScanArgs {
     /// columns in docs/record.md), native (the otscan record), ocsf (Device Inventory
     /// Info, class 5001), ecs (event.kind: asset) or hec (Splunk HTTP Event Collector
     /// envelopes) [default: table when stdout is a terminal, native otherwise].
-    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format_choice)]
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
     pub format: FormatChoice,
     /// Pacing bundle: safe (default), normal or fast (see README); explicit flags win.
     #[arg(long, value_name = "NAME", default_value = "safe", value_parser = parse_profile)]
@@ -591,7 +594,8 @@ pub struct DemoArgs {
     pub ports: Vec<(Protocol, u16)>,
     /// Output format: table, csv, native, ocsf, ecs or hec [default: table on a
     /// terminal, native otherwise].
-    #[arg(long, value_name = "FORMAT", default_value = "auto", value_parser = parse_format_choice)]
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
     pub format: FormatChoice,
 }
 
