@@ -361,35 +361,10 @@ fn changed(ip: IpAddr, old: &Snapshot, new: &Snapshot) -> Option<Change> {
     })
 }
 
-/// A scan file that cannot be read as records.
-#[derive(Debug, thiserror::Error)]
-pub enum DiffError {
-    /// Reading failed (I/O error or invalid UTF-8) at a line.
-    #[error("line {line}: {source}")]
-    Io {
-        /// 1-based line number.
-        line: u64,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// A non-blank line is not a native asset record.
-    #[error("line {line}: not an otscan asset record: {source}")]
-    NotARecord {
-        /// 1-based line number.
-        line: u64,
-        /// What the JSON decoder said (its column refers to this line).
-        source: serde_json::Error,
-    },
-}
-
-impl DiffError {
-    /// The 1-based line the error is on.
-    pub fn line(&self) -> u64 {
-        match self {
-            DiffError::Io { line, .. } | DiffError::NotARecord { line, .. } => *line,
-        }
-    }
-}
+/// A scan file that cannot be read as records: the error of
+/// [`RecordReader`](crate::output::native::RecordReader), which every reader of saved
+/// scans shares.
+pub use crate::output::native::ReadError as DiffError;
 
 /// Reads a native NDJSON scan (one record per line), skipping blank lines.
 ///

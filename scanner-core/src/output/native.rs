@@ -52,14 +52,13 @@ impl<R: std::io::BufRead> RecordReader<R> {
         self.line
     }
 
-    fn read_one(&mut self) -> Result<Option<AssetRecord>, crate::diff::DiffError> {
-        use crate::diff::DiffError;
+    fn read_one(&mut self) -> Result<Option<AssetRecord>, ReadError> {
         use std::io::BufRead as _;
         loop {
             self.buf.clear();
             self.line += 1;
             let line = self.line;
-            let io = |source| DiffError::Io { line, source };
+            let io = |source| ReadError::Io { line, source };
             let n = std::io::Read::take(&mut self.reader, Self::MAX_LINE_LEN as u64 + 1)
                 .read_until(b'\n', &mut self.buf)
                 .map_err(io)?;
@@ -81,13 +80,13 @@ impl<R: std::io::BufRead> RecordReader<R> {
             }
             return serde_json::from_slice(text)
                 .map(Some)
-                .map_err(|source| DiffError::NotARecord { line, source });
+                .map_err(|source| ReadError::NotARecord { line, source });
         }
     }
 }
 
 impl<R: std::io::BufRead> Iterator for RecordReader<R> {
-    type Item = Result<AssetRecord, crate::diff::DiffError>;
+    type Item = Result<AssetRecord, ReadError>;
 
     fn next(&mut self) -> Option<Self::Item> {
         if self.done {
@@ -103,6 +102,37 @@ impl<R: std::io::BufRead> Iterator for RecordReader<R> {
                 self.done = true;
                 Some(Err(e))
             }
+        }
+    }
+}
+
+/// A saved scan that cannot be read as native records (`otscan diff` calls it
+/// `DiffError`).
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    /// Reading failed (I/O error or invalid UTF-8) at a line.
+    #[error("line {line}: {source}")]
+    Io {
+        /// 1-based line number.
+        line: u64,
+        /// The underlying error.
+        source: std::io::Error,
+    },
+    /// A non-blank line is not a native asset record.
+    #[error("line {line}: not an otscan asset record: {source}")]
+    NotARecord {
+        /// 1-based line number.
+        line: u64,
+        /// What the JSON decoder said (its column refers to this line).
+        source: serde_json::Error,
+    },
+}
+
+impl ReadError {
+    /// The 1-based line the error is on.
+    pub fn line(&self) -> u64 {
+        match self {
+            ReadError::Io { line, .. } | ReadError::NotARecord { line, .. } => *line,
         }
     }
 }
