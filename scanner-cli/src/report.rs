@@ -8,7 +8,10 @@ use crate::run::{EXIT_FAILURE, EXIT_OK, EXIT_USAGE};
 /// 2 bad usage or a scan that cannot be read (the message names the file and line).
 pub fn report_command(args: &crate::cli::ReportArgs) -> u8 {
     let inputs = std::iter::once(&args.scan).chain(args.older.as_ref());
-    if inputs.clone().any(|p| p == &args.output) {
+    if inputs
+        .clone()
+        .any(|p| crate::paths::same_file(p, &args.output))
+    {
         say!(
             "otscan: error: -o {}: a scan to report cannot be the report",
             args.output.display()

@@ -1109,10 +1109,14 @@ pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
 /// and the line).
 pub fn convert_command(args: &crate::cli::ConvertArgs) -> u8 {
     use crate::render::{OutputFormat, Renderer};
-    if args.output.as_deref() == Some(args.scan.as_path()) {
+    if let Some(output) = args
+        .output
+        .as_deref()
+        .filter(|o| crate::paths::same_file(o, &args.scan))
+    {
         say!(
             "otscan: error: -o {}: the scan to convert cannot be its own output",
-            args.scan.display()
+            output.display()
         );
         return EXIT_USAGE;
     }

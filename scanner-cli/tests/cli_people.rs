@@ -249,6 +249,21 @@ fn a_bad_saved_scan_is_one_line_naming_the_file_and_the_line() {
             "{args:?}: {stderr}"
         );
     }
+    // The scan is never overwritten by its own rendering, however -o spells it.
+    for command in ["convert", "report"] {
+        let out = otscan()
+            .arg(command)
+            .arg(&good)
+            .arg("-o")
+            .arg(dir.join(".").join("good.jsonl"))
+            .output()
+            .unwrap();
+        assert_eq!(out.status.code(), Some(2), "{command}: {}", text(&out).1);
+    }
+    assert_eq!(
+        std::fs::read_to_string(&good).unwrap(),
+        record("10.0.0.1", "A", "B") + "\n"
+    );
     // A missing file and an unknown format are bad usage too.
     let out = otscan()
         .args(["convert", "--format", "csv"])
