@@ -37,11 +37,17 @@ fn record(ip: &str, vendor: &str, product: &str) -> String {
 /// Starts the plant on `base`/24 with `ports`, scans it (stdout a pipe), and stops it.
 async fn scan_plant(base: Ipv4Addr, ports: protocol_fixtures::PlantPorts) -> Output {
     let _plant = start_plant(base, ports);
+    scan(base, ports, Vec::new()).await
+}
+
+/// Scans `base`/24 (a plant already serving `ports`) with `extra` flags; it must succeed.
+async fn scan(base: Ipv4Addr, ports: protocol_fixtures::PlantPorts, extra: Vec<String>) -> Output {
     let flags = scan_flags(&ports);
     let out = tokio::task::spawn_blocking(move || {
         otscan()
             .args(["scan", &format!("{base}/24"), "--rate", "2000"])
             .args(flags)
+            .args(extra)
             .output()
             .unwrap()
     })
@@ -557,4 +563,33 @@ fn help_shows_the_new_commands_with_examples() {
     let out = otscan().args(["scan", "--help"]).output().unwrap();
     let help = String::from_utf8(out.stdout).unwrap();
     assert!(help.contains("table when stdout is a terminal"), "{help}");
+}
+
+/// A CSV file that a `--state` run appends to (the next cycle of a weekly job) keeps
+/// one heading row; the table and CSV heading is not counted as a record line.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_resumed_csv_keeps_one_heading_row() {
+    let ports = ports(PORTS + 3 * protocol_fixtures::PlantPorts::BLOCK);
+    let base = Ipv4Addr::new(127, 150, 0, 0);
+    let _plant = start_plant(base, ports);
+    let dir = temp("people-csv-state");
+    let (csv_path, state) = (dir.join("assets.csv"), dir.join("scan.state"));
+    for _ in 0..2 {
+        let extra = [
+            "--format",
+            "csv",
+            "--state",
+            &state.display().to_string(),
+            "-o",
+            &csv_path.display().to_string(),
+        ]
+        .map(str::to_owned)
+        .to_vec();
+        scan(base, ports, extra).await;
+    }
+    let text = std::fs::read_to_string(&csv_path).unwrap();
+    assert_eq!(text.matches("ip,vendor,").count(), 1, "{text}");
+    let mut reader = csv::Reader::from_reader(text.as_bytes());
+    let rows = reader.records().map(Result::unwrap).count();
+    assert!(rows >= 60, "two cycles of the plant: {rows} rows");
 }
