@@ -8,7 +8,9 @@ set -euo pipefail
 # tshark: the wire audit captures the scanner's loopback traffic and dissects it with
 #   Wireshark's own dissectors. Its debconf question (may non-root users capture?) is
 #   answered with the default, no: the tests run as root.
-packages=(iproute2 snmpd tshark)
+# chromium: the HTML report test loads the report in headless Chromium (file://, no
+#   network) and checks the DOM after its script ran, and takes a screenshot.
+packages=(iproute2 snmpd tshark chromium)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

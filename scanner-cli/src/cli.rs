@@ -4,8 +4,8 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
+use crate::render::{parse_format_choice, FormatChoice};
 use clap::{Args, Parser, Subcommand};
-use scanner_core::output::Format;
 use scanner_core::window::Window;
 use scanner_core::{Protocol, ProtocolConfigs, Rate, ScanConfig, Shard, Targets};
 
@@ -24,6 +24,8 @@ Examples:
   otscan scan 10.20.5.10 --modbus-unit-ids 1-247 --port modbus=5020   (serial gateway)
   cat targets.txt | otscan scan - --emit-all    every address gets a record
   otscan scan 10.20.0.0/24 --format ocsf        OCSF Device Inventory Info events for a SIEM
+  otscan scan 10.20.0.0/24 --format csv -o assets.csv   one spreadsheet-safe row per device
+  otscan scan 10.20.0.0/24 -o assets.jsonl; otscan report assets.jsonl -o report.html
   otscan scan 10.20.0.0/24 --format hec | curl -sk -H 'Authorization: Splunk TOKEN' \\
       --data-binary @- https://splunk.example:8088/services/collector/event
   otscan scan 10.20.0.0/24 --format ecs --enrich inventory.csv
@@ -52,7 +54,7 @@ pub struct Cli {
 
 #[derive(Debug, Subcommand)]
 pub enum Command {
-    /// Scan targets and print one JSON asset record per device (NDJSON).
+    /// Scan targets: one line per device (a table on a terminal, else NDJSON records).
     #[command(after_help = SCAN_EXAMPLES)]
     Scan(Box<ScanArgs>),
     /// Start a simulated plant on loopback aliases and scan it.
@@ -63,6 +65,13 @@ pub enum Command {
     /// Compare two scans (native NDJSON): devices that appeared, disappeared or changed.
     #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
+    /// Re-render a saved native scan as a table, CSV, OCSF, ECS or HEC.
+    #[command(after_help = CONVERT_HELP)]
+    Convert(ConvertArgs),
+    /// Write one self-contained HTML inventory report of a saved scan (and what
+    /// changed since an older one).
+    #[command(after_help = REPORT_HELP)]
+    Report(ReportArgs),
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions {
         /// The shell.
@@ -269,9 +278,56 @@ pub struct DiffArgs {
     pub json: bool,
 }
 
-/// Parses an output format name.
-fn parse_format(s: &str) -> Result<Format, String> {
-    s.parse::<Format>().map_err(|e| e.to_string())
+const CONVERT_HELP: &str = "\
+Reads a scan saved in the native format (`otscan scan -o scan.jsonl`) and writes it
+again in another format, so a scan is taken once and fed to every consumer. A line
+that is not a native record stops it with a message naming the file and the line
+(exit 2).
+
+Examples:
+  otscan convert scan.jsonl --format table            aligned to the terminal
+  otscan convert scan.jsonl --format csv -o assets.csv
+  otscan convert scan.jsonl --format ocsf | your-siem-shipper
+  otscan convert scan.jsonl --format hec -o scan.hec.json";
+
+#[derive(Debug, Args)]
+pub struct ConvertArgs {
+    /// The saved scan (native NDJSON records, as `otscan scan` writes them).
+    pub scan: PathBuf,
+    /// Output format: table, csv, native, ocsf, ecs or hec [default: table on a
+    /// terminal, native otherwise].
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
+    pub format: FormatChoice,
+    /// Write to FILE instead of stdout.
+    #[arg(short = 'o', long, value_name = "FILE")]
+    pub output: Option<PathBuf>,
+}
+
+const REPORT_HELP: &str = "\
+One HTML file, no network and no external assets (styles and the small script are
+inside), that can be mailed: devices counted by vendor, device type, protocol and
+firmware version; the device table (click a heading to sort, type to filter); every
+device's protocol details; and, given an older scan, the devices that appeared,
+vanished or changed, firmware and serial changes first. Every device string is
+escaped: a product name cannot become markup or script.
+
+Examples:
+  otscan report scan.jsonl -o report.html
+  otscan report today.jsonl last-week.jsonl -o report.html    with what changed";
+
+#[derive(Debug, Args)]
+pub struct ReportArgs {
+    /// The scan to report (native NDJSON records).
+    pub scan: PathBuf,
+    /// An older scan to compare with (native NDJSON records).
+    pub older: Option<PathBuf>,
+    /// The HTML file to write.
+    #[arg(short = 'o', long, value_name = "FILE", required = true)]
+    pub output: PathBuf,
+    /// The report's title.
+    #[arg(long, value_name = "TEXT", default_value = "OT asset inventory")]
+    pub title: String,
 }
 
 const DISCOVER_EXAMPLES: &str = "\
@@ -300,9 +356,11 @@ pub struct DiscoverArgs {
     /// Write records to FILE instead of stdout (truncated, or appended to with --state).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Output format: native, ocsf, ecs or hec.
-    #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
-    pub format: Format,
+    /// Output format: table, csv, native, ocsf, ecs or hec [default: table on a
+    /// terminal, native otherwise].
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
+    pub format: FormatChoice,
 }
 
 #[derive(Debug, Args)]
@@ -376,10 +434,13 @@ pub struct ScanArgs {
     /// Write records to FILE instead of stdout (truncated, or appended to with --state).
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
-    /// Output format: native (the otscan record), ocsf (Device Inventory Info, class
-    /// 5001), ecs (event.kind: asset) or hec (Splunk HTTP Event Collector envelopes).
-    #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
-    pub format: Format,
+    /// Output format: table (one aligned line per device), csv (one row per device,
+    /// columns in docs/record.md), native (the otscan record), ocsf (Device Inventory
+    /// Info, class 5001), ecs (event.kind: asset) or hec (Splunk HTTP Event Collector
+    /// envelopes) [default: table when stdout is a terminal, native otherwise].
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
+    pub format: FormatChoice,
     /// Pacing bundle: safe (default), normal or fast (see README); explicit flags win.
     #[arg(long, value_name = "NAME", default_value = "safe", value_parser = parse_profile)]
     pub profile: Profile,
@@ -538,9 +599,11 @@ pub struct DemoArgs {
     /// scanned in order; the simulated devices serve the first port.
     #[arg(long = "port", value_name = "PROTO=N[,N]", value_parser = parse_port_override)]
     pub ports: Vec<(Protocol, Vec<u16>)>,
-    /// Output format: native, ocsf, ecs or hec.
-    #[arg(long, value_name = "FORMAT", default_value = "native", value_parser = parse_format)]
-    pub format: Format,
+    /// Output format: table, csv, native, ocsf, ecs or hec [default: table on a
+    /// terminal, native otherwise].
+    #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
+        value_parser = parse_format_choice)]
+    pub format: FormatChoice,
 }
 
 /// `modbus,enip,s7,bacnet,snmp`: every registered protocol, in the registry's order.

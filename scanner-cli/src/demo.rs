@@ -96,11 +96,23 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             return EXIT_FAILURE;
         }
     };
+    let renderer = crate::render::Renderer::streaming(args.format.resolve(false));
+    if let Some(header) = renderer.header() {
+        say_out(&header);
+    }
     let options = crate::run::RunOptions {
-        format: args.format,
-        ..Default::default()
+        renderer,
+        report: None,
+        window_closes: None,
     };
     let code = run_scan(config, crate::sink::Sink::Stdout, options, None).await;
     plant.shutdown().await;
     code
+}
+
+/// Writes the table or CSV heading to stdout (a closed stdout shows at the first record).
+fn say_out(text: &str) {
+    use std::io::Write as _;
+    let mut out = std::io::stdout().lock();
+    let _ = out.write_all(text.as_bytes()).and_then(|()| out.flush());
 }

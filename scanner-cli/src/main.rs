@@ -14,6 +14,8 @@ mod demo;
 mod limits;
 mod paths;
 mod protocols;
+mod render;
+mod report;
 mod run;
 mod sink;
 mod state;
@@ -54,6 +56,8 @@ fn main() -> ExitCode {
             Command::Demo(args) => demo::demo_command(args).await,
             Command::Discover(args) => run::discover_command(args).await,
             Command::Diff(args) => run::diff_command(&args),
+            Command::Convert(args) => run::convert_command(&args),
+            Command::Report(args) => report::report_command(&args),
             Command::Completions { shell } => run::completions_command(shell),
             Command::Man => run::man_command(),
             Command::Config(cli::ConfigCommand::Show(args)) => {

@@ -74,3 +74,9 @@ pub fn distinct(args: &ScanArgs) -> Result<(), String> {
     }
     Ok(())
 }
+
+/// True when `a` and `b` name the same regular file, however they are spelled
+/// (`convert` and `report` must not write over the scan they read).
+pub fn same_file(a: &Path, b: &Path) -> bool {
+    matches!((identity(a), identity(b)), (Some(x), Some(y)) if x == y)
+}

@@ -5,7 +5,6 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
-use scanner_core::output::{Format, OutputMeta};
 use scanner_core::{Progress, ScanConfig, Scanner, StopReason};
 
 use crate::cli::ScanArgs;
@@ -103,10 +102,21 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
             return EXIT_FAILURE;
         }
     };
+    let renderer = crate::render::Renderer::new(
+        args.format.resolve(args.output.is_some()),
+        scanner_core::output::table::TableLayout::for_records(
+            &result.records,
+            crate::render::terminal_width(),
+        ),
+    );
+    if let Some(header) = renderer.header() {
+        if let Err(e) = sink.write_line(header.as_bytes()) {
+            say!("otscan: error: {e}");
+            return EXIT_FAILURE;
+        }
+    }
     for record in &result.records {
-        let mut line =
-            scanner_core::output::encode_line(record, args.format, &OutputMeta::default());
-        line.push('\n');
+        let line = renderer.line(record);
         if let Err(e) = sink.write_line(line.as_bytes()) {
             say!("otscan: error: {e}");
             return EXIT_FAILURE;
@@ -146,10 +156,10 @@ const STATE_INTERVAL: Duration = Duration::from_secs(5);
 pub const STOP_GRACE: Duration = Duration::from_secs(3);
 
 /// Options of one scan run beyond the library configuration.
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct RunOptions {
-    /// Output format.
-    pub format: Format,
+    /// How records are written.
+    pub renderer: crate::render::Renderer,
     /// JSON report file.
     pub report: Option<std::path::PathBuf>,
     /// When the maintenance window closes, for the progress bar and the report.
@@ -295,13 +305,24 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
         },
         None => None,
     };
-    let opened = match crate::sink::Sink::open(args.output.as_deref(), state.is_some()) {
+    let mut opened = match crate::sink::Sink::open(args.output.as_deref(), state.is_some()) {
         Ok(o) => o,
         Err(e) => {
             say!("otscan: error: -o: {e}");
             return EXIT_USAGE;
         }
     };
+    let renderer = crate::render::Renderer::streaming(args.format.resolve(args.output.is_some()));
+    // The heading goes out before the journal's mark is taken (so a resumed run
+    // counts only record lines), and only into an empty file: a resumed CSV keeps one.
+    if let Some(header) = renderer.header() {
+        if opened.sink.is_empty() {
+            if let Err(e) = opened.sink.write_line(header.as_bytes()) {
+                say!("otscan: error: {e}");
+                return EXIT_FAILURE;
+            }
+        }
+    }
     if opened.removed_torn > 0 {
         say!(
             "otscan: -o: removed a torn last line ({} bytes) left by a killed run; its target is scanned again",
@@ -333,7 +354,7 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
         None => None,
     };
     let options = RunOptions {
-        format: args.format,
+        renderer,
         report: args.report.clone(),
         window_closes,
     };
@@ -590,6 +611,7 @@ fn writer(
     persist: Shared<Persist>,
     line: Shared<()>,
     cancel: scanner_core::CancellationToken,
+    bar: Option<ProgressBar>,
 ) {
     let fail = |e: String| {
         let mut p = lock(&persist);
@@ -615,7 +637,12 @@ fn writer(
         if let Some(bytes) = &done.line {
             let result = {
                 let _guard = lock(&line);
-                sink.write_line(bytes)
+                // Records on a terminal go out between two drawings of the progress
+                // bar (cleared, then redrawn below), never into its line.
+                match &bar {
+                    Some(bar) => bar.suspend(|| sink.write_line(bytes)),
+                    None => sink.write_line(bytes),
+                }
             };
             if let Err(e) = result {
                 fail(e);
@@ -654,7 +681,7 @@ pub async fn run_scan(
 ) -> u8 {
     let planned = config.targets.len();
     let rate_limit = config.rate;
-    let format = options.format;
+    let renderer = options.renderer.clone();
     let persist = std::sync::Arc::new(std::sync::Mutex::new(Persist {
         checkpoint: config.resume.clone().unwrap_or_default(),
         state,
@@ -668,14 +695,15 @@ pub async fn run_scan(
     let signals = Signals::watch(scan.cancel_token(), line.clone());
     let (tx, rx) = tokio::sync::mpsc::channel::<Finished>(64);
     let (writer_done_tx, writer_done) = tokio::sync::oneshot::channel::<()>();
+    let bar = progress_bar(planned);
     {
         let (persist, cancel) = (persist.clone(), scan.cancel_token());
+        let records_bar = matches!(sink, crate::sink::Sink::Stdout).then(|| bar.clone());
         std::thread::spawn(move || {
-            writer(rx, sink, persist, line, cancel);
+            writer(rx, sink, persist, line, cancel, records_bar);
             let _ = writer_done_tx.send(());
         });
     }
-    let bar = progress_bar(planned);
     let mut progress = scan.progress();
     let closes = options.window_closes;
     let bar_task = {
@@ -721,9 +749,7 @@ pub async fn run_scan(
         };
         let line = record.map(|r| {
             records += 1;
-            let mut text = scanner_core::output::encode_line(&r, format, &OutputMeta::default());
-            text.push('\n');
-            text.into_bytes()
+            renderer.line(&r).into_bytes()
         });
         tokio::select! {
             // An error means the writer stopped at a failure: the scan is being
@@ -1027,7 +1053,7 @@ pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
     let read = |path: &std::path::Path| -> Result<Inventory, String> {
         let file = std::fs::File::open(path).map_err(|e| format!("{}: {e}", path.display()))?;
         let inventory = Inventory::read(std::io::BufReader::new(file))
-            .map_err(|e| format!("{}: {e}", path.display()))?;
+            .map_err(|e| crate::render::scan_error(path, &e))?;
         if inventory.duplicate_count > 0 {
             let examples: Vec<String> = inventory
                 .duplicates
@@ -1076,6 +1102,94 @@ pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
         new.devices()
     );
     u8::from(count > 0)
+}
+
+/// `otscan convert SCAN --format F [-o FILE]`: 0 written, 1 output that cannot be
+/// written, 2 bad usage or a scan that cannot be read (the message names the file
+/// and the line).
+pub fn convert_command(args: &crate::cli::ConvertArgs) -> u8 {
+    use crate::render::{OutputFormat, Renderer};
+    if let Some(output) = args
+        .output
+        .as_deref()
+        .filter(|o| crate::paths::same_file(o, &args.scan))
+    {
+        say!(
+            "otscan: error: -o {}: the scan to convert cannot be its own output",
+            output.display()
+        );
+        return EXIT_USAGE;
+    }
+    let format = args.format.resolve(args.output.is_some());
+    let mut reader = match crate::render::open_scan(&args.scan) {
+        Ok(r) => r,
+        Err(e) => {
+            say!("otscan: error: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    // A table is fitted to its widest cells, so its records are read first; every
+    // other format streams, one record at a time.
+    let mut held = Vec::new();
+    if format == OutputFormat::Table {
+        for record in reader.by_ref() {
+            match record {
+                Ok(r) => held.push(r),
+                Err(e) => {
+                    say!(
+                        "otscan: error: {}",
+                        crate::render::scan_error(&args.scan, &e)
+                    );
+                    return EXIT_USAGE;
+                }
+            }
+        }
+    }
+    let layout = scanner_core::output::table::TableLayout::for_records(
+        &held,
+        crate::render::terminal_width(),
+    );
+    let renderer = Renderer::new(format, layout);
+    let mut sink = match crate::sink::Sink::open(args.output.as_deref(), false) {
+        Ok(o) => o.sink,
+        Err(e) => {
+            say!("otscan: error: -o: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    let mut write = |text: &str| match sink.write_line(text.as_bytes()) {
+        Ok(()) => Ok(()),
+        Err(e) => {
+            say!("otscan: error: {e}");
+            Err(EXIT_FAILURE)
+        }
+    };
+    if let Some(header) = renderer.header() {
+        if let Err(code) = write(&header) {
+            return code;
+        }
+    }
+    let mut count = 0u64;
+    for record in held.into_iter().map(Ok).chain(reader) {
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                say!(
+                    "otscan: error: {}",
+                    crate::render::scan_error(&args.scan, &e)
+                );
+                return EXIT_USAGE;
+            }
+        };
+        if let Err(code) = write(&renderer.line(&record)) {
+            return code;
+        }
+        count += 1;
+    }
+    if renderer.format() != OutputFormat::Table {
+        say!("otscan: convert: {count} records as {}", renderer.format());
+    }
+    EXIT_OK
 }
 
 /// `otscan completions SHELL`.

@@ -113,6 +113,12 @@ impl Sink {
         }
     }
 
+    /// True when nothing is in the output yet: stdout, a pipe, or an empty regular
+    /// file (a heading row belongs only at the start of a file).
+    pub fn is_empty(&self) -> bool {
+        !matches!(self, Sink::File { len: Some(n), .. } if *n > 0)
+    }
+
     /// Where the output stands, as a journal keeps it: `OFFSET@DEVICE:INODE` for a
     /// regular file (so a later run can tell whether it writes to the same file),
     /// `None` for stdout, pipes and devices.

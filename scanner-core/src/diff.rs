@@ -260,7 +260,7 @@ impl Inventory {
     /// How many duplicates are kept with their address and lines, for messages.
     pub const MAX_DUPLICATES_KEPT: usize = 5;
     /// Longest record line read, in bytes.
-    pub const MAX_LINE_LEN: usize = 1 << 20;
+    pub const MAX_LINE_LEN: usize = crate::output::native::RecordReader::<&[u8]>::MAX_LINE_LEN;
 
     /// Devices (responsive addresses) in the inventory.
     pub fn devices(&self) -> usize {
@@ -297,43 +297,15 @@ impl Inventory {
     /// line and blank lines are skipped), keeping only what [`changes`] compares.
     /// Errors name the 1-based line; a line longer than
     /// [`Inventory::MAX_LINE_LEN`] is one.
-    pub fn read<R: BufRead>(mut reader: R) -> Result<Inventory, DiffError> {
+    pub fn read<R: BufRead>(reader: R) -> Result<Inventory, DiffError> {
+        // The one reader of saved scans, shared with `otscan convert` and `report`.
         let mut inventory = Inventory::default();
-        let mut buf = Vec::new();
-        let mut line_no = 0u64;
-        loop {
-            buf.clear();
-            line_no += 1;
-            let io = |source| DiffError::Io {
-                line: line_no,
-                source,
-            };
-            let n = std::io::Read::take(&mut reader, Self::MAX_LINE_LEN as u64 + 1)
-                .read_until(b'\n', &mut buf)
-                .map_err(io)?;
-            if n == 0 {
-                return Ok(inventory);
-            }
-            if buf.len() > Self::MAX_LINE_LEN {
-                return Err(io(std::io::Error::new(
-                    std::io::ErrorKind::InvalidData,
-                    format!("longer than {} bytes", Self::MAX_LINE_LEN),
-                )));
-            }
-            let mut line = buf.as_slice();
-            if line_no == 1 {
-                line = line.strip_prefix("\u{feff}".as_bytes()).unwrap_or(line);
-            }
-            if line.iter().all(u8::is_ascii_whitespace) {
-                continue;
-            }
-            let record: AssetRecord =
-                serde_json::from_slice(line).map_err(|source| DiffError::NotARecord {
-                    line: line_no,
-                    source,
-                })?;
-            inventory.add(&record, line_no);
+        let mut records = crate::output::native::RecordReader::new(reader);
+        while let Some(record) = records.next() {
+            let record = record?;
+            inventory.add(&record, records.line());
         }
+        Ok(inventory)
     }
 }
 
@@ -389,35 +361,10 @@ fn changed(ip: IpAddr, old: &Snapshot, new: &Snapshot) -> Option<Change> {
     })
 }
 
-/// A scan file that cannot be read as records.
-#[derive(Debug, thiserror::Error)]
-pub enum DiffError {
-    /// Reading failed (I/O error or invalid UTF-8) at a line.
-    #[error("line {line}: {source}")]
-    Io {
-        /// 1-based line number.
-        line: u64,
-        /// The underlying error.
-        source: std::io::Error,
-    },
-    /// A non-blank line is not a native asset record.
-    #[error("line {line}: not an otscan asset record: {source}")]
-    NotARecord {
-        /// 1-based line number.
-        line: u64,
-        /// What the JSON decoder said (its column refers to this line).
-        source: serde_json::Error,
-    },
-}
-
-impl DiffError {
-    /// The 1-based line the error is on.
-    pub fn line(&self) -> u64 {
-        match self {
-            DiffError::Io { line, .. } | DiffError::NotARecord { line, .. } => *line,
-        }
-    }
-}
+/// A scan file that cannot be read as records: the error of
+/// [`RecordReader`](crate::output::native::RecordReader), which every reader of saved
+/// scans shares.
+pub use crate::output::native::ReadError as DiffError;
 
 /// Reads a native NDJSON scan (one record per line), skipping blank lines.
 ///

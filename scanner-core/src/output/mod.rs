@@ -11,6 +11,10 @@
 //! | `ecs` | an Elastic Common Schema document with `event.kind: asset` |
 //! | `hec` | a Splunk HTTP Event Collector envelope around the native record |
 //!
+//! For people rather than pipelines: [`table`] (a terminal table, one line per
+//! device), [`csv`] (one spreadsheet-safe row per device) and [`report`] (one
+//! self-contained HTML inventory report).
+//!
 //! ```
 //! use scanner_core::output::{encode_line, Format, OutputMeta};
 //! use scanner_core::record::AssetRecord;
@@ -22,10 +26,13 @@
 //! assert_eq!(doc["event"]["kind"], "asset");
 //! ```
 
+pub mod csv;
 pub mod ecs;
 pub mod hec;
 pub mod native;
 pub mod ocsf;
+pub mod report;
+pub mod table;
 
 use std::fmt;
 use std::io::{self, Write};

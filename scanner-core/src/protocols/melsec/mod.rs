@@ -42,9 +42,9 @@ pub const MAX_PORTS: usize = 8;
 /// one list each, `none` leaving that transport out.
 #[derive(Debug, Clone, PartialEq, Eq, serde::Serialize)]
 pub struct MelsecConfig {
-    /// TCP ports tried in order until one answers (default [5007]); empty: no TCP probe.
+    /// TCP ports tried in order until one answers (default `[5007]`); empty: no TCP probe.
     pub tcp_ports: Vec<u16>,
-    /// UDP ports tried in order until one answers (default [5006]); empty: no UDP probe.
+    /// UDP ports tried in order until one answers (default `[5006]`); empty: no UDP probe.
     pub udp_ports: Vec<u16>,
 }
 
