@@ -388,20 +388,23 @@ fn a_blocked_stdout_does_not_make_signals_useless() {
     rt.block_on(plant.shutdown());
 }
 
+/// `otscan scan` of the one silent address these tests use, with `extra` flags.
+fn scan_one_command(extra: &[&str]) -> Command {
+    let mut cmd = otscan();
+    cmd.args([
+        "scan",
+        "127.103.0.1",
+        "--rate",
+        "2000",
+        "--timeout",
+        "300ms",
+    ])
+    .args(extra);
+    cmd
+}
+
 fn scan_one(extra: &[&str], stderr: Stdio) -> Output {
-    otscan()
-        .args([
-            "scan",
-            "127.103.0.1",
-            "--rate",
-            "2000",
-            "--timeout",
-            "300ms",
-        ])
-        .args(extra)
-        .stderr(stderr)
-        .output()
-        .unwrap()
+    scan_one_command(extra).stderr(stderr).output().unwrap()
 }
 
 /// Item 7: a full or broken stderr never panics (exit 101) and never costs the
@@ -428,16 +431,7 @@ fn a_broken_stderr_never_panics_nor_loses_the_report() {
     std::fs::remove_file(&report).unwrap();
 
     // stderr a pipe whose reader is gone: writes fail with EPIPE.
-    let mut child = otscan()
-        .args([
-            "scan",
-            "127.103.0.1",
-            "--rate",
-            "2000",
-            "--timeout",
-            "300ms",
-        ])
-        .args(args)
+    let mut child = scan_one_command(&args)
         .stderr(Stdio::piped())
         .stdout(Stdio::null())
         .spawn()
