@@ -20,6 +20,7 @@
 
 pub mod bacnet;
 pub mod enip;
+pub mod fins;
 pub mod modbus;
 pub mod probe;
 pub mod s7;
@@ -54,6 +55,8 @@ macro_rules! registry {
             Enip => enip("enip", EnipConfig, EnipDetails),
             /// Siemens S7comm over ISO-on-TCP (port 102).
             S7 => s7("s7", S7Config, S7Details),
+            /// Omron FINS (UDP/TCP 9600).
+            Fins => fins("fins", FinsConfig, FinsDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
