@@ -10,6 +10,7 @@ use crate::{
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
+    fins::{self, FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
     modbus::{
         object_id as obj, ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds,
@@ -48,6 +49,8 @@ pub struct DeviceSpec {
     pub s7: Option<(u16, S7DeviceConfig)>,
     /// Hostile or fragile services (see [`crate::hostile`]).
     pub hostile: Vec<HostileService>,
+    /// An Omron PLC speaking FINS on this port (UDP and TCP as its config says).
+    pub fins: Option<(u16, FinsDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -60,6 +63,7 @@ impl DeviceSpec {
             "snmp" => self.snmp.is_some(),
             "bacnet" => self.bacnet.is_some(),
             "s7" => self.s7.is_some(),
+            "fins" => self.fins.is_some(),
             _ => false,
         }
     }
@@ -76,6 +80,7 @@ impl DeviceSpec {
             bacnet: None,
             s7: None,
             hostile: Vec::new(),
+            fins: None,
         }
     }
 
@@ -121,6 +126,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds an Omron PLC speaking FINS.
+    #[must_use]
+    pub fn with_fins(mut self, port: u16, config: FinsDeviceConfig) -> Self {
+        self.fins = Some((port, config));
+        self
+    }
+
     /// Adds a TCP port that never answers.
     #[must_use]
     pub fn with_silent_tcp(mut self, port: u16) -> Self {
@@ -153,6 +165,8 @@ pub struct PlantPorts {
     pub bacnet: u16,
     /// S7 (ISO-on-TCP) port, TCP.
     pub s7: u16,
+    /// Omron FINS port, UDP and TCP.
+    pub fins: u16,
 }
 
 impl Default for PlantPorts {
@@ -164,19 +178,21 @@ impl Default for PlantPorts {
             snmp: snmp::PORT,
             bacnet: bacnet::PORT,
             s7: s7::PORT,
+            fins: fins::PORT,
         }
     }
 }
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, FINS 9600.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
         snmp: 1161,
         bacnet: 47808,
         s7: 10102,
+        fins: 9600,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -187,7 +203,7 @@ impl PlantPorts {
     pub const BLOCK: u16 = 32;
 
     /// Consecutive ports from `first`, one per protocol in registry order (Modbus `first`,
-    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, ...). Each test or
+    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, FINS `+ 6`, ...). Each test or
     /// example that starts a plant takes its own block, [`PlantPorts::BLOCK`] ports apart
     /// from every other one, so runs in parallel never share a port.
     ///
@@ -209,6 +225,7 @@ impl PlantPorts {
             snmp: first + 2 * step,
             bacnet: first + 3 * step,
             s7: first + 4 * step,
+            fins: first + 6 * step,
         }
     }
 
@@ -222,6 +239,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            fins,
         } = *self;
         [
             ("modbus", modbus),
@@ -229,6 +247,7 @@ impl PlantPorts {
             ("snmp", snmp),
             ("bacnet", bacnet),
             ("s7", s7),
+            ("fins", fins),
         ]
         .into_iter()
     }
@@ -251,6 +270,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            fins,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -258,6 +278,7 @@ impl PlantPorts {
             "snmp" => snmp,
             "bacnet" => bacnet,
             "s7" => s7,
+            "fins" => fins,
             _ => return false,
         };
         *slot = port;
@@ -450,6 +471,19 @@ impl PlantSpec {
     /// serial `S C-X4U421302009`, mfg `Siemens AG`, model `6ES7 315-2EH14-0AB0`), ifPhysAddress.1
     /// `00:1b:1b:21:04:a7`, engine id `800010e903` + that MAC; v1, v2c and v3, community public.
     ///
+    /// Omron PLCs speaking FINS (see [`crate::fins`]), every one on `ports.fins` (UDP and TCP
+    /// share it); model and version are space padded to 20 bytes as real CPUs send them; the
+    /// area data is program area size, IOM size, DM words, timer/counter size, expansion DM
+    /// banks, steps, memory card kind and size:
+    ///
+    /// | host | name | transports | node | model, version | Controller Data Read answer |
+    /// |------|------|------------|------|----------------|-----------------------------|
+    /// | .70 | `plc-cj2m-fins` | UDP, TCP | 70 | CJ2M-CPU31, 02.01 | full: 20, 23, 32768, 8, 0, 0, 0, 0 |
+    /// | .71 | `plc-cp1l-udp` | UDP only | 71 | CP1L-EM40DT-D, 01.10 | full: 10, 23, 32768, 8, 0, 0, 0, 0 |
+    /// | .72 | `plc-nj501-tcp` | TCP only | 72 | NJ501-1300, 01.40 | full: 20, 23, 32768, 8, 25, 0, 4, 2048 |
+    /// | .73 | `plc-cs1g-short` | UDP, TCP | 73 | CS1G-CPU44H, 03.00 | model and version only (an older CPU) |
+    /// | .74 | `plc-cj1m-refuses` | UDP, TCP | 74 | (CJ1M-CPU11, not sent) | end code 0401, undefined command |
+    ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
         let port = ports.enip;
@@ -573,6 +607,54 @@ impl PlantSpec {
             ),
             DeviceSpec::new(host(base, 56), "plc-s7-lying-szl").with_s7(port, s7_317_lying_szl()),
             DeviceSpec::new(host(base, 57), "plc-s7-data-units").with_s7(port, s7_412_data_units()),
+        ]);
+        let port = ports.fins;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 70), "plc-cj2m-fins").with_fins(
+                port,
+                FinsDeviceConfig::new("CJ2M-CPU31", "02.01").with_node(70),
+            ),
+            DeviceSpec::new(host(base, 71), "plc-cp1l-udp").with_fins(
+                port,
+                FinsDeviceConfig::new("CP1L-EM40DT-D", "01.10")
+                    .with_node(71)
+                    .with_area(FinsAreaData {
+                        program_area_size: 10,
+                        iom_size: 23,
+                        dm_words: 32768,
+                        timer_counter_size: 8,
+                        ..FinsAreaData::default()
+                    })
+                    .with_transports(FinsTransports::UDP_ONLY),
+            ),
+            DeviceSpec::new(host(base, 72), "plc-nj501-tcp").with_fins(
+                port,
+                FinsDeviceConfig::new("NJ501-1300", "01.40")
+                    .with_node(72)
+                    .with_area(FinsAreaData {
+                        program_area_size: 20,
+                        iom_size: 23,
+                        dm_words: 32768,
+                        timer_counter_size: 8,
+                        expansion_dm_size: 25,
+                        steps_transitions: 0,
+                        memory_card_kind: 4,
+                        memory_card_size: 2048,
+                    })
+                    .with_transports(FinsTransports::TCP_ONLY),
+            ),
+            DeviceSpec::new(host(base, 73), "plc-cs1g-short").with_fins(
+                port,
+                FinsDeviceConfig::new("CS1G-CPU44H", "03.00")
+                    .with_node(73)
+                    .with_short_reply(),
+            ),
+            DeviceSpec::new(host(base, 74), "plc-cj1m-refuses").with_fins(
+                port,
+                FinsDeviceConfig::new("CJ1M-CPU11", "04.00")
+                    .with_node(74)
+                    .with_end_code(fins::END_UNDEFINED_COMMAND),
+            ),
         ]);
         spec
     }
@@ -1142,6 +1224,8 @@ pub struct PlantDevice {
     pub bacnet: Option<SocketAddr>,
     /// Where the S7 CPU listens (TCP), if there is one.
     pub s7: Option<SocketAddr>,
+    /// Where the FINS PLC listens (UDP and TCP share the port), if there is one.
+    pub fins: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1155,6 +1239,7 @@ impl PlantDevice {
             (self.modbus.is_some(), "modbus"),
             (self.enip.is_some(), "enip"),
             (self.s7.is_some(), "s7"),
+            (self.fins.is_some(), "fins"),
             (self.bacnet.is_some(), "bacnet"),
             (self.snmp.is_some(), "snmp"),
             (self.silent_tcp.is_some(), "silent tcp"),
@@ -1235,6 +1320,14 @@ impl Plant {
                 s7 = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut fins = None;
+            if let Some((port, config)) = &spec.fins {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = FinsDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                fins = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut hostile = Vec::new();
             for service in &spec.hostile {
                 let addr = SocketAddr::from((spec.ip, service.port));
@@ -1262,6 +1355,7 @@ impl Plant {
                 snmp,
                 bacnet,
                 s7,
+                fins,
                 hostile,
                 handles,
             });
