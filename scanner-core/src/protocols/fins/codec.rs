@@ -735,12 +735,17 @@ pub fn frame(buf: &[u8], correlation: u32) -> FrameCheck<ParseError> {
 }
 
 /// True when `datagram` answers the Controller Data Read sent with `correlation`: a
-/// FINS response (ICF bit 6) whose SID is the correlation's low byte. An echo of the
-/// request (ICF 0x80) answers nothing.
+/// FINS response (ICF bit 6 set, bits 5-1 clear: 0x40, 0x41, 0xC0 or 0xC1) with RSV 0,
+/// room for MRC/SRC and the end code, and the correlation's low byte as its SID. An
+/// echo of the request (ICF 0x80) answers nothing, and with a one-byte SID the other
+/// checks keep stray datagrams from being taken for the answer.
 pub fn answers(_request: &Request, datagram: &[u8], correlation: u32) -> bool {
-    datagram.len() >= HEADER_LEN
-        && datagram[0] & ICF_RESPONSE_BIT != 0
-        && datagram[9] == correlation.to_le_bytes()[0]
+    match datagram {
+        [icf, rsv, _, _, _, _, _, _, _, sid, _, _, _, _, ..] => {
+            icf & 0x7E == ICF_RESPONSE_BIT && *rsv == 0 && *sid == correlation.to_le_bytes()[0]
+        }
+        _ => false,
+    }
 }
 
 /// Checks that a FINS/TCP reply is of the kind `request` asks for: a node address reply
@@ -993,7 +998,13 @@ mod tests {
         assert!(answers(&request, &reply, 0x2A));
         assert!(answers(&request, &reply, 0x0100_002A));
         assert!(!answers(&request, &reply, 0x2B));
-        assert!(!answers(&request, &reply[..9], 0x2A));
+        assert!(!answers(&request, &reply[..13], 0x2A));
+        // ICF and RSV must be a response's.
+        for (at, value) in [(0, 0x80), (0, 0xC2), (1, 0x01)] {
+            let mut odd = reply.clone();
+            odd[at] = value;
+            assert!(!answers(&request, &odd, 0x2A), "{at} {value:#x}");
+        }
     }
 
     #[test]
