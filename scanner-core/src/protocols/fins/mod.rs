@@ -17,8 +17,9 @@ pub mod details;
 mod probe;
 
 pub use codec::{
-    encode, frame, memory_card_name, parse, parse_tcp, tcp_error_name, AreaData, ControllerData,
-    EndCode, FinsHeader, Node, NodeRoute, ParseError, Reply, Request, TcpReply, MAX_REPLY_LEN,
+    answers, encode, frame, memory_card_name, parse, parse_tcp, tcp_error_name, AreaData,
+    ControllerData, EndCode, FinsHeader, Node, NodeRoute, ParseError, Reply, Request, TcpReply,
+    MAX_REPLY_LEN,
 };
 pub use details::{identity_fields, FinsDetails};
 
