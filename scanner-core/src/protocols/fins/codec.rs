@@ -829,6 +829,13 @@ mod tests {
     }
 
     #[test]
+    fn the_broadcast_node_cannot_be_spelled() {
+        assert_eq!(Node::new(0xFF), None);
+        assert_eq!(Node::new(0xFE).map(Node::value), Some(0xFE));
+        assert_eq!(Node::LOCAL.value(), 0);
+    }
+
+    #[test]
     fn tcp_requests_are_the_node_address_exchange_and_a_frame_send() {
         // nmap's omrontcp request address command: FINS, length 12, command 0, client 0.
         assert_eq!(
