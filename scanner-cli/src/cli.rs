@@ -13,10 +13,11 @@ use crate::protocols::ProbeArgs;
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
-  otscan scan 10.20.0.0/24                      Modbus, EtherNet/IP, S7, BACnet and SNMP identification, safe defaults
+  otscan scan 10.20.0.0/24                      Modbus, EtherNet/IP, S7, FINS, BACnet and SNMP identification, safe defaults
   otscan scan 10.30.0.0/22 --probes bacnet,s7   building controllers and Siemens PLCs only
   otscan scan 10.20.0.0/24 --probes snmp --snmp-communities public,ops-ro
   otscan scan 10.20.0.0/24 --probes enip --enip-transport both
+  otscan scan 10.20.0.0/24 --probes fins --fins-transport tcp   (Omron PLCs over FINS/TCP only)
   otscan scan 10.20.0.0/24 --exclude 10.20.0.7 -o assets.jsonl
   otscan scan -iL plant-a.txt --exclude-file fragile.txt --rate 50
   otscan scan 10.20.0.0/16 --dry-run            show the plan, send nothing
