@@ -12,6 +12,7 @@
 //! | `"snmp"` | a v1/v2c GetRequest or GetNextRequest, or the v3 discovery message: msgFlags 0x04 (reportable, noAuthNoPriv) and a cleartext GetRequest with no variable bindings | RFC 1157, RFC 3416, RFC 3412 §6, RFC 3414 §4 |
 //! | `"bacnet"` | BVLC Original-Unicast-NPDU with a true length, NPDU version 1 that routes nowhere and carries no network-layer message; then an unsegmented confirmed ReadProperty (0x0C) or ReadPropertyMultiple (0x0E) whose first object is a Device (type 8), or an unconfirmed Who-Is | ANSI/ASHRAE 135 Annex J.2, §6.2, §20.1 |
 //! | `"melsec"` | exactly one 15-byte SLMP / MC protocol 3E binary request: subheader `50 00`, network 0, PC 0xFF, request destination module I/O 0x03FF, station 0, data length 6, any monitoring timer, command 0x0101 (Read CPU Model Name), subcommand 0, no request data | SLMP reference manual (3E frame, Read Type Name), as pymcprotocol documents it |
+//! | `"fins"` | a bare FINS frame (UDP) or a FINS/TCP frame send (magic "FINS", a true length, command 2, error code 0) carrying it: ICF 0x80, RSV 0, GCT 2, DNA 0, DA1 0-254 (no broadcast), DA2 0 (the CPU unit), SNA 0, SA1 0-254, SA2 0, any SID, then exactly Controller Data Read `05 01 00`; or the FINS/TCP node address data send (command 0, length 12, error code 0, client node 0) | Omron W342 §3 and §5-3-5, W421 (FINS/TCP) |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -34,11 +35,14 @@ pub const SNMP: &str = crate::snmp::PROTOCOL;
 pub const BACNET: &str = crate::bacnet::PROTOCOL;
 /// Label of ISO-on-TCP (S7) frames.
 pub const S7: &str = crate::s7::PROTOCOL;
+/// Label of Omron FINS frames (UDP datagrams and FINS/TCP frames).
+pub const FINS: &str = Framing::FinsTcp.protocol();
+
 /// Label of MELSEC SLMP / MC protocol 3E frames (TCP or UDP).
 pub const MELSEC: &str = crate::melsec::PROTOCOL;
 
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 6] = [MODBUS, ENIP, SNMP, BACNET, S7, MELSEC];
+pub const PROTOCOLS: [&str; 7] = [MODBUS, ENIP, SNMP, BACNET, S7, FINS, MELSEC];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
 /// can check they saw every kind of request an option can cause.
@@ -88,6 +92,25 @@ pub enum Request {
         /// Subcommand.
         subcommand: u16,
     },
+    /// Omron FINS: the FINS/TCP node address request, or Controller Data Read.
+    Fins(FinsRequest),
+}
+
+/// An Omron FINS request, decoded by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum FinsRequest {
+    /// FINS/TCP node address data send (command 0) asking for an assigned node.
+    NodeAddress,
+    /// Controller Data Read (05 01), in a FINS/TCP frame send when `tcp`, to node
+    /// `destination` from node `source`.
+    ControllerDataRead {
+        /// Sent inside a FINS/TCP frame send.
+        tcp: bool,
+        /// DA1.
+        destination: u8,
+        /// SA1.
+        source: u8,
+    },
 }
 
 /// An S7 request, decoded by hand.
@@ -115,7 +138,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -128,6 +151,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         BACNET => bacnet(bytes),
         S7 => s7(bytes),
         MELSEC => melsec(bytes),
+        FINS => fins(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -514,6 +538,77 @@ fn s7_pdu(pdu: &[u8]) -> Verdict<S7Request> {
         _ => Err(format!(
             "ROSCTR {rosctr:#04x}: only a job (0x01) or userdata (0x07)"
         )),
+    }
+}
+
+/// A FINS/TCP frame (command 0 node address request, or command 2 carrying a FINS
+/// frame), or a bare FINS frame.
+fn fins(bytes: &[u8]) -> Verdict<Request> {
+    let Some(rest) = bytes.strip_prefix(b"FINS") else {
+        return fins_frame(bytes, false);
+    };
+    let Some((&[l0, l1, l2, l3, c0, c1, c2, c3, e0, e1, e2, e3], data)) =
+        rest.split_first_chunk::<12>()
+    else {
+        return Err(format!("{} bytes: no whole FINS/TCP header", bytes.len()));
+    };
+    let length = u32::from_be_bytes([l0, l1, l2, l3]);
+    if usize::try_from(length).ok() != Some(rest.len() - 4) {
+        return Err(format!(
+            "FINS/TCP length {length}, {} bytes follow it",
+            rest.len() - 4
+        ));
+    }
+    let error = u32::from_be_bytes([e0, e1, e2, e3]);
+    if error != 0 {
+        return Err(format!("FINS/TCP error code {error:#x} in a request"));
+    }
+    match u32::from_be_bytes([c0, c1, c2, c3]) {
+        0 if data == [0, 0, 0, 0] => Ok(Request::Fins(FinsRequest::NodeAddress)),
+        0 => Err(format!(
+            "node address request with client node data {data:02x?}, not 0 (assigned)"
+        )),
+        2 => fins_frame(data, true),
+        command => Err(format!(
+            "FINS/TCP command {command:#x}: only 0 (node address) and 2 (frame send)"
+        )),
+    }
+}
+
+/// A FINS command frame: the 10-byte header, then exactly Controller Data Read 05 01 00.
+fn fins_frame(frame: &[u8], tcp: bool) -> Verdict<Request> {
+    let Some((&[icf, rsv, gct, dna, da1, da2, sna, sa1, sa2, _sid], command)) =
+        frame.split_first_chunk::<10>()
+    else {
+        return Err(format!("{} bytes: no whole FINS header", frame.len()));
+    };
+    if icf != 0x80 {
+        return Err(format!(
+            "ICF {icf:#04x}, not 0x80 (a command that wants its response)"
+        ));
+    }
+    if [rsv, gct, dna, da2, sna, sa2] != [0, 2, 0, 0, 0, 0] {
+        return Err(format!(
+            "RSV/GCT/DNA/DA2/SNA/SA2 {:02x?}, not 00 02 00 00 00 00",
+            [rsv, gct, dna, da2, sna, sa2]
+        ));
+    }
+    if da1 == 0xFF || sa1 == 0xFF {
+        return Err("broadcast node address 0xff".to_owned());
+    }
+    match *command {
+        [0x05, 0x01, 0x00] => Ok(Request::Fins(FinsRequest::ControllerDataRead {
+            tcp,
+            destination: da1,
+            source: sa1,
+        })),
+        [0x05, 0x01, ref data @ ..] => Err(format!(
+            "Controller Data Read with data {data:02x?}, not 00"
+        )),
+        [mrc, src, ..] => Err(format!(
+            "FINS command {mrc:02x} {src:02x}: only Controller Data Read (05 01)"
+        )),
+        _ => Err("FINS frame without a command code".to_owned()),
     }
 }
 
@@ -1019,6 +1114,116 @@ mod tests {
         }
     }
 
+    // ---- FINS
+
+    /// A FINS command frame: header to `da1`/`sa1`, SID 7, then `command`.
+    fn fins_frame(da1: u8, sa1: u8, command: &[u8]) -> Vec<u8> {
+        let mut out = vec![0x80, 0x00, 0x02, 0x00, da1, 0x00, 0x00, sa1, 0x00, 0x07];
+        out.extend_from_slice(command);
+        out
+    }
+
+    /// A FINS/TCP frame of `command` carrying `data`.
+    fn fins_tcp(command: u32, data: &[u8]) -> Vec<u8> {
+        let mut out = b"FINS".to_vec();
+        out.extend_from_slice(&(8 + data.len() as u32).to_be_bytes());
+        out.extend_from_slice(&command.to_be_bytes());
+        out.extend_from_slice(&0u32.to_be_bytes());
+        out.extend_from_slice(data);
+        out
+    }
+
+    const CONTROLLER_DATA_READ: [u8; 3] = [0x05, 0x01, 0x00];
+
+    #[test]
+    fn fins_controller_data_read_and_node_address_request_are_accepted() {
+        assert_eq!(
+            accepted(FINS, &fins_frame(0, 0x63, &CONTROLLER_DATA_READ)),
+            Request::Fins(FinsRequest::ControllerDataRead {
+                tcp: false,
+                destination: 0,
+                source: 0x63
+            })
+        );
+        assert_eq!(
+            accepted(FINS, &fins_tcp(0, &[0, 0, 0, 0])),
+            Request::Fins(FinsRequest::NodeAddress)
+        );
+        assert_eq!(
+            accepted(
+                FINS,
+                &fins_tcp(2, &fins_frame(10, 0xEF, &CONTROLLER_DATA_READ))
+            ),
+            Request::Fins(FinsRequest::ControllerDataRead {
+                tcp: true,
+                destination: 10,
+                source: 0xEF
+            })
+        );
+    }
+
+    #[test]
+    fn fins_near_misses_are_refused() {
+        // Every command that changes the PLC shares the frame: RUN, STOP, memory area write
+        // and fill, parameter/program area writes, clock write, error clear, forced set.
+        for command in [
+            &[0x04, 0x01, 0xFF, 0xFF, 0x04][..],
+            &[0x04, 0x02, 0xFF, 0xFF],
+            &[0x01, 0x02, 0x82, 0x00, 0x64, 0x00, 0x00, 0x01, 0x12, 0x34],
+            &[0x01, 0x03, 0x82, 0x00, 0x64, 0x00, 0x00, 0x01, 0x00, 0x00],
+            &[0x02, 0x02, 0x80, 0x00, 0x00, 0x00, 0x00, 0x01],
+            &[0x03, 0x07, 0xFF, 0xFF],
+            &[0x03, 0x08, 0xFF, 0xFF],
+            &[0x07, 0x02, 0x24, 0x01, 0x01],
+            &[0x21, 0x01, 0xFF, 0xFF],
+            &[0x23, 0x01, 0x00, 0x01],
+            &[0x0C, 0x02, 0xFF, 0xFF],
+            // Reads that are not identification are refused too.
+            &[0x01, 0x01, 0x82, 0x00, 0x00, 0x00, 0x00, 0x01],
+            &[0x06, 0x01],
+            // Controller Data Read with another data byte, none, or more.
+            &[0x05, 0x01, 0x01],
+            &[0x05, 0x01],
+            &[0x05, 0x01, 0x00, 0x00],
+        ] {
+            refused(FINS, &fins_frame(0, 0x63, command));
+            refused(FINS, &fins_tcp(2, &fins_frame(10, 0xEF, command)));
+        }
+        // Header fields: a response ICF, no response wanted, broadcast, another unit,
+        // another network, a gateway count other than 2.
+        for (at, value) in [
+            (0, 0xC0),
+            (0, 0x81),
+            (4, 0xFF),
+            (7, 0xFF),
+            (5, 0x10),
+            (3, 1),
+            (6, 1),
+            (2, 7),
+            (1, 1),
+            (8, 1),
+        ] {
+            let mut frame = fins_frame(0, 0x63, &CONTROLLER_DATA_READ);
+            frame[at] = value;
+            refused(FINS, &frame);
+        }
+        // FINS/TCP: lying lengths, an error code, other commands, a chosen client node.
+        let mut lying = fins_tcp(2, &fins_frame(10, 0xEF, &CONTROLLER_DATA_READ));
+        lying[7] += 1;
+        refused(FINS, &lying);
+        lying[7] -= 2;
+        refused(FINS, &lying);
+        let mut error = fins_tcp(0, &[0, 0, 0, 0]);
+        error[15] = 1;
+        refused(FINS, &error);
+        for command in [1, 3, 6] {
+            refused(FINS, &fins_tcp(command, &[0, 0, 0, 0]));
+        }
+        refused(FINS, &fins_tcp(0, &[0, 0, 0, 9]));
+        refused(FINS, &fins_tcp(0, &[]));
+        refused(FINS, b"FINS");
+    }
+
     // ---- Never panics
 
     /// Every allowed request above, with its label.
@@ -1039,6 +1244,12 @@ mod tests {
             (S7, read_szl(0x0011)),
             (S7, szl_next(2)),
             (MELSEC, melsec_3e(0x0101, 0, &[])),
+            (FINS, fins_frame(0, 0x63, &CONTROLLER_DATA_READ)),
+            (FINS, fins_tcp(0, &[0, 0, 0, 0])),
+            (
+                FINS,
+                fins_tcp(2, &fins_frame(10, 0xEF, &CONTROLLER_DATA_READ)),
+            ),
         ]
     }
 
@@ -1157,7 +1368,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, MELSEC, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, FINS, MELSEC, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

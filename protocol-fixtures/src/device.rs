@@ -1,11 +1,15 @@
 //! What every fixture shares: loopback-only listeners, a handle that stops the fixture, and the
 //! simplest hostile device, one that accepts TCP and never answers.
 
-use std::{io, net::SocketAddr, time::Duration};
+use std::{
+    io,
+    net::{SocketAddr, SocketAddrV4},
+    time::Duration,
+};
 
 use tokio::{
     io::AsyncReadExt as _,
-    net::{TcpListener, TcpSocket, UdpSocket},
+    net::{TcpListener, TcpSocket, TcpStream, UdpSocket},
     task::{JoinHandle, JoinSet},
 };
 use tokio_util::sync::CancellationToken;
@@ -65,6 +69,141 @@ pub(crate) fn bind_udp(addr: SocketAddr, scope: Scope) -> io::Result<UdpSocket> 
     let socket = std::net::UdpSocket::bind(addr)?;
     socket.set_nonblocking(true)?;
     UdpSocket::from_std(socket)
+}
+
+/// Attempts at finding a port free on both TCP and UDP when asked for port 0.
+const PORT_0_ATTEMPTS: usize = 16;
+
+/// Binds TCP, UDP or both on one port (a device speaking its protocol on either, as
+/// EtherNet/IP and FINS devices do). With port 0 and both, a port free on both is
+/// picked, TCP bound first.
+pub(crate) fn bind_tcp_and_udp(
+    addr: SocketAddrV4,
+    tcp: bool,
+    udp: bool,
+    scope: Scope,
+) -> io::Result<(Option<TcpListener>, Option<UdpSocket>, SocketAddrV4)> {
+    if !tcp && !udp {
+        return Err(io::Error::new(
+            io::ErrorKind::InvalidInput,
+            "a TCP-and-UDP fixture needs TCP or UDP",
+        ));
+    }
+    // A port the kernel picked free for TCP may be taken on UDP; try another.
+    let attempts = if addr.port() == 0 && tcp && udp {
+        PORT_0_ATTEMPTS
+    } else {
+        1
+    };
+    let mut attempt = 0;
+    loop {
+        attempt += 1;
+        let listener = if tcp {
+            Some(bind_tcp(SocketAddr::V4(addr), scope)?)
+        } else {
+            None
+        };
+        let mut local = addr;
+        if let Some(listener) = &listener {
+            local.set_port(listener.local_addr()?.port());
+        }
+        if !udp {
+            return Ok((listener, None, local));
+        }
+        match bind_udp(SocketAddr::V4(local), scope) {
+            Ok(socket) => {
+                local.set_port(socket.local_addr()?.port());
+                return Ok((listener, Some(socket), local));
+            }
+            Err(err) if err.kind() == io::ErrorKind::AddrInUse && attempt < attempts => {}
+            Err(err) => return Err(err),
+        }
+    }
+}
+
+/// Accepts on `listener`, or never completes when TCP is off.
+pub(crate) async fn accept(listener: Option<&TcpListener>) -> io::Result<TcpStream> {
+    match listener {
+        Some(listener) => listener.accept().await.map(|(stream, _)| stream),
+        None => std::future::pending().await,
+    }
+}
+
+/// Receives on `socket`, or never completes when UDP is off.
+pub(crate) async fn recv_from(
+    socket: Option<&UdpSocket>,
+    buf: &mut [u8],
+) -> io::Result<(usize, SocketAddr)> {
+    match socket {
+        Some(socket) => socket.recv_from(buf).await,
+        None => std::future::pending().await,
+    }
+}
+
+/// Serves a protocol on a TCP listener and a UDP socket sharing one port (either may be
+/// off) until the returned handle stops it: each accepted connection, wrapped for the
+/// recorder with `framing`, is served by `serve`; each datagram is recorded whole under
+/// `label` and `answer`'s reply (if any) goes back to its sender.
+///
+/// Must run inside a Tokio runtime.
+pub(crate) fn serve_tcp_and_udp<S, F>(
+    (tcp, udp, local_addr): (Option<TcpListener>, Option<UdpSocket>, SocketAddrV4),
+    recorder: Recorder,
+    framing: Framing,
+    label: &'static str,
+    serve: S,
+    answer: impl Fn(&[u8]) -> Option<Vec<u8>> + Send + 'static,
+) -> DeviceHandle
+where
+    S: Fn(crate::recorder::RecordingStream<TcpStream>) -> F + Send + 'static,
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let device = SocketAddr::V4(local_addr);
+    let task = tokio::spawn(async move {
+        // Dropping the set when this task ends closes every connection it still holds.
+        let mut connections = JoinSet::new();
+        let mut datagram = vec![0u8; 65_535];
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = accept(tcp.as_ref()) => match accepted {
+                    Ok(stream) => {
+                        let Ok(stream) = recorder.wrap_tcp(stream, framing) else {
+                            continue;
+                        };
+                        connections.spawn(serve(stream));
+                    }
+                    Err(err) => {
+                        tracing::debug!(%device, %err, "{label} fixture accept failed");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
+                    }
+                },
+                received = recv_from(udp.as_ref(), &mut datagram) => match (received, &udp) {
+                    (Ok((len, peer)), Some(udp)) => {
+                        let request = &datagram[..len];
+                        recorder.record_datagram(device, peer, label, request);
+                        if let Some(reply) = answer(request) {
+                            if let Err(err) = udp.send_to(&reply, peer).await {
+                                tracing::debug!(%device, %peer, %err, "{label} fixture send failed");
+                            }
+                        }
+                    }
+                    (Ok(_), None) => {}
+                    // An ICMP error for an earlier reply surfaces here on Linux; the socket
+                    // is still good.
+                    (Err(err), _) if err.kind() == io::ErrorKind::ConnectionRefused => {}
+                    (Err(err), _) => {
+                        tracing::debug!(%device, %err, "{label} fixture receive failed");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
+                    }
+                },
+            }
+        }
+    });
+    DeviceHandle::new(device, cancel, task)
 }
 
 /// A running fixture. Dropping it aborts the fixture; [`DeviceHandle::shutdown`] stops it and

@@ -17,13 +17,11 @@ use std::{
 
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
-    net::{TcpListener, TcpStream, UdpSocket},
-    task::JoinSet,
+    net::TcpStream,
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::{
-    device::{bind_tcp, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
+    device::{bind_tcp_and_udp, serve_tcp_and_udp, DeviceHandle, Scope},
     recorder::{Framing, Recorder, RecordingStream},
 };
 
@@ -66,10 +64,6 @@ const ENCAPSULATION_VERSION: u16 = 1;
 const AF_INET: u16 = 2;
 /// The ListServices name field is fixed-size, NUL-padded.
 const SERVICES_NAME_LEN: usize = 16;
-/// Header plus the largest length field: no datagram or frame can be longer.
-const MAX_FRAME: usize = HEADER_LEN + u16::MAX as usize;
-/// Attempts at finding a port free on both TCP and UDP when asked for port 0.
-const PORT_0_ATTEMPTS: usize = 16;
 
 /// The transports a device answers on. Real stacks answer both; some embedded adapters answer
 /// only UDP, and some scanners (zgrab2) try only TCP.
@@ -394,130 +388,18 @@ impl EnipDevice {
                 format!("EtherNet/IP fixtures bind only to IPv4, not {addr}"),
             ));
         };
-        let (tcp, udp, local_addr) = bind(addr, config.transports, scope)?;
+        let bound = bind_tcp_and_udp(addr, config.transports.tcp, config.transports.udp, scope)?;
+        let local_addr = bound.2;
         let config = Arc::new(config);
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            // Dropping the set when this task ends closes every connection it still holds.
-            let mut connections = JoinSet::new();
-            let mut datagram = vec![0u8; MAX_FRAME];
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                    accepted = accept(tcp.as_ref()) => match accepted {
-                        Ok(stream) => {
-                            let Ok(stream) = recorder.wrap_tcp(stream, Framing::Enip) else {
-                                continue;
-                            };
-                            connections.spawn(serve_connection(stream, config.clone(), local_addr));
-                        }
-                        Err(err) => {
-                            tracing::debug!(%local_addr, %err, "enip fixture accept failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                    received = recv_from(udp.as_ref(), &mut datagram) => match (received, &udp) {
-                        (Ok((len, peer)), Some(udp)) => {
-                            let request = &datagram[..len];
-                            answer_datagram(udp, &config, &recorder, local_addr, request, peer)
-                                .await;
-                        }
-                        (Ok(_), None) => {}
-                        // An ICMP error for an earlier reply surfaces here on Linux; the socket
-                        // is still good.
-                        (Err(err), _) if err.kind() == io::ErrorKind::ConnectionRefused => {}
-                        (Err(err), _) => {
-                            tracing::debug!(%local_addr, %err, "enip fixture receive failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                }
-            }
-        });
-        Ok(DeviceHandle::new(SocketAddr::V4(local_addr), cancel, task))
-    }
-}
-
-/// Binds the enabled transports on one port.
-fn bind(
-    addr: SocketAddrV4,
-    transports: EnipTransports,
-    scope: Scope,
-) -> io::Result<(Option<TcpListener>, Option<UdpSocket>, SocketAddrV4)> {
-    if !transports.tcp && !transports.udp {
-        return Err(io::Error::new(
-            io::ErrorKind::InvalidInput,
-            "an EtherNet/IP fixture needs TCP or UDP",
-        ));
-    }
-    // A port the kernel picked free for TCP may be taken on UDP; try another.
-    let attempts = if addr.port() == 0 && transports.tcp && transports.udp {
-        PORT_0_ATTEMPTS
-    } else {
-        1
-    };
-    let mut attempt = 0;
-    loop {
-        attempt += 1;
-        let tcp = if transports.tcp {
-            Some(bind_tcp(SocketAddr::V4(addr), scope)?)
-        } else {
-            None
-        };
-        let mut local = addr;
-        if let Some(listener) = &tcp {
-            local.set_port(listener.local_addr()?.port());
-        }
-        if !transports.udp {
-            return Ok((tcp, None, local));
-        }
-        match bind_udp(SocketAddr::V4(local), scope) {
-            Ok(udp) => {
-                local.set_port(udp.local_addr()?.port());
-                return Ok((tcp, Some(udp), local));
-            }
-            Err(err) if err.kind() == io::ErrorKind::AddrInUse && attempt < attempts => {}
-            Err(err) => return Err(err),
-        }
-    }
-}
-
-/// Accepts on `listener`, or never completes when TCP is off.
-pub(crate) async fn accept(listener: Option<&TcpListener>) -> io::Result<TcpStream> {
-    match listener {
-        Some(listener) => listener.accept().await.map(|(stream, _)| stream),
-        None => std::future::pending().await,
-    }
-}
-
-/// Receives on `socket`, or never completes when UDP is off.
-pub(crate) async fn recv_from(
-    socket: Option<&UdpSocket>,
-    buf: &mut [u8],
-) -> io::Result<(usize, SocketAddr)> {
-    match socket {
-        Some(socket) => socket.recv_from(buf).await,
-        None => std::future::pending().await,
-    }
-}
-
-/// Records one datagram and answers it, unless it is too short to answer.
-async fn answer_datagram(
-    socket: &UdpSocket,
-    config: &EnipDeviceConfig,
-    recorder: &Recorder,
-    device: SocketAddrV4,
-    request: &[u8],
-    peer: SocketAddr,
-) {
-    let protocol = Framing::Enip.protocol();
-    recorder.record_datagram(SocketAddr::V4(device), peer, protocol, request);
-    if let Some(reply) = datagram_reply(config, request, device) {
-        if let Err(err) = socket.send_to(&reply, peer).await {
-            tracing::debug!(%device, %peer, %err, "enip fixture send failed");
-        }
+        let datagrams = Arc::clone(&config);
+        Ok(serve_tcp_and_udp(
+            bound,
+            recorder,
+            Framing::Enip,
+            Framing::Enip.protocol(),
+            move |stream| serve_connection(stream, Arc::clone(&config), local_addr),
+            move |request| datagram_reply(&datagrams, request, local_addr),
+        ))
     }
 }
 

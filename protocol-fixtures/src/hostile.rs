@@ -14,7 +14,7 @@
 //! first is open, optionally resets when two packets (connection attempts, requests, datagrams)
 //! arrive closer than a minimum gap, and records every violation.
 //!
-//! [`PlantSpec::hostile`] lays out a /24 of these devices for all five protocols.
+//! [`PlantSpec::hostile`] lays out a /24 of these devices for every protocol.
 //!
 //! Everything is bounded: a drip or an endless stream ends when the peer goes away, after
 //! [`ENDLESS_STREAM_CAP`] bytes, or after [`MAX_CONNECTION_TIME`]; a flood is
@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     bacnet::{self, BacnetDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
+    fins::{self, FinsDeviceConfig},
     melsec::{self, MelsecDeviceConfig},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
@@ -88,6 +89,8 @@ pub enum HostileProtocol {
     S7,
     /// MELSEC SLMP / MC protocol 3E binary frames (TCP and UDP).
     Melsec,
+    /// Omron FINS (UDP, and FINS/TCP with its node address exchange).
+    Fins,
 }
 
 impl HostileProtocol {
@@ -100,6 +103,7 @@ impl HostileProtocol {
             HostileProtocol::Bacnet => bacnet::PROTOCOL,
             HostileProtocol::S7 => s7::PROTOCOL,
             HostileProtocol::Melsec => melsec::PROTOCOL,
+            HostileProtocol::Fins => fins::PROTOCOL,
         }
     }
 
@@ -110,13 +114,14 @@ impl HostileProtocol {
             HostileProtocol::Snmp | HostileProtocol::Bacnet => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
             HostileProtocol::Melsec => Framing::Melsec3e,
+            HostileProtocol::Fins => Framing::FinsTcp,
         }
     }
 
     fn carries(self, transport: Transport) -> bool {
         match self {
             HostileProtocol::Modbus => transport == Transport::Tcp,
-            HostileProtocol::Enip | HostileProtocol::Melsec => true,
+            HostileProtocol::Enip | HostileProtocol::Fins | HostileProtocol::Melsec => true,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
             HostileProtocol::S7 => transport == Transport::Tcp,
         }
@@ -939,6 +944,17 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
             }
             melsec::HEADER_LEN + usize::from(u16::from_le_bytes([pending[7], pending[8]]))
         }
+        HostileProtocol::Fins => {
+            if pending.len() < 8 {
+                return None;
+            }
+            let length = u32::from_be_bytes([pending[4], pending[5], pending[6], pending[7]]);
+            if pending[..4] != fins::MAGIC || !(8..=4096).contains(&length) {
+                pending.len()
+            } else {
+                8 + length as usize
+            }
+        }
         HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
     };
     if len == 0 || pending.len() < len {
@@ -1081,6 +1097,7 @@ fn craft(
         HostileProtocol::Bacnet => bacnet_reply(shape, request, device),
         HostileProtocol::S7 => s7_reply(shape, request),
         HostileProtocol::Melsec => melsec_reply(shape, request),
+        HostileProtocol::Fins => fins_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1817,6 +1834,59 @@ fn melsec_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+/// The Controller Data Read answer of the hostile PLC (and RUN's, for the wrong kind).
+fn fins_frame_reply(shape: Shape, frame: &[u8]) -> Option<Vec<u8>> {
+    let header: &[u8; fins::HEADER_LEN] = frame.first_chunk()?;
+    let plc = FinsDeviceConfig::new("HOSTILE-FINS (sim)", "v6.6.6").with_node(66);
+    let mut reply = match shape {
+        // A RUN (04 01) response, normal completion, to the same SID.
+        Shape::WrongKind => fins::response(header, plc.node, [0x04, 0x01], 0, &[]),
+        _ => plc.respond(frame, false)?,
+    };
+    match shape {
+        // The SID of another request.
+        Shape::WrongCorrelation => reply[9] = reply[9].wrapping_add(1),
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xEE; 16]),
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, 0),
+        _ => {}
+    }
+    Some(reply)
+}
+
+/// A FINS datagram's answer, or a FINS/TCP frame's: the node address request always gets a
+/// valid node (239, server 66), so the abuse lands on the frame send; lengths lie in the
+/// FINS/TCP header.
+fn fins_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let Some(rest) = request.strip_prefix(&fins::MAGIC) else {
+        return fins_frame_reply(shape, request);
+    };
+    let command = u32::from_be_bytes(*rest.get(4..8)?.first_chunk()?);
+    let mut reply = match command {
+        fins::tcp_command::NODE_ADDRESS_REQUEST => fins::node_address_reply(239, 66),
+        fins::tcp_command::FRAME_SEND => {
+            let inner = match shape {
+                Shape::MoreThanDeclared => Shape::Valid,
+                other => other,
+            };
+            fins::tcp_frame(
+                fins::tcp_command::FRAME_SEND,
+                0,
+                &fins_frame_reply(inner, rest.get(12..)?)?,
+            )
+        }
+        _ => return None,
+    };
+    match shape {
+        Shape::HugeLength => {
+            reply[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+            reply.truncate(20);
+        }
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xEE; 16]),
+        _ => {}
+    }
+    Some(reply)
+}
+
 // ---------------------------------------------------------------------------
 // The hostile plant
 
@@ -1862,11 +1932,12 @@ impl PlantSpec {
     /// | .80-.93 | BACnet/IP | UDP | silent, truncated datagram (close mid-reply), BVLC length 65535, more than declared, wrong invoke id, wrong kind (SimpleACK of WriteProperty), garbage, echo, oversized datagram, reply from another port, reply from another address, flood, deep nesting ([`BACNET_NESTING_DEPTH`] opening tags), huge tag length (CharacterString of 0xFFFFFFFF bytes) |
     /// | .100-.113 | S7 | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, TPKT length 65535, more than declared, wrong PDU reference, wrong kind (Write Var Ack_Data), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), SZL lying counts (record count 65535 / record length 0xFFFF), COTP then silence |
     /// | .180-.193 | MELSEC | TCP and UDP | silent, slow drip (TCP), endless stream (TCP), close mid-reply (UDP: half a datagram), reset after connect (TCP), data length 0xFFFF, more than declared, reply for another route (network 1, PC 2), 4E subheader (`D4 00`), garbage, echo, end code 0xC05C (a [`crate::MelsecDevice`]), oversized datagram (UDP), flood (UDP) |
+    /// | .140-.155 | FINS | UDP and TCP | silent, slow drip (TCP), endless stream (TCP), close mid-reply, reset after connect (TCP), FINS/TCP length 0xFFFFFFFF (TCP), more than declared, wrong SID, wrong kind (a RUN 04 01 response), garbage, echo, oversized datagram (UDP), reply from another port (UDP), flood (UDP), stall mid-reply (TCP), no free FINS/TCP node (a [`crate::FinsDevice`] with an empty node pool: error code 0x25; its UDP answers end code 0401) |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Melsec, Modbus, Snmp, S7};
+        use HostileProtocol::{Bacnet, Enip, Fins, Melsec, Modbus, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2097,11 +2168,69 @@ impl PlantSpec {
             );
             devices.push(spec);
         }
+        let both = |b: HostileBehaviour| vec![udp(ports.fins, b.clone()), tcp(ports.fins, b)];
+        let fins: [(&str, Vec<HostileService>); 15] = [
+            ("fins-silent", both(B::Silent(Fins))),
+            ("fins-slow-drip", vec![tcp(ports.fins, B::SlowDrip(Fins))]),
+            (
+                "fins-endless-stream",
+                vec![tcp(ports.fins, B::EndlessStream(Fins))],
+            ),
+            ("fins-close-mid-reply", both(B::CloseMidReply(Fins))),
+            (
+                "fins-reset-after-connect",
+                vec![tcp(ports.fins, B::ResetAfterConnect(Fins))],
+            ),
+            (
+                "fins-huge-length",
+                vec![tcp(ports.fins, B::HugeDeclaredLength(Fins))],
+            ),
+            ("fins-more-than-declared", both(B::MoreThanDeclared(Fins))),
+            ("fins-wrong-sid", both(B::WrongCorrelation(Fins))),
+            ("fins-wrong-command", both(B::WrongReplyKind(Fins))),
+            ("fins-garbage", both(B::Garbage(Fins))),
+            ("fins-echo", both(B::Echo(Fins))),
+            (
+                "fins-oversized-datagram",
+                vec![udp(ports.fins, B::OversizedDatagram(Fins))],
+            ),
+            (
+                "fins-reply-from-other-port",
+                vec![udp(ports.fins, B::ReplyFromOtherPort(Fins))],
+            ),
+            ("fins-udp-flood", vec![udp(ports.fins, B::Flood(Fins))]),
+            (
+                "fins-stall-mid-reply",
+                vec![tcp(
+                    ports.fins,
+                    B::StallMidReply {
+                        protocol: Fins,
+                        stall: MID_REPLY_STALL,
+                    },
+                )],
+            ),
+        ];
+        for (i, (name, services)) in fins.into_iter().enumerate() {
+            let spec = services.into_iter().fold(
+                DeviceSpec::new(host(base, 140 + i as u8), name),
+                DeviceSpec::with_hostile,
+            );
+            devices.push(spec);
+        }
         devices.push(
             DeviceSpec::new(host(base, 191), "melsec-end-code-c05c").with_melsec(
                 ports.melsec,
                 MelsecDeviceConfig::new("R04CPU", 0x4800)
                     .with_end_code(melsec::end_code::REQUEST_CONTENTS),
+            ),
+        );
+        devices.push(
+            DeviceSpec::new(host(base, 155), "fins-no-free-node").with_fins(
+                ports.fins,
+                FinsDeviceConfig::new("CJ2M-CPU33", "02.00")
+                    .with_node(55)
+                    .with_client_nodes(239, 0)
+                    .with_end_code(fins::END_UNDEFINED_COMMAND),
             ),
         );
 
@@ -2124,7 +2253,9 @@ impl PlantSpec {
                     .with_hostile(udp(ports.enip, fragile(Enip)))
                     .with_hostile(udp(ports.snmp, fragile(Snmp)))
                     .with_hostile(udp(ports.bacnet, fragile(Bacnet)))
-                    .with_hostile(tcp(ports.s7, fragile(S7))),
+                    .with_hostile(tcp(ports.s7, fragile(S7)))
+                    .with_hostile(udp(ports.fins, fragile(Fins)))
+                    .with_hostile(tcp(ports.fins, fragile(Fins))),
             );
         }
         PlantSpec { devices }

@@ -17,13 +17,10 @@ use std::{io, net::SocketAddr, sync::Arc};
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::TcpStream,
-    task::JoinSet,
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::{
-    device::{bind_tcp, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
-    enip::{accept, recv_from},
+    device::{bind_tcp_and_udp, serve_tcp_and_udp, DeviceHandle, Scope},
     recorder::{Framing, Recorder, RecordingStream},
 };
 
@@ -258,70 +255,23 @@ impl MelsecDevice {
         config: MelsecDeviceConfig,
         recorder: Recorder,
     ) -> io::Result<DeviceHandle> {
-        if !config.tcp && !config.udp {
+        let SocketAddr::V4(addr) = addr else {
             return Err(io::Error::new(
                 io::ErrorKind::InvalidInput,
-                "a MELSEC fixture needs TCP or UDP",
+                "a MELSEC fixture binds an IPv4 address",
             ));
-        }
-        let tcp = config
-            .tcp
-            .then(|| bind_tcp(addr, Scope::Loopback))
-            .transpose()?;
-        let mut local = addr;
-        if let Some(listener) = &tcp {
-            local.set_port(listener.local_addr()?.port());
-        }
-        let udp = config
-            .udp
-            .then(|| bind_udp(local, Scope::Loopback))
-            .transpose()?;
-        if let Some(socket) = &udp {
-            local.set_port(socket.local_addr()?.port());
-        }
+        };
+        let bound = bind_tcp_and_udp(addr, config.tcp, config.udp, Scope::Loopback)?;
         let config = Arc::new(config);
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            let mut datagram = vec![0u8; 65_535];
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                    accepted = accept(tcp.as_ref()) => match accepted {
-                        Ok(stream) => {
-                            let Ok(stream) = recorder.wrap_tcp(stream, Framing::Melsec3e) else {
-                                continue;
-                            };
-                            connections.spawn(serve_connection(stream, Arc::clone(&config)));
-                        }
-                        Err(err) => {
-                            tracing::debug!(%local, %err, "melsec fixture accept failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                    received = recv_from(udp.as_ref(), &mut datagram) => match (received, &udp) {
-                        (Ok((len, peer)), Some(socket)) => {
-                            let request = &datagram[..len];
-                            recorder.record_datagram(local, peer, PROTOCOL, request);
-                            if let Some(reply) = config.reply(request) {
-                                if let Err(err) = socket.send_to(&reply, peer).await {
-                                    tracing::debug!(%local, %err, "melsec fixture send failed");
-                                }
-                            }
-                        }
-                        (Ok(_), None) => {}
-                        (Err(err), _) if err.kind() == io::ErrorKind::ConnectionRefused => {}
-                        (Err(err), _) => {
-                            tracing::debug!(%local, %err, "melsec fixture receive failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                }
-            }
-        });
-        Ok(DeviceHandle::new(local, cancel, task))
+        let datagrams = Arc::clone(&config);
+        Ok(serve_tcp_and_udp(
+            bound,
+            recorder,
+            Framing::Melsec3e,
+            PROTOCOL,
+            move |stream| serve_connection(stream, Arc::clone(&config)),
+            move |request| datagrams.reply(request),
+        ))
     }
 }
 

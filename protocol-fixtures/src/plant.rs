@@ -10,6 +10,7 @@ use crate::{
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
+    fins::{self, FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
     melsec::{self, MelsecDevice, MelsecDeviceConfig},
     modbus::{
@@ -51,6 +52,8 @@ pub struct DeviceSpec {
     pub melsec: Option<(u16, MelsecDeviceConfig)>,
     /// Hostile or fragile services (see [`crate::hostile`]).
     pub hostile: Vec<HostileService>,
+    /// An Omron PLC speaking FINS on this port (UDP and TCP as its config says).
+    pub fins: Option<(u16, FinsDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -64,6 +67,7 @@ impl DeviceSpec {
             "bacnet" => self.bacnet.is_some(),
             "s7" => self.s7.is_some(),
             "melsec" => self.melsec.is_some(),
+            "fins" => self.fins.is_some(),
             _ => false,
         }
     }
@@ -81,6 +85,7 @@ impl DeviceSpec {
             s7: None,
             melsec: None,
             hostile: Vec::new(),
+            fins: None,
         }
     }
 
@@ -133,6 +138,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds an Omron PLC speaking FINS.
+    #[must_use]
+    pub fn with_fins(mut self, port: u16, config: FinsDeviceConfig) -> Self {
+        self.fins = Some((port, config));
+        self
+    }
+
     /// Adds a TCP port that never answers.
     #[must_use]
     pub fn with_silent_tcp(mut self, port: u16) -> Self {
@@ -165,6 +177,8 @@ pub struct PlantPorts {
     pub bacnet: u16,
     /// S7 (ISO-on-TCP) port, TCP.
     pub s7: u16,
+    /// Omron FINS port, UDP and TCP.
+    pub fins: u16,
     /// MELSEC (SLMP 3E) port, TCP and UDP.
     pub melsec: u16,
 }
@@ -178,6 +192,7 @@ impl Default for PlantPorts {
             snmp: snmp::PORT,
             bacnet: bacnet::PORT,
             s7: s7::PORT,
+            fins: fins::PORT,
             melsec: melsec::PORT,
         }
     }
@@ -185,13 +200,14 @@ impl Default for PlantPorts {
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, FINS 9600.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
         snmp: 1161,
         bacnet: 47808,
         s7: 10102,
+        fins: 9600,
         melsec: 5007,
     };
 
@@ -203,7 +219,7 @@ impl PlantPorts {
     pub const BLOCK: u16 = 32;
 
     /// Consecutive ports from `first`, one per protocol in registry order (Modbus `first`,
-    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, ...). Each test or
+    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, FINS `+ 6`, ...). Each test or
     /// example that starts a plant takes its own block, [`PlantPorts::BLOCK`] ports apart
     /// from every other one, so runs in parallel never share a port.
     ///
@@ -225,6 +241,7 @@ impl PlantPorts {
             snmp: first + 2 * step,
             bacnet: first + 3 * step,
             s7: first + 4 * step,
+            fins: first + 6 * step,
             melsec: first + 8 * step,
         }
     }
@@ -239,6 +256,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            fins,
             melsec,
         } = *self;
         [
@@ -247,6 +265,7 @@ impl PlantPorts {
             ("snmp", snmp),
             ("bacnet", bacnet),
             ("s7", s7),
+            ("fins", fins),
             ("melsec", melsec),
         ]
         .into_iter()
@@ -270,6 +289,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            fins,
             melsec,
         } = self;
         let slot = match protocol {
@@ -278,6 +298,7 @@ impl PlantPorts {
             "snmp" => snmp,
             "bacnet" => bacnet,
             "s7" => s7,
+            "fins" => fins,
             "melsec" => melsec,
             _ => return false,
         };
@@ -483,6 +504,19 @@ impl PlantSpec {
     /// | .93 | `plc-l26-udp-only` | L26CPU-BT | 0x0542 | UDP only |
     /// | .94 | `melsec-refuse-c059` | (Q06UDVCPU, never sent) | 0x0368 | Read CPU Model Name gets end code 0xC059 |
     ///
+    /// Omron PLCs speaking FINS (see [`crate::fins`]), every one on `ports.fins` (UDP and TCP
+    /// share it); model and version are space padded to 20 bytes as real CPUs send them; the
+    /// area data is program area size, IOM size, DM words, timer/counter size, expansion DM
+    /// banks, steps, memory card kind and size:
+    ///
+    /// | host | name | transports | node | model, version | Controller Data Read answer |
+    /// |------|------|------------|------|----------------|-----------------------------|
+    /// | .70 | `plc-cj2m-fins` | UDP, TCP | 70 | CJ2M-CPU31, 02.01 | full: 20, 23, 32768, 8, 0, 0, 0, 0 |
+    /// | .71 | `plc-cp1l-udp` | UDP only | 71 | CP1L-EM40DT-D, 01.10 | full: 10, 23, 32768, 8, 0, 0, 0, 0 |
+    /// | .72 | `plc-nj501-tcp` | TCP only | 72 | NJ501-1300, 01.40 | full: 20, 23, 32768, 8, 25, 0, 4, 2048 |
+    /// | .73 | `plc-cs1g-short` | UDP, TCP | 73 | CS1G-CPU44H, 03.00 | model and version only (an older CPU) |
+    /// | .74 | `plc-cj1m-refuses` | UDP, TCP | 74 | (CJ1M-CPU11, not sent) | end code 0401, undefined command |
+    ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
         let port = ports.enip;
@@ -625,6 +659,54 @@ impl PlantSpec {
                 port,
                 MelsecDeviceConfig::new("Q06UDVCPU", 0x0368)
                     .with_end_code(melsec::end_code::COMMAND_NOT_SUPPORTED),
+            ),
+        ]);
+        let port = ports.fins;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 70), "plc-cj2m-fins").with_fins(
+                port,
+                FinsDeviceConfig::new("CJ2M-CPU31", "02.01").with_node(70),
+            ),
+            DeviceSpec::new(host(base, 71), "plc-cp1l-udp").with_fins(
+                port,
+                FinsDeviceConfig::new("CP1L-EM40DT-D", "01.10")
+                    .with_node(71)
+                    .with_area(FinsAreaData {
+                        program_area_size: 10,
+                        iom_size: 23,
+                        dm_words: 32768,
+                        timer_counter_size: 8,
+                        ..FinsAreaData::default()
+                    })
+                    .with_transports(FinsTransports::UDP_ONLY),
+            ),
+            DeviceSpec::new(host(base, 72), "plc-nj501-tcp").with_fins(
+                port,
+                FinsDeviceConfig::new("NJ501-1300", "01.40")
+                    .with_node(72)
+                    .with_area(FinsAreaData {
+                        program_area_size: 20,
+                        iom_size: 23,
+                        dm_words: 32768,
+                        timer_counter_size: 8,
+                        expansion_dm_size: 25,
+                        steps_transitions: 0,
+                        memory_card_kind: 4,
+                        memory_card_size: 2048,
+                    })
+                    .with_transports(FinsTransports::TCP_ONLY),
+            ),
+            DeviceSpec::new(host(base, 73), "plc-cs1g-short").with_fins(
+                port,
+                FinsDeviceConfig::new("CS1G-CPU44H", "03.00")
+                    .with_node(73)
+                    .with_short_reply(),
+            ),
+            DeviceSpec::new(host(base, 74), "plc-cj1m-refuses").with_fins(
+                port,
+                FinsDeviceConfig::new("CJ1M-CPU11", "04.00")
+                    .with_node(74)
+                    .with_end_code(fins::END_UNDEFINED_COMMAND),
             ),
         ]);
         spec
@@ -1199,6 +1281,8 @@ pub struct PlantDevice {
     pub bacnet: Option<SocketAddr>,
     /// Where the S7 CPU listens (TCP), if there is one.
     pub s7: Option<SocketAddr>,
+    /// Where the FINS PLC listens (UDP and TCP share the port), if there is one.
+    pub fins: Option<SocketAddr>,
     /// Where the MELSEC CPU listens (TCP and/or UDP on one port), if there is one.
     pub melsec: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
@@ -1214,6 +1298,7 @@ impl PlantDevice {
             (self.modbus.is_some(), "modbus"),
             (self.enip.is_some(), "enip"),
             (self.s7.is_some(), "s7"),
+            (self.fins.is_some(), "fins"),
             (self.bacnet.is_some(), "bacnet"),
             (self.snmp.is_some(), "snmp"),
             (self.melsec.is_some(), "melsec"),
@@ -1303,6 +1388,14 @@ impl Plant {
                 melsec = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut fins = None;
+            if let Some((port, config)) = &spec.fins {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = FinsDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                fins = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut hostile = Vec::new();
             for service in &spec.hostile {
                 let addr = SocketAddr::from((spec.ip, service.port));
@@ -1330,6 +1423,7 @@ impl Plant {
                 snmp,
                 bacnet,
                 s7,
+                fins,
                 melsec,
                 hostile,
                 handles,

@@ -75,6 +75,8 @@ pub enum Framing {
     Tpkt,
     /// No framing: every read is recorded as it arrived.
     Raw,
+    /// Omron FINS/TCP: "FINS", then a big-endian u32 length of the bytes after it.
+    FinsTcp,
     /// MELSEC SLMP / MC protocol 3E binary frame: a 9-byte header whose little-endian data
     /// length (offset 7) says how many bytes follow it.
     Melsec3e,
@@ -95,6 +97,7 @@ impl Framing {
             Framing::Enip => "enip",
             Framing::Tpkt => "s7",
             Framing::Raw => "raw",
+            Framing::FinsTcp => "fins",
             Framing::Melsec3e => "melsec",
         }
     }
@@ -106,6 +109,7 @@ impl Framing {
             502 => Framing::ModbusTcp,
             44818 => Framing::Enip,
             102 => Framing::Tpkt,
+            9600 => Framing::FinsTcp,
             _ => Framing::Raw,
         }
     }
@@ -158,6 +162,25 @@ impl Framing {
                     FrameLen::Incomplete
                 } else {
                     FrameLen::Complete(length)
+                }
+            }
+            Framing::FinsTcp => {
+                let start = &buf[..buf.len().min(4)];
+                if start != &b"FINS"[..start.len()] {
+                    return FrameLen::Implausible;
+                }
+                let Some(&[l0, l1, l2, l3]) = buf.get(4..8).and_then(|b| b.first_chunk::<4>())
+                else {
+                    return FrameLen::Incomplete;
+                };
+                // At least the command and error code; at most a FINS frame's 2 KiB.
+                let length = u32::from_be_bytes([l0, l1, l2, l3]) as usize;
+                if !(8..=4096).contains(&length) {
+                    FrameLen::Implausible
+                } else if buf.len() < 8 + length {
+                    FrameLen::Incomplete
+                } else {
+                    FrameLen::Complete(8 + length)
                 }
             }
             // Any header is plausible (the u16 length already bounds a frame to 64 KiB), so a

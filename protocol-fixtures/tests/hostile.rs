@@ -355,7 +355,7 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert!(ips.iter().all(|ip| ip.octets()[..3] == [127, 86, 2]));
     let plant = Plant::start(spec.clone()).unwrap();
     let fragile = plant.device("fragile-pacing").unwrap();
-    assert_eq!(fragile.hostile.len(), 6);
+    assert_eq!(fragile.hostile.len(), 8);
     let protocols: BTreeSet<_> = spec
         .devices
         .iter()
@@ -363,7 +363,7 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         .collect();
     assert_eq!(
         protocols,
-        BTreeSet::from(["bacnet", "enip", "melsec", "modbus", "s7", "snmp"])
+        BTreeSet::from(["bacnet", "enip", "fins", "melsec", "modbus", "s7", "snmp"])
     );
     let at = |host: u8| {
         spec.devices
@@ -375,6 +375,8 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert_eq!(at(93).name, "bacnet-huge-tag-length");
     assert_eq!(at(100).name, "s7-silent");
     assert_eq!(at(113).name, "s7-cotp-then-silence");
+    assert_eq!(at(140).name, "fins-silent");
+    assert_eq!(at(155).name, "fins-no-free-node");
     let guards: Vec<_> = fragile
         .hostile
         .iter()

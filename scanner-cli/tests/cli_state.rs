@@ -78,6 +78,8 @@ const CHANGES: &[(&str, &[&str])] = &[
     ),
     ("--snmp-version", &["--snmp-version", "2c"]),
     ("--record-community", &["--record-community"]),
+    ("--fins-transport", &["--fins-transport", "udp"]),
+    ("--fins-source-node", &["--fins-source-node", "1"]),
     ("--melsec-tcp-ports", &["--melsec-tcp-ports", "5007,5002"]),
     ("--melsec-udp-ports", &["--melsec-udp-ports", "none"]),
 ];

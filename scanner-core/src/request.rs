@@ -10,6 +10,7 @@
 
 use crate::protocols::bacnet::codec as bacnet;
 use crate::protocols::enip::codec as enip;
+use crate::protocols::fins::codec as fins;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
 use crate::protocols::s7::codec as s7;
@@ -31,6 +32,9 @@ pub enum ReadOnlyRequest {
     Bacnet(bacnet::Request),
     /// SNMP: v1/v2c GetRequest / GetNextRequest, v3 engine discovery.
     Snmp(snmp::Request),
+    /// Omron FINS: Controller Data Read (05 01) over UDP or in a FINS/TCP frame send, and
+    /// the FINS/TCP node address request.
+    Fins(fins::Request),
     /// MELSEC SLMP / MC protocol 3E frame: Read CPU Model Name (0x0101) only.
     Melsec(melsec::Request),
 }
@@ -40,7 +44,7 @@ impl ReadOnlyRequest {
     ///
     /// `correlation` ties a reply to its request; each codec says where it goes (the
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
-    /// BACnet invoke id, the S7 PDU reference; a MELSEC 3E frame has none).
+    /// BACnet invoke id, the S7 PDU reference, the FINS SID; a MELSEC 3E frame has none).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
             ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
@@ -48,6 +52,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::S7(r) => s7::encode(r, correlation),
             ReadOnlyRequest::Bacnet(r) => bacnet::encode(r, correlation),
             ReadOnlyRequest::Snmp(r) => snmp::encode(r, correlation),
+            ReadOnlyRequest::Fins(r) => fins::encode(r, correlation),
             ReadOnlyRequest::Melsec(r) => melsec::encode(r, correlation),
         }
     }
@@ -60,6 +65,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::S7(_) => Protocol::S7,
             ReadOnlyRequest::Bacnet(_) => Protocol::Bacnet,
             ReadOnlyRequest::Snmp(_) => Protocol::Snmp,
+            ReadOnlyRequest::Fins(_) => Protocol::Fins,
             ReadOnlyRequest::Melsec(_) => Protocol::Melsec,
         }
     }
@@ -151,6 +157,21 @@ mod tests {
                         unit_id,
                         read_code,
                         object_id,
+                    }));
+                }
+            }
+        }
+        all.push(ReadOnlyRequest::Fins(fins::Request::NodeAddressRequest));
+        let nodes = || (0..=255u8).filter_map(fins::Node::new);
+        for destination_node in nodes() {
+            for source_node in nodes() {
+                for fins_tcp in [false, true] {
+                    all.push(ReadOnlyRequest::Fins(fins::Request::ControllerDataRead {
+                        route: fins::NodeRoute {
+                            destination_node,
+                            source_node,
+                        },
+                        fins_tcp,
                     }));
                 }
             }

@@ -19,6 +19,7 @@ use scanner_core::config::Rate;
 use scanner_core::output::{self, Format, OutputMeta};
 use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
+use scanner_core::protocols::fins::{FinsConfig, FinsTransport, MAX_REPLY_LEN as FINS_CAP};
 use scanner_core::protocols::melsec::MAX_REPLY_LEN as MELSEC_CAP;
 use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
 use scanner_core::record::{ServiceDetails, Transport};
@@ -45,6 +46,10 @@ fn config() -> ScanConfig {
         .enip(EnipConfig {
             transport: EnipTransport::Both,
             ..EnipConfig::default()
+        })
+        .fins(FinsConfig {
+            transport: FinsTransport::Both,
+            ..FinsConfig::default()
         });
     common::at_plant_ports(builder, PORTS).build().unwrap()
 }
@@ -211,6 +216,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (Protocol::Enip, Transport::Tcp),
                 (Protocol::Enip, Transport::Udp),
                 (Protocol::S7, Transport::Tcp),
+                (Protocol::Fins, Transport::Udp),
+                (Protocol::Fins, Transport::Tcp),
                 (Protocol::Melsec, Transport::Tcp),
                 (Protocol::Melsec, Transport::Udp),
                 (Protocol::Bacnet, Transport::Udp),
@@ -243,6 +250,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const MELSEC_TCP: (Protocol, Transport) = (Protocol::Melsec, Transport::Tcp);
     const MELSEC_UDP: (Protocol, Transport) = (Protocol::Melsec, Transport::Udp);
     const S7: (Protocol, Transport) = (Protocol::S7, Transport::Tcp);
+    const FINS_UDP: (Protocol, Transport) = (Protocol::Fins, Transport::Udp);
+    const FINS_TCP: (Protocol, Transport) = (Protocol::Fins, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -419,12 +428,63 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         // Replies for other routes and garbage: the first 3E one is a wrong route.
         ("melsec-udp-flood", vec![(MELSEC_UDP, &[Proto, Timeout])]),
         (
+            "fins-silent",
+            vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],
+        ),
+        ("fins-slow-drip", vec![(FINS_TCP, &[Timeout])]),
+        // Node address replies without end: the first answers the node request, the next
+        // one comes where the frame's answer should.
+        ("fins-endless-stream", vec![(FINS_TCP, &[Proto])]),
+        // FINS datagrams carry no length: half a reply still holds the model and most of
+        // the version (a warning says so). Half a node address reply and a FIN: closed.
+        (
+            "fins-close-mid-reply",
+            vec![(FINS_UDP, &[Ok_]), (FINS_TCP, &[Closed])],
+        ),
+        ("fins-reset-after-connect", vec![(FINS_TCP, reset)]),
+        ("fins-huge-length", vec![(FINS_TCP, &[Proto])]),
+        // Bytes after the node address reply put the stream out of step; after a datagram
+        // they are a warning.
+        (
+            "fins-more-than-declared",
+            vec![(FINS_UDP, &[Ok_]), (FINS_TCP, &[Proto])],
+        ),
+        (
+            "fins-wrong-sid",
+            vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],
+        ),
+        // A RUN response is never taken for Controller Data Read's.
+        (
+            "fins-wrong-command",
+            vec![(FINS_UDP, &[Proto]), (FINS_TCP, &[Proto])],
+        ),
+        (
+            "fins-garbage",
+            vec![(FINS_UDP, garbage), (FINS_TCP, garbage)],
+        ),
+        // Our datagram echoed is a command, not a response; our node address request
+        // echoed on TCP is a command no server sends.
+        (
+            "fins-echo",
+            vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Proto])],
+        ),
+        ("fins-oversized-datagram", vec![(FINS_UDP, &[Proto])]),
+        ("fins-reply-from-other-port", vec![(FINS_UDP, &[Timeout])]),
+        ("fins-udp-flood", vec![(FINS_UDP, &[Timeout])]),
+        ("fins-stall-mid-reply", vec![(FINS_TCP, &[Timeout])]),
+        (
+            "fins-no-free-node",
+            vec![(FINS_UDP, &[AppErr]), (FINS_TCP, &[AppErr])],
+        ),
+        (
             "fragile-one-connection",
             vec![
                 (MODBUS, &[Ok_]),
                 (ENIP_TCP, &[Ok_]),
                 (ENIP_UDP, &[Ok_]),
                 (S7, &[Ok_]),
+                (FINS_UDP, &[Ok_]),
+                (FINS_TCP, &[Ok_]),
                 (BACNET, &[Ok_]),
                 (SNMP, &[Ok_]),
             ],
@@ -436,6 +496,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (ENIP_TCP, &[Ok_]),
                 (ENIP_UDP, &[Ok_]),
                 (S7, &[Ok_]),
+                (FINS_UDP, &[Ok_]),
+                (FINS_TCP, &[Ok_]),
                 (BACNET, &[Ok_]),
                 (SNMP, &[Ok_]),
             ],
@@ -580,7 +642,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         assert_eq!(report.pacing_violations, 0, "{name}: {report:?}");
         assert!(
             report.connections >= 3,
-            "{name}: Modbus, EtherNet/IP and S7 over TCP"
+            "{name}: Modbus, EtherNet/IP, S7 and FINS over TCP"
         );
         let smallest = report.smallest_gap.unwrap();
         assert!(
@@ -594,6 +656,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
             (Protocol::Enip, Transport::Tcp),
             (Protocol::Enip, Transport::Udp),
             (Protocol::S7, Transport::Tcp),
+            (Protocol::Fins, Transport::Udp),
+            (Protocol::Fins, Transport::Tcp),
             (Protocol::Bacnet, Transport::Udp),
             (Protocol::Snmp, Transport::Udp),
         ] {
@@ -612,10 +676,12 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("enip-endless-stream", Protocol::Enip),
         ("s7-endless-stream", Protocol::S7),
         ("melsec-endless-stream", Protocol::Melsec),
+        ("fins-endless-stream", Protocol::Fins),
     ] {
         let f = facts(name);
         assert_eq!(f.connections, f.closed_by_peer, "{name}: {f:?}");
-        if p != Protocol::S7 {
+        // FINS/TCP, like S7, begins with an exchange the stream's first frame answers.
+        if p != Protocol::S7 && p != Protocol::Fins {
             assert!(f.longest_after_request < TIMEOUT, "{name}: {f:?}");
         }
         let r = by_name(name);
@@ -626,6 +692,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("snmp-oversized-datagram", SNMP_CAP),
         ("bacnet-oversized-datagram", BACNET_CAP),
         ("melsec-oversized-datagram", MELSEC_CAP),
+        ("fins-oversized-datagram", FINS_CAP),
     ] {
         let r = by_name(name);
         let s = r

@@ -5,12 +5,15 @@
 //! 1. the fixtures record every frame they receive, and each one must decode (by hand, and with
 //!    rasn-snmp for SNMP) to an allowlisted identification request;
 //! 2. `tshark` captures the same scans on the loopback interface and dissects them with
-//!    Wireshark's own Modbus/TCP, EtherNet/IP, SNMP, S7comm and BACnet dissectors, independently
+//!    Wireshark's own Modbus/TCP, EtherNet/IP, SNMP, S7comm, BACnet and Omron FINS dissectors,
+//!    independently
 //!    of otscan and of the fixtures: no Modbus function outside {0x2B/0x0E, 0x11}, no
 //!    EtherNet/IP command outside {0x63, 0x04, 0x64}, no SNMP PDU but get-request and
 //!    get-next-request (v3: the empty discovery get-request), no S7 TPDU but a COTP Connection
 //!    Request, the Setup Communication job and read-SZL 0x0011/0x001C userdata, no BACnet APDU
-//!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is.
+//!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is, no FINS command but
+//!    Controller Data Read (05 01, data 00) and no FINS/TCP command but the node address
+//!    request (client node 0) and the frame send carrying it.
 //!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
@@ -31,11 +34,13 @@ use futures::StreamExt;
 mod common;
 use common::Request;
 use common::S7Request;
+use protocol_fixtures::allowlist::FinsRequest;
 use protocol_fixtures::{
     DeviceSpec, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, Plant, PlantPorts, PlantSpec,
     Transport as FixtureTransport, UnitIdPolicy,
 };
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport};
+use scanner_core::protocols::fins::{FinsConfig, FinsTransport};
 use scanner_core::protocols::modbus::ModbusConfig;
 use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
 use scanner_core::{Protocol, Rate, ScanConfig, Scanner, Targets};
@@ -141,6 +146,18 @@ fn passes(base: Ipv4Addr, ports: PlantPorts) -> Vec<(&'static str, ScanConfig)> 
         ("SNMP v1 only", snmp_only(SnmpVersions::V1)),
         ("SNMP v2c only", snmp_only(SnmpVersions::V2c)),
         ("SNMP v3 discovery only", snmp_only(SnmpVersions::V3)),
+        (
+            "FINS over TCP only",
+            builder(hosts(&[70, 71, 72, 73, 74]))
+                .probes([Protocol::Fins])
+                .fins(FinsConfig {
+                    port: ports.fins,
+                    transport: FinsTransport::Tcp,
+                    ..FinsConfig::default()
+                })
+                .build()
+                .unwrap(),
+        ),
         (
             "EtherNet/IP over UDP only",
             builder(hosts(&[15, 20, 21, 22, 23, 24, 25, 26]))
@@ -323,6 +340,31 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|(frame, _)| frame.protocol == "melsec")
         .collect();
     assert_eq!(flagged.len(), 2, "{flagged:?}");
+    // FINS: the node address request, and Controller Data Read over UDP to node 0 from
+    // node 99 and over TCP between the nodes the PLCs assigned (239) and their own.
+    let fins: BTreeSet<(&str, FinsRequest)> = seen
+        .iter()
+        .filter_map(|(t, r)| match r {
+            Request::Fins(f) => Some((t.as_str(), *f)),
+            _ => None,
+        })
+        .collect();
+    let read = |tcp, destination, source| FinsRequest::ControllerDataRead {
+        tcp,
+        destination,
+        source,
+    };
+    assert_eq!(
+        fins,
+        BTreeSet::from([
+            ("tcp", FinsRequest::NodeAddress),
+            ("tcp", read(true, 70, 239)),
+            ("tcp", read(true, 72, 239)),
+            ("tcp", read(true, 73, 239)),
+            ("tcp", read(true, 74, 239)),
+            ("udp", read(false, 0, 99)),
+        ])
+    );
     plant.shutdown().await;
 }
 
@@ -481,10 +523,15 @@ struct Dissected {
     bacnet_types: Vec<u8>,
     bacnet_confirmed: Vec<u8>,
     bacnet_unconfirmed: Vec<u8>,
+    fins_tcp_commands: Vec<u32>,
+    fins_client_nodes: Vec<u32>,
+    fins_icf: Vec<u8>,
+    fins_commands: Vec<u16>,
+    fins_data: String,
     malformed: bool,
 }
 
-const FIELDS: [&str; 29] = [
+const FIELDS: [&str; 34] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -514,6 +561,11 @@ const FIELDS: [&str; 29] = [
     "s7comm.param.userdata.type",
     "s7comm.param.userdata.lastdataunit",
     "s7comm.data.returncode",
+    "omron.tcp.command",
+    "omron.tcp.client_node_address",
+    "omron.icf",
+    "omron.command",
+    "omron.command.data",
 ];
 
 fn number(text: &str) -> u64 {
@@ -546,6 +598,8 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("udp.port=={},snmp", ports.snmp),
         format!("tcp.port=={},tpkt", ports.s7),
         format!("udp.port=={},bvlc", ports.bacnet),
+        format!("tcp.port=={},omron", ports.fins),
+        format!("udp.port=={},omron", ports.fins),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -601,6 +655,11 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 s7_types: numbers(f[26]),
                 s7_last_units: numbers(f[27]),
                 s7_return_codes: numbers(f[28]),
+                fins_tcp_commands: numbers(f[29]),
+                fins_client_nodes: numbers(f[30]),
+                fins_icf: numbers(f[31]),
+                fins_commands: numbers(f[32]),
+                fins_data: f[33].to_owned(),
             }
         })
         .collect()
@@ -619,6 +678,8 @@ enum Seen {
     S7(u8, u8, u16),
     /// BACnet APDU type and service.
     Bacnet(u8, u8),
+    /// FINS over UDP (or TCP), the FINS/TCP command (0 over UDP), the FINS command.
+    Fins(bool, u32, u16),
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -673,6 +734,28 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             }
             _ => Err(format!(
                 "frame {n}: S7 request outside the allowlist: {p:?}"
+            )),
+        };
+    }
+    if p.tcp_port == Some(ports.fins) || p.udp_port == Some(ports.fins) {
+        // A FINS command frame: ICF 0x80 (a command that wants its response), Controller
+        // Data Read with its one data byte 00, nothing else.
+        let controller_data_read =
+            p.fins_icf[..] == [0x80] && p.fins_commands[..] == [0x0501] && p.fins_data == "00";
+        let udp = p.udp_port.is_some();
+        return match (udp, &p.fins_tcp_commands[..]) {
+            (true, []) if controller_data_read => Ok(Seen::Fins(true, 0, 0x0501)),
+            // Node address request with client node 0: the PLC assigns one.
+            (false, [0])
+                if p.fins_client_nodes[..] == [0]
+                    && p.fins_icf.is_empty()
+                    && p.fins_commands.is_empty() =>
+            {
+                Ok(Seen::Fins(false, 0, 0))
+            }
+            (false, [2]) if controller_data_read => Ok(Seen::Fins(false, 2, 0x0501)),
+            _ => Err(format!(
+                "frame {n}: FINS request outside the allowlist: {p:?}"
             )),
         };
     }
@@ -794,6 +877,33 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
     udp.send_to(write_property, (host(base, 40), ports.bacnet))
         .await
         .unwrap();
+    // FINS RUN (04 01, monitor mode) over UDP to the CJ2M.
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    sources.push(udp.local_addr().unwrap().port());
+    let run: &[u8] = &[
+        0x80, 0x00, 0x02, 0x00, 0x00, 0x00, 0x00, 0x63, 0x00, 0x01, 0x04, 0x01, 0xFF, 0xFF, 0x02,
+    ];
+    udp.send_to(run, (host(base, 70), ports.fins))
+        .await
+        .unwrap();
+    // FINS/TCP: the node address exchange, then Memory Area Write (01 02) of D100 = 0x002A
+    // to the CJ2M.
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 70), ports.fins))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    let node_request: &[u8] = &[
+        b'F', b'I', b'N', b'S', 0, 0, 0, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0,
+    ];
+    tcp.write_all(node_request).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    let memory_write: &[u8] = &[
+        b'F', b'I', b'N', b'S', 0, 0, 0, 28, 0, 0, 0, 2, 0, 0, 0, 0, 0x80, 0x00, 0x02, 0x00, 70,
+        0x00, 0x00, 239, 0x00, 0x02, 0x01, 0x02, 0x82, 0x00, 0x64, 0x00, 0x00, 0x01, 0x00, 0x2A,
+    ];
+    tcp.write_all(memory_write).await.unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
     sources
 }
 
@@ -817,9 +927,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
         Ipv4Addr::new(a, b, c.wrapping_add(1), 251),
     );
     let filter = format!(
-        "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {})) \
-         or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet
+        "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
+         or port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -833,11 +943,12 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     let requests: Vec<&Dissected> = packets
         .iter()
         .filter(|p| {
-            p.tcp_port
-                .is_some_and(|d| d == ports.modbus || d == ports.enip || d == ports.s7)
-                && p.tcp_len > 0
-                || p.udp_port
-                    .is_some_and(|d| d == ports.enip || d == ports.snmp || d == ports.bacnet)
+            p.tcp_port.is_some_and(|d| {
+                d == ports.modbus || d == ports.enip || d == ports.s7 || d == ports.fins
+            }) && p.tcp_len > 0
+                || p.udp_port.is_some_and(|d| {
+                    d == ports.enip || d == ports.snmp || d == ports.bacnet || d == ports.fins
+                })
         })
         .collect();
     let mut seen = BTreeSet::new();
@@ -891,6 +1002,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Bacnet(0, 12),
             Seen::Bacnet(0, 14),
             Seen::Bacnet(1, 8),
+            Seen::Fins(false, 0, 0),
+            Seen::Fins(false, 2, 0x0501),
+            Seen::Fins(true, 0, 0x0501),
         ])
     );
     plant.shutdown().await;

@@ -4,6 +4,7 @@
 
 mod bacnet;
 mod enip;
+mod fins;
 mod melsec;
 mod modbus;
 mod s7;
@@ -39,6 +40,8 @@ pub struct ProbeArgs {
     #[command(flatten)]
     pub snmp: snmp::SnmpArgs,
     #[command(flatten)]
+    pub fins: fins::FinsArgs,
+    #[command(flatten)]
     pub melsec: melsec::MelsecArgs,
 }
 
@@ -54,6 +57,7 @@ impl ProbeArgs {
                 Protocol::S7 => self.s7.apply(&mut configs.s7),
                 Protocol::Bacnet => self.bacnet.apply(&mut configs.bacnet),
                 Protocol::Snmp => self.snmp.apply(&mut configs.snmp),
+                Protocol::Fins => self.fins.apply(&mut configs.fins),
                 Protocol::Melsec => self.melsec.apply(&mut configs.melsec),
             }
         }
@@ -69,6 +73,7 @@ impl ProbeArgs {
                 Protocol::S7 => self.s7.settings(),
                 Protocol::Bacnet => self.bacnet.settings(),
                 Protocol::Snmp => self.snmp.settings(),
+                Protocol::Fins => self.fins.settings(),
                 Protocol::Melsec => self.melsec.settings(),
             })
             .collect()

@@ -20,6 +20,7 @@
 
 pub mod bacnet;
 pub mod enip;
+pub mod fins;
 pub mod melsec;
 pub mod modbus;
 pub mod probe;
@@ -55,6 +56,8 @@ macro_rules! registry {
             Enip => enip("enip", EnipConfig, EnipDetails),
             /// Siemens S7comm over ISO-on-TCP (port 102).
             S7 => s7("s7", S7Config, S7Details),
+            /// Omron FINS (UDP/TCP 9600).
+            Fins => fins("fins", FinsConfig, FinsDetails),
             /// Mitsubishi MELSEC SLMP / MC protocol 3E frame (TCP 5007, UDP 5006; per site).
             Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
             /// BACnet/IP (UDP 47808).

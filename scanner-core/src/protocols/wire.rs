@@ -100,3 +100,13 @@ pub enum FrameCheck<E> {
     /// The bytes cannot be this protocol's frame.
     Invalid(E),
 }
+
+/// Test vectors written as hex with any separators ("80 00 02", "46494e53 0000000c").
+#[cfg(test)]
+pub(crate) fn hex_bytes(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap_or("?"), 16).unwrap_or(0))
+        .collect()
+}
