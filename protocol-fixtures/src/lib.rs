@@ -1,6 +1,6 @@
 //! Simulated OT devices for otscan's tests and demo: well-behaved and quirky Modbus/TCP devices,
 //! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), BACnet/IP devices,
-//! Siemens S7 CPUs (ISO-on-TCP), silent TCP ports,
+//! Siemens S7 CPUs (ISO-on-TCP), Niagara Fox stations, silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
@@ -27,6 +27,7 @@ pub mod allowlist;
 pub mod bacnet;
 pub mod device;
 pub mod enip;
+pub mod fox;
 pub mod hostile;
 pub mod modbus;
 pub mod plant;
@@ -38,6 +39,7 @@ pub use allowlist::{Request, S7Request, Violation};
 pub use bacnet::{BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetRoute, BacnetString};
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
+pub use fox::{FoxBehaviour, FoxDevice, FoxDeviceConfig};
 pub use hostile::{
     DeviceGuard, GuardReport, GuardRules, HostileBehaviour, HostileDevice, HostileEndpoint,
     HostileFacts, HostileHandle, HostileProtocol, HostileReport, HostileService,

@@ -78,6 +78,7 @@ const CHANGES: &[(&str, &[&str])] = &[
     ),
     ("--snmp-version", &["--snmp-version", "2c"]),
     ("--record-community", &["--record-community"]),
+    ("--fox-max-reply-bytes", &["--fox-max-reply-bytes", "4096"]),
 ];
 
 #[test]

@@ -10,6 +10,7 @@
 
 use crate::protocols::bacnet::codec as bacnet;
 use crate::protocols::enip::codec as enip;
+use crate::protocols::fox::codec as fox;
 use crate::protocols::modbus::codec as modbus;
 use crate::protocols::s7::codec as s7;
 use crate::protocols::snmp::codec as snmp;
@@ -30,6 +31,8 @@ pub enum ReadOnlyRequest {
     Bacnet(bacnet::Request),
     /// SNMP: v1/v2c GetRequest / GetNextRequest, v3 engine discovery.
     Snmp(snmp::Request),
+    /// Niagara Fox: the hello, nothing else.
+    Fox(fox::Request),
 }
 
 impl ReadOnlyRequest {
@@ -37,7 +40,7 @@ impl ReadOnlyRequest {
     ///
     /// `correlation` ties a reply to its request; each codec says where it goes (the
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
-    /// BACnet invoke id, the S7 PDU reference).
+    /// BACnet invoke id, the S7 PDU reference; Fox carries none).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
             ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
@@ -45,6 +48,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::S7(r) => s7::encode(r, correlation),
             ReadOnlyRequest::Bacnet(r) => bacnet::encode(r, correlation),
             ReadOnlyRequest::Snmp(r) => snmp::encode(r, correlation),
+            ReadOnlyRequest::Fox(r) => fox::encode(r, correlation),
         }
     }
 
@@ -56,6 +60,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::S7(_) => Protocol::S7,
             ReadOnlyRequest::Bacnet(_) => Protocol::Bacnet,
             ReadOnlyRequest::Snmp(_) => Protocol::Snmp,
+            ReadOnlyRequest::Fox(_) => Protocol::Fox,
         }
     }
 }
@@ -149,6 +154,7 @@ mod tests {
                 }
             }
         }
+        all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
         // Every registered protocol's requests are here: a protocol added to the registry
         // fails this test until its requests are listed above.
         let covered: std::collections::BTreeSet<Protocol> =

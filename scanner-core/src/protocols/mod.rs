@@ -20,6 +20,7 @@
 
 pub mod bacnet;
 pub mod enip;
+pub mod fox;
 pub mod modbus;
 pub mod probe;
 pub mod s7;
@@ -54,6 +55,8 @@ macro_rules! registry {
             Enip => enip("enip", EnipConfig, EnipDetails),
             /// Siemens S7comm over ISO-on-TCP (port 102).
             S7 => s7("s7", S7Config, S7Details),
+            /// Niagara Fox (TCP 1911).
+            Fox => fox("fox", FoxConfig, FoxDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
