@@ -14,7 +14,7 @@
 //! first is open, optionally resets when two packets (connection attempts, requests, datagrams)
 //! arrive closer than a minimum gap, and records every violation.
 //!
-//! [`PlantSpec::hostile`] lays out a /24 of these devices for all five protocols.
+//! [`PlantSpec::hostile`] lays out a /24 of these devices for all six protocols.
 //!
 //! Everything is bounded: a drip or an endless stream ends when the peer goes away, after
 //! [`ENDLESS_STREAM_CAP`] bytes, or after [`MAX_CONNECTION_TIME`]; a flood is
@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     bacnet::{self, BacnetDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
+    fox::{self, FoxDeviceConfig},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
     recorder::{Framing, Recorder, RecordingStream, Transport},
@@ -69,6 +70,11 @@ pub const MID_REPLY_STALL: Duration = Duration::from_millis(700);
 /// Nesting depth of the opening tags inside the property value of a
 /// [`HostileBehaviour::BacnetDeepNesting`] reply.
 pub const BACNET_NESTING_DEPTH: usize = 1000;
+/// Keys after the identity in a [`HostileBehaviour::FoxThousandsOfKeys`] hello reply: about
+/// 20 KiB, under the scanner's 32 KiB reply cap.
+pub const FOX_MANY_KEYS: usize = 2000;
+/// Length of the one line of a [`HostileBehaviour::FoxHugeLine`] hello reply.
+pub const FOX_HUGE_LINE: usize = 64 * 1024;
 /// Length of a [`HostileBehaviour::Garbage`] reply.
 const GARBAGE_LEN: usize = 64;
 
@@ -85,6 +91,8 @@ pub enum HostileProtocol {
     Bacnet,
     /// Siemens S7 on ISO-on-TCP (TCP only).
     S7,
+    /// Niagara Fox (TCP only).
+    Fox,
 }
 
 impl HostileProtocol {
@@ -96,6 +104,7 @@ impl HostileProtocol {
             HostileProtocol::Snmp => crate::snmp::PROTOCOL,
             HostileProtocol::Bacnet => bacnet::PROTOCOL,
             HostileProtocol::S7 => s7::PROTOCOL,
+            HostileProtocol::Fox => fox::PROTOCOL,
         }
     }
 
@@ -105,6 +114,7 @@ impl HostileProtocol {
             HostileProtocol::Enip => Framing::Enip,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
+            HostileProtocol::Fox => Framing::Fox,
         }
     }
 
@@ -113,7 +123,7 @@ impl HostileProtocol {
             HostileProtocol::Modbus => transport == Transport::Tcp,
             HostileProtocol::Enip => true,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
-            HostileProtocol::S7 => transport == Transport::Tcp,
+            HostileProtocol::S7 | HostileProtocol::Fox => transport == Transport::Tcp,
         }
     }
 }
@@ -202,6 +212,15 @@ pub enum HostileBehaviour {
     /// UDP: [`FLOOD_DATAGRAMS`] datagrams per request, replies to other requests and garbage,
     /// never the right reply.
     Flood(HostileProtocol),
+    /// Fox: a hello reply that never ends: the header, `{`, then one short tuple after
+    /// another, never `};;`, until the peer goes away or [`ENDLESS_STREAM_CAP`] bytes.
+    FoxNeverEnds,
+    /// Fox: a hello reply whose one tuple line is [`FOX_HUGE_LINE`] bytes long, then `};;`.
+    FoxHugeLine,
+    /// Fox: a whole hello reply with the identity and [`FOX_MANY_KEYS`] more keys.
+    FoxThousandsOfKeys,
+    /// Fox: an error frame (`fox e 0 1 fox hello`, `reason=s:...`) for every hello.
+    FoxErrorReply,
     /// Valid replies from a fragile stack: the guard, shared by every port of the device, refuses
     /// a second TCP connection while one is open and may reset on packets that come too close
     /// together; it records every violation.
@@ -245,6 +264,10 @@ impl HostileBehaviour {
             HostileBehaviour::BacnetDeepNesting | HostileBehaviour::BacnetHugeTagLength => {
                 HostileProtocol::Bacnet
             }
+            HostileBehaviour::FoxNeverEnds
+            | HostileBehaviour::FoxHugeLine
+            | HostileBehaviour::FoxThousandsOfKeys
+            | HostileBehaviour::FoxErrorReply => HostileProtocol::Fox,
         }
     }
 
@@ -832,6 +855,23 @@ async fn respond_tcp(
             }
             return Some(End::Device);
         }
+        HostileBehaviour::FoxNeverEnds => {
+            let mut written = 0u64;
+            let mut head = b"fox a 0 -1 fox hello\n{\n".to_vec();
+            let mut line = 0u64;
+            while written < ENDLESS_STREAM_CAP {
+                let mut burst = std::mem::take(&mut head);
+                for _ in 0..256 {
+                    line += 1;
+                    burst.extend_from_slice(format!("key{line}=s:value {line}\n").as_bytes());
+                }
+                if let Err(end) = send(ctx, stream, &burst).await {
+                    return Some(end);
+                }
+                written += burst.len() as u64;
+            }
+            return Some(End::Device);
+        }
         HostileBehaviour::CloseMidReply(_) => {
             let reply = ctx.reply(Shape::Valid, request, nth);
             let half = &reply[..reply.len() / 2];
@@ -926,6 +966,13 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 pending.len()
             } else {
                 length
+            }
+        }
+        HostileProtocol::Fox => {
+            if pending.len() >= 4 && !pending.starts_with(b"fox ") {
+                pending.len()
+            } else {
+                fox::message_len(pending)?
             }
         }
         HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
@@ -1026,6 +1073,9 @@ enum Shape {
     Oversized,
     HugeTagLength,
     SzlLyingCounts,
+    FoxHugeLine,
+    FoxManyKeys,
+    FoxError,
 }
 
 impl Shape {
@@ -1045,6 +1095,9 @@ impl Shape {
             HostileBehaviour::BacnetHugeTagLength => Shape::HugeTagLength,
             HostileBehaviour::S7SzlLyingCounts => Shape::SzlLyingCounts,
             HostileBehaviour::OversizedDatagram(_) => Shape::Oversized,
+            HostileBehaviour::FoxHugeLine => Shape::FoxHugeLine,
+            HostileBehaviour::FoxThousandsOfKeys => Shape::FoxManyKeys,
+            HostileBehaviour::FoxErrorReply => Shape::FoxError,
             _ => Shape::Valid,
         }
     }
@@ -1069,6 +1122,7 @@ fn craft(
         HostileProtocol::Snmp => snmp_reply(shape, request),
         HostileProtocol::Bacnet => bacnet_reply(shape, request, device),
         HostileProtocol::S7 => s7_reply(shape, request),
+        HostileProtocol::Fox => fox_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1779,6 +1833,62 @@ fn s7_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// Fox: every hello answered by a station that names itself hostile, in the shape asked for.
+
+fn fox_identity() -> FoxDeviceConfig {
+    FoxDeviceConfig::jace8000("hostile-jace", "Hostile_Station (simulated)")
+}
+
+fn fox_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let [_, _, _, "fox", "hello"] = fox::parse_header(request)? else {
+        return None;
+    };
+    let hello = "fox a 0 -1 fox hello";
+    let identity = || -> Vec<u8> {
+        fox_identity()
+            .tuples
+            .iter()
+            .flat_map(fox::FoxTuple::encode)
+            .collect()
+    };
+    Some(match shape {
+        Shape::HugeLength => {
+            // An object declaring 999999999 bytes, a few of them, then quiet.
+            let mut reply = format!("{hello}\n{{\n").into_bytes();
+            reply.extend_from_slice(b"sysInfo=o:bog 999999999[<bog version=\"1.0\">");
+            reply
+        }
+        Shape::MoreThanDeclared => {
+            let mut reply = fox_identity().hello_reply();
+            reply.extend_from_slice(b"\xDE\xAD\xBE\xEF trailing bytes");
+            reply
+        }
+        Shape::WrongCorrelation => fox::message(
+            "fox r 0 7 station nav",
+            b"ord=s:station:|slot:/\nchildren=i:3\n",
+        ),
+        Shape::WrongKind => fox::message("fox a 0 -1 fox welcome", b""),
+        Shape::FoxHugeLine => {
+            let mut line = b"hostName=s:".to_vec();
+            line.resize(FOX_HUGE_LINE, b'A');
+            line.push(b'\n');
+            fox::message(hello, &line)
+        }
+        Shape::FoxManyKeys => {
+            let mut tuples = identity();
+            for i in 0..FOX_MANY_KEYS {
+                tuples.extend_from_slice(format!("k{i}=s:{i}\n").as_bytes());
+            }
+            fox::message(hello, &tuples)
+        }
+        Shape::FoxError => fox::message(
+            "fox e 0 1 fox hello",
+            b"reason=s:hostile station refuses (simulated)\n",
+        ),
+        _ => fox_identity().hello_reply(),
+    })
+}
+
 // ---------------------------------------------------------------------------
 // The hostile plant
 
@@ -1823,11 +1933,12 @@ impl PlantSpec {
     /// | .50-.64 | SNMP | UDP | silent, BER length 2^31, more than declared, wrong request id, wrong PDU (SetRequest), garbage, deep nesting, huge integers, huge OIDs, oversized datagram, reply from another port, reply from another address, flood, truncated datagram, echo |
     /// | .80-.93 | BACnet/IP | UDP | silent, truncated datagram (close mid-reply), BVLC length 65535, more than declared, wrong invoke id, wrong kind (SimpleACK of WriteProperty), garbage, echo, oversized datagram, reply from another port, reply from another address, flood, deep nesting ([`BACNET_NESTING_DEPTH`] opening tags), huge tag length (CharacterString of 0xFFFFFFFF bytes) |
     /// | .100-.113 | S7 | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, TPKT length 65535, more than declared, wrong PDU reference, wrong kind (Write Var Ack_Data), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), SZL lying counts (record count 65535 / record length 0xFFFF), COTP then silence |
+    /// | .160-.175 | Fox | TCP | silent, slow drip, endless stream (whole messages answering another request), close mid-reply, reset after connect, object length 999999999, more than declared, reply to another request (`fox r 0 7 station nav`), wrong kind (`fox welcome`), garbage, echo, never ends (tuples forever, no `};;`), huge line ([`FOX_HUGE_LINE`] bytes), thousands of keys ([`FOX_MANY_KEYS`]), error reply (`fox e`), stall mid-reply ([`MID_REPLY_STALL`]) |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Modbus, Snmp, S7};
+        use HostileProtocol::{Bacnet, Enip, Fox, Modbus, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2012,6 +2123,37 @@ impl PlantSpec {
             devices.push(
                 DeviceSpec::new(host(base, 100 + i as u8), name)
                     .with_hostile(tcp(ports.s7, behaviour)),
+            );
+        }
+
+        let fox: [(&str, HostileBehaviour); 16] = [
+            ("fox-silent", B::Silent(Fox)),
+            ("fox-slow-drip", B::SlowDrip(Fox)),
+            ("fox-endless-stream", B::EndlessStream(Fox)),
+            ("fox-close-mid-reply", B::CloseMidReply(Fox)),
+            ("fox-reset-after-connect", B::ResetAfterConnect(Fox)),
+            ("fox-huge-length", B::HugeDeclaredLength(Fox)),
+            ("fox-more-than-declared", B::MoreThanDeclared(Fox)),
+            ("fox-other-request", B::WrongCorrelation(Fox)),
+            ("fox-wrong-kind", B::WrongReplyKind(Fox)),
+            ("fox-garbage", B::Garbage(Fox)),
+            ("fox-echo", B::Echo(Fox)),
+            ("fox-never-ends", B::FoxNeverEnds),
+            ("fox-huge-line", B::FoxHugeLine),
+            ("fox-thousands-of-keys", B::FoxThousandsOfKeys),
+            ("fox-error-reply", B::FoxErrorReply),
+            (
+                "fox-stall-mid-reply",
+                B::StallMidReply {
+                    protocol: Fox,
+                    stall: MID_REPLY_STALL,
+                },
+            ),
+        ];
+        for (i, (name, behaviour)) in fox.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 160 + i as u8), name)
+                    .with_hostile(tcp(ports.fox, behaviour)),
             );
         }
 

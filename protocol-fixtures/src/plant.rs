@@ -10,6 +10,7 @@ use crate::{
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
+    fox::{self, FoxBehaviour, FoxDevice, FoxDeviceConfig},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
     modbus::{
         object_id as obj, ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds,
@@ -46,6 +47,8 @@ pub struct DeviceSpec {
     pub bacnet: Option<(u16, BacnetDeviceConfig)>,
     /// An S7 CPU on this TCP port (ISO-on-TCP).
     pub s7: Option<(u16, S7DeviceConfig)>,
+    /// A Niagara station speaking Fox on this TCP port.
+    pub fox: Option<(u16, FoxDeviceConfig)>,
     /// Hostile or fragile services (see [`crate::hostile`]).
     pub hostile: Vec<HostileService>,
 }
@@ -60,6 +63,7 @@ impl DeviceSpec {
             "snmp" => self.snmp.is_some(),
             "bacnet" => self.bacnet.is_some(),
             "s7" => self.s7.is_some(),
+            "fox" => self.fox.is_some(),
             _ => false,
         }
     }
@@ -75,6 +79,7 @@ impl DeviceSpec {
             snmp: None,
             bacnet: None,
             s7: None,
+            fox: None,
             hostile: Vec::new(),
         }
     }
@@ -121,6 +126,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a Niagara station speaking Fox.
+    #[must_use]
+    pub fn with_fox(mut self, port: u16, config: FoxDeviceConfig) -> Self {
+        self.fox = Some((port, config));
+        self
+    }
+
     /// Adds a TCP port that never answers.
     #[must_use]
     pub fn with_silent_tcp(mut self, port: u16) -> Self {
@@ -153,10 +165,12 @@ pub struct PlantPorts {
     pub bacnet: u16,
     /// S7 (ISO-on-TCP) port, TCP.
     pub s7: u16,
+    /// Niagara Fox port, TCP.
+    pub fox: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818, 161, 47808 and 102.
+    /// The registered ports, 502, 44818, 161, 47808, 102 and 1911.
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -164,19 +178,21 @@ impl Default for PlantPorts {
             snmp: snmp::PORT,
             bacnet: bacnet::PORT,
             s7: s7::PORT,
+            fox: fox::PORT,
         }
     }
 }
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, Fox 1911.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
         snmp: 1161,
         bacnet: 47808,
         s7: 10102,
+        fox: 1911,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -187,7 +203,7 @@ impl PlantPorts {
     pub const BLOCK: u16 = 32;
 
     /// Consecutive ports from `first`, one per protocol in registry order (Modbus `first`,
-    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, ...). Each test or
+    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, Fox `+ 7`, ...). Each test or
     /// example that starts a plant takes its own block, [`PlantPorts::BLOCK`] ports apart
     /// from every other one, so runs in parallel never share a port.
     ///
@@ -209,6 +225,7 @@ impl PlantPorts {
             snmp: first + 2 * step,
             bacnet: first + 3 * step,
             s7: first + 4 * step,
+            fox: first + 7 * step,
         }
     }
 
@@ -222,6 +239,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            fox,
         } = *self;
         [
             ("modbus", modbus),
@@ -229,6 +247,7 @@ impl PlantPorts {
             ("snmp", snmp),
             ("bacnet", bacnet),
             ("s7", s7),
+            ("fox", fox),
         ]
         .into_iter()
     }
@@ -251,6 +270,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            fox,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -258,6 +278,7 @@ impl PlantPorts {
             "snmp" => snmp,
             "bacnet" => bacnet,
             "s7" => s7,
+            "fox" => fox,
             _ => return false,
         };
         *slot = port;
@@ -378,7 +399,8 @@ impl PlantSpec {
     /// SNMP, plus EtherNet/IP-only devices on hosts .20 to .26, every one on `ports.enip` over TCP
     /// and UDP, SNMP-only devices on hosts .30 to .35, every agent on UDP `ports.snmp`, BACnet/IP
     /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .57 (the S7-300 at .50 with an SNMP
-    /// agent too, one device that a scanner must merge into one record).
+    /// agent too, one device that a scanner must merge into one record) and Niagara stations
+    /// speaking Fox on hosts .80 to .84 (the JACE at .80 with BACnet/IP too).
     /// Identities are realistic (it is all loopback); EtherNet/IP numbers are vendor id, CIP
     /// device type, product code, revision, status word, serial and state:
     ///
@@ -449,6 +471,17 @@ impl PlantSpec {
     /// `Line 1 control cabinet`, ENTITY row 1 (`CPU 315-2 PN/DP`, hardware `4`, firmware `V3.2.8`,
     /// serial `S C-X4U421302009`, mfg `Siemens AG`, model `6ES7 315-2EH14-0AB0`), ifPhysAddress.1
     /// `00:1b:1b:21:04:a7`, engine id `800010e903` + that MAC; v1, v2c and v3, community public.
+    ///
+    /// Niagara stations (see [`crate::fox`]), every one on TCP `ports.fox`, answering the Fox
+    /// hello:
+    ///
+    /// | host | name | hello reply |
+    /// |------|------|-------------|
+    /// | .80 | `fox-jace8000` | Niagara 4.10.1.36 JACE-8000-like station `AHU_1` on host `jace-ahu-1`, QNX 6.5.0, brand `vykon`, host id `Qnx-TITAN-...`; also a BACnet/IP device on the same address (instance 80080, vendor 36 Tridium, model JACE-8000, firmware 4.10.1.36, object-name `jace-ahu-1`): one record |
+    /// | .81 | `fox-ax38` | Niagara AX 3.8.213 JACE on QNX 6.4.1, station `Honeywell`, brand `FacExp`, host name its address (10.17.40.40), a `sysInfo` bog object: the tuples of a published station reply |
+    /// | .82 | `fox-supervisor` | Niagara 4.12.2.16 supervisor on Windows Server 2019, brand `distech`, locale `fr_CA` |
+    /// | .83 | `fox-n4-platform-fatal` | `fatal=s:Niagara4 Station Connections Unsupported`, `fox.version=s:Niagara 4` (a published refusal) |
+    /// | .84 | `fox-error-frame` | an error frame `fox e 0 1 fox hello` with `reason=s:station busy`, then a close |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -573,6 +606,27 @@ impl PlantSpec {
             ),
             DeviceSpec::new(host(base, 56), "plc-s7-lying-szl").with_s7(port, s7_317_lying_szl()),
             DeviceSpec::new(host(base, 57), "plc-s7-data-units").with_s7(port, s7_412_data_units()),
+        ]);
+        let port = ports.fox;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 80), "fox-jace8000")
+                .with_fox(port, FoxDeviceConfig::jace8000("jace-ahu-1", "AHU_1"))
+                .with_bacnet(ports.bacnet, jace8000_bacnet()),
+            DeviceSpec::new(host(base, 81), "fox-ax38")
+                .with_fox(port, FoxDeviceConfig::ax38("10.17.40.40")),
+            DeviceSpec::new(host(base, 82), "fox-supervisor")
+                .with_fox(port, FoxDeviceConfig::supervisor("bms-sup-01")),
+            DeviceSpec::new(host(base, 83), "fox-n4-platform-fatal").with_fox(
+                port,
+                FoxDeviceConfig::empty().with_behaviour(FoxBehaviour::Fatal(
+                    "Niagara4 Station Connections Unsupported".to_owned(),
+                )),
+            ),
+            DeviceSpec::new(host(base, 84), "fox-error-frame").with_fox(
+                port,
+                FoxDeviceConfig::empty()
+                    .with_behaviour(FoxBehaviour::ErrorFrame("station busy".to_owned())),
+            ),
         ]);
         spec
     }
@@ -976,6 +1030,19 @@ fn tridium_latin1_bacnet() -> BacnetDeviceConfig {
     ))
 }
 
+/// `fox-jace8000`'s BACnet/IP side: the same JACE, Tridium's ASHRAE vendor id 36.
+fn jace8000_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(
+        80080,
+        36,
+        BacnetString::utf8("Tridium, Inc."),
+        BacnetString::utf8("JACE-8000"),
+    )
+    .with_firmware_revision("4.10.1.36")
+    .with_application_software_version("Niagara 4.10.1.36 (simulated)")
+    .with_object_name(BacnetString::utf8("jace-ahu-1"))
+}
+
 /// `plc-s7-315`'s order number, serial and MAC, shared by its S7 and SNMP identities.
 const S7_315_ORDER: &str = "6ES7 315-2EH14-0AB0";
 const S7_315_SERIAL: &str = "S C-X4U421302009";
@@ -1142,6 +1209,8 @@ pub struct PlantDevice {
     pub bacnet: Option<SocketAddr>,
     /// Where the S7 CPU listens (TCP), if there is one.
     pub s7: Option<SocketAddr>,
+    /// Where the Niagara station listens (TCP Fox), if there is one.
+    pub fox: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1155,6 +1224,7 @@ impl PlantDevice {
             (self.modbus.is_some(), "modbus"),
             (self.enip.is_some(), "enip"),
             (self.s7.is_some(), "s7"),
+            (self.fox.is_some(), "fox"),
             (self.bacnet.is_some(), "bacnet"),
             (self.snmp.is_some(), "snmp"),
             (self.silent_tcp.is_some(), "silent tcp"),
@@ -1235,6 +1305,14 @@ impl Plant {
                 s7 = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut fox = None;
+            if let Some((port, config)) = &spec.fox {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = FoxDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                fox = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut hostile = Vec::new();
             for service in &spec.hostile {
                 let addr = SocketAddr::from((spec.ip, service.port));
@@ -1262,6 +1340,7 @@ impl Plant {
                 snmp,
                 bacnet,
                 s7,
+                fox,
                 hostile,
                 handles,
             });

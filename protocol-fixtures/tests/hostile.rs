@@ -363,7 +363,7 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         .collect();
     assert_eq!(
         protocols,
-        BTreeSet::from(["bacnet", "enip", "modbus", "s7", "snmp"])
+        BTreeSet::from(["bacnet", "enip", "fox", "modbus", "s7", "snmp"])
     );
     let at = |host: u8| {
         spec.devices
@@ -375,6 +375,8 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert_eq!(at(93).name, "bacnet-huge-tag-length");
     assert_eq!(at(100).name, "s7-silent");
     assert_eq!(at(113).name, "s7-cotp-then-silence");
+    assert_eq!(at(160).name, "fox-silent");
+    assert_eq!(at(175).name, "fox-stall-mid-reply");
     let guards: Vec<_> = fragile
         .hostile
         .iter()

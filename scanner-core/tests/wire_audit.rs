@@ -10,7 +10,9 @@
 //!    EtherNet/IP command outside {0x63, 0x04, 0x64}, no SNMP PDU but get-request and
 //!    get-next-request (v3: the empty discovery get-request), no S7 TPDU but a COTP Connection
 //!    Request, the Setup Communication job and read-SZL 0x0011/0x001C userdata, no BACnet APDU
-//!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is.
+//!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is. Wireshark has no Niagara Fox
+//!    dissector: Fox requests are the captured TCP payloads, decoded by hand here, and each
+//!    must be exactly the Fox hello.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -290,6 +292,12 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
             S7Request::SzlNext(1),
         ])
     );
+    // Fox: the hello, over TCP, and nothing else.
+    let fox: BTreeSet<&(String, Request)> = seen
+        .iter()
+        .filter(|(_, r)| *r == Request::FoxHello)
+        .collect();
+    assert_eq!(fox.len(), 1, "{seen:?}");
     plant.shutdown().await;
 }
 
@@ -420,9 +428,15 @@ struct Dissected {
     bacnet_confirmed: Vec<u8>,
     bacnet_unconfirmed: Vec<u8>,
     malformed: bool,
+    /// The TCP payload as captured (no dissector reads Fox).
+    tcp_payload: Vec<u8>,
 }
 
-const FIELDS: [&str; 29] = [
+/// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
+/// `fox-info` sends the same bytes).
+const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
+
+const FIELDS: [&str; 30] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -452,6 +466,7 @@ const FIELDS: [&str; 29] = [
     "s7comm.param.userdata.type",
     "s7comm.param.userdata.lastdataunit",
     "s7comm.data.returncode",
+    "tcp.payload",
 ];
 
 fn number(text: &str) -> u64 {
@@ -539,6 +554,7 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 s7_types: numbers(f[26]),
                 s7_last_units: numbers(f[27]),
                 s7_return_codes: numbers(f[28]),
+                tcp_payload: common::hx(f[29]),
             }
         })
         .collect()
@@ -557,6 +573,8 @@ enum Seen {
     S7(u8, u8, u16),
     /// BACnet APDU type and service.
     Bacnet(u8, u8),
+    /// The Fox hello.
+    FoxHello,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -612,6 +630,16 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             _ => Err(format!(
                 "frame {n}: S7 request outside the allowlist: {p:?}"
             )),
+        };
+    }
+    if p.tcp_port == Some(ports.fox) {
+        return if p.tcp_payload == FOX_HELLO {
+            Ok(Seen::FoxHello)
+        } else {
+            Err(format!(
+                "frame {n}: Fox payload {:?} is not the hello",
+                String::from_utf8_lossy(&p.tcp_payload)
+            ))
         };
     }
     if p.udp_port == Some(ports.bacnet) {
@@ -732,6 +760,16 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
     udp.send_to(write_property, (host(base, 40), ports.bacnet))
         .await
         .unwrap();
+    // Fox: a login after the hello's shape, to the JACE (the station closes on it).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 80), ports.fox))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    tcp.write_all(b"fox a 1 -1 fox login\n{\nusername=s:admin\n};;\n")
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
     sources
 }
 
@@ -755,9 +793,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
         Ipv4Addr::new(a, b, c.wrapping_add(1), 251),
     );
     let filter = format!(
-        "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {})) \
-         or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet
+        "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
+         or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fox
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -771,9 +809,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     let requests: Vec<&Dissected> = packets
         .iter()
         .filter(|p| {
-            p.tcp_port
-                .is_some_and(|d| d == ports.modbus || d == ports.enip || d == ports.s7)
-                && p.tcp_len > 0
+            p.tcp_port.is_some_and(|d| {
+                d == ports.modbus || d == ports.enip || d == ports.s7 || d == ports.fox
+            }) && p.tcp_len > 0
                 || p.udp_port
                     .is_some_and(|d| d == ports.enip || d == ports.snmp || d == ports.bacnet)
         })
@@ -829,6 +867,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Bacnet(0, 12),
             Seen::Bacnet(0, 14),
             Seen::Bacnet(1, 8),
+            Seen::FoxHello,
         ])
     );
     plant.shutdown().await;

@@ -103,6 +103,12 @@ pub enum ParseError {
     /// Nested messages deeper than [`MAX_DEPTH`].
     #[error("nested messages deeper than {MAX_DEPTH}")]
     TooDeep,
+    /// The hello otscan sent, sent back: an echo, not a station.
+    #[error("the reply is the hello echoed back")]
+    Echo,
+    /// A whole Fox message that answers another request (not a hello, an error or a close).
+    #[error("Fox message {0:?} does not answer the hello")]
+    OtherReply(String),
     /// A message larger than [`MAX_REPLY_LEN`].
     #[error("reply larger than the {0}-byte cap")]
     Oversized(usize),
@@ -180,6 +186,23 @@ impl Reply {
     }
 }
 
+/// Decodes a station's answer to the hello: [`parse`], and a message that does not
+/// answer it ([`Header::answers_hello`]) is [`ParseError::OtherReply`].
+///
+/// # Errors
+/// [`ParseError`] when the bytes are not a whole Fox message answering the hello.
+pub fn parse_hello_reply(buf: &[u8]) -> Result<Reply, ParseError> {
+    let reply = parse(buf)?;
+    if !reply.header.answers_hello() {
+        let h = &reply.header;
+        return Err(ParseError::OtherReply(format!(
+            "fox {} {} {} {} {}",
+            h.frame_type, h.sequence, h.reply_to, h.channel, h.command
+        )));
+    }
+    Ok(reply)
+}
+
 /// Decodes one whole Fox message (the frame [`frame`] cut). Bytes after its end are
 /// ignored with a warning.
 ///
@@ -196,16 +219,14 @@ pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
 }
 
 /// Cuts a whole Fox message from the front of `buf`. `correlation` is unused (see
-/// [`encode`]); a whole message answers the hello when [`Header::answers_hello`] and
-/// it is not the hello itself echoed back.
+/// [`encode`]): one hello per connection, so any whole message is the answer, and
+/// [`parse_hello_reply`] says whether it answers the hello. Our own hello sent back is
+/// [`ParseError::Echo`].
 pub fn frame(buf: &[u8], correlation: u32) -> FrameCheck<ParseError> {
     let _ = correlation;
-    let result = read_message(buf);
-    match result {
-        Ok((reply, len)) => FrameCheck::Complete {
-            len,
-            matches: reply.header.answers_hello() && buf.get(..len) != Some(HELLO),
-        },
+    match read_message(buf) {
+        Ok((_, len)) if buf.get(..len) == Some(HELLO) => FrameCheck::Invalid(ParseError::Echo),
+        Ok((_, len)) => FrameCheck::Complete { len, matches: true },
         Err(ParseError::Truncated { .. }) if buf.len() >= MAX_REPLY_LEN => {
             FrameCheck::Invalid(ParseError::Oversized(MAX_REPLY_LEN))
         }
@@ -554,14 +575,8 @@ mod tests {
         assert_eq!(hello.header.sequence, 1);
         assert_eq!(hello.header.reply_to, -1);
         assert_eq!(hello.tuples.len(), 2);
-        // Our own hello echoed back is a whole frame that answers nothing.
-        assert_eq!(
-            frame(HELLO, 1),
-            FrameCheck::Complete {
-                len: HELLO.len(),
-                matches: false
-            }
-        );
+        // Our own hello echoed back is not a station's answer.
+        assert_eq!(frame(HELLO, 1), FrameCheck::Invalid(ParseError::Echo));
     }
 
     #[test]
@@ -625,15 +640,18 @@ mod tests {
             FrameCheck::Complete { matches: true, .. }
         ));
         let error = b"fox e 0 1 fox hello\n{\nreason=s:busy\n};;\n";
-        assert!(matches!(
-            frame(error, 1),
-            FrameCheck::Complete { matches: true, .. }
-        ));
-        let other = b"fox a 0 -1 fox heartbeat\n{\n};;\n";
+        assert!(parse_hello_reply(error).is_ok());
+        assert!(parse_hello_reply(FATAL).is_ok());
+        // A whole message answering something else is framed, then refused.
+        let other = b"fox a 0 -1 fox welcome\n{\n};;\n";
         assert!(matches!(
             frame(other, 1),
-            FrameCheck::Complete { matches: false, .. }
+            FrameCheck::Complete { matches: true, .. }
         ));
+        assert_eq!(
+            parse_hello_reply(other),
+            Err(ParseError::OtherReply("fox a 0 -1 fox welcome".to_owned()))
+        );
     }
 
     #[test]
@@ -764,8 +782,8 @@ mod tests {
         assert!(ax.identifies());
         let id = identity_fields(&ax);
         assert_eq!(id.vendor.as_deref(), Some("Johnson Controls"));
-        assert_eq!(id.product_name.as_deref(), Some("Niagara AX"));
-        assert_eq!(id.model.as_deref(), Some("Station"));
+        assert_eq!(id.product_name.as_deref(), Some("Niagara AX Station"));
+        assert_eq!(id.model, None);
         assert_eq!(id.firmware_version.as_deref(), Some("3.8.213"));
         // hostName is an address here: not a host name.
         assert_eq!(id.hostname, None);
@@ -775,7 +793,7 @@ mod tests {
         n4.apply(&parse(N4).unwrap());
         let id = identity_fields(&n4);
         assert_eq!(id.vendor.as_deref(), Some("Tridium"));
-        assert_eq!(id.product_name.as_deref(), Some("Niagara 4"));
+        assert_eq!(id.product_name.as_deref(), Some("Niagara 4 Station"));
         assert_eq!(id.hostname.as_deref(), Some("jace-ahu-3"));
         assert_eq!(n4.station_name.as_ref().unwrap().text, "AHU_3");
 

@@ -240,8 +240,9 @@ fn generation(version: &str) -> Option<&'static str> {
 
 /// The record's identity fields from what the station said: vendor from `brandId` (the
 /// brand itself when it is not in [`brand_vendor`]'s table), product name the Niagara
-/// generation, model the application (`Station`), firmware the application version,
-/// host name `hostName` unless it is an address, device type `other` for a station.
+/// generation and application (`Niagara 4 Station`), firmware the application version,
+/// host name `hostName` unless it is an address, device type `other` for a station. Fox
+/// names no hardware model (a JACE's model comes from its BACnet or SNMP side).
 pub fn identity_fields(details: &FoxDetails) -> Identity {
     let text = |t: &Option<DeviceText>| t.as_ref().and_then(DeviceText::trimmed);
     let brand = text(&details.brand_id);
@@ -256,13 +257,15 @@ pub fn identity_fields(details: &FoxDetails) -> Identity {
         }
         _ => None,
     };
+    let app = text(&details.app_name);
+    let product_name = match (app_version.as_deref().and_then(generation), app) {
+        (Some(generation), Some(app)) => Some(format!("{generation} {app}")),
+        (Some(generation), None) => Some(generation.to_owned()),
+        (None, app) => app,
+    };
     Identity {
         vendor,
-        product_name: app_version
-            .as_deref()
-            .and_then(generation)
-            .map(str::to_owned),
-        model: text(&details.app_name),
+        product_name,
         firmware_version: app_version,
         hostname,
         device_type,

@@ -12,8 +12,8 @@ pub mod details;
 mod probe;
 
 pub use codec::{
-    encode, frame, parse, Header, ParseError, Reply, Request, Tuple, HELLO, MAX_DEPTH,
-    MAX_LINE_LEN, MAX_REPLY_LEN, MAX_TUPLES,
+    encode, frame, parse, parse_hello_reply, Header, ParseError, Reply, Request, Tuple, HELLO,
+    MAX_DEPTH, MAX_LINE_LEN, MAX_REPLY_LEN, MAX_TUPLES,
 };
 pub use details::{brand_vendor, identity_fields, FoxDetails, FoxTuple};
 

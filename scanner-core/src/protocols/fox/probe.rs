@@ -1,7 +1,7 @@
 //! The Fox request script: connect, send the hello, read the station's reply to its end,
 //! close the connection with a FIN.
 
-use super::codec::{frame, parse, ParseError, Request};
+use super::codec::{frame, parse_hello_reply, ParseError, Request};
 use super::details::{identity_fields, FoxDetails};
 use super::FoxConfig;
 use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
@@ -29,7 +29,7 @@ impl RunProbe for FoxConfig {
         let outcome: Result<(), Failure<ParseError>> = match exchange {
             Ok(reply) => {
                 first_rtt = Some(reply.rtt);
-                match parse(&reply.bytes) {
+                match parse_hello_reply(&reply.bytes) {
                     Ok(reply) => {
                         details.apply(&reply);
                         Ok(())
