@@ -28,12 +28,10 @@ use std::{io, net::SocketAddr, sync::Arc};
 use tokio::{
     io::{AsyncReadExt as _, AsyncWriteExt as _},
     net::TcpStream,
-    task::JoinSet,
 };
-use tokio_util::sync::CancellationToken;
 
 use crate::{
-    device::{bind_loopback, DeviceHandle, ACCEPT_RETRY},
+    device::{bind_loopback, serve_connections, DeviceHandle},
     recorder::{Framing, Recorder, RecordingStream},
 };
 
@@ -309,32 +307,10 @@ impl FoxDevice {
         recorder: Recorder,
     ) -> io::Result<DeviceHandle> {
         let listener = bind_loopback(addr)?;
-        let local_addr = listener.local_addr()?;
         let config = Arc::new(config);
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            let Ok(stream) = recorder.wrap_tcp(stream, Framing::Fox) else {
-                                continue;
-                            };
-                            connections.spawn(serve_connection(stream, config.clone()));
-                        }
-                        Err(err) => {
-                            tracing::debug!(%local_addr, %err, "fox fixture accept failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                }
-            }
-        });
-        Ok(DeviceHandle::new(local_addr, cancel, task))
+        serve_connections(listener, recorder, Framing::Fox, PROTOCOL, move |stream| {
+            serve_connection(stream, Arc::clone(&config))
+        })
     }
 }
 
