@@ -2,7 +2,7 @@
 //! request's bytes alone.
 //!
 //! [`check`] decodes a request independently of otscan's encoders (by hand for Modbus/TCP,
-//! EtherNet/IP, BACnet/IP and S7; with rasn-snmp for SNMP) and accepts it only if it is one of
+//! EtherNet/IP, BACnet/IP, S7 and Fox; with rasn-snmp for SNMP) and accepts it only if it is one of
 //! these identification reads:
 //!
 //! | label | accepted | spec |
@@ -13,6 +13,7 @@
 //! | `"bacnet"` | BVLC Original-Unicast-NPDU with a true length, NPDU version 1 that routes nowhere and carries no network-layer message; then an unsegmented confirmed ReadProperty (0x0C) or ReadPropertyMultiple (0x0E) whose first object is a Device (type 8), or an unconfirmed Who-Is | ANSI/ASHRAE 135 Annex J.2, §6.2, §20.1 |
 //! | `"melsec"` | exactly one 15-byte SLMP / MC protocol 3E binary request: subheader `50 00`, network 0, PC 0xFF, request destination module I/O 0x03FF, station 0, data length 6, any monitoring timer, command 0x0101 (Read CPU Model Name), subcommand 0, no request data | SLMP reference manual (3E frame, Read Type Name), as pymcprotocol documents it |
 //! | `"fins"` | a bare FINS frame (UDP) or a FINS/TCP frame send (magic "FINS", a true length, command 2, error code 0) carrying it: ICF 0x80, RSV 0, GCT 2, DNA 0, DA1 0-254 (no broadcast), DA2 0 (the CPU unit), SNA 0, SA1 0-254, SA2 0, any SID, then exactly Controller Data Read `05 01 00`; or the FINS/TCP node address data send (command 0, length 12, error code 0, client node 0) | Omron W342 §3 and §5-3-5, W421 (FINS/TCP) |
+//! | `"fox"` | exactly the Fox hello: the lines `fox a 1 -1 fox hello`, `{`, `fox.version=s:1.0`, `id=i:1`, `};;`, each ended by a line feed, nothing before or after (no login, no other command or channel, no further tuple) | nmap `fox-info`, zgrab2 `fox`, the public Fox dissector |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -38,11 +39,14 @@ pub const S7: &str = crate::s7::PROTOCOL;
 /// Label of Omron FINS frames (UDP datagrams and FINS/TCP frames).
 pub const FINS: &str = Framing::FinsTcp.protocol();
 
+/// Label of Niagara Fox messages.
+pub const FOX: &str = crate::fox::PROTOCOL;
+
 /// Label of MELSEC SLMP / MC protocol 3E frames (TCP or UDP).
 pub const MELSEC: &str = crate::melsec::PROTOCOL;
 
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 7] = [MODBUS, ENIP, SNMP, BACNET, S7, FINS, MELSEC];
+pub const PROTOCOLS: [&str; 8] = [MODBUS, ENIP, SNMP, BACNET, S7, FINS, FOX, MELSEC];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
 /// can check they saw every kind of request an option can cause.
@@ -94,6 +98,8 @@ pub enum Request {
     },
     /// Omron FINS: the FINS/TCP node address request, or Controller Data Read.
     Fins(FinsRequest),
+    /// The Niagara Fox hello.
+    FoxHello,
 }
 
 /// An Omron FINS request, decoded by hand.
@@ -138,7 +144,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -152,6 +158,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         S7 => s7(bytes),
         MELSEC => melsec(bytes),
         FINS => fins(bytes),
+        FOX => fox(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -443,6 +450,41 @@ fn s7(bytes: &[u8]) -> Verdict<Request> {
         )),
         _ => Err(format!("{} bytes: no COTP header", cotp.len())),
     }
+}
+
+/// The Fox hello, line by line: the header's five fields, the body's two tuples, the end.
+fn fox(bytes: &[u8]) -> Verdict<Request> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "Fox message is not UTF-8".to_owned())?;
+    let Some(body) = text.strip_suffix('\n') else {
+        return Err("Fox message does not end with a line feed".to_owned());
+    };
+    let lines: Vec<&str> = body.split('\n').collect();
+    let [header, open, ref tuples @ .., close] = lines[..] else {
+        return Err(format!("{} lines: not a Fox message", lines.len()));
+    };
+    let fields: Vec<&str> = header.split(' ').collect();
+    let ["fox", frame_type, sequence, reply_to, channel, command] = fields[..] else {
+        return Err(format!(
+            "Fox header {header:?} is not `fox` and five fields"
+        ));
+    };
+    if (channel, command) != ("fox", "hello") {
+        return Err(format!("Fox command {channel} {command}, not fox hello"));
+    }
+    if (frame_type, sequence, reply_to) != ("a", "1", "-1") {
+        return Err(format!(
+            "Fox hello framed {frame_type} {sequence} {reply_to}, not a 1 -1"
+        ));
+    }
+    if (open, close) != ("{", "};;") {
+        return Err(format!("Fox body opens {open:?} and closes {close:?}"));
+    }
+    if tuples != ["fox.version=s:1.0", "id=i:1"] {
+        return Err(format!(
+            "Fox hello tuples {tuples:?}, not fox.version=s:1.0 and id=i:1"
+        ));
+    }
+    Ok(Request::FoxHello)
 }
 
 /// The called TSAP (parameter 0xC2) of a COTP Connection Request, 0 if it names none.
@@ -1106,6 +1148,42 @@ mod tests {
         refused(S7, &version);
     }
 
+    const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
+
+    #[test]
+    fn the_fox_hello_is_accepted_and_its_near_misses_refused() {
+        assert_eq!(accepted(FOX, FOX_HELLO), Request::FoxHello);
+        let text = std::str::from_utf8(FOX_HELLO).unwrap();
+        for near in [
+            // Login, authentication and session steps of a Fox client.
+            "fox a 2 -1 fox login\n{\nusername=s:admin\n};;\n",
+            "fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\nusername=s:admin\n};;\n",
+            "fox a 2 -1 fox clientKeyExchangeMethod\n{\nmethod=s:null.1\n};;\n",
+            // Station channels: navigation, point reads and writes, invocations.
+            "fox a 3 -1 nav hello\n{\n};;\n",
+            "fox s 4 -1 station write\n{\nord=s:station:|slot:/Drivers\nvalue=s:1\n};;\n",
+            "fox a 5 -1 bql query\n{\nq=s:select *\n};;\n",
+            "fox a 1 -1 fox close\n{\n};;\n",
+            // The hello reframed: another frame type, sequence, reply-to, channel.
+            "fox s 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n",
+            "fox a 2 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n",
+            "fox a 1 0 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n",
+            "fox a 1 -1 station hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n",
+            // Other bodies and endings.
+            "fox a 1 -1 fox hello\n{\nid=i:1\nfox.version=s:1.0\n};;\n",
+            "fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n}\n",
+            "fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;",
+            "fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n\n",
+            "fox a 1 -1  fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n",
+            "fox a 1 -1 fox hello\r\n{\nfox.version=s:1.0\nid=i:1\n};;\n",
+        ] {
+            assert_ne!(near, text);
+            refused(FOX, near.as_bytes());
+        }
+        // Two hellos in one frame.
+        refused(FOX, &[FOX_HELLO, FOX_HELLO].concat());
+    }
+
     #[test]
     fn unknown_labels_are_violations() {
         for label in ["raw", "", "Modbus", "http"] {
@@ -1250,6 +1328,7 @@ mod tests {
                 FINS,
                 fins_tcp(2, &fins_frame(10, 0xEF, &CONTROLLER_DATA_READ)),
             ),
+            (FOX, FOX_HELLO.to_vec()),
         ]
     }
 
@@ -1368,7 +1447,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, FINS, MELSEC, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, FINS, FOX, MELSEC, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

@@ -14,7 +14,7 @@ use tokio::{
 };
 use tokio_util::sync::CancellationToken;
 
-use crate::recorder::{Framing, Recorder};
+use crate::recorder::{Framing, Recorder, RecordingStream};
 
 /// Pause after a failed `accept` (e.g. out of file descriptors) so the loop does not spin.
 pub(crate) const ACCEPT_RETRY: Duration = Duration::from_millis(20);
@@ -271,36 +271,59 @@ impl SilentTcpDevice {
         recorder: Recorder,
     ) -> io::Result<DeviceHandle> {
         let listener = bind_loopback(addr)?;
-        let local_addr = listener.local_addr()?;
-        let cancel = CancellationToken::new();
-        let stop = cancel.clone();
-        let task = tokio::spawn(async move {
-            // Dropping the set when this task ends closes every connection it still holds.
-            let mut connections = JoinSet::new();
-            loop {
-                tokio::select! {
-                    () = stop.cancelled() => break,
-                    Some(_) = connections.join_next(), if !connections.is_empty() => {}
-                    accepted = listener.accept() => match accepted {
-                        Ok((stream, _)) => {
-                            let Ok(mut stream) = recorder.wrap_tcp(stream, framing) else {
-                                continue;
-                            };
-                            connections.spawn(async move {
-                                let mut buf = [0u8; 1024];
-                                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
-                            });
-                        }
-                        Err(err) => {
-                            tracing::debug!(%local_addr, %err, "silent fixture accept failed");
-                            tokio::time::sleep(ACCEPT_RETRY).await;
-                        }
-                    },
-                }
-            }
-        });
-        Ok(DeviceHandle::new(local_addr, cancel, task))
+        serve_connections(
+            listener,
+            recorder,
+            framing,
+            "silent",
+            |mut stream| async move {
+                let mut buf = [0u8; 1024];
+                while matches!(stream.read(&mut buf).await, Ok(n) if n > 0) {}
+            },
+        )
     }
+}
+
+/// Accepts TCP connections on `listener` until the returned handle stops it, records what
+/// each receives cut by `framing`, and serves each with `serve`, several at once; stopping
+/// closes every connection still open. `label` names the fixture in log lines.
+pub(crate) fn serve_connections<F, Fut>(
+    listener: TcpListener,
+    recorder: Recorder,
+    framing: Framing,
+    label: &'static str,
+    serve: F,
+) -> io::Result<DeviceHandle>
+where
+    F: Fn(RecordingStream<TcpStream>) -> Fut + Send + 'static,
+    Fut: std::future::Future<Output = ()> + Send + 'static,
+{
+    let local_addr = listener.local_addr()?;
+    let cancel = CancellationToken::new();
+    let stop = cancel.clone();
+    let task = tokio::spawn(async move {
+        // Dropping the set when this task ends closes every connection it still holds.
+        let mut connections = JoinSet::new();
+        loop {
+            tokio::select! {
+                () = stop.cancelled() => break,
+                Some(_) = connections.join_next(), if !connections.is_empty() => {}
+                accepted = listener.accept() => match accepted {
+                    Ok((stream, _)) => {
+                        let Ok(stream) = recorder.wrap_tcp(stream, framing) else {
+                            continue;
+                        };
+                        connections.spawn(serve(stream));
+                    }
+                    Err(err) => {
+                        tracing::debug!(%local_addr, %err, label, "fixture accept failed");
+                        tokio::time::sleep(ACCEPT_RETRY).await;
+                    }
+                },
+            }
+        }
+    });
+    Ok(DeviceHandle::new(local_addr, cancel, task))
 }
 
 /// Serves request/reply datagrams on `socket` until the returned handle stops it: every

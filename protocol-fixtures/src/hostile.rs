@@ -38,6 +38,7 @@ use crate::{
     bacnet::{self, BacnetDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
+    fox::{self, FoxDeviceConfig},
     melsec::{self, MelsecDeviceConfig},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
@@ -71,6 +72,11 @@ pub const MID_REPLY_STALL: Duration = Duration::from_millis(700);
 /// Nesting depth of the opening tags inside the property value of a
 /// [`HostileBehaviour::BacnetDeepNesting`] reply.
 pub const BACNET_NESTING_DEPTH: usize = 1000;
+/// Keys after the identity in a [`HostileBehaviour::FoxThousandsOfKeys`] hello reply: about
+/// 20 KiB, under the scanner's 32 KiB reply cap.
+pub const FOX_MANY_KEYS: usize = 2000;
+/// Length of the one line of a [`HostileBehaviour::FoxHugeLine`] hello reply.
+pub const FOX_HUGE_LINE: usize = 64 * 1024;
 /// Length of a [`HostileBehaviour::Garbage`] reply.
 const GARBAGE_LEN: usize = 64;
 
@@ -91,6 +97,8 @@ pub enum HostileProtocol {
     Melsec,
     /// Omron FINS (UDP, and FINS/TCP with its node address exchange).
     Fins,
+    /// Niagara Fox (TCP only).
+    Fox,
 }
 
 impl HostileProtocol {
@@ -104,6 +112,7 @@ impl HostileProtocol {
             HostileProtocol::S7 => s7::PROTOCOL,
             HostileProtocol::Melsec => melsec::PROTOCOL,
             HostileProtocol::Fins => fins::PROTOCOL,
+            HostileProtocol::Fox => fox::PROTOCOL,
         }
     }
 
@@ -115,6 +124,7 @@ impl HostileProtocol {
             HostileProtocol::S7 => Framing::Tpkt,
             HostileProtocol::Melsec => Framing::Melsec3e,
             HostileProtocol::Fins => Framing::FinsTcp,
+            HostileProtocol::Fox => Framing::Fox,
         }
     }
 
@@ -123,7 +133,7 @@ impl HostileProtocol {
             HostileProtocol::Modbus => transport == Transport::Tcp,
             HostileProtocol::Enip | HostileProtocol::Fins | HostileProtocol::Melsec => true,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
-            HostileProtocol::S7 => transport == Transport::Tcp,
+            HostileProtocol::S7 | HostileProtocol::Fox => transport == Transport::Tcp,
         }
     }
 }
@@ -212,6 +222,15 @@ pub enum HostileBehaviour {
     /// UDP: [`FLOOD_DATAGRAMS`] datagrams per request, replies to other requests and garbage,
     /// never the right reply.
     Flood(HostileProtocol),
+    /// Fox: a hello reply that never ends: the header, `{`, then one short tuple after
+    /// another, never `};;`, until the peer goes away or [`ENDLESS_STREAM_CAP`] bytes.
+    FoxNeverEnds,
+    /// Fox: a hello reply whose one tuple line is [`FOX_HUGE_LINE`] bytes long, then `};;`.
+    FoxHugeLine,
+    /// Fox: a whole hello reply with the identity and [`FOX_MANY_KEYS`] more keys.
+    FoxThousandsOfKeys,
+    /// Fox: an error frame (`fox e 0 1 fox hello`, `reason=s:...`) for every hello.
+    FoxErrorReply,
     /// Valid replies from a fragile stack: the guard, shared by every port of the device, refuses
     /// a second TCP connection while one is open and may reset on packets that come too close
     /// together; it records every violation.
@@ -255,6 +274,10 @@ impl HostileBehaviour {
             HostileBehaviour::BacnetDeepNesting | HostileBehaviour::BacnetHugeTagLength => {
                 HostileProtocol::Bacnet
             }
+            HostileBehaviour::FoxNeverEnds
+            | HostileBehaviour::FoxHugeLine
+            | HostileBehaviour::FoxThousandsOfKeys
+            | HostileBehaviour::FoxErrorReply => HostileProtocol::Fox,
         }
     }
 
@@ -842,6 +865,23 @@ async fn respond_tcp(
             }
             return Some(End::Device);
         }
+        HostileBehaviour::FoxNeverEnds => {
+            let mut written = 0u64;
+            let mut head = b"fox a 0 -1 fox hello\n{\n".to_vec();
+            let mut line = 0u64;
+            while written < ENDLESS_STREAM_CAP {
+                let mut burst = std::mem::take(&mut head);
+                for _ in 0..256 {
+                    line += 1;
+                    burst.extend_from_slice(format!("key{line}=s:value {line}\n").as_bytes());
+                }
+                if let Err(end) = send(ctx, stream, &burst).await {
+                    return Some(end);
+                }
+                written += burst.len() as u64;
+            }
+            return Some(End::Device);
+        }
         HostileBehaviour::CloseMidReply(_) => {
             let reply = ctx.reply(Shape::Valid, request, nth);
             let half = &reply[..reply.len() / 2];
@@ -955,6 +995,13 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 8 + length as usize
             }
         }
+        HostileProtocol::Fox => {
+            if pending.len() >= 4 && !pending.starts_with(b"fox ") {
+                pending.len()
+            } else {
+                fox::message_len(pending)?
+            }
+        }
         HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
     };
     if len == 0 || pending.len() < len {
@@ -1053,6 +1100,9 @@ enum Shape {
     Oversized,
     HugeTagLength,
     SzlLyingCounts,
+    FoxHugeLine,
+    FoxManyKeys,
+    FoxError,
 }
 
 impl Shape {
@@ -1072,6 +1122,9 @@ impl Shape {
             HostileBehaviour::BacnetHugeTagLength => Shape::HugeTagLength,
             HostileBehaviour::S7SzlLyingCounts => Shape::SzlLyingCounts,
             HostileBehaviour::OversizedDatagram(_) => Shape::Oversized,
+            HostileBehaviour::FoxHugeLine => Shape::FoxHugeLine,
+            HostileBehaviour::FoxThousandsOfKeys => Shape::FoxManyKeys,
+            HostileBehaviour::FoxErrorReply => Shape::FoxError,
             _ => Shape::Valid,
         }
     }
@@ -1098,6 +1151,7 @@ fn craft(
         HostileProtocol::S7 => s7_reply(shape, request),
         HostileProtocol::Melsec => melsec_reply(shape, request),
         HostileProtocol::Fins => fins_reply(shape, request),
+        HostileProtocol::Fox => fox_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1887,6 +1941,62 @@ fn fins_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// Fox: every hello answered by a station that names itself hostile, in the shape asked for.
+
+fn fox_identity() -> FoxDeviceConfig {
+    FoxDeviceConfig::jace8000("hostile-jace", "Hostile_Station (simulated)")
+}
+
+fn fox_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let [_, _, _, "fox", "hello"] = fox::parse_header(request)? else {
+        return None;
+    };
+    let hello = "fox a 0 -1 fox hello";
+    let identity = || -> Vec<u8> {
+        fox_identity()
+            .tuples
+            .iter()
+            .flat_map(fox::FoxTuple::encode)
+            .collect()
+    };
+    Some(match shape {
+        Shape::HugeLength => {
+            // An object declaring 999999999 bytes, a few of them, then quiet.
+            let mut reply = format!("{hello}\n{{\n").into_bytes();
+            reply.extend_from_slice(b"sysInfo=o:bog 999999999[<bog version=\"1.0\">");
+            reply
+        }
+        Shape::MoreThanDeclared => {
+            let mut reply = fox_identity().hello_reply();
+            reply.extend_from_slice(b"\xDE\xAD\xBE\xEF trailing bytes");
+            reply
+        }
+        Shape::WrongCorrelation => fox::message(
+            "fox r 0 7 station nav",
+            b"ord=s:station:|slot:/\nchildren=i:3\n",
+        ),
+        Shape::WrongKind => fox::message("fox a 0 -1 fox welcome", b""),
+        Shape::FoxHugeLine => {
+            let mut line = b"hostName=s:".to_vec();
+            line.resize(FOX_HUGE_LINE, b'A');
+            line.push(b'\n');
+            fox::message(hello, &line)
+        }
+        Shape::FoxManyKeys => {
+            let mut tuples = identity();
+            for i in 0..FOX_MANY_KEYS {
+                tuples.extend_from_slice(format!("k{i}=s:{i}\n").as_bytes());
+            }
+            fox::message(hello, &tuples)
+        }
+        Shape::FoxError => fox::message(
+            "fox e 0 1 fox hello",
+            b"reason=s:hostile station refuses (simulated)\n",
+        ),
+        _ => fox_identity().hello_reply(),
+    })
+}
+
 // ---------------------------------------------------------------------------
 // The hostile plant
 
@@ -1933,11 +2043,12 @@ impl PlantSpec {
     /// | .100-.113 | S7 | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, TPKT length 65535, more than declared, wrong PDU reference, wrong kind (Write Var Ack_Data), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), SZL lying counts (record count 65535 / record length 0xFFFF), COTP then silence |
     /// | .180-.193 | MELSEC | TCP and UDP | silent, slow drip (TCP), endless stream (TCP), close mid-reply (UDP: half a datagram), reset after connect (TCP), data length 0xFFFF, more than declared, reply for another route (network 1, PC 2), 4E subheader (`D4 00`), garbage, echo, end code 0xC05C (a [`crate::MelsecDevice`]), oversized datagram (UDP), flood (UDP) |
     /// | .140-.155 | FINS | UDP and TCP | silent, slow drip (TCP), endless stream (TCP), close mid-reply, reset after connect (TCP), FINS/TCP length 0xFFFFFFFF (TCP), more than declared, wrong SID, wrong kind (a RUN 04 01 response), garbage, echo, oversized datagram (UDP), reply from another port (UDP), flood (UDP), stall mid-reply (TCP), no free FINS/TCP node (a [`crate::FinsDevice`] with an empty node pool: error code 0x25; its UDP answers end code 0401) |
+    /// | .160-.175 | Fox | TCP | silent, slow drip, endless stream (whole messages answering another request), close mid-reply, reset after connect, object length 999999999, more than declared, reply to another request (`fox r 0 7 station nav`), wrong kind (`fox welcome`), garbage, echo, never ends (tuples forever, no `};;`), huge line ([`FOX_HUGE_LINE`] bytes), thousands of keys ([`FOX_MANY_KEYS`]), error reply (`fox e`), stall mid-reply ([`MID_REPLY_STALL`]) |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Fins, Melsec, Modbus, Snmp, S7};
+        use HostileProtocol::{Bacnet, Enip, Fins, Fox, Melsec, Modbus, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2233,6 +2344,36 @@ impl PlantSpec {
                     .with_end_code(fins::END_UNDEFINED_COMMAND),
             ),
         );
+        let fox: [(&str, HostileBehaviour); 16] = [
+            ("fox-silent", B::Silent(Fox)),
+            ("fox-slow-drip", B::SlowDrip(Fox)),
+            ("fox-endless-stream", B::EndlessStream(Fox)),
+            ("fox-close-mid-reply", B::CloseMidReply(Fox)),
+            ("fox-reset-after-connect", B::ResetAfterConnect(Fox)),
+            ("fox-huge-length", B::HugeDeclaredLength(Fox)),
+            ("fox-more-than-declared", B::MoreThanDeclared(Fox)),
+            ("fox-other-request", B::WrongCorrelation(Fox)),
+            ("fox-wrong-kind", B::WrongReplyKind(Fox)),
+            ("fox-garbage", B::Garbage(Fox)),
+            ("fox-echo", B::Echo(Fox)),
+            ("fox-never-ends", B::FoxNeverEnds),
+            ("fox-huge-line", B::FoxHugeLine),
+            ("fox-thousands-of-keys", B::FoxThousandsOfKeys),
+            ("fox-error-reply", B::FoxErrorReply),
+            (
+                "fox-stall-mid-reply",
+                B::StallMidReply {
+                    protocol: Fox,
+                    stall: MID_REPLY_STALL,
+                },
+            ),
+        ];
+        for (i, (name, behaviour)) in fox.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 160 + i as u8), name)
+                    .with_hostile(tcp(ports.fox, behaviour)),
+            );
+        }
 
         for (host_number, name, guard) in [
             (70, "fragile-one-connection", DeviceGuard::one_connection()),

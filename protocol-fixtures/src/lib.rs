@@ -1,6 +1,6 @@
 //! Simulated OT devices for otscan's tests and demo: well-behaved and quirky Modbus/TCP devices,
 //! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), BACnet/IP devices,
-//! Siemens S7 CPUs (ISO-on-TCP), Omron PLCs (FINS on UDP and TCP), Mitsubishi MELSEC CPUs (SLMP
+//! Siemens S7 CPUs (ISO-on-TCP), Omron PLCs (FINS on UDP and TCP), Niagara Fox stations, Mitsubishi MELSEC CPUs (SLMP
 //! 3E, TCP and UDP), silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
@@ -29,6 +29,7 @@ pub mod bacnet;
 pub mod device;
 pub mod enip;
 pub mod fins;
+pub mod fox;
 pub mod hostile;
 pub mod melsec;
 pub mod modbus;
@@ -42,6 +43,7 @@ pub use bacnet::{BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetRoute, B
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
 pub use fins::{FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports};
+pub use fox::{FoxBehaviour, FoxDevice, FoxDeviceConfig};
 pub use hostile::{
     DeviceGuard, GuardReport, GuardRules, HostileBehaviour, HostileDevice, HostileEndpoint,
     HostileFacts, HostileHandle, HostileProtocol, HostileReport, HostileService,

@@ -11,6 +11,7 @@ use crate::{
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
     fins::{self, FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports},
+    fox::{self, FoxBehaviour, FoxDevice, FoxDeviceConfig},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
     melsec::{self, MelsecDevice, MelsecDeviceConfig},
     modbus::{
@@ -50,6 +51,8 @@ pub struct DeviceSpec {
     pub s7: Option<(u16, S7DeviceConfig)>,
     /// A MELSEC CPU on this port (SLMP 3E, TCP and/or UDP as its config says).
     pub melsec: Option<(u16, MelsecDeviceConfig)>,
+    /// A Niagara station speaking Fox on this TCP port.
+    pub fox: Option<(u16, FoxDeviceConfig)>,
     /// Hostile or fragile services (see [`crate::hostile`]).
     pub hostile: Vec<HostileService>,
     /// An Omron PLC speaking FINS on this port (UDP and TCP as its config says).
@@ -68,6 +71,7 @@ impl DeviceSpec {
             "s7" => self.s7.is_some(),
             "melsec" => self.melsec.is_some(),
             "fins" => self.fins.is_some(),
+            "fox" => self.fox.is_some(),
             _ => false,
         }
     }
@@ -84,6 +88,7 @@ impl DeviceSpec {
             bacnet: None,
             s7: None,
             melsec: None,
+            fox: None,
             hostile: Vec::new(),
             fins: None,
         }
@@ -145,6 +150,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a Niagara station speaking Fox.
+    #[must_use]
+    pub fn with_fox(mut self, port: u16, config: FoxDeviceConfig) -> Self {
+        self.fox = Some((port, config));
+        self
+    }
+
     /// Adds a TCP port that never answers.
     #[must_use]
     pub fn with_silent_tcp(mut self, port: u16) -> Self {
@@ -178,13 +190,15 @@ pub struct PlantPorts {
     /// S7 (ISO-on-TCP) port, TCP.
     pub s7: u16,
     /// Omron FINS port, UDP and TCP.
+    /// Niagara Fox port, TCP.
+    pub fox: u16,
     pub fins: u16,
     /// MELSEC (SLMP 3E) port, TCP and UDP.
     pub melsec: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818, 161, 47808 and 102.
+    /// The registered ports, 502, 44818, 161, 47808, 102 and 1911.
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -193,6 +207,7 @@ impl Default for PlantPorts {
             bacnet: bacnet::PORT,
             s7: s7::PORT,
             fins: fins::PORT,
+            fox: fox::PORT,
             melsec: melsec::PORT,
         }
     }
@@ -200,7 +215,7 @@ impl Default for PlantPorts {
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, FINS 9600.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, FINS 9600, Fox 1911, MELSEC 5007.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -208,6 +223,7 @@ impl PlantPorts {
         bacnet: 47808,
         s7: 10102,
         fins: 9600,
+        fox: 1911,
         melsec: 5007,
     };
 
@@ -219,7 +235,7 @@ impl PlantPorts {
     pub const BLOCK: u16 = 32;
 
     /// Consecutive ports from `first`, one per protocol in registry order (Modbus `first`,
-    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, FINS `+ 6`, ...). Each test or
+    /// EtherNet/IP `first + 1`, SNMP `+ 2`, BACnet/IP `+ 3`, S7 `+ 4`, FINS `+ 6`, Fox `+ 7`, ...). Each test or
     /// example that starts a plant takes its own block, [`PlantPorts::BLOCK`] ports apart
     /// from every other one, so runs in parallel never share a port.
     ///
@@ -242,6 +258,7 @@ impl PlantPorts {
             bacnet: first + 3 * step,
             s7: first + 4 * step,
             fins: first + 6 * step,
+            fox: first + 7 * step,
             melsec: first + 8 * step,
         }
     }
@@ -257,6 +274,7 @@ impl PlantPorts {
             bacnet,
             s7,
             fins,
+            fox,
             melsec,
         } = *self;
         [
@@ -266,6 +284,7 @@ impl PlantPorts {
             ("bacnet", bacnet),
             ("s7", s7),
             ("fins", fins),
+            ("fox", fox),
             ("melsec", melsec),
         ]
         .into_iter()
@@ -290,6 +309,7 @@ impl PlantPorts {
             bacnet,
             s7,
             fins,
+            fox,
             melsec,
         } = self;
         let slot = match protocol {
@@ -299,6 +319,7 @@ impl PlantPorts {
             "bacnet" => bacnet,
             "s7" => s7,
             "fins" => fins,
+            "fox" => fox,
             "melsec" => melsec,
             _ => return false,
         };
@@ -420,7 +441,8 @@ impl PlantSpec {
     /// SNMP, plus EtherNet/IP-only devices on hosts .20 to .26, every one on `ports.enip` over TCP
     /// and UDP, SNMP-only devices on hosts .30 to .35, every agent on UDP `ports.snmp`, BACnet/IP
     /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .57 (the S7-300 at .50 with an SNMP
-    /// agent too, one device that a scanner must merge into one record).
+    /// agent too, one device that a scanner must merge into one record) and Niagara stations
+    /// speaking Fox on hosts .80 to .84 (the JACE at .80 with BACnet/IP too).
     /// Identities are realistic (it is all loopback); EtherNet/IP numbers are vendor id, CIP
     /// device type, product code, revision, status word, serial and state:
     ///
@@ -516,6 +538,17 @@ impl PlantSpec {
     /// | .72 | `plc-nj501-tcp` | TCP only | 72 | NJ501-1300, 01.40 | full: 20, 23, 32768, 8, 25, 0, 4, 2048 |
     /// | .73 | `plc-cs1g-short` | UDP, TCP | 73 | CS1G-CPU44H, 03.00 | model and version only (an older CPU) |
     /// | .74 | `plc-cj1m-refuses` | UDP, TCP | 74 | (CJ1M-CPU11, not sent) | end code 0401, undefined command |
+    ///
+    /// Niagara stations (see [`crate::fox`]), every one on TCP `ports.fox`, answering the Fox
+    /// hello:
+    ///
+    /// | host | name | hello reply |
+    /// |------|------|-------------|
+    /// | .80 | `fox-jace8000` | Niagara 4.10.1.36 JACE-8000-like station `AHU_1` on host `jace-ahu-1`, QNX 6.5.0, brand `vykon`, host id `Qnx-TITAN-...`; also a BACnet/IP device on the same address (instance 80080, vendor 36 Tridium, model JACE-8000, firmware 4.10.1.36, object-name `jace-ahu-1`): one record |
+    /// | .81 | `fox-ax38` | Niagara AX 3.8.213 JACE on QNX 6.4.1, station `Honeywell`, brand `FacExp`, host name its address (10.17.40.40), a `sysInfo` bog object: the tuples of a published station reply |
+    /// | .82 | `fox-supervisor` | Niagara 4.12.2.16 supervisor on Windows Server 2019, brand `distech`, locale `fr_CA` |
+    /// | .83 | `fox-n4-platform-fatal` | `fatal=s:Niagara4 Station Connections Unsupported`, `fox.version=s:Niagara 4` (a published refusal) |
+    /// | .84 | `fox-error-frame` | an error frame `fox e 0 1 fox hello` with `reason=s:station busy`, then a close |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -707,6 +740,27 @@ impl PlantSpec {
                 FinsDeviceConfig::new("CJ1M-CPU11", "04.00")
                     .with_node(74)
                     .with_end_code(fins::END_UNDEFINED_COMMAND),
+            ),
+        ]);
+        let port = ports.fox;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 80), "fox-jace8000")
+                .with_fox(port, FoxDeviceConfig::jace8000("jace-ahu-1", "AHU_1"))
+                .with_bacnet(ports.bacnet, jace8000_bacnet()),
+            DeviceSpec::new(host(base, 81), "fox-ax38")
+                .with_fox(port, FoxDeviceConfig::ax38("10.17.40.40")),
+            DeviceSpec::new(host(base, 82), "fox-supervisor")
+                .with_fox(port, FoxDeviceConfig::supervisor("bms-sup-01")),
+            DeviceSpec::new(host(base, 83), "fox-n4-platform-fatal").with_fox(
+                port,
+                FoxDeviceConfig::empty().with_behaviour(FoxBehaviour::Fatal(
+                    "Niagara4 Station Connections Unsupported".to_owned(),
+                )),
+            ),
+            DeviceSpec::new(host(base, 84), "fox-error-frame").with_fox(
+                port,
+                FoxDeviceConfig::empty()
+                    .with_behaviour(FoxBehaviour::ErrorFrame("station busy".to_owned())),
             ),
         ]);
         spec
@@ -1115,6 +1169,19 @@ fn tridium_latin1_bacnet() -> BacnetDeviceConfig {
     ))
 }
 
+/// `fox-jace8000`'s BACnet/IP side: the same JACE, Tridium's ASHRAE vendor id 36.
+fn jace8000_bacnet() -> BacnetDeviceConfig {
+    BacnetDeviceConfig::new(
+        80080,
+        36,
+        BacnetString::utf8("Tridium, Inc."),
+        BacnetString::utf8("JACE-8000"),
+    )
+    .with_firmware_revision("4.10.1.36")
+    .with_application_software_version("Niagara 4.10.1.36 (simulated)")
+    .with_object_name(BacnetString::utf8("jace-ahu-1"))
+}
+
 /// `plc-s7-315`'s order number, serial and MAC, shared by its S7 and SNMP identities.
 const S7_315_ORDER: &str = "6ES7 315-2EH14-0AB0";
 const S7_315_SERIAL: &str = "S C-X4U421302009";
@@ -1282,6 +1349,8 @@ pub struct PlantDevice {
     /// Where the S7 CPU listens (TCP), if there is one.
     pub s7: Option<SocketAddr>,
     /// Where the FINS PLC listens (UDP and TCP share the port), if there is one.
+    /// Where the Niagara station listens (TCP Fox), if there is one.
+    pub fox: Option<SocketAddr>,
     pub fins: Option<SocketAddr>,
     /// Where the MELSEC CPU listens (TCP and/or UDP on one port), if there is one.
     pub melsec: Option<SocketAddr>,
@@ -1299,6 +1368,7 @@ impl PlantDevice {
             (self.enip.is_some(), "enip"),
             (self.s7.is_some(), "s7"),
             (self.fins.is_some(), "fins"),
+            (self.fox.is_some(), "fox"),
             (self.bacnet.is_some(), "bacnet"),
             (self.snmp.is_some(), "snmp"),
             (self.melsec.is_some(), "melsec"),
@@ -1396,6 +1466,14 @@ impl Plant {
                 fins = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut fox = None;
+            if let Some((port, config)) = &spec.fox {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = FoxDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                fox = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut hostile = Vec::new();
             for service in &spec.hostile {
                 let addr = SocketAddr::from((spec.ip, service.port));
@@ -1424,6 +1502,7 @@ impl Plant {
                 bacnet,
                 s7,
                 fins,
+                fox,
                 melsec,
                 hostile,
                 handles,

@@ -80,6 +80,8 @@ pub enum Framing {
     /// MELSEC SLMP / MC protocol 3E binary frame: a 9-byte header whose little-endian data
     /// length (offset 7) says how many bytes follow it.
     Melsec3e,
+    /// Niagara Fox: text messages, each ending with the line `};;` (and its line feed).
+    Fox,
 }
 
 enum FrameLen {
@@ -99,6 +101,7 @@ impl Framing {
             Framing::Raw => "raw",
             Framing::FinsTcp => "fins",
             Framing::Melsec3e => "melsec",
+            Framing::Fox => "fox",
         }
     }
 
@@ -110,6 +113,7 @@ impl Framing {
             44818 => Framing::Enip,
             102 => Framing::Tpkt,
             9600 => Framing::FinsTcp,
+            1911 => Framing::Fox,
             _ => Framing::Raw,
         }
     }
@@ -181,6 +185,20 @@ impl Framing {
                     FrameLen::Incomplete
                 } else {
                     FrameLen::Complete(8 + length)
+                }
+            }
+            // A message that does not start like one, or grows past 64 KiB without its end,
+            // puts the stream out of step.
+            Framing::Fox => {
+                const MAX: usize = 64 * 1024;
+                let head = &buf[..buf.len().min(4)];
+                if head != &b"fox "[..head.len()] {
+                    return FrameLen::Implausible;
+                }
+                match crate::fox::message_len(buf) {
+                    Some(len) => FrameLen::Complete(len),
+                    None if buf.len() > MAX => FrameLen::Implausible,
+                    None => FrameLen::Incomplete,
                 }
             }
             // Any header is plausible (the u16 length already bounds a frame to 64 KiB), so a
@@ -570,6 +588,28 @@ mod tests {
         assert_eq!(frames, [cr.to_vec(), dt.to_vec(), vec![9, 9, 9]]);
         assert_eq!(Framing::for_port(102), Framing::Tpkt);
         assert_eq!(Framing::Tpkt.protocol(), "s7");
+    }
+
+    #[tokio::test]
+    async fn fox_messages_are_split_at_their_end() {
+        let hello = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
+        // Reads of at most 32 bytes (the scripted reader's limit), cutting both messages.
+        let tail = [&hello[40..], &hello[..9]].concat();
+        let frames = record_stream_as(
+            Framing::Fox,
+            &[
+                &hello[..20],
+                &hello[20..40],
+                &tail,
+                &hello[9..30],
+                &hello[30..],
+                b"GET /",
+            ],
+        )
+        .await;
+        assert_eq!(frames, [hello.to_vec(), hello.to_vec(), b"GET /".to_vec()]);
+        assert_eq!(Framing::for_port(1911), Framing::Fox);
+        assert_eq!(Framing::Fox.protocol(), "fox");
     }
 
     #[test]

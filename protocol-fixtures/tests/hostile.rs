@@ -363,7 +363,7 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         .collect();
     assert_eq!(
         protocols,
-        BTreeSet::from(["bacnet", "enip", "fins", "melsec", "modbus", "s7", "snmp"])
+        BTreeSet::from(["bacnet", "enip", "fins", "fox", "melsec", "modbus", "s7", "snmp"])
     );
     let at = |host: u8| {
         spec.devices
@@ -377,6 +377,8 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert_eq!(at(113).name, "s7-cotp-then-silence");
     assert_eq!(at(140).name, "fins-silent");
     assert_eq!(at(155).name, "fins-no-free-node");
+    assert_eq!(at(160).name, "fox-silent");
+    assert_eq!(at(175).name, "fox-stall-mid-reply");
     let guards: Vec<_> = fragile
         .hostile
         .iter()

@@ -417,8 +417,13 @@ async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
             .map(|d| d.spec.ip.octets()[3])
             .collect()
     };
-    assert_eq!(hosts(|d| d.bacnet.is_some()), [40, 41, 42, 43, 44, 45, 46]);
+    // The JACE at .80 speaks BACnet/IP besides Fox.
+    assert_eq!(
+        hosts(|d| d.bacnet.is_some()),
+        [40, 41, 42, 43, 44, 45, 46, 80]
+    );
     assert_eq!(hosts(|d| d.s7.is_some()), [50, 51, 52, 53, 54, 55, 56, 57]);
+    assert_eq!(hosts(|d| d.fox.is_some()), [80, 81, 82, 83, 84]);
 
     // BACnet: the first byte of each answer's APDU (after BVLC and a 2-byte NPDU, or the
     // forwarded and routed headers of .43).
@@ -444,6 +449,7 @@ async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
             ("bacnet-small-apdu", 0x30, 0x0E),
             ("bacnet-refuse-all", 0x50, 0x0E),
             ("bacnet-latin1-placeholders", 0x30, 0x0E),
+            ("fox-jace8000", 0x30, 0x0E),
         ]
     );
     let nae = plant.device("bacnet-nae").unwrap();

@@ -82,6 +82,7 @@ const CHANGES: &[(&str, &[&str])] = &[
     ("--fins-source-node", &["--fins-source-node", "1"]),
     ("--melsec-tcp-ports", &["--melsec-tcp-ports", "5007,5002"]),
     ("--melsec-udp-ports", &["--melsec-udp-ports", "none"]),
+    ("--fox-max-reply-bytes", &["--fox-max-reply-bytes", "4096"]),
 ];
 
 #[test]

@@ -11,6 +11,7 @@
 use crate::protocols::bacnet::codec as bacnet;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
+use crate::protocols::fox::codec as fox;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
 use crate::protocols::s7::codec as s7;
@@ -37,6 +38,8 @@ pub enum ReadOnlyRequest {
     Fins(fins::Request),
     /// MELSEC SLMP / MC protocol 3E frame: Read CPU Model Name (0x0101) only.
     Melsec(melsec::Request),
+    /// Niagara Fox: the hello, nothing else.
+    Fox(fox::Request),
 }
 
 impl ReadOnlyRequest {
@@ -44,7 +47,7 @@ impl ReadOnlyRequest {
     ///
     /// `correlation` ties a reply to its request; each codec says where it goes (the
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
-    /// BACnet invoke id, the S7 PDU reference, the FINS SID; a MELSEC 3E frame has none).
+    /// BACnet invoke id, the S7 PDU reference, the FINS SID; a MELSEC 3E frame and Fox carry none).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
             ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
@@ -54,6 +57,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Snmp(r) => snmp::encode(r, correlation),
             ReadOnlyRequest::Fins(r) => fins::encode(r, correlation),
             ReadOnlyRequest::Melsec(r) => melsec::encode(r, correlation),
+            ReadOnlyRequest::Fox(r) => fox::encode(r, correlation),
         }
     }
 
@@ -67,6 +71,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Snmp(_) => Protocol::Snmp,
             ReadOnlyRequest::Fins(_) => Protocol::Fins,
             ReadOnlyRequest::Melsec(_) => Protocol::Melsec,
+            ReadOnlyRequest::Fox(_) => Protocol::Fox,
         }
     }
 }
@@ -176,6 +181,7 @@ mod tests {
                 }
             }
         }
+        all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
         // Every registered protocol's requests are here: a protocol added to the registry
         // fails this test until its requests are listed above.
         let covered: std::collections::BTreeSet<Protocol> =

@@ -4,18 +4,12 @@
 //! Each vector names where its bytes were published. The bytes are facts about what a
 //! device sent (a capture), kept as test data; no code of those sources is used.
 
+mod common;
+use common::hx;
 use scanner_core::protocols::bacnet::{self, BacnetDetails, Payload};
 use scanner_core::protocols::s7::{
     parse_cotp_reply, parse_setup_ack, parse_szl_response, CotpReply, S7Details, SzlRecords, Tsap,
 };
-
-fn hx(s: &str) -> Vec<u8> {
-    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
-    digits
-        .chunks(2)
-        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
-        .collect()
-}
 
 fn text(t: &Option<scanner_core::record::DeviceText>) -> Option<&str> {
     t.as_ref().map(|t| t.text.as_str())

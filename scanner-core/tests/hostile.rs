@@ -20,6 +20,7 @@ use scanner_core::output::{self, Format, OutputMeta};
 use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
 use scanner_core::protocols::fins::{FinsConfig, FinsTransport, MAX_REPLY_LEN as FINS_CAP};
+use scanner_core::protocols::fox::{MAX_REPLY_LEN as FOX_CAP, MAX_TUPLES as FOX_MAX_TUPLES};
 use scanner_core::protocols::melsec::MAX_REPLY_LEN as MELSEC_CAP;
 use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
 use scanner_core::record::{ServiceDetails, Transport};
@@ -201,31 +202,21 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         }
     }
 
-    // A status for every probe and transport of every address.
+    // A status for every probe and transport of every address, in probe order (the
+    // registry's, EtherNet/IP over TCP then UDP).
+    let every_kind: Vec<_> = config
+        .probes
+        .iter()
+        .flat_map(|&p| config.protocols.transports(p).iter().map(move |&t| (p, t)))
+        .collect();
+    assert!(every_kind.contains(&(Protocol::Enip, Transport::Udp)));
     for record in records.values() {
-        // In probe order.
         let kinds: Vec<_> = record
             .services
             .iter()
             .map(|s| (s.protocol, s.transport))
             .collect();
-        assert_eq!(
-            kinds,
-            [
-                (Protocol::Modbus, Transport::Tcp),
-                (Protocol::Enip, Transport::Tcp),
-                (Protocol::Enip, Transport::Udp),
-                (Protocol::S7, Transport::Tcp),
-                (Protocol::Fins, Transport::Udp),
-                (Protocol::Fins, Transport::Tcp),
-                (Protocol::Melsec, Transport::Tcp),
-                (Protocol::Melsec, Transport::Udp),
-                (Protocol::Bacnet, Transport::Udp),
-                (Protocol::Snmp, Transport::Udp),
-            ],
-            "{}",
-            record.ip
-        );
+        assert_eq!(kinds, every_kind, "{}", record.ip);
         assert!(record.services.iter().all(|s| s.status != Status::Stopped));
     }
 
@@ -252,6 +243,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const S7: (Protocol, Transport) = (Protocol::S7, Transport::Tcp);
     const FINS_UDP: (Protocol, Transport) = (Protocol::Fins, Transport::Udp);
     const FINS_TCP: (Protocol, Transport) = (Protocol::Fins, Transport::Tcp);
+    const FOX: (Protocol, Transport) = (Protocol::Fox, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -380,6 +372,26 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         // Lying record counts and lengths: the records present are decoded.
         ("s7-szl-lying-counts", vec![(S7, &[Ok_])]),
         ("s7-cotp-then-silence", vec![(S7, &[Timeout])]),
+        ("fox-silent", vec![(FOX, &[Timeout])]),
+        ("fox-slow-drip", vec![(FOX, &[Timeout])]),
+        // Whole messages answering another request: the first is refused at once.
+        ("fox-endless-stream", vec![(FOX, &[Proto])]),
+        ("fox-close-mid-reply", vec![(FOX, &[Closed])]),
+        ("fox-reset-after-connect", vec![(FOX, reset)]),
+        ("fox-huge-length", vec![(FOX, &[Proto])]),
+        // Bytes after `};;` are not read: the hello reply before them is whole.
+        ("fox-more-than-declared", vec![(FOX, &[Ok_])]),
+        ("fox-other-request", vec![(FOX, &[Proto])]),
+        ("fox-wrong-kind", vec![(FOX, &[Proto])]),
+        ("fox-garbage", vec![(FOX, garbage)]),
+        ("fox-echo", vec![(FOX, &[Proto])]),
+        // Never `};;`: cut at the 32 KiB cap.
+        ("fox-never-ends", vec![(FOX, &[Proto])]),
+        ("fox-huge-line", vec![(FOX, &[Proto])]),
+        // Whole and under the cap: the first 128 tuples kept, the rest counted.
+        ("fox-thousands-of-keys", vec![(FOX, &[Ok_])]),
+        ("fox-error-reply", vec![(FOX, &[AppErr])]),
+        ("fox-stall-mid-reply", vec![(FOX, &[Timeout])]),
         (
             "melsec-silent",
             vec![(MELSEC_TCP, &[Timeout]), (MELSEC_UDP, &[Timeout])],
@@ -687,6 +699,38 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         let r = by_name(name);
         assert_eq!(service(r, p, Transport::Tcp), Status::ProtocolError);
     }
+    // A Fox hello reply that never ends is cut at the reply cap, within one read timeout;
+    // one with thousands of keys that does end keeps the first MAX_TUPLES, counts the rest.
+    let f = facts("fox-never-ends");
+    assert!(f.longest_after_request < TIMEOUT, "fox-never-ends: {f:?}");
+    let fox_service = |name: &str| {
+        by_name(name)
+            .services
+            .iter()
+            .find(|s| s.protocol == Protocol::Fox)
+            .unwrap()
+            .clone()
+    };
+    let never = fox_service("fox-never-ends");
+    assert!(
+        never
+            .error
+            .as_deref()
+            .unwrap()
+            .contains(&format!("{FOX_CAP}-byte cap")),
+        "{never:?}"
+    );
+    let many = fox_service("fox-thousands-of-keys");
+    let Some(ServiceDetails::Fox(d)) = &many.details else {
+        panic!("fox-thousands-of-keys: no fox details")
+    };
+    assert_eq!(
+        d.station_name.as_ref().unwrap().text,
+        "Hostile_Station (simulated)"
+    );
+    let kept = d.other_keys.len() + 15;
+    assert_eq!(kept, FOX_MAX_TUPLES, "{:?}", d.other_keys.len());
+    assert!(d.keys_dropped.unwrap() >= 2000 - FOX_MAX_TUPLES as u64);
     for (name, cap) in [
         ("enip-oversized-datagram", ENIP_CAP),
         ("snmp-oversized-datagram", SNMP_CAP),

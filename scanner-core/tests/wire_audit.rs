@@ -13,7 +13,9 @@
 //!    Request, the Setup Communication job and read-SZL 0x0011/0x001C userdata, no BACnet APDU
 //!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is, no FINS command but
 //!    Controller Data Read (05 01, data 00) and no FINS/TCP command but the node address
-//!    request (client node 0) and the frame send carrying it.
+//!    request (client node 0) and the frame send carrying it. Wireshark has no Niagara Fox
+//!    dissector: Fox requests are the captured TCP payloads, decoded by hand here, and each
+//!    must be exactly the Fox hello.
 //!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
@@ -365,6 +367,12 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
             ("udp", read(false, 0, 99)),
         ])
     );
+    // Fox: the hello, over TCP, and nothing else.
+    let fox: BTreeSet<&(String, Request)> = seen
+        .iter()
+        .filter(|(_, r)| *r == Request::FoxHello)
+        .collect();
+    assert_eq!(fox.len(), 1, "{seen:?}");
     plant.shutdown().await;
 }
 
@@ -529,9 +537,15 @@ struct Dissected {
     fins_commands: Vec<u16>,
     fins_data: String,
     malformed: bool,
+    /// The TCP payload as captured (no dissector reads Fox).
+    tcp_payload: Vec<u8>,
 }
 
-const FIELDS: [&str; 34] = [
+/// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
+/// `fox-info` sends the same bytes).
+const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
+
+const FIELDS: [&str; 35] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -566,6 +580,7 @@ const FIELDS: [&str; 34] = [
     "omron.icf",
     "omron.command",
     "omron.command.data",
+    "tcp.payload",
 ];
 
 fn number(text: &str) -> u64 {
@@ -660,6 +675,7 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 fins_icf: numbers(f[31]),
                 fins_commands: numbers(f[32]),
                 fins_data: f[33].to_owned(),
+                tcp_payload: common::hx(f[34]),
             }
         })
         .collect()
@@ -680,6 +696,8 @@ enum Seen {
     Bacnet(u8, u8),
     /// FINS over UDP (or TCP), the FINS/TCP command (0 over UDP), the FINS command.
     Fins(bool, u32, u16),
+    /// The Fox hello.
+    FoxHello,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -757,6 +775,16 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             _ => Err(format!(
                 "frame {n}: FINS request outside the allowlist: {p:?}"
             )),
+        };
+    }
+    if p.tcp_port == Some(ports.fox) {
+        return if p.tcp_payload == FOX_HELLO {
+            Ok(Seen::FoxHello)
+        } else {
+            Err(format!(
+                "frame {n}: Fox payload {:?} is not the hello",
+                String::from_utf8_lossy(&p.tcp_payload)
+            ))
         };
     }
     if p.udp_port == Some(ports.bacnet) {
@@ -902,6 +930,14 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
         0x00, 0x00, 239, 0x00, 0x02, 0x01, 0x02, 0x82, 0x00, 0x64, 0x00, 0x00, 0x01, 0x00, 0x2A,
     ];
     tcp.write_all(memory_write).await.unwrap();
+    // Fox: a login after the hello's shape, to the JACE (the station closes on it).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 80), ports.fox))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    tcp.write_all(b"fox a 1 -1 fox login\n{\nusername=s:admin\n};;\n")
+        .await
+        .unwrap();
     let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
     drop(tcp);
     sources
@@ -928,8 +964,8 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins
+         or port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -944,7 +980,11 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
         .iter()
         .filter(|p| {
             p.tcp_port.is_some_and(|d| {
-                d == ports.modbus || d == ports.enip || d == ports.s7 || d == ports.fins
+                d == ports.modbus
+                    || d == ports.enip
+                    || d == ports.s7
+                    || d == ports.fins
+                    || d == ports.fox
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
                     d == ports.enip || d == ports.snmp || d == ports.bacnet || d == ports.fins
@@ -1005,6 +1045,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Fins(false, 0, 0),
             Seen::Fins(false, 2, 0x0501),
             Seen::Fins(true, 0, 0x0501),
+            Seen::FoxHello,
         ])
     );
     plant.shutdown().await;

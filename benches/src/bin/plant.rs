@@ -2,10 +2,11 @@
 //!
 //! `plant [BASE] [MODBUS_PORT] [plant|demo|test|netns-enip] [ENIP_PORT] [SNMP_PORT]
 //! [BACNET_PORT] [S7_PORT]`, e.g. `plant 127.90.0.0 15030`. `plant` (default) is the mixed
-//! plant of [`PlantSpec::plant`] (Modbus, EtherNet/IP, SNMP, BACnet/IP, S7, FINS), `demo` the
-//! Modbus-only one, `test` the Modbus plant with hostile devices; EtherNet/IP listens on 44818,
-//! SNMP on 161, BACnet/IP on 47808 and S7 on 1102 unless given, FINS always on 9600 (S7's registered port is 102,
-//! e.g. `plant 127.66.0.0 502 plant 44818 161 47808 102` in a bench's namespace, as root).
+//! plant of [`PlantSpec::plant`] (Modbus, EtherNet/IP, SNMP, BACnet/IP, S7, FINS, Niagara Fox,
+//! MELSEC), `demo` the Modbus-only one, `test` the Modbus plant with hostile devices; EtherNet/IP
+//! listens on 44818, SNMP on 161, BACnet/IP on 47808 and S7 on 1102 unless given, FINS always on
+//! 9600, Fox always on its registered port 1911 (S7's registered port is 102, e.g. `plant
+//! 127.66.0.0 502 plant 44818 161 47808 102` in a bench's namespace, as root).
 //! `netns-enip` starts the plant's ControlLogix alone on 0.0.0.0:ENIP_PORT to answer
 //! broadcasts: only inside a network namespace a test made.
 

@@ -5,6 +5,7 @@
 mod bacnet;
 mod enip;
 mod fins;
+mod fox;
 mod melsec;
 mod modbus;
 mod s7;
@@ -43,6 +44,8 @@ pub struct ProbeArgs {
     pub fins: fins::FinsArgs,
     #[command(flatten)]
     pub melsec: melsec::MelsecArgs,
+    #[command(flatten)]
+    pub fox: fox::FoxArgs,
 }
 
 impl ProbeArgs {
@@ -59,6 +62,7 @@ impl ProbeArgs {
                 Protocol::Snmp => self.snmp.apply(&mut configs.snmp),
                 Protocol::Fins => self.fins.apply(&mut configs.fins),
                 Protocol::Melsec => self.melsec.apply(&mut configs.melsec),
+                Protocol::Fox => self.fox.apply(&mut configs.fox),
             }
         }
     }
@@ -75,6 +79,7 @@ impl ProbeArgs {
                 Protocol::Snmp => self.snmp.settings(),
                 Protocol::Fins => self.fins.settings(),
                 Protocol::Melsec => self.melsec.settings(),
+                Protocol::Fox => self.fox.settings(),
             })
             .collect()
     }

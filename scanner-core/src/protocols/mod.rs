@@ -21,6 +21,7 @@
 pub mod bacnet;
 pub mod enip;
 pub mod fins;
+pub mod fox;
 pub mod melsec;
 pub mod modbus;
 pub mod probe;
@@ -58,6 +59,8 @@ macro_rules! registry {
             S7 => s7("s7", S7Config, S7Details),
             /// Omron FINS (UDP/TCP 9600).
             Fins => fins("fins", FinsConfig, FinsDetails),
+            /// Niagara Fox (TCP 1911).
+            Fox => fox("fox", FoxConfig, FoxDetails),
             /// Mitsubishi MELSEC SLMP / MC protocol 3E frame (TCP 5007, UDP 5006; per site).
             Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
             /// BACnet/IP (UDP 47808).

@@ -93,3 +93,13 @@ pub fn at_plant_ports(
         b.port(p, port)
     })
 }
+
+/// Bytes written as hex digits, any other characters (spaces, `:`) ignored.
+#[allow(dead_code)] // not every test binary reads hex
+pub fn hx(s: &str) -> Vec<u8> {
+    let digits: Vec<u8> = s.bytes().filter(u8::is_ascii_hexdigit).collect();
+    digits
+        .chunks(2)
+        .map(|pair| u8::from_str_radix(std::str::from_utf8(pair).unwrap(), 16).unwrap())
+        .collect()
+}
