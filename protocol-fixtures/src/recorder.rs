@@ -75,6 +75,9 @@ pub enum Framing {
     Tpkt,
     /// No framing: every read is recorded as it arrived.
     Raw,
+    /// OPC UA UA-TCP: a 3-byte message type, a chunk type, a little-endian UInt32 size of the
+    /// whole chunk, header included.
+    UaTcp,
 }
 
 enum FrameLen {
@@ -92,6 +95,7 @@ impl Framing {
             Framing::Enip => "enip",
             Framing::Tpkt => "s7",
             Framing::Raw => "raw",
+            Framing::UaTcp => "opcua",
         }
     }
 
@@ -102,6 +106,7 @@ impl Framing {
             502 => Framing::ModbusTcp,
             44818 => Framing::Enip,
             102 => Framing::Tpkt,
+            4840 => Framing::UaTcp,
             _ => Framing::Raw,
         }
     }
@@ -125,6 +130,20 @@ impl Framing {
                     FrameLen::Incomplete
                 } else {
                     FrameLen::Complete(6 + length)
+                }
+            }
+            Framing::UaTcp => {
+                if buf.len() < 8 {
+                    return FrameLen::Incomplete;
+                }
+                // A chunk of at most 16 MiB: more is a stream out of step.
+                let size = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
+                if !(8..=1 << 24).contains(&size) {
+                    FrameLen::Implausible
+                } else if buf.len() < size {
+                    FrameLen::Incomplete
+                } else {
+                    FrameLen::Complete(size)
                 }
             }
             Framing::Tpkt => {

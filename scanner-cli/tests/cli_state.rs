@@ -78,6 +78,7 @@ const CHANGES: &[(&str, &[&str])] = &[
     ),
     ("--snmp-version", &["--snmp-version", "2c"]),
     ("--record-community", &["--record-community"]),
+    ("--opcua-no-find-servers", &["--opcua-no-find-servers"]),
 ];
 
 #[test]

@@ -11,6 +11,7 @@
 use crate::protocols::bacnet::codec as bacnet;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::modbus::codec as modbus;
+use crate::protocols::opcua::codec as opcua;
 use crate::protocols::s7::codec as s7;
 use crate::protocols::snmp::codec as snmp;
 use crate::record::fields::Protocol;
@@ -30,6 +31,9 @@ pub enum ReadOnlyRequest {
     Bacnet(bacnet::Request),
     /// SNMP: v1/v2c GetRequest / GetNextRequest, v3 engine discovery.
     Snmp(snmp::Request),
+    /// OPC UA: UA-TCP Hello, OpenSecureChannel (SecurityPolicy None), GetEndpoints,
+    /// FindServers, CloseSecureChannel; never a session.
+    Opcua(opcua::Request),
 }
 
 impl ReadOnlyRequest {
@@ -45,6 +49,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::S7(r) => s7::encode(r, correlation),
             ReadOnlyRequest::Bacnet(r) => bacnet::encode(r, correlation),
             ReadOnlyRequest::Snmp(r) => snmp::encode(r, correlation),
+            ReadOnlyRequest::Opcua(r) => opcua::encode(r, correlation),
         }
     }
 
@@ -56,6 +61,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::S7(_) => Protocol::S7,
             ReadOnlyRequest::Bacnet(_) => Protocol::Bacnet,
             ReadOnlyRequest::Snmp(_) => Protocol::Snmp,
+            ReadOnlyRequest::Opcua(_) => Protocol::Opcua,
         }
     }
 }
@@ -148,6 +154,28 @@ mod tests {
                     }));
                 }
             }
+        }
+        for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
+            let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);
+            let channel = opcua::SecureChannel {
+                channel_id: 7,
+                token_id: 1,
+            };
+            all.extend([
+                ReadOnlyRequest::Opcua(opcua::Request::Hello {
+                    endpoint_url: endpoint_url.clone(),
+                }),
+                ReadOnlyRequest::Opcua(opcua::Request::OpenSecureChannel),
+                ReadOnlyRequest::Opcua(opcua::Request::GetEndpoints {
+                    channel,
+                    endpoint_url: endpoint_url.clone(),
+                }),
+                ReadOnlyRequest::Opcua(opcua::Request::FindServers {
+                    channel,
+                    endpoint_url,
+                }),
+                ReadOnlyRequest::Opcua(opcua::Request::CloseSecureChannel { channel }),
+            ]);
         }
         // Every registered protocol's requests are here: a protocol added to the registry
         // fails this test until its requests are listed above.

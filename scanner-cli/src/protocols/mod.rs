@@ -5,6 +5,7 @@
 mod bacnet;
 mod enip;
 mod modbus;
+mod opcua;
 mod s7;
 mod snmp;
 
@@ -37,6 +38,8 @@ pub struct ProbeArgs {
     pub bacnet: bacnet::BacnetArgs,
     #[command(flatten)]
     pub snmp: snmp::SnmpArgs,
+    #[command(flatten)]
+    pub opcua: opcua::OpcuaArgs,
 }
 
 impl ProbeArgs {
@@ -51,6 +54,7 @@ impl ProbeArgs {
                 Protocol::S7 => self.s7.apply(&mut configs.s7),
                 Protocol::Bacnet => self.bacnet.apply(&mut configs.bacnet),
                 Protocol::Snmp => self.snmp.apply(&mut configs.snmp),
+                Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
             }
         }
     }
@@ -65,6 +69,7 @@ impl ProbeArgs {
                 Protocol::S7 => self.s7.settings(),
                 Protocol::Bacnet => self.bacnet.settings(),
                 Protocol::Snmp => self.snmp.settings(),
+                Protocol::Opcua => self.opcua.settings(),
             })
             .collect()
     }

@@ -21,6 +21,7 @@
 pub mod bacnet;
 pub mod enip;
 pub mod modbus;
+pub mod opcua;
 pub mod probe;
 pub mod s7;
 pub mod snmp;
@@ -54,6 +55,8 @@ macro_rules! registry {
             Enip => enip("enip", EnipConfig, EnipDetails),
             /// Siemens S7comm over ISO-on-TCP (port 102).
             S7 => s7("s7", S7Config, S7Details),
+            /// OPC UA over UA-TCP (port 4840): discovery over a SecurityPolicy None channel.
+            Opcua => opcua("opcua", OpcuaConfig, OpcuaDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
