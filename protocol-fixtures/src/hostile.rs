@@ -38,6 +38,7 @@ use crate::{
     bacnet::{self, BacnetDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
+    opcua::{self, OpcuaBehaviour, OpcuaServerConfig},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
     recorder::{Framing, Recorder, RecordingStream, Transport},
     s7::{self, S7DeviceConfig, Tpdu},
@@ -85,6 +86,8 @@ pub enum HostileProtocol {
     Bacnet,
     /// Siemens S7 on ISO-on-TCP (TCP only).
     S7,
+    /// OPC UA on UA-TCP (TCP only).
+    Opcua,
 }
 
 impl HostileProtocol {
@@ -96,6 +99,7 @@ impl HostileProtocol {
             HostileProtocol::Snmp => crate::snmp::PROTOCOL,
             HostileProtocol::Bacnet => bacnet::PROTOCOL,
             HostileProtocol::S7 => s7::PROTOCOL,
+            HostileProtocol::Opcua => opcua::PROTOCOL,
         }
     }
 
@@ -105,6 +109,7 @@ impl HostileProtocol {
             HostileProtocol::Enip => Framing::Enip,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
+            HostileProtocol::Opcua => Framing::UaTcp,
         }
     }
 
@@ -113,7 +118,7 @@ impl HostileProtocol {
             HostileProtocol::Modbus => transport == Transport::Tcp,
             HostileProtocol::Enip => true,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
-            HostileProtocol::S7 => transport == Transport::Tcp,
+            HostileProtocol::S7 | HostileProtocol::Opcua => transport == Transport::Tcp,
         }
     }
 }
@@ -187,6 +192,9 @@ pub enum HostileBehaviour {
     S7SzlLyingCounts,
     /// S7: a Connection Confirm, then silence: nothing after it is ever answered.
     S7CotpThenSilence,
+    /// OPC UA: a valid handshake and channel, then a GetEndpointsResponse whose endpoint array
+    /// count is 2^31 (0x80000000, as an Int32 negative) followed by a few bytes.
+    OpcuaEndpointCount2Pow31,
     /// BACnet: ReadProperty(Multiple) ACKs whose property value is [`BACNET_NESTING_DEPTH`]
     /// nested opening tags (and as many closing ones).
     BacnetDeepNesting,
@@ -242,6 +250,7 @@ impl HostileBehaviour {
             HostileBehaviour::S7SzlLyingCounts | HostileBehaviour::S7CotpThenSilence => {
                 HostileProtocol::S7
             }
+            HostileBehaviour::OpcuaEndpointCount2Pow31 => HostileProtocol::Opcua,
             HostileBehaviour::BacnetDeepNesting | HostileBehaviour::BacnetHugeTagLength => {
                 HostileProtocol::Bacnet
             }
@@ -928,6 +937,17 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 length
             }
         }
+        HostileProtocol::Opcua => {
+            if pending.len() < 8 {
+                return None;
+            }
+            let size = u32::from_le_bytes([pending[4], pending[5], pending[6], pending[7]]);
+            if !(8..=65_536).contains(&size) {
+                pending.len()
+            } else {
+                size as usize
+            }
+        }
         HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
     };
     if len == 0 || pending.len() < len {
@@ -1026,6 +1046,7 @@ enum Shape {
     Oversized,
     HugeTagLength,
     SzlLyingCounts,
+    EndpointCount2Pow31,
 }
 
 impl Shape {
@@ -1044,6 +1065,7 @@ impl Shape {
             HostileBehaviour::BacnetDeepNesting => Shape::DeepNesting,
             HostileBehaviour::BacnetHugeTagLength => Shape::HugeTagLength,
             HostileBehaviour::S7SzlLyingCounts => Shape::SzlLyingCounts,
+            HostileBehaviour::OpcuaEndpointCount2Pow31 => Shape::EndpointCount2Pow31,
             HostileBehaviour::OversizedDatagram(_) => Shape::Oversized,
             _ => Shape::Valid,
         }
@@ -1069,6 +1091,7 @@ fn craft(
         HostileProtocol::Snmp => snmp_reply(shape, request),
         HostileProtocol::Bacnet => bacnet_reply(shape, request, device),
         HostileProtocol::S7 => s7_reply(shape, request),
+        HostileProtocol::Opcua => opcua_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1779,6 +1802,82 @@ fn s7_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// OPC UA: stateless, each request answered as a server with an open channel would answer it.
+
+/// The identity of the hostile OPC UA server.
+fn opcua_identity() -> OpcuaServerConfig {
+    OpcuaServerConfig::new(
+        "urn:hostile:opcua:server",
+        "urn:hostile-devices:opcua (simulated)",
+        "Hostile OPC UA server (simulated)",
+    )
+}
+
+fn opcua_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let request = opcua::read_request(request)?;
+    let ack = || opcua::acknowledge(65_536, 65_536);
+    let mut reply = match request {
+        opcua::UaRequest::Hello { .. } => ack(),
+        _ if shape == Shape::WrongKind => ack(),
+        opcua::UaRequest::Open {
+            request_id, handle, ..
+        } => {
+            let id = if shape == Shape::WrongCorrelation {
+                request_id.wrapping_add(1)
+            } else {
+                request_id
+            };
+            opcua::opn_message(7, id, 1, &opcua::open_response(handle, 7))
+        }
+        opcua::UaRequest::Service {
+            request_id,
+            service,
+            handle,
+            ..
+        } => {
+            let id = if shape == Shape::WrongCorrelation {
+                request_id.wrapping_add(1)
+            } else {
+                request_id
+            };
+            let body = match service {
+                opcua::service::GET_ENDPOINTS_REQUEST if shape == Shape::EndpointCount2Pow31 => {
+                    let mut body = vec![0x01, 0x00];
+                    body.extend_from_slice(
+                        &(opcua::service::GET_ENDPOINTS_RESPONSE as u16).to_le_bytes(),
+                    );
+                    opcua::response_header(&mut body, handle, opcua::status::GOOD);
+                    opcua::put_u32(&mut body, 0x8000_0000);
+                    body.extend_from_slice(&[0xEE; 32]);
+                    body
+                }
+                opcua::service::GET_ENDPOINTS_REQUEST => {
+                    opcua::endpoints_response(&opcua_identity(), handle)
+                }
+                opcua::service::FIND_SERVERS_REQUEST => {
+                    opcua::servers_response(&opcua_identity(), handle)
+                }
+                _ => opcua::service_fault(handle, opcua::status::BAD_SERVICE_UNSUPPORTED),
+            };
+            let mut sequence = request_id;
+            opcua::msg_chunks(7, id, &mut sequence, &body, 65_536)
+        }
+        // Nothing answers a CloseSecureChannel.
+        opcua::UaRequest::Close => return Some(Vec::new()),
+    };
+    match shape {
+        Shape::HugeLength => {
+            reply[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+            reply.truncate(16);
+        }
+        Shape::MoreThanDeclared => {
+            reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x00, 0x00, 0x00]);
+        }
+        _ => {}
+    }
+    Some(reply)
+}
+
 // ---------------------------------------------------------------------------
 // The hostile plant
 
@@ -1823,11 +1922,12 @@ impl PlantSpec {
     /// | .50-.64 | SNMP | UDP | silent, BER length 2^31, more than declared, wrong request id, wrong PDU (SetRequest), garbage, deep nesting, huge integers, huge OIDs, oversized datagram, reply from another port, reply from another address, flood, truncated datagram, echo |
     /// | .80-.93 | BACnet/IP | UDP | silent, truncated datagram (close mid-reply), BVLC length 65535, more than declared, wrong invoke id, wrong kind (SimpleACK of WriteProperty), garbage, echo, oversized datagram, reply from another port, reply from another address, flood, deep nesting ([`BACNET_NESTING_DEPTH`] opening tags), huge tag length (CharacterString of 0xFFFFFFFF bytes) |
     /// | .100-.113 | S7 | TCP | silent, slow drip, endless stream, close mid-reply, reset after connect, TPKT length 65535, more than declared, wrong PDU reference, wrong kind (Write Var Ack_Data), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), SZL lying counts (record count 65535 / record length 0xFFFF), COTP then silence |
+    /// | .120-.133 | OPC UA | TCP | silent, slow drip, endless stream (ACKs, then replies with another request id), close mid-reply, reset after connect, message size 0xFFFFFFFF, more than declared, wrong request id, wrong kind (an ACK to every request: ACK when OPN is expected), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), endpoint array count 2^31 ([`HostileBehaviour::OpcuaEndpointCount2Pow31`]), an `ERR` `Bad_TcpServerTooBusy` to the Hello (an [`crate::OpcuaServer`]) |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Modbus, Snmp, S7};
+        use HostileProtocol::{Bacnet, Enip, Modbus, Opcua, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2014,6 +2114,42 @@ impl PlantSpec {
                     .with_hostile(tcp(ports.s7, behaviour)),
             );
         }
+        let opcua = [
+            ("opcua-silent", B::Silent(Opcua)),
+            ("opcua-slow-drip", B::SlowDrip(Opcua)),
+            ("opcua-endless-stream", B::EndlessStream(Opcua)),
+            ("opcua-close-mid-reply", B::CloseMidReply(Opcua)),
+            ("opcua-reset-after-connect", B::ResetAfterConnect(Opcua)),
+            ("opcua-huge-length", B::HugeDeclaredLength(Opcua)),
+            ("opcua-more-than-declared", B::MoreThanDeclared(Opcua)),
+            ("opcua-wrong-request-id", B::WrongCorrelation(Opcua)),
+            ("opcua-wrong-kind", B::WrongReplyKind(Opcua)),
+            ("opcua-garbage", B::Garbage(Opcua)),
+            ("opcua-echo", B::Echo(Opcua)),
+            (
+                "opcua-stall-mid-reply",
+                B::StallMidReply {
+                    protocol: Opcua,
+                    stall: MID_REPLY_STALL,
+                },
+            ),
+            ("opcua-endpoint-count-2-pow-31", B::OpcuaEndpointCount2Pow31),
+        ];
+        let count = opcua.len() as u8;
+        for (i, (name, behaviour)) in opcua.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 120 + i as u8), name)
+                    .with_hostile(tcp(ports.opcua, behaviour)),
+            );
+        }
+        devices.push(
+            DeviceSpec::new(host(base, 120 + count), "opcua-error-reply").with_opcua(
+                ports.opcua,
+                opcua_identity().with_behaviour(OpcuaBehaviour::ErrorOnHello(
+                    opcua::status::BAD_TCP_SERVER_TOO_BUSY,
+                )),
+            ),
+        );
 
         for (host_number, name, guard) in [
             (70, "fragile-one-connection", DeviceGuard::one_connection()),

@@ -67,6 +67,10 @@ pub const CERT_GENERIC: &[u8] = include_bytes!("../certs/generic-ua.der");
 pub mod policy {
     /// No security.
     pub const NONE: &str = "http://opcfoundation.org/UA/SecurityPolicy#None";
+    /// Basic128Rsa15 (deprecated).
+    pub const BASIC128RSA15: &str = "http://opcfoundation.org/UA/SecurityPolicy#Basic128Rsa15";
+    /// Basic256 (deprecated).
+    pub const BASIC256: &str = "http://opcfoundation.org/UA/SecurityPolicy#Basic256";
     /// Basic256Sha256.
     pub const BASIC256SHA256: &str = "http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256";
     /// Aes128_Sha256_RsaOaep.

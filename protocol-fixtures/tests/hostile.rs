@@ -363,7 +363,7 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         .collect();
     assert_eq!(
         protocols,
-        BTreeSet::from(["bacnet", "enip", "modbus", "s7", "snmp"])
+        BTreeSet::from(["bacnet", "enip", "modbus", "opcua", "s7", "snmp"])
     );
     let at = |host: u8| {
         spec.devices

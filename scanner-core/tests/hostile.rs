@@ -210,6 +210,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (Protocol::Enip, Transport::Tcp),
                 (Protocol::Enip, Transport::Udp),
                 (Protocol::S7, Transport::Tcp),
+                (Protocol::Opcua, Transport::Tcp),
                 (Protocol::Bacnet, Transport::Udp),
                 (Protocol::Snmp, Transport::Udp),
             ],
@@ -238,6 +239,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const SNMP: (Protocol, Transport) = (Protocol::Snmp, Transport::Udp);
     const BACNET: (Protocol, Transport) = (Protocol::Bacnet, Transport::Udp);
     const S7: (Protocol, Transport) = (Protocol::S7, Transport::Tcp);
+    const OPCUA: (Protocol, Transport) = (Protocol::Opcua, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -366,6 +368,25 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         // Lying record counts and lengths: the records present are decoded.
         ("s7-szl-lying-counts", vec![(S7, &[Ok_])]),
         ("s7-cotp-then-silence", vec![(S7, &[Timeout])]),
+        ("opcua-silent", vec![(OPCUA, &[Timeout])]),
+        ("opcua-slow-drip", vec![(OPCUA, &[Timeout])]),
+        // ACKs (which carry no request id) answer the Hello; the next ACK is no channel.
+        ("opcua-endless-stream", vec![(OPCUA, &[Proto])]),
+        ("opcua-close-mid-reply", vec![(OPCUA, &[Closed])]),
+        ("opcua-reset-after-connect", vec![(OPCUA, reset)]),
+        ("opcua-huge-length", vec![(OPCUA, &[Proto])]),
+        // Bytes after the Acknowledge put the stream out of step.
+        ("opcua-more-than-declared", vec![(OPCUA, &[Proto])]),
+        // The channel reply names another request id: skipped, then nothing answers.
+        ("opcua-wrong-request-id", vec![(OPCUA, &[Timeout])]),
+        // An ACK where the OpenSecureChannelResponse belongs.
+        ("opcua-wrong-kind", vec![(OPCUA, &[Proto])]),
+        ("opcua-garbage", vec![(OPCUA, garbage)]),
+        ("opcua-echo", vec![(OPCUA, &[Proto])]),
+        ("opcua-stall-mid-reply", vec![(OPCUA, &[Timeout])]),
+        ("opcua-endpoint-count-2-pow-31", vec![(OPCUA, &[Proto])]),
+        // An Error message proves OPC UA: the status code is named.
+        ("opcua-error-reply", vec![(OPCUA, &[AppErr])]),
         (
             "fragile-one-connection",
             vec![
@@ -559,10 +580,11 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("modbus-endless-stream", Protocol::Modbus),
         ("enip-endless-stream", Protocol::Enip),
         ("s7-endless-stream", Protocol::S7),
+        ("opcua-endless-stream", Protocol::Opcua),
     ] {
         let f = facts(name);
         assert_eq!(f.connections, f.closed_by_peer, "{name}: {f:?}");
-        if p != Protocol::S7 {
+        if !matches!(p, Protocol::S7 | Protocol::Opcua) {
             assert!(f.longest_after_request < TIMEOUT, "{name}: {f:?}");
         }
         let r = by_name(name);

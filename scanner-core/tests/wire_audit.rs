@@ -10,7 +10,9 @@
 //!    EtherNet/IP command outside {0x63, 0x04, 0x64}, no SNMP PDU but get-request and
 //!    get-next-request (v3: the empty discovery get-request), no S7 TPDU but a COTP Connection
 //!    Request, the Setup Communication job and read-SZL 0x0011/0x001C userdata, no BACnet APDU
-//!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is.
+//!    but a unicast ReadProperty / ReadPropertyMultiple and Who-Is, no OPC UA message but a
+//!    Hello, an OpenSecureChannel (Issue, SecurityPolicy None, mode None) and the services
+//!    GetEndpoints (428), FindServers (422) and CloseSecureChannel (452).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -26,6 +28,7 @@ use futures::StreamExt;
 mod common;
 use common::Request;
 use common::S7Request;
+use protocol_fixtures::OpcuaRequest;
 use protocol_fixtures::{
     DeviceSpec, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, Plant, PlantPorts, PlantSpec,
     Transport as FixtureTransport, UnitIdPolicy,
@@ -290,6 +293,24 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
             S7Request::SzlNext(1),
         ])
     );
+    // OPC UA: the Hello, a None channel, both discovery services and the close.
+    let opcua: BTreeSet<OpcuaRequest> = seen
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Request::Opcua(o) => Some(*o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        opcua,
+        BTreeSet::from([
+            OpcuaRequest::Hello,
+            OpcuaRequest::OpenSecureChannel,
+            OpcuaRequest::GetEndpoints,
+            OpcuaRequest::FindServers,
+            OpcuaRequest::CloseSecureChannel,
+        ])
+    );
     plant.shutdown().await;
 }
 
@@ -419,10 +440,16 @@ struct Dissected {
     bacnet_types: Vec<u8>,
     bacnet_confirmed: Vec<u8>,
     bacnet_unconfirmed: Vec<u8>,
+    opcua_types: Vec<String>,
+    opcua_chunks: Vec<String>,
+    opcua_services: Vec<u32>,
+    opcua_policies: Vec<String>,
+    opcua_modes: Vec<u32>,
+    opcua_token_requests: Vec<u32>,
     malformed: bool,
 }
 
-const FIELDS: [&str; 29] = [
+const FIELDS: [&str; 35] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -452,6 +479,12 @@ const FIELDS: [&str; 29] = [
     "s7comm.param.userdata.type",
     "s7comm.param.userdata.lastdataunit",
     "s7comm.data.returncode",
+    "opcua.transport.type",
+    "opcua.transport.chunk",
+    "opcua.servicenodeid.numeric",
+    "opcua.security.spu",
+    "opcua.MessageSecurityMode",
+    "opcua.SecurityTokenRequestType",
 ];
 
 fn number(text: &str) -> u64 {
@@ -471,6 +504,14 @@ fn numbers<T: TryFrom<u64>>(field: &str) -> Vec<T> {
         .collect()
 }
 
+fn strings(field: &str) -> Vec<String> {
+    field
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
     let mut cmd = Command::new(tshark);
     cmd.arg("-r").arg(file).arg("-n");
@@ -484,6 +525,7 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("udp.port=={},snmp", ports.snmp),
         format!("tcp.port=={},tpkt", ports.s7),
         format!("udp.port=={},bvlc", ports.bacnet),
+        format!("tcp.port=={},opcua", ports.opcua),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -539,6 +581,12 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 s7_types: numbers(f[26]),
                 s7_last_units: numbers(f[27]),
                 s7_return_codes: numbers(f[28]),
+                opcua_types: strings(f[29]),
+                opcua_chunks: strings(f[30]),
+                opcua_services: numbers(f[31]),
+                opcua_policies: strings(f[32]),
+                opcua_modes: numbers(f[33]),
+                opcua_token_requests: numbers(f[34]),
             }
         })
         .collect()
@@ -557,6 +605,8 @@ enum Seen {
     S7(u8, u8, u16),
     /// BACnet APDU type and service.
     Bacnet(u8, u8),
+    /// OPC UA message type and service node id (0 for a Hello).
+    Opcua(&'static str, u32),
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -611,6 +661,29 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             }
             _ => Err(format!(
                 "frame {n}: S7 request outside the allowlist: {p:?}"
+            )),
+        };
+    }
+    if p.tcp_port == Some(ports.opcua) {
+        const POLICY_NONE: &str = "http://opcfoundation.org/UA/SecurityPolicy#None";
+        let chunks_final = p.opcua_chunks.iter().all(|c| c == "F") && !p.opcua_chunks.is_empty();
+        let types: Vec<&str> = p.opcua_types.iter().map(String::as_str).collect();
+        return match (&types[..], &p.opcua_services[..]) {
+            (["HEL"], []) if chunks_final => Ok(Seen::Opcua("HEL", 0)),
+            // A new channel under SecurityPolicy None, mode None: nothing signed or encrypted,
+            // no certificate.
+            (["OPN"], [446])
+                if chunks_final
+                    && p.opcua_policies[..] == [POLICY_NONE]
+                    && p.opcua_modes[..] == [1]
+                    && p.opcua_token_requests[..] == [0] =>
+            {
+                Ok(Seen::Opcua("OPN", 446))
+            }
+            (["MSG"], [s @ (428 | 422)]) if chunks_final => Ok(Seen::Opcua("MSG", *s)),
+            (["CLO"], [452]) if chunks_final => Ok(Seen::Opcua("CLO", 452)),
+            _ => Err(format!(
+                "frame {n}: OPC UA request outside the allowlist: {p:?}"
             )),
         };
     }
@@ -732,7 +805,80 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
     udp.send_to(write_property, (host(base, 40), ports.bacnet))
         .await
         .unwrap();
+    // OPC UA: Hello and a None channel (both allowed), then a CreateSessionRequest (461) to
+    // the Kepware-like gateway, which refuses it (an unknown channel or a ServiceFault).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 61), ports.opcua))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    for message in opcua_control_messages(host(base, 61), ports.opcua) {
+        tcp.write_all(&message).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    }
+    drop(tcp);
     sources
+}
+
+/// A Hello, an OpenSecureChannel (None) and a CreateSessionRequest on channel 2, written here by
+/// hand from OPC 10000-6, not with otscan's encoder (which
+/// cannot spell a session).
+fn opcua_control_messages(ip: Ipv4Addr, port: u16) -> Vec<Vec<u8>> {
+    fn string(out: &mut Vec<u8>, s: &[u8]) {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s);
+    }
+    fn message(kind: &[u8; 3], body: &[u8]) -> Vec<u8> {
+        let mut out = kind.to_vec();
+        out.push(b'F');
+        out.extend_from_slice(&(body.len() as u32 + 8).to_le_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+    /// Type NodeId (four-byte form) and a request header without a session.
+    fn service(id: u16) -> Vec<u8> {
+        let mut out = vec![0x01, 0x00];
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&[0x00, 0x00]);
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
+        out.extend_from_slice(&[0xFF; 4]);
+        out.extend_from_slice(&[0x10, 0x27, 0, 0]);
+        out.extend_from_slice(&[0, 0, 0]);
+        out
+    }
+    let url = format!("opc.tcp://{ip}:{port}");
+    let mut hello = Vec::new();
+    for v in [0u32, 65_536, 65_536, 0, 0] {
+        hello.extend_from_slice(&v.to_le_bytes());
+    }
+    string(&mut hello, url.as_bytes());
+    let mut open = vec![0; 4];
+    string(
+        &mut open,
+        b"http://opcfoundation.org/UA/SecurityPolicy#None",
+    );
+    open.extend_from_slice(&[0xFF; 8]);
+    open.extend_from_slice(&[1, 0, 0, 0, 1, 0, 0, 0]);
+    open.extend(service(446));
+    for v in [0u32, 0, 1, 0, 60_000] {
+        open.extend_from_slice(&v.to_le_bytes());
+    }
+    // CreateSession: client description, server URI, endpoint URL, session name, nonce,
+    // certificate, timeout, max response size; only its type matters to the check.
+    let mut session = vec![2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0];
+    session.extend(service(461));
+    session.extend_from_slice(&[0xFF; 4 * 3]);
+    session.extend_from_slice(&[0x00]);
+    session.extend_from_slice(&[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    string(&mut session, url.as_bytes());
+    string(&mut session, b"control");
+    session.extend_from_slice(&[0xFF; 8]);
+    session.extend_from_slice(&[0; 8 + 4]);
+    vec![
+        message(b"HEL", &hello),
+        message(b"OPN", &open),
+        message(b"MSG", &session),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -755,9 +901,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
         Ipv4Addr::new(a, b, c.wrapping_add(1), 251),
     );
     let filter = format!(
-        "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {})) \
-         or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet
+        "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
+         or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.opcua
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -771,9 +917,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     let requests: Vec<&Dissected> = packets
         .iter()
         .filter(|p| {
-            p.tcp_port
-                .is_some_and(|d| d == ports.modbus || d == ports.enip || d == ports.s7)
-                && p.tcp_len > 0
+            p.tcp_port.is_some_and(|d| {
+                d == ports.modbus || d == ports.enip || d == ports.s7 || d == ports.opcua
+            }) && p.tcp_len > 0
                 || p.udp_port
                     .is_some_and(|d| d == ports.enip || d == ports.snmp || d == ports.bacnet)
         })
@@ -829,6 +975,11 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Bacnet(0, 12),
             Seen::Bacnet(0, 14),
             Seen::Bacnet(1, 8),
+            Seen::Opcua("HEL", 0),
+            Seen::Opcua("OPN", 446),
+            Seen::Opcua("MSG", 422),
+            Seen::Opcua("MSG", 428),
+            Seen::Opcua("CLO", 452),
         ])
     );
     plant.shutdown().await;
