@@ -30,6 +30,7 @@ max_len() {
         snmp_engine_id) echo 64 ;;
         bacnet_reply) echo 1600 ;;
         s7_reply) echo 4096 ;;
+        opcua_reply) echo 20000 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;
     esac

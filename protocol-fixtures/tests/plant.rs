@@ -418,7 +418,10 @@ async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
             .collect()
     };
     assert_eq!(hosts(|d| d.bacnet.is_some()), [40, 41, 42, 43, 44, 45, 46]);
-    assert_eq!(hosts(|d| d.s7.is_some()), [50, 51, 52, 53, 54, 55, 56, 57, 60]);
+    assert_eq!(
+        hosts(|d| d.s7.is_some()),
+        [50, 51, 52, 53, 54, 55, 56, 57, 60]
+    );
     assert_eq!(hosts(|d| d.opcua.is_some()), [60, 61, 62, 63, 64]);
 
     // BACnet: the first byte of each answer's APDU (after BVLC and a 2-byte NPDU, or the

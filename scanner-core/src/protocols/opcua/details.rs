@@ -330,3 +330,111 @@ pub fn identity_fields(details: &OpcuaDetails) -> Identity {
         ..Identity::default()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::opcua::binary::LocalizedText;
+    use crate::protocols::opcua::codec::UserTokenPolicy;
+
+    fn text(s: &str) -> Option<DeviceText> {
+        Some(DeviceText::from_bytes(s.as_bytes()))
+    }
+
+    fn endpoint(mode: u32, tokens: &[u32], cert: Option<&[u8]>) -> EndpointDescription {
+        EndpointDescription {
+            endpoint_url: text("opc.tcp://192.168.0.1:4840"),
+            server: ApplicationDescription {
+                application_uri: text("urn:SIMATIC.S7-1500.OPC-UA.Application:PLC_1"),
+                product_uri: text("https://www.siemens.com/simatic-s7-opcua"),
+                application_name: LocalizedText {
+                    locale: text("en"),
+                    text: text("SIMATIC.S7-1500.OPC-UA.Application:PLC_1"),
+                },
+                ..ApplicationDescription::default()
+            },
+            server_certificate: cert.map(<[u8]>::to_vec),
+            security_mode: mode,
+            security_policy_uri: text("http://opcfoundation.org/UA/SecurityPolicy#None"),
+            user_identity_tokens: tokens
+                .iter()
+                .map(|&t| UserTokenPolicy {
+                    token_type: t,
+                    ..UserTokenPolicy::default()
+                })
+                .collect(),
+            transport_profile_uri: None,
+            security_level: 0,
+        }
+    }
+
+    #[test]
+    fn a_siemens_server_is_a_siemens_plc_with_its_certificate_decoded() {
+        let cert = protocol_fixtures::opcua::CERT_S7_1500;
+        let mut details = OpcuaDetails::default();
+        details.apply_endpoints(&[
+            endpoint(1, &[1], Some(cert)),
+            endpoint(3, &[1, 2], Some(cert)),
+        ]);
+        assert_eq!(details.anonymous_allowed, Some(false));
+        assert_eq!(details.security_none_offered, Some(true));
+        assert_eq!(details.certificates.len(), 1, "one certificate, shared");
+        assert_eq!(details.endpoints[1].certificate, Some(0));
+        assert_eq!(
+            details.endpoints[1].user_token_types,
+            ["UserName", "Certificate"]
+        );
+        let c = &details.certificates[0];
+        assert_eq!(c.organization.as_deref(), Some("Siemens AG"));
+        assert_eq!(c.san_uris, ["urn:SIMATIC.S7-1500.OPC-UA.Application:PLC_1"]);
+        assert_eq!(c.san_dns, ["plc-1"]);
+        assert_eq!(c.san_ips, ["127.0.0.1"]);
+        assert_eq!(c.serial, "5a:1e");
+        assert_eq!(c.subject, c.issuer, "self-signed");
+        assert_eq!(c.key_bits, Some(2048));
+        assert_eq!(c.signature_algorithm, "sha256WithRSAEncryption");
+        assert!(c.not_before.ends_with('Z') && c.not_after > c.not_before);
+        let identity = identity_fields(&details);
+        assert_eq!(identity.vendor.as_deref(), Some("Siemens"));
+        assert_eq!(identity.model.as_deref(), Some("S7-1500"));
+        assert_eq!(identity.device_type, Some(DeviceType::Plc));
+        assert!(details.identifies());
+    }
+
+    #[test]
+    fn certificates_that_do_not_decode_are_a_warning() {
+        let mut details = OpcuaDetails::default();
+        details.apply_endpoints(&[endpoint(1, &[0], Some(&[0x30, 0x03, 0x02, 0x01, 0x01]))]);
+        assert!(details.certificates.is_empty());
+        assert_eq!(details.endpoints[0].certificate, None);
+        assert!(
+            details.warnings[0].contains("not decoded"),
+            "{:?}",
+            details.warnings
+        );
+        assert_eq!(details.anonymous_allowed, Some(true));
+    }
+
+    #[test]
+    fn find_servers_adds_only_other_applications() {
+        let mut details = OpcuaDetails::default();
+        details.apply_endpoints(&[endpoint(1, &[0], None)]);
+        let own = endpoint(1, &[0], None).server;
+        let mut other = own.clone();
+        other.application_uri = text("urn:press-7");
+        details.apply_servers(&[own, other]);
+        assert_eq!(details.servers.len(), 1);
+        assert_eq!(details.servers[0].application_uri, text("urn:press-7"));
+    }
+
+    #[test]
+    fn an_error_names_its_status() {
+        let mut details = OpcuaDetails::default();
+        details.apply_error("open", 0x8055_0000, text("None is off"));
+        assert_eq!(
+            details.error_name.as_deref(),
+            Some("Bad_SecurityPolicyRejected")
+        );
+        assert!(!details.identifies());
+    }
+}
