@@ -528,7 +528,7 @@ pub struct DemoArgs {
     pub base: std::net::Ipv4Addr,
     /// Serve (and scan) a protocol's simulated devices on another port, e.g. --port s7=102
     /// (repeatable). The defaults avoid ports below 1024: modbus 5020, enip 44818, s7 10102,
-    /// bacnet 47808, snmp 1161.
+    /// bacnet 47808, snmp 1161, opcua 4840.
     #[arg(long = "port", value_name = "PROTO=N", value_parser = parse_port_override)]
     pub ports: Vec<(Protocol, u16)>,
     /// Output format: native, ocsf, ecs or hec.

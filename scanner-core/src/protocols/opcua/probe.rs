@@ -13,7 +13,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, Failure};
+use crate::session::{DeviceSession, ExchangeError, Failure};
 
 type Error = Failure<ParseError>;
 
@@ -188,6 +188,11 @@ async fn run_probe(run: &mut OpcuaRun<'_>) -> Result<(), Error> {
     match discovery {
         Ok(true) => run.close_channel(channel).await,
         Ok(false) => Ok(()),
+        // A server that went quiet keeps the connection: its channel is still closed.
+        Err(e @ Failure::Exchange(ExchangeError::Timeout)) => {
+            let _ = run.close_channel(channel).await;
+            Err(e)
+        }
         Err(e) => Err(e),
     }
 }
