@@ -14,7 +14,7 @@
 //! first is open, optionally resets when two packets (connection attempts, requests, datagrams)
 //! arrive closer than a minimum gap, and records every violation.
 //!
-//! [`PlantSpec::hostile`] lays out a /24 of these devices for all five protocols.
+//! [`PlantSpec::hostile`] lays out a /24 of these devices for every protocol.
 //!
 //! Everything is bounded: a drip or an endless stream ends when the peer goes away, after
 //! [`ENDLESS_STREAM_CAP`] bytes, or after [`MAX_CONNECTION_TIME`]; a flood is
