@@ -45,7 +45,7 @@ fn bad_options_name_the_argument() {
     assert_usage_error(&["scan", "127.0.0.1", "--probes", "telnet"], "--probes");
     assert_usage_error(
         &["scan", "127.0.0.1", "--probes", "s7,profinet"],
-        "known: modbus, enip, s7, bacnet, snmp",
+        "known: modbus, enip, s7, opcua, bacnet, snmp",
     );
     assert_usage_error(&["scan", "127.0.0.1", "--port", "s7=0"], "--port");
     assert_usage_error(&["scan", "127.0.0.1", "--s7-tsaps", "9/1"], "--s7-tsaps");

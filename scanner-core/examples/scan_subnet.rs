@@ -10,6 +10,7 @@ use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::protocols::bacnet::BacnetConfig;
 use scanner_core::protocols::enip::EnipConfig;
 use scanner_core::protocols::modbus::ModbusConfig;
+use scanner_core::protocols::opcua::OpcuaConfig;
 use scanner_core::protocols::s7::S7Config;
 use scanner_core::protocols::snmp::SnmpConfig;
 use scanner_core::{ScanConfig, Scanner, Targets};
@@ -50,6 +51,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             port: PORTS.s7,
             ..S7Config::default()
         })
+        .opcua(OpcuaConfig {
+            port: PORTS.opcua,
+            ..OpcuaConfig::default()
+        })
         .build()?;
     let mut scan = Scanner::new(config).scan();
     let mut devices = 0;
@@ -60,9 +65,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     eprintln!("{devices} devices");
     if let Some(plant) = plant {
         plant.shutdown().await;
-        // The simulated plant has 41 devices, 39 of which answer a protocol (the S7
-        // CPUs .56 and .57 and the quirk devices of issue 14 came after this count was 33).
-        assert_eq!(devices, 39, "every simulated device identified");
+        // The simulated plant has 46 devices, 44 of which answer a protocol (the S7
+        // CPUs .56 and .57 and the quirk devices of issue 14 came after this count was 33,
+        // the OPC UA servers .60-.64 after it was 39).
+        assert_eq!(devices, 44, "every simulated device identified");
     }
     Ok(())
 }
