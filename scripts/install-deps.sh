@@ -20,3 +20,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
 fi
+# asyncua (PyPI): the OPC UA interoperability test runs its Server on loopback.
+if ! python3 -c 'import asyncua' >/dev/null 2>&1; then
+    python3 -m pip install --quiet asyncua ||
+        python3 -m pip install --quiet --break-system-packages asyncua ||
+        echo "install-deps: asyncua not installed; the OPC UA interoperability test will fail" >&2
+fi

@@ -14,6 +14,7 @@
 //! | `"melsec"` | exactly one 15-byte SLMP / MC protocol 3E binary request: subheader `50 00`, network 0, PC 0xFF, request destination module I/O 0x03FF, station 0, data length 6, any monitoring timer, command 0x0101 (Read CPU Model Name), subcommand 0, no request data | SLMP reference manual (3E frame, Read Type Name), as pymcprotocol documents it |
 //! | `"fins"` | a bare FINS frame (UDP) or a FINS/TCP frame send (magic "FINS", a true length, command 2, error code 0) carrying it: ICF 0x80, RSV 0, GCT 2, DNA 0, DA1 0-254 (no broadcast), DA2 0 (the CPU unit), SNA 0, SA1 0-254, SA2 0, any SID, then exactly Controller Data Read `05 01 00`; or the FINS/TCP node address data send (command 0, length 12, error code 0, client node 0) | Omron W342 §3 and §5-3-5, W421 (FINS/TCP) |
 //! | `"fox"` | exactly the Fox hello: the lines `fox a 1 -1 fox hello`, `{`, `fox.version=s:1.0`, `id=i:1`, `};;`, each ended by a line feed, nothing before or after (no login, no other command or channel, no further tuple) | nmap `fox-info`, zgrab2 `fox`, the public Fox dissector |
+//! | `"opcua"` | a single final (`F`) UA-TCP chunk whose size is the frame's: a Hello (five UInt32 and an `opc.tcp://` endpoint URL, nothing more); an OpenSecureChannel on channel 0 under SecurityPolicy None with no certificate, a body of type OpenSecureChannelRequest (446) asking to Issue (0) with MessageSecurityMode None (1); a MSG of GetEndpointsRequest (428) or FindServersRequest (422) with no authentication token; or a CLO of CloseSecureChannelRequest (452). No session service (CreateSession 461, ActivateSession 467) or any other body type | OPC 10000-6 §7.1.2, §6.7; OPC 10000-4 §5.4, §5.5; NodeIds.csv |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -45,8 +46,11 @@ pub const FOX: &str = crate::fox::PROTOCOL;
 /// Label of MELSEC SLMP / MC protocol 3E frames (TCP or UDP).
 pub const MELSEC: &str = crate::melsec::PROTOCOL;
 
+/// Label of UA-TCP (OPC UA) frames.
+pub const OPCUA: &str = crate::opcua::PROTOCOL;
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 8] = [MODBUS, ENIP, SNMP, BACNET, S7, FINS, FOX, MELSEC];
+pub const PROTOCOLS: [&str; 9] = [MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
 /// can check they saw every kind of request an option can cause.
@@ -80,6 +84,8 @@ pub enum Request {
     },
     /// S7: `Cr` to a TSAP, `Setup`, `Szl` of a list, or `SzlNext` (an SZL follow-up).
     S7(S7Request),
+    /// OPC UA: a Hello, an OpenSecureChannel (None) or a discovery or close service.
+    Opcua(OpcuaRequest),
     /// SNMP message.
     Snmp {
         /// Message version: 0 (v1), 1 (v2c) or 3.
@@ -133,6 +139,21 @@ pub enum S7Request {
     SzlNext(u8),
 }
 
+/// An OPC UA request, decoded by hand.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum OpcuaRequest {
+    /// UA-TCP Hello.
+    Hello,
+    /// OpenSecureChannel (Issue) under SecurityPolicy None, mode None.
+    OpenSecureChannel,
+    /// GetEndpoints (service 428).
+    GetEndpoints,
+    /// FindServers (service 422).
+    FindServers,
+    /// CloseSecureChannel (service 452).
+    CloseSecureChannel,
+}
+
 /// A request outside the allowlist (or a label without rules), and why.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 #[error("{protocol} request outside the read-only allowlist: {reason}")]
@@ -159,6 +180,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         MELSEC => melsec(bytes),
         FINS => fins(bytes),
         FOX => fox(bytes),
+        OPCUA => opcua(bytes).map(Request::Opcua),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -485,6 +507,191 @@ fn fox(bytes: &[u8]) -> Verdict<Request> {
         ));
     }
     Ok(Request::FoxHello)
+}
+
+/// The URI of OPC UA SecurityPolicy None.
+const UA_POLICY_NONE: &[u8] = b"http://opcfoundation.org/UA/SecurityPolicy#None";
+
+/// A little-endian reader of an OPC UA request, every read checked.
+struct UaBytes<'a>(&'a [u8]);
+
+impl<'a> UaBytes<'a> {
+    fn take(&mut self, n: usize, what: &str) -> Verdict<&'a [u8]> {
+        let Some((head, tail)) = self.0.split_at_checked(n) else {
+            return Err(format!("{what} runs past the end"));
+        };
+        self.0 = tail;
+        Ok(head)
+    }
+
+    fn u32(&mut self, what: &str) -> Verdict<u32> {
+        let b = self.take(4, what)?;
+        Ok(u32::from_le_bytes([b[0], b[1], b[2], b[3]]))
+    }
+
+    /// A String or ByteString: `None` when null (-1).
+    fn string(&mut self, what: &str) -> Verdict<Option<&'a [u8]>> {
+        match self.u32(what)? as i32 {
+            -1 => Ok(None),
+            n if n < 0 => Err(format!("{what}: negative length {n}")),
+            n => self.take(n as usize, what).map(Some),
+        }
+    }
+
+    /// A namespace-0 numeric NodeId (two-byte, four-byte or numeric form).
+    fn node_id(&mut self, what: &str) -> Verdict<u32> {
+        match self.take(1, what)?[0] {
+            0x00 => Ok(u32::from(self.take(1, what)?[0])),
+            0x01 => {
+                let b = self.take(3, what)?;
+                if b[0] != 0 {
+                    return Err(format!("{what} in namespace {}", b[0]));
+                }
+                Ok(u32::from(u16::from_le_bytes([b[1], b[2]])))
+            }
+            0x02 => {
+                let ns = self.take(2, what)?;
+                if ns != [0, 0] {
+                    return Err(format!("{what} outside namespace 0"));
+                }
+                self.u32(what)
+            }
+            form => Err(format!("{what}: NodeId form {form:#04x}, not a numeric id")),
+        }
+    }
+
+    /// A RequestHeader with no authentication token (no session), no additional header.
+    fn request_header(&mut self) -> Verdict<()> {
+        if self.take(2, "authentication token")? != [0x00, 0x00] {
+            return Err("request header carries an authentication token (a session)".to_owned());
+        }
+        self.take(8 + 4 + 4, "request header")?;
+        self.string("audit entry id")?;
+        self.u32("timeout hint")?;
+        if self.take(3, "additional header")? != [0x00, 0x00, 0x00] {
+            return Err("request header carries an additional header".to_owned());
+        }
+        Ok(())
+    }
+
+    /// A String array: its count, each element.
+    fn string_array(&mut self, what: &str) -> Verdict<()> {
+        let count = self.u32(what)? as i32;
+        if count > 16 {
+            return Err(format!("{what}: {count} elements"));
+        }
+        for _ in 0..count.max(0) {
+            self.string(what)?;
+        }
+        Ok(())
+    }
+
+    fn end(&self, what: &str) -> Verdict<()> {
+        if self.0.is_empty() {
+            Ok(())
+        } else {
+            Err(format!("{} bytes after the {what}", self.0.len()))
+        }
+    }
+}
+
+/// One final UA-TCP chunk: HEL, OPN (None), MSG (GetEndpoints, FindServers) or CLO.
+fn opcua(bytes: &[u8]) -> Verdict<OpcuaRequest> {
+    let Some((&[t0, t1, t2, chunk, s0, s1, s2, s3], rest)) = bytes.split_first_chunk::<8>() else {
+        return Err(format!("{} bytes: no whole UA-TCP header", bytes.len()));
+    };
+    if chunk != b'F' {
+        return Err(format!("chunk type {chunk:#04x}, not a single final chunk"));
+    }
+    let size = u32::from_le_bytes([s0, s1, s2, s3]) as usize;
+    if size != bytes.len() {
+        return Err(format!("message size {size}, frame {}", bytes.len()));
+    }
+    let mut r = UaBytes(rest);
+    match &[t0, t1, t2] {
+        b"HEL" => {
+            r.take(20, "Hello fields")?;
+            let url = r.string("endpoint URL")?.unwrap_or_default();
+            if !url.starts_with(b"opc.tcp://") || url.len() > 4096 {
+                return Err("Hello endpoint URL is not an opc.tcp URL".to_owned());
+            }
+            r.end("Hello")?;
+            Ok(OpcuaRequest::Hello)
+        }
+        b"OPN" => {
+            if r.u32("secure channel id")? != 0 {
+                return Err("OpenSecureChannel on an existing channel (a renewal)".to_owned());
+            }
+            if r.string("security policy URI")? != Some(UA_POLICY_NONE) {
+                return Err("OpenSecureChannel under a policy other than None".to_owned());
+            }
+            if r.string("sender certificate")?
+                .is_some_and(|c| !c.is_empty())
+                || r.string("receiver thumbprint")?
+                    .is_some_and(|c| !c.is_empty())
+            {
+                return Err("OpenSecureChannel with a certificate".to_owned());
+            }
+            r.take(8, "sequence header")?;
+            let service = r.node_id("body type")?;
+            if service != 446 {
+                return Err(format!(
+                    "OPN body type {service}, not OpenSecureChannelRequest (446)"
+                ));
+            }
+            r.request_header()?;
+            r.u32("client protocol version")?;
+            let request_type = r.u32("request type")?;
+            if request_type != 0 {
+                return Err(format!(
+                    "OpenSecureChannel request type {request_type}, not Issue (0)"
+                ));
+            }
+            let mode = r.u32("security mode")?;
+            if mode != 1 {
+                return Err(format!(
+                    "OpenSecureChannel security mode {mode}, not None (1)"
+                ));
+            }
+            r.string("client nonce")?;
+            r.u32("requested lifetime")?;
+            r.end("OpenSecureChannelRequest")?;
+            Ok(OpcuaRequest::OpenSecureChannel)
+        }
+        kind @ (b"MSG" | b"CLO") => {
+            r.take(16, "security and sequence headers")?;
+            let service = r.node_id("body type")?;
+            r.request_header()?;
+            let request = match (kind, service) {
+                (b"CLO", 452) => OpcuaRequest::CloseSecureChannel,
+                (b"MSG", 428) => {
+                    r.string("endpoint URL")?;
+                    r.string_array("locale ids")?;
+                    r.string_array("profile URIs")?;
+                    OpcuaRequest::GetEndpoints
+                }
+                (b"MSG", 422) => {
+                    r.string("endpoint URL")?;
+                    r.string_array("locale ids")?;
+                    r.string_array("server URIs")?;
+                    OpcuaRequest::FindServers
+                }
+                _ => {
+                    return Err(format!(
+                        "{} body type {service} is not GetEndpoints (428), FindServers (422) \
+                         or CloseSecureChannel (452)",
+                        String::from_utf8_lossy(kind.as_slice())
+                    ))
+                }
+            };
+            r.end("request")?;
+            Ok(request)
+        }
+        other => Err(format!(
+            "UA-TCP message type {:?} is not HEL, OPN, MSG or CLO",
+            String::from_utf8_lossy(other)
+        )),
+    }
 }
 
 /// The called TSAP (parameter 0xC2) of a COTP Connection Request, 0 if it names none.
@@ -1302,6 +1509,126 @@ mod tests {
         refused(FINS, b"FINS");
     }
 
+    // ---- OPC UA
+
+    fn ua_string(buf: &mut Vec<u8>, s: &[u8]) {
+        buf.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        buf.extend_from_slice(s);
+    }
+
+    fn ua_frame(kind: &[u8; 3], body: &[u8]) -> Vec<u8> {
+        let mut out = kind.to_vec();
+        out.push(b'F');
+        out.extend_from_slice(&((body.len() + 8) as u32).to_le_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// NodeId (four-byte form) and a session-less RequestHeader.
+    fn ua_service(id: u16) -> Vec<u8> {
+        let mut b = vec![0x01, 0x00];
+        b.extend_from_slice(&id.to_le_bytes());
+        b.extend_from_slice(&[0x00, 0x00]);
+        b.extend_from_slice(&[0; 16]);
+        b.extend_from_slice(&[0xFF; 4]);
+        b.extend_from_slice(&[0; 4]);
+        b.extend_from_slice(&[0x00, 0x00, 0x00]);
+        b
+    }
+
+    fn ua_hello() -> Vec<u8> {
+        let mut b = vec![0; 20];
+        ua_string(&mut b, b"opc.tcp://127.0.0.1:4840");
+        ua_frame(b"HEL", &b)
+    }
+
+    fn ua_open(policy: &[u8], request_type: u32, mode: u32) -> Vec<u8> {
+        let mut b = vec![0; 4];
+        ua_string(&mut b, policy);
+        b.extend_from_slice(&[0xFF; 8]);
+        b.extend_from_slice(&[1, 0, 0, 0, 1, 0, 0, 0]);
+        b.extend_from_slice(&ua_service(446));
+        for v in [0, request_type, mode, 0, 60_000] {
+            b.extend_from_slice(&u32::to_le_bytes(v));
+        }
+        ua_frame(b"OPN", &b)
+    }
+
+    fn ua_msg(kind: &[u8; 3], service: u16, discovery_fields: bool) -> Vec<u8> {
+        let mut b = vec![5, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0];
+        b.extend_from_slice(&ua_service(service));
+        if discovery_fields {
+            ua_string(&mut b, b"opc.tcp://127.0.0.1:4840");
+            b.extend_from_slice(&[0; 8]);
+        }
+        ua_frame(kind, &b)
+    }
+
+    #[test]
+    fn opcua_discovery_requests_are_accepted() {
+        for (bytes, request) in [
+            (ua_hello(), OpcuaRequest::Hello),
+            (
+                ua_open(UA_POLICY_NONE, 0, 1),
+                OpcuaRequest::OpenSecureChannel,
+            ),
+            (ua_msg(b"MSG", 428, true), OpcuaRequest::GetEndpoints),
+            (ua_msg(b"MSG", 422, true), OpcuaRequest::FindServers),
+            (ua_msg(b"CLO", 452, false), OpcuaRequest::CloseSecureChannel),
+        ] {
+            assert_eq!(accepted(OPCUA, &bytes), Request::Opcua(request));
+        }
+    }
+
+    #[test]
+    fn opcua_sessions_writes_and_secured_channels_are_refused() {
+        // CreateSession, ActivateSession, Read, Write, Call, CloseSession.
+        for service in [461, 467, 631, 673, 712, 473] {
+            let violation = refused(OPCUA, &ua_msg(b"MSG", service, false));
+            assert!(violation.reason.contains("body type"), "{violation}");
+        }
+        // A session's authentication token in a GetEndpoints.
+        let mut with_token = ua_msg(b"MSG", 428, true);
+        with_token[28] = 0x01; // four-byte NodeId instead of the null one
+        refused(OPCUA, &with_token);
+        // A policy other than None, a renewal, a signed mode.
+        refused(
+            OPCUA,
+            &ua_open(
+                b"http://opcfoundation.org/UA/SecurityPolicy#Basic256Sha256",
+                0,
+                1,
+            ),
+        );
+        assert!(refused(OPCUA, &ua_open(UA_POLICY_NONE, 1, 1))
+            .reason
+            .contains("Issue"));
+        assert!(refused(OPCUA, &ua_open(UA_POLICY_NONE, 0, 3))
+            .reason
+            .contains("mode"));
+        // The close service in a MSG, GetEndpoints in a CLO, an OPN body in a MSG.
+        refused(OPCUA, &ua_msg(b"MSG", 452, false));
+        refused(OPCUA, &ua_msg(b"CLO", 428, true));
+        refused(OPCUA, &ua_msg(b"MSG", 446, false));
+        // An intermediate chunk, a lying size, trailing bytes, a non-opc.tcp URL.
+        let mut chunked = ua_hello();
+        chunked[3] = b'C';
+        refused(OPCUA, &chunked);
+        let mut lying = ua_hello();
+        lying[4] = lying[4].wrapping_add(1);
+        refused(OPCUA, &lying);
+        let mut trailing = ua_hello();
+        trailing.push(0);
+        trailing[4] += 1;
+        refused(OPCUA, &trailing);
+        let mut http = vec![0; 20];
+        ua_string(&mut http, b"http://x/");
+        refused(OPCUA, &ua_frame(b"HEL", &http));
+        // ACK or ERR from the client side, and an unknown message type.
+        refused(OPCUA, &ua_frame(b"ACK", &[0; 20]));
+        refused(OPCUA, &ua_frame(b"RHE", &[0; 20]));
+    }
+
     // ---- Never panics
 
     /// Every allowed request above, with its label.
@@ -1329,6 +1656,11 @@ mod tests {
                 fins_tcp(2, &fins_frame(10, 0xEF, &CONTROLLER_DATA_READ)),
             ),
             (FOX, FOX_HELLO.to_vec()),
+            (OPCUA, ua_hello()),
+            (OPCUA, ua_open(UA_POLICY_NONE, 0, 1)),
+            (OPCUA, ua_msg(b"MSG", 428, true)),
+            (OPCUA, ua_msg(b"MSG", 422, true)),
+            (OPCUA, ua_msg(b"CLO", 452, false)),
         ]
     }
 
@@ -1447,7 +1779,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, FINS, FOX, MELSEC, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

@@ -41,6 +41,7 @@ use crate::{
     fox::{self, FoxDeviceConfig},
     melsec::{self, MelsecDeviceConfig},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
+    opcua::{self, OpcuaBehaviour, OpcuaServerConfig},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
     recorder::{Framing, Recorder, RecordingStream, Transport},
     s7::{self, S7DeviceConfig, Tpdu},
@@ -99,6 +100,8 @@ pub enum HostileProtocol {
     Fins,
     /// Niagara Fox (TCP only).
     Fox,
+    /// OPC UA on UA-TCP (TCP only).
+    Opcua,
 }
 
 impl HostileProtocol {
@@ -113,6 +116,7 @@ impl HostileProtocol {
             HostileProtocol::Melsec => melsec::PROTOCOL,
             HostileProtocol::Fins => fins::PROTOCOL,
             HostileProtocol::Fox => fox::PROTOCOL,
+            HostileProtocol::Opcua => opcua::PROTOCOL,
         }
     }
 
@@ -125,6 +129,7 @@ impl HostileProtocol {
             HostileProtocol::Melsec => Framing::Melsec3e,
             HostileProtocol::Fins => Framing::FinsTcp,
             HostileProtocol::Fox => Framing::Fox,
+            HostileProtocol::Opcua => Framing::UaTcp,
         }
     }
 
@@ -133,7 +138,9 @@ impl HostileProtocol {
             HostileProtocol::Modbus => transport == Transport::Tcp,
             HostileProtocol::Enip | HostileProtocol::Fins | HostileProtocol::Melsec => true,
             HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
-            HostileProtocol::S7 | HostileProtocol::Fox => transport == Transport::Tcp,
+            HostileProtocol::S7 | HostileProtocol::Fox | HostileProtocol::Opcua => {
+                transport == Transport::Tcp
+            }
         }
     }
 }
@@ -207,6 +214,9 @@ pub enum HostileBehaviour {
     S7SzlLyingCounts,
     /// S7: a Connection Confirm, then silence: nothing after it is ever answered.
     S7CotpThenSilence,
+    /// OPC UA: a valid handshake and channel, then a GetEndpointsResponse whose endpoint array
+    /// count is 2^31 (0x80000000, as an Int32 negative) followed by a few bytes.
+    OpcuaEndpointCount2Pow31,
     /// BACnet: ReadProperty(Multiple) ACKs whose property value is [`BACNET_NESTING_DEPTH`]
     /// nested opening tags (and as many closing ones).
     BacnetDeepNesting,
@@ -271,6 +281,7 @@ impl HostileBehaviour {
             HostileBehaviour::S7SzlLyingCounts | HostileBehaviour::S7CotpThenSilence => {
                 HostileProtocol::S7
             }
+            HostileBehaviour::OpcuaEndpointCount2Pow31 => HostileProtocol::Opcua,
             HostileBehaviour::BacnetDeepNesting | HostileBehaviour::BacnetHugeTagLength => {
                 HostileProtocol::Bacnet
             }
@@ -1002,6 +1013,17 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 fox::message_len(pending)?
             }
         }
+        HostileProtocol::Opcua => {
+            if pending.len() < 8 {
+                return None;
+            }
+            let size = u32::from_le_bytes([pending[4], pending[5], pending[6], pending[7]]);
+            if !(8..=65_536).contains(&size) {
+                pending.len()
+            } else {
+                size as usize
+            }
+        }
         HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
     };
     if len == 0 || pending.len() < len {
@@ -1103,6 +1125,7 @@ enum Shape {
     FoxHugeLine,
     FoxManyKeys,
     FoxError,
+    EndpointCount2Pow31,
 }
 
 impl Shape {
@@ -1121,6 +1144,7 @@ impl Shape {
             HostileBehaviour::BacnetDeepNesting => Shape::DeepNesting,
             HostileBehaviour::BacnetHugeTagLength => Shape::HugeTagLength,
             HostileBehaviour::S7SzlLyingCounts => Shape::SzlLyingCounts,
+            HostileBehaviour::OpcuaEndpointCount2Pow31 => Shape::EndpointCount2Pow31,
             HostileBehaviour::OversizedDatagram(_) => Shape::Oversized,
             HostileBehaviour::FoxHugeLine => Shape::FoxHugeLine,
             HostileBehaviour::FoxThousandsOfKeys => Shape::FoxManyKeys,
@@ -1152,6 +1176,7 @@ fn craft(
         HostileProtocol::Melsec => melsec_reply(shape, request),
         HostileProtocol::Fins => fins_reply(shape, request),
         HostileProtocol::Fox => fox_reply(shape, request),
+        HostileProtocol::Opcua => opcua_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1997,6 +2022,82 @@ fn fox_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+// OPC UA: stateless, each request answered as a server with an open channel would answer it.
+
+/// The identity of the hostile OPC UA server.
+fn opcua_identity() -> OpcuaServerConfig {
+    OpcuaServerConfig::new(
+        "urn:hostile:opcua:server",
+        "urn:hostile-devices:opcua (simulated)",
+        "Hostile OPC UA server (simulated)",
+    )
+}
+
+fn opcua_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let request = opcua::read_request(request)?;
+    let ack = || opcua::acknowledge(65_536, 65_536);
+    let mut reply = match request {
+        opcua::UaRequest::Hello { .. } => ack(),
+        _ if shape == Shape::WrongKind => ack(),
+        opcua::UaRequest::Open {
+            request_id, handle, ..
+        } => {
+            let id = if shape == Shape::WrongCorrelation {
+                request_id.wrapping_add(1)
+            } else {
+                request_id
+            };
+            opcua::opn_message(7, id, 1, &opcua::open_response(handle, 7))
+        }
+        opcua::UaRequest::Service {
+            request_id,
+            service,
+            handle,
+            ..
+        } => {
+            let id = if shape == Shape::WrongCorrelation {
+                request_id.wrapping_add(1)
+            } else {
+                request_id
+            };
+            let body = match service {
+                opcua::service::GET_ENDPOINTS_REQUEST if shape == Shape::EndpointCount2Pow31 => {
+                    let mut body = vec![0x01, 0x00];
+                    body.extend_from_slice(
+                        &(opcua::service::GET_ENDPOINTS_RESPONSE as u16).to_le_bytes(),
+                    );
+                    opcua::response_header(&mut body, handle, opcua::status::GOOD);
+                    opcua::put_u32(&mut body, 0x8000_0000);
+                    body.extend_from_slice(&[0xEE; 32]);
+                    body
+                }
+                opcua::service::GET_ENDPOINTS_REQUEST => {
+                    opcua::endpoints_response(&opcua_identity(), handle)
+                }
+                opcua::service::FIND_SERVERS_REQUEST => {
+                    opcua::servers_response(&opcua_identity(), handle)
+                }
+                _ => opcua::service_fault(handle, opcua::status::BAD_SERVICE_UNSUPPORTED),
+            };
+            let mut sequence = request_id;
+            opcua::msg_chunks(7, id, &mut sequence, &body, 65_536)
+        }
+        // Nothing answers a CloseSecureChannel.
+        opcua::UaRequest::Close => return Some(Vec::new()),
+    };
+    match shape {
+        Shape::HugeLength => {
+            reply[4..8].copy_from_slice(&u32::MAX.to_le_bytes());
+            reply.truncate(16);
+        }
+        Shape::MoreThanDeclared => {
+            reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF, 0x00, 0x00, 0x00, 0x00]);
+        }
+        _ => {}
+    }
+    Some(reply)
+}
+
 // ---------------------------------------------------------------------------
 // The hostile plant
 
@@ -2044,11 +2145,12 @@ impl PlantSpec {
     /// | .180-.193 | MELSEC | TCP and UDP | silent, slow drip (TCP), endless stream (TCP), close mid-reply (UDP: half a datagram), reset after connect (TCP), data length 0xFFFF, more than declared, reply for another route (network 1, PC 2), 4E subheader (`D4 00`), garbage, echo, end code 0xC05C (a [`crate::MelsecDevice`]), oversized datagram (UDP), flood (UDP) |
     /// | .140-.155 | FINS | UDP and TCP | silent, slow drip (TCP), endless stream (TCP), close mid-reply, reset after connect (TCP), FINS/TCP length 0xFFFFFFFF (TCP), more than declared, wrong SID, wrong kind (a RUN 04 01 response), garbage, echo, oversized datagram (UDP), reply from another port (UDP), flood (UDP), stall mid-reply (TCP), no free FINS/TCP node (a [`crate::FinsDevice`] with an empty node pool: error code 0x25; its UDP answers end code 0401) |
     /// | .160-.175 | Fox | TCP | silent, slow drip, endless stream (whole messages answering another request), close mid-reply, reset after connect, object length 999999999, more than declared, reply to another request (`fox r 0 7 station nav`), wrong kind (`fox welcome`), garbage, echo, never ends (tuples forever, no `};;`), huge line ([`FOX_HUGE_LINE`] bytes), thousands of keys ([`FOX_MANY_KEYS`]), error reply (`fox e`), stall mid-reply ([`MID_REPLY_STALL`]) |
+    /// | .120-.133 | OPC UA | TCP | silent, slow drip, endless stream (ACKs, then replies with another request id), close mid-reply, reset after connect, message size 0xFFFFFFFF, more than declared, wrong request id, wrong kind (an ACK to every request: ACK when OPN is expected), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), endpoint array count 2^31 ([`HostileBehaviour::OpcuaEndpointCount2Pow31`]), an `ERR` `Bad_TcpServerTooBusy` to the Hello (an [`crate::OpcuaServer`]) |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Fins, Fox, Melsec, Modbus, Snmp, S7};
+        use HostileProtocol::{Bacnet, Enip, Fins, Fox, Melsec, Modbus, Opcua, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2235,6 +2337,42 @@ impl PlantSpec {
                     .with_hostile(tcp(ports.s7, behaviour)),
             );
         }
+        let opcua = [
+            ("opcua-silent", B::Silent(Opcua)),
+            ("opcua-slow-drip", B::SlowDrip(Opcua)),
+            ("opcua-endless-stream", B::EndlessStream(Opcua)),
+            ("opcua-close-mid-reply", B::CloseMidReply(Opcua)),
+            ("opcua-reset-after-connect", B::ResetAfterConnect(Opcua)),
+            ("opcua-huge-length", B::HugeDeclaredLength(Opcua)),
+            ("opcua-more-than-declared", B::MoreThanDeclared(Opcua)),
+            ("opcua-wrong-request-id", B::WrongCorrelation(Opcua)),
+            ("opcua-wrong-kind", B::WrongReplyKind(Opcua)),
+            ("opcua-garbage", B::Garbage(Opcua)),
+            ("opcua-echo", B::Echo(Opcua)),
+            (
+                "opcua-stall-mid-reply",
+                B::StallMidReply {
+                    protocol: Opcua,
+                    stall: MID_REPLY_STALL,
+                },
+            ),
+            ("opcua-endpoint-count-2-pow-31", B::OpcuaEndpointCount2Pow31),
+        ];
+        let count = opcua.len() as u8;
+        for (i, (name, behaviour)) in opcua.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 120 + i as u8), name)
+                    .with_hostile(tcp(ports.opcua, behaviour)),
+            );
+        }
+        devices.push(
+            DeviceSpec::new(host(base, 120 + count), "opcua-error-reply").with_opcua(
+                ports.opcua,
+                opcua_identity().with_behaviour(OpcuaBehaviour::ErrorOnHello(
+                    opcua::status::BAD_TCP_SERVER_TOO_BUSY,
+                )),
+            ),
+        );
 
         let tcp_udp =
             |b: HostileBehaviour| vec![tcp(ports.melsec, b.clone()), udp(ports.melsec, b)];

@@ -1,6 +1,7 @@
 //! Simulated OT devices for otscan's tests and demo: well-behaved and quirky Modbus/TCP devices,
 //! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), BACnet/IP devices,
-//! Siemens S7 CPUs (ISO-on-TCP), Omron PLCs (FINS on UDP and TCP), Niagara Fox stations, Mitsubishi MELSEC CPUs (SLMP
+//! Siemens S7 CPUs (ISO-on-TCP), OPC UA servers (UA-TCP
+//! discovery), Omron PLCs (FINS on UDP and TCP), Niagara Fox stations, Mitsubishi MELSEC CPUs (SLMP
 //! 3E, TCP and UDP), silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
@@ -33,12 +34,13 @@ pub mod fox;
 pub mod hostile;
 pub mod melsec;
 pub mod modbus;
+pub mod opcua;
 pub mod plant;
 pub mod recorder;
 pub mod s7;
 pub mod snmp;
 
-pub use allowlist::{Request, S7Request, Violation};
+pub use allowlist::{OpcuaRequest, Request, S7Request, Violation};
 pub use bacnet::{BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetRoute, BacnetString};
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
@@ -53,6 +55,7 @@ pub use modbus::{
     ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, RdiBehaviour, ReportServerId,
     UnitIdPolicy,
 };
+pub use opcua::{OpcuaBehaviour, OpcuaServer, OpcuaServerConfig, UaApplication, UaEndpoint};
 pub use plant::{DeviceSpec, Plant, PlantDevice, PlantPorts, PlantSpec};
 pub use recorder::{ConnectionStats, Framing, RecordedFrame, Recorder, RecordingStream, Transport};
 pub use s7::{S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, SzlList, TsapRefusal};

@@ -18,6 +18,7 @@ use crate::{
         object_id as obj, ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds,
         RdiBehaviour, UnitIdPolicy,
     },
+    opcua::{self, OpcuaBehaviour, OpcuaServer, OpcuaServerConfig, UaApplication, UaEndpoint},
     recorder::{Framing, Recorder},
     s7::{
         self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, TsapRefusal,
@@ -49,6 +50,8 @@ pub struct DeviceSpec {
     pub bacnet: Option<(u16, BacnetDeviceConfig)>,
     /// An S7 CPU on this TCP port (ISO-on-TCP).
     pub s7: Option<(u16, S7DeviceConfig)>,
+    /// An OPC UA server on this TCP port (UA-TCP).
+    pub opcua: Option<(u16, OpcuaServerConfig)>,
     /// A MELSEC CPU on this port (SLMP 3E, TCP and/or UDP as its config says).
     pub melsec: Option<(u16, MelsecDeviceConfig)>,
     /// A Niagara station speaking Fox on this TCP port.
@@ -69,6 +72,7 @@ impl DeviceSpec {
             "snmp" => self.snmp.is_some(),
             "bacnet" => self.bacnet.is_some(),
             "s7" => self.s7.is_some(),
+            "opcua" => self.opcua.is_some(),
             "melsec" => self.melsec.is_some(),
             "fins" => self.fins.is_some(),
             "fox" => self.fox.is_some(),
@@ -87,6 +91,7 @@ impl DeviceSpec {
             snmp: None,
             bacnet: None,
             s7: None,
+            opcua: None,
             melsec: None,
             fox: None,
             hostile: Vec::new(),
@@ -157,6 +162,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds an OPC UA server.
+    #[must_use]
+    pub fn with_opcua(mut self, port: u16, config: OpcuaServerConfig) -> Self {
+        self.opcua = Some((port, config));
+        self
+    }
+
     /// Adds a TCP port that never answers.
     #[must_use]
     pub fn with_silent_tcp(mut self, port: u16) -> Self {
@@ -189,16 +201,19 @@ pub struct PlantPorts {
     pub bacnet: u16,
     /// S7 (ISO-on-TCP) port, TCP.
     pub s7: u16,
+    /// OPC UA (UA-TCP) port, TCP.
+    pub opcua: u16,
     /// Omron FINS port, UDP and TCP.
+    pub fins: u16,
     /// Niagara Fox port, TCP.
     pub fox: u16,
-    pub fins: u16,
     /// MELSEC (SLMP 3E) port, TCP and UDP.
     pub melsec: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818, 161, 47808, 102 and 1911.
+    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600 and 1911, and 5007,
+    /// MELSEC's common one.
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -206,6 +221,7 @@ impl Default for PlantPorts {
             snmp: snmp::PORT,
             bacnet: bacnet::PORT,
             s7: s7::PORT,
+            opcua: opcua::PORT,
             fins: fins::PORT,
             fox: fox::PORT,
             melsec: melsec::PORT,
@@ -215,13 +231,14 @@ impl Default for PlantPorts {
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, FINS 9600, Fox 1911, MELSEC 5007.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
         snmp: 1161,
         bacnet: 47808,
         s7: 10102,
+        opcua: 4840,
         fins: 9600,
         fox: 1911,
         melsec: 5007,
@@ -257,6 +274,7 @@ impl PlantPorts {
             snmp: first + 2 * step,
             bacnet: first + 3 * step,
             s7: first + 4 * step,
+            opcua: first + 5 * step,
             fins: first + 6 * step,
             fox: first + 7 * step,
             melsec: first + 8 * step,
@@ -273,6 +291,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            opcua,
             fins,
             fox,
             melsec,
@@ -283,6 +302,7 @@ impl PlantPorts {
             ("snmp", snmp),
             ("bacnet", bacnet),
             ("s7", s7),
+            ("opcua", opcua),
             ("fins", fins),
             ("fox", fox),
             ("melsec", melsec),
@@ -308,6 +328,7 @@ impl PlantPorts {
             snmp,
             bacnet,
             s7,
+            opcua,
             fins,
             fox,
             melsec,
@@ -318,6 +339,7 @@ impl PlantPorts {
             "snmp" => snmp,
             "bacnet" => bacnet,
             "s7" => s7,
+            "opcua" => opcua,
             "fins" => fins,
             "fox" => fox,
             "melsec" => melsec,
@@ -440,9 +462,10 @@ impl PlantSpec {
     /// [`PlantSpec::demo`]`(base, ports.modbus)`, with `plc-m580` also speaking EtherNet/IP and
     /// SNMP, plus EtherNet/IP-only devices on hosts .20 to .26, every one on `ports.enip` over TCP
     /// and UDP, SNMP-only devices on hosts .30 to .35, every agent on UDP `ports.snmp`, BACnet/IP
-    /// devices on hosts .40 to .45 and S7 CPUs on hosts .50 to .57 (the S7-300 at .50 with an SNMP
-    /// agent too, one device that a scanner must merge into one record) and Niagara stations
-    /// speaking Fox on hosts .80 to .84 (the JACE at .80 with BACnet/IP too).
+    /// devices on hosts .40 to .45, S7 CPUs on hosts .50 to .57 (the S7-300 at .50 with an SNMP
+    /// agent too, one device that a scanner must merge into one record), OPC UA servers on
+    /// hosts .60 to .64 (the S7-1500 at .60 also speaking S7, the gateway at .64 Modbus) and
+    /// Niagara stations speaking Fox on hosts .80 to .84 (the JACE at .80 with BACnet/IP too).
     /// Identities are realistic (it is all loopback); EtherNet/IP numbers are vendor id, CIP
     /// device type, product code, revision, status word, serial and state:
     ///
@@ -506,6 +529,16 @@ impl PlantSpec {
     /// | .55 | `s7-every-tsap-refused` | none (Disconnect, reason 0x88) | 240 | none | none | every Connection Request gets a Disconnect Request |
     /// | .56 | `plc-s7-lying-szl` | 0x0102 (Disconnect, reason 0x03) | 240 | 6ES7 317-2EK14-0AB0 release 3, hardware release 3, firmware V3.2.14; header declares LENTHDR 0 and N_DR 1 over the three 28-byte records | 1 SIMATIC 300(2), 2 CPU 317-2 PN/DP, 4 Original Siemens Equipment, 5 S C-L7A812340123, 7 CPU 317-2 PN/DP; header declares LENTHDR 32 over the 34-byte records | headers that cannot be right ([`S7Quirk::SzlHeader`]): decoded by the standard layout |
     /// | .57 | `plc-s7-data-units` | 0x0102 (Disconnect, reason 0x03) | 240 | 6ES7 412-5HK06-0AB0 release 6, hardware release 6, firmware V6.0.10 | 1 SIMATIC 400H(1), 2 CPU 412-5H PN/DP, 3 TURBINE-HALL-2, 4 Original Siemens Equipment, 5 S C-H2F735510442, 7 CPU 412-5H PN/DP, 8 MMC 5E31A0C7, 9 Siemens AG / S7-400H, 10 OEM 0000, 11 Turbine hall 2, rack A (348 bytes) | SZL answers longer than the PDU in data units ([`S7Quirk::DataUnits`]): 0x001C in two, the second on a follow-up request |
+    ///
+    /// OPC UA servers (see [`crate::opcua`]), every one on TCP `ports.opcua`:
+    ///
+    /// | host | name | application URI, product URI, name | endpoints (user tokens) | behaviour |
+    /// |------|------|------------------------------------|-------------------------|-----------|
+    /// | .60 | `plc-s7-1500-opcua` | `urn:SIMATIC.S7-1500.OPC-UA.Application:PLC_1`, `https://www.siemens.com/simatic-s7-opcua`, `SIMATIC.S7-1500.OPC-UA.Application:PLC_1` | None (UserName), Basic256Sha256 Sign and SignAndEncrypt (UserName, Certificate) | Siemens-like S7-1500: [`opcua::CERT_S7_1500`] in every endpoint, no anonymous access; also the S7 of `plc-s7-1516` (PUT/GET off) on `ports.s7` |
+    /// | .61 | `kepware-gateway` | `urn:kepware-gw:Kepware.KEPServerEX.V6:UA Server`, `urn:Kepware.KEPServerEX.V6`, `KEPServerEX/UA Server` (no locale) | None, Basic128Rsa15, Basic256 and Basic256Sha256 Sign and SignAndEncrypt, Aes128_Sha256_RsaOaep SignAndEncrypt (Anonymous, UserName) | Kepware-like gateway: endpoint URL with its host name, 8 KiB send buffer so the 8 endpoints (a certificate each) come in two chunks (`C` then `F`), [`opcua::CERT_KEPWARE`] |
+    /// | .62 | `opcua-none-rejected` | (not reached) | (not reached) | ACK, then `ERR` `Bad_SecurityPolicyRejected` to the OpenSecureChannel |
+    /// | .63 | `opcua-url-strict` | (not reached) | (not reached) | `ERR` `Bad_TcpEndpointUrlInvalid` unless the Hello asks for `opc.tcp://line3-ua:4840` |
+    /// | .64 | `edge-gateway` | `urn:open62541.server.application`, `http://open62541.org`, `open62541-based edge gateway (simulated)`, type DiscoveryServer | None (Anonymous) | FindServers adds two servers behind it; also a Modbus server on `ports.modbus` |
     ///
     /// `plc-s7-315`'s SNMP agent on UDP `ports.snmp`: sysDescr `Siemens, SIMATIC S7, CPU-300,
     /// 6ES7 315-2EH14-0AB0, HW: Version 4, FW: Version V3.2.8, S C-X4U421302009`, sysObjectID
@@ -762,6 +795,39 @@ impl PlantSpec {
                 FoxDeviceConfig::empty()
                     .with_behaviour(FoxBehaviour::ErrorFrame("station busy".to_owned())),
             ),
+        ]);
+        let port = ports.opcua;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 60), "plc-s7-1500-opcua")
+                .with_opcua(port, s7_1500_opcua())
+                .with_s7(ports.s7, s7_1516()),
+            DeviceSpec::new(host(base, 61), "kepware-gateway").with_opcua(port, kepware_opcua()),
+            DeviceSpec::new(host(base, 62), "opcua-none-rejected").with_opcua(
+                port,
+                OpcuaServerConfig::new(
+                    "urn:line2-hmi:UnifiedAutomation:UaServerCpp",
+                    "http://www.unifiedautomation.com/UaServerCpp",
+                    "Line 2 HMI OPC UA (simulated)",
+                )
+                .with_behaviour(OpcuaBehaviour::RejectSecurityPolicyNone),
+            ),
+            DeviceSpec::new(host(base, 63), "opcua-url-strict").with_opcua(
+                port,
+                OpcuaServerConfig::new(
+                    "urn:line3:opcua:server",
+                    "urn:otscan-demo:line3",
+                    "Line 3 server (simulated)",
+                )
+                .with_required_endpoint_url("opc.tcp://line3-ua:4840"),
+            ),
+            DeviceSpec::new(host(base, 64), "edge-gateway")
+                .with_opcua(port, edge_gateway_opcua())
+                .with_modbus(
+                    ports.modbus,
+                    ModbusDeviceConfig::new("open62541 (simulated)", "EDGE-GW-2", "1.3.9")
+                        .with_object(obj::PRODUCT_NAME, "Edge gateway (simulated)")
+                        .with_conformity_level(0x81),
+                ),
         ]);
         spec
     }
@@ -1322,6 +1388,73 @@ fn s7_412_data_units() -> S7DeviceConfig {
         .with_quirk(S7Quirk::DataUnits)
 }
 
+/// `plc-s7-1500-opcua`: a Siemens-like S7-1500 OPC UA server: no anonymous access,
+/// SecurityPolicy None offered for UserName only, two secure endpoints.
+fn s7_1500_opcua() -> OpcuaServerConfig {
+    let uri = "urn:SIMATIC.S7-1500.OPC-UA.Application:PLC_1";
+    OpcuaServerConfig::new(uri, "https://www.siemens.com/simatic-s7-opcua", &uri[4..])
+        .with_endpoint_url("opc.tcp://192.168.0.1:4840")
+        .with_certificate(opcua::CERT_S7_1500)
+        .with_endpoints(vec![
+            UaEndpoint::new(1, opcua::policy::NONE, &[1]),
+            UaEndpoint::new(2, opcua::policy::BASIC256SHA256, &[1, 2]),
+            UaEndpoint::new(3, opcua::policy::BASIC256SHA256, &[1, 2]),
+        ])
+}
+
+/// `kepware-gateway`: a Kepware-like gateway with small chunks and anonymous access.
+fn kepware_opcua() -> OpcuaServerConfig {
+    OpcuaServerConfig::new(
+        "urn:kepware-gw:Kepware.KEPServerEX.V6:UA Server",
+        "urn:Kepware.KEPServerEX.V6",
+        "KEPServerEX/UA Server",
+    )
+    .with_locale(None)
+    .with_endpoint_url("opc.tcp://kepware-gw:49320")
+    .with_certificate(opcua::CERT_KEPWARE)
+    .with_send_buffer_size(8192)
+    .with_endpoints(vec![
+        UaEndpoint::new(1, opcua::policy::NONE, &[0, 1]),
+        UaEndpoint::new(2, opcua::policy::BASIC128RSA15, &[0, 1]),
+        UaEndpoint::new(3, opcua::policy::BASIC128RSA15, &[0, 1]),
+        UaEndpoint::new(2, opcua::policy::BASIC256, &[0, 1]),
+        UaEndpoint::new(3, opcua::policy::BASIC256, &[0, 1]),
+        UaEndpoint::new(2, opcua::policy::BASIC256SHA256, &[0, 1]),
+        UaEndpoint::new(3, opcua::policy::BASIC256SHA256, &[0, 1]),
+        UaEndpoint::new(3, opcua::policy::AES128_SHA256_RSAOAEP, &[0, 1]),
+    ])
+}
+
+/// `edge-gateway`: an open62541-based discovery server naming two servers behind it.
+fn edge_gateway_opcua() -> OpcuaServerConfig {
+    let behind = |uri: &str, name: &str, url: &str| UaApplication {
+        application_uri: uri.to_owned(),
+        product_uri: "http://open62541.org".to_owned(),
+        application_name: name.to_owned(),
+        locale: Some("en-US".to_owned()),
+        application_type: 0,
+        discovery_urls: vec![url.to_owned()],
+    };
+    OpcuaServerConfig::new(
+        "urn:open62541.server.application",
+        "http://open62541.org",
+        "open62541-based edge gateway (simulated)",
+    )
+    .with_application_type(3)
+    .with_endpoint_url("opc.tcp://edge-gw:4840")
+    .with_certificate(opcua::CERT_GENERIC)
+    .with_other_server(behind(
+        "urn:press-7:open62541.server",
+        "Press 7 (simulated)",
+        "opc.tcp://press-7:4840",
+    ))
+    .with_other_server(behind(
+        "urn:oven-2:open62541.server",
+        "Oven 2 (simulated)",
+        "opc.tcp://oven-2:4840",
+    ))
+}
+
 /// `plc-s7-szl-refused`: a CPU 312 whose SZL reads are all refused.
 fn s7_312_no_szl() -> S7DeviceConfig {
     let order = "6ES7 312-1AE14-0AB0";
@@ -1348,10 +1481,12 @@ pub struct PlantDevice {
     pub bacnet: Option<SocketAddr>,
     /// Where the S7 CPU listens (TCP), if there is one.
     pub s7: Option<SocketAddr>,
+    /// Where the OPC UA server listens (TCP), if there is one.
+    pub opcua: Option<SocketAddr>,
     /// Where the FINS PLC listens (UDP and TCP share the port), if there is one.
+    pub fins: Option<SocketAddr>,
     /// Where the Niagara station listens (TCP Fox), if there is one.
     pub fox: Option<SocketAddr>,
-    pub fins: Option<SocketAddr>,
     /// Where the MELSEC CPU listens (TCP and/or UDP on one port), if there is one.
     pub melsec: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
@@ -1367,6 +1502,7 @@ impl PlantDevice {
             (self.modbus.is_some(), "modbus"),
             (self.enip.is_some(), "enip"),
             (self.s7.is_some(), "s7"),
+            (self.opcua.is_some(), "opcua"),
             (self.fins.is_some(), "fins"),
             (self.fox.is_some(), "fox"),
             (self.bacnet.is_some(), "bacnet"),
@@ -1474,6 +1610,14 @@ impl Plant {
                 fox = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut opcua = None;
+            if let Some((port, config)) = &spec.opcua {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = OpcuaServer::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                opcua = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut hostile = Vec::new();
             for service in &spec.hostile {
                 let addr = SocketAddr::from((spec.ip, service.port));
@@ -1501,6 +1645,7 @@ impl Plant {
                 snmp,
                 bacnet,
                 s7,
+                opcua,
                 fins,
                 fox,
                 melsec,

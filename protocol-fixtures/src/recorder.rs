@@ -82,6 +82,9 @@ pub enum Framing {
     Melsec3e,
     /// Niagara Fox: text messages, each ending with the line `};;` (and its line feed).
     Fox,
+    /// OPC UA UA-TCP: a 3-byte message type, a chunk type, a little-endian UInt32 size of the
+    /// whole chunk, header included.
+    UaTcp,
 }
 
 enum FrameLen {
@@ -102,6 +105,7 @@ impl Framing {
             Framing::FinsTcp => "fins",
             Framing::Melsec3e => "melsec",
             Framing::Fox => "fox",
+            Framing::UaTcp => "opcua",
         }
     }
 
@@ -114,6 +118,7 @@ impl Framing {
             102 => Framing::Tpkt,
             9600 => Framing::FinsTcp,
             1911 => Framing::Fox,
+            4840 => Framing::UaTcp,
             _ => Framing::Raw,
         }
     }
@@ -137,6 +142,20 @@ impl Framing {
                     FrameLen::Incomplete
                 } else {
                     FrameLen::Complete(6 + length)
+                }
+            }
+            Framing::UaTcp => {
+                if buf.len() < 8 {
+                    return FrameLen::Incomplete;
+                }
+                // A chunk of at most 16 MiB: more is a stream out of step.
+                let size = u32::from_le_bytes([buf[4], buf[5], buf[6], buf[7]]) as usize;
+                if !(8..=1 << 24).contains(&size) {
+                    FrameLen::Implausible
+                } else if buf.len() < size {
+                    FrameLen::Incomplete
+                } else {
+                    FrameLen::Complete(size)
                 }
             }
             Framing::Tpkt => {

@@ -363,7 +363,9 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         .collect();
     assert_eq!(
         protocols,
-        BTreeSet::from(["bacnet", "enip", "fins", "fox", "melsec", "modbus", "s7", "snmp"])
+        BTreeSet::from([
+            "bacnet", "enip", "fins", "fox", "melsec", "modbus", "opcua", "s7", "snmp"
+        ])
     );
     let at = |host: u8| {
         spec.devices

@@ -417,12 +417,16 @@ async fn mixed_plant_serves_bacnet_and_s7_per_spec() {
             .map(|d| d.spec.ip.octets()[3])
             .collect()
     };
-    // The JACE at .80 speaks BACnet/IP besides Fox.
+    // The JACE at .80 speaks BACnet/IP besides Fox, the S7-1500 at .60 S7 besides OPC UA.
     assert_eq!(
         hosts(|d| d.bacnet.is_some()),
         [40, 41, 42, 43, 44, 45, 46, 80]
     );
-    assert_eq!(hosts(|d| d.s7.is_some()), [50, 51, 52, 53, 54, 55, 56, 57]);
+    assert_eq!(
+        hosts(|d| d.s7.is_some()),
+        [50, 51, 52, 53, 54, 55, 56, 57, 60]
+    );
+    assert_eq!(hosts(|d| d.opcua.is_some()), [60, 61, 62, 63, 64]);
     assert_eq!(hosts(|d| d.fox.is_some()), [80, 81, 82, 83, 84]);
 
     // BACnet: the first byte of each answer's APDU (after BVLC and a 2-byte NPDU, or the

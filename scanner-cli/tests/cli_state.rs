@@ -83,6 +83,7 @@ const CHANGES: &[(&str, &[&str])] = &[
     ("--melsec-tcp-ports", &["--melsec-tcp-ports", "5007,5002"]),
     ("--melsec-udp-ports", &["--melsec-udp-ports", "none"]),
     ("--fox-max-reply-bytes", &["--fox-max-reply-bytes", "4096"]),
+    ("--opcua-no-find-servers", &["--opcua-no-find-servers"]),
 ];
 
 #[test]

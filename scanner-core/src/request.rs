@@ -14,6 +14,7 @@ use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
+use crate::protocols::opcua::codec as opcua;
 use crate::protocols::s7::codec as s7;
 use crate::protocols::snmp::codec as snmp;
 use crate::record::fields::Protocol;
@@ -33,6 +34,9 @@ pub enum ReadOnlyRequest {
     Bacnet(bacnet::Request),
     /// SNMP: v1/v2c GetRequest / GetNextRequest, v3 engine discovery.
     Snmp(snmp::Request),
+    /// OPC UA: UA-TCP Hello, OpenSecureChannel (SecurityPolicy None), GetEndpoints,
+    /// FindServers, CloseSecureChannel; never a session.
+    Opcua(opcua::Request),
     /// Omron FINS: Controller Data Read (05 01) over UDP or in a FINS/TCP frame send, and
     /// the FINS/TCP node address request.
     Fins(fins::Request),
@@ -58,6 +62,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Fins(r) => fins::encode(r, correlation),
             ReadOnlyRequest::Melsec(r) => melsec::encode(r, correlation),
             ReadOnlyRequest::Fox(r) => fox::encode(r, correlation),
+            ReadOnlyRequest::Opcua(r) => opcua::encode(r, correlation),
         }
     }
 
@@ -72,6 +77,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Fins(_) => Protocol::Fins,
             ReadOnlyRequest::Melsec(_) => Protocol::Melsec,
             ReadOnlyRequest::Fox(_) => Protocol::Fox,
+            ReadOnlyRequest::Opcua(_) => Protocol::Opcua,
         }
     }
 }
@@ -182,6 +188,28 @@ mod tests {
             }
         }
         all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
+        for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
+            let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);
+            let channel = opcua::SecureChannel {
+                channel_id: 7,
+                token_id: 1,
+            };
+            all.extend([
+                ReadOnlyRequest::Opcua(opcua::Request::Hello {
+                    endpoint_url: endpoint_url.clone(),
+                }),
+                ReadOnlyRequest::Opcua(opcua::Request::OpenSecureChannel),
+                ReadOnlyRequest::Opcua(opcua::Request::GetEndpoints {
+                    channel,
+                    endpoint_url: endpoint_url.clone(),
+                }),
+                ReadOnlyRequest::Opcua(opcua::Request::FindServers {
+                    channel,
+                    endpoint_url,
+                }),
+                ReadOnlyRequest::Opcua(opcua::Request::CloseSecureChannel { channel }),
+            ]);
+        }
         // Every registered protocol's requests are here: a protocol added to the registry
         // fails this test until its requests are listed above.
         let covered: std::collections::BTreeSet<Protocol> =

@@ -439,6 +439,11 @@ impl DeviceSession {
         self.requests
     }
 
+    /// The device's address (OPC UA puts it in the endpoint URL it asks about).
+    pub(crate) fn ip(&self) -> IpAddr {
+        self.ip
+    }
+
     async fn connect(&mut self, port: u16) -> Result<(), ExchangeError> {
         if self.conn.as_ref().is_some_and(|c| c.port == port) {
             return Ok(());

@@ -76,9 +76,11 @@ async fn mixed_plant_over_tcp_and_udp() {
     ))
     .await;
 
+    // .64 is the OPC UA edge gateway, which also speaks Modbus.
     let expected: Vec<IpAddr> = (10..=17)
         .chain([19])
         .chain(20..=27)
+        .chain([64])
         .map(|h| ip(base, h))
         .collect();
     assert_eq!(records.keys().copied().collect::<Vec<_>>(), expected);

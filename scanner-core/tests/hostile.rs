@@ -244,6 +244,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const FINS_UDP: (Protocol, Transport) = (Protocol::Fins, Transport::Udp);
     const FINS_TCP: (Protocol, Transport) = (Protocol::Fins, Transport::Tcp);
     const FOX: (Protocol, Transport) = (Protocol::Fox, Transport::Tcp);
+    const OPCUA: (Protocol, Transport) = (Protocol::Opcua, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -488,6 +489,25 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
             "fins-no-free-node",
             vec![(FINS_UDP, &[AppErr]), (FINS_TCP, &[AppErr])],
         ),
+        ("opcua-silent", vec![(OPCUA, &[Timeout])]),
+        ("opcua-slow-drip", vec![(OPCUA, &[Timeout])]),
+        // ACKs (which carry no request id) answer the Hello; the next ACK is no channel.
+        ("opcua-endless-stream", vec![(OPCUA, &[Proto])]),
+        ("opcua-close-mid-reply", vec![(OPCUA, &[Closed])]),
+        ("opcua-reset-after-connect", vec![(OPCUA, reset)]),
+        ("opcua-huge-length", vec![(OPCUA, &[Proto])]),
+        // Bytes after the Acknowledge put the stream out of step.
+        ("opcua-more-than-declared", vec![(OPCUA, &[Proto])]),
+        // The channel reply names another request id: skipped, then nothing answers.
+        ("opcua-wrong-request-id", vec![(OPCUA, &[Timeout])]),
+        // An ACK where the OpenSecureChannelResponse belongs.
+        ("opcua-wrong-kind", vec![(OPCUA, &[Proto])]),
+        ("opcua-garbage", vec![(OPCUA, garbage)]),
+        ("opcua-echo", vec![(OPCUA, &[Proto])]),
+        ("opcua-stall-mid-reply", vec![(OPCUA, &[Timeout])]),
+        ("opcua-endpoint-count-2-pow-31", vec![(OPCUA, &[Proto])]),
+        // An Error message proves OPC UA: the status code is named.
+        ("opcua-error-reply", vec![(OPCUA, &[AppErr])]),
         (
             "fragile-one-connection",
             vec![
@@ -689,11 +709,13 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("s7-endless-stream", Protocol::S7),
         ("melsec-endless-stream", Protocol::Melsec),
         ("fins-endless-stream", Protocol::Fins),
+        ("opcua-endless-stream", Protocol::Opcua),
     ] {
         let f = facts(name);
         assert_eq!(f.connections, f.closed_by_peer, "{name}: {f:?}");
-        // FINS/TCP, like S7, begins with an exchange the stream's first frame answers.
-        if p != Protocol::S7 && p != Protocol::Fins {
+        // FINS/TCP and OPC UA, like S7, begin with an exchange the stream's first frame
+        // answers.
+        if !matches!(p, Protocol::S7 | Protocol::Fins | Protocol::Opcua) {
             assert!(f.longest_after_request < TIMEOUT, "{name}: {f:?}");
         }
         let r = by_name(name);

@@ -81,6 +81,18 @@ async fn every_protocol_counts_what_it_put_on_the_wire() {
             });
         let config = common::at_plant_ports(builder, PORTS).build().unwrap();
         let records = scan(config).await;
+        // A request nothing answers (OPC UA's CloseSecureChannel, sent just before the FIN)
+        // can still be on its way to the fixture when the scan ends: wait until the recorder
+        // has seen every frame (its count stops growing), at most a second.
+        let mut seen = plant.recorder().frames().len();
+        for _ in 0..20 {
+            tokio::time::sleep(Duration::from_millis(50)).await;
+            let now = plant.recorder().frames().len();
+            if now == seen {
+                break;
+            }
+            seen = now;
+        }
         assert_eq!(records.len(), 256, "{protocol}");
         for record in &records {
             let frames = plant.recorder().frames_for(record.ip);

@@ -15,7 +15,9 @@
 //!    Controller Data Read (05 01, data 00) and no FINS/TCP command but the node address
 //!    request (client node 0) and the frame send carrying it. Wireshark has no Niagara Fox
 //!    dissector: Fox requests are the captured TCP payloads, decoded by hand here, and each
-//!    must be exactly the Fox hello.
+//!    must be exactly the Fox hello. No OPC UA message but a Hello, an OpenSecureChannel
+//!    (Issue, SecurityPolicy None, mode None) and the services GetEndpoints (428),
+//!    FindServers (422) and CloseSecureChannel (452).
 //!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
@@ -37,6 +39,7 @@ mod common;
 use common::Request;
 use common::S7Request;
 use protocol_fixtures::allowlist::FinsRequest;
+use protocol_fixtures::OpcuaRequest;
 use protocol_fixtures::{
     DeviceSpec, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, Plant, PlantPorts, PlantSpec,
     Transport as FixtureTransport, UnitIdPolicy,
@@ -373,6 +376,24 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|(_, r)| *r == Request::FoxHello)
         .collect();
     assert_eq!(fox.len(), 1, "{seen:?}");
+    // OPC UA: the Hello, a None channel, both discovery services and the close.
+    let opcua: BTreeSet<OpcuaRequest> = seen
+        .iter()
+        .filter_map(|(_, r)| match r {
+            Request::Opcua(o) => Some(*o),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        opcua,
+        BTreeSet::from([
+            OpcuaRequest::Hello,
+            OpcuaRequest::OpenSecureChannel,
+            OpcuaRequest::GetEndpoints,
+            OpcuaRequest::FindServers,
+            OpcuaRequest::CloseSecureChannel,
+        ])
+    );
     plant.shutdown().await;
 }
 
@@ -536,6 +557,12 @@ struct Dissected {
     fins_icf: Vec<u8>,
     fins_commands: Vec<u16>,
     fins_data: String,
+    opcua_types: Vec<String>,
+    opcua_chunks: Vec<String>,
+    opcua_services: Vec<u32>,
+    opcua_policies: Vec<String>,
+    opcua_modes: Vec<u32>,
+    opcua_token_requests: Vec<u32>,
     malformed: bool,
     /// The TCP payload as captured (no dissector reads Fox).
     tcp_payload: Vec<u8>,
@@ -545,7 +572,7 @@ struct Dissected {
 /// `fox-info` sends the same bytes).
 const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
 
-const FIELDS: [&str; 35] = [
+const FIELDS: [&str; 41] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -581,6 +608,12 @@ const FIELDS: [&str; 35] = [
     "omron.command",
     "omron.command.data",
     "tcp.payload",
+    "opcua.transport.type",
+    "opcua.transport.chunk",
+    "opcua.servicenodeid.numeric",
+    "opcua.security.spu",
+    "opcua.MessageSecurityMode",
+    "opcua.SecurityTokenRequestType",
 ];
 
 fn number(text: &str) -> u64 {
@@ -600,6 +633,14 @@ fn numbers<T: TryFrom<u64>>(field: &str) -> Vec<T> {
         .collect()
 }
 
+fn strings(field: &str) -> Vec<String> {
+    field
+        .split(',')
+        .filter(|s| !s.is_empty())
+        .map(str::to_owned)
+        .collect()
+}
+
 fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
     let mut cmd = Command::new(tshark);
     cmd.arg("-r").arg(file).arg("-n");
@@ -615,6 +656,7 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("udp.port=={},bvlc", ports.bacnet),
         format!("tcp.port=={},omron", ports.fins),
         format!("udp.port=={},omron", ports.fins),
+        format!("tcp.port=={},opcua", ports.opcua),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -676,6 +718,12 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 fins_commands: numbers(f[32]),
                 fins_data: f[33].to_owned(),
                 tcp_payload: common::hx(f[34]),
+                opcua_types: strings(f[35]),
+                opcua_chunks: strings(f[36]),
+                opcua_services: numbers(f[37]),
+                opcua_policies: strings(f[38]),
+                opcua_modes: numbers(f[39]),
+                opcua_token_requests: numbers(f[40]),
             }
         })
         .collect()
@@ -698,6 +746,8 @@ enum Seen {
     Fins(bool, u32, u16),
     /// The Fox hello.
     FoxHello,
+    /// OPC UA message type and service node id (0 for a Hello).
+    Opcua(&'static str, u32),
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -785,6 +835,29 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
                 "frame {n}: Fox payload {:?} is not the hello",
                 String::from_utf8_lossy(&p.tcp_payload)
             ))
+        };
+    }
+    if p.tcp_port == Some(ports.opcua) {
+        const POLICY_NONE: &str = "http://opcfoundation.org/UA/SecurityPolicy#None";
+        let chunks_final = p.opcua_chunks.iter().all(|c| c == "F") && !p.opcua_chunks.is_empty();
+        let types: Vec<&str> = p.opcua_types.iter().map(String::as_str).collect();
+        return match (&types[..], &p.opcua_services[..]) {
+            (["HEL"], []) if chunks_final => Ok(Seen::Opcua("HEL", 0)),
+            // A new channel under SecurityPolicy None, mode None: nothing signed or encrypted,
+            // no certificate.
+            (["OPN"], [446])
+                if chunks_final
+                    && p.opcua_policies[..] == [POLICY_NONE]
+                    && p.opcua_modes[..] == [1]
+                    && p.opcua_token_requests[..] == [0] =>
+            {
+                Ok(Seen::Opcua("OPN", 446))
+            }
+            (["MSG"], [s @ (428 | 422)]) if chunks_final => Ok(Seen::Opcua("MSG", *s)),
+            (["CLO"], [452]) if chunks_final => Ok(Seen::Opcua("CLO", 452)),
+            _ => Err(format!(
+                "frame {n}: OPC UA request outside the allowlist: {p:?}"
+            )),
         };
     }
     if p.udp_port == Some(ports.bacnet) {
@@ -939,8 +1012,80 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
         .await
         .unwrap();
     let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    // OPC UA: Hello and a None channel (both allowed), then a CreateSessionRequest (461) to
+    // the Kepware-like gateway, which refuses it (an unknown channel or a ServiceFault).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 61), ports.opcua))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    for message in opcua_control_messages(host(base, 61), ports.opcua) {
+        tcp.write_all(&message).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    }
     drop(tcp);
     sources
+}
+
+/// A Hello, an OpenSecureChannel (None) and a CreateSessionRequest on channel 2, written here by
+/// hand from OPC 10000-6, not with otscan's encoder (which
+/// cannot spell a session).
+fn opcua_control_messages(ip: Ipv4Addr, port: u16) -> Vec<Vec<u8>> {
+    fn string(out: &mut Vec<u8>, s: &[u8]) {
+        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
+        out.extend_from_slice(s);
+    }
+    fn message(kind: &[u8; 3], body: &[u8]) -> Vec<u8> {
+        let mut out = kind.to_vec();
+        out.push(b'F');
+        out.extend_from_slice(&(body.len() as u32 + 8).to_le_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+    /// Type NodeId (four-byte form) and a request header without a session.
+    fn service(id: u16) -> Vec<u8> {
+        let mut out = vec![0x01, 0x00];
+        out.extend_from_slice(&id.to_le_bytes());
+        out.extend_from_slice(&[0x00, 0x00]);
+        out.extend_from_slice(&[0; 8]);
+        out.extend_from_slice(&[1, 0, 0, 0, 0, 0, 0, 0]);
+        out.extend_from_slice(&[0xFF; 4]);
+        out.extend_from_slice(&[0x10, 0x27, 0, 0]);
+        out.extend_from_slice(&[0, 0, 0]);
+        out
+    }
+    let url = format!("opc.tcp://{ip}:{port}");
+    let mut hello = Vec::new();
+    for v in [0u32, 65_536, 65_536, 0, 0] {
+        hello.extend_from_slice(&v.to_le_bytes());
+    }
+    string(&mut hello, url.as_bytes());
+    let mut open = vec![0; 4];
+    string(
+        &mut open,
+        b"http://opcfoundation.org/UA/SecurityPolicy#None",
+    );
+    open.extend_from_slice(&[0xFF; 8]);
+    open.extend_from_slice(&[1, 0, 0, 0, 1, 0, 0, 0]);
+    open.extend(service(446));
+    for v in [0u32, 0, 1, 0, 60_000] {
+        open.extend_from_slice(&v.to_le_bytes());
+    }
+    // CreateSession: client description, server URI, endpoint URL, session name, nonce,
+    // certificate, timeout, max response size; only its type matters to the check.
+    let mut session = vec![2, 0, 0, 0, 1, 0, 0, 0, 2, 0, 0, 0, 2, 0, 0, 0];
+    session.extend(service(461));
+    session.extend_from_slice(&[0xFF; 4 * 3]);
+    session.extend_from_slice(&[0x00]);
+    session.extend_from_slice(&[0, 0, 0, 0, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF, 0xFF]);
+    string(&mut session, url.as_bytes());
+    string(&mut session, b"control");
+    session.extend_from_slice(&[0xFF; 8]);
+    session.extend_from_slice(&[0; 8 + 4]);
+    vec![
+        message(b"HEL", &hello),
+        message(b"OPN", &open),
+        message(b"MSG", &session),
+    ]
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -964,8 +1109,8 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox
+         or port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -985,6 +1130,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                     || d == ports.s7
                     || d == ports.fins
                     || d == ports.fox
+                    || d == ports.opcua
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
                     d == ports.enip || d == ports.snmp || d == ports.bacnet || d == ports.fins
@@ -1046,6 +1192,11 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Fins(false, 2, 0x0501),
             Seen::Fins(true, 0, 0x0501),
             Seen::FoxHello,
+            Seen::Opcua("HEL", 0),
+            Seen::Opcua("OPN", 446),
+            Seen::Opcua("MSG", 422),
+            Seen::Opcua("MSG", 428),
+            Seen::Opcua("CLO", 452),
         ])
     );
     plant.shutdown().await;

@@ -8,6 +8,7 @@ mod fins;
 mod fox;
 mod melsec;
 mod modbus;
+mod opcua;
 mod s7;
 mod snmp;
 
@@ -46,6 +47,8 @@ pub struct ProbeArgs {
     pub melsec: melsec::MelsecArgs,
     #[command(flatten)]
     pub fox: fox::FoxArgs,
+    #[command(flatten)]
+    pub opcua: opcua::OpcuaArgs,
 }
 
 impl ProbeArgs {
@@ -63,6 +66,7 @@ impl ProbeArgs {
                 Protocol::Fins => self.fins.apply(&mut configs.fins),
                 Protocol::Melsec => self.melsec.apply(&mut configs.melsec),
                 Protocol::Fox => self.fox.apply(&mut configs.fox),
+                Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
             }
         }
     }
@@ -80,6 +84,7 @@ impl ProbeArgs {
                 Protocol::Fins => self.fins.settings(),
                 Protocol::Melsec => self.melsec.settings(),
                 Protocol::Fox => self.fox.settings(),
+                Protocol::Opcua => self.opcua.settings(),
             })
             .collect()
     }

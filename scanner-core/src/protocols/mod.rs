@@ -24,6 +24,7 @@ pub mod fins;
 pub mod fox;
 pub mod melsec;
 pub mod modbus;
+pub mod opcua;
 pub mod probe;
 pub mod s7;
 pub mod snmp;
@@ -57,6 +58,8 @@ macro_rules! registry {
             Enip => enip("enip", EnipConfig, EnipDetails),
             /// Siemens S7comm over ISO-on-TCP (port 102).
             S7 => s7("s7", S7Config, S7Details),
+            /// OPC UA over UA-TCP (port 4840): discovery over a SecurityPolicy None channel.
+            Opcua => opcua("opcua", OpcuaConfig, OpcuaDetails),
             /// Omron FINS (UDP/TCP 9600).
             Fins => fins("fins", FinsConfig, FinsDetails),
             /// Niagara Fox (TCP 1911).
