@@ -10,6 +10,7 @@
 //! `bacnet_vendors.tsv` (ASHRAE's BACnet vendor ids) is written by `generate_bacnet.py` from
 //! the copy of ASHRAE's list in the MIT/Apache-2.0 crate bacnet-rs; see `bacnet_vendors.md`.
 
+use std::collections::HashMap;
 use std::sync::OnceLock;
 
 const ODVA_VENDORS_TSV: &str = include_str!("odva_vendors.tsv");
@@ -153,6 +154,99 @@ pub fn iana_enterprise(pen: u32) -> Option<&'static str> {
         .map(|&(_, name)| name)
 }
 
+const VENDOR_ALIASES_TSV: &str = include_str!("vendor_aliases.tsv");
+
+/// Letters and digits only, lower case: the key aliases are compared by.
+fn alias_key(name: &str) -> String {
+    name.chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// `canonical<TAB>alias<TAB>source` rows, keyed by [`alias_key`] of the alias and of the
+/// canonical name itself; the lines that cannot be read are returned for a test.
+fn parse_aliases(text: &'static str) -> (HashMap<String, &'static str>, Vec<String>) {
+    let mut map = HashMap::new();
+    let mut bad = Vec::new();
+    for (n, line) in text.lines().enumerate() {
+        if line.is_empty() || line.starts_with('#') || line.starts_with("canonical\t") {
+            continue;
+        }
+        let fields: Vec<&str> = line.split('\t').collect();
+        match fields[..] {
+            [canonical, alias, source]
+                if !canonical.trim().is_empty()
+                    && !alias_key(alias).is_empty()
+                    && !source.trim().is_empty() =>
+            {
+                map.insert(alias_key(canonical), canonical.trim());
+                map.insert(alias_key(alias), canonical.trim());
+            }
+            _ => bad.push(format!("line {}: {line:?}", n + 1)),
+        }
+    }
+    (map, bad)
+}
+
+fn aliases() -> &'static HashMap<String, &'static str> {
+    static TABLE: OnceLock<HashMap<String, &'static str>> = OnceLock::new();
+    TABLE.get_or_init(|| parse_aliases(VENDOR_ALIASES_TSV).0)
+}
+
+/// Legal forms dropped from the end of a vendor name that has no alias, longest first
+/// (compared case-insensitively, after trailing commas and spaces).
+const LEGAL_FORMS: [&str; 22] = [
+    " gmbh & co. kg",
+    " co., ltd.",
+    " co.,ltd.",
+    " co., ltd",
+    " pty ltd",
+    " corporation",
+    " s.p.a.",
+    " corp.",
+    " gmbh",
+    " inc.",
+    " ltd.",
+    " b.v.",
+    " s.a.",
+    " llc",
+    " inc",
+    " ltd",
+    " sas",
+    " plc",
+    " ag",
+    " ab",
+    " sa",
+    " kg",
+];
+
+/// The record's spelling of a vendor name from any protocol or table: the canonical name of
+/// `vendor_aliases.tsv` when the name (letters and digits, any case) is one of its aliases,
+/// e.g. "Siemens AG", "SIEMENS AG" and "Siemens Schweiz AG" -> "Siemens", "ciscoSystems" ->
+/// "Cisco", "Rockwell Automation/Allen-Bradley" -> "Rockwell Automation"; else the name less
+/// trailing legal forms ("Simulated Meters Inc." -> "Simulated Meters"), never less than two
+/// characters; else the name as given, trimmed.
+pub fn canonical_vendor(name: &str) -> String {
+    if let Some(canonical) = aliases().get(&alias_key(name)) {
+        return (*canonical).to_owned();
+    }
+    let mut rest = name.trim();
+    loop {
+        let trimmed = rest.trim_end_matches([',', ' ']);
+        let lower = trimmed.to_lowercase();
+        let Some(form) = LEGAL_FORMS.iter().find(|f| lower.ends_with(*f)) else {
+            break;
+        };
+        let shorter = trimmed[..trimmed.len() - form.len()].trim_end_matches([',', ' ']);
+        if shorter.chars().count() < 2 {
+            break;
+        }
+        rest = shorter;
+    }
+    rest.trim_end_matches([',', ' ']).to_owned()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -269,5 +363,89 @@ mod tests {
         assert_eq!(table.get(16), Some("Sixteen"));
         assert_eq!(table.get(7), Some("Seven"));
         assert_eq!(bad.len(), 3, "{bad:?}");
+    }
+
+    #[test]
+    fn vendor_aliases_parse_and_name_each_company_once() {
+        let (map, bad) = parse_aliases(VENDOR_ALIASES_TSV);
+        assert!(bad.is_empty(), "{bad:?}");
+        assert!(map.len() > 60, "{}", map.len());
+        // No alias maps to two canonical names: the file has each spelling once.
+        let mut seen = HashMap::new();
+        for line in VENDOR_ALIASES_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .skip(1)
+        {
+            let mut f = line.split('\t');
+            let (canonical, alias) = (f.next().unwrap(), f.next().unwrap());
+            if let Some(other) = seen.insert(alias_key(alias), canonical) {
+                assert_eq!(other, canonical, "{alias} twice");
+            }
+        }
+    }
+
+    #[test]
+    fn vendor_names_from_every_protocol_meet_on_one_spelling() {
+        // The spellings the plant's protocols and the tables give for one company.
+        for (raw, canonical) in [
+            ("Siemens AG", "Siemens"),
+            ("SIEMENS AG", "Siemens"),
+            ("Siemens Schweiz AG", "Siemens"),
+            ("Siemens", "Siemens"),
+            ("ciscoSystems", "Cisco"),
+            ("Cisco Systems, Inc.", "Cisco"),
+            ("Rockwell Automation/Allen-Bradley", "Rockwell Automation"),
+            ("Schneider Automation Inc.", "Schneider Electric"),
+            ("OMRON Corporation", "Omron"),
+            ("The Trane Company", "Trane"),
+            ("Johnson Controls, Inc.", "Johnson Controls"),
+            (
+                "American Power Conversion Corp.",
+                "APC by Schneider Electric",
+            ),
+            // No alias: legal forms go, the rest stays as spelled.
+            ("Simulated Meters Inc.", "Simulated Meters"),
+            ("Acme Widgets GmbH & Co. KG", "Acme Widgets"),
+            ("net-snmp", "net-snmp"),
+            ("  AB  ", "AB"),
+            ("Open62541 (simulated)", "Open62541 (simulated)"),
+        ] {
+            assert_eq!(canonical_vendor(raw), canonical, "{raw}");
+        }
+    }
+
+    #[test]
+    fn aliases_name_table_spellings_that_exist() {
+        // Every alias whose source is one of this folder's tables is spelled as that table
+        // spells it, so the alias meets the name a lookup returns.
+        for line in VENDOR_ALIASES_TSV
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .skip(1)
+        {
+            let f: Vec<&str> = line.split('\t').collect();
+            let (alias, source) = (f[1], f[2]);
+            for part in source.split(", ") {
+                let ids = |prefix: &str| -> Vec<u32> {
+                    part.strip_prefix(prefix)
+                        .map(|rest| {
+                            rest.split(", ")
+                                .filter_map(|i| i.trim().parse().ok())
+                                .collect()
+                        })
+                        .unwrap_or_default()
+                };
+                for id in ids("odva_vendors.tsv ") {
+                    assert_eq!(odva_vendor(id as u16), Some(alias), "{line}");
+                }
+                for id in ids("iana_pen.tsv ") {
+                    assert_eq!(iana_enterprise(id), Some(alias), "{line}");
+                }
+                for id in ids("bacnet_vendors.tsv ") {
+                    assert_eq!(bacnet_vendor(id), Some(alias), "{line}");
+                }
+            }
+        }
     }
 }
