@@ -90,7 +90,9 @@ fn broadcast_list_identity_finds_the_device_on_the_segment() {
     assert_eq!(lines.len(), 1, "one device on the segment: {lines:?}");
     let record = &lines[0];
     assert_eq!(record["ip"], "10.250.0.2");
-    assert_eq!(record["vendor"], "Rockwell Automation/Allen-Bradley");
+    // ODVA's "Rockwell Automation/Allen-Bradley", canonical; vendor and serial are its id.
+    assert_eq!(record["vendor"], "Rockwell Automation");
+    assert_eq!(record["asset_id"], "serial:rockwell-automation:006C061A");
     assert_eq!(record["product_name"], "1756-L61/B LOGIX5561");
     assert_eq!(record["serial_number"], "006C061A");
     assert_eq!(record["services"][0]["transport"], "udp");

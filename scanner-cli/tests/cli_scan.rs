@@ -301,7 +301,7 @@ async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
         assert_eq!(protocols, ["s7", "bacnet"], "{r}");
     }
     let nae = recs.iter().find(|r| r["ip"] == "127.64.0.40").unwrap();
-    assert_eq!(nae["vendor"], "Johnson Controls, Inc.");
+    assert_eq!(nae["vendor"], "Johnson Controls");
     assert_eq!(nae["vendor_id"]["space"], "bacnet");
     let cpu = recs.iter().find(|r| r["ip"] == "127.64.0.50").unwrap();
     assert_eq!(cpu["product_code"], "6ES7 315-2EH14-0AB0");

@@ -140,6 +140,7 @@ pub async fn discover_enip(
             received: None,
         };
         record.merge(observation, enip::identity_fields(&identity));
+        crate::record::derive::finish(&mut record);
         result.records.push(record);
     }
     Ok(result)

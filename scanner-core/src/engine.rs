@@ -456,6 +456,7 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
     if record.services.iter().any(|s| s.status == Status::Stopped) {
         return DeviceOutcome::Interrupted;
     }
+    crate::record::derive::finish(&mut record);
     record.enrichment = config
         .enrichment
         .as_ref()

@@ -87,10 +87,7 @@ async fn mixed_plant_over_tcp_and_udp() {
 
     // A ControlLogix: every identity field, both transports agree.
     let l61 = &records[&ip(base, 20)];
-    assert_eq!(
-        l61.vendor.as_deref(),
-        Some("Rockwell Automation/Allen-Bradley")
-    );
+    assert_eq!(l61.vendor.as_deref(), Some("Rockwell Automation"));
     let vid = l61.vendor_id.as_ref().unwrap();
     assert_eq!((vid.space, vid.id), (VendorIdSpace::Odva, 1));
     assert_eq!(l61.device_type, Some(DeviceType::Plc));

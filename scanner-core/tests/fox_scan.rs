@@ -94,7 +94,7 @@ async fn stations_are_identified_at_the_cost_of_one_hello_each() {
             Some("JACE-8000"),
             Some("4.10.1.36"),
             Some("jace-ahu-1"),
-            Some(DeviceType::Other),
+            Some(DeviceType::BuildingController),
         )
     );
     assert_eq!(jace.sources.get("model").map(|p| p.name()), Some("bacnet"));

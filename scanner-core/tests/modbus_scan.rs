@@ -188,7 +188,7 @@ async fn demo_plant_records_carry_every_identity() {
 
     let odd = &records[&ip(base, 17)];
     let d = modbus(odd);
-    assert_eq!(odd.vendor.as_deref(), Some("Simulated Meters Inc."));
+    assert_eq!(odd.vendor.as_deref(), Some("Simulated Meters"));
     assert_eq!(
         d.decoder,
         Some(scanner_core::protocols::modbus::Decoder::Tolerant)

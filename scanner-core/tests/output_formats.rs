@@ -253,6 +253,32 @@ fn native_and_hec_carry_the_record_unchanged() {
     }
 }
 
+#[test]
+fn the_asset_id_is_the_device_key_in_every_siem_format() {
+    let mut plc = records().remove(0);
+    scanner_core::record::derive::finish(&mut plc);
+    let id = "serial:rockwell-automation:006C061A";
+    assert_eq!(plc.asset_id.as_deref(), Some(id));
+    let ocsf = output::encode(&plc, Format::Ocsf, &meta());
+    assert_eq!(ocsf["device"]["uid"], id);
+    let ecs = output::encode(&plc, Format::Ecs, &meta());
+    assert_eq!(
+        (&ecs["device"]["id"], &ecs["asset"]["id"]),
+        (&json!(id), &json!(id))
+    );
+    let hec = output::encode(&plc, Format::Hec, &meta());
+    assert_eq!(hec["fields"]["asset_id"], id);
+    assert_eq!(hec["event"]["asset_id"], id);
+    // A record without one (written before asset ids) leaves the keys out, never null.
+    let old = records().remove(0);
+    assert!(output::encode(&old, Format::Ocsf, &meta())["device"]
+        .get("uid")
+        .is_none());
+    assert!(output::encode(&old, Format::Hec, &meta())
+        .get("fields")
+        .is_none());
+}
+
 // ---------------------------------------------------------------- OCSF
 
 /// Checks `value` against the subset's description of an object and recurses

@@ -21,7 +21,7 @@
 use crate::record::AssetRecord;
 
 /// The CSV columns, in order.
-pub const COLUMNS: [&str; 22] = [
+pub const COLUMNS: [&str; 23] = [
     "ip",
     "vendor",
     "product_name",
@@ -44,6 +44,7 @@ pub const COLUMNS: [&str; 22] = [
     "zone",
     "location",
     "owner",
+    "asset_id",
 ];
 
 /// The heading row, CRLF-terminated.
@@ -111,6 +112,7 @@ pub fn cells(record: &AssetRecord) -> Vec<String> {
         enriched(|e| &e.zone),
         enriched(|e| &e.location),
         enriched(|e| &e.owner),
+        text(&record.asset_id),
     ]
 }
 

@@ -88,10 +88,14 @@ pub fn encode(record: &AssetRecord, meta: &OutputMeta) -> Value {
     );
     put(&mut model, "identifier", record.product_code.clone());
     let mut device = Map::new();
+    put(&mut device, "id", record.asset_id.clone());
     put(&mut device, "manufacturer", record.vendor.clone());
     put_object(&mut device, "model", model);
     put(&mut device, "serial_number", record.serial_number.clone());
     put_object(&mut doc, "device", device);
+    if let Some(id) = &record.asset_id {
+        doc.insert("asset".into(), json!({ "id": id }));
+    }
 
     let protocols = answering_protocols(record);
     if !protocols.is_empty() {

@@ -3,7 +3,8 @@
 //!
 //! One envelope per record: `time` (epoch seconds, millisecond precision),
 //! `host` (the device's address, so Splunk's host field is the asset),
-//! `source` `otscan`, `sourcetype` `otscan:asset`, and `event` (the native record).
+//! `source` `otscan`, `sourcetype` `otscan:asset`, `fields` (indexed fields: `asset_id`,
+//! the record's stable identity, when it has one), and `event` (the native record).
 
 use serde_json::{json, Value};
 
@@ -17,13 +18,17 @@ pub const SOURCE: &str = "otscan";
 
 /// The HEC envelope for the record.
 pub fn encode(record: &AssetRecord) -> Value {
-    json!({
+    let mut envelope = json!({
         "time": epoch_seconds(record.observed_at),
         "host": record.ip.to_string(),
         "source": SOURCE,
         "sourcetype": SOURCETYPE,
         "event": super::native::encode(record),
-    })
+    });
+    if let Some(id) = &record.asset_id {
+        envelope["fields"] = json!({ "asset_id": id });
+    }
+    envelope
 }
 
 /// Seconds since the epoch with millisecond precision, the resolution Splunk

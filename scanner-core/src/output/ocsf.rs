@@ -56,6 +56,7 @@ pub fn device_type(role: Option<DeviceType>) -> (u32, &'static str) {
         Some(DeviceType::Ups) => (99, "UPS"),
         Some(DeviceType::Pdu) => (99, "PDU"),
         Some(DeviceType::Gateway) => (99, "Gateway"),
+        Some(DeviceType::BuildingController) => (99, "Building Controller"),
         Some(DeviceType::Other) => (99, "Other"),
     }
 }
@@ -118,6 +119,8 @@ fn device(record: &AssetRecord, ip: &str, time: i64) -> Value {
     device.insert("type_id".into(), type_id.into());
     device.insert("type".into(), type_caption.into());
     device.insert("ip".into(), ip.into());
+    // The stable identity: the same device keeps its uid when its address changes.
+    put(&mut device, "uid", record.asset_id.clone());
     put(&mut device, "mac", record.mac.clone());
     put(&mut device, "hostname", record.hostname.clone());
     put(&mut device, "name", record.target_name.clone());

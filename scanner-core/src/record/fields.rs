@@ -55,6 +55,8 @@ pub enum DeviceType {
     Router,
     /// Protocol or serial gateway.
     Gateway,
+    /// Building automation controller (BACnet controllers, Niagara JACEs).
+    BuildingController,
     /// Any other role a protocol names.
     Other,
 }

@@ -10,6 +10,7 @@ use std::net::IpAddr;
 use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
+pub mod derive;
 pub mod fields;
 
 pub use fields::{
@@ -70,6 +71,18 @@ pub struct AssetRecord {
     pub device_type: Option<DeviceType>,
     /// Which protocol gave each identity field above (field name -> protocol).
     pub sources: BTreeMap<String, Protocol>,
+    /// Stable identity of the device across scans, from the strongest identity it gave:
+    /// `mac:...`, `serial:<vendor>:<serial>`, `opcua:<application uri>`,
+    /// `bacnet:<vendor id>:<device instance>`, `fox:<host id>`, `snmp-engine:<hex>`, else
+    /// `ip:<address>` (see [`derive::asset_id`]; `derived.asset_id` names the basis).
+    /// Absent only in records written before otscan derived it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub asset_id: Option<String>,
+    /// Fields otscan derived rather than copied from one protocol's answer, with how:
+    /// `asset_id` (its basis), `vendor` (the spelling it was canonicalised from),
+    /// `device_type` (the rule that inferred it). See [`derive::finish`].
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub derived: BTreeMap<String, String>,
     /// One entry per probe run against the device, in the order they ran.
     pub services: Vec<ServiceObservation>,
     /// Site inventory attributes joined from an enrichment file (`--enrich`).
@@ -201,6 +214,8 @@ impl AssetRecord {
             mac: None,
             device_type: None,
             sources: BTreeMap::new(),
+            asset_id: None,
+            derived: BTreeMap::new(),
             services: Vec::new(),
             enrichment: None,
         }

@@ -787,7 +787,8 @@ mod tests {
         assert_eq!(id.firmware_version.as_deref(), Some("3.8.213"));
         // hostName is an address here: not a host name.
         assert_eq!(id.hostname, None);
-        assert_eq!(id.device_type, Some(DeviceType::Other));
+        // A QNX station: a JACE, the building controller itself.
+        assert_eq!(id.device_type, Some(DeviceType::BuildingController));
 
         let mut n4 = FoxDetails::default();
         n4.apply(&parse(N4).unwrap());

@@ -241,7 +241,8 @@ fn generation(version: &str) -> Option<&'static str> {
 /// The record's identity fields from what the station said: vendor from `brandId` (the
 /// brand itself when it is not in [`brand_vendor`]'s table), product name the Niagara
 /// generation and application (`Niagara 4 Station`), firmware the application version,
-/// host name `hostName` unless it is an address, device type `other` for a station. Fox
+/// host name `hostName` unless it is an address, device type `building_controller` for a
+/// station on a JACE (QNX), `other` for a supervisor or another station. Fox
 /// names no hardware model (a JACE's model comes from its BACnet or SNMP side).
 pub fn identity_fields(details: &FoxDetails) -> Identity {
     let text = |t: &Option<DeviceText>| t.as_ref().and_then(DeviceText::trimmed);
@@ -252,9 +253,8 @@ pub fn identity_fields(details: &FoxDetails) -> Identity {
     let app_version = text(&details.app_version);
     let hostname = text(&details.host_name).filter(|h| h.parse::<std::net::IpAddr>().is_err());
     let device_type = match details.role.as_deref() {
-        Some("building automation controller" | "supervisor" | "station") => {
-            Some(DeviceType::Other)
-        }
+        Some("building automation controller") => Some(DeviceType::BuildingController),
+        Some("supervisor" | "station") => Some(DeviceType::Other),
         _ => None,
     };
     let app = text(&details.app_name);
