@@ -63,7 +63,7 @@ pub enum Command {
     /// Local-segment broadcast discovery (off unless asked; `scan` never broadcasts).
     #[command(after_help = DISCOVER_EXAMPLES)]
     Discover(DiscoverArgs),
-    /// Compare two scans (native NDJSON): devices that appeared, disappeared or changed.
+    /// Compare two scans (native NDJSON): devices that appeared, disappeared, changed or moved.
     #[command(after_help = DIFF_HELP)]
     Diff(DiffArgs),
     /// Re-render a saved native scan as a table, CSV, OCSF, ECS or HEC.
@@ -259,8 +259,9 @@ impl ScanArgs {
 
 const DIFF_HELP: &str = "\
 Emits one JSON change event per line (appeared, disappeared, changed with
-before/after per field); on a terminal, a readable table instead (--json forces
-JSON). A firmware or serial number change on the same IP is marked notable.
+before/after per field, moved: the same asset_id at a new address, with
+previous_ip); on a terminal, a readable table instead (--json forces JSON). A
+firmware or serial number change is marked notable.
 
 Exit codes (like diff(1), for cron alerts): 0 nothing changed, 1 something
 changed, 2 bad usage or unreadable input.

@@ -1,5 +1,5 @@
-//! What changed between two scans: devices that appeared, disappeared, or
-//! changed identity or services, keyed by IP address.
+//! What changed between two scans: devices that appeared, disappeared, moved to another
+//! address, or changed identity or services.
 //!
 //! ```
 //! use scanner_core::diff::{diff, read_jsonl, ChangeKind};
@@ -16,6 +16,11 @@
 //! Rules:
 //! - A device is keyed by its IP address. When a scan holds several records
 //!   for one address (a resumed or merged scan), the last one wins.
+//! - A device that disappeared from one address while a device with the same
+//!   `asset_id` (not an `ip:` one) appeared at another is `moved`: one event at the
+//!   new address, `previous_ip` the old one, `fields` the `ip` and whatever else
+//!   differs. Records written before otscan derived `asset_id` get one derived from
+//!   their fields when read.
 //! - A record whose `responsive` is false (written with `--emit-all` for an
 //!   address that answered no protocol) counts as absent: the device is gone
 //!   from the inventory's point of view.
@@ -54,6 +59,8 @@ pub enum ChangeKind {
     Disappeared,
     /// Answered in both, with different identity or services.
     Changed,
+    /// Gone from one address, and the same device (same `asset_id`) answered at another.
+    Moved,
 }
 
 impl ChangeKind {
@@ -63,6 +70,7 @@ impl ChangeKind {
             ChangeKind::Appeared => "appeared",
             ChangeKind::Disappeared => "disappeared",
             ChangeKind::Changed => "changed",
+            ChangeKind::Moved => "moved",
         }
     }
 }
@@ -81,10 +89,13 @@ pub struct FieldChange {
 /// One change event, as `otscan diff` writes it (one JSON object per line).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct Change {
-    /// Appeared, disappeared or changed.
+    /// Appeared, disappeared, changed or moved.
     pub kind: ChangeKind,
-    /// The device's address.
+    /// The device's address (for `moved`, the new one).
     pub ip: IpAddr,
+    /// For `moved`: the address the device had in the old scan.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub previous_ip: Option<IpAddr>,
     /// For `changed`, the fields that differ; for `appeared` / `disappeared`,
     /// every compared field the scan that saw the device knew (the other side
     /// `null`), so the event says what came or went.
@@ -99,7 +110,10 @@ impl fmt::Display for Change {
     /// `changed 10.0.0.5: firmware_version "20.11" -> "20.13" (notable)`.
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.kind.name(), self.ip)?;
-        if self.kind == ChangeKind::Changed {
+        if let Some(previous) = self.previous_ip {
+            write!(f, " (was {previous})")?;
+        }
+        if matches!(self.kind, ChangeKind::Changed | ChangeKind::Moved) {
             let parts: Vec<String> = self
                 .fields
                 .iter()
@@ -196,37 +210,67 @@ fn expand(snapshot: &Snapshot) -> Vec<(&'static str, Value)> {
 }
 
 /// Responsive records by address, the last record of an address winning.
-fn by_ip(records: &[AssetRecord]) -> BTreeMap<IpAddr, Snapshot> {
+fn by_ip(records: &[AssetRecord]) -> Inventory {
     let mut inventory = Inventory::default();
     for r in records {
         inventory.add(r, 0);
     }
-    inventory.devices
+    inventory
 }
 
 /// The changes from `old` to `new`, sorted by address. Empty when nothing changed.
 pub fn diff(old: &[AssetRecord], new: &[AssetRecord]) -> Vec<Change> {
     let (old, new) = (by_ip(old), by_ip(new));
-    changes_between(&old, &new).collect()
+    changes(&old, &new).collect()
 }
 
-/// The changes from `old` to `new` one at a time, sorted by address.
+/// The changes from `old` to `new` one at a time, sorted by address (a moved device
+/// at its new address).
 pub fn changes<'a>(old: &'a Inventory, new: &'a Inventory) -> impl Iterator<Item = Change> + 'a {
-    changes_between(&old.devices, &new.devices)
-}
-
-fn changes_between<'a>(
-    old: &'a BTreeMap<IpAddr, Snapshot>,
-    new: &'a BTreeMap<IpAddr, Snapshot>,
-) -> impl Iterator<Item = Change> + 'a {
-    let ips: BTreeSet<IpAddr> = old.keys().chain(new.keys()).copied().collect();
-    ips.into_iter()
-        .filter_map(move |ip| match (old.get(&ip), new.get(&ip)) {
-            (None, Some(n)) => Some(one_sided(ChangeKind::Appeared, ip, n)),
+    let moves = moves(old, new);
+    let moved_from: BTreeSet<IpAddr> = moves.values().copied().collect();
+    let ips: BTreeSet<IpAddr> = old
+        .devices
+        .keys()
+        .chain(new.devices.keys())
+        .copied()
+        .collect();
+    ips.into_iter().filter_map(move |ip| {
+        if moved_from.contains(&ip) && !new.devices.contains_key(&ip) {
+            return None;
+        }
+        match (old.devices.get(&ip), new.devices.get(&ip)) {
+            (None, Some(n)) => match moves.get(&ip) {
+                Some(&from) => Some(moved(from, ip, &old.devices[&from], n)),
+                None => Some(one_sided(ChangeKind::Appeared, ip, n)),
+            },
             (Some(o), None) => Some(one_sided(ChangeKind::Disappeared, ip, o)),
             (Some(o), Some(n)) => changed(ip, o, n),
             (None, None) => None,
-        })
+        }
+    })
+}
+
+/// New address -> old address of each device that left an address and showed up, with
+/// the same asset id, at an address that answered nothing in the old scan. An `ip:` id
+/// never moves; each old address pairs at most once.
+fn moves(old: &Inventory, new: &Inventory) -> BTreeMap<IpAddr, IpAddr> {
+    let mut gone: BTreeMap<&str, IpAddr> = BTreeMap::new();
+    for (ip, id) in &old.ids {
+        if !new.devices.contains_key(ip) && !id.starts_with("ip:") {
+            gone.entry(id.as_str()).or_insert(*ip);
+        }
+    }
+    let mut pairs = BTreeMap::new();
+    for (ip, id) in &new.ids {
+        if old.devices.contains_key(ip) {
+            continue;
+        }
+        if let Some(from) = gone.remove(id.as_str()) {
+            pairs.insert(*ip, from);
+        }
+    }
+    pairs
 }
 
 /// An address with more than one record in one scan file.
@@ -246,6 +290,8 @@ pub struct Duplicate {
 #[derive(Debug, Default)]
 pub struct Inventory {
     devices: BTreeMap<IpAddr, Snapshot>,
+    /// The asset id of each address in `devices`.
+    ids: BTreeMap<IpAddr, String>,
     /// First line of every address seen, to report duplicates.
     first_lines: BTreeMap<IpAddr, u64>,
     /// Records read.
@@ -286,10 +332,18 @@ impl Inventory {
         }
         if r.responsive {
             self.devices.insert(r.ip, compact(r));
+            let id = r.asset_id.clone().unwrap_or_else(|| {
+                // A record from before asset ids: derived from its fields as a scan would.
+                let mut derived = r.clone();
+                crate::record::derive::finish(&mut derived);
+                derived.asset_id.unwrap_or_default()
+            });
+            self.ids.insert(r.ip, id);
         } else {
             // A later unresponsive record for the address supersedes an
             // earlier answer: the latest word on the device is that it is gone.
             self.devices.remove(&r.ip);
+            self.ids.remove(&r.ip);
         }
     }
 
@@ -328,9 +382,33 @@ fn one_sided(kind: ChangeKind, ip: IpAddr, snapshot: &Snapshot) -> Change {
     Change {
         kind,
         ip,
+        previous_ip: None,
         fields,
         notable: false,
     }
+}
+
+/// The event of a device that moved from `from` to `to`: the address first, then every
+/// other compared field that differs.
+fn moved(from: IpAddr, to: IpAddr, old: &Snapshot, new: &Snapshot) -> Change {
+    let mut change = changed(to, old, new).unwrap_or(Change {
+        kind: ChangeKind::Changed,
+        ip: to,
+        previous_ip: None,
+        fields: Vec::new(),
+        notable: false,
+    });
+    change.kind = ChangeKind::Moved;
+    change.previous_ip = Some(from);
+    change.fields.insert(
+        0,
+        FieldChange {
+            field: "ip".to_owned(),
+            before: Value::String(from.to_string()),
+            after: Value::String(to.to_string()),
+        },
+    );
+    change
 }
 
 fn changed(ip: IpAddr, old: &Snapshot, new: &Snapshot) -> Option<Change> {
@@ -356,6 +434,7 @@ fn changed(ip: IpAddr, old: &Snapshot, new: &Snapshot) -> Option<Change> {
     Some(Change {
         kind: ChangeKind::Changed,
         ip,
+        previous_ip: None,
         fields,
         notable,
     })

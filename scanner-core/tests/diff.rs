@@ -268,3 +268,69 @@ fn change_events_serialize_as_documented() {
         );
     }
 }
+
+#[test]
+fn a_device_at_a_new_address_is_moved_not_gone_and_new() {
+    // The same PLC (same vendor and serial, so the same asset id) answered at .12 in the
+    // old scan and at .40 in the new one, with a firmware update on the way.
+    let old = vec![
+        device("scan-a", "10.20.0.11", "1.0", "S11"),
+        device("scan-a", "10.20.0.12", "1.0", "S12"),
+    ];
+    let mut new = vec![
+        device("scan-b", "10.20.0.11", "1.0", "S11"),
+        device("scan-b", "10.20.0.40", "1.1", "S12"),
+    ];
+    // New scans carry the id; old ones (written before asset ids) get it derived on read.
+    for r in &mut new {
+        scanner_core::record::derive::finish(r);
+    }
+    assert_eq!(
+        new[1].asset_id.as_deref(),
+        Some("serial:phoenix-contact:S12")
+    );
+    let changes = diff::diff(&old, &new);
+    assert_eq!(changes.len(), 1, "{changes:?}");
+    let moved = &changes[0];
+    assert_eq!(moved.kind, ChangeKind::Moved);
+    assert_eq!(moved.ip.to_string(), "10.20.0.40");
+    assert_eq!(
+        moved.previous_ip.map(|ip| ip.to_string()).as_deref(),
+        Some("10.20.0.12")
+    );
+    let fields: Vec<(&str, &Value, &Value)> = moved
+        .fields
+        .iter()
+        .map(|f| (f.field.as_str(), &f.before, &f.after))
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            ("ip", &json!("10.20.0.12"), &json!("10.20.0.40")),
+            ("firmware_version", &json!("1.0"), &json!("1.1")),
+        ]
+    );
+    assert!(
+        moved.notable,
+        "a firmware replaced on the way is still notable"
+    );
+    assert_eq!(
+        moved.to_string(),
+        "moved 10.20.0.40 (was 10.20.0.12): ip \"10.20.0.12\" -> \"10.20.0.40\"; \
+         firmware_version \"1.0\" -> \"1.1\" (notable)"
+    );
+
+    // A device known only by its address cannot move: its ip: id changes with it.
+    let anonymous = |scan: &str, ip: &str| {
+        let mut r = device(scan, ip, "1.0", "S1");
+        r.vendor = None;
+        r.serial_number = None;
+        r
+    };
+    let changes = diff::diff(
+        &[anonymous("a", "10.20.0.12")],
+        &[anonymous("b", "10.20.0.40")],
+    );
+    let kinds: Vec<ChangeKind> = changes.iter().map(|c| c.kind).collect();
+    assert_eq!(kinds, [ChangeKind::Disappeared, ChangeKind::Appeared]);
+}

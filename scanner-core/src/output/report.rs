@@ -149,6 +149,7 @@ struct DiffView {
     appeared: usize,
     vanished: usize,
     changed: usize,
+    moved: usize,
     changes: Vec<ChangeView>,
 }
 
@@ -349,8 +350,9 @@ fn diff_view(older_name: &str, changes: &[Change]) -> DiffView {
     let rank = |c: &Change| match (c.notable, c.kind) {
         (true, _) => 0,
         (false, ChangeKind::Changed) => 1,
-        (false, ChangeKind::Appeared) => 2,
-        (false, ChangeKind::Disappeared) => 3,
+        (false, ChangeKind::Moved) => 2,
+        (false, ChangeKind::Appeared) => 3,
+        (false, ChangeKind::Disappeared) => 4,
     };
     let mut sorted: Vec<&Change> = changes.iter().collect();
     sorted.sort_by_key(|c| rank(c));
@@ -371,6 +373,7 @@ fn diff_view(older_name: &str, changes: &[Change]) -> DiffView {
         appeared: of(ChangeKind::Appeared),
         vanished: of(ChangeKind::Disappeared),
         changed: of(ChangeKind::Changed),
+        moved: of(ChangeKind::Moved),
         changes: sorted
             .into_iter()
             .map(|c| ChangeView {
@@ -378,11 +381,12 @@ fn diff_view(older_name: &str, changes: &[Change]) -> DiffView {
                     ChangeKind::Appeared => "appeared",
                     ChangeKind::Disappeared => "vanished",
                     ChangeKind::Changed => "changed",
+                    ChangeKind::Moved => "moved",
                 },
                 ip: c.ip.to_string(),
                 notable: c.notable,
                 fields: match c.kind {
-                    ChangeKind::Changed => c
+                    ChangeKind::Changed | ChangeKind::Moved => c
                         .fields
                         .iter()
                         .map(|f| (f.field.clone(), show(&f.before), show(&f.after)))
