@@ -177,6 +177,17 @@ fn id_part(text: &str) -> String {
     out.trim_end_matches('-').to_owned()
 }
 
+/// True for a MAC that can name one interface: six hex octets, not all zero, not all
+/// ones, and not a group (multicast or broadcast) address. Devices that report
+/// `00:00:00:00:00:00` would otherwise all share one asset id.
+fn unicast_mac(mac: &str) -> bool {
+    let octets: Vec<u8> = mac
+        .split([':', '-'])
+        .filter_map(|o| u8::from_str_radix(o, 16).ok())
+        .collect();
+    octets.len() == 6 && octets.iter().any(|&o| o != 0) && octets[0] & 0x01 == 0
+}
+
 /// A protocol's unique id for a device in its details, as an asset id.
 type ProtocolId = fn(&ServiceDetails) -> Option<String>;
 
@@ -226,7 +237,7 @@ fn snmp_engine_id(details: &ServiceDetails) -> Option<String> {
 
 /// The record's stable identity and what it is derived from, strongest first:
 /// - `mac`: `mac:00:1b:1b:21:04:a7`, the device's MAC (SNMP ifPhysAddress or a MAC-format
-///   engine id);
+///   engine id), unless it is all zeros or a group address;
 /// - `vendor+serial_number`: `serial:siemens:S C-X4U421302009`, canonical vendor and serial
 ///   (serials are unique per vendor, not across vendors);
 /// - `opcua application_uri`: `opcua:urn:...`, the ApplicationUri OPC UA requires to be
@@ -243,7 +254,7 @@ fn snmp_engine_id(details: &ServiceDetails) -> Option<String> {
 /// The same device gives the same id in every scan as long as the same protocols answer;
 /// a protocol that answered once and not again can move the id down this list.
 pub fn asset_id(record: &AssetRecord) -> (String, &'static str) {
-    if let Some(mac) = record.mac.as_deref() {
+    if let Some(mac) = record.mac.as_deref().filter(|m| unicast_mac(m)) {
         return (format!("mac:{}", mac.to_ascii_lowercase()), "mac");
     }
     if let (Some(vendor), Some(serial)) = (&record.vendor, &record.serial_number) {
@@ -332,6 +343,16 @@ mod tests {
         r.vendor = Some("Rockwell Automation".into());
         r.serial_number = Some("006C061A".into());
         assert_eq!(id(&r).0, "serial:rockwell-automation:006C061A");
+        // A MAC no interface has is no identity: the serial stays.
+        for unusable in [
+            "00:00:00:00:00:00",
+            "ff:ff:ff:ff:ff:ff",
+            "01:00:5e:00:00:01",
+            "garbage",
+        ] {
+            r.mac = Some(unusable.into());
+            assert_eq!(id(&r).1, "vendor+serial_number", "{unusable}");
+        }
         r.mac = Some("00:1D:9C:AA:BB:CC".into());
         assert_eq!(id(&r), ("mac:00:1d:9c:aa:bb:cc".to_owned(), "mac"));
         // Without any of them: the address.
