@@ -421,6 +421,15 @@ fn ocsf_events_satisfy_the_schema_subset() {
             &event["device"],
             &mut problems,
         );
+        for (i, o) in event["observables"].as_array().unwrap().iter().enumerate() {
+            check_ocsf_object(
+                &schema,
+                "observable",
+                &format!("event.observables[{i}]"),
+                o,
+                &mut problems,
+            );
+        }
         assert!(problems.is_empty(), "{}: {problems:#?}", r.ip);
 
         let category = class["category"]["uid"].as_u64().unwrap();
@@ -465,12 +474,17 @@ fn ocsf_validator_rejects_what_it_should() {
     assert!(all.contains("required attribute port missing"), "{all}");
 }
 
+/// The fixture records in `format`.
+fn encoded(format: Format) -> Vec<Value> {
+    records()
+        .iter()
+        .map(|r| output::encode(r, format, &meta()))
+        .collect()
+}
+
 #[test]
 fn ocsf_device_types_and_open_ports() {
-    let events: Vec<Value> = records()
-        .iter()
-        .map(|r| output::encode(r, Format::Ocsf, &meta()))
-        .collect();
+    let events = encoded(Format::Ocsf);
     let [plc, switch, coupler, hmi, silent] = &events[..] else {
         panic!("five fixture records")
     };
@@ -525,6 +539,77 @@ fn ocsf_device_types_and_open_ports() {
     assert_eq!(plc["unmapped"]["enrichment"]["criticality"], "high");
     assert_eq!(switch["device"]["mac"], "00:80:63:0a:0b:0c");
     assert_eq!(coupler["device"]["name"], "io-rack-3.plant.example");
+}
+
+/// What a SIEM pivots on: every address and name of the device as an
+/// observable pointing at the attribute that holds it, with OCSF's type ids.
+#[test]
+fn ocsf_observables_name_the_addresses_and_names() {
+    let events = encoded(Format::Ocsf);
+    let observed = |e: &Value| -> Vec<(String, u64, String)> {
+        e["observables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["name"].as_str().unwrap().to_owned(),
+                    o["type_id"].as_u64().unwrap(),
+                    o["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let own = |name: &str, type_id: u64, value: &str| (name.to_owned(), type_id, value.to_owned());
+    assert_eq!(
+        observed(&events[1]),
+        vec![
+            own("device.ip", 2, "10.20.0.2"),
+            own("device.mac", 3, "00:80:63:0a:0b:0c"),
+            own("device.hostname", 1, "sw-cell-1"),
+        ]
+    );
+    assert_eq!(
+        observed(&events[2]),
+        vec![
+            own("device.ip", 2, "10.20.0.17"),
+            own("device.name", 1, "io-rack-3.plant.example"),
+        ]
+    );
+    assert_eq!(
+        observed(&events[3]),
+        vec![own("device.ip", 2, "fd00:20::5")]
+    );
+    // Each observable's value is the value of the attribute it names.
+    for e in &events {
+        for (name, _, value) in observed(e) {
+            let attribute = name.strip_prefix("device.").unwrap();
+            assert_eq!(e["device"][attribute], value.as_str(), "{name}");
+        }
+    }
+}
+
+/// Success when a probe read the identity; a device that only refused
+/// identification (the HMI's Modbus exception) is a Failure that says why.
+#[test]
+fn ocsf_status_says_whether_the_identity_was_read() {
+    let events = encoded(Format::Ocsf);
+    for e in &events[..3] {
+        assert_eq!(
+            (e["status_id"].clone(), e["status"].clone()),
+            (json!(1), json!("Success"))
+        );
+        assert!(e.get("status_detail").is_none());
+    }
+    let hmi = &events[3];
+    assert_eq!(
+        (hmi["status_id"].clone(), hmi["status"].clone()),
+        (json!(2), json!("Failure"))
+    );
+    assert_eq!(
+        hmi["status_detail"],
+        "identity not read: modbus/tcp application-error"
+    );
 }
 
 // ---------------------------------------------------------------- ECS
@@ -604,10 +689,7 @@ fn ecs_documents_use_only_ecs_fields_or_the_custom_namespace() {
 
 #[test]
 fn ecs_categorization_and_identity() {
-    let docs: Vec<Value> = records()
-        .iter()
-        .map(|r| output::encode(r, Format::Ecs, &meta()))
-        .collect();
+    let docs = encoded(Format::Ecs);
     for (doc, r) in docs.iter().zip(records()) {
         assert_eq!(doc["event"]["kind"], "asset");
         assert_eq!(doc["event"]["category"], json!(["host"]));
