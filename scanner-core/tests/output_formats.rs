@@ -712,12 +712,16 @@ fn ecs_categorization_and_identity() {
     assert_eq!(switch["host"]["mac"], json!(["00-80-63-0A-0B-0C"]));
     assert_eq!(switch["host"]["hostname"], "sw-cell-1");
     assert_eq!(switch["host"]["name"], "sw-cell-1");
-    assert_eq!(switch["network"]["protocol"], json!(["snmp"]));
+    assert_eq!(switch["network"]["protocol"], "snmp");
+    assert_eq!(switch["otscan"]["protocols"], json!(["snmp"]));
     assert_eq!(switch["device"]["model"]["name"], "RSP35");
     let plc = &docs[0];
     assert_eq!(
-        plc["network"]["protocol"],
-        json!(["enip"]),
+        (
+            plc["network"]["protocol"].clone(),
+            plc["otscan"]["protocols"].clone()
+        ),
+        (json!("enip"), json!(["enip"])),
         "refused Modbus did not answer"
     );
     assert_eq!(
@@ -733,9 +737,41 @@ fn ecs_categorization_and_identity() {
     );
     assert_eq!(plc["labels"]["criticality"], "high");
     assert_eq!(
-        docs[3]["network"]["protocol"],
-        json!(["modbus"]),
+        docs[3]["network"]["protocol"], "modbus",
         "an exception is an answer"
     );
     assert!(docs[4].get("network").is_none(), "nothing answered");
+    assert!(docs[4]["otscan"].get("protocols").is_none());
+}
+
+/// ECS `network.protocol` is one keyword: a device several protocols answered
+/// for is filed under the one that identified it, the others stay in
+/// `otscan.protocols`.
+#[test]
+fn ecs_network_protocol_is_the_identifying_protocol() {
+    let mut r = base("10.20.0.30", "2026-03-01T12:00:06Z");
+    r.responsive = true;
+    r.vendor = Some("Siemens".into());
+    r.services = ["modbus", "s7", "snmp"]
+        .iter()
+        .map(|p| {
+            service(
+                json!({"protocol": p, "transport": "tcp", "port": 1, "status": "success",
+                "timestamp": "2026-03-01T12:00:06Z", "requests": 1}),
+            )
+        })
+        .collect();
+    let doc = |r: &AssetRecord| output::encode(r, Format::Ecs, &meta());
+    // No source recorded: the first protocol that answered, in probe order.
+    assert_eq!(doc(&r)["network"]["protocol"], "modbus");
+    r.sources
+        .insert("vendor".into(), scanner_core::Protocol::S7);
+    assert_eq!(doc(&r)["network"]["protocol"], "s7");
+    assert_eq!(
+        doc(&r)["otscan"]["protocols"],
+        json!(["modbus", "s7", "snmp"])
+    );
+    // A source whose service did not answer (a record edited by hand) is not used.
+    r.services[1].status = scanner_core::record::Status::ConnectionRefused;
+    assert_eq!(doc(&r)["network"]["protocol"], "modbus");
 }

@@ -17,7 +17,8 @@
 //! | `model`, else `product_name` | `device.model.name` |
 //! | `product_code` | `device.model.identifier` |
 //! | `serial_number` | `device.serial_number` |
-//! | protocols that answered | `network.protocol[]` (lower-case) |
+//! | the protocol that identified the device | `network.protocol` (one lower-case value: the protocol `sources.vendor` names, else the first service that answered in its protocol) |
+//! | every protocol that answered | `otscan.protocols[]` (sorted, the one in `network.protocol` included) |
 //! | otscan itself | `observer.vendor`, `observer.product`, `observer.type: scanner`, `observer.version`, `observer.hostname` |
 //! | enrichment `location` | `host.geo.name` |
 //! | other enrichment attributes | `labels.asset_number`, `labels.criticality`, `labels.zone`, `labels.conduit`, `labels.owner`, `labels.notes` |
@@ -93,9 +94,8 @@ pub fn encode(record: &AssetRecord, meta: &OutputMeta) -> Value {
     put(&mut device, "serial_number", record.serial_number.clone());
     put_object(&mut doc, "device", device);
 
-    let protocols = answering_protocols(record);
-    if !protocols.is_empty() {
-        doc.insert("network".into(), json!({ "protocol": protocols }));
+    if let Some(protocol) = primary_protocol(record) {
+        doc.insert("network".into(), json!({ "protocol": protocol }));
     }
 
     let mut related = Map::new();
@@ -119,6 +119,25 @@ pub fn encode(record: &AssetRecord, meta: &OutputMeta) -> Value {
         Value::Object(custom(record, mac.is_none())),
     );
     Value::Object(doc)
+}
+
+/// The one protocol for `network.protocol`, which ECS defines as a single
+/// keyword: the protocol that named the vendor (it identified the device), else
+/// the first service, in probe order, that answered in its protocol.
+pub fn primary_protocol(record: &AssetRecord) -> Option<&'static str> {
+    let answering = answering_protocols(record);
+    record
+        .sources
+        .get("vendor")
+        .map(|p| p.name())
+        .filter(|name| answering.contains(name))
+        .or_else(|| {
+            record
+                .services
+                .iter()
+                .find(|s| s.status.is_protocol_answer())
+                .map(|s| s.protocol.name())
+        })
 }
 
 /// Enrichment attributes ECS has no field for; labels are flat keyword pairs.
@@ -162,6 +181,10 @@ fn custom(record: &AssetRecord, mac_not_ecs: bool) -> Map<String, Value> {
     if mac_not_ecs {
         // Keep a MAC that could not be put in ECS form rather than drop it.
         put(&mut custom, "mac", record.mac.clone());
+    }
+    let protocols = answering_protocols(record);
+    if !protocols.is_empty() {
+        custom.insert("protocols".into(), json!(protocols));
     }
     custom.insert("services".into(), super::service_summaries(record));
     custom
