@@ -25,6 +25,7 @@ fn meta() -> OutputMeta {
     OutputMeta {
         product_version: "0.0.0-test".to_owned(),
         scanner_hostname: Some("scanner-01.ops.example".to_owned()),
+        ..OutputMeta::default()
     }
 }
 
@@ -243,6 +244,7 @@ fn native_and_hec_carry_the_record_unchanged() {
         assert_eq!(hec["host"], r.ip.to_string());
         assert_eq!(hec["source"], "otscan");
         assert_eq!(hec["sourcetype"], "otscan:asset");
+        assert!(hec.get("index").is_none(), "the token's default index");
         let seconds = hec["time"].as_f64().unwrap();
         let expected = r.observed_at.as_millisecond() as f64 / 1000.0;
         assert!((seconds - expected).abs() < 1e-6, "{seconds} vs {expected}");
@@ -251,6 +253,39 @@ fn native_and_hec_carry_the_record_unchanged() {
             r
         );
     }
+}
+
+/// `--hec-index`, `--hec-source` and `--hec-sourcetype` land in the envelope.
+#[test]
+fn hec_envelope_takes_the_chosen_index_source_and_sourcetype() {
+    let meta = OutputMeta {
+        hec: output::hec::HecFields {
+            index: Some("ot_assets".into()),
+            source: "otscan plant A".into(),
+            sourcetype: "otscan:asset:plant".into(),
+        },
+        ..meta()
+    };
+    let hec = output::encode(&records()[0], Format::Hec, &meta);
+    assert_eq!(hec["index"], "ot_assets");
+    assert_eq!(hec["source"], "otscan plant A");
+    assert_eq!(hec["sourcetype"], "otscan:asset:plant");
+}
+
+/// OCSF and ECS describe devices: an address that answered nothing has no event;
+/// the native record and HEC keep it, saying `responsive: false`.
+#[test]
+fn silent_addresses_are_no_ocsf_device_and_no_ecs_asset() {
+    let records = records();
+    let silent = &records[4];
+    assert!(!silent.responsive);
+    assert!(!output::emits(silent, Format::Ocsf));
+    assert!(!output::emits(silent, Format::Ecs));
+    assert!(output::emits(silent, Format::Native));
+    assert!(output::emits(silent, Format::Hec));
+    // A device that answered only with an error is still a device.
+    assert!(output::emits(&records[3], Format::Ocsf));
+    assert!(output::emits(&records[3], Format::Ecs));
 }
 
 // ---------------------------------------------------------------- OCSF
