@@ -241,3 +241,312 @@ async fn emit_all_scans_write_no_ocsf_or_ecs_event_for_empty_addresses() {
         }
     }
 }
+
+// ------------------------------------------------------------------ rsyslog
+
+/// The repository's root (the workspace), for docs/ and the checked-in scans.
+fn repo() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .unwrap()
+        .to_owned()
+}
+
+/// The demo plant's 60 devices as a saved native scan (checked in as a golden file).
+fn plant_scan() -> std::path::PathBuf {
+    repo().join("scanner-core/tests/data/golden/plant-native.jsonl")
+}
+
+/// The configuration block of docs/siem.md, its paths moved into `dir`: the test
+/// runs the documented recipe, not a copy of it.
+fn recipe(dir: &Path) -> String {
+    let doc = std::fs::read_to_string(repo().join("docs/siem.md")).unwrap();
+    let start = doc
+        .find("```rsyslog\n")
+        .expect("docs/siem.md has an rsyslog block")
+        + 11;
+    let len = doc[start..].find("\n```").unwrap();
+    moved(&doc[start..start + len], dir)
+}
+
+/// `text` with the recipe's system paths replaced by folders of `dir`.
+fn moved(text: &str, dir: &Path) -> String {
+    let d = dir.display();
+    text.replace("/run/otscan/", &format!("{d}/run/"))
+        .replace("/var/lib/otscan/", &format!("{d}/lib/"))
+        .replace("/var/log/otscan/", &format!("{d}/log/"))
+}
+
+/// An rsyslogd of the test's own: its configuration, work directory, socket and
+/// outputs all in `dir`; killed when dropped.
+struct Rsyslogd {
+    child: std::process::Child,
+    dir: std::path::PathBuf,
+}
+
+impl Rsyslogd {
+    /// Starts rsyslogd in the foreground with `config` after what Debian's
+    /// /etc/rsyslog.conf provides (imuxsock loaded, a work directory); the system
+    /// socket /dev/log is left alone. Returns once the otscan socket exists.
+    fn start(dir: &Path, config: &str) -> Rsyslogd {
+        let rsyslogd = Path::new("/usr/sbin/rsyslogd");
+        assert!(
+            rsyslogd.exists(),
+            "rsyslogd missing: scripts/install-deps.sh installs the Debian package rsyslog"
+        );
+        for sub in ["work", "lib", "log"] {
+            std::fs::create_dir_all(dir.join(sub)).unwrap();
+        }
+        let conf = dir.join("rsyslog.conf");
+        let preamble = format!(
+            "global(workDirectory=\"{}/work\")\nmodule(load=\"imuxsock\" SysSock.Use=\"off\")\n",
+            dir.display()
+        );
+        std::fs::write(&conf, preamble + config).unwrap();
+        let check = std::process::Command::new(rsyslogd)
+            .args(["-N1", "-f"])
+            .arg(&conf)
+            .output()
+            .unwrap();
+        assert!(check.status.success(), "rsyslogd -N1: {check:?}");
+        let child = std::process::Command::new(rsyslogd)
+            .args(["-n", "-f"])
+            .arg(&conf)
+            .arg("-i")
+            .arg(dir.join("rsyslogd.pid"))
+            .stdout(std::process::Stdio::null())
+            .stderr(std::fs::File::create(dir.join("rsyslogd.err")).unwrap())
+            .spawn()
+            .unwrap();
+        let daemon = Rsyslogd {
+            child,
+            dir: dir.to_owned(),
+        };
+        let socket = dir.join("run/otscan.sock");
+        let waited = std::time::Instant::now();
+        while !socket.exists() {
+            assert!(
+                waited.elapsed() < std::time::Duration::from_secs(10),
+                "rsyslogd made no socket: {}",
+                std::fs::read_to_string(dir.join("rsyslogd.err")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(50));
+        }
+        daemon
+    }
+
+    /// `otscan ARGS | logger [LOGGER_ARGS] -u SOCKET -t otscan`, a real pipe.
+    fn pipe(&self, otscan_args: &[&str], logger_args: &[&str]) {
+        let mut producer = otscan()
+            .args(otscan_args)
+            .stdout(std::process::Stdio::piped())
+            .spawn()
+            .unwrap();
+        let logger = std::process::Command::new("logger")
+            .args(logger_args)
+            .arg("-u")
+            .arg(self.dir.join("run/otscan.sock"))
+            .args(["-t", "otscan"])
+            .stdin(producer.stdout.take().unwrap())
+            .status()
+            .unwrap();
+        assert!(logger.success(), "logger: {logger:?}");
+        assert!(producer.wait().unwrap().success());
+    }
+
+    /// The lines of `log/NAME` once there are `n`; fails after 20 s.
+    fn lines(&self, name: &str, n: usize) -> Vec<String> {
+        let path = self.dir.join("log").join(name);
+        let waited = std::time::Instant::now();
+        loop {
+            let text = std::fs::read_to_string(&path).unwrap_or_default();
+            let lines: Vec<String> = text.lines().map(str::to_owned).collect();
+            if lines.len() >= n && text.ends_with('\n') {
+                assert_eq!(lines.len(), n, "{name}: more lines than sent");
+                return lines;
+            }
+            assert!(
+                waited.elapsed() < std::time::Duration::from_secs(20),
+                "{name}: {} of {n} lines after 20 s; rsyslogd said: {}",
+                lines.len(),
+                std::fs::read_to_string(self.dir.join("rsyslogd.err")).unwrap_or_default()
+            );
+            std::thread::sleep(std::time::Duration::from_millis(100));
+        }
+    }
+}
+
+impl Drop for Rsyslogd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// A saved native scan with one record of about 20 KiB (the plant's first device
+/// with long site notes from `--enrich`), larger than rsyslog's 8 KiB default.
+fn large_scan(dir: &Path) -> std::path::PathBuf {
+    let first = std::fs::read_to_string(plant_scan()).unwrap();
+    let mut r: serde_json::Value = serde_json::from_str(first.lines().next().unwrap()).unwrap();
+    let notes = "2019-03 firmware 3.10 installed; spare CPU in cabinet 4; ".repeat(350);
+    r["enrichment"] = serde_json::json!({"matched": "127.86.0.0/24", "notes": notes});
+    let path = dir.join("large.jsonl");
+    std::fs::write(&path, r.to_string() + "\n").unwrap();
+    path
+}
+
+/// What `otscan convert SCAN --format FORMAT` writes, as JSON values.
+fn converted(scan: &Path, format: &str) -> Vec<serde_json::Value> {
+    let out = otscan()
+        .args(["convert", "--format", format])
+        .arg(scan)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    records(&out.stdout)
+}
+
+/// Every value of `sent` is in `got` exactly once (rsyslog keeps no order between routes).
+fn assert_same_records(sent: &[serde_json::Value], got: &[String]) {
+    let mut got: Vec<serde_json::Value> = got
+        .iter()
+        .map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("not JSON ({e}): {l}")))
+        .collect();
+    assert_eq!(got.len(), sent.len());
+    for s in sent {
+        let i = got
+            .iter()
+            .position(|g| g == s)
+            .unwrap_or_else(|| panic!("not received whole: {s}"));
+        got.swap_remove(i);
+    }
+}
+
+/// The recipe of docs/siem.md, run by a real rsyslogd: OCSF events of the demo
+/// plant through `logger` and through a file, and a 20 KiB HEC record through
+/// `logger`, all arrive whole and parse back to the values otscan wrote.
+#[test]
+fn the_rsyslog_recipe_ships_every_record_whole() {
+    let dir = temp("siem-rsyslog");
+    let daemon = Rsyslogd::start(&dir, &recipe(&dir));
+    let plant = plant_scan();
+    let plant = plant.to_str().unwrap();
+    let ocsf = converted(Path::new(plant), "ocsf");
+    assert_eq!(ocsf.len(), 60);
+    assert!(
+        ocsf.iter().all(|e| e.to_string().len() > 1024),
+        "every event is larger than logger's default 1 KiB"
+    );
+    // Route 1: the pipe, with the documented logger size.
+    daemon.pipe(
+        &["convert", "--format", "ocsf", plant],
+        &["--size", "65536"],
+    );
+    assert_same_records(&ocsf, &daemon.lines("records.jsonl", 60));
+    // Route 2: a file otscan writes, followed by imfile (which adds $!metadata).
+    let out = otscan()
+        .args(["convert", "--format", "ocsf", plant, "-o"])
+        .arg(dir.join("lib/assets-plant.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let both = daemon.lines("records.jsonl", 120);
+    assert_same_records(&[ocsf.clone(), ocsf.clone()].concat(), &both);
+    // A record larger than rsyslog's default limit, through the pipe.
+    let large = large_scan(&dir);
+    let hec = converted(&large, "hec");
+    assert!(
+        hec[0].to_string().len() > 16 * 1024,
+        "a record of about 20 KiB"
+    );
+    daemon.pipe(
+        &["convert", "--format", "hec", large.to_str().unwrap()],
+        &["--size", "65536"],
+    );
+    let all = daemon.lines("records.jsonl", 121);
+    assert_same_records(&[ocsf.clone(), ocsf, hec].concat(), &all);
+    assert!(
+        !dir.join("log/unparsed.log").exists(),
+        "nothing was cut: {}",
+        std::fs::read_to_string(dir.join("log/unparsed.log")).unwrap_or_default()
+    );
+}
+
+/// The traps the recipe avoids are real: without its settings rsyslogd receives
+/// records split into 1 KiB pieces (logger's default) and cut at 8 KiB (its own
+/// default), and
+/// parsing an OCSF event into `$!` mixes rsyslog's metadata with the event's.
+#[test]
+fn without_the_recipe_records_are_cut_and_ocsf_metadata_clashes() {
+    let dir = temp("siem-rsyslog-naive");
+    let naive = moved(
+        r#"module(load="mmjsonparse")
+module(load="imfile")
+input(type="imuxsock" Socket="/run/otscan/otscan.sock" CreatePath="on" ruleset="naive")
+input(type="imfile" File="/var/lib/otscan/*.jsonl" Tag="otscan" addMetadata="on" ruleset="naive")
+template(name="tree" type="string" string="%$!%\n")
+template(name="text" type="string" string="%msg%\n")
+ruleset(name="naive") {
+  action(type="mmjsonparse" cookie="")
+  if $parsesuccess == "OK" then {
+    set $!metadata!relay = "rsyslog-1";
+    action(type="omfile" file="/var/log/otscan/records.jsonl" template="tree")
+  } else {
+    action(type="omfile" file="/var/log/otscan/unparsed.log" template="text")
+  }
+}
+"#,
+        &dir,
+    );
+    let daemon = Rsyslogd::start(&dir, &naive);
+    // logger without --size: the first OCSF event arrives as 1 KiB pieces, none of
+    // which is JSON.
+    let one = dir.join("one.jsonl");
+    let first = std::fs::read_to_string(plant_scan()).unwrap();
+    std::fs::write(&one, first.lines().next().unwrap().to_owned() + "\n").unwrap();
+    let event = converted(&one, "ocsf")[0].to_string();
+    let pieces = event.len().div_ceil(1024);
+    assert!(pieces >= 2, "{} bytes", event.len());
+    daemon.pipe(&["convert", "--format", "ocsf", one.to_str().unwrap()], &[]);
+    let cut = daemon.lines("unparsed.log", pieces);
+    assert!(
+        cut.iter().all(|p| p.trim().len() <= 1024),
+        "pieces of at most 1 KiB"
+    );
+    let joined: String = cut.iter().map(|p| p.trim_start()).collect();
+    assert_eq!(joined, event, "logger split the record, in order");
+    // logger --size 65536 but rsyslogd's default maxMessageSize: cut at 8 KiB.
+    let large = large_scan(&dir);
+    daemon.pipe(
+        &["convert", "--format", "hec", large.to_str().unwrap()],
+        &["--size", "65536"],
+    );
+    let cut = daemon.lines("unparsed.log", pieces + 1);
+    let len = cut[pieces].trim().len();
+    assert!(
+        (4096..=8192).contains(&len),
+        "cut by rsyslogd at 8 KiB: {len} bytes"
+    );
+    // An OCSF event from a file, parsed into $!: its metadata object took the place
+    // of imfile's (no filename left) and took in the key a rule set.
+    let out = otscan()
+        .args(["convert", "--format", "ocsf", one.to_str().unwrap(), "-o"])
+        .arg(dir.join("lib/assets.jsonl"))
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let sent = &converted(&one, "ocsf")[0];
+    assert!(sent["metadata"].get("relay").is_none());
+    let tree: serde_json::Value =
+        serde_json::from_str(&daemon.lines("records.jsonl", 1)[0]).unwrap();
+    assert_eq!(
+        tree["metadata"]["relay"], "rsyslog-1",
+        "a foreign key inside the OCSF event"
+    );
+    assert!(
+        tree["metadata"].get("filename").is_none(),
+        "imfile's metadata is gone: {}",
+        tree["metadata"]
+    );
+    assert_eq!(tree["metadata"]["uid"], sent["metadata"]["uid"]);
+}
