@@ -6,6 +6,7 @@ use std::time::Duration;
 
 use crate::render::{parse_format_choice, FormatChoice, OutputFormat};
 use clap::{Args, Parser, Subcommand};
+use scanner_core::output::ecs::EcsVersion;
 use scanner_core::output::OutputMeta;
 use scanner_core::window::Window;
 use scanner_core::{Protocol, ProtocolConfigs, Rate, ScanConfig, Shard, Targets};
@@ -34,6 +35,7 @@ Examples:
         https://splunk.example:8088/services/collector/event
   otscan scan 10.20.0.0/24 --format hec --hec-source plant-a --hec-sourcetype otscan:asset
   otscan scan 10.20.0.0/24 --format ecs --enrich inventory.csv
+  otscan scan 10.20.0.0/24 --format ecs --ecs-version 9   ECS 9.2 device.* and host.entity.*
 
 Safe defaults: 100 requests/s overall, 100 ms between packets to one device,
 one TCP connection per device, 2 s timeouts, Modbus unit ids 255,0,1.
@@ -298,6 +300,7 @@ Examples:
   otscan convert scan.jsonl --format ocsf | your-siem-shipper
   otscan convert scan.jsonl --format hec -o scan.hec.json
   otscan convert scan.jsonl --format hec --hec-index ot_assets --hec-sourcetype otscan:asset
+  otscan convert scan.jsonl --format ecs --ecs-version 9     device.* and host.entity.* fields
 
 OCSF and ECS describe devices: records of addresses that answered nothing (taken
 with --emit-all) get no event; native, hec and csv keep them.";
@@ -641,21 +644,31 @@ pub struct SiemArgs {
     /// With --format hec: the events' sourcetype, no blanks [default: otscan:asset].
     #[arg(long, value_name = "NAME", value_parser = parse_hec_sourcetype)]
     pub hec_sourcetype: Option<String>,
+    /// With --format ecs: 8 (ECS 8.17, what ECS has no field for under otscan.*) or 9
+    /// (ECS 9.2: device.vendor.*, device.product.*, device.type and host.entity.*
+    /// replace otscan.vendor_id, product_name, device_type, target_name) [default: 8].
+    #[arg(long, value_name = "8|9", value_parser = parse_ecs_version)]
+    pub ecs_version: Option<EcsVersion>,
 }
 
 impl SiemArgs {
     /// The output settings for `format`, or the one-line error naming an option
     /// that does not apply to it.
     pub fn meta(&self, format: OutputFormat) -> Result<OutputMeta, String> {
-        let is_hec = format == OutputFormat::Json(scanner_core::output::Format::Hec);
-        for (flag, given) in [
-            ("--hec-index", self.hec_index.is_some()),
-            ("--hec-source", self.hec_source.is_some()),
-            ("--hec-sourcetype", self.hec_sourcetype.is_some()),
+        use scanner_core::output::Format;
+        for (flag, given, wanted) in [
+            ("--hec-index", self.hec_index.is_some(), Format::Hec),
+            ("--hec-source", self.hec_source.is_some(), Format::Hec),
+            (
+                "--hec-sourcetype",
+                self.hec_sourcetype.is_some(),
+                Format::Hec,
+            ),
+            ("--ecs-version", self.ecs_version.is_some(), Format::Ecs),
         ] {
-            if given && !is_hec {
+            if given && format != OutputFormat::Json(wanted) {
                 return Err(format!(
-                    "{flag} applies only to --format hec (the format is {format})"
+                    "{flag} applies only to --format {wanted} (the format is {format})"
                 ));
             }
         }
@@ -667,6 +680,7 @@ impl SiemArgs {
         if let Some(sourcetype) = &self.hec_sourcetype {
             meta.hec.sourcetype.clone_from(sourcetype);
         }
+        meta.ecs_version = self.ecs_version.unwrap_or_default();
         Ok(meta)
     }
 
@@ -679,8 +693,16 @@ impl SiemArgs {
         ]
         .into_iter()
         .filter_map(|(key, value)| value.as_ref().map(|v| (key, format!("{v:?}"))))
+        .chain(
+            self.ecs_version
+                .map(|v| ("ecs-version", format!("{:?}", v.version()))),
+        )
         .collect()
     }
+}
+
+fn parse_ecs_version(s: &str) -> Result<EcsVersion, String> {
+    s.parse()
 }
 
 fn parse_hec_index(s: &str) -> Result<String, String> {

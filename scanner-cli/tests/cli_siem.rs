@@ -54,6 +54,18 @@ fn saved_scan(dir: &Path) -> std::path::PathBuf {
     path
 }
 
+/// `otscan convert SCAN ARGS`, which must succeed: its records and its stderr.
+fn convert(scan: &Path, args: &[&str]) -> (Vec<serde_json::Value>, String) {
+    let out = otscan()
+        .arg("convert")
+        .arg(scan)
+        .args(args)
+        .output()
+        .unwrap();
+    assert_eq!(out.status.code(), Some(0), "{args:?}: {out:?}");
+    (records(&out.stdout), stderr(&out))
+}
+
 fn assert_usage_error(args: &[&str], names: &str) {
     let out = otscan().args(args).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "args {args:?}: {out:?}");
@@ -67,7 +79,7 @@ fn assert_usage_error(args: &[&str], names: &str) {
 }
 
 #[test]
-fn bad_hec_fields_are_refused_naming_the_argument() {
+fn bad_hec_and_ecs_options_are_refused_naming_the_argument() {
     let dir = temp("siem-usage");
     let scan = saved_scan(&dir);
     let scan = scan.to_str().unwrap();
@@ -114,25 +126,62 @@ fn bad_hec_fields_are_refused_naming_the_argument() {
         &["demo", "--format", "ecs", "--hec-source", "x"],
         "--hec-source",
     );
+    // --ecs-version: 8 or 9, and only for ECS documents.
+    assert_usage_error(
+        &[
+            "scan",
+            "127.151.1.1",
+            "--format",
+            "ecs",
+            "--ecs-version",
+            "10",
+        ],
+        "--ecs-version",
+    );
+    assert_usage_error(
+        &["demo", "--format", "ecs", "--ecs-version", "nine"],
+        "--ecs-version",
+    );
+    assert_usage_error(
+        &["convert", scan, "--format", "ocsf", "--ecs-version", "9"],
+        "--ecs-version applies only to --format ecs",
+    );
+}
+
+#[test]
+fn convert_writes_ecs_9_documents_on_request() {
+    let dir = temp("siem-ecs9");
+    let scan = saved_scan(&dir);
+    let docs = convert(&scan, &["--format", "ecs", "--ecs-version", "9"]).0;
+    assert_eq!(docs.len(), 2, "the silent address is no asset");
+    for d in &docs {
+        assert_eq!(d["ecs"]["version"], "9.2.0");
+        assert_eq!(d["device"]["vendor"]["name"], "Schneider Electric");
+        assert_eq!(d["host"]["entity"]["type"], serde_json::json!(["host"]));
+    }
+    let d = &converted(&scan, "ecs")[0];
+    assert_eq!(d["ecs"]["version"], "8.17.0", "8 stays the default");
+    assert!(d["host"].get("entity").is_none());
 }
 
 #[test]
 fn convert_puts_the_chosen_index_source_and_sourcetype_in_every_envelope() {
     let dir = temp("siem-hec");
     let scan = saved_scan(&dir);
-    let out = otscan()
-        .args(["convert", "--format", "hec", "--hec-index", "ot_assets"])
-        .args([
+    let envelopes = convert(
+        &scan,
+        &[
+            "--format",
+            "hec",
+            "--hec-index",
+            "ot_assets",
             "--hec-source",
             "otscan plant A",
             "--hec-sourcetype",
             "otscan:asset:a",
-        ])
-        .arg(&scan)
-        .output()
-        .unwrap();
-    assert_eq!(out.status.code(), Some(0), "{out:?}");
-    let envelopes = records(&out.stdout);
+        ],
+    )
+    .0;
     assert_eq!(envelopes.len(), 3, "HEC keeps the silent address");
     for e in &envelopes {
         assert_eq!(e["index"], "ot_assets");
@@ -141,12 +190,7 @@ fn convert_puts_the_chosen_index_source_and_sourcetype_in_every_envelope() {
     }
     assert_eq!(envelopes[1]["event"]["responsive"], false);
     // Without the flags: Splunk's defaults for otscan, and no index (the token's).
-    let out = otscan()
-        .args(["convert", "--format", "hec"])
-        .arg(&scan)
-        .output()
-        .unwrap();
-    let e = &records(&out.stdout)[0];
+    let e = &converted(&scan, "hec")[0];
     assert_eq!(
         (e["source"].as_str(), e["sourcetype"].as_str()),
         (Some("otscan"), Some("otscan:asset"))
@@ -163,25 +207,19 @@ fn convert_leaves_silent_addresses_out_of_ocsf_and_ecs() {
         ("ecs", "/host/ip/0"),
         ("native", "/ip"),
     ] {
-        let out = otscan()
-            .args(["convert", "--format", format])
-            .arg(&scan)
-            .output()
-            .unwrap();
-        assert_eq!(out.status.code(), Some(0), "{out:?}");
-        let ips: Vec<String> = records(&out.stdout)
+        let (lines, said) = convert(&scan, &["--format", format]);
+        let ips: Vec<&str> = lines
             .iter()
-            .map(|e| e.pointer(ip).unwrap().as_str().unwrap().to_owned())
+            .map(|e| e.pointer(ip).unwrap().as_str().unwrap())
             .collect();
         if format == "native" {
             assert_eq!(ips, ["10.9.0.1", "10.9.0.2", "10.9.0.3"]);
         } else {
             assert_eq!(ips, ["10.9.0.1", "10.9.0.3"], "{format}");
             assert!(
-                stderr(&out).contains("2 records as ")
-                    && stderr(&out).contains("1 addresses that answered nothing left out"),
-                "{}",
-                stderr(&out)
+                said.contains("2 records as ")
+                    && said.contains("1 addresses that answered nothing left out"),
+                "{said}"
             );
         }
     }
@@ -397,13 +435,7 @@ fn large_scan(dir: &Path) -> std::path::PathBuf {
 
 /// What `otscan convert SCAN --format FORMAT` writes, as JSON values.
 fn converted(scan: &Path, format: &str) -> Vec<serde_json::Value> {
-    let out = otscan()
-        .args(["convert", "--format", format])
-        .arg(scan)
-        .output()
-        .unwrap();
-    assert!(out.status.success(), "{out:?}");
-    records(&out.stdout)
+    convert(scan, &["--format", format]).0
 }
 
 /// Every value of `sent` is in `got` exactly once (rsyslog keeps no order between routes).

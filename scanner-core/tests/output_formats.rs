@@ -145,10 +145,14 @@ fn records() -> Vec<AssetRecord> {
 }
 
 fn golden(format: Format) {
-    let path = data(&format!("golden/{format}.jsonl"));
+    golden_file(format, &meta(), &format!("golden/{format}.jsonl"));
+}
+
+fn golden_file(format: Format, meta: &OutputMeta, name: &str) {
+    let path = data(name);
     let produced: Vec<String> = records()
         .iter()
-        .map(|r| output::encode_line(r, format, &meta()))
+        .map(|r| output::encode_line(r, format, meta))
         .collect();
     if std::env::var_os("OTSCAN_UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -196,6 +200,18 @@ fn golden_ecs() {
 #[test]
 fn golden_hec() {
     golden(Format::Hec);
+}
+
+fn meta_ecs9() -> OutputMeta {
+    OutputMeta {
+        ecs_version: output::ecs::EcsVersion::V9,
+        ..meta()
+    }
+}
+
+#[test]
+fn golden_ecs9() {
+    golden_file(Format::Ecs, &meta_ecs9(), "golden/ecs9.jsonl");
 }
 
 #[test]
@@ -649,8 +665,8 @@ fn ocsf_status_says_whether_the_identity_was_read() {
 
 // ---------------------------------------------------------------- ECS
 
-fn ecs_fields() -> BTreeSet<String> {
-    std::fs::read_to_string(data("ecs-fields-used.txt"))
+fn ecs_fields(list: &str) -> BTreeSet<String> {
+    std::fs::read_to_string(data(list))
         .unwrap()
         .lines()
         .map(str::trim)
@@ -686,7 +702,7 @@ fn leaves(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
 
 #[test]
 fn ecs_documents_use_only_ecs_fields_or_the_custom_namespace() {
-    let known = ecs_fields();
+    let known = ecs_fields("ecs-fields-used.txt");
     let mut used = BTreeSet::new();
     for r in records() {
         let doc = output::encode(&r, Format::Ecs, &meta());
@@ -720,6 +736,62 @@ fn ecs_documents_use_only_ecs_fields_or_the_custom_namespace() {
     ] {
         assert!(used.contains(f), "no fixture produced {f}");
     }
+}
+
+/// `--ecs-version 9`: only ECS 9 field names, and the device and entity fields
+/// take over what ECS 8 documents keep under `otscan.*`.
+#[test]
+fn ecs9_documents_move_otscan_fields_to_device_and_entity() {
+    let known = ecs_fields("ecs9-fields-used.txt");
+    let docs: Vec<Value> = records()
+        .iter()
+        .map(|r| output::encode(r, Format::Ecs, &meta_ecs9()))
+        .collect();
+    for doc in &docs {
+        let mut names = BTreeSet::new();
+        leaves("", doc, &mut names);
+        for name in &names {
+            assert!(
+                known.contains(name) || name.starts_with("labels.") || name.starts_with("otscan."),
+                "{name} is neither an ECS 9 field (tests/data/ecs9-fields-used.txt) nor custom"
+            );
+        }
+        assert_eq!(doc["ecs"]["version"], "9.2.0");
+        assert_eq!(doc["host"]["entity"]["type"], json!(["host"]));
+        assert_eq!(doc["host"]["entity"]["source"], "otscan");
+        assert_eq!(doc["host"]["entity"]["name"], doc["host"]["name"]);
+        assert_eq!(
+            doc["host"]["entity"]["last_seen_timestamp"],
+            doc["@timestamp"]
+        );
+        for gone in ["target_name", "product_name", "device_type", "vendor_id"] {
+            assert!(doc["otscan"].get(gone).is_none(), "otscan.{gone} in ECS 9");
+        }
+    }
+    let plc = &docs[0];
+    assert_eq!(
+        plc["device"]["vendor"]["name"],
+        "Rockwell Automation/Allen-Bradley"
+    );
+    assert_eq!(plc["device"]["vendor"]["id"], "odva:1");
+    assert_eq!(plc["device"]["product"]["name"], "1756-L61/B LOGIX5561");
+    assert_eq!(plc["device"]["product"]["id"], "54");
+    assert_eq!(plc["device"]["type"], "plc");
+    assert_eq!(plc["host"]["entity"]["sub_type"], "plc");
+    assert_eq!(
+        plc["otscan"]["firmware_version"], "20.11",
+        "ECS 9 has no firmware field"
+    );
+    assert_eq!(docs[1]["device"]["vendor"]["id"], "iana-pen:248");
+    assert_eq!(
+        docs[2]["host"]["entity"]["display_name"],
+        "io-rack-3.plant.example"
+    );
+    // The ECS 8 documents are unchanged by the option's existence.
+    let v8 = output::encode(&records()[0], Format::Ecs, &meta());
+    assert_eq!(v8["ecs"]["version"], "8.17.0");
+    assert_eq!(v8["otscan"]["vendor_id"], json!({"space": "odva", "id": 1}));
+    assert!(v8["host"].get("entity").is_none() && v8["device"].get("vendor").is_none());
 }
 
 #[test]

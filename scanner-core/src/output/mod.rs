@@ -108,15 +108,18 @@ pub struct OutputMeta {
     pub scanner_hostname: Option<String>,
     /// Splunk HEC envelope fields (`index`, `source`, `sourcetype`).
     pub hec: hec::HecFields,
+    /// The ECS version `ecs` documents follow.
+    pub ecs_version: ecs::EcsVersion,
 }
 
 impl Default for OutputMeta {
-    /// This crate's version, no scanner host name, the default HEC fields.
+    /// This crate's version, no scanner host name, the default HEC fields, ECS 8.
     fn default() -> Self {
         OutputMeta {
             product_version: env!("CARGO_PKG_VERSION").to_owned(),
             scanner_hostname: None,
             hec: hec::HecFields::default(),
+            ecs_version: ecs::EcsVersion::default(),
         }
     }
 }
