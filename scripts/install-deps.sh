@@ -10,7 +10,9 @@ set -euo pipefail
 #   answered with the default, no: the tests run as root.
 # chromium: the HTML report test loads the report in headless Chromium (file://, no
 #   network) and checks the DOM after its script ran, and takes a screenshot.
-packages=(iproute2 snmpd tshark chromium)
+# rsyslog: the SIEM shipping test runs rsyslogd (its own config, socket and files in a
+#   temporary directory; the system's /dev/log is left alone) with the recipe of docs/siem.md.
+packages=(iproute2 snmpd tshark chromium rsyslog)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")

@@ -4,8 +4,10 @@ use std::num::{NonZeroU32, NonZeroUsize};
 use std::path::PathBuf;
 use std::time::Duration;
 
-use crate::render::{parse_format_choice, FormatChoice};
+use crate::render::{parse_format_choice, FormatChoice, OutputFormat};
 use clap::{Args, Parser, Subcommand};
+use scanner_core::output::ecs::EcsVersion;
+use scanner_core::output::OutputMeta;
 use scanner_core::window::Window;
 use scanner_core::{Protocol, ProtocolConfigs, Rate, ScanConfig, Shard, Targets};
 
@@ -23,13 +25,17 @@ Examples:
   otscan scan -iL plant-a.txt --exclude-file fragile.txt --rate 50
   otscan scan 10.20.0.0/16 --dry-run            show the plan, send nothing
   otscan scan 10.20.5.10 --modbus-unit-ids 1-247 --port modbus=5020   (serial gateway)
-  cat targets.txt | otscan scan - --emit-all    every address gets a record
+  cat targets.txt | otscan scan - --emit-all    every address gets a record (native, hec, csv;
+                                                ocsf and ecs describe devices only)
   otscan scan 10.20.0.0/24 --format ocsf        OCSF Device Inventory Info events for a SIEM
   otscan scan 10.20.0.0/24 --format csv -o assets.csv   one spreadsheet-safe row per device
   otscan scan 10.20.0.0/24 -o assets.jsonl; otscan report assets.jsonl -o report.html
-  otscan scan 10.20.0.0/24 --format hec | curl -sk -H 'Authorization: Splunk TOKEN' \\
-      --data-binary @- https://splunk.example:8088/services/collector/event
+  otscan scan 10.20.0.0/24 --format hec --hec-index ot_assets \\
+      | curl -sk -H 'Authorization: Splunk TOKEN' --data-binary @- \\
+        https://splunk.example:8088/services/collector/event
+  otscan scan 10.20.0.0/24 --format hec --hec-source plant-a --hec-sourcetype otscan:asset
   otscan scan 10.20.0.0/24 --format ecs --enrich inventory.csv
+  otscan scan 10.20.0.0/24 --format ecs --ecs-version 9   ECS 9.2 device.* and host.entity.*
 
 Safe defaults: 100 requests/s overall, 100 ms between packets to one device,
 one TCP connection per device, 2 s timeouts, Modbus unit ids 255,0,1.
@@ -224,6 +230,9 @@ impl ScanArgs {
             line(key, value);
         }
         line("format", quoted(&self.format.to_string()));
+        for (key, value) in self.siem.settings() {
+            line(key, value);
+        }
         line("emit-all", self.emit_all.to_string());
         line(
             "window",
@@ -290,7 +299,12 @@ Examples:
   otscan convert scan.jsonl --format table            aligned to the terminal
   otscan convert scan.jsonl --format csv -o assets.csv
   otscan convert scan.jsonl --format ocsf | your-siem-shipper
-  otscan convert scan.jsonl --format hec -o scan.hec.json";
+  otscan convert scan.jsonl --format hec -o scan.hec.json
+  otscan convert scan.jsonl --format hec --hec-index ot_assets --hec-sourcetype otscan:asset
+  otscan convert scan.jsonl --format ecs --ecs-version 9     device.* and host.entity.* fields
+
+OCSF and ECS describe devices: records of addresses that answered nothing (taken
+with --emit-all) get no event; native, hec and csv keep them.";
 
 #[derive(Debug, Args)]
 pub struct ConvertArgs {
@@ -304,6 +318,9 @@ pub struct ConvertArgs {
     /// Write to FILE instead of stdout.
     #[arg(short = 'o', long, value_name = "FILE")]
     pub output: Option<PathBuf>,
+    /// Options of the SIEM formats.
+    #[command(flatten)]
+    pub siem: SiemArgs,
 }
 
 const REPORT_HELP: &str = "\
@@ -443,6 +460,9 @@ pub struct ScanArgs {
     #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
         value_parser = parse_format_choice)]
     pub format: FormatChoice,
+    /// Options of the SIEM formats.
+    #[command(flatten)]
+    pub siem: SiemArgs,
     /// Pacing bundle: safe (default), normal or fast (see README); explicit flags win.
     #[arg(long, value_name = "NAME", default_value = "safe", value_parser = parse_profile)]
     pub profile: Profile,
@@ -606,6 +626,96 @@ pub struct DemoArgs {
     #[arg(long, value_name = "FORMAT", default_value = "auto", hide_default_value = true,
         value_parser = parse_format_choice)]
     pub format: FormatChoice,
+    /// Options of the SIEM formats.
+    #[command(flatten)]
+    pub siem: SiemArgs,
+}
+
+/// Options of the SIEM formats, shared by `scan`, `demo` and `convert`. Each is
+/// refused (exit 2, nothing sent) with a format it does not apply to.
+#[derive(Debug, Clone, Default, Args)]
+pub struct SiemArgs {
+    /// With --format hec: the Splunk index for the events (lower-case letters, digits,
+    /// _ and -, not starting with _ or -) [default: the HEC token's default index].
+    #[arg(long, value_name = "INDEX", value_parser = parse_hec_index)]
+    pub hec_index: Option<String>,
+    /// With --format hec: the events' source [default: otscan].
+    #[arg(long, value_name = "TEXT", value_parser = parse_hec_source)]
+    pub hec_source: Option<String>,
+    /// With --format hec: the events' sourcetype, no blanks [default: otscan:asset].
+    #[arg(long, value_name = "NAME", value_parser = parse_hec_sourcetype)]
+    pub hec_sourcetype: Option<String>,
+    /// With --format ecs: 8 (ECS 8.17, what ECS has no field for under otscan.*) or 9
+    /// (ECS 9.2: device.vendor.*, device.product.*, device.type and host.entity.*
+    /// replace otscan.vendor_id, product_name, device_type, target_name) [default: 8].
+    #[arg(long, value_name = "8|9", value_parser = parse_ecs_version)]
+    pub ecs_version: Option<EcsVersion>,
+}
+
+impl SiemArgs {
+    /// The output settings for `format`, or the one-line error naming an option
+    /// that does not apply to it.
+    pub fn meta(&self, format: OutputFormat) -> Result<OutputMeta, String> {
+        use scanner_core::output::Format;
+        for (flag, given, wanted) in [
+            ("--hec-index", self.hec_index.is_some(), Format::Hec),
+            ("--hec-source", self.hec_source.is_some(), Format::Hec),
+            (
+                "--hec-sourcetype",
+                self.hec_sourcetype.is_some(),
+                Format::Hec,
+            ),
+            ("--ecs-version", self.ecs_version.is_some(), Format::Ecs),
+        ] {
+            if given && format != OutputFormat::Json(wanted) {
+                return Err(format!(
+                    "{flag} applies only to --format {wanted} (the format is {format})"
+                ));
+            }
+        }
+        let mut meta = OutputMeta::default();
+        meta.hec.index.clone_from(&self.hec_index);
+        if let Some(source) = &self.hec_source {
+            meta.hec.source.clone_from(source);
+        }
+        if let Some(sourcetype) = &self.hec_sourcetype {
+            meta.hec.sourcetype.clone_from(sourcetype);
+        }
+        meta.ecs_version = self.ecs_version.unwrap_or_default();
+        Ok(meta)
+    }
+
+    /// The options that are set, as `--config` keys and TOML values.
+    pub fn settings(&self) -> Vec<(&'static str, String)> {
+        [
+            ("hec-index", &self.hec_index),
+            ("hec-source", &self.hec_source),
+            ("hec-sourcetype", &self.hec_sourcetype),
+        ]
+        .into_iter()
+        .filter_map(|(key, value)| value.as_ref().map(|v| (key, format!("{v:?}"))))
+        .chain(
+            self.ecs_version
+                .map(|v| ("ecs-version", format!("{:?}", v.version()))),
+        )
+        .collect()
+    }
+}
+
+fn parse_ecs_version(s: &str) -> Result<EcsVersion, String> {
+    s.parse()
+}
+
+fn parse_hec_index(s: &str) -> Result<String, String> {
+    scanner_core::output::hec::check_index(s).map(|()| s.to_owned())
+}
+
+fn parse_hec_source(s: &str) -> Result<String, String> {
+    scanner_core::output::hec::check_label(s, false).map(|()| s.to_owned())
+}
+
+fn parse_hec_sourcetype(s: &str) -> Result<String, String> {
+    scanner_core::output::hec::check_label(s, true).map(|()| s.to_owned())
 }
 
 /// `modbus,enip,s7,bacnet,snmp`: every registered protocol, in the registry's order.

@@ -9,6 +9,11 @@ use crate::cli::DemoArgs;
 use crate::run::{run_scan, EXIT_FAILURE, EXIT_USAGE};
 
 pub async fn demo_command(args: DemoArgs) -> u8 {
+    let format = args.format.resolve(false);
+    let meta = match crate::run::siem_meta(&args.siem, format) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     if args.base.octets()[0] != 127 {
         say!(
             "otscan: error: --base {}: the demo plant must live in 127.0.0.0/8 (loopback)",
@@ -96,7 +101,7 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             return EXIT_FAILURE;
         }
     };
-    let renderer = crate::render::Renderer::streaming(args.format.resolve(false));
+    let renderer = crate::render::Renderer::streaming(format).with_meta(meta);
     if let Some(header) = renderer.header() {
         say_out(&header);
     }

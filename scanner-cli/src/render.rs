@@ -109,6 +109,12 @@ impl Renderer {
         Renderer::new(format, TableLayout::streaming(terminal_width()))
     }
 
+    /// The same renderer with `meta` for the JSON formats (HEC fields, ECS version).
+    pub fn with_meta(mut self, meta: OutputMeta) -> Renderer {
+        self.meta = meta;
+        self
+    }
+
     /// The format.
     pub fn format(&self) -> OutputFormat {
         self.format
@@ -123,15 +129,17 @@ impl Renderer {
         }
     }
 
-    /// The record's line, with its line ending.
-    pub fn line(&self, record: &AssetRecord) -> String {
-        match self.format {
+    /// The record's line, with its line ending; `None` when the format has no
+    /// line for it (OCSF and ECS skip addresses that answered nothing).
+    pub fn line(&self, record: &AssetRecord) -> Option<String> {
+        Some(match self.format {
+            OutputFormat::Json(f) if !scanner_core::output::emits(record, f) => return None,
             OutputFormat::Json(f) => {
                 scanner_core::output::encode_line(record, f, &self.meta) + "\n"
             }
             OutputFormat::Csv => scanner_core::output::csv::row(record),
             OutputFormat::Table => self.layout.row(record) + "\n",
-        }
+        })
     }
 }
 

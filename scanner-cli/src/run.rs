@@ -5,6 +5,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use scanner_core::output::Format;
 use scanner_core::{Progress, ScanConfig, Scanner, StopReason};
 
 use crate::cli::ScanArgs;
@@ -115,8 +116,7 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
             return EXIT_FAILURE;
         }
     }
-    for record in &result.records {
-        let line = renderer.line(record);
+    for line in result.records.iter().filter_map(|r| renderer.line(r)) {
         if let Err(e) = sink.write_line(line.as_bytes()) {
             say!("otscan: error: {e}");
             return EXIT_FAILURE;
@@ -258,6 +258,16 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
         say!("otscan: error: {e}");
         return EXIT_USAGE;
     }
+    let format = args.format.resolve(args.output.is_some());
+    let meta = match siem_meta(&args.siem, format) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    if let (true, crate::render::OutputFormat::Json(f @ (Format::Ocsf | Format::Ecs))) =
+        (args.emit_all, format)
+    {
+        say!("otscan: --emit-all: {f} events describe devices, so addresses that answer nothing get none (native and hec records keep them)");
+    }
     let mut config = match args.to_config() {
         Ok(c) => c,
         Err(e) => {
@@ -312,7 +322,7 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    let renderer = crate::render::Renderer::streaming(args.format.resolve(args.output.is_some()));
+    let renderer = crate::render::Renderer::streaming(format).with_meta(meta);
     // The heading goes out before the journal's mark is taken (so a resumed run
     // counts only record lines), and only into an empty file: a resumed CSV keeps one.
     if let Some(header) = renderer.header() {
@@ -747,9 +757,10 @@ pub async fn run_scan(
         let scanner_core::ScanEvent::Done { position, record } = event else {
             continue;
         };
-        let line = record.map(|r| {
+        // OCSF and ECS have no line for an address that answered nothing.
+        let line = record.and_then(|r| renderer.line(&r)).map(|line| {
             records += 1;
-            renderer.line(&r).into_bytes()
+            line.into_bytes()
         });
         tokio::select! {
             // An error means the writer stopped at a failure: the scan is being
@@ -1104,6 +1115,18 @@ pub fn diff_command(args: &crate::cli::DiffArgs) -> u8 {
     u8::from(count > 0)
 }
 
+/// The output settings of `--hec-*` for `format`; a flag that does not apply is
+/// reported on one line and gives the usage exit code.
+pub fn siem_meta(
+    siem: &crate::cli::SiemArgs,
+    format: crate::render::OutputFormat,
+) -> Result<scanner_core::output::OutputMeta, u8> {
+    siem.meta(format).map_err(|e| {
+        say!("otscan: error: {e}");
+        EXIT_USAGE
+    })
+}
+
 /// `otscan convert SCAN --format F [-o FILE]`: 0 written, 1 output that cannot be
 /// written, 2 bad usage or a scan that cannot be read (the message names the file
 /// and the line).
@@ -1121,6 +1144,10 @@ pub fn convert_command(args: &crate::cli::ConvertArgs) -> u8 {
         return EXIT_USAGE;
     }
     let format = args.format.resolve(args.output.is_some());
+    let meta = match siem_meta(&args.siem, format) {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
     let mut reader = match crate::render::open_scan(&args.scan) {
         Ok(r) => r,
         Err(e) => {
@@ -1149,7 +1176,7 @@ pub fn convert_command(args: &crate::cli::ConvertArgs) -> u8 {
         &held,
         crate::render::terminal_width(),
     );
-    let renderer = Renderer::new(format, layout);
+    let renderer = Renderer::new(format, layout).with_meta(meta);
     let mut sink = match crate::sink::Sink::open(args.output.as_deref(), false) {
         Ok(o) => o.sink,
         Err(e) => {
@@ -1169,7 +1196,7 @@ pub fn convert_command(args: &crate::cli::ConvertArgs) -> u8 {
             return code;
         }
     }
-    let mut count = 0u64;
+    let (mut count, mut skipped) = (0u64, 0u64);
     for record in held.into_iter().map(Ok).chain(reader) {
         let record = match record {
             Ok(r) => r,
@@ -1181,13 +1208,27 @@ pub fn convert_command(args: &crate::cli::ConvertArgs) -> u8 {
                 return EXIT_USAGE;
             }
         };
-        if let Err(code) = write(&renderer.line(&record)) {
+        let Some(line) = renderer.line(&record) else {
+            skipped += 1;
+            continue;
+        };
+        if let Err(code) = write(&line) {
             return code;
         }
         count += 1;
     }
     if renderer.format() != OutputFormat::Table {
-        say!("otscan: convert: {count} records as {}", renderer.format());
+        let skipped = match skipped {
+            0 => String::new(),
+            n => format!(
+                " ({n} addresses that answered nothing left out: {} describes devices)",
+                renderer.format()
+            ),
+        };
+        say!(
+            "otscan: convert: {count} records as {}{skipped}",
+            renderer.format()
+        );
     }
     EXIT_OK
 }

@@ -25,6 +25,7 @@ fn meta() -> OutputMeta {
     OutputMeta {
         product_version: "0.0.0-test".to_owned(),
         scanner_hostname: Some("scanner-01.ops.example".to_owned()),
+        ..OutputMeta::default()
     }
 }
 
@@ -144,10 +145,14 @@ fn records() -> Vec<AssetRecord> {
 }
 
 fn golden(format: Format) {
-    let path = data(&format!("golden/{format}.jsonl"));
+    golden_file(format, &meta(), &format!("golden/{format}.jsonl"));
+}
+
+fn golden_file(format: Format, meta: &OutputMeta, name: &str) {
+    let path = data(name);
     let produced: Vec<String> = records()
         .iter()
-        .map(|r| output::encode_line(r, format, &meta()))
+        .map(|r| output::encode_line(r, format, meta))
         .collect();
     if std::env::var_os("OTSCAN_UPDATE_GOLDEN").is_some() {
         std::fs::create_dir_all(path.parent().unwrap()).unwrap();
@@ -197,6 +202,18 @@ fn golden_hec() {
     golden(Format::Hec);
 }
 
+fn meta_ecs9() -> OutputMeta {
+    OutputMeta {
+        ecs_version: output::ecs::EcsVersion::V9,
+        ..meta()
+    }
+}
+
+#[test]
+fn golden_ecs9() {
+    golden_file(Format::Ecs, &meta_ecs9(), "golden/ecs9.jsonl");
+}
+
 #[test]
 fn every_format_is_one_json_object_per_line_and_round_trips() {
     let mut tricky = records().remove(0);
@@ -243,6 +260,7 @@ fn native_and_hec_carry_the_record_unchanged() {
         assert_eq!(hec["host"], r.ip.to_string());
         assert_eq!(hec["source"], "otscan");
         assert_eq!(hec["sourcetype"], "otscan:asset");
+        assert!(hec.get("index").is_none(), "the token's default index");
         let seconds = hec["time"].as_f64().unwrap();
         let expected = r.observed_at.as_millisecond() as f64 / 1000.0;
         assert!((seconds - expected).abs() < 1e-6, "{seconds} vs {expected}");
@@ -262,10 +280,31 @@ fn the_asset_id_is_the_device_key_in_every_siem_format() {
     let ocsf = output::encode(&plc, Format::Ocsf, &meta());
     assert_eq!(ocsf["device"]["uid"], id);
     let ecs = output::encode(&plc, Format::Ecs, &meta());
+    assert_eq!(ecs["device"]["id"], id);
+    let meta9 = OutputMeta {
+        ecs_version: output::ecs::EcsVersion::V9,
+        ..meta()
+    };
+    let ecs9 = output::encode(&plc, Format::Ecs, &meta9);
     assert_eq!(
-        (&ecs["device"]["id"], &ecs["asset"]["id"]),
+        (&ecs9["device"]["id"], &ecs9["host"]["entity"]["id"]),
         (&json!(id), &json!(id))
     );
+    // Both are ECS fields of their version, not custom ones.
+    for (doc, list) in [
+        (&ecs, "ecs-fields-used.txt"),
+        (&ecs9, "ecs9-fields-used.txt"),
+    ] {
+        let (known, mut names) = (ecs_fields(list), BTreeSet::new());
+        leaves("", doc, &mut names);
+        let custom: Vec<&String> = names
+            .iter()
+            .filter(|n| {
+                !known.contains(*n) && !n.starts_with("labels.") && !n.starts_with("otscan.")
+            })
+            .collect();
+        assert!(custom.is_empty(), "{list}: {custom:?}");
+    }
     let hec = output::encode(&plc, Format::Hec, &meta());
     assert_eq!(hec["fields"]["asset_id"], id);
     assert_eq!(hec["event"]["asset_id"], id);
@@ -277,6 +316,39 @@ fn the_asset_id_is_the_device_key_in_every_siem_format() {
     assert!(output::encode(&old, Format::Hec, &meta())
         .get("fields")
         .is_none());
+}
+
+/// `--hec-index`, `--hec-source` and `--hec-sourcetype` land in the envelope.
+#[test]
+fn hec_envelope_takes_the_chosen_index_source_and_sourcetype() {
+    let meta = OutputMeta {
+        hec: output::hec::HecFields {
+            index: Some("ot_assets".into()),
+            source: "otscan plant A".into(),
+            sourcetype: "otscan:asset:plant".into(),
+        },
+        ..meta()
+    };
+    let hec = output::encode(&records()[0], Format::Hec, &meta);
+    assert_eq!(hec["index"], "ot_assets");
+    assert_eq!(hec["source"], "otscan plant A");
+    assert_eq!(hec["sourcetype"], "otscan:asset:plant");
+}
+
+/// OCSF and ECS describe devices: an address that answered nothing has no event;
+/// the native record and HEC keep it, saying `responsive: false`.
+#[test]
+fn silent_addresses_are_no_ocsf_device_and_no_ecs_asset() {
+    let records = records();
+    let silent = &records[4];
+    assert!(!silent.responsive);
+    assert!(!output::emits(silent, Format::Ocsf));
+    assert!(!output::emits(silent, Format::Ecs));
+    assert!(output::emits(silent, Format::Native));
+    assert!(output::emits(silent, Format::Hec));
+    // A device that answered only with an error is still a device.
+    assert!(output::emits(&records[3], Format::Ocsf));
+    assert!(output::emits(&records[3], Format::Ecs));
 }
 
 // ---------------------------------------------------------------- OCSF
@@ -447,6 +519,15 @@ fn ocsf_events_satisfy_the_schema_subset() {
             &event["device"],
             &mut problems,
         );
+        for (i, o) in event["observables"].as_array().unwrap().iter().enumerate() {
+            check_ocsf_object(
+                &schema,
+                "observable",
+                &format!("event.observables[{i}]"),
+                o,
+                &mut problems,
+            );
+        }
         assert!(problems.is_empty(), "{}: {problems:#?}", r.ip);
 
         let category = class["category"]["uid"].as_u64().unwrap();
@@ -491,12 +572,17 @@ fn ocsf_validator_rejects_what_it_should() {
     assert!(all.contains("required attribute port missing"), "{all}");
 }
 
+/// The fixture records in `format`.
+fn encoded(format: Format) -> Vec<Value> {
+    records()
+        .iter()
+        .map(|r| output::encode(r, format, &meta()))
+        .collect()
+}
+
 #[test]
 fn ocsf_device_types_and_open_ports() {
-    let events: Vec<Value> = records()
-        .iter()
-        .map(|r| output::encode(r, Format::Ocsf, &meta()))
-        .collect();
+    let events = encoded(Format::Ocsf);
     let [plc, switch, coupler, hmi, silent] = &events[..] else {
         panic!("five fixture records")
     };
@@ -553,10 +639,81 @@ fn ocsf_device_types_and_open_ports() {
     assert_eq!(coupler["device"]["name"], "io-rack-3.plant.example");
 }
 
+/// What a SIEM pivots on: every address and name of the device as an
+/// observable pointing at the attribute that holds it, with OCSF's type ids.
+#[test]
+fn ocsf_observables_name_the_addresses_and_names() {
+    let events = encoded(Format::Ocsf);
+    let observed = |e: &Value| -> Vec<(String, u64, String)> {
+        e["observables"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|o| {
+                (
+                    o["name"].as_str().unwrap().to_owned(),
+                    o["type_id"].as_u64().unwrap(),
+                    o["value"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect()
+    };
+    let own = |name: &str, type_id: u64, value: &str| (name.to_owned(), type_id, value.to_owned());
+    assert_eq!(
+        observed(&events[1]),
+        vec![
+            own("device.ip", 2, "10.20.0.2"),
+            own("device.mac", 3, "00:80:63:0a:0b:0c"),
+            own("device.hostname", 1, "sw-cell-1"),
+        ]
+    );
+    assert_eq!(
+        observed(&events[2]),
+        vec![
+            own("device.ip", 2, "10.20.0.17"),
+            own("device.name", 1, "io-rack-3.plant.example"),
+        ]
+    );
+    assert_eq!(
+        observed(&events[3]),
+        vec![own("device.ip", 2, "fd00:20::5")]
+    );
+    // Each observable's value is the value of the attribute it names.
+    for e in &events {
+        for (name, _, value) in observed(e) {
+            let attribute = name.strip_prefix("device.").unwrap();
+            assert_eq!(e["device"][attribute], value.as_str(), "{name}");
+        }
+    }
+}
+
+/// Success when a probe read the identity; a device that only refused
+/// identification (the HMI's Modbus exception) is a Failure that says why.
+#[test]
+fn ocsf_status_says_whether_the_identity_was_read() {
+    let events = encoded(Format::Ocsf);
+    for e in &events[..3] {
+        assert_eq!(
+            (e["status_id"].clone(), e["status"].clone()),
+            (json!(1), json!("Success"))
+        );
+        assert!(e.get("status_detail").is_none());
+    }
+    let hmi = &events[3];
+    assert_eq!(
+        (hmi["status_id"].clone(), hmi["status"].clone()),
+        (json!(2), json!("Failure"))
+    );
+    assert_eq!(
+        hmi["status_detail"],
+        "identity not read: modbus/tcp application-error"
+    );
+}
+
 // ---------------------------------------------------------------- ECS
 
-fn ecs_fields() -> BTreeSet<String> {
-    std::fs::read_to_string(data("ecs-fields-used.txt"))
+fn ecs_fields(list: &str) -> BTreeSet<String> {
+    std::fs::read_to_string(data(list))
         .unwrap()
         .lines()
         .map(str::trim)
@@ -592,7 +749,7 @@ fn leaves(prefix: &str, v: &Value, out: &mut BTreeSet<String>) {
 
 #[test]
 fn ecs_documents_use_only_ecs_fields_or_the_custom_namespace() {
-    let known = ecs_fields();
+    let known = ecs_fields("ecs-fields-used.txt");
     let mut used = BTreeSet::new();
     for r in records() {
         let doc = output::encode(&r, Format::Ecs, &meta());
@@ -628,12 +785,65 @@ fn ecs_documents_use_only_ecs_fields_or_the_custom_namespace() {
     }
 }
 
+/// `--ecs-version 9`: only ECS 9 field names, and the device and entity fields
+/// take over what ECS 8 documents keep under `otscan.*`.
 #[test]
-fn ecs_categorization_and_identity() {
+fn ecs9_documents_move_otscan_fields_to_device_and_entity() {
+    let known = ecs_fields("ecs9-fields-used.txt");
     let docs: Vec<Value> = records()
         .iter()
-        .map(|r| output::encode(r, Format::Ecs, &meta()))
+        .map(|r| output::encode(r, Format::Ecs, &meta_ecs9()))
         .collect();
+    for doc in &docs {
+        let mut names = BTreeSet::new();
+        leaves("", doc, &mut names);
+        for name in &names {
+            assert!(
+                known.contains(name) || name.starts_with("labels.") || name.starts_with("otscan."),
+                "{name} is neither an ECS 9 field (tests/data/ecs9-fields-used.txt) nor custom"
+            );
+        }
+        assert_eq!(doc["ecs"]["version"], "9.2.0");
+        assert_eq!(doc["host"]["entity"]["type"], json!(["host"]));
+        assert_eq!(doc["host"]["entity"]["source"], "otscan");
+        assert_eq!(doc["host"]["entity"]["name"], doc["host"]["name"]);
+        assert_eq!(
+            doc["host"]["entity"]["last_seen_timestamp"],
+            doc["@timestamp"]
+        );
+        for gone in ["target_name", "product_name", "device_type", "vendor_id"] {
+            assert!(doc["otscan"].get(gone).is_none(), "otscan.{gone} in ECS 9");
+        }
+    }
+    let plc = &docs[0];
+    assert_eq!(
+        plc["device"]["vendor"]["name"],
+        "Rockwell Automation/Allen-Bradley"
+    );
+    assert_eq!(plc["device"]["vendor"]["id"], "odva:1");
+    assert_eq!(plc["device"]["product"]["name"], "1756-L61/B LOGIX5561");
+    assert_eq!(plc["device"]["product"]["id"], "54");
+    assert_eq!(plc["device"]["type"], "plc");
+    assert_eq!(plc["host"]["entity"]["sub_type"], "plc");
+    assert_eq!(
+        plc["otscan"]["firmware_version"], "20.11",
+        "ECS 9 has no firmware field"
+    );
+    assert_eq!(docs[1]["device"]["vendor"]["id"], "iana-pen:248");
+    assert_eq!(
+        docs[2]["host"]["entity"]["display_name"],
+        "io-rack-3.plant.example"
+    );
+    // The ECS 8 documents are unchanged by the option's existence.
+    let v8 = output::encode(&records()[0], Format::Ecs, &meta());
+    assert_eq!(v8["ecs"]["version"], "8.17.0");
+    assert_eq!(v8["otscan"]["vendor_id"], json!({"space": "odva", "id": 1}));
+    assert!(v8["host"].get("entity").is_none() && v8["device"].get("vendor").is_none());
+}
+
+#[test]
+fn ecs_categorization_and_identity() {
+    let docs = encoded(Format::Ecs);
     for (doc, r) in docs.iter().zip(records()) {
         assert_eq!(doc["event"]["kind"], "asset");
         assert_eq!(doc["event"]["category"], json!(["host"]));
@@ -656,12 +866,16 @@ fn ecs_categorization_and_identity() {
     assert_eq!(switch["host"]["mac"], json!(["00-80-63-0A-0B-0C"]));
     assert_eq!(switch["host"]["hostname"], "sw-cell-1");
     assert_eq!(switch["host"]["name"], "sw-cell-1");
-    assert_eq!(switch["network"]["protocol"], json!(["snmp"]));
+    assert_eq!(switch["network"]["protocol"], "snmp");
+    assert_eq!(switch["otscan"]["protocols"], json!(["snmp"]));
     assert_eq!(switch["device"]["model"]["name"], "RSP35");
     let plc = &docs[0];
     assert_eq!(
-        plc["network"]["protocol"],
-        json!(["enip"]),
+        (
+            plc["network"]["protocol"].clone(),
+            plc["otscan"]["protocols"].clone()
+        ),
+        (json!("enip"), json!(["enip"])),
         "refused Modbus did not answer"
     );
     assert_eq!(
@@ -677,9 +891,41 @@ fn ecs_categorization_and_identity() {
     );
     assert_eq!(plc["labels"]["criticality"], "high");
     assert_eq!(
-        docs[3]["network"]["protocol"],
-        json!(["modbus"]),
+        docs[3]["network"]["protocol"], "modbus",
         "an exception is an answer"
     );
     assert!(docs[4].get("network").is_none(), "nothing answered");
+    assert!(docs[4]["otscan"].get("protocols").is_none());
+}
+
+/// ECS `network.protocol` is one keyword: a device several protocols answered
+/// for is filed under the one that identified it, the others stay in
+/// `otscan.protocols`.
+#[test]
+fn ecs_network_protocol_is_the_identifying_protocol() {
+    let mut r = base("10.20.0.30", "2026-03-01T12:00:06Z");
+    r.responsive = true;
+    r.vendor = Some("Siemens".into());
+    r.services = ["modbus", "s7", "snmp"]
+        .iter()
+        .map(|p| {
+            service(
+                json!({"protocol": p, "transport": "tcp", "port": 1, "status": "success",
+                "timestamp": "2026-03-01T12:00:06Z", "requests": 1}),
+            )
+        })
+        .collect();
+    let doc = |r: &AssetRecord| output::encode(r, Format::Ecs, &meta());
+    // No source recorded: the first protocol that answered, in probe order.
+    assert_eq!(doc(&r)["network"]["protocol"], "modbus");
+    r.sources
+        .insert("vendor".into(), scanner_core::Protocol::S7);
+    assert_eq!(doc(&r)["network"]["protocol"], "s7");
+    assert_eq!(
+        doc(&r)["otscan"]["protocols"],
+        json!(["modbus", "s7", "snmp"])
+    );
+    // A source whose service did not answer (a record edited by hand) is not used.
+    r.services[1].status = scanner_core::record::Status::ConnectionRefused;
+    assert_eq!(doc(&r)["network"]["protocol"], "modbus");
 }

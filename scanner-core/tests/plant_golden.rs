@@ -51,6 +51,7 @@ async fn every_format_of_a_plant_scan_matches_its_golden_file() {
     let meta = OutputMeta {
         product_version: "0.0.0-golden".into(),
         scanner_hostname: None,
+        ..OutputMeta::default()
     };
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/data/golden");
     for format in [Format::Native, Format::Ocsf, Format::Ecs, Format::Hec] {

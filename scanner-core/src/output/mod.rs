@@ -106,14 +106,20 @@ pub struct OutputMeta {
     /// Host name of the machine running the scan, when the caller wants it in
     /// the events (ECS `observer.hostname`, OCSF `metadata.reporter.hostname`).
     pub scanner_hostname: Option<String>,
+    /// Splunk HEC envelope fields (`index`, `source`, `sourcetype`).
+    pub hec: hec::HecFields,
+    /// The ECS version `ecs` documents follow.
+    pub ecs_version: ecs::EcsVersion,
 }
 
 impl Default for OutputMeta {
-    /// This crate's version and no scanner host name.
+    /// This crate's version, no scanner host name, the default HEC fields, ECS 8.
     fn default() -> Self {
         OutputMeta {
             product_version: env!("CARGO_PKG_VERSION").to_owned(),
             scanner_hostname: None,
+            hec: hec::HecFields::default(),
+            ecs_version: ecs::EcsVersion::default(),
         }
     }
 }
@@ -124,7 +130,21 @@ pub fn encode(record: &AssetRecord, format: Format, meta: &OutputMeta) -> serde_
         Format::Native => native::encode(record),
         Format::Ocsf => ocsf::encode(record, meta),
         Format::Ecs => ecs::encode(record, meta),
-        Format::Hec => hec::encode(record),
+        Format::Hec => hec::encode(record, &meta.hec),
+    }
+}
+
+/// True when `format` has a line for the record.
+///
+/// OCSF Device Inventory Info events and ECS asset documents describe a device,
+/// so an address that answered nothing (a `--emit-all` record with
+/// `responsive: false`) has none: a SIEM would otherwise count every empty
+/// address of a scanned range as an asset. The native record, the HEC envelope
+/// around it, CSV and the table keep such records (`responsive: false`).
+pub fn emits(record: &AssetRecord, format: Format) -> bool {
+    match format {
+        Format::Ocsf | Format::Ecs => record.responsive,
+        Format::Native | Format::Hec => true,
     }
 }
 

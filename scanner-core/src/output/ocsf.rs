@@ -17,13 +17,15 @@
 //! | ports that accepted a connection | `device.network_interfaces[0].open_ports[]` (`port_info`: port, protocol_name, protocol_num) |
 //! | `observed_at` | `time`, `device.last_seen_time` |
 //! | `scan_id` | `metadata.correlation_uid`; `metadata.uid` is `scan_id` + `/` + ip, unique per event |
+//! | `ip`, `mac`, `hostname`, `target_name` | `observables[]`: `device.ip` (type_id 2 IP Address), `device.mac` (3 MAC Address), `device.hostname` and `device.name` (1 Hostname), so a SIEM can pivot on them |
+//! | service statuses | `status_id` 1 Success when a probe read the device's identity (a service with status `success`), else 2 Failure with `status_detail` naming what the device answered (it speaks the protocol but refused or broke identification) |
 //! | enrichment `zone`, `owner` | `device.zone`, `device.owner.name` |
 //! | firmware, vendor id, product code and name, role, protocol outcomes, the rest of the enrichment | `unmapped` (OCSF has no attribute for them) |
 
 use serde_json::{json, Map, Value};
 
 use super::{epoch_millis, port_is_open, put, put_object, transport_name, OutputMeta};
-use crate::record::{AssetRecord, DeviceType, Transport};
+use crate::record::{AssetRecord, DeviceType, Status, Transport};
 
 /// The OCSF schema version the events follow (`metadata.version`).
 pub const OCSF_VERSION: &str = "1.7.0";
@@ -37,6 +39,49 @@ pub const ACTIVITY_ID: u32 = 2;
 pub const TYPE_UID: u32 = CLASS_UID * 100 + ACTIVITY_ID;
 /// Informational: an inventory record is not a finding.
 pub const SEVERITY_ID: u32 = 1;
+
+/// OCSF observable `type_id`s (the observable object's type enum, OCSF 1.x
+/// dictionary types): Hostname 1, IP Address 2, MAC Address 3.
+pub mod observable_type {
+    /// `hostname_t`.
+    pub const HOSTNAME: u32 = 1;
+    /// `ip_t`.
+    pub const IP_ADDRESS: u32 = 2;
+    /// `mac_t`.
+    pub const MAC_ADDRESS: u32 = 3;
+}
+
+/// The event's `status_id` and `status` caption (base event enum: 0 Unknown,
+/// 1 Success, 2 Failure, 99 Other) and, for a failure, a `status_detail`.
+///
+/// Success: at least one probe read the device's identity (a service with
+/// status `success`). Failure: the device answered in a protocol but every such
+/// answer refused or broke identification (`application-error`, `protocol-error`).
+pub fn status(record: &AssetRecord) -> (u32, &'static str, Option<String>) {
+    if record.services.iter().any(|s| s.status == Status::Success) {
+        return (1, "Success", None);
+    }
+    let mut answered: Vec<String> = record
+        .services
+        .iter()
+        .filter(|s| s.answered())
+        .map(|s| {
+            format!(
+                "{}/{} {}",
+                s.protocol.name(),
+                transport_name(s.transport),
+                s.status.name()
+            )
+        })
+        .collect();
+    answered.dedup();
+    let detail = if answered.is_empty() {
+        "no probe got an answer".to_owned()
+    } else {
+        format!("identity not read: {}", answered.join(", "))
+    };
+    (2, "Failure", Some(detail))
+}
 
 /// OCSF device `type_id` and `type` caption for a role.
 ///
@@ -85,11 +130,53 @@ pub fn encode(record: &AssetRecord, meta: &OutputMeta) -> Value {
     event.insert("type_name".into(), "Device Inventory Info: Collect".into());
     event.insert("severity_id".into(), SEVERITY_ID.into());
     event.insert("severity".into(), "Informational".into());
+    let (status_id, status_caption, status_detail) = status(record);
+    event.insert("status_id".into(), status_id.into());
+    event.insert("status".into(), status_caption.into());
+    put(&mut event, "status_detail", status_detail);
     event.insert("time".into(), time.into());
     event.insert("metadata".into(), metadata(record, meta, &ip));
+    event.insert("observables".into(), observables(record, &ip));
     event.insert("device".into(), device(record, &ip, time));
     put_object(&mut event, "unmapped", unmapped(record));
     Value::Object(event)
+}
+
+/// The addresses and names in the event, each pointing at the attribute that
+/// holds it.
+fn observables(record: &AssetRecord, ip: &str) -> Value {
+    let observable = |name: &str, type_id: u32, caption: &str, value: &str| json!({ "name": name, "type_id": type_id, "type": caption, "value": value });
+    let mut list = vec![observable(
+        "device.ip",
+        observable_type::IP_ADDRESS,
+        "IP Address",
+        ip,
+    )];
+    if let Some(mac) = &record.mac {
+        list.push(observable(
+            "device.mac",
+            observable_type::MAC_ADDRESS,
+            "MAC Address",
+            mac,
+        ));
+    }
+    if let Some(host) = &record.hostname {
+        list.push(observable(
+            "device.hostname",
+            observable_type::HOSTNAME,
+            "Hostname",
+            host,
+        ));
+    }
+    if let Some(name) = &record.target_name {
+        list.push(observable(
+            "device.name",
+            observable_type::HOSTNAME,
+            "Hostname",
+            name,
+        ));
+    }
+    Value::Array(list)
 }
 
 fn metadata(record: &AssetRecord, meta: &OutputMeta, ip: &str) -> Value {
