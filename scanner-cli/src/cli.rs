@@ -225,6 +225,7 @@ impl ScanArgs {
         }
         line("format", quoted(&self.format.to_string()));
         line("emit-all", self.emit_all.to_string());
+        line("no-liveness", self.no_liveness.to_string());
         line(
             "window",
             list(self.windows.iter().map(|w| quoted(&w.text)).collect()),
@@ -416,6 +417,12 @@ pub struct ScanArgs {
     /// Emit a record for every target, including those that answered nothing.
     #[arg(long)]
     pub emit_all: bool,
+    /// Treat every address as live, like nmap's -Pn: probe it in full (retries, every SNMP
+    /// version, fallback transports) even when it answers nothing. By default each address
+    /// first gets every probe's first packet only, and one that answers none of them
+    /// within one timeout costs nothing more (one packet per probe and transport).
+    #[arg(long)]
+    pub no_liveness: bool,
     /// Print the plan (targets, requests per device, expected duration) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -790,6 +797,7 @@ impl ScanArgs {
             .concurrency(NonZeroUsize::new(pacing.concurrency).unwrap_or(NonZeroUsize::MIN))
             .timeout(pacing.timeout)
             .emit_all(self.emit_all)
+            .liveness(!self.no_liveness)
             .udp_retries(pacing.udp_retries)
             .protocols(protocols);
         if let Some(d) = self.max_duration {

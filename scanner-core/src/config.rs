@@ -100,6 +100,15 @@ pub struct ScanConfig {
     /// Wait before the first such retry; each further retry waits twice as long.
     /// While a retry is pending no new target is started.
     pub local_retry_delay: Duration,
+    /// The liveness phase (default on): before its probes, each address gets every
+    /// probe's first packet only (one per probe and transport, one per per-device
+    /// interval); an address that answers none of them within one timeout is silent and
+    /// costs nothing more (each service `connection-timeout` or `io-timeout` with one
+    /// request: no retries, no second community or version, no fallback transport).
+    /// Any sign of life (SYN-ACK, RST, ICMP unreachable, any datagram) runs the probes
+    /// in full. Off: every address is probed in full, as nmap's `-Pn` treats every
+    /// host as up.
+    pub liveness: bool,
 }
 
 /// Invalid configuration.
@@ -145,6 +154,7 @@ impl ScanConfig {
                 resume: None,
                 local_retries: DEFAULT_LOCAL_RETRIES,
                 local_retry_delay: DEFAULT_LOCAL_RETRY_DELAY,
+                liveness: true,
             },
         }
     }
@@ -155,12 +165,16 @@ impl ScanConfig {
     }
 
     /// The settings that decide what each target is asked, as text: the probes in
-    /// order, `emit_all`, and each probe's settings as [`ProtocolConfigs::fingerprint`]
+    /// order, `emit_all`, the liveness phase when it is off (`;liveness=off`: left out
+    /// when on, so states written before the phase existed resume), and each probe's settings as [`ProtocolConfigs::fingerprint`]
     /// gives them (every field, secrets reduced to their count). A resumed scan must
     /// keep them, or it would mix two different scans in one inventory.
     pub fn probing_fingerprint(&self) -> String {
         let names: Vec<&str> = self.probes.iter().map(|p| p.name()).collect();
         let mut out = format!("probes={};emit_all={}", names.join(","), self.emit_all);
+        if !self.liveness {
+            out.push_str(";liveness=off");
+        }
         for &probe in &self.probes {
             out.push_str(&format!(";{probe}={}", self.protocols.fingerprint(probe)));
         }
@@ -187,6 +201,18 @@ impl ScanConfig {
             .map(|&p| self.protocols.max_requests(p, self.udp_retries))
             .sum();
         per_probe.min(u64::from(self.max_requests_per_device))
+    }
+
+    /// Packets the liveness phase sends to an address that answers nothing: each
+    /// probe's first packet on each of its transports (0 when the phase is off).
+    pub fn liveness_packets(&self) -> u64 {
+        if !self.liveness {
+            return 0;
+        }
+        self.probes
+            .iter()
+            .map(|&p| self.protocols.first_packets(p).len() as u64)
+            .sum()
     }
 
     /// Fewest packets a device that answers nothing receives (one connection
@@ -304,6 +330,12 @@ impl ScanConfigBuilder {
     pub fn local_retries(mut self, retries: u32, first_delay: Duration) -> Self {
         self.config.local_retries = retries;
         self.config.local_retry_delay = first_delay;
+        self
+    }
+
+    /// Turns the liveness phase on (the default) or off (see [`ScanConfig::liveness`]).
+    pub fn liveness(mut self, on: bool) -> Self {
+        self.config.liveness = on;
         self
     }
 
