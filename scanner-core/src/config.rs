@@ -215,6 +215,33 @@ impl ScanConfig {
             .sum()
     }
 
+    /// Wall time the liveness phase spends on one silent address when nothing else
+    /// holds it up: its first packets go out one per per-device interval, and each waits
+    /// its timeout (a SYN the connect timeout, at most
+    /// [`LIVENESS_SYN_WAIT`](crate::session::LIVENESS_SYN_WAIT); a datagram the read
+    /// timeout); the address is done when the last wait ends. Zero when the phase is off.
+    pub fn silent_address_time(&self) -> Duration {
+        if !self.liveness {
+            return Duration::ZERO;
+        }
+        let syn_wait = self.connect_timeout.min(crate::session::LIVENESS_SYN_WAIT);
+        self.probes
+            .iter()
+            .flat_map(|&p| self.protocols.first_packets(p))
+            .enumerate()
+            .map(|(i, first)| {
+                let wait = match first.transport() {
+                    crate::record::fields::Transport::Tcp => syn_wait,
+                    crate::record::fields::Transport::Udp => self.read_timeout,
+                };
+                self.per_device_interval
+                    .saturating_mul(u32::try_from(i).unwrap_or(u32::MAX))
+                    + wait
+            })
+            .max()
+            .unwrap_or_default()
+    }
+
     /// Fewest packets a device that answers nothing receives (one connection
     /// attempt per TCP probe, each probe's first datagrams for UDP).
     pub fn min_requests_for_device(&self) -> u64 {
