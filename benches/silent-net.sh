@@ -4,6 +4,7 @@
 #
 #   benches/silent-net.sh up    [NS] [RANGE]   create namespace NS (if missing) and NS-peer
 #   benches/silent-net.sh down  [NS]           delete both
+#   benches/silent-net.sh live  NS ADDR...     keep ADDRs of RANGE on NS's loopback (devices)
 #   benches/silent-net.sh run   [NS] CMD...    run CMD inside NS
 #   benches/silent-net.sh count [NS]           packets sent into the silent range so far
 #
@@ -77,6 +78,14 @@ down)
     ip netns del "$PEER" 2>/dev/null || true
     ip netns del "$NS" 2>/dev/null || true
     ;;
+live)
+    need_root
+    # Before the range's rule (50), after nothing else: these stay local, so a simulated
+    # device bound there answers while the rest of the range stays silent.
+    for addr in "$@"; do
+        ip -n "$NS" rule add pref 40 to "$addr/32" table local
+    done
+    ;;
 run)
     need_root
     exec ip netns exec "$NS" "$@"
@@ -86,7 +95,7 @@ count)
     ip netns exec "$NS" cat /sys/class/net/sv0/statistics/tx_packets
     ;;
 *)
-    sed -n '2,12p' "$0" >&2
+    sed -n '2,13p' "$0" >&2
     exit 2
     ;;
 esac

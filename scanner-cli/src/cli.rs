@@ -400,7 +400,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub per_device_interval: Option<Duration>,
     /// Devices scanned at once [profile safe: 64, normal: 256, fast: 1024]. Each
-    /// needs two open files: a value the open-files limit cannot carry is refused.
+    /// needs two open files, one per probe and transport while its liveness phase runs:
+    /// a value the open-files limit cannot carry is refused.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub concurrency: Option<NonZeroUsize>,
     /// Connect and read timeout, e.g. 2s, 500ms, at most 60s [profile safe: 2s,

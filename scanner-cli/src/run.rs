@@ -265,7 +265,9 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    if let Err(e) = crate::limits::ensure_open_files(config.concurrency.get()) {
+    if let Err(e) =
+        crate::limits::ensure_open_files(config.concurrency.get(), config.max_sockets_per_device())
+    {
         say!("otscan: error: {e}");
         return EXIT_USAGE;
     }
@@ -1096,11 +1098,14 @@ impl Estimate {
         let silent = config.liveness.then(|| {
             let packets = config.liveness_packets();
             let per_address = config.silent_address_time().as_secs_f64();
-            bound(
-                packets,
-                per_address,
-                (per_address - paced(packets)).max(0.0),
-            )
+            // Held up by the rate, an address's packets go out `concurrency / rate`
+            // apart: what is left after its last one is the wait that ends last.
+            let spacing = interval.max(config.concurrency.get() as f64 / rate);
+            let spread = config
+                .silent_address_time_at(std::time::Duration::from_secs_f64(spacing))
+                .as_secs_f64();
+            let wait = (spread - spacing * packets.saturating_sub(1) as f64).max(0.0);
+            bound(packets, per_address, wait)
         });
         let refusing = config.min_requests_for_device();
         let devices = config.max_requests_for_device();

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::checkpoint::Checkpoint;
 use crate::protocols::ProtocolConfigs;
-use crate::record::fields::Protocol;
+use crate::record::fields::{Protocol, Transport};
+use crate::session::FirstPacket;
 use crate::targets::Targets;
 
 /// Default global request rate: 100 requests (connection attempts included) per
@@ -215,28 +216,73 @@ impl ScanConfig {
             .sum()
     }
 
+    /// How long the liveness phase waits for an answer to `first`: a SYN the connect
+    /// timeout, at most [`LIVENESS_SYN_WAIT`](crate::session::LIVENESS_SYN_WAIT); a
+    /// datagram the read timeout.
+    fn liveness_wait(&self, first: &FirstPacket) -> Duration {
+        match first.transport() {
+            Transport::Tcp => self.connect_timeout.min(crate::session::LIVENESS_SYN_WAIT),
+            Transport::Udp => self.read_timeout,
+        }
+    }
+
+    /// Every probe's first packets in the order the liveness phase sends them: the
+    /// longest wait first (with the defaults the datagrams, then the SYNs), probe order
+    /// among equal waits, so a silent address is done about one SYN wait after its last
+    /// packet rather than one read timeout.
+    pub(crate) fn liveness_packets_in_order(&self) -> Vec<(Protocol, FirstPacket)> {
+        let mut firsts: Vec<(Protocol, FirstPacket)> = self
+            .probes
+            .iter()
+            .flat_map(|&p| {
+                self.protocols
+                    .first_packets(p)
+                    .into_iter()
+                    .map(move |f| (p, f))
+            })
+            .collect();
+        firsts.sort_by_key(|(_, f)| std::cmp::Reverse(self.liveness_wait(f)));
+        firsts
+    }
+
+    /// Sockets one device's session may hold at once: its TCP connection and UDP socket,
+    /// and with the liveness phase one socket per first packet while the phase runs, then
+    /// the datagrams' sockets until their probes take them over.
+    pub fn max_sockets_per_device(&self) -> u64 {
+        if !self.liveness {
+            return 2;
+        }
+        let firsts = self.liveness_packets_in_order();
+        let udp = firsts
+            .iter()
+            .filter(|(_, f)| f.transport() == Transport::Udp)
+            .count() as u64;
+        (firsts.len() as u64).max(2 + udp)
+    }
+
     /// Wall time the liveness phase spends on one silent address when nothing else
     /// holds it up: its first packets go out one per per-device interval, and each waits
-    /// its timeout (a SYN the connect timeout, at most
-    /// [`LIVENESS_SYN_WAIT`](crate::session::LIVENESS_SYN_WAIT); a datagram the read
-    /// timeout); the address is done when the last wait ends. Zero when the phase is off.
+    /// its timeout (the datagrams first, each the read timeout, then the SYNs, each the
+    /// connect timeout or at most
+    /// [`LIVENESS_SYN_WAIT`](crate::session::LIVENESS_SYN_WAIT)); the address is done
+    /// when the last wait ends. Zero when the phase is off.
     pub fn silent_address_time(&self) -> Duration {
+        self.silent_address_time_at(self.per_device_interval)
+    }
+
+    /// [`silent_address_time`](Self::silent_address_time) when the address's first
+    /// packets go out `spacing` apart (more than the per-device interval when the global
+    /// rate is what holds them up).
+    pub fn silent_address_time_at(&self, spacing: Duration) -> Duration {
         if !self.liveness {
             return Duration::ZERO;
         }
-        let syn_wait = self.connect_timeout.min(crate::session::LIVENESS_SYN_WAIT);
-        self.probes
+        self.liveness_packets_in_order()
             .iter()
-            .flat_map(|&p| self.protocols.first_packets(p))
             .enumerate()
-            .map(|(i, first)| {
-                let wait = match first.transport() {
-                    crate::record::fields::Transport::Tcp => syn_wait,
-                    crate::record::fields::Transport::Udp => self.read_timeout,
-                };
-                self.per_device_interval
-                    .saturating_mul(u32::try_from(i).unwrap_or(u32::MAX))
-                    + wait
+            .map(|(i, (_, first))| {
+                spacing.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX))
+                    + self.liveness_wait(first)
             })
             .max()
             .unwrap_or_default()

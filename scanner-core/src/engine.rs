@@ -437,17 +437,7 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
     // Packets the liveness phase sent for each (probe, transport): theirs to count.
     let mut credit: Vec<(Protocol, Transport)> = Vec::new();
     if config.liveness && shared.stop().reason().is_none() {
-        let firsts: Vec<(Protocol, FirstPacket)> = config
-            .probes
-            .iter()
-            .flat_map(|&p| {
-                config
-                    .protocols
-                    .first_packets(p)
-                    .into_iter()
-                    .map(move |f| (p, f))
-            })
-            .collect();
+        let firsts = config.liveness_packets_in_order();
         let packets: Vec<FirstPacket> = firsts.iter().map(|(_, f)| f.clone()).collect();
         let liveness = session.liveness(&packets).await;
         for ((probe, first), _) in firsts.iter().zip(&liveness.sent).filter(|(_, s)| **s) {
@@ -461,7 +451,10 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
         }
         if liveness.verdict == Verdict::Silent {
             session.close().await;
-            for (probe, first) in &firsts {
+            // In probe order, as the probes would have recorded them.
+            let mut silent: Vec<&(Protocol, FirstPacket)> = firsts.iter().collect();
+            silent.sort_by_key(|(p, _)| config.probes.iter().position(|q| q == p));
+            for (probe, first) in silent {
                 record.merge(silent_observation(*probe, first), Identity::default());
             }
             return finish(&config, target, record);

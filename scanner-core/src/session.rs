@@ -824,7 +824,8 @@ type Pending = futures::stream::FuturesUnordered<
 
 impl DeviceSession {
     /// The liveness phase: sends each of `firsts` (every configured probe's first
-    /// packet, in probe order) one per per-device interval through the usual pacing,
+    /// packet, in the order given: the engine gives the longest wait first) one per
+    /// per-device interval through the usual pacing,
     /// until the first sign of life: a SYN-ACK, a RST, an ICMP error, any datagram.
     ///
     /// Then the phase stops at once: connection attempts still pending are dropped (the
