@@ -883,33 +883,40 @@ impl DeviceSession {
                 Ok(Ok(())) => {}
             }
             match first {
-                FirstPacket::Tcp { port } => match start_connect(SocketAddr::new(self.ip, *port)) {
-                    Ok(stream) => {
-                        let wait = shared.limits.connect_timeout.min(LIVENESS_SYN_WAIT);
-                        pending.push(Box::pin(async move {
-                            let signal =
-                                match tokio::time::timeout(wait, finish_connect(stream)).await {
-                                    Err(_) => Signal::Nothing,
-                                    Ok(Ok(stream)) => Signal::Connected(stream),
-                                    Ok(Err(Connect::Device(e))) => Signal::TcpAnswered(e),
-                                    Ok(Err(Connect::Local(f))) => Signal::Local(f),
-                                };
-                            (i, signal)
-                        }));
+                FirstPacket::Tcp { port } => {
+                    match start_connect(SocketAddr::new(self.ip, *port)) {
+                        Ok(stream) => {
+                            // Timed from the SYN, not from the future's first poll: a busy
+                            // runtime must not let the kernel's retransmission out.
+                            let until = Instant::now()
+                                + shared.limits.connect_timeout.min(LIVENESS_SYN_WAIT);
+                            pending.push(Box::pin(async move {
+                                let signal =
+                                    match tokio::time::timeout_at(until, finish_connect(stream))
+                                        .await
+                                    {
+                                        Err(_) => Signal::Nothing,
+                                        Ok(Ok(stream)) => Signal::Connected(stream),
+                                        Ok(Err(Connect::Device(e))) => Signal::TcpAnswered(e),
+                                        Ok(Err(Connect::Local(f))) => Signal::Local(f),
+                                    };
+                                (i, signal)
+                            }));
+                        }
+                        Err(Connect::Local(failure)) => {
+                            self.failed_locally(failure);
+                            return Liveness {
+                                verdict: Verdict::Cut,
+                                sent,
+                            };
+                        }
+                        Err(Connect::Device(e)) => {
+                            sent[i] = true;
+                            answer = Some((i, Signal::TcpAnswered(e)));
+                            break;
+                        }
                     }
-                    Err(Connect::Local(failure)) => {
-                        self.failed_locally(failure);
-                        return Liveness {
-                            verdict: Verdict::Cut,
-                            sent,
-                        };
-                    }
-                    Err(Connect::Device(e)) => {
-                        sent[i] = true;
-                        answer = Some((i, Signal::TcpAnswered(e)));
-                        break;
-                    }
-                },
+                }
                 FirstPacket::Udp {
                     port,
                     local_port,
