@@ -326,6 +326,8 @@ struct Connection {
     /// late reply is recognised (and skipped) by its correlation instead of its tail
     /// being read as a new header.
     pending: Vec<u8>,
+    /// A request has gone through it (false for a connection the liveness phase made).
+    used: bool,
 }
 
 /// A probe's only way to reach a device: paced, bounded, one connection at a time.
@@ -480,6 +482,7 @@ impl DeviceSession {
                     port,
                     stream,
                     pending: Vec::new(),
+                    used: false,
                 });
                 Ok(())
             }
@@ -507,6 +510,7 @@ impl DeviceSession {
         let Some(conn) = self.conn.as_mut() else {
             return Err(ExchangeError::Closed.into());
         };
+        conn.used = true;
         let sent_at = Instant::now();
         let result = tokio::select! {
             r = tokio::time::timeout(
@@ -705,6 +709,15 @@ impl DeviceSession {
                 ExchangeError::Local(failure)
             }
             None => ExchangeError::Io(error.to_string()),
+        }
+    }
+
+    /// Closes the device's TCP connection unless no request has gone through it yet
+    /// (one the liveness phase established): a probe that starts a step on a fresh
+    /// connection gets one either way, without a second handshake.
+    pub(crate) async fn close_unless_fresh(&mut self) {
+        if self.conn.as_ref().is_some_and(|c| c.used) {
+            self.close().await;
         }
     }
 
@@ -1020,6 +1033,7 @@ impl DeviceSession {
                         port: firsts[i].port(),
                         stream,
                         pending: Vec::new(),
+                        used: false,
                     });
                 }
                 Signal::TcpAnswered(error) => self.primed.push(Primed::TcpAnswered {
@@ -1413,7 +1427,9 @@ mod tests {
         assert_eq!(liveness.verdict, Verdict::Alive);
         assert_eq!(liveness.sent, vec![true, false]);
         assert_eq!(session.conn.as_ref().map(|c| c.port), Some(port));
-        // The probe's connect reuses it: no second attempt.
+        // A probe that wants a fresh connection keeps it (no request went through it),
+        // and its connect reuses it: no second attempt.
+        session.close_unless_fresh().await;
         session.connect(port).await.unwrap();
         assert_eq!(session.sent(), 1);
         session.close().await;

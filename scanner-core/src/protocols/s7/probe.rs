@@ -45,7 +45,8 @@ impl S7Run<'_> {
     async fn connect(&mut self) -> Result<bool, Error> {
         let config = self.config;
         for &tsap in &config.tsaps {
-            self.session.close().await;
+            // Each TSAP on a fresh connection (the liveness phase's, if it made one).
+            self.session.close_unless_fresh().await;
             let reply = match self
                 .ask(Request::ConnectionRequest { destination: tsap })
                 .await
