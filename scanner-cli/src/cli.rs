@@ -234,6 +234,7 @@ impl ScanArgs {
             line(key, value);
         }
         line("emit-all", self.emit_all.to_string());
+        line("no-liveness", self.no_liveness.to_string());
         line(
             "window",
             list(self.windows.iter().map(|w| quoted(&w.text)).collect()),
@@ -417,7 +418,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "DURATION", value_parser = parse_duration)]
     pub per_device_interval: Option<Duration>,
     /// Devices scanned at once [profile safe: 64, normal: 256, fast: 1024]. Each
-    /// needs two open files: a value the open-files limit cannot carry is refused.
+    /// needs two open files, one per probe and transport while its liveness phase runs:
+    /// a value the open-files limit cannot carry is refused.
     #[arg(long, value_name = "N", allow_negative_numbers = true)]
     pub concurrency: Option<NonZeroUsize>,
     /// Connect and read timeout, e.g. 2s, 500ms, at most 60s [profile safe: 2s,
@@ -434,6 +436,12 @@ pub struct ScanArgs {
     /// Emit a record for every target, including those that answered nothing.
     #[arg(long)]
     pub emit_all: bool,
+    /// Treat every address as live, like nmap's -Pn: probe it in full (retries, every SNMP
+    /// version, fallback transports) even when it answers nothing. By default each address
+    /// first gets every probe's first packet only, and one that answers none of them
+    /// within one timeout costs nothing more (one packet per probe and transport).
+    #[arg(long)]
+    pub no_liveness: bool,
     /// Print the plan (targets, requests per device, expected duration) and send nothing.
     #[arg(long)]
     pub dry_run: bool,
@@ -901,6 +909,7 @@ impl ScanArgs {
             .concurrency(NonZeroUsize::new(pacing.concurrency).unwrap_or(NonZeroUsize::MIN))
             .timeout(pacing.timeout)
             .emit_all(self.emit_all)
+            .liveness(!self.no_liveness)
             .udp_retries(pacing.udp_retries)
             .protocols(protocols);
         if let Some(d) = self.max_duration {

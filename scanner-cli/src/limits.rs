@@ -2,26 +2,25 @@
 
 use rustix::process::{getrlimit, setrlimit, Resource, Rlimit};
 
-/// File descriptors one device of a scan may hold at once: its TCP connection and
-/// its UDP socket (a session never holds two of either).
-pub const FDS_PER_DEVICE: u64 = 2;
 /// Descriptors the process needs besides the devices' sockets: standard streams,
 /// the runtime's event queue and signal pipe, output, state, journal, lock and
 /// report files, with room to spare.
 pub const FDS_RESERVED: u64 = 64;
 
-/// Open files a scan of `concurrency` devices at once needs.
-pub fn needed(concurrency: usize) -> u64 {
+/// Open files a scan of `concurrency` devices at once needs, each holding at most
+/// `per_device` sockets ([`ScanConfig::max_sockets_per_device`](scanner_core::ScanConfig::max_sockets_per_device)).
+pub fn needed(concurrency: usize, per_device: u64) -> u64 {
     (concurrency as u64)
-        .saturating_mul(FDS_PER_DEVICE)
+        .saturating_mul(per_device)
         .saturating_add(FDS_RESERVED)
 }
 
 /// Raises the soft open-files limit (RLIMIT_NOFILE) to the hard limit, then checks
-/// that it carries `concurrency` devices at once. The error is one line naming
-/// `--concurrency`, the need and the limit; nothing has been sent.
-pub fn ensure_open_files(concurrency: usize) -> Result<u64, String> {
-    let need = needed(concurrency);
+/// that it carries `concurrency` devices at once, each holding at most `per_device`
+/// sockets. The error is one line naming `--concurrency`, the need and the limit;
+/// nothing has been sent.
+pub fn ensure_open_files(concurrency: usize, per_device: u64) -> Result<u64, String> {
+    let need = needed(concurrency, per_device);
     let before = getrlimit(Resource::Nofile);
     let soft = before.current.unwrap_or(u64::MAX);
     // An unlimited hard limit cannot be the soft one on Linux (fs.nr_open caps it):
@@ -46,7 +45,7 @@ pub fn ensure_open_files(concurrency: usize) -> Result<u64, String> {
     if now >= need {
         return Ok(now);
     }
-    let most = now.saturating_sub(FDS_RESERVED) / FDS_PER_DEVICE;
+    let most = now.saturating_sub(FDS_RESERVED) / per_device.max(1);
     let hard = before
         .maximum
         .map_or_else(|| "unlimited".to_owned(), |m| m.to_string());
@@ -56,6 +55,6 @@ pub fn ensure_open_files(concurrency: usize) -> Result<u64, String> {
         format!("use --concurrency {most} or less, or raise the limit")
     };
     Err(format!(
-        "--concurrency {concurrency} needs {need} open files ({FDS_PER_DEVICE} per device + {FDS_RESERVED}), but the open-files limit is {now} (hard limit {hard}): {fix} (ulimit -n, LimitNOFILE= in a systemd unit)"
+        "--concurrency {concurrency} needs {need} open files ({per_device} sockets per device + {FDS_RESERVED}), but the open-files limit is {now} (hard limit {hard}): {fix} (ulimit -n, LimitNOFILE= in a systemd unit)"
     ))
 }

@@ -275,7 +275,9 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
-    if let Err(e) = crate::limits::ensure_open_files(config.concurrency.get()) {
+    if let Err(e) =
+        crate::limits::ensure_open_files(config.concurrency.get(), config.max_sockets_per_device())
+    {
         say!("otscan: error: {e}");
         return EXIT_USAGE;
     }
@@ -950,7 +952,7 @@ fn dry_run(
         scanner_core::Rate::PerSecond(n) => f64::from(n.get()),
         scanner_core::Rate::Unlimited => f64::INFINITY,
     };
-    let secs = |reqs: u64| (targets as f64) * (reqs as f64) / rate;
+    let estimate = Estimate::of(config, targets as f64);
     let mut out = std::io::stdout().lock();
     let probes: Vec<String> = config
         .probes
@@ -963,14 +965,37 @@ fn dry_run(
         .flat_map(|&p| config.protocols.plan(p))
         .map(|(label, value)| format!("  {:<22}{value}\n", format!("{label}:")))
         .collect();
+    let silent_packets = config.liveness_packets();
+    let (silent_requests, silent_duration, assumes) = match estimate.silent {
+        Some(silent) => (
+            format!("{silent_packets} (silent: each probe's first packet), "),
+            format!("{} (every address silent), ", human_duration(silent)),
+            format!(
+                "a silent address (no answer, no RST, no ICMP: most of a sparse network) gets \
+                 each probe's first packet, one per {} ms, then one timeout: {:.1}s and \
+                 {silent_packets} packets each, {} at once; anything that answers is probed in full",
+                config.per_device_interval.as_millis(),
+                config.silent_address_time().as_secs_f64(),
+                config.concurrency,
+            ),
+        ),
+        None => (
+            String::new(),
+            String::new(),
+            "every address answers at once (a reply, RST or port unreachable); with \
+             --no-liveness a silent address waits out each probe's timeouts and retries, \
+             which this does not estimate"
+                .to_owned(),
+        ),
+    };
     let mut text = format!(
-        "plan (dry run, nothing sent)\n  targets:              {targets}\n  probes:               {}\n{protocol_lines}  requests per device:  {min_req} (nothing listening) to {max_req} (answers every request)\n  rate:                 {} requests/s, {} ms between packets to one device, {} devices at once\n  expected duration:    {} (every address empty) to {} (every address a device)\n  target order seed:    {}{}\n",
+        "plan (dry run, nothing sent)\n  targets:              {targets}\n  probes:               {}\n{protocol_lines}  requests per device:  {silent_requests}{min_req} (refusing: RST or port unreachable) to {max_req} (answers every request)\n  rate:                 {} requests/s, {} ms between packets to one device, {} devices at once\n  expected duration:    {silent_duration}{} (every address refusing) to {} (every address a device)\n  assumes:              {assumes}\n  target order seed:    {}{}\n",
         probes.join(", "),
         rate,
         config.per_device_interval.as_millis(),
         config.concurrency,
-        human_duration(secs(min_req)),
-        human_duration(secs(max_req)),
+        human_duration(estimate.refusing),
+        human_duration(estimate.devices),
         config.targets.seed(),
         config
             .targets
@@ -999,8 +1024,16 @@ fn dry_run(
                 .as_ref()
                 .map_or(0, scanner_core::Checkpoint::count),
         );
-        let need_max = (left as f64) * (max_req as f64) / rate;
-        let need_min = (left as f64) * (min_req as f64) / rate;
+        let left_estimate = Estimate::of(config, left as f64);
+        let need_max = left_estimate.devices;
+        // The least a sparse network needs: silent addresses with the liveness phase,
+        // addresses that refuse at once without it.
+        let need_min = left_estimate.silent.unwrap_or(left_estimate.refusing);
+        let min_req = if config.liveness {
+            silent_packets
+        } else {
+            min_req
+        };
         let verdict = if need_max <= available {
             "fits".to_owned()
         } else if need_min <= available {
@@ -1041,6 +1074,58 @@ fn dry_run(
         }
     }
     EXIT_OK
+}
+
+/// The dry run's duration model for a number of addresses, in seconds, for three
+/// networks: every address silent, every address refusing, every address a device.
+///
+/// An address's packets go out at best one per per-device interval, `concurrency`
+/// addresses at once, and the global rate caps all packets: the duration is the larger
+/// of the rate bound (all packets at the rate, plus the last address's wait) and the
+/// concurrency bound (addresses in rounds of `concurrency`, each round as long as one
+/// address). Answers are taken as immediate: a slow device takes longer.
+struct Estimate {
+    /// Every address silent, with the liveness phase (`None` when it is off).
+    silent: Option<f64>,
+    /// Every address refusing at once (RST, port unreachable): the fewest packets.
+    refusing: f64,
+    /// Every address a device answering every request: the most packets.
+    devices: f64,
+}
+
+impl Estimate {
+    fn of(config: &ScanConfig, addresses: f64) -> Estimate {
+        let rate = match config.rate {
+            scanner_core::Rate::PerSecond(n) => f64::from(n.get()),
+            scanner_core::Rate::Unlimited => f64::INFINITY,
+        };
+        let interval = config.per_device_interval.as_secs_f64();
+        let rounds = (addresses / config.concurrency.get() as f64).ceil();
+        let bound = |packets: u64, per_address: f64, wait: f64| {
+            let by_rate = addresses * packets as f64 / rate + wait;
+            by_rate.max(rounds * per_address)
+        };
+        let paced = |packets: u64| packets.saturating_sub(1) as f64 * interval;
+        let silent = config.liveness.then(|| {
+            let packets = config.liveness_packets();
+            let per_address = config.silent_address_time().as_secs_f64();
+            // Held up by the rate, an address's packets go out `concurrency / rate`
+            // apart: what is left after its last one is the wait that ends last.
+            let spacing = interval.max(config.concurrency.get() as f64 / rate);
+            let spread = config
+                .silent_address_time_at(std::time::Duration::from_secs_f64(spacing))
+                .as_secs_f64();
+            let wait = (spread - spacing * packets.saturating_sub(1) as f64).max(0.0);
+            bound(packets, per_address, wait)
+        });
+        let refusing = config.min_requests_for_device();
+        let devices = config.max_requests_for_device();
+        Estimate {
+            silent,
+            refusing: bound(refusing, paced(refusing), 0.0),
+            devices: bound(devices, paced(devices), 0.0),
+        }
+    }
 }
 
 fn human_duration(secs: f64) -> String {

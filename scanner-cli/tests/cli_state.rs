@@ -127,6 +127,7 @@ fn resuming_with_any_probe_setting_changed_is_refused() {
         vec!["--probes".into(), "snmp,modbus".into()],
     ));
     changes.push(("--emit-all".into(), vec!["--emit-all".into()]));
+    changes.push(("--no-liveness".into(), vec!["--no-liveness".into()]));
 
     let dir = temp("fingerprint");
     let state = dir.join("scan.state");

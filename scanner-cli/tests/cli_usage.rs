@@ -285,3 +285,32 @@ fn empty_targets_past_times_and_insane_values_are_refused() {
         "--window-grace",
     );
 }
+
+#[test]
+fn dry_run_estimates_silent_addresses_from_the_liveness_phase() {
+    let plan = |extra: &[&str]| {
+        let out = otscan()
+            .args(["scan", "10.0.0.0/24", "--dry-run"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    // Safe profile: 10 first packets per address, 2,560 at 100/s, then the last SYN's
+    // 0.9 s wait (the datagrams go first: their 2 s waits end earlier).
+    let safe = plan(&[]);
+    assert!(
+        safe.contains("10 (silent: each probe's first packet)"),
+        "{safe}"
+    );
+    assert!(safe.contains("26.5s (every address silent)"), "{safe}");
+    assert!(
+        safe.contains("assumes:              a silent address"),
+        "{safe}"
+    );
+    // Without the phase the plan says what it does not estimate.
+    let off = plan(&["--no-liveness"]);
+    assert!(!off.contains("every address silent"), "{off}");
+    assert!(off.contains("which this does not estimate"), "{off}");
+}

@@ -5,7 +5,8 @@ use std::time::{Duration, SystemTime};
 
 use crate::checkpoint::Checkpoint;
 use crate::protocols::ProtocolConfigs;
-use crate::record::fields::Protocol;
+use crate::record::fields::{Protocol, Transport};
+use crate::session::FirstPacket;
 use crate::targets::Targets;
 
 /// Default global request rate: 100 requests (connection attempts included) per
@@ -100,6 +101,15 @@ pub struct ScanConfig {
     /// Wait before the first such retry; each further retry waits twice as long.
     /// While a retry is pending no new target is started.
     pub local_retry_delay: Duration,
+    /// The liveness phase (default on): before its probes, each address gets every
+    /// probe's first packet only (one per probe and transport, one per per-device
+    /// interval); an address that answers none of them within one timeout is silent and
+    /// costs nothing more (each service `connection-timeout` or `io-timeout` with one
+    /// request: no retries, no second community or version, no fallback transport).
+    /// Any sign of life (SYN-ACK, RST, ICMP unreachable, any datagram) runs the probes
+    /// in full. Off: every address is probed in full, as nmap's `-Pn` treats every
+    /// host as up.
+    pub liveness: bool,
 }
 
 /// Invalid configuration.
@@ -145,6 +155,7 @@ impl ScanConfig {
                 resume: None,
                 local_retries: DEFAULT_LOCAL_RETRIES,
                 local_retry_delay: DEFAULT_LOCAL_RETRY_DELAY,
+                liveness: true,
             },
         }
     }
@@ -155,12 +166,16 @@ impl ScanConfig {
     }
 
     /// The settings that decide what each target is asked, as text: the probes in
-    /// order, `emit_all`, and each probe's settings as [`ProtocolConfigs::fingerprint`]
+    /// order, `emit_all`, the liveness phase when it is off (`;liveness=off`: left out
+    /// when on, so states written before the phase existed resume), and each probe's settings as [`ProtocolConfigs::fingerprint`]
     /// gives them (every field, secrets reduced to their count). A resumed scan must
     /// keep them, or it would mix two different scans in one inventory.
     pub fn probing_fingerprint(&self) -> String {
         let names: Vec<&str> = self.probes.iter().map(|p| p.name()).collect();
         let mut out = format!("probes={};emit_all={}", names.join(","), self.emit_all);
+        if !self.liveness {
+            out.push_str(";liveness=off");
+        }
         for &probe in &self.probes {
             out.push_str(&format!(";{probe}={}", self.protocols.fingerprint(probe)));
         }
@@ -187,6 +202,90 @@ impl ScanConfig {
             .map(|&p| self.protocols.max_requests(p, self.udp_retries))
             .sum();
         per_probe.min(u64::from(self.max_requests_per_device))
+    }
+
+    /// Packets the liveness phase sends to an address that answers nothing: each
+    /// probe's first packet on each of its transports (0 when the phase is off).
+    pub fn liveness_packets(&self) -> u64 {
+        if !self.liveness {
+            return 0;
+        }
+        self.probes
+            .iter()
+            .map(|&p| self.protocols.first_packets(p).len() as u64)
+            .sum()
+    }
+
+    /// How long the liveness phase waits for an answer to `first`: a SYN the connect
+    /// timeout, at most [`LIVENESS_SYN_WAIT`](crate::session::LIVENESS_SYN_WAIT); a
+    /// datagram the read timeout.
+    fn liveness_wait(&self, first: &FirstPacket) -> Duration {
+        match first.transport() {
+            Transport::Tcp => self.connect_timeout.min(crate::session::LIVENESS_SYN_WAIT),
+            Transport::Udp => self.read_timeout,
+        }
+    }
+
+    /// Every probe's first packets in the order the liveness phase sends them: the
+    /// longest wait first (with the defaults the datagrams, then the SYNs), probe order
+    /// among equal waits, so a silent address is done about one SYN wait after its last
+    /// packet rather than one read timeout.
+    pub(crate) fn liveness_packets_in_order(&self) -> Vec<(Protocol, FirstPacket)> {
+        let mut firsts: Vec<(Protocol, FirstPacket)> = self
+            .probes
+            .iter()
+            .flat_map(|&p| {
+                self.protocols
+                    .first_packets(p)
+                    .into_iter()
+                    .map(move |f| (p, f))
+            })
+            .collect();
+        firsts.sort_by_key(|(_, f)| std::cmp::Reverse(self.liveness_wait(f)));
+        firsts
+    }
+
+    /// Sockets one device's session may hold at once: its TCP connection and UDP socket,
+    /// and with the liveness phase one socket per first packet while the phase runs, then
+    /// the datagrams' sockets until their probes take them over.
+    pub fn max_sockets_per_device(&self) -> u64 {
+        if !self.liveness {
+            return 2;
+        }
+        let firsts = self.liveness_packets_in_order();
+        let udp = firsts
+            .iter()
+            .filter(|(_, f)| f.transport() == Transport::Udp)
+            .count() as u64;
+        (firsts.len() as u64).max(2 + udp)
+    }
+
+    /// Wall time the liveness phase spends on one silent address when nothing else
+    /// holds it up: its first packets go out one per per-device interval, and each waits
+    /// its timeout (the datagrams first, each the read timeout, then the SYNs, each the
+    /// connect timeout or at most
+    /// [`LIVENESS_SYN_WAIT`](crate::session::LIVENESS_SYN_WAIT)); the address is done
+    /// when the last wait ends. Zero when the phase is off.
+    pub fn silent_address_time(&self) -> Duration {
+        self.silent_address_time_at(self.per_device_interval)
+    }
+
+    /// [`silent_address_time`](Self::silent_address_time) when the address's first
+    /// packets go out `spacing` apart (more than the per-device interval when the global
+    /// rate is what holds them up).
+    pub fn silent_address_time_at(&self, spacing: Duration) -> Duration {
+        if !self.liveness {
+            return Duration::ZERO;
+        }
+        self.liveness_packets_in_order()
+            .iter()
+            .enumerate()
+            .map(|(i, (_, first))| {
+                spacing.saturating_mul(u32::try_from(i).unwrap_or(u32::MAX))
+                    + self.liveness_wait(first)
+            })
+            .max()
+            .unwrap_or_default()
     }
 
     /// Fewest packets a device that answers nothing receives (one connection
@@ -304,6 +403,12 @@ impl ScanConfigBuilder {
     pub fn local_retries(mut self, retries: u32, first_delay: Duration) -> Self {
         self.config.local_retries = retries;
         self.config.local_retry_delay = first_delay;
+        self
+    }
+
+    /// Turns the liveness phase on (the default) or off (see [`ScanConfig::liveness`]).
+    pub fn liveness(mut self, on: bool) -> Self {
+        self.config.liveness = on;
         self
     }
 

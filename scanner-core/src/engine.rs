@@ -23,9 +23,12 @@ use tokio_util::sync::CancellationToken;
 use crate::checkpoint::Checkpoint;
 use crate::config::{Rate, ScanConfig};
 use crate::pacing::Pacer;
-use crate::record::fields::{Identity, Protocol, Status};
+use crate::record::fields::{Identity, Protocol, Status, Transport};
 use crate::record::{AssetRecord, ServiceObservation};
-use crate::session::{self, DeviceSession, Limits, LocalFailure, Stop, StopReason};
+use crate::session::{
+    self, DeviceSession, ExchangeError, FirstPacket, Limits, LocalFailure, Stop, StopReason,
+    Verdict,
+};
 use crate::targets::Target;
 
 /// Progress of a running scan, published after every finished device.
@@ -431,6 +434,33 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
         target.name.as_deref().map(str::to_owned),
     );
     let mut session = DeviceSession::new(target.ip, Arc::clone(&shared.session));
+    // Packets the liveness phase sent for each (probe, transport): theirs to count.
+    let mut credit: Vec<(Protocol, Transport)> = Vec::new();
+    if config.liveness && shared.stop().reason().is_none() {
+        let firsts = config.liveness_packets_in_order();
+        let packets: Vec<FirstPacket> = firsts.iter().map(|(_, f)| f.clone()).collect();
+        let liveness = session.liveness(&packets).await;
+        for ((probe, first), _) in firsts.iter().zip(&liveness.sent).filter(|(_, s)| **s) {
+            shared.requests[probe.index()].fetch_add(1, Ordering::Relaxed);
+            credit.push((*probe, first.transport()));
+        }
+        if let Some(failure) = session.local_failure() {
+            let failure = failure.clone();
+            session.close().await;
+            return DeviceOutcome::LocalFailure(failure);
+        }
+        if liveness.verdict == Verdict::Silent {
+            session.close().await;
+            // In probe order, as the probes would have recorded them.
+            let mut silent: Vec<&(Protocol, FirstPacket)> = firsts.iter().collect();
+            silent.sort_by_key(|(p, _)| config.probes.iter().position(|q| q == p));
+            for (probe, first) in silent {
+                record.merge(silent_observation(*probe, first), Identity::default());
+            }
+            return finish(&config, target, record);
+        }
+        // Alive: the probes run in full (a cut phase leaves them to the stop).
+    }
     for &probe in &config.probes {
         let observations = if shared.stop().reason().is_some() {
             vec![stopped_observation(&config, probe)]
@@ -447,7 +477,15 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
             session.close().await;
             return DeviceOutcome::LocalFailure(failure);
         }
-        for (observation, identity) in observations {
+        for (mut observation, identity) in observations {
+            // The liveness packet of this probe and transport went out first.
+            if let Some(i) = credit
+                .iter()
+                .position(|c| *c == (probe, observation.transport))
+            {
+                credit.swap_remove(i);
+                observation.requests += 1;
+            }
             record.merge(observation, identity);
         }
     }
@@ -456,6 +494,12 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
     if record.services.iter().any(|s| s.status == Status::Stopped) {
         return DeviceOutcome::Interrupted;
     }
+    finish(&config, target, record)
+}
+
+/// The finished device's record: derived fields (asset id, canonical vendor, inferred
+/// type) and its site inventory attributes.
+fn finish(config: &ScanConfig, target: Target, mut record: AssetRecord) -> DeviceOutcome {
     crate::record::derive::finish(&mut record);
     record.enrichment = config
         .enrichment
@@ -463,6 +507,29 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
         .and_then(|t| t.lookup(target.ip))
         .cloned();
     DeviceOutcome::Finished(Box::new(record))
+}
+
+/// The observation of a probe whose first packet (on `first`'s transport) got no answer,
+/// at an address that answered none: it cost that packet and nothing more.
+fn silent_observation(protocol: Protocol, first: &FirstPacket) -> ServiceObservation {
+    let (status, error) = match first.transport() {
+        Transport::Tcp => (Status::ConnectionTimeout, ExchangeError::ConnectTimeout),
+        Transport::Udp => (Status::IoTimeout, ExchangeError::Timeout),
+    };
+    ServiceObservation {
+        protocol,
+        transport: first.transport(),
+        port: first.port(),
+        status,
+        rtt_ms: None,
+        timestamp: jiff::Timestamp::now(),
+        error: Some(format!(
+            "{error} (silent address: no probe's first packet was answered, nothing more sent)"
+        )),
+        requests: 1,
+        details: None,
+        received: None,
+    }
 }
 
 /// The observation of a probe the scan's stop kept from running.

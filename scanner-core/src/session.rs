@@ -22,7 +22,9 @@ use tokio_util::sync::CancellationToken;
 
 use crate::pacing::Pacer;
 use crate::protocols::wire::FrameCheck;
-use crate::record::fields::Status;
+use futures::StreamExt;
+
+use crate::record::fields::{Status, Transport};
 use crate::request::ReadOnlyRequest;
 
 /// Why an exchange with a device produced no reply.
@@ -324,6 +326,8 @@ struct Connection {
     /// late reply is recognised (and skipped) by its correlation instead of its tail
     /// being read as a new header.
     pending: Vec<u8>,
+    /// A request has gone through it (false for a connection the liveness phase made).
+    used: bool,
 }
 
 /// A probe's only way to reach a device: paced, bounded, one connection at a time.
@@ -332,13 +336,16 @@ pub struct DeviceSession {
     shared: Arc<Shared>,
     conn: Option<Connection>,
     /// The device's UDP socket: (remote port, local port asked for, socket).
-    udp: Option<(u16, u16, UdpSocket)>,
+    udp: Option<(u16, u16, Arc<UdpSocket>)>,
     last_send: Option<Instant>,
     correlation: u32,
     requests: u32,
     received: Option<Received>,
     /// Set at the first local failure: nothing more is sent to this device.
     local: Option<LocalFailure>,
+    /// What the liveness phase's first packets got, for the probes to take over instead
+    /// of sending those packets again (see [`liveness`](Self::liveness)).
+    primed: Vec<Primed>,
 }
 
 impl DeviceSession {
@@ -355,6 +362,7 @@ impl DeviceSession {
             requests: 0,
             local: None,
             received: None,
+            primed: Vec::new(),
         }
     }
 
@@ -450,6 +458,17 @@ impl DeviceSession {
         }
         // One TCP connection per device at a time: close any other port's first.
         self.close().await;
+        // The liveness phase's attempt to this port was answered (RST, ICMP): that
+        // answer is this attempt's, as a second SYN would get it again.
+        if let Some(i) = self
+            .primed
+            .iter()
+            .position(|p| matches!(p, Primed::TcpAnswered { port: p, .. } if *p == port))
+        {
+            if let Primed::TcpAnswered { error, .. } = self.primed.swap_remove(i) {
+                return Err(error);
+            }
+        }
         self.pace().await?;
         let addr = SocketAddr::new(self.ip, port);
         let timeout = self.shared.limits.connect_timeout;
@@ -463,6 +482,7 @@ impl DeviceSession {
                     port,
                     stream,
                     pending: Vec::new(),
+                    used: false,
                 });
                 Ok(())
             }
@@ -490,6 +510,7 @@ impl DeviceSession {
         let Some(conn) = self.conn.as_mut() else {
             return Err(ExchangeError::Closed.into());
         };
+        conn.used = true;
         let sent_at = Instant::now();
         let result = tokio::select! {
             r = tokio::time::timeout(
@@ -569,58 +590,54 @@ impl DeviceSession {
     ) -> Result<Reply, ExchangeError> {
         let shared = Arc::clone(&self.shared);
         let mut fresh_socket = false;
+        // The liveness phase's datagram of this very request, already on the wire: the
+        // exchange's first try (correlation, when it left, whether it was refused).
+        let mut primed_try = None;
         if self
             .udp
             .as_ref()
             .is_none_or(|(p, l, _)| *p != port || *l != local_port)
         {
             self.udp = None;
-            let local: SocketAddr = match self.ip {
-                IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, local_port).into(),
-                IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, local_port).into(),
-            };
-            // Everything up to the first datagram is decided by the host alone.
-            let action = if local_port == 0 {
-                "cannot open a UDP socket".to_owned()
+            if let Some(primed) = self.take_primed_udp(port, local_port) {
+                if primed.request == *request {
+                    primed_try = Some((primed.correlation, primed.sent_at, primed.refused));
+                }
+                self.udp = Some((port, local_port, primed.socket));
             } else {
-                format!("cannot bind UDP source port {local_port}")
-            };
-            let socket = match bind_udp(local) {
-                Ok(socket) => socket,
-                Err(e) => return Err(self.local_or(&action, &e)),
-            };
-            if let Err(e) = socket.connect(SocketAddr::new(self.ip, port)).await {
-                return Err(self.local_or("cannot connect a UDP socket", &e));
+                let socket = self.open_udp(local_port, port).await?;
+                self.udp = Some((port, local_port, Arc::new(socket)));
+                fresh_socket = true;
             }
-            self.udp = Some((port, local_port, socket));
-            fresh_socket = true;
         }
         let mut sent = Vec::new();
         let mut buf = vec![0u8; max_len + 1];
         for _ in 0..=shared.limits.udp_retries {
-            self.pace().await?;
-            self.correlation = self.correlation.wrapping_add(1);
-            sent.push(self.correlation);
-            let bytes = request.encode(self.correlation);
-            let Some((_, _, socket)) = self.udp.as_ref() else {
+            let Some(socket) = self.udp.as_ref().map(|(_, _, s)| Arc::clone(s)) else {
                 return Err(ExchangeError::Closed);
             };
-            let sent_at = Instant::now();
-            if let Err(e) = socket.send(&bytes).await {
-                // The first datagram of a new socket cannot carry an ICMP error of an
-                // earlier one: what fails it is the host. Later sends may report a
-                // device's ICMP error; only a lost route or buffers are the host's there.
-                let local = LocalFailure::from_io("cannot send a UDP datagram", &e)
-                    .filter(|f| fresh_socket || f.kind != LocalFailureKind::HostUnreachable);
-                return Err(match local {
-                    Some(failure) => self.failed_locally(failure),
-                    None => udp_error(&e),
-                });
-            }
-            fresh_socket = false;
-            // The first datagram on a new socket may wait for the driver: time the
-            // per-device interval from when the datagram actually left.
-            self.last_send = Some(Instant::now());
+            let sent_at = if let Some((correlation, sent_at, refused)) = primed_try.take() {
+                // Port unreachable already came back: what a resend would get at once.
+                if refused {
+                    return Err(ExchangeError::Refused);
+                }
+                sent.push(correlation);
+                sent_at
+            } else {
+                self.pace().await?;
+                self.correlation = self.correlation.wrapping_add(1);
+                sent.push(self.correlation);
+                let bytes = request.encode(self.correlation);
+                let sent_at = Instant::now();
+                if let Err(e) = socket.send(&bytes).await {
+                    return Err(self.udp_send_error(&e, fresh_socket));
+                }
+                fresh_socket = false;
+                // The first datagram on a new socket may wait for the driver: time the
+                // per-device interval from when the datagram actually left.
+                self.last_send = Some(Instant::now());
+                sent_at
+            };
             let until = sent_at + shared.limits.read_timeout;
             loop {
                 let received = tokio::select! {
@@ -647,6 +664,41 @@ impl DeviceSession {
         Err(ExchangeError::Timeout)
     }
 
+    /// A UDP socket from `local_port` (0: an ephemeral one) connected to the device's
+    /// `port`. Everything up to the first datagram is decided by the host alone.
+    async fn open_udp(&mut self, local_port: u16, port: u16) -> Result<UdpSocket, ExchangeError> {
+        let local: SocketAddr = match self.ip {
+            IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, local_port).into(),
+            IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, local_port).into(),
+        };
+        let action = if local_port == 0 {
+            "cannot open a UDP socket".to_owned()
+        } else {
+            format!("cannot bind UDP source port {local_port}")
+        };
+        let socket = match bind_udp(local) {
+            Ok(socket) => socket,
+            Err(e) => return Err(self.local_or(&action, &e)),
+        };
+        if let Err(e) = socket.connect(SocketAddr::new(self.ip, port)).await {
+            return Err(self.local_or("cannot connect a UDP socket", &e));
+        }
+        Ok(socket)
+    }
+
+    /// The error of a failed datagram send, counted by [`pace`](Self::pace). The first
+    /// datagram of a new socket cannot carry an ICMP error of an earlier one: what fails
+    /// it is the host. Later sends may report a device's ICMP error; only a lost route or
+    /// buffers are the host's there.
+    fn udp_send_error(&mut self, e: &std::io::Error, fresh_socket: bool) -> ExchangeError {
+        let local = LocalFailure::from_io("cannot send a UDP datagram", e)
+            .filter(|f| fresh_socket || f.kind != LocalFailureKind::HostUnreachable);
+        match local {
+            Some(failure) => self.failed_locally(failure),
+            None => udp_error(e),
+        }
+    }
+
     /// A local failure when `error` is one (the caller knows the host raised it
     /// synchronously, before anything reached the wire), else a network error.
     /// Used before the pacing count, so nothing is taken off it.
@@ -660,12 +712,387 @@ impl DeviceSession {
         }
     }
 
+    /// Closes the device's TCP connection unless no request has gone through it yet
+    /// (one the liveness phase established): a probe that starts a step on a fresh
+    /// connection gets one either way, without a second handshake.
+    pub(crate) async fn close_unless_fresh(&mut self) {
+        if self.conn.as_ref().is_some_and(|c| c.used) {
+            self.close().await;
+        }
+    }
+
     /// Closes the device's TCP connection, if any, with a FIN.
     pub(crate) async fn close(&mut self) {
         if let Some(mut conn) = self.conn.take() {
             let _ = tokio::time::timeout(Duration::from_millis(500), conn.stream.shutdown()).await;
         }
     }
+}
+
+/// Longest wait for the answer to a liveness SYN: just under Linux's initial
+/// retransmission timeout (1 s, `TCP_TIMEOUT_INIT`), so the kernel never sends the SYN
+/// a second time before the attempt is dropped. Any live TCP stack answers a SYN
+/// (SYN-ACK or RST) far sooner.
+pub const LIVENESS_SYN_WAIT: Duration = Duration::from_millis(900);
+
+/// A probe's first packet, as the liveness phase sends it (see
+/// [`DeviceSession::liveness`]).
+#[derive(Debug, Clone, PartialEq)]
+pub(crate) enum FirstPacket {
+    /// A TCP connection attempt (one SYN) to `port`.
+    Tcp {
+        /// The probe's (first) TCP port.
+        port: u16,
+    },
+    /// The probe's first datagram: `request` to `port` from `local_port` (0: an
+    /// ephemeral port), exactly as its first UDP exchange would send it.
+    Udp {
+        /// The probe's (first) UDP port.
+        port: u16,
+        /// The local port the probe sends from.
+        local_port: u16,
+        /// The probe's first request.
+        request: ReadOnlyRequest,
+    },
+}
+
+impl FirstPacket {
+    /// The transport the packet goes over.
+    pub(crate) fn transport(&self) -> Transport {
+        match self {
+            FirstPacket::Tcp { .. } => Transport::Tcp,
+            FirstPacket::Udp { .. } => Transport::Udp,
+        }
+    }
+
+    /// The port the packet goes to.
+    pub(crate) fn port(&self) -> u16 {
+        match self {
+            FirstPacket::Tcp { port } | FirstPacket::Udp { port, .. } => *port,
+        }
+    }
+}
+
+/// What the liveness phase concluded about the device.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Verdict {
+    /// Something answered (or the phase could not prove silence): the probes run in
+    /// full, as without the phase.
+    Alive,
+    /// Nothing answered any first packet within its timeout.
+    Silent,
+    /// The scan's stop or a local failure cut the phase short.
+    Cut,
+}
+
+/// The liveness phase's verdict and which first packets went out.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Liveness {
+    /// What the phase concluded.
+    pub verdict: Verdict,
+    /// For each first packet given, whether it was put on the wire.
+    pub sent: Vec<bool>,
+}
+
+/// An answer (or a datagram on its way) the liveness phase leaves for the probes.
+enum Primed {
+    /// The connection attempt to `port` was answered with `error` (RST, ICMP).
+    TcpAnswered { port: u16, error: ExchangeError },
+    /// A datagram the phase sent: its probe's first try of `request`.
+    Udp(PrimedUdp),
+}
+
+struct PrimedUdp {
+    port: u16,
+    local_port: u16,
+    request: ReadOnlyRequest,
+    correlation: u32,
+    sent_at: Instant,
+    socket: Arc<UdpSocket>,
+    /// Port unreachable came back.
+    refused: bool,
+}
+
+/// What came back to one first packet in the liveness phase.
+enum Signal {
+    /// The TCP handshake completed.
+    Connected(TcpStream),
+    /// The TCP attempt was answered with an error (RST, ICMP unreachable).
+    TcpAnswered(ExchangeError),
+    /// The host failed the attempt itself.
+    Local(LocalFailure),
+    /// A datagram came back.
+    Datagram,
+    /// Port unreachable came back.
+    UdpRefused,
+    /// Another socket error came back.
+    UdpError,
+    /// Nothing within the packet's timeout.
+    Nothing,
+}
+
+type Pending = futures::stream::FuturesUnordered<
+    std::pin::Pin<Box<dyn std::future::Future<Output = (usize, Signal)> + Send>>,
+>;
+
+impl DeviceSession {
+    /// The liveness phase: sends each of `firsts` (every configured probe's first
+    /// packet, in the order given: the engine gives the longest wait first) one per
+    /// per-device interval through the usual pacing,
+    /// until the first sign of life: a SYN-ACK, a RST, an ICMP error, any datagram.
+    ///
+    /// Then the phase stops at once: connection attempts still pending are dropped (the
+    /// kernel answers a late SYN-ACK with a RST, so no second connection is established
+    /// through them), the first completed connection becomes the session's connection,
+    /// refusals and datagrams already sent are left for the probes to take over
+    /// (so the probe that owns a first packet does not send it again), and the verdict
+    /// is [`Verdict::Alive`]. When no first packet is answered within its timeout (a
+    /// TCP attempt [`LIVENESS_SYN_WAIT`] or the connect timeout, whichever is shorter,
+    /// a datagram the read timeout), the verdict is [`Verdict::Silent`]: the address
+    /// cost one packet per first packet and about one timeout.
+    ///
+    /// Connection attempts overlap only for a device that takes longer than the
+    /// per-device interval to answer a SYN; a live device answers the first SYN before
+    /// the second is due, so the phase ends before a second attempt is made.
+    pub(crate) async fn liveness(&mut self, firsts: &[FirstPacket]) -> Liveness {
+        let shared = Arc::clone(&self.shared);
+        let mut sent = vec![false; firsts.len()];
+        let mut pending = Pending::new();
+        let mut udp: Vec<Option<PrimedUdp>> = firsts.iter().map(|_| None).collect();
+        let mut answer = None;
+        for (i, first) in firsts.iter().enumerate() {
+            // The per-device interval, then the global slot, watching for answers.
+            if let Some(last) = self.last_send {
+                let earliest = last + shared.limits.per_device_interval;
+                if let Ok(Some(a)) =
+                    tokio::time::timeout_at(earliest, next_life(&mut pending)).await
+                {
+                    answer = Some(a);
+                    break;
+                }
+            }
+            let paced = tokio::select! {
+                Some(a) = next_life(&mut pending), if !pending.is_empty() => Err(a),
+                r = self.pace() => Ok(r),
+            };
+            match paced {
+                Err(a) => {
+                    answer = Some(a);
+                    break;
+                }
+                Ok(Err(ExchangeError::Budget(_))) => {
+                    // Silence cannot be proven within the budget: the probes decide.
+                    return Liveness {
+                        verdict: Verdict::Alive,
+                        sent,
+                    };
+                }
+                Ok(Err(_)) => {
+                    return Liveness {
+                        verdict: Verdict::Cut,
+                        sent,
+                    }
+                }
+                Ok(Ok(())) => {}
+            }
+            match first {
+                FirstPacket::Tcp { port } => {
+                    match start_connect(SocketAddr::new(self.ip, *port)) {
+                        Ok(stream) => {
+                            // Timed from the SYN, not from the future's first poll: a busy
+                            // runtime must not let the kernel's retransmission out.
+                            let until = Instant::now()
+                                + shared.limits.connect_timeout.min(LIVENESS_SYN_WAIT);
+                            pending.push(Box::pin(async move {
+                                let signal =
+                                    match tokio::time::timeout_at(until, finish_connect(stream))
+                                        .await
+                                    {
+                                        Err(_) => Signal::Nothing,
+                                        Ok(Ok(stream)) => Signal::Connected(stream),
+                                        Ok(Err(Connect::Device(e))) => Signal::TcpAnswered(e),
+                                        Ok(Err(Connect::Local(f))) => Signal::Local(f),
+                                    };
+                                (i, signal)
+                            }));
+                        }
+                        Err(Connect::Local(failure)) => {
+                            self.failed_locally(failure);
+                            return Liveness {
+                                verdict: Verdict::Cut,
+                                sent,
+                            };
+                        }
+                        Err(Connect::Device(e)) => {
+                            sent[i] = true;
+                            answer = Some((i, Signal::TcpAnswered(e)));
+                            break;
+                        }
+                    }
+                }
+                FirstPacket::Udp {
+                    port,
+                    local_port,
+                    request,
+                } => {
+                    // The pacing count is the datagram's: opening the socket sends nothing.
+                    self.requests = self.requests.saturating_sub(1);
+                    let socket = match self.open_udp(*local_port, *port).await {
+                        Ok(socket) => Arc::new(socket),
+                        Err(_) => {
+                            return Liveness {
+                                verdict: if self.local.is_some() {
+                                    Verdict::Cut
+                                } else {
+                                    Verdict::Alive
+                                },
+                                sent,
+                            }
+                        }
+                    };
+                    self.requests += 1;
+                    self.correlation = self.correlation.wrapping_add(1);
+                    let correlation = self.correlation;
+                    let sent_at = Instant::now();
+                    if let Err(e) = socket.send(&request.encode(correlation)).await {
+                        let error = self.udp_send_error(&e, true);
+                        if self.local.is_some() {
+                            return Liveness {
+                                verdict: Verdict::Cut,
+                                sent,
+                            };
+                        }
+                        sent[i] = true;
+                        answer = Some((
+                            i,
+                            if error == ExchangeError::Refused {
+                                Signal::UdpRefused
+                            } else {
+                                Signal::UdpError
+                            },
+                        ));
+                        break;
+                    }
+                    self.last_send = Some(Instant::now());
+                    let watched = Arc::clone(&socket);
+                    let wait = shared.limits.read_timeout;
+                    pending.push(Box::pin(async move {
+                        let mut byte = [0u8; 1];
+                        // Peek: the datagram stays for the probe's own exchange to read.
+                        let signal =
+                            match tokio::time::timeout_at(sent_at + wait, watched.peek(&mut byte))
+                                .await
+                            {
+                                Err(_) => Signal::Nothing,
+                                Ok(Ok(_)) => Signal::Datagram,
+                                Ok(Err(e)) if e.kind() == std::io::ErrorKind::ConnectionRefused => {
+                                    Signal::UdpRefused
+                                }
+                                Ok(Err(_)) => Signal::UdpError,
+                            };
+                        (i, signal)
+                    }));
+                    udp[i] = Some(PrimedUdp {
+                        port: *port,
+                        local_port: *local_port,
+                        request: request.clone(),
+                        correlation,
+                        sent_at,
+                        socket,
+                        refused: false,
+                    });
+                }
+            }
+            sent[i] = true;
+        }
+        if answer.is_none() {
+            // Every first packet is out: one timeout for an answer.
+            let next = tokio::select! {
+                a = next_life(&mut pending) => a,
+                _ = shared.stop.stopped() => {
+                    return Liveness { verdict: Verdict::Cut, sent };
+                }
+            };
+            match next {
+                Some(a) => answer = Some(a),
+                None => {
+                    return Liveness {
+                        verdict: Verdict::Silent,
+                        sent,
+                    }
+                }
+            }
+        }
+        // A sign of life: drop the attempts still pending, keep what came back.
+        drop(pending);
+        if let Some((i, signal)) = answer {
+            match signal {
+                Signal::Connected(stream) => {
+                    let _ = stream.set_nodelay(true);
+                    self.conn = Some(Connection {
+                        port: firsts[i].port(),
+                        stream,
+                        pending: Vec::new(),
+                        used: false,
+                    });
+                }
+                Signal::TcpAnswered(error) => self.primed.push(Primed::TcpAnswered {
+                    port: firsts[i].port(),
+                    error,
+                }),
+                Signal::Local(failure) => {
+                    // Counted by pace, never on the wire.
+                    self.failed_locally(failure);
+                    sent[i] = false;
+                    return Liveness {
+                        verdict: Verdict::Cut,
+                        sent,
+                    };
+                }
+                Signal::UdpRefused => {
+                    if let Some(p) = udp[i].as_mut() {
+                        p.refused = true;
+                    }
+                }
+                // The socket's error is gone with the read: the probe starts afresh.
+                Signal::UdpError => udp[i] = None,
+                Signal::Datagram | Signal::Nothing => {}
+            }
+        }
+        self.primed
+            .extend(udp.into_iter().flatten().map(Primed::Udp));
+        Liveness {
+            verdict: Verdict::Alive,
+            sent,
+        }
+    }
+
+    /// The datagram the liveness phase sent to `port` from `local_port`, if any.
+    fn take_primed_udp(&mut self, port: u16, local_port: u16) -> Option<PrimedUdp> {
+        let i = self.primed.iter().position(
+            |p| matches!(p, Primed::Udp(u) if u.port == port && u.local_port == local_port),
+        )?;
+        match self.primed.swap_remove(i) {
+            Primed::Udp(u) => Some(u),
+            Primed::TcpAnswered { .. } => None,
+        }
+    }
+}
+
+/// True when `signal` shows the device is there.
+fn is_life(signal: &Signal) -> bool {
+    !matches!(signal, Signal::Nothing)
+}
+
+/// The next first packet answered, skipping those that timed out; `None` once none is
+/// pending.
+async fn next_life(pending: &mut Pending) -> Option<(usize, Signal)> {
+    while let Some(a) = pending.next().await {
+        if is_life(&a.1) {
+            return Some(a);
+        }
+    }
+    None
 }
 
 /// Why a TCP connection attempt failed: the host could not make it, or the attempt
@@ -681,6 +1108,12 @@ enum Connect {
 /// the network after the SYN left (a reset is `Refused`; an ICMP error or a
 /// failed neighbour lookup stays a network error of the device, as before).
 async fn connect_tcp(addr: SocketAddr) -> Result<TcpStream, Connect> {
+    finish_connect(start_connect(addr)?).await
+}
+
+/// The synchronous half of [`connect_tcp`]: the socket and its non-blocking `connect`
+/// (the SYN is on its way when this returns `Ok`).
+fn start_connect(addr: SocketAddr) -> Result<TcpStream, Connect> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
         socket2::Type::STREAM,
@@ -696,8 +1129,12 @@ async fn connect_tcp(addr: SocketAddr) -> Result<TcpStream, Connect> {
         }
         Err(e) => return Err(local_or_io("cannot connect", &e)),
     }
-    let stream = TcpStream::from_std(std::net::TcpStream::from(socket))
-        .map_err(|e| local_or_io("cannot register a TCP socket", &e))?;
+    TcpStream::from_std(std::net::TcpStream::from(socket))
+        .map_err(|e| local_or_io("cannot register a TCP socket", &e))
+}
+
+/// The asynchronous half of [`connect_tcp`]: waits for the handshake's end.
+async fn finish_connect(stream: TcpStream) -> Result<TcpStream, Connect> {
     // Writable once the handshake completed or failed (as tokio's own connect waits).
     stream
         .writable()
@@ -805,5 +1242,197 @@ fn io_error(e: &std::io::Error) -> ExchangeError {
         | std::io::ErrorKind::UnexpectedEof
         | std::io::ErrorKind::ConnectionAborted => ExchangeError::Closed,
         _ => ExchangeError::Io(e.to_string()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::protocols::melsec::codec::Request as MelsecRequest;
+
+    fn session(ip: IpAddr, interval_ms: u64, timeout_ms: u64) -> DeviceSession {
+        let shared = Shared {
+            limits: Limits {
+                per_device_interval: Duration::from_millis(interval_ms),
+                connect_timeout: Duration::from_millis(timeout_ms),
+                read_timeout: Duration::from_millis(timeout_ms),
+                udp_retries: 1,
+                max_requests_per_device: 64,
+            },
+            pacer: None,
+            stop: Stop {
+                cancel: CancellationToken::new(),
+                deadline: None,
+                local_failure: std::sync::OnceLock::new(),
+            },
+            min_gap_us: AtomicU64::new(u64::MAX),
+        };
+        DeviceSession::new(ip, Arc::new(shared))
+    }
+
+    const LOOPBACK: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
+    fn udp_first(port: u16) -> FirstPacket {
+        FirstPacket::Udp {
+            port,
+            local_port: 0,
+            request: ReadOnlyRequest::Melsec(MelsecRequest::ReadCpuModelName),
+        }
+    }
+
+    /// A bound UDP socket that never answers (so the kernel sends no port unreachable).
+    async fn silent_udp() -> (UdpSocket, u16) {
+        let socket = UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let port = socket.local_addr().unwrap().port();
+        (socket, port)
+    }
+
+    /// Datagrams waiting on `socket`, without blocking.
+    fn waiting(socket: &UdpSocket) -> usize {
+        let mut buf = [0u8; 2048];
+        let mut n = 0;
+        while socket.try_recv(&mut buf).is_ok() {
+            n += 1;
+        }
+        n
+    }
+
+    #[tokio::test]
+    async fn a_silent_address_costs_one_packet_per_first_packet_and_one_timeout() {
+        let (a, port_a) = silent_udp().await;
+        let (b, port_b) = silent_udp().await;
+        let mut session = session(LOOPBACK, 20, 200);
+        let started = Instant::now();
+        let liveness = session
+            .liveness(&[udp_first(port_a), udp_first(port_b)])
+            .await;
+        let took = started.elapsed();
+        assert_eq!(liveness.verdict, Verdict::Silent);
+        assert_eq!(liveness.sent, vec![true, true]);
+        assert_eq!(session.sent(), 2);
+        assert_eq!((waiting(&a), waiting(&b)), (1, 1));
+        // The second datagram one interval after the first, then one timeout.
+        assert!(took >= Duration::from_millis(215), "{took:?}");
+        assert!(took < Duration::from_millis(600), "{took:?}");
+    }
+
+    #[tokio::test]
+    async fn a_refusal_is_a_sign_of_life_and_the_probe_takes_it_over() {
+        let closed = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let (silent, port) = silent_udp().await;
+        let mut session = session(LOOPBACK, 100, 500);
+        let liveness = session
+            .liveness(&[FirstPacket::Tcp { port: closed }, udp_first(port)])
+            .await;
+        assert_eq!(liveness.verdict, Verdict::Alive);
+        // The RST came within the interval: the datagram never went.
+        assert_eq!(liveness.sent, vec![true, false]);
+        assert_eq!(waiting(&silent), 0);
+        // The probe's own attempt gets the refusal without a second SYN ...
+        assert_eq!(session.connect(closed).await, Err(ExchangeError::Refused));
+        assert_eq!(session.sent(), 1);
+        // ... once: a later attempt is sent as usual.
+        assert_eq!(session.connect(closed).await, Err(ExchangeError::Refused));
+        assert_eq!(session.sent(), 2);
+    }
+
+    #[tokio::test]
+    async fn port_unreachable_is_a_sign_of_life_and_ends_the_probe_s_exchange() {
+        let closed = {
+            let socket = std::net::UdpSocket::bind("127.0.0.1:0").unwrap();
+            socket.local_addr().unwrap().port()
+        };
+        let mut session = session(LOOPBACK, 50, 500);
+        let first = udp_first(closed);
+        let liveness = session.liveness(std::slice::from_ref(&first)).await;
+        assert_eq!(liveness.verdict, Verdict::Alive);
+        let FirstPacket::Udp { request, .. } = first else {
+            unreachable!()
+        };
+        let started = Instant::now();
+        let result = session
+            .udp_exchange(closed, &request, 64, &|_, _| true)
+            .await;
+        assert_eq!(result.unwrap_err(), ExchangeError::Refused);
+        assert!(started.elapsed() < Duration::from_millis(100));
+        assert_eq!(session.sent(), 1);
+    }
+
+    #[tokio::test]
+    async fn an_answered_datagram_is_the_probe_s_first_try() {
+        let echo = UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let port = echo.local_addr().unwrap().port();
+        let echoed = tokio::spawn(async move {
+            let mut buf = [0u8; 2048];
+            let mut n = 0;
+            while let Ok(Ok((len, from))) =
+                tokio::time::timeout(Duration::from_millis(700), echo.recv_from(&mut buf)).await
+            {
+                n += 1;
+                echo.send_to(&buf[..len], from).await.unwrap();
+            }
+            n
+        });
+        let (silent, silent_port) = silent_udp().await;
+        let mut session = session(LOOPBACK, 100, 500);
+        let first = udp_first(port);
+        let liveness = session
+            .liveness(&[first.clone(), udp_first(silent_port)])
+            .await;
+        assert_eq!(liveness.verdict, Verdict::Alive);
+        assert_eq!(liveness.sent, vec![true, false]);
+        let FirstPacket::Udp { request, .. } = first else {
+            unreachable!()
+        };
+        let reply = session
+            .udp_exchange(port, &request, 2048, &|d, c| d == request.encode(c))
+            .await
+            .unwrap();
+        assert_eq!(reply.bytes.len(), request.encode(0).len());
+        assert_eq!(session.sent(), 1);
+        assert_eq!(echoed.await.unwrap(), 1, "the request went out once");
+        assert_eq!(waiting(&silent), 0);
+    }
+
+    #[tokio::test]
+    async fn a_syn_ack_becomes_the_session_s_one_connection() {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let accepted = tokio::spawn(async move {
+            let mut n = 0;
+            let mut held = Vec::new();
+            while let Ok(Ok((stream, _))) =
+                tokio::time::timeout(Duration::from_millis(400), listener.accept()).await
+            {
+                n += 1;
+                held.push(stream);
+            }
+            n
+        });
+        let other = {
+            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+            listener.local_addr().unwrap().port()
+        };
+        let mut session = session(LOOPBACK, 100, 500);
+        let liveness = session
+            .liveness(&[FirstPacket::Tcp { port }, FirstPacket::Tcp { port: other }])
+            .await;
+        assert_eq!(liveness.verdict, Verdict::Alive);
+        assert_eq!(liveness.sent, vec![true, false]);
+        assert_eq!(session.conn.as_ref().map(|c| c.port), Some(port));
+        // A probe that wants a fresh connection keeps it (no request went through it),
+        // and its connect reuses it: no second attempt.
+        session.close_unless_fresh().await;
+        session.connect(port).await.unwrap();
+        assert_eq!(session.sent(), 1);
+        session.close().await;
+        assert_eq!(accepted.await.unwrap(), 1);
     }
 }

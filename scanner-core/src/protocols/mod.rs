@@ -34,7 +34,7 @@ pub use probe::ProbeConfig;
 
 use crate::record::fields::{Identity, Protocol, Transport};
 use crate::record::ServiceObservation;
-use crate::session::DeviceSession;
+use crate::session::{DeviceSession, FirstPacket};
 
 /// The list of protocols, in the default probe order (also [`Protocol`]'s order).
 ///
@@ -166,6 +166,15 @@ macro_rules! protocol_configs {
                     $(Protocol::$variant => serde_json::to_string(&self.$module),)*
                 }
                 .unwrap_or_default()
+            }
+
+            /// `protocol`'s first packet on each of its transports (see
+            /// [`RunProbe::first_packets`](probe::RunProbe::first_packets)).
+            pub(crate) fn first_packets(&self, protocol: Protocol) -> Vec<FirstPacket> {
+                use probe::RunProbe;
+                match protocol {
+                    $(Protocol::$variant => self.$module.first_packets(),)*
+                }
             }
 
             /// Runs `protocol`'s probe against the session's device.

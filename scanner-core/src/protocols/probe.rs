@@ -13,7 +13,7 @@ use std::time::Duration;
 use crate::record::fields::hex;
 use crate::record::fields::{millis, Identity, Protocol, Status, Transport};
 use crate::record::{ReceivedBytes, ServiceDetails, ServiceObservation};
-use crate::session::{DeviceSession, ExchangeError, Failure, Received};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket, Received};
 
 /// A protocol's probe settings, as the registry and the scan configuration use them.
 ///
@@ -99,6 +99,13 @@ pub(crate) trait RunProbe: ProbeConfig {
         &self,
         session: &mut DeviceSession,
     ) -> impl Future<Output = Vec<(ServiceObservation, Identity)>> + Send;
+
+    /// The probe's first packet on each of its transports, as its script would send
+    /// it (a connection attempt for TCP, the first datagram for UDP; the first port of
+    /// a list): what the liveness phase sends to find out whether anything is there.
+    /// A transport that only runs when another got no answer (FINS's fallback to TCP)
+    /// has none.
+    fn first_packets(&self) -> Vec<FirstPacket>;
 }
 
 /// How a probe ended, settled by [`ProbeEnd::settle`] into a status.

@@ -13,7 +13,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, Failure};
+use crate::session::{DeviceSession, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -167,6 +167,25 @@ impl RunProbe for BacnetConfig {
         details.warnings.extend(settled.warning.clone());
         let keep = first_rtt.is_some();
         vec![(end.observation(settled, details, keep), identity)]
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        let request = if self.read_property_multiple {
+            Request::ReadPropertyMultiple {
+                device: DeviceInstance::WILDCARD,
+                properties: PropertyId::ALL.to_vec(),
+            }
+        } else {
+            Request::ReadProperty {
+                device: DeviceInstance::WILDCARD,
+                property: PropertyId::ALL[0],
+            }
+        };
+        vec![FirstPacket::Udp {
+            port: self.port,
+            local_port: self.source_port.unwrap_or(0),
+            request: ReadOnlyRequest::Bacnet(request),
+        }]
     }
 }
 

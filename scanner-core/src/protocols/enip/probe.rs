@@ -10,7 +10,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, Failure};
+use crate::session::{DeviceSession, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -22,6 +22,20 @@ impl RunProbe for EnipConfig {
         }
         session.close().await;
         out
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        self.transports()
+            .iter()
+            .map(|t| match t {
+                Transport::Tcp => FirstPacket::Tcp { port: self.port },
+                Transport::Udp => FirstPacket::Udp {
+                    port: self.port,
+                    local_port: 0,
+                    request: ReadOnlyRequest::Enip(Request::ListIdentity),
+                },
+            })
+            .collect()
     }
 }
 

@@ -14,7 +14,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Status, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, Failure};
+use crate::session::{DeviceSession, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -40,6 +40,21 @@ impl RunProbe for FinsConfig {
         session.close().await;
         out
     }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        let udp = FirstPacket::Udp {
+            port: self.port,
+            local_port: 0,
+            request: ReadOnlyRequest::Fins(udp_request(self)),
+        };
+        let tcp = FirstPacket::Tcp { port: self.port };
+        match self.transport {
+            // TCP runs only when UDP got no answer: never for a silent address.
+            FinsTransport::Udp | FinsTransport::Fallback => vec![udp],
+            FinsTransport::Tcp => vec![tcp],
+            FinsTransport::Both => vec![udp, tcp],
+        }
+    }
 }
 
 /// What one transport's run learned, before it is settled.
@@ -49,20 +64,25 @@ struct Outcome {
     result: Result<(), Error>,
 }
 
-/// Controller Data Read in one datagram (and the scan's retries), DA1 0.
-async fn probe_udp(
-    session: &mut DeviceSession,
-    config: &FinsConfig,
-) -> (ServiceObservation, Identity) {
-    let start = session.sent();
-    let request = Request::ControllerDataRead {
+/// Controller Data Read as sent over UDP, DA1 0.
+fn udp_request(config: &FinsConfig) -> Request {
+    Request::ControllerDataRead {
         route: NodeRoute {
             destination_node: Node::LOCAL,
             // validate() keeps the setting within 1-254; the broadcast node cannot be sent.
             source_node: Node::new(config.source_node).unwrap_or(Node::LOCAL),
         },
         fins_tcp: false,
-    };
+    }
+}
+
+/// Controller Data Read in one datagram (and the scan's retries), DA1 0.
+async fn probe_udp(
+    session: &mut DeviceSession,
+    config: &FinsConfig,
+) -> (ServiceObservation, Identity) {
+    let start = session.sent();
+    let request = udp_request(config);
     let mut outcome = Outcome {
         details: FinsDetails::default(),
         first_rtt: None,

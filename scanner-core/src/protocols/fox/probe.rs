@@ -8,7 +8,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, Failure};
+use crate::session::{DeviceSession, Failure, FirstPacket};
 
 impl RunProbe for FoxConfig {
     /// One hello on a new connection; the reply's tuples are recorded. A station that
@@ -66,6 +66,10 @@ impl RunProbe for FoxConfig {
             end.observation(settled, details, first_rtt.is_some()),
             identity,
         )]
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        vec![FirstPacket::Tcp { port: self.port }]
     }
 }
 

@@ -11,7 +11,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Status, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, ExchangeError, Failure};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -22,6 +22,23 @@ impl RunProbe for MelsecConfig {
             out.push(probe_transport(session, self.ports_for(transport), transport).await);
         }
         out
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        self.transports()
+            .iter()
+            .filter_map(|&t| {
+                let port = *self.ports_for(t).first()?;
+                Some(match t {
+                    Transport::Tcp => FirstPacket::Tcp { port },
+                    Transport::Udp => FirstPacket::Udp {
+                        port,
+                        local_port: 0,
+                        request: ReadOnlyRequest::Melsec(Request::ReadCpuModelName),
+                    },
+                })
+            })
+            .collect()
     }
 }
 

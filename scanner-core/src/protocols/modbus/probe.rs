@@ -15,7 +15,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{DeviceText, Identity, Status, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, ExchangeError, Failure};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -73,6 +73,10 @@ impl RunProbe for ModbusConfig {
         }
         run.session.close().await;
         vec![run.finish(start, answered, failure)]
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        vec![FirstPacket::Tcp { port: self.port }]
     }
 }
 

@@ -13,7 +13,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, ExchangeError, Failure};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -251,6 +251,10 @@ impl RunProbe for OpcuaConfig {
             end.observation(settled, details, first_rtt.is_some()),
             identity,
         )]
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        vec![FirstPacket::Tcp { port: self.port }]
     }
 }
 

@@ -14,7 +14,7 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, ExchangeError, Failure};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -45,7 +45,8 @@ impl S7Run<'_> {
     async fn connect(&mut self) -> Result<bool, Error> {
         let config = self.config;
         for &tsap in &config.tsaps {
-            self.session.close().await;
+            // Each TSAP on a fresh connection (the liveness phase's, if it made one).
+            self.session.close_unless_fresh().await;
             let reply = match self
                 .ask(Request::ConnectionRequest { destination: tsap })
                 .await
@@ -198,6 +199,10 @@ impl RunProbe for S7Config {
             end.observation(settled, details, first_rtt.is_some()),
             identity,
         )]
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        vec![FirstPacket::Tcp { port: self.port }]
     }
 }
 

@@ -20,7 +20,7 @@ use crate::record::fields::{
 };
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, ExchangeError, Failure};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
@@ -126,6 +126,23 @@ fn system_group(pdu: &Pdu) -> SystemGroup {
 impl RunProbe for SnmpConfig {
     async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
         vec![probe(session, self).await]
+    }
+
+    fn first_packets(&self) -> Vec<FirstPacket> {
+        let request = match self.attempts().first() {
+            Some(&(version, community)) => Request::Read {
+                version,
+                community: self.communities[community].clone(),
+                read: SnmpRead::Get,
+                oids: SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect(),
+            },
+            None => Request::V3Discovery,
+        };
+        vec![FirstPacket::Udp {
+            port: self.port,
+            local_port: 0,
+            request: ReadOnlyRequest::Snmp(request),
+        }]
     }
 }
 
