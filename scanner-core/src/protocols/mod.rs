@@ -22,6 +22,7 @@ pub mod bacnet;
 pub mod enip;
 pub mod fins;
 pub mod fox;
+pub mod knx;
 pub mod melsec;
 pub mod modbus;
 pub mod opcua;
@@ -66,6 +67,8 @@ macro_rules! registry {
             Fox => fox("fox", FoxConfig, FoxDetails),
             /// Mitsubishi MELSEC SLMP / MC protocol 3E frame (TCP 5007, UDP 5006; per site).
             Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
+            /// KNXnet/IP (UDP 3671): the description service.
+            Knx => knx("knx", KnxConfig, KnxDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
