@@ -611,8 +611,9 @@ impl PlantSpec {
     /// |------|------|----------------------|
     /// | .100 | `knx-ip-router` | router `MDT IP Router SCN-IP100.03` at 1.1.0 on TP1, serial 0083:49001122, routing 224.0.23.12, a manufacturer data DIB (id 0x0083) |
     /// | .101 | `knx-ip-interface` | interface `KNX IP Interface 3rd floor` at 1.3.250, serial 0001:002a7f13, no routing |
-    /// | .102 | `knx-router-programming` | router `Line coupler 2` at 1.2.0 in programming mode |
+    /// | .102 | `knx-router-programming` | router `Line coupler 2` at 1.2.0 in programming mode, serial 0083:49002001 |
     /// | .103 | `knxd-gateway` | knxd-like interface `knxd` at 1.1.128, all-zero serial (no serial in the identity) |
+    /// | .104 | `knx-ip-router-backbone` | router `Backbone router 1.0.0` at 1.0.0, serial 0001:00118b5c |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -845,13 +846,25 @@ impl PlantSpec {
             ),
             DeviceSpec::new(host(base, 102), "knx-router-programming").with_knx(
                 port,
-                KnxDeviceConfig::router("Line coupler 2", "1.2.0").programming(),
+                KnxDeviceConfig::router("Line coupler 2", "1.2.0")
+                    .programming()
+                    .with_ids(
+                        [0x00, 0x83, 0x49, 0x00, 0x20, 0x01],
+                        [0x00, 0x24, 0x6d, 0x01, 0x20, 0x01],
+                    ),
             ),
             DeviceSpec::new(host(base, 103), "knxd-gateway").with_knx(
                 port,
                 KnxDeviceConfig::router("knxd", "1.1.128")
                     .interface()
                     .with_ids([0; 6], [0x02, 0xfc, 0, 0, 0, 0x01]),
+            ),
+            DeviceSpec::new(host(base, 104), "knx-ip-router-backbone").with_knx(
+                port,
+                KnxDeviceConfig::router("Backbone router 1.0.0", "1.0.0").with_ids(
+                    [0x00, 0x01, 0x00, 0x11, 0x8b, 0x5c],
+                    [0x00, 0x01, 0x29, 0x3e, 0x51, 0x0a],
+                ),
             ),
         ]);
         let port = ports.opcua;
