@@ -246,7 +246,7 @@ impl Default for PlantPorts {
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007, KNXnet/IP 3671.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
