@@ -8,11 +8,14 @@ set -euo pipefail
 # tshark: the wire audit captures the scanner's loopback traffic and dissects it with
 #   Wireshark's own dissectors. Its debconf question (may non-root users capture?) is
 #   answered with the default, no: the tests run as root.
+# knxd: the KNXnet/IP interoperability test starts its own knxd (dummy bus) on a high
+#   port; the packaged service, where an init system starts it, is stopped and disabled
+#   so that it does not hold UDP 3671 (the demo plant's KNXnet/IP port).
 # chromium: the HTML report test loads the report in headless Chromium (file://, no
 #   network) and checks the DOM after its script ran, and takes a screenshot.
 # rsyslog: the SIEM shipping test runs rsyslogd (its own config, socket and files in a
 #   temporary directory; the system's /dev/log is left alone) with the recipe of docs/siem.md.
-packages=(iproute2 snmpd tshark chromium rsyslog)
+packages=(iproute2 snmpd tshark knxd chromium rsyslog)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -21,6 +24,9 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if [ "$(id -u)" -ne 0 ]; then SUDO=sudo; else SUDO=; fi
     $SUDO apt-get update -qq
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
+    if command -v systemctl >/dev/null 2>&1; then
+        $SUDO systemctl disable --now knxd.service knxd.socket >/dev/null 2>&1 || true
+    fi
 fi
 # asyncua (PyPI): the OPC UA interoperability test runs its Server on loopback.
 if ! python3 -c 'import asyncua' >/dev/null 2>&1; then

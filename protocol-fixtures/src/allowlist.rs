@@ -15,6 +15,7 @@
 //! | `"fins"` | a bare FINS frame (UDP) or a FINS/TCP frame send (magic "FINS", a true length, command 2, error code 0) carrying it: ICF 0x80, RSV 0, GCT 2, DNA 0, DA1 0-254 (no broadcast), DA2 0 (the CPU unit), SNA 0, SA1 0-254, SA2 0, any SID, then exactly Controller Data Read `05 01 00`; or the FINS/TCP node address data send (command 0, length 12, error code 0, client node 0) | Omron W342 §3 and §5-3-5, W421 (FINS/TCP) |
 //! | `"fox"` | exactly the Fox hello: the lines `fox a 1 -1 fox hello`, `{`, `fox.version=s:1.0`, `id=i:1`, `};;`, each ended by a line feed, nothing before or after (no login, no other command or channel, no further tuple) | nmap `fox-info`, zgrab2 `fox`, the public Fox dissector |
 //! | `"opcua"` | a single final (`F`) UA-TCP chunk whose size is the frame's: a Hello (five UInt32 and an `opc.tcp://` endpoint URL, nothing more); an OpenSecureChannel on channel 0 under SecurityPolicy None with no certificate, a body of type OpenSecureChannelRequest (446) asking to Issue (0) with MessageSecurityMode None (1); a MSG of GetEndpointsRequest (428) or FindServersRequest (422) with no authentication token; or a CLO of CloseSecureChannelRequest (452). No session service (CreateSession 461, ActivateSession 467) or any other body type | OPC 10000-6 §7.1.2, §6.7; OPC 10000-4 §5.4, §5.5; NodeIds.csv |
+//! | `"knx"` | exactly the 14-byte KNXnet/IP DESCRIPTION_REQUEST: header length 6, version 0x10, service 0x0203, total length 14, then one HPAI of length 8, host protocol 0x01 (IPv4 UDP), address 0.0.0.0 and port 0 (route back: the answer goes only to the sender); no SEARCH_REQUEST, CONNECT_REQUEST, tunnelling, routing or device management service | KNX Standard 03.08.02 (Core) §7.7.1, Wireshark's `knxip` dissector |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -49,8 +50,13 @@ pub const MELSEC: &str = crate::melsec::PROTOCOL;
 /// Label of UA-TCP (OPC UA) frames.
 pub const OPCUA: &str = crate::opcua::PROTOCOL;
 
+/// Label of KNXnet/IP datagrams.
+pub const KNX: &str = crate::knx::PROTOCOL;
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 9] = [MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC];
+pub const PROTOCOLS: [&str; 10] = [
+    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX,
+];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
 /// can check they saw every kind of request an option can cause.
@@ -106,6 +112,8 @@ pub enum Request {
     Fins(FinsRequest),
     /// The Niagara Fox hello.
     FoxHello,
+    /// The KNXnet/IP DESCRIPTION_REQUEST with the route-back HPAI.
+    KnxDescription,
 }
 
 /// An Omron FINS request, decoded by hand.
@@ -165,7 +173,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -181,6 +189,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         FINS => fins(bytes),
         FOX => fox(bytes),
         OPCUA => opcua(bytes).map(Request::Opcua),
+        KNX => knx(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -228,6 +237,47 @@ fn melsec(bytes: &[u8]) -> Verdict<Request> {
         command,
         subcommand,
     })
+}
+
+/// The 14-byte DESCRIPTION_REQUEST with a route-back HPAI, nothing else.
+fn knx(bytes: &[u8]) -> Verdict<Request> {
+    let Ok(&[header_len, version, s0, s1, l0, l1, hpai_len, host_protocol, a0, a1, a2, a3, p0, p1]) =
+        <&[u8; 14]>::try_from(bytes)
+    else {
+        return Err(format!(
+            "{} bytes: a KNXnet/IP DESCRIPTION_REQUEST is exactly 14",
+            bytes.len()
+        ));
+    };
+    if (header_len, version) != (0x06, 0x10) {
+        return Err(format!(
+            "header length {header_len:#04x} version {version:#04x}, not KNXnet/IP 1.0 (06 10)"
+        ));
+    }
+    let service = u16::from_be_bytes([s0, s1]);
+    if service != 0x0203 {
+        return Err(format!(
+            "service type {service:#06x} is not DESCRIPTION_REQUEST (0x0203)"
+        ));
+    }
+    if big_endian_length(l0, l1) != 14 {
+        return Err(format!(
+            "total length {} does not match the 14 bytes sent",
+            big_endian_length(l0, l1)
+        ));
+    }
+    if (hpai_len, host_protocol) != (8, 0x01) {
+        return Err(format!(
+            "HPAI length {hpai_len} protocol {host_protocol:#04x}, not an IPv4 UDP HPAI (08 01)"
+        ));
+    }
+    if [a0, a1, a2, a3, p0, p1] != [0; 6] {
+        return Err(format!(
+            "HPAI {a0}.{a1}.{a2}.{a3}:{} is not route-back 0.0.0.0:0 (the answer could go elsewhere)",
+            u16::from_be_bytes([p0, p1])
+        ));
+    }
+    Ok(Request::KnxDescription)
 }
 
 fn big_endian_length(high: u8, low: u8) -> usize {
@@ -1649,6 +1699,7 @@ mod tests {
             (S7, read_szl(0x0011)),
             (S7, szl_next(2)),
             (MELSEC, melsec_3e(0x0101, 0, &[])),
+            (KNX, KNX_DESCRIPTION.to_vec()),
             (FINS, fins_frame(0, 0x63, &CONTROLLER_DATA_READ)),
             (FINS, fins_tcp(0, &[0, 0, 0, 0])),
             (
@@ -1683,6 +1734,60 @@ mod tests {
                 }
             }
         }
+    }
+
+    // ---- KNXnet/IP
+
+    const KNX_DESCRIPTION: [u8; 14] = [6, 0x10, 2, 3, 0, 14, 8, 1, 0, 0, 0, 0, 0, 0];
+
+    /// A KNXnet/IP frame of `service` around `body`, with a true total length.
+    fn knx_frame(service: u16, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![6, 0x10];
+        out.extend_from_slice(&service.to_be_bytes());
+        out.extend_from_slice(&u16::try_from(6 + body.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    #[test]
+    fn knx_description_request_is_accepted() {
+        assert_eq!(accepted(KNX, &KNX_DESCRIPTION), Request::KnxDescription);
+        assert_eq!(knx_frame(0x0203, &KNX_DESCRIPTION[6..]), KNX_DESCRIPTION);
+    }
+
+    #[test]
+    fn knx_near_misses_are_refused() {
+        let route_back = [8, 1, 0, 0, 0, 0, 0, 0];
+        // CONNECT_REQUEST: control and data HPAIs, then a tunnel CRI (link layer).
+        let mut connect = route_back.to_vec();
+        connect.extend_from_slice(&route_back);
+        connect.extend_from_slice(&[4, 0x04, 0x02, 0x00]);
+        let reason = refused(KNX, &knx_frame(0x0205, &connect)).reason;
+        assert!(reason.contains("bytes"), "{reason}");
+        // TUNNELLING_REQUEST: connection header, then a cEMI L_Data.req group write.
+        let tunnel = [
+            4, 0x01, 0x00, 0x00, 0x11, 0x00, 0xBC, 0xE0, 0x00, 0x00, 0x08, 0x01, 0x01, 0x00, 0x81,
+        ];
+        refused(KNX, &knx_frame(0x0420, &tunnel));
+        // The same services cut or padded to 14 bytes are refused for their type alone.
+        for service in [
+            0x0205u16, 0x0420, 0x0201, 0x0207, 0x0209, 0x0310, 0x0530, 0x0950,
+        ] {
+            let reason = refused(KNX, &knx_frame(service, &route_back)).reason;
+            assert!(reason.contains("not DESCRIPTION_REQUEST"), "{reason}");
+        }
+        // An HPAI pointing elsewhere (reflection), TCP, a lying length, version 2.
+        refused(KNX, &knx_frame(0x0203, &[8, 1, 10, 0, 0, 5, 0x0e, 0x57]));
+        refused(KNX, &knx_frame(0x0203, &[8, 2, 0, 0, 0, 0, 0, 0]));
+        let mut lying = KNX_DESCRIPTION;
+        lying[5] = 0x10;
+        refused(KNX, &lying);
+        let mut v2 = KNX_DESCRIPTION;
+        v2[1] = 0x20;
+        refused(KNX, &v2);
+        let mut extra = KNX_DESCRIPTION.to_vec();
+        extra.push(0);
+        refused(KNX, &extra);
     }
 
     // ---- MELSEC

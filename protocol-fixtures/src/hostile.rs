@@ -39,6 +39,7 @@ use crate::{
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
     fox::{self, FoxDeviceConfig},
+    knx::{self, KnxDeviceConfig},
     melsec::{self, MelsecDeviceConfig},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
     opcua::{self, OpcuaBehaviour, OpcuaServerConfig},
@@ -102,6 +103,8 @@ pub enum HostileProtocol {
     Fox,
     /// OPC UA on UA-TCP (TCP only).
     Opcua,
+    /// KNXnet/IP (UDP only).
+    Knx,
 }
 
 impl HostileProtocol {
@@ -117,6 +120,7 @@ impl HostileProtocol {
             HostileProtocol::Fins => fins::PROTOCOL,
             HostileProtocol::Fox => fox::PROTOCOL,
             HostileProtocol::Opcua => opcua::PROTOCOL,
+            HostileProtocol::Knx => knx::PROTOCOL,
         }
     }
 
@@ -124,7 +128,7 @@ impl HostileProtocol {
         match self {
             HostileProtocol::Modbus => Framing::ModbusTcp,
             HostileProtocol::Enip => Framing::Enip,
-            HostileProtocol::Snmp | HostileProtocol::Bacnet => Framing::Raw,
+            HostileProtocol::Snmp | HostileProtocol::Bacnet | HostileProtocol::Knx => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
             HostileProtocol::Melsec => Framing::Melsec3e,
             HostileProtocol::Fins => Framing::FinsTcp,
@@ -137,7 +141,9 @@ impl HostileProtocol {
         match self {
             HostileProtocol::Modbus => transport == Transport::Tcp,
             HostileProtocol::Enip | HostileProtocol::Fins | HostileProtocol::Melsec => true,
-            HostileProtocol::Snmp | HostileProtocol::Bacnet => transport == Transport::Udp,
+            HostileProtocol::Snmp | HostileProtocol::Bacnet | HostileProtocol::Knx => {
+                transport == Transport::Udp
+            }
             HostileProtocol::S7 | HostileProtocol::Fox | HostileProtocol::Opcua => {
                 transport == Transport::Tcp
             }
@@ -1024,7 +1030,7 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 size as usize
             }
         }
-        HostileProtocol::Snmp | HostileProtocol::Bacnet => pending.len(),
+        HostileProtocol::Snmp | HostileProtocol::Bacnet | HostileProtocol::Knx => pending.len(),
     };
     if len == 0 || pending.len() < len {
         return None;
@@ -1177,6 +1183,7 @@ fn craft(
         HostileProtocol::Fins => fins_reply(shape, request),
         HostileProtocol::Fox => fox_reply(shape, request),
         HostileProtocol::Opcua => opcua_reply(shape, request),
+        HostileProtocol::Knx => knx_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1887,6 +1894,32 @@ fn s7_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+/// A KNXnet/IP reply of `shape`: a router's DESCRIPTION_RESPONSE, bent.
+fn knx_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let device = KnxDeviceConfig::router("HOSTILE-KNX (sim)", "6.6.6");
+    let mut reply = device.reply(request)?;
+    match shape {
+        // A total length of 0xFFFF in a short datagram.
+        Shape::HugeLength => reply[4..6].copy_from_slice(&u16::MAX.to_be_bytes()),
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF]),
+        // The description service carries no correlation: a ROUTING_INDICATION (a bus
+        // telegram a router multicasts) lands on the socket instead.
+        Shape::WrongCorrelation => {
+            reply = knx::frame(
+                0x0530,
+                &[
+                    0x29, 0x00, 0xBC, 0xE0, 0x11, 0x01, 0x08, 0x01, 0x01, 0x00, 0x81,
+                ],
+            );
+        }
+        // A CONNECT_RESPONSE (channel 0, E_NO_MORE_CONNECTIONS) to the description request.
+        Shape::WrongKind => reply = knx::frame(knx::CONNECT_RESPONSE, &[0x00, 0x24]),
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, 0),
+        _ => {}
+    }
+    Some(reply)
+}
+
 /// A MELSEC reply of `shape`: a Q03UDVCPU's Read CPU Model Name answer, bent.
 fn melsec_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     let mut reply = MelsecDeviceConfig::default().reply(request)?;
@@ -2146,11 +2179,12 @@ impl PlantSpec {
     /// | .140-.155 | FINS | UDP and TCP | silent, slow drip (TCP), endless stream (TCP), close mid-reply, reset after connect (TCP), FINS/TCP length 0xFFFFFFFF (TCP), more than declared, wrong SID, wrong kind (a RUN 04 01 response), garbage, echo, oversized datagram (UDP), reply from another port (UDP), flood (UDP), stall mid-reply (TCP), no free FINS/TCP node (a [`crate::FinsDevice`] with an empty node pool: error code 0x25; its UDP answers end code 0401) |
     /// | .160-.175 | Fox | TCP | silent, slow drip, endless stream (whole messages answering another request), close mid-reply, reset after connect, object length 999999999, more than declared, reply to another request (`fox r 0 7 station nav`), wrong kind (`fox welcome`), garbage, echo, never ends (tuples forever, no `};;`), huge line ([`FOX_HUGE_LINE`] bytes), thousands of keys ([`FOX_MANY_KEYS`]), error reply (`fox e`), stall mid-reply ([`MID_REPLY_STALL`]) |
     /// | .120-.133 | OPC UA | TCP | silent, slow drip, endless stream (ACKs, then replies with another request id), close mid-reply, reset after connect, message size 0xFFFFFFFF, more than declared, wrong request id, wrong kind (an ACK to every request: ACK when OPN is expected), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), endpoint array count 2^31 ([`HostileBehaviour::OpcuaEndpointCount2Pow31`]), an `ERR` `Bad_TcpServerTooBusy` to the Hello (an [`crate::OpcuaServer`]) |
+    /// | .200-.211 | KNXnet/IP | UDP | silent, close mid-reply (half a datagram), total length 0xFFFF, more than declared, a ROUTING_INDICATION instead of the answer, a CONNECT_RESPONSE instead of the answer, garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Fins, Fox, Melsec, Modbus, Opcua, Snmp, S7};
+        use HostileProtocol::{Bacnet, Enip, Fins, Fox, Knx, Melsec, Modbus, Opcua, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2465,6 +2499,29 @@ impl PlantSpec {
                 DeviceSpec::with_hostile,
             );
             devices.push(spec);
+        }
+        let knx: [(&str, HostileBehaviour); 12] = [
+            ("knx-silent", B::Silent(Knx)),
+            ("knx-close-mid-reply", B::CloseMidReply(Knx)),
+            ("knx-huge-length", B::HugeDeclaredLength(Knx)),
+            ("knx-more-than-declared", B::MoreThanDeclared(Knx)),
+            ("knx-routing-indication", B::WrongCorrelation(Knx)),
+            ("knx-connect-response", B::WrongReplyKind(Knx)),
+            ("knx-garbage", B::Garbage(Knx)),
+            ("knx-echo", B::Echo(Knx)),
+            ("knx-oversized-datagram", B::OversizedDatagram(Knx)),
+            ("knx-reply-from-other-port", B::ReplyFromOtherPort(Knx)),
+            (
+                "knx-reply-from-other-address",
+                B::ReplyFromOtherAddress(Knx),
+            ),
+            ("knx-flood", B::Flood(Knx)),
+        ];
+        for (i, (name, behaviour)) in knx.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 200 + i as u8), name)
+                    .with_hostile(udp(ports.knx, behaviour)),
+            );
         }
         devices.push(
             DeviceSpec::new(host(base, 191), "melsec-end-code-c05c").with_melsec(

@@ -2,7 +2,7 @@
 //! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), BACnet/IP devices,
 //! Siemens S7 CPUs (ISO-on-TCP), OPC UA servers (UA-TCP
 //! discovery), Omron PLCs (FINS on UDP and TCP), Niagara Fox stations, Mitsubishi MELSEC CPUs (SLMP
-//! 3E, TCP and UDP), silent TCP ports,
+//! 3E, TCP and UDP), KNXnet/IP interfaces and routers, silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
@@ -32,6 +32,7 @@ pub mod enip;
 pub mod fins;
 pub mod fox;
 pub mod hostile;
+pub mod knx;
 pub mod melsec;
 pub mod modbus;
 pub mod opcua;
@@ -50,6 +51,7 @@ pub use hostile::{
     DeviceGuard, GuardReport, GuardRules, HostileBehaviour, HostileDevice, HostileEndpoint,
     HostileFacts, HostileHandle, HostileProtocol, HostileReport, HostileService,
 };
+pub use knx::{KnxDevice, KnxDeviceConfig};
 pub use melsec::{MelsecDevice, MelsecDeviceConfig};
 pub use modbus::{
     ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds, RdiBehaviour, ReportServerId,

@@ -13,6 +13,7 @@ use crate::{
     fins::{self, FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports},
     fox::{self, FoxBehaviour, FoxDevice, FoxDeviceConfig},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
+    knx::{self, KnxDevice, KnxDeviceConfig},
     melsec::{self, MelsecDevice, MelsecDeviceConfig},
     modbus::{
         object_id as obj, ModbusDevice, ModbusDeviceConfig, ModbusQuirk, OtherUnitIds,
@@ -60,6 +61,8 @@ pub struct DeviceSpec {
     pub hostile: Vec<HostileService>,
     /// An Omron PLC speaking FINS on this port (UDP and TCP as its config says).
     pub fins: Option<(u16, FinsDeviceConfig)>,
+    /// A KNXnet/IP interface or router on this UDP port.
+    pub knx: Option<(u16, KnxDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -76,6 +79,7 @@ impl DeviceSpec {
             "melsec" => self.melsec.is_some(),
             "fins" => self.fins.is_some(),
             "fox" => self.fox.is_some(),
+            "knx" => self.knx.is_some(),
             _ => false,
         }
     }
@@ -96,6 +100,7 @@ impl DeviceSpec {
             fox: None,
             hostile: Vec::new(),
             fins: None,
+            knx: None,
         }
     }
 
@@ -155,6 +160,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a KNXnet/IP interface or router.
+    #[must_use]
+    pub fn with_knx(mut self, port: u16, config: KnxDeviceConfig) -> Self {
+        self.knx = Some((port, config));
+        self
+    }
+
     /// Adds a Niagara station speaking Fox.
     #[must_use]
     pub fn with_fox(mut self, port: u16, config: FoxDeviceConfig) -> Self {
@@ -209,6 +221,8 @@ pub struct PlantPorts {
     pub fox: u16,
     /// MELSEC (SLMP 3E) port, TCP and UDP.
     pub melsec: u16,
+    /// KNXnet/IP port, UDP.
+    pub knx: u16,
 }
 
 impl Default for PlantPorts {
@@ -225,13 +239,14 @@ impl Default for PlantPorts {
             fins: fins::PORT,
             fox: fox::PORT,
             melsec: melsec::PORT,
+            knx: knx::PORT,
         }
     }
 }
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007, KNXnet/IP 3671.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -242,6 +257,7 @@ impl PlantPorts {
         fins: 9600,
         fox: 1911,
         melsec: 5007,
+        knx: 3671,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -278,6 +294,7 @@ impl PlantPorts {
             fins: first + 6 * step,
             fox: first + 7 * step,
             melsec: first + 8 * step,
+            knx: first + 9 * step,
         }
     }
 
@@ -295,6 +312,7 @@ impl PlantPorts {
             fins,
             fox,
             melsec,
+            knx,
         } = *self;
         [
             ("modbus", modbus),
@@ -306,6 +324,7 @@ impl PlantPorts {
             ("fins", fins),
             ("fox", fox),
             ("melsec", melsec),
+            ("knx", knx),
         ]
         .into_iter()
     }
@@ -332,6 +351,7 @@ impl PlantPorts {
             fins,
             fox,
             melsec,
+            knx,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -343,6 +363,7 @@ impl PlantPorts {
             "fins" => fins,
             "fox" => fox,
             "melsec" => melsec,
+            "knx" => knx,
             _ => return false,
         };
         *slot = port;
@@ -583,6 +604,17 @@ impl PlantSpec {
     /// | .83 | `fox-n4-platform-fatal` | `fatal=s:Niagara4 Station Connections Unsupported`, `fox.version=s:Niagara 4` (a published refusal) |
     /// | .84 | `fox-error-frame` | an error frame `fox e 0 1 fox hello` with `reason=s:station busy`, then a close |
     ///
+    /// KNXnet/IP devices (see [`crate::knx`]), every one on UDP `ports.knx`, answering the
+    /// description request:
+    ///
+    /// | host | name | description response |
+    /// |------|------|----------------------|
+    /// | .100 | `knx-ip-router` | router `MDT IP Router SCN-IP100.03` at 1.1.0 on TP1, serial 0083:49001122, routing 224.0.23.12, a manufacturer data DIB (id 0x0083) |
+    /// | .101 | `knx-ip-interface` | interface `KNX IP Interface 3rd floor` at 1.3.250, serial 0001:002a7f13, no routing |
+    /// | .102 | `knx-router-programming` | router `Line coupler 2` at 1.2.0 in programming mode, serial 0083:49002001 |
+    /// | .103 | `knxd-gateway` | knxd-like interface `knxd` at 1.1.128, all-zero serial (no serial in the identity) |
+    /// | .104 | `knx-ip-router-backbone` | router `Backbone router 1.0.0` at 1.0.0, serial 0001:00118b5c |
+    ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
         let port = ports.enip;
@@ -794,6 +826,45 @@ impl PlantSpec {
                 port,
                 FoxDeviceConfig::empty()
                     .with_behaviour(FoxBehaviour::ErrorFrame("station busy".to_owned())),
+            ),
+        ]);
+        let port = ports.knx;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 100), "knx-ip-router").with_knx(
+                port,
+                KnxDeviceConfig::router("MDT IP Router SCN-IP100.03", "1.1.0")
+                    .with_manufacturer_data(0x0083, &[0x01, 0x04, 0x02]),
+            ),
+            DeviceSpec::new(host(base, 101), "knx-ip-interface").with_knx(
+                port,
+                KnxDeviceConfig::router("KNX IP Interface 3rd floor", "1.3.250")
+                    .interface()
+                    .with_ids(
+                        [0x00, 0x01, 0x00, 0x2a, 0x7f, 0x13],
+                        [0x00, 0x0e, 0x8c, 0x4d, 0x21, 0x07],
+                    ),
+            ),
+            DeviceSpec::new(host(base, 102), "knx-router-programming").with_knx(
+                port,
+                KnxDeviceConfig::router("Line coupler 2", "1.2.0")
+                    .programming()
+                    .with_ids(
+                        [0x00, 0x83, 0x49, 0x00, 0x20, 0x01],
+                        [0x00, 0x24, 0x6d, 0x01, 0x20, 0x01],
+                    ),
+            ),
+            DeviceSpec::new(host(base, 103), "knxd-gateway").with_knx(
+                port,
+                KnxDeviceConfig::router("knxd", "1.1.128")
+                    .interface()
+                    .with_ids([0; 6], [0x02, 0xfc, 0, 0, 0, 0x01]),
+            ),
+            DeviceSpec::new(host(base, 104), "knx-ip-router-backbone").with_knx(
+                port,
+                KnxDeviceConfig::router("Backbone router 1.0.0", "1.0.0").with_ids(
+                    [0x00, 0x01, 0x00, 0x11, 0x8b, 0x5c],
+                    [0x00, 0x01, 0x29, 0x3e, 0x51, 0x0a],
+                ),
             ),
         ]);
         let port = ports.opcua;
@@ -1489,6 +1560,8 @@ pub struct PlantDevice {
     pub fox: Option<SocketAddr>,
     /// Where the MELSEC CPU listens (TCP and/or UDP on one port), if there is one.
     pub melsec: Option<SocketAddr>,
+    /// Where the KNXnet/IP device listens (UDP), if there is one.
+    pub knx: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1508,6 +1581,7 @@ impl PlantDevice {
             (self.bacnet.is_some(), "bacnet"),
             (self.snmp.is_some(), "snmp"),
             (self.melsec.is_some(), "melsec"),
+            (self.knx.is_some(), "knx"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1610,6 +1684,14 @@ impl Plant {
                 fox = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut knx = None;
+            if let Some((port, config)) = &spec.knx {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = KnxDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                knx = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut opcua = None;
             if let Some((port, config)) = &spec.opcua {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -1649,6 +1731,7 @@ impl Plant {
                 fins,
                 fox,
                 melsec,
+                knx,
                 hostile,
                 handles,
             });

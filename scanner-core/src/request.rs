@@ -12,6 +12,7 @@ use crate::protocols::bacnet::codec as bacnet;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
+use crate::protocols::knx::codec as knx;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
 use crate::protocols::opcua::codec as opcua;
@@ -44,6 +45,8 @@ pub enum ReadOnlyRequest {
     Melsec(melsec::Request),
     /// Niagara Fox: the hello, nothing else.
     Fox(fox::Request),
+    /// KNXnet/IP: DESCRIPTION_REQUEST (0x0203) with the route-back HPAI, nothing else.
+    Knx(knx::Request),
 }
 
 impl ReadOnlyRequest {
@@ -51,7 +54,7 @@ impl ReadOnlyRequest {
     ///
     /// `correlation` ties a reply to its request; each codec says where it goes (the
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
-    /// BACnet invoke id, the S7 PDU reference, the FINS SID; a MELSEC 3E frame and Fox carry none).
+    /// BACnet invoke id, the S7 PDU reference, the FINS SID; a MELSEC 3E frame, Fox and KNXnet/IP carry none).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
             ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
@@ -63,6 +66,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Melsec(r) => melsec::encode(r, correlation),
             ReadOnlyRequest::Fox(r) => fox::encode(r, correlation),
             ReadOnlyRequest::Opcua(r) => opcua::encode(r, correlation),
+            ReadOnlyRequest::Knx(r) => knx::encode(r, correlation),
         }
     }
 
@@ -78,6 +82,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Melsec(_) => Protocol::Melsec,
             ReadOnlyRequest::Fox(_) => Protocol::Fox,
             ReadOnlyRequest::Opcua(_) => Protocol::Opcua,
+            ReadOnlyRequest::Knx(_) => Protocol::Knx,
         }
     }
 }
@@ -101,6 +106,7 @@ mod tests {
             ReadOnlyRequest::Enip(enip::Command::ListInterfaces),
             ReadOnlyRequest::Snmp(snmp::Request::V3Discovery),
             ReadOnlyRequest::Melsec(melsec::Request::ReadCpuModelName),
+            ReadOnlyRequest::Knx(knx::Request::Description),
         ];
         for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {
             for read in [SnmpRead::Get, SnmpRead::GetNext] {

@@ -21,6 +21,7 @@ use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
 use scanner_core::protocols::fins::{FinsConfig, FinsTransport, MAX_REPLY_LEN as FINS_CAP};
 use scanner_core::protocols::fox::{MAX_REPLY_LEN as FOX_CAP, MAX_TUPLES as FOX_MAX_TUPLES};
+use scanner_core::protocols::knx::MAX_REPLY_LEN as KNX_CAP;
 use scanner_core::protocols::melsec::MAX_REPLY_LEN as MELSEC_CAP;
 use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
 use scanner_core::record::{ServiceDetails, Transport};
@@ -245,6 +246,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const FINS_TCP: (Protocol, Transport) = (Protocol::Fins, Transport::Tcp);
     const FOX: (Protocol, Transport) = (Protocol::Fox, Transport::Tcp);
     const OPCUA: (Protocol, Transport) = (Protocol::Opcua, Transport::Tcp);
+    const KNX: (Protocol, Transport) = (Protocol::Knx, Transport::Udp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -393,6 +395,22 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("fox-thousands-of-keys", vec![(FOX, &[Ok_])]),
         ("fox-error-reply", vec![(FOX, &[AppErr])]),
         ("fox-stall-mid-reply", vec![(FOX, &[Timeout])]),
+        ("knx-silent", vec![(KNX, &[Timeout])]),
+        // Half a description response: a DIB cut short.
+        ("knx-close-mid-reply", vec![(KNX, &[Proto])]),
+        ("knx-huge-length", vec![(KNX, &[Proto])]),
+        // Bytes after the total length are a warning; the DIBs before them are whole.
+        ("knx-more-than-declared", vec![(KNX, &[Ok_])]),
+        ("knx-routing-indication", vec![(KNX, &[Proto])]),
+        ("knx-connect-response", vec![(KNX, &[Proto])]),
+        ("knx-garbage", vec![(KNX, garbage)]),
+        // Our own DESCRIPTION_REQUEST back is skipped: no answer.
+        ("knx-echo", vec![(KNX, &[Timeout])]),
+        ("knx-oversized-datagram", vec![(KNX, &[Proto])]),
+        ("knx-reply-from-other-port", vec![(KNX, &[Timeout])]),
+        ("knx-reply-from-other-address", vec![(KNX, &[Timeout])]),
+        // Routing indications and garbage: the first routing indication is not an answer.
+        ("knx-flood", vec![(KNX, &[Proto, Timeout])]),
         (
             "melsec-silent",
             vec![(MELSEC_TCP, &[Timeout]), (MELSEC_UDP, &[Timeout])],
@@ -759,6 +777,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("bacnet-oversized-datagram", BACNET_CAP),
         ("melsec-oversized-datagram", MELSEC_CAP),
         ("fins-oversized-datagram", FINS_CAP),
+        ("knx-oversized-datagram", KNX_CAP),
     ] {
         let r = by_name(name);
         let s = r

@@ -17,7 +17,10 @@
 //!    dissector: Fox requests are the captured TCP payloads, decoded by hand here, and each
 //!    must be exactly the Fox hello. No OPC UA message but a Hello, an OpenSecureChannel
 //!    (Issue, SecurityPolicy None, mode None) and the services GetEndpoints (428),
-//!    FindServers (422) and CloseSecureChannel (452).
+//!    FindServers (422) and CloseSecureChannel (452). No KNXnet/IP service but
+//!    DESCRIPTION_REQUEST (0x0203) with one IPv4 UDP HPAI 0.0.0.0:0 (Wireshark's `kip`
+//!    dissector, fields `knxip.*`); a CONNECT_REQUEST and a TUNNELLING_REQUEST are the
+//!    negative controls.
 //!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
@@ -370,6 +373,12 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
             ("udp", read(false, 0, 99)),
         ])
     );
+    // KNXnet/IP: the route-back DESCRIPTION_REQUEST, and nothing else.
+    assert!(
+        seen.iter()
+            .any(|(t, r)| t == "udp" && *r == Request::KnxDescription),
+        "{seen:?}"
+    );
     // Fox: the hello, over TCP, and nothing else.
     let fox: BTreeSet<&(String, Request)> = seen
         .iter()
@@ -566,13 +575,17 @@ struct Dissected {
     malformed: bool,
     /// The TCP payload as captured (no dissector reads Fox).
     tcp_payload: Vec<u8>,
+    knx_services: Vec<u16>,
+    knx_host_protocols: Vec<u8>,
+    knx_addresses: Vec<String>,
+    knx_ports: Vec<u16>,
 }
 
 /// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
 /// `fox-info` sends the same bytes).
 const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
 
-const FIELDS: [&str; 41] = [
+const FIELDS: [&str; 45] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -614,6 +627,10 @@ const FIELDS: [&str; 41] = [
     "opcua.security.spu",
     "opcua.MessageSecurityMode",
     "opcua.SecurityTokenRequestType",
+    "knxip.service",
+    "knxip.hostprotocol",
+    "knxip.ipaddr",
+    "knxip.port",
 ];
 
 fn number(text: &str) -> u64 {
@@ -657,6 +674,7 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("tcp.port=={},omron", ports.fins),
         format!("udp.port=={},omron", ports.fins),
         format!("tcp.port=={},opcua", ports.opcua),
+        format!("udp.port=={},kip", ports.knx),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -724,6 +742,10 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 opcua_policies: strings(f[38]),
                 opcua_modes: numbers(f[39]),
                 opcua_token_requests: numbers(f[40]),
+                knx_services: numbers(f[41]),
+                knx_host_protocols: numbers(f[42]),
+                knx_addresses: strings(f[43]),
+                knx_ports: numbers(f[44]),
             }
         })
         .collect()
@@ -748,6 +770,8 @@ enum Seen {
     FoxHello,
     /// OPC UA message type and service node id (0 for a Hello).
     Opcua(&'static str, u32),
+    /// The KNXnet/IP DESCRIPTION_REQUEST with the route-back HPAI.
+    KnxDescription,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -858,6 +882,20 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             _ => Err(format!(
                 "frame {n}: OPC UA request outside the allowlist: {p:?}"
             )),
+        };
+    }
+    if p.udp_port == Some(ports.knx) {
+        // One DESCRIPTION_REQUEST (0x0203) whose one HPAI is IPv4 UDP 0.0.0.0:0 (route back).
+        return if p.knx_services[..] == [0x0203]
+            && p.knx_host_protocols[..] == [1]
+            && p.knx_addresses[..] == ["0.0.0.0"]
+            && p.knx_ports[..] == [0]
+        {
+            Ok(Seen::KnxDescription)
+        } else {
+            Err(format!(
+                "frame {n}: KNXnet/IP request outside the allowlist: {p:?}"
+            ))
         };
     }
     if p.udp_port == Some(ports.bacnet) {
@@ -1023,6 +1061,25 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
         let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
     }
     drop(tcp);
+    // KNXnet/IP: a CONNECT_REQUEST for a link-layer tunnel (the router refuses it with
+    // E_CONNECTION_TYPE), and a TUNNELLING_REQUEST carrying a group write of 1 to 1/0/1
+    // (the router drops it), each from its own socket.
+    let route_back = [0x08, 0x01, 0, 0, 0, 0, 0, 0];
+    let mut connect = vec![0x06, 0x10, 0x02, 0x05, 0x00, 0x1A];
+    connect.extend_from_slice(&route_back);
+    connect.extend_from_slice(&route_back);
+    connect.extend_from_slice(&[0x04, 0x04, 0x02, 0x00]);
+    let tunnel: &[u8] = &[
+        0x06, 0x10, 0x04, 0x20, 0x00, 0x15, 0x04, 0x01, 0x00, 0x00, 0x11, 0x00, 0xBC, 0xE0, 0x00,
+        0x00, 0x08, 0x01, 0x01, 0x00, 0x81,
+    ];
+    for datagram in [&connect[..], tunnel] {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sources.push(udp.local_addr().unwrap().port());
+        udp.send_to(datagram, (host(base, 100), ports.knx))
+            .await
+            .unwrap();
+    }
     sources
 }
 
@@ -1109,8 +1166,8 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua
+         or port {} or tcp port {} or tcp port {} or udp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1133,7 +1190,11 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                     || d == ports.opcua
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
-                    d == ports.enip || d == ports.snmp || d == ports.bacnet || d == ports.fins
+                    d == ports.enip
+                        || d == ports.snmp
+                        || d == ports.bacnet
+                        || d == ports.fins
+                        || d == ports.knx
                 })
         })
         .collect();
@@ -1197,6 +1258,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Opcua("MSG", 422),
             Seen::Opcua("MSG", 428),
             Seen::Opcua("CLO", 452),
+            Seen::KnxDescription,
         ])
     );
     plant.shutdown().await;

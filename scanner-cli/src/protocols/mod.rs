@@ -6,6 +6,7 @@ mod bacnet;
 mod enip;
 mod fins;
 mod fox;
+mod knx;
 mod melsec;
 mod modbus;
 mod opcua;
@@ -49,6 +50,8 @@ pub struct ProbeArgs {
     pub fox: fox::FoxArgs,
     #[command(flatten)]
     pub opcua: opcua::OpcuaArgs,
+    #[command(flatten)]
+    pub knx: knx::KnxArgs,
 }
 
 impl ProbeArgs {
@@ -67,6 +70,7 @@ impl ProbeArgs {
                 Protocol::Melsec => self.melsec.apply(&mut configs.melsec),
                 Protocol::Fox => self.fox.apply(&mut configs.fox),
                 Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
+                Protocol::Knx => self.knx.apply(&mut configs.knx),
             }
         }
     }
@@ -85,6 +89,7 @@ impl ProbeArgs {
                 Protocol::Melsec => self.melsec.settings(),
                 Protocol::Fox => self.fox.settings(),
                 Protocol::Opcua => self.opcua.settings(),
+                Protocol::Knx => self.knx.settings(),
             })
             .collect()
     }

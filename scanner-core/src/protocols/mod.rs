@@ -22,6 +22,7 @@ pub mod bacnet;
 pub mod enip;
 pub mod fins;
 pub mod fox;
+pub mod knx;
 pub mod melsec;
 pub mod modbus;
 pub mod opcua;
@@ -66,6 +67,8 @@ macro_rules! registry {
             Fox => fox("fox", FoxConfig, FoxDetails),
             /// Mitsubishi MELSEC SLMP / MC protocol 3E frame (TCP 5007, UDP 5006; per site).
             Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
+            /// KNXnet/IP (UDP 3671): the description service.
+            Knx => knx("knx", KnxConfig, KnxDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
@@ -237,7 +240,9 @@ mod tests {
         let configs = ProtocolConfigs::default();
         for &protocol in Protocol::ALL {
             let fields = debug_fields(&debug_of(&configs, protocol));
-            assert!(fields.len() >= 2, "{protocol}: {fields:?}");
+            // At least one field (KNXnet/IP has only its port): an empty list would mean
+            // the Debug text was not read.
+            assert!(!fields.is_empty(), "{protocol}: {fields:?}");
             let json: serde_json::Value =
                 serde_json::from_str(&configs.fingerprint(protocol)).unwrap();
             let keys: Vec<&String> = json.as_object().unwrap().keys().collect();
