@@ -15,6 +15,7 @@
 //! | `"fins"` | a bare FINS frame (UDP) or a FINS/TCP frame send (magic "FINS", a true length, command 2, error code 0) carrying it: ICF 0x80, RSV 0, GCT 2, DNA 0, DA1 0-254 (no broadcast), DA2 0 (the CPU unit), SNA 0, SA1 0-254, SA2 0, any SID, then exactly Controller Data Read `05 01 00`; or the FINS/TCP node address data send (command 0, length 12, error code 0, client node 0) | Omron W342 §3 and §5-3-5, W421 (FINS/TCP) |
 //! | `"fox"` | exactly the Fox hello: the lines `fox a 1 -1 fox hello`, `{`, `fox.version=s:1.0`, `id=i:1`, `};;`, each ended by a line feed, nothing before or after (no login, no other command or channel, no further tuple) | nmap `fox-info`, zgrab2 `fox`, the public Fox dissector |
 //! | `"opcua"` | a single final (`F`) UA-TCP chunk whose size is the frame's: a Hello (five UInt32 and an `opc.tcp://` endpoint URL, nothing more); an OpenSecureChannel on channel 0 under SecurityPolicy None with no certificate, a body of type OpenSecureChannelRequest (446) asking to Issue (0) with MessageSecurityMode None (1); a MSG of GetEndpointsRequest (428) or FindServersRequest (422) with no authentication token; or a CLO of CloseSecureChannelRequest (452). No session service (CreateSession 461, ActivateSession 467) or any other body type | OPC 10000-6 §7.1.2, §6.7; OPC 10000-4 §5.4, §5.5; NodeIds.csv |
+//! | `"ads"` | exactly one 24-byte ADS discovery Identify: magic `03 66 14 71`, any invoke id, service 1, any sender AMS NetId and port, tag count 0 and no tags (AddRoute, service 6, with its user name and password tags, and every other service refused) | ads-rs `udp` module; TwinCAT's broadcast search as nmap's twincat-scan sends it |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -46,11 +47,16 @@ pub const FOX: &str = crate::fox::PROTOCOL;
 /// Label of MELSEC SLMP / MC protocol 3E frames (TCP or UDP).
 pub const MELSEC: &str = crate::melsec::PROTOCOL;
 
+/// Label of Beckhoff ADS discovery datagrams (UDP 48899).
+pub const ADS: &str = crate::ads::PROTOCOL;
+
 /// Label of UA-TCP (OPC UA) frames.
 pub const OPCUA: &str = crate::opcua::PROTOCOL;
 
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 9] = [MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC];
+pub const PROTOCOLS: [&str; 10] = [
+    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, ADS,
+];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
 /// can check they saw every kind of request an option can cause.
@@ -106,6 +112,11 @@ pub enum Request {
     Fins(FinsRequest),
     /// The Niagara Fox hello.
     FoxHello,
+    /// Beckhoff ADS discovery Identify (service 1), from this sender AMS NetId.
+    AdsIdentify {
+        /// The sender AMS NetId the request names.
+        sender: [u8; 6],
+    },
 }
 
 /// An Omron FINS request, decoded by hand.
@@ -165,7 +176,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"ads"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -181,6 +192,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         FINS => fins(bytes),
         FOX => fox(bytes),
         OPCUA => opcua(bytes).map(Request::Opcua),
+        ADS => ads(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -227,6 +239,47 @@ fn melsec(bytes: &[u8]) -> Verdict<Request> {
     Ok(Request::Melsec {
         command,
         subcommand,
+    })
+}
+
+/// A 24-byte ADS discovery Identify with no tags, nothing else.
+fn ads(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[m0, m1, m2, m3, _i0, _i1, _i2, _i3, s0, s1, s2, s3], rest)) =
+        bytes.split_first_chunk::<12>()
+    else {
+        return Err(format!(
+            "{} bytes: shorter than an ADS discovery header",
+            bytes.len()
+        ));
+    };
+    if [m0, m1, m2, m3] != [0x03, 0x66, 0x14, 0x71] {
+        return Err(format!(
+            "magic {m0:02x} {m1:02x} {m2:02x} {m3:02x} is not ADS discovery (03 66 14 71)"
+        ));
+    }
+    let service = u32::from_le_bytes([s0, s1, s2, s3]);
+    if service != 1 {
+        let name = match service {
+            6 => " (AddRoute, which carries a user name and password)",
+            _ => "",
+        };
+        return Err(format!("service {service:#x}{name} is not Identify (1)"));
+    }
+    let Ok(&[n0, n1, n2, n3, n4, n5, _p0, _p1, c0, c1, c2, c3]) = <&[u8; 12]>::try_from(rest)
+    else {
+        return Err(format!(
+            "{} bytes: an Identify request is exactly 24 (no tags)",
+            bytes.len()
+        ));
+    };
+    let tags = u32::from_le_bytes([c0, c1, c2, c3]);
+    if tags != 0 {
+        return Err(format!(
+            "tag count {tags}: an Identify request carries none"
+        ));
+    }
+    Ok(Request::AdsIdentify {
+        sender: [n0, n1, n2, n3, n4, n5],
     })
 }
 
@@ -1649,6 +1702,7 @@ mod tests {
             (S7, read_szl(0x0011)),
             (S7, szl_next(2)),
             (MELSEC, melsec_3e(0x0101, 0, &[])),
+            (ADS, ads_datagram(1, &[])),
             (FINS, fins_frame(0, 0x63, &CONTROLLER_DATA_READ)),
             (FINS, fins_tcp(0, &[0, 0, 0, 0])),
             (
@@ -1683,6 +1737,62 @@ mod tests {
                 }
             }
         }
+    }
+
+    // ---- ADS
+
+    /// An ADS discovery datagram of `service` with `tags`, from 127.0.0.1.1.1:10000.
+    fn ads_datagram(service: u32, tags: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut out = vec![0x03, 0x66, 0x14, 0x71, 7, 0, 0, 0];
+        out.extend_from_slice(&service.to_le_bytes());
+        out.extend_from_slice(&[127, 0, 0, 1, 1, 1, 0x10, 0x27]);
+        out.extend_from_slice(&u32::try_from(tags.len()).unwrap().to_le_bytes());
+        for (id, data) in tags {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&u16::try_from(data.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
+    #[test]
+    fn ads_identify_is_accepted() {
+        assert_eq!(
+            accepted(ADS, &ads_datagram(1, &[])),
+            Request::AdsIdentify {
+                sender: [127, 0, 0, 1, 1, 1]
+            }
+        );
+    }
+
+    #[test]
+    fn ads_near_misses_are_refused() {
+        use crate::ads::tag;
+        // AddRoute with a user name and password: refused, and named.
+        let add_route = ads_datagram(
+            6,
+            &[
+                (tag::ROUTE_NAME, b"otscan\0"),
+                (tag::NET_ID, &[127, 0, 0, 1, 1, 1]),
+                (tag::USER_NAME, b"Administrator\0"),
+                (tag::PASSWORD, b"1\0"),
+                (tag::HOST_NAME, b"127.0.0.1\0"),
+            ],
+        );
+        assert!(refused(ADS, &add_route).reason.contains("AddRoute"));
+        refused(ADS, &ads_datagram(6, &[]));
+        for service in [0, 2, 3, 5, 7, 8, 0x8000_0001] {
+            refused(ADS, &ads_datagram(service, &[]));
+        }
+        // Identify with tags, or with bytes after the header.
+        refused(ADS, &ads_datagram(1, &[(tag::USER_NAME, b"x\0")]));
+        let mut longer = ads_datagram(1, &[]);
+        longer.push(0);
+        refused(ADS, &longer);
+        let mut bad_magic = ads_datagram(1, &[]);
+        bad_magic[3] = 0x72;
+        refused(ADS, &bad_magic);
+        refused(ADS, &ads_datagram(1, &[])[..23]);
     }
 
     // ---- MELSEC
@@ -1779,7 +1889,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, ADS, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

@@ -7,6 +7,7 @@ use std::{
 };
 
 use crate::{
+    ads::{self, AdsDevice, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
@@ -60,6 +61,8 @@ pub struct DeviceSpec {
     pub hostile: Vec<HostileService>,
     /// An Omron PLC speaking FINS on this port (UDP and TCP as its config says).
     pub fins: Option<(u16, FinsDeviceConfig)>,
+    /// A TwinCAT system answering ADS discovery on this UDP port.
+    pub ads: Option<(u16, AdsDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -76,6 +79,7 @@ impl DeviceSpec {
             "melsec" => self.melsec.is_some(),
             "fins" => self.fins.is_some(),
             "fox" => self.fox.is_some(),
+            "ads" => self.ads.is_some(),
             _ => false,
         }
     }
@@ -96,6 +100,7 @@ impl DeviceSpec {
             fox: None,
             hostile: Vec::new(),
             fins: None,
+            ads: None,
         }
     }
 
@@ -162,6 +167,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a TwinCAT system answering ADS discovery.
+    #[must_use]
+    pub fn with_ads(mut self, port: u16, config: AdsDeviceConfig) -> Self {
+        self.ads = Some((port, config));
+        self
+    }
+
     /// Adds an OPC UA server.
     #[must_use]
     pub fn with_opcua(mut self, port: u16, config: OpcuaServerConfig) -> Self {
@@ -209,11 +221,13 @@ pub struct PlantPorts {
     pub fox: u16,
     /// MELSEC (SLMP 3E) port, TCP and UDP.
     pub melsec: u16,
+    /// Beckhoff ADS discovery port, UDP.
+    pub ads: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600 and 1911, and 5007,
-    /// MELSEC's common one.
+    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911 and 48899 (ADS),
+    /// and 5007, MELSEC's common one.
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -225,13 +239,15 @@ impl Default for PlantPorts {
             fins: fins::PORT,
             fox: fox::PORT,
             melsec: melsec::PORT,
+            ads: ads::PORT,
         }
     }
 }
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007,
+    /// ADS 48899.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -242,6 +258,7 @@ impl PlantPorts {
         fins: 9600,
         fox: 1911,
         melsec: 5007,
+        ads: 48899,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -278,6 +295,7 @@ impl PlantPorts {
             fins: first + 6 * step,
             fox: first + 7 * step,
             melsec: first + 8 * step,
+            ads: first + 10 * step,
         }
     }
 
@@ -295,6 +313,7 @@ impl PlantPorts {
             fins,
             fox,
             melsec,
+            ads,
         } = *self;
         [
             ("modbus", modbus),
@@ -306,6 +325,7 @@ impl PlantPorts {
             ("fins", fins),
             ("fox", fox),
             ("melsec", melsec),
+            ("ads", ads),
         ]
         .into_iter()
     }
@@ -332,6 +352,7 @@ impl PlantPorts {
             fins,
             fox,
             melsec,
+            ads,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -343,6 +364,7 @@ impl PlantPorts {
             "fins" => fins,
             "fox" => fox,
             "melsec" => melsec,
+            "ads" => ads,
             _ => return false,
         };
         *slot = port;
@@ -559,6 +581,18 @@ impl PlantSpec {
     /// | .93 | `plc-l26-udp-only` | L26CPU-BT | 0x0542 | UDP only |
     /// | .94 | `melsec-refuse-c059` | (Q06UDVCPU, never sent) | 0x0368 | Read CPU Model Name gets end code 0xC059 |
     ///
+    /// Beckhoff TwinCAT systems (see [`crate::ads`]), every one on UDP `ports.ads`,
+    /// answering the ADS discovery Identify (versions and OS blocks simulated, shaped as
+    /// the public captures show them):
+    ///
+    /// | host | name | AMS NetId | host name | TwinCAT | OS block | other |
+    /// |------|------|-----------|-----------|---------|----------|-------|
+    /// | .110 | `plc-cx9020` | 5.45.219.110.1.1 | CX-2DDB6E | 3.1.4024 | Windows CE 7.0 | fingerprint |
+    /// | .111 | `ipc-c6015` | 10.40.0.111.1.1 | C6015-LINE4 | 3.1.4026 | Windows NT 10.0.19045 | fingerprint |
+    /// | .112 | `plc-cx5130-bsd` | 5.80.12.112.1.1 | CX-50C070 | 3.1.4026 | TwinCAT/BSD 13.2, 8 undecoded bytes | fingerprint |
+    /// | .113 | `plc-cx9000-tc2` | 5.12.34.113.1.1 | CX_0A1B2C | 2.11.2305 | Windows CE 6.0 | none (TwinCAT 2) |
+    /// | .114 | `ipc-extra-tags` | 192.168.10.114.1.1 | ENG-PC-7 | 3.1.4022 | Windows NT 6.1.7601 "Service Pack 1" | unknown tag 0x0a (4 bytes) |
+    ///
     /// Omron PLCs speaking FINS (see [`crate::fins`]), every one on `ports.fins` (UDP and TCP
     /// share it); model and version are space padded to 20 bytes as real CPUs send them; the
     /// area data is program area size, IOM size, DM words, timer/counter size, expansion DM
@@ -725,6 +759,58 @@ impl PlantSpec {
                 port,
                 MelsecDeviceConfig::new("Q06UDVCPU", 0x0368)
                     .with_end_code(melsec::end_code::COMMAND_NOT_SUPPORTED),
+            ),
+        ]);
+        let port = ports.ads;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 110), "plc-cx9020").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [5, 45, 219, 110, 1, 1],
+                    "CX-2DDB6E",
+                    (3, 1, 4024),
+                    AdsOs::WindowsCe(7, 0, 0),
+                )
+                .with_fingerprint(ADS_FINGERPRINT_CX9020),
+            ),
+            DeviceSpec::new(host(base, 111), "ipc-c6015").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [10, 40, 0, 111, 1, 1],
+                    "C6015-LINE4",
+                    (3, 1, 4026),
+                    AdsOs::Windows(10, 0, 19045, String::new()),
+                )
+                .with_fingerprint(ADS_FINGERPRINT_C6015),
+            ),
+            DeviceSpec::new(host(base, 112), "plc-cx5130-bsd").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [5, 80, 12, 112, 1, 1],
+                    "CX-50C070",
+                    (3, 1, 4026),
+                    AdsOs::TwinCatBsd(13, 2, 0, vec![0x31, 0x33, 0x2e, 0x32, 0, 0, 0, 0]),
+                )
+                .with_fingerprint(ADS_FINGERPRINT_CX5130),
+            ),
+            DeviceSpec::new(host(base, 113), "plc-cx9000-tc2").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [5, 12, 34, 113, 1, 1],
+                    "CX_0A1B2C",
+                    (2, 11, 2305),
+                    AdsOs::WindowsCe(6, 0, 0),
+                ),
+            ),
+            DeviceSpec::new(host(base, 114), "ipc-extra-tags").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [192, 168, 10, 114, 1, 1],
+                    "ENG-PC-7",
+                    (3, 1, 4022),
+                    AdsOs::Windows(6, 1, 7601, "Service Pack 1".to_owned()),
+                )
+                .with_tag(0x0a, &[1, 0, 0, 0]),
             ),
         ]);
         let port = ports.fins;
@@ -896,6 +982,15 @@ impl PlantSpec {
         spec
     }
 }
+
+/// Simulated TwinCAT fingerprints (64 lower-case hex characters, as TwinCAT 3.1.4024 and
+/// later send them).
+const ADS_FINGERPRINT_CX9020: &str =
+    "7d1f4c0e9a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081920a1b2c";
+const ADS_FINGERPRINT_C6015: &str =
+    "c29952a3976633423f118913a84b0ac671f841eb56837b2709de663f0c971f91";
+const ADS_FINGERPRINT_CX5130: &str =
+    "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000";
 
 /// The FX5U model code the simulated iQ-F CPU sends: simulated, not verified against a
 /// real FX5U (public tables found list Q, L and iQ-R codes only).
@@ -1489,6 +1584,8 @@ pub struct PlantDevice {
     pub fox: Option<SocketAddr>,
     /// Where the MELSEC CPU listens (TCP and/or UDP on one port), if there is one.
     pub melsec: Option<SocketAddr>,
+    /// Where the TwinCAT system answers ADS discovery (UDP), if there is one.
+    pub ads: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1508,6 +1605,7 @@ impl PlantDevice {
             (self.bacnet.is_some(), "bacnet"),
             (self.snmp.is_some(), "snmp"),
             (self.melsec.is_some(), "melsec"),
+            (self.ads.is_some(), "ads"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1610,6 +1708,14 @@ impl Plant {
                 fox = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut ads = None;
+            if let Some((port, config)) = &spec.ads {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = AdsDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                ads = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut opcua = None;
             if let Some((port, config)) = &spec.opcua {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -1649,6 +1755,7 @@ impl Plant {
                 fins,
                 fox,
                 melsec,
+                ads,
                 hostile,
                 handles,
             });

@@ -2,6 +2,7 @@
 //! flattened into the scan arguments by [`ProbeArgs`]. The protocol-independent flags
 //! (`--probes`, `--port NAME=N`) iterate the registry in scanner-core.
 
+mod ads;
 mod bacnet;
 mod enip;
 mod fins;
@@ -49,6 +50,8 @@ pub struct ProbeArgs {
     pub fox: fox::FoxArgs,
     #[command(flatten)]
     pub opcua: opcua::OpcuaArgs,
+    #[command(flatten)]
+    pub ads: ads::AdsArgs,
 }
 
 impl ProbeArgs {
@@ -67,6 +70,7 @@ impl ProbeArgs {
                 Protocol::Melsec => self.melsec.apply(&mut configs.melsec),
                 Protocol::Fox => self.fox.apply(&mut configs.fox),
                 Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
+                Protocol::Ads => self.ads.apply(&mut configs.ads),
             }
         }
     }
@@ -85,6 +89,7 @@ impl ProbeArgs {
                 Protocol::Melsec => self.melsec.settings(),
                 Protocol::Fox => self.fox.settings(),
                 Protocol::Opcua => self.opcua.settings(),
+                Protocol::Ads => self.ads.settings(),
             })
             .collect()
     }

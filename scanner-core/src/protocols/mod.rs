@@ -18,6 +18,7 @@
 //! [`ProtocolConfigs`], the dispatch to each probe) is generated from the one list in
 //! `registry!` (in this file), so adding a protocol is one line there.
 
+pub mod ads;
 pub mod bacnet;
 pub mod enip;
 pub mod fins;
@@ -66,6 +67,8 @@ macro_rules! registry {
             Fox => fox("fox", FoxConfig, FoxDetails),
             /// Mitsubishi MELSEC SLMP / MC protocol 3E frame (TCP 5007, UDP 5006; per site).
             Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
+            /// Beckhoff ADS discovery (UDP 48899): the Identify request only.
+            Ads => ads("ads", AdsConfig, AdsDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
