@@ -32,6 +32,7 @@ max_len() {
         s7_reply) echo 4096 ;;
         fins_reply) echo 1200 ;;
         melsec_reply) echo 600 ;;
+        ads_reply) echo 2100 ;;
         opcua_reply) echo 20000 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;
