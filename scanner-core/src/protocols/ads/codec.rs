@@ -103,7 +103,9 @@ pub enum Request {
     },
 }
 
-/// Encodes `request`; `correlation` is the invoke id (the device echoes it).
+/// Encodes `request`; `correlation` is the invoke id. Public tools (TwinCAT's search as
+/// nmap's twincat-scan replays it, ads-rs) send 0 and no public capture shows a reply to
+/// another value, so [`answers`] takes a reply with the echoed id or with 0.
 pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
     let Request::Identify { sender } = *request;
     let mut out = Vec::with_capacity(HEADER_LEN);
@@ -381,7 +383,8 @@ pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
 }
 
 /// Whether `datagram` answers `request` sent with `correlation`: the magic, the invoke
-/// id and the Identify reply service. A request (an echo) does not.
+/// id (echoed, or 0 from a router that does not echo it) and the Identify reply service.
+/// A request (an echo) does not.
 pub fn answers(_request: &Request, datagram: &[u8], correlation: u32) -> bool {
     let mut c = Cursor::new(datagram);
     let (Ok(magic), Ok(invoke), Ok(service)) = (
@@ -391,7 +394,9 @@ pub fn answers(_request: &Request, datagram: &[u8], correlation: u32) -> bool {
     ) else {
         return false;
     };
-    magic == MAGIC && invoke == correlation && service == RESPONSE_FLAG | SERVICE_IDENTIFY
+    magic == MAGIC
+        && (invoke == correlation || invoke == 0)
+        && service == RESPONSE_FLAG | SERVICE_IDENTIFY
 }
 
 #[cfg(test)]
@@ -534,6 +539,9 @@ mod tests {
         reply[4..8].copy_from_slice(&7u32.to_le_bytes());
         assert!(answers(&request, &reply, 7));
         assert!(!answers(&request, &reply, 8));
+        reply[4..8].copy_from_slice(&0u32.to_le_bytes());
+        assert!(answers(&request, &reply, 8), "a router that answers 0");
+        reply[4..8].copy_from_slice(&7u32.to_le_bytes());
         assert!(!answers(&request, &encode(&request, 7), 7));
         assert!(!answers(&request, &reply[..11], 7));
     }
