@@ -290,7 +290,7 @@ fn repo() -> std::path::PathBuf {
         .to_owned()
 }
 
-/// The demo plant's 60 devices as a saved native scan (checked in as a golden file).
+/// The demo plant's 65 devices as a saved native scan (checked in as a golden file).
 fn plant_scan() -> std::path::PathBuf {
     repo().join("scanner-core/tests/data/golden/plant-native.jsonl")
 }
@@ -464,7 +464,7 @@ fn the_rsyslog_recipe_ships_every_record_whole() {
     let plant = plant_scan();
     let plant = plant.to_str().unwrap();
     let ocsf = converted(Path::new(plant), "ocsf");
-    assert_eq!(ocsf.len(), 60);
+    assert_eq!(ocsf.len(), 65);
     assert!(
         ocsf.iter().all(|e| e.to_string().len() > 1024),
         "every event is larger than logger's default 1 KiB"
@@ -474,7 +474,7 @@ fn the_rsyslog_recipe_ships_every_record_whole() {
         &["convert", "--format", "ocsf", plant],
         &["--size", "65536"],
     );
-    assert_same_records(&ocsf, &daemon.lines("records.jsonl", 60));
+    assert_same_records(&ocsf, &daemon.lines("records.jsonl", ocsf.len()));
     // Route 2: a file otscan writes, followed by imfile (which adds $!metadata).
     let out = otscan()
         .args(["convert", "--format", "ocsf", plant, "-o"])
@@ -482,7 +482,7 @@ fn the_rsyslog_recipe_ships_every_record_whole() {
         .output()
         .unwrap();
     assert!(out.status.success(), "{out:?}");
-    let both = daemon.lines("records.jsonl", 120);
+    let both = daemon.lines("records.jsonl", 2 * ocsf.len());
     assert_same_records(&[ocsf.clone(), ocsf.clone()].concat(), &both);
     // A record larger than rsyslog's default limit, through the pipe.
     let large = large_scan(&dir);
@@ -495,7 +495,7 @@ fn the_rsyslog_recipe_ships_every_record_whole() {
         &["convert", "--format", "hec", large.to_str().unwrap()],
         &["--size", "65536"],
     );
-    let all = daemon.lines("records.jsonl", 121);
+    let all = daemon.lines("records.jsonl", 2 * ocsf.len() + 1);
     assert_same_records(&[ocsf.clone(), ocsf, hec].concat(), &all);
     assert!(
         !dir.join("log/unparsed.log").exists(),
