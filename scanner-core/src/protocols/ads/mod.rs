@@ -6,10 +6,11 @@
 //! by the router without any route, login or state. The same port takes AddRoute
 //! (service 6, with a user name and password): [`codec::Request`] cannot spell it.
 //!
-//! The request's sender AMS NetId is the scanner's own IPv4 source address towards the
-//! device followed by `.1.1`, the NetId TwinCAT tools give a host by default (0.0.0.0.1.1
-//! for IPv6 targets or when the source address cannot be found); its AMS port is 10000,
-//! the router's system service, as TwinCAT's broadcast search sends.
+//! The request's sender AMS NetId is, by default, the scanner's own IPv4 source address
+//! towards the device followed by `.1.1`, the NetId TwinCAT tools give a host by default
+//! (0.0.0.0.1.1 for IPv6 targets or when the source address cannot be found);
+//! [`AdsConfig::sender_net_id`] sets another. Its AMS port is 10000, the router's system
+//! service, as TwinCAT's broadcast search sends.
 
 pub mod codec;
 pub mod details;
@@ -32,11 +33,17 @@ pub const DEFAULT_PORT: u16 = 48899;
 pub struct AdsConfig {
     /// UDP port.
     pub port: u16,
+    /// The sender AMS NetId the Identify request names; `None` (default): the scanner's
+    /// IPv4 source address towards each device + `.1.1`.
+    pub sender_net_id: Option<[u8; 6]>,
 }
 
 impl Default for AdsConfig {
     fn default() -> Self {
-        AdsConfig { port: DEFAULT_PORT }
+        AdsConfig {
+            port: DEFAULT_PORT,
+            sender_net_id: None,
+        }
     }
 }
 
@@ -57,5 +64,13 @@ impl ProbeConfig for AdsConfig {
 
     fn max_requests(&self, udp_retries: u32) -> u64 {
         1 + u64::from(udp_retries)
+    }
+
+    fn plan(&self) -> Vec<(&'static str, String)> {
+        let sender = match self.sender_net_id {
+            Some(id) => AmsNetId(id).to_string(),
+            None => "source address + .1.1".to_owned(),
+        };
+        vec![("ads sender net id", sender)]
     }
 }

@@ -15,7 +15,9 @@ impl RunProbe for AdsConfig {
     async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
         let start = session.sent();
         let request = Request::Identify {
-            sender: sender_net_id(session.ip(), self.port),
+            sender: self
+                .sender_net_id
+                .map_or_else(|| sender_net_id(session.ip(), self.port), AmsNetId),
         };
         let mut details = AdsDetails::default();
         let mut first_rtt = None;
