@@ -33,6 +33,7 @@ max_len() {
         fins_reply) echo 1200 ;;
         melsec_reply) echo 600 ;;
         knx_reply) echo 2100 ;;
+        ads_reply) echo 2100 ;;
         opcua_reply) echo 20000 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;

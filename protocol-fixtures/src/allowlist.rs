@@ -16,6 +16,7 @@
 //! | `"fox"` | exactly the Fox hello: the lines `fox a 1 -1 fox hello`, `{`, `fox.version=s:1.0`, `id=i:1`, `};;`, each ended by a line feed, nothing before or after (no login, no other command or channel, no further tuple) | nmap `fox-info`, zgrab2 `fox`, the public Fox dissector |
 //! | `"opcua"` | a single final (`F`) UA-TCP chunk whose size is the frame's: a Hello (five UInt32 and an `opc.tcp://` endpoint URL, nothing more); an OpenSecureChannel on channel 0 under SecurityPolicy None with no certificate, a body of type OpenSecureChannelRequest (446) asking to Issue (0) with MessageSecurityMode None (1); a MSG of GetEndpointsRequest (428) or FindServersRequest (422) with no authentication token; or a CLO of CloseSecureChannelRequest (452). No session service (CreateSession 461, ActivateSession 467) or any other body type | OPC 10000-6 §7.1.2, §6.7; OPC 10000-4 §5.4, §5.5; NodeIds.csv |
 //! | `"knx"` | exactly the 14-byte KNXnet/IP DESCRIPTION_REQUEST: header length 6, version 0x10, service 0x0203, total length 14, then one HPAI of length 8, host protocol 0x01 (IPv4 UDP), address 0.0.0.0 and port 0 (route back: the answer goes only to the sender); no SEARCH_REQUEST, CONNECT_REQUEST, tunnelling, routing or device management service | KNX Standard 03.08.02 (Core) §7.7.1, Wireshark's `knxip` dissector |
+//! | `"ads"` | exactly one 24-byte ADS discovery Identify: magic `03 66 14 71`, any invoke id, service 1, any sender AMS NetId and port, tag count 0 and no tags (AddRoute, service 6, with its user name and password tags, and every other service refused) | ads-rs `udp` module; TwinCAT's broadcast search as nmap's twincat-scan sends it |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -47,6 +48,9 @@ pub const FOX: &str = crate::fox::PROTOCOL;
 /// Label of MELSEC SLMP / MC protocol 3E frames (TCP or UDP).
 pub const MELSEC: &str = crate::melsec::PROTOCOL;
 
+/// Label of Beckhoff ADS discovery datagrams (UDP 48899).
+pub const ADS: &str = crate::ads::PROTOCOL;
+
 /// Label of UA-TCP (OPC UA) frames.
 pub const OPCUA: &str = crate::opcua::PROTOCOL;
 
@@ -54,8 +58,8 @@ pub const OPCUA: &str = crate::opcua::PROTOCOL;
 pub const KNX: &str = crate::knx::PROTOCOL;
 
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 10] = [
-    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX,
+pub const PROTOCOLS: [&str; 11] = [
+    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -114,6 +118,11 @@ pub enum Request {
     FoxHello,
     /// The KNXnet/IP DESCRIPTION_REQUEST with the route-back HPAI.
     KnxDescription,
+    /// Beckhoff ADS discovery Identify (service 1), from this sender AMS NetId.
+    AdsIdentify {
+        /// The sender AMS NetId the request names.
+        sender: [u8; 6],
+    },
 }
 
 /// An Omron FINS request, decoded by hand.
@@ -173,7 +182,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -190,6 +199,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         FOX => fox(bytes),
         OPCUA => opcua(bytes).map(Request::Opcua),
         KNX => knx(bytes),
+        ADS => ads(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -278,6 +288,47 @@ fn knx(bytes: &[u8]) -> Verdict<Request> {
         ));
     }
     Ok(Request::KnxDescription)
+}
+
+/// A 24-byte ADS discovery Identify with no tags, nothing else.
+fn ads(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[m0, m1, m2, m3, _i0, _i1, _i2, _i3, s0, s1, s2, s3], rest)) =
+        bytes.split_first_chunk::<12>()
+    else {
+        return Err(format!(
+            "{} bytes: shorter than an ADS discovery header",
+            bytes.len()
+        ));
+    };
+    if [m0, m1, m2, m3] != [0x03, 0x66, 0x14, 0x71] {
+        return Err(format!(
+            "magic {m0:02x} {m1:02x} {m2:02x} {m3:02x} is not ADS discovery (03 66 14 71)"
+        ));
+    }
+    let service = u32::from_le_bytes([s0, s1, s2, s3]);
+    if service != 1 {
+        let name = match service {
+            6 => " (AddRoute, which carries a user name and password)",
+            _ => "",
+        };
+        return Err(format!("service {service:#x}{name} is not Identify (1)"));
+    }
+    let Ok(&[n0, n1, n2, n3, n4, n5, _p0, _p1, c0, c1, c2, c3]) = <&[u8; 12]>::try_from(rest)
+    else {
+        return Err(format!(
+            "{} bytes: an Identify request is exactly 24 (no tags)",
+            bytes.len()
+        ));
+    };
+    let tags = u32::from_le_bytes([c0, c1, c2, c3]);
+    if tags != 0 {
+        return Err(format!(
+            "tag count {tags}: an Identify request carries none"
+        ));
+    }
+    Ok(Request::AdsIdentify {
+        sender: [n0, n1, n2, n3, n4, n5],
+    })
 }
 
 fn big_endian_length(high: u8, low: u8) -> usize {
@@ -1700,6 +1751,7 @@ mod tests {
             (S7, szl_next(2)),
             (MELSEC, melsec_3e(0x0101, 0, &[])),
             (KNX, KNX_DESCRIPTION.to_vec()),
+            (ADS, ads_datagram(1, &[])),
             (FINS, fins_frame(0, 0x63, &CONTROLLER_DATA_READ)),
             (FINS, fins_tcp(0, &[0, 0, 0, 0])),
             (
@@ -1749,6 +1801,22 @@ mod tests {
         out
     }
 
+    // ---- ADS
+
+    /// An ADS discovery datagram of `service` with `tags`, from 127.0.0.1.1.1:10000.
+    fn ads_datagram(service: u32, tags: &[(u16, &[u8])]) -> Vec<u8> {
+        let mut out = vec![0x03, 0x66, 0x14, 0x71, 7, 0, 0, 0];
+        out.extend_from_slice(&service.to_le_bytes());
+        out.extend_from_slice(&[127, 0, 0, 1, 1, 1, 0x10, 0x27]);
+        out.extend_from_slice(&u32::try_from(tags.len()).unwrap().to_le_bytes());
+        for (id, data) in tags {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&u16::try_from(data.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(data);
+        }
+        out
+    }
+
     #[test]
     fn knx_description_request_is_accepted() {
         assert_eq!(accepted(KNX, &KNX_DESCRIPTION), Request::KnxDescription);
@@ -1788,6 +1856,46 @@ mod tests {
         let mut extra = KNX_DESCRIPTION.to_vec();
         extra.push(0);
         refused(KNX, &extra);
+    }
+
+    #[test]
+    fn ads_identify_is_accepted() {
+        assert_eq!(
+            accepted(ADS, &ads_datagram(1, &[])),
+            Request::AdsIdentify {
+                sender: [127, 0, 0, 1, 1, 1]
+            }
+        );
+    }
+
+    #[test]
+    fn ads_near_misses_are_refused() {
+        use crate::ads::tag;
+        // AddRoute with a user name and password: refused, and named.
+        let add_route = ads_datagram(
+            6,
+            &[
+                (tag::ROUTE_NAME, b"otscan\0"),
+                (tag::NET_ID, &[127, 0, 0, 1, 1, 1]),
+                (tag::USER_NAME, b"Administrator\0"),
+                (tag::PASSWORD, b"1\0"),
+                (tag::HOST_NAME, b"127.0.0.1\0"),
+            ],
+        );
+        assert!(refused(ADS, &add_route).reason.contains("AddRoute"));
+        refused(ADS, &ads_datagram(6, &[]));
+        for service in [0, 2, 3, 5, 7, 8, 0x8000_0001] {
+            refused(ADS, &ads_datagram(service, &[]));
+        }
+        // Identify with tags, or with bytes after the header.
+        refused(ADS, &ads_datagram(1, &[(tag::USER_NAME, b"x\0")]));
+        let mut longer = ads_datagram(1, &[]);
+        longer.push(0);
+        refused(ADS, &longer);
+        let mut bad_magic = ads_datagram(1, &[]);
+        bad_magic[3] = 0x72;
+        refused(ADS, &bad_magic);
+        refused(ADS, &ads_datagram(1, &[])[..23]);
     }
 
     // ---- MELSEC
@@ -1884,7 +1992,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, ADS, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

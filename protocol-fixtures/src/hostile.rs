@@ -35,6 +35,7 @@ use tokio::{
 use tokio_util::sync::CancellationToken;
 
 use crate::{
+    ads::{self, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
@@ -105,6 +106,8 @@ pub enum HostileProtocol {
     Opcua,
     /// KNXnet/IP (UDP only).
     Knx,
+    /// Beckhoff ADS discovery (UDP only).
+    Ads,
 }
 
 impl HostileProtocol {
@@ -121,6 +124,7 @@ impl HostileProtocol {
             HostileProtocol::Fox => fox::PROTOCOL,
             HostileProtocol::Opcua => opcua::PROTOCOL,
             HostileProtocol::Knx => knx::PROTOCOL,
+            HostileProtocol::Ads => ads::PROTOCOL,
         }
     }
 
@@ -128,7 +132,10 @@ impl HostileProtocol {
         match self {
             HostileProtocol::Modbus => Framing::ModbusTcp,
             HostileProtocol::Enip => Framing::Enip,
-            HostileProtocol::Snmp | HostileProtocol::Bacnet | HostileProtocol::Knx => Framing::Raw,
+            HostileProtocol::Snmp
+            | HostileProtocol::Bacnet
+            | HostileProtocol::Knx
+            | HostileProtocol::Ads => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
             HostileProtocol::Melsec => Framing::Melsec3e,
             HostileProtocol::Fins => Framing::FinsTcp,
@@ -141,9 +148,10 @@ impl HostileProtocol {
         match self {
             HostileProtocol::Modbus => transport == Transport::Tcp,
             HostileProtocol::Enip | HostileProtocol::Fins | HostileProtocol::Melsec => true,
-            HostileProtocol::Snmp | HostileProtocol::Bacnet | HostileProtocol::Knx => {
-                transport == Transport::Udp
-            }
+            HostileProtocol::Snmp
+            | HostileProtocol::Bacnet
+            | HostileProtocol::Knx
+            | HostileProtocol::Ads => transport == Transport::Udp,
             HostileProtocol::S7 | HostileProtocol::Fox | HostileProtocol::Opcua => {
                 transport == Transport::Tcp
             }
@@ -1030,7 +1038,10 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 size as usize
             }
         }
-        HostileProtocol::Snmp | HostileProtocol::Bacnet | HostileProtocol::Knx => pending.len(),
+        HostileProtocol::Snmp
+        | HostileProtocol::Bacnet
+        | HostileProtocol::Knx
+        | HostileProtocol::Ads => pending.len(),
     };
     if len == 0 || pending.len() < len {
         return None;
@@ -1184,6 +1195,7 @@ fn craft(
         HostileProtocol::Fox => fox_reply(shape, request),
         HostileProtocol::Opcua => opcua_reply(shape, request),
         HostileProtocol::Knx => knx_reply(shape, request),
+        HostileProtocol::Ads => ads_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -1999,6 +2011,44 @@ fn fins_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// ADS: every Identify answered by a TwinCAT system that names itself hostile, bent.
+
+fn ads_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let mut reply = AdsDeviceConfig::new(
+        [5, 66, 6, 6, 1, 1],
+        "HOSTILE-CX",
+        (3, 1, 4024),
+        AdsOs::WindowsCe(7, 0, 0),
+    )
+    .reply(request)?;
+    match shape {
+        // The host name tag (the first, at 24) declares 0xFFFF bytes; the datagram ends soon.
+        Shape::HugeLength => {
+            reply[26..28].copy_from_slice(&u16::MAX.to_le_bytes());
+            reply.truncate(40);
+        }
+        // Tag count 1, three more tags after it.
+        Shape::MoreThanDeclared => reply[20..24].copy_from_slice(&1u32.to_le_bytes()),
+        Shape::WrongCorrelation => {
+            let invoke = u32::from_le_bytes(*reply[4..8].first_chunk()?);
+            reply[4..8].copy_from_slice(&invoke.wrapping_add(1).to_le_bytes());
+        }
+        // An AddRoute reply (service 0x80000006) with a status tag.
+        Shape::WrongKind => {
+            reply = ads::datagram_of(
+                u32::from_le_bytes(*reply[4..8].first_chunk()?),
+                ads::service::REPLY | ads::service::ADD_ROUTE,
+                [5, 66, 6, 6, 1, 1],
+                10_000,
+                &[(1, vec![0, 0, 0, 0])],
+            );
+        }
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, 0),
+        _ => {}
+    }
+    Some(reply)
+}
+
 // Fox: every hello answered by a station that names itself hostile, in the shape asked for.
 
 fn fox_identity() -> FoxDeviceConfig {
@@ -2180,11 +2230,12 @@ impl PlantSpec {
     /// | .160-.175 | Fox | TCP | silent, slow drip, endless stream (whole messages answering another request), close mid-reply, reset after connect, object length 999999999, more than declared, reply to another request (`fox r 0 7 station nav`), wrong kind (`fox welcome`), garbage, echo, never ends (tuples forever, no `};;`), huge line ([`FOX_HUGE_LINE`] bytes), thousands of keys ([`FOX_MANY_KEYS`]), error reply (`fox e`), stall mid-reply ([`MID_REPLY_STALL`]) |
     /// | .120-.133 | OPC UA | TCP | silent, slow drip, endless stream (ACKs, then replies with another request id), close mid-reply, reset after connect, message size 0xFFFFFFFF, more than declared, wrong request id, wrong kind (an ACK to every request: ACK when OPN is expected), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), endpoint array count 2^31 ([`HostileBehaviour::OpcuaEndpointCount2Pow31`]), an `ERR` `Bad_TcpServerTooBusy` to the Hello (an [`crate::OpcuaServer`]) |
     /// | .200-.211 | KNXnet/IP | UDP | silent, close mid-reply (half a datagram), total length 0xFFFF, more than declared, a ROUTING_INDICATION instead of the answer, a CONNECT_RESPONSE instead of the answer, garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
+    /// | .220-.231 | ADS discovery | UDP | silent, truncated datagram (half the reply), host name tag declaring 0xFFFF bytes, tag count 1 with four tags, wrong invoke id, wrong kind (an AddRoute reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Bacnet, Enip, Fins, Fox, Knx, Melsec, Modbus, Opcua, Snmp, S7};
+        use HostileProtocol::{Ads, Bacnet, Enip, Fins, Fox, Knx, Melsec, Modbus, Opcua, Snmp, S7};
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2539,6 +2590,29 @@ impl PlantSpec {
                     .with_end_code(fins::END_UNDEFINED_COMMAND),
             ),
         );
+        let ads: [(&str, HostileBehaviour); 12] = [
+            ("ads-silent", B::Silent(Ads)),
+            ("ads-truncated-datagram", B::CloseMidReply(Ads)),
+            ("ads-huge-tag-length", B::HugeDeclaredLength(Ads)),
+            ("ads-more-than-declared", B::MoreThanDeclared(Ads)),
+            ("ads-wrong-invoke-id", B::WrongCorrelation(Ads)),
+            ("ads-add-route-reply", B::WrongReplyKind(Ads)),
+            ("ads-garbage", B::Garbage(Ads)),
+            ("ads-echo", B::Echo(Ads)),
+            ("ads-oversized-datagram", B::OversizedDatagram(Ads)),
+            ("ads-reply-from-other-port", B::ReplyFromOtherPort(Ads)),
+            (
+                "ads-reply-from-other-address",
+                B::ReplyFromOtherAddress(Ads),
+            ),
+            ("ads-flood", B::Flood(Ads)),
+        ];
+        for (i, (name, behaviour)) in ads.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 220 + i as u8), name)
+                    .with_hostile(udp(ports.ads, behaviour)),
+            );
+        }
         let fox: [(&str, HostileBehaviour); 16] = [
             ("fox-silent", B::Silent(Fox)),
             ("fox-slow-drip", B::SlowDrip(Fox)),

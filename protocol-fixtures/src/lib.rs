@@ -2,7 +2,8 @@
 //! EtherNet/IP devices (TCP and UDP), SNMP agents (v1, v2c, v3 discovery), BACnet/IP devices,
 //! Siemens S7 CPUs (ISO-on-TCP), OPC UA servers (UA-TCP
 //! discovery), Omron PLCs (FINS on UDP and TCP), Niagara Fox stations, Mitsubishi MELSEC CPUs (SLMP
-//! 3E, TCP and UDP), KNXnet/IP interfaces and routers, silent TCP ports,
+//! 3E, TCP and UDP), KNXnet/IP interfaces and routers, Beckhoff
+//! TwinCAT systems (ADS discovery, UDP 48899), silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
@@ -25,6 +26,7 @@
 //! # }
 //! ```
 
+pub mod ads;
 pub mod allowlist;
 pub mod bacnet;
 pub mod device;
@@ -41,6 +43,7 @@ pub mod recorder;
 pub mod s7;
 pub mod snmp;
 
+pub use ads::{AdsDevice, AdsDeviceConfig, AdsOs};
 pub use allowlist::{OpcuaRequest, Request, S7Request, Violation};
 pub use bacnet::{BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetRoute, BacnetString};
 pub use device::{DeviceHandle, SilentTcpDevice};

@@ -7,6 +7,7 @@ use std::{
 };
 
 use crate::{
+    ads::{self, AdsDevice, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
@@ -63,6 +64,8 @@ pub struct DeviceSpec {
     pub fins: Option<(u16, FinsDeviceConfig)>,
     /// A KNXnet/IP interface or router on this UDP port.
     pub knx: Option<(u16, KnxDeviceConfig)>,
+    /// A TwinCAT system answering ADS discovery on this UDP port.
+    pub ads: Option<(u16, AdsDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -80,6 +83,7 @@ impl DeviceSpec {
             "fins" => self.fins.is_some(),
             "fox" => self.fox.is_some(),
             "knx" => self.knx.is_some(),
+            "ads" => self.ads.is_some(),
             _ => false,
         }
     }
@@ -101,6 +105,7 @@ impl DeviceSpec {
             hostile: Vec::new(),
             fins: None,
             knx: None,
+            ads: None,
         }
     }
 
@@ -174,6 +179,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a TwinCAT system answering ADS discovery.
+    #[must_use]
+    pub fn with_ads(mut self, port: u16, config: AdsDeviceConfig) -> Self {
+        self.ads = Some((port, config));
+        self
+    }
+
     /// Adds an OPC UA server.
     #[must_use]
     pub fn with_opcua(mut self, port: u16, config: OpcuaServerConfig) -> Self {
@@ -223,11 +235,13 @@ pub struct PlantPorts {
     pub melsec: u16,
     /// KNXnet/IP port, UDP.
     pub knx: u16,
+    /// Beckhoff ADS discovery port, UDP.
+    pub ads: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600 and 1911, and 5007,
-    /// MELSEC's common one.
+    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911 and 48899 (ADS),
+    /// and 5007, MELSEC's common one.
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -240,13 +254,15 @@ impl Default for PlantPorts {
             fox: fox::PORT,
             melsec: melsec::PORT,
             knx: knx::PORT,
+            ads: ads::PORT,
         }
     }
 }
 
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
-    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007, KNXnet/IP 3671.
+    /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007,
+    /// KNXnet/IP 3671, ADS 48899.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -258,6 +274,7 @@ impl PlantPorts {
         fox: 1911,
         melsec: 5007,
         knx: 3671,
+        ads: 48899,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -295,6 +312,7 @@ impl PlantPorts {
             fox: first + 7 * step,
             melsec: first + 8 * step,
             knx: first + 9 * step,
+            ads: first + 10 * step,
         }
     }
 
@@ -313,6 +331,7 @@ impl PlantPorts {
             fox,
             melsec,
             knx,
+            ads,
         } = *self;
         [
             ("modbus", modbus),
@@ -325,6 +344,7 @@ impl PlantPorts {
             ("fox", fox),
             ("melsec", melsec),
             ("knx", knx),
+            ("ads", ads),
         ]
         .into_iter()
     }
@@ -352,6 +372,7 @@ impl PlantPorts {
             fox,
             melsec,
             knx,
+            ads,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -364,6 +385,7 @@ impl PlantPorts {
             "fox" => fox,
             "melsec" => melsec,
             "knx" => knx,
+            "ads" => ads,
             _ => return false,
         };
         *slot = port;
@@ -580,6 +602,18 @@ impl PlantSpec {
     /// | .93 | `plc-l26-udp-only` | L26CPU-BT | 0x0542 | UDP only |
     /// | .94 | `melsec-refuse-c059` | (Q06UDVCPU, never sent) | 0x0368 | Read CPU Model Name gets end code 0xC059 |
     ///
+    /// Beckhoff TwinCAT systems (see [`crate::ads`]), every one on UDP `ports.ads`,
+    /// answering the ADS discovery Identify (versions and OS blocks simulated, shaped as
+    /// the public captures show them):
+    ///
+    /// | host | name | AMS NetId | host name | TwinCAT | OS block | other |
+    /// |------|------|-----------|-----------|---------|----------|-------|
+    /// | .110 | `plc-cx9020` | 5.45.219.110.1.1 | CX-2DDB6E | 3.1.4024 | Windows CE 7.0 | fingerprint |
+    /// | .111 | `ipc-c6015` | 10.40.0.111.1.1 | C6015-LINE4 | 3.1.4026 | Windows NT 10.0.19045 | fingerprint |
+    /// | .112 | `plc-cx5130-bsd` | 5.80.12.112.1.1 | CX-50C070 | 3.1.4026 | TwinCAT/BSD 13.2, 8 undecoded bytes | fingerprint |
+    /// | .113 | `plc-cx9000-tc2` | 5.12.34.113.1.1 | CX_0A1B2C | 2.11.2305 | Windows CE 6.0 | none (TwinCAT 2) |
+    /// | .114 | `ipc-extra-tags` | 192.168.10.114.1.1 | ENG-PC-7 | 3.1.4022 | Windows NT 6.1.7601 "Service Pack 1" | unknown tag 0x0a (4 bytes) |
+    ///
     /// Omron PLCs speaking FINS (see [`crate::fins`]), every one on `ports.fins` (UDP and TCP
     /// share it); model and version are space padded to 20 bytes as real CPUs send them; the
     /// area data is program area size, IOM size, DM words, timer/counter size, expansion DM
@@ -757,6 +791,58 @@ impl PlantSpec {
                 port,
                 MelsecDeviceConfig::new("Q06UDVCPU", 0x0368)
                     .with_end_code(melsec::end_code::COMMAND_NOT_SUPPORTED),
+            ),
+        ]);
+        let port = ports.ads;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 110), "plc-cx9020").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [5, 45, 219, 110, 1, 1],
+                    "CX-2DDB6E",
+                    (3, 1, 4024),
+                    AdsOs::WindowsCe(7, 0, 0),
+                )
+                .with_fingerprint(ADS_FINGERPRINT_CX9020),
+            ),
+            DeviceSpec::new(host(base, 111), "ipc-c6015").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [10, 40, 0, 111, 1, 1],
+                    "C6015-LINE4",
+                    (3, 1, 4026),
+                    AdsOs::Windows(10, 0, 19045, String::new()),
+                )
+                .with_fingerprint(ADS_FINGERPRINT_C6015),
+            ),
+            DeviceSpec::new(host(base, 112), "plc-cx5130-bsd").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [5, 80, 12, 112, 1, 1],
+                    "CX-50C070",
+                    (3, 1, 4026),
+                    AdsOs::TwinCatBsd(13, 2, 0, vec![0x31, 0x33, 0x2e, 0x32, 0, 0, 0, 0]),
+                )
+                .with_fingerprint(ADS_FINGERPRINT_CX5130),
+            ),
+            DeviceSpec::new(host(base, 113), "plc-cx9000-tc2").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [5, 12, 34, 113, 1, 1],
+                    "CX_0A1B2C",
+                    (2, 11, 2305),
+                    AdsOs::WindowsCe(6, 0, 0),
+                ),
+            ),
+            DeviceSpec::new(host(base, 114), "ipc-extra-tags").with_ads(
+                port,
+                AdsDeviceConfig::new(
+                    [192, 168, 10, 114, 1, 1],
+                    "ENG-PC-7",
+                    (3, 1, 4022),
+                    AdsOs::Windows(6, 1, 7601, "Service Pack 1".to_owned()),
+                )
+                .with_tag(0x0a, &[1, 0, 0, 0]),
             ),
         ]);
         let port = ports.fins;
@@ -967,6 +1053,15 @@ impl PlantSpec {
         spec
     }
 }
+
+/// Simulated TwinCAT fingerprints (64 lower-case hex characters, as TwinCAT 3.1.4024 and
+/// later send them).
+const ADS_FINGERPRINT_CX9020: &str =
+    "7d1f4c0e9a2b3c4d5e6f708192a3b4c5d6e7f8091a2b3c4d5e6f7081920a1b2c";
+const ADS_FINGERPRINT_C6015: &str =
+    "c29952a3976633423f118913a84b0ac671f841eb56837b2709de663f0c971f91";
+const ADS_FINGERPRINT_CX5130: &str =
+    "0f0e0d0c0b0a09080706050403020100f0e0d0c0b0a090807060504030201000";
 
 /// The FX5U model code the simulated iQ-F CPU sends: simulated, not verified against a
 /// real FX5U (public tables found list Q, L and iQ-R codes only).
@@ -1562,6 +1657,8 @@ pub struct PlantDevice {
     pub melsec: Option<SocketAddr>,
     /// Where the KNXnet/IP device listens (UDP), if there is one.
     pub knx: Option<SocketAddr>,
+    /// Where the TwinCAT system answers ADS discovery (UDP), if there is one.
+    pub ads: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1582,6 +1679,7 @@ impl PlantDevice {
             (self.snmp.is_some(), "snmp"),
             (self.melsec.is_some(), "melsec"),
             (self.knx.is_some(), "knx"),
+            (self.ads.is_some(), "ads"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1692,6 +1790,14 @@ impl Plant {
                 knx = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut ads = None;
+            if let Some((port, config)) = &spec.ads {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = AdsDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                ads = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut opcua = None;
             if let Some((port, config)) = &spec.opcua {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -1732,6 +1838,7 @@ impl Plant {
                 fox,
                 melsec,
                 knx,
+                ads,
                 hostile,
                 handles,
             });

@@ -367,3 +367,51 @@ async fn melsec_port_list_finds_a_cpu_on_its_second_port() {
     assert_eq!(bad.status.code(), Some(2), "{bad:?}");
     assert!(String::from_utf8_lossy(&bad.stderr).contains("modbus takes one port"));
 }
+
+/// `--probes ads --port ads=N`: the TwinCAT systems of the plant on a moved discovery port,
+/// each named by its AMS NetId, host name, TwinCAT version and OS, and nothing else asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ads_probe_on_a_moved_port_names_twincat_systems() {
+    let ports = protocol_fixtures::PlantPorts::block(23104);
+    let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 161, 0, 0), ports)).unwrap();
+    let port = format!("ads={}", ports.ads);
+    let out = tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("otscan")
+            .unwrap()
+            .args(["scan", "127.161.0.110-114", "--probes", "ads"])
+            .args(["--port", &port])
+            .args(["--rate", "2000", "--per-device-interval", "5ms"])
+            .args(["--timeout", "500ms"])
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap();
+    plant.shutdown().await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 5, "{recs:?}");
+    for r in &recs {
+        assert_eq!(r["vendor"], "Beckhoff", "{r}");
+        assert_eq!(r["device_type"], "plc", "{r}");
+        let services = r["services"].as_array().unwrap();
+        assert_eq!(services.len(), 1, "{r}");
+        assert_eq!(services[0]["protocol"], "ads");
+        assert_eq!(services[0]["port"], ports.ads);
+        assert_eq!(services[0]["requests"], 1);
+    }
+    let by_ip = |ip: &str| recs.iter().find(|r| r["ip"] == ip).unwrap();
+    let cx = by_ip("127.161.0.110");
+    assert_eq!(cx["hostname"], "CX-2DDB6E");
+    assert_eq!(cx["firmware_version"], "3.1.4024");
+    let ads = &cx["services"][0]["details"]["ads"];
+    assert_eq!(ads["ams_net_id"], "5.45.219.110.1.1");
+    assert_eq!(ads["os_version"]["platform"], "Windows CE");
+    assert_eq!(ads["fingerprint"]["text"].as_str().unwrap().len(), 64);
+    let tc2 = by_ip("127.161.0.113");
+    assert_eq!(tc2["firmware_version"], "2.11.2305");
+    assert!(tc2["services"][0]["details"]["ads"]["fingerprint"].is_null());
+    let bsd = &by_ip("127.161.0.112")["services"][0]["details"]["ads"]["os_version"];
+    assert_eq!(bsd["platform"], "TwinCAT/BSD");
+    assert_eq!(bsd["extra_hex"], "31332e3200000000");
+}

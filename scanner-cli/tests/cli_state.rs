@@ -84,6 +84,10 @@ const CHANGES: &[(&str, &[&str])] = &[
     ("--melsec-udp-ports", &["--melsec-udp-ports", "none"]),
     ("--fox-max-reply-bytes", &["--fox-max-reply-bytes", "4096"]),
     ("--opcua-no-find-servers", &["--opcua-no-find-servers"]),
+    (
+        "--ads-sender-net-id",
+        &["--ads-sender-net-id", "10.0.0.1.1.1"],
+    ),
 ];
 
 #[test]

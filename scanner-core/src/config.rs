@@ -9,6 +9,9 @@ use crate::record::fields::{Protocol, Transport};
 use crate::session::FirstPacket;
 use crate::targets::Targets;
 
+/// The address counting callers pass to `first_packets`: only the number of packets matters.
+const UNSPECIFIED: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+
 /// Default global request rate: 100 requests (connection attempts included) per
 /// second, a tenth of runZero's documented default, for networks of fragile devices.
 pub const DEFAULT_RATE: u32 = 100;
@@ -212,7 +215,7 @@ impl ScanConfig {
         }
         self.probes
             .iter()
-            .map(|&p| self.protocols.first_packets(p).len() as u64)
+            .map(|&p| self.protocols.first_packets(p, UNSPECIFIED).len() as u64)
             .sum()
     }
 
@@ -229,14 +232,18 @@ impl ScanConfig {
     /// Every probe's first packets in the order the liveness phase sends them: the
     /// longest wait first (with the defaults the datagrams, then the SYNs), probe order
     /// among equal waits, so a silent address is done about one SYN wait after its last
-    /// packet rather than one read timeout.
-    pub(crate) fn liveness_packets_in_order(&self) -> Vec<(Protocol, FirstPacket)> {
+    /// packet rather than one read timeout. `ip` is the target (see
+    /// `RunProbe::first_packets`).
+    pub(crate) fn liveness_packets_in_order(
+        &self,
+        ip: std::net::IpAddr,
+    ) -> Vec<(Protocol, FirstPacket)> {
         let mut firsts: Vec<(Protocol, FirstPacket)> = self
             .probes
             .iter()
             .flat_map(|&p| {
                 self.protocols
-                    .first_packets(p)
+                    .first_packets(p, ip)
                     .into_iter()
                     .map(move |f| (p, f))
             })
@@ -252,7 +259,7 @@ impl ScanConfig {
         if !self.liveness {
             return 2;
         }
-        let firsts = self.liveness_packets_in_order();
+        let firsts = self.liveness_packets_in_order(UNSPECIFIED);
         let udp = firsts
             .iter()
             .filter(|(_, f)| f.transport() == Transport::Udp)
@@ -277,7 +284,7 @@ impl ScanConfig {
         if !self.liveness {
             return Duration::ZERO;
         }
-        self.liveness_packets_in_order()
+        self.liveness_packets_in_order(UNSPECIFIED)
             .iter()
             .enumerate()
             .map(|(i, (_, first))| {

@@ -437,7 +437,7 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
     // Packets the liveness phase sent for each (probe, transport): theirs to count.
     let mut credit: Vec<(Protocol, Transport)> = Vec::new();
     if config.liveness && shared.stop().reason().is_none() {
-        let firsts = config.liveness_packets_in_order();
+        let firsts = config.liveness_packets_in_order(target.ip);
         let packets: Vec<FirstPacket> = firsts.iter().map(|(_, f)| f.clone()).collect();
         let liveness = session.liveness(&packets).await;
         for ((probe, first), _) in firsts.iter().zip(&liveness.sent).filter(|(_, s)| **s) {

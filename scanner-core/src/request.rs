@@ -8,6 +8,7 @@
 //! could be spelled. Adding a variant, or a variant to a protocol's `Request`, is a
 //! reviewed design change.
 
+use crate::protocols::ads::codec as ads;
 use crate::protocols::bacnet::codec as bacnet;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
@@ -47,6 +48,8 @@ pub enum ReadOnlyRequest {
     Fox(fox::Request),
     /// KNXnet/IP: DESCRIPTION_REQUEST (0x0203) with the route-back HPAI, nothing else.
     Knx(knx::Request),
+    /// Beckhoff ADS discovery: Identify (service 1) only; AddRoute cannot be spelled.
+    Ads(ads::Request),
 }
 
 impl ReadOnlyRequest {
@@ -54,7 +57,8 @@ impl ReadOnlyRequest {
     ///
     /// `correlation` ties a reply to its request; each codec says where it goes (the
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
-    /// BACnet invoke id, the S7 PDU reference, the FINS SID; a MELSEC 3E frame, Fox and KNXnet/IP carry none).
+    /// BACnet invoke id, the S7 PDU reference, the FINS SID, the ADS invoke id; a MELSEC 3E frame,
+    /// Fox and KNXnet/IP carry none).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
             ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
@@ -67,6 +71,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Fox(r) => fox::encode(r, correlation),
             ReadOnlyRequest::Opcua(r) => opcua::encode(r, correlation),
             ReadOnlyRequest::Knx(r) => knx::encode(r, correlation),
+            ReadOnlyRequest::Ads(r) => ads::encode(r, correlation),
         }
     }
 
@@ -83,6 +88,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Fox(_) => Protocol::Fox,
             ReadOnlyRequest::Opcua(_) => Protocol::Opcua,
             ReadOnlyRequest::Knx(_) => Protocol::Knx,
+            ReadOnlyRequest::Ads(_) => Protocol::Ads,
         }
     }
 }
@@ -107,6 +113,12 @@ mod tests {
             ReadOnlyRequest::Snmp(snmp::Request::V3Discovery),
             ReadOnlyRequest::Melsec(melsec::Request::ReadCpuModelName),
             ReadOnlyRequest::Knx(knx::Request::Description),
+            ReadOnlyRequest::Ads(ads::Request::Identify {
+                sender: ads::AmsNetId([127, 0, 0, 1, 1, 1]),
+            }),
+            ReadOnlyRequest::Ads(ads::Request::Identify {
+                sender: ads::AmsNetId::default(),
+            }),
         ];
         for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {
             for read in [SnmpRead::Get, SnmpRead::GetNext] {

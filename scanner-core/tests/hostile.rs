@@ -17,6 +17,7 @@ use protocol_fixtures::{
 };
 use scanner_core::config::Rate;
 use scanner_core::output::{self, Format, OutputMeta};
+use scanner_core::protocols::ads::MAX_REPLY_LEN as ADS_CAP;
 use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
 use scanner_core::protocols::fins::{FinsConfig, FinsTransport, MAX_REPLY_LEN as FINS_CAP};
@@ -247,6 +248,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const FOX: (Protocol, Transport) = (Protocol::Fox, Transport::Tcp);
     const OPCUA: (Protocol, Transport) = (Protocol::Opcua, Transport::Tcp);
     const KNX: (Protocol, Transport) = (Protocol::Knx, Transport::Udp);
+    const ADS: (Protocol, Transport) = (Protocol::Ads, Transport::Udp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -458,6 +460,22 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("melsec-oversized-datagram", vec![(MELSEC_UDP, &[Proto])]),
         // Replies for other routes and garbage: the first 3E one is a wrong route.
         ("melsec-udp-flood", vec![(MELSEC_UDP, &[Proto, Timeout])]),
+        ("ads-silent", vec![(ADS, &[Timeout])]),
+        // Half the reply: the OS version tag runs past the end.
+        ("ads-truncated-datagram", vec![(ADS, &[Proto])]),
+        ("ads-huge-tag-length", vec![(ADS, &[Proto])]),
+        // Tag count 1: the host name is read, the bytes after it are a warning.
+        ("ads-more-than-declared", vec![(ADS, &[Ok_])]),
+        ("ads-wrong-invoke-id", vec![(ADS, &[Timeout])]),
+        // An AddRoute reply does not answer Identify: skipped until the timeout.
+        ("ads-add-route-reply", vec![(ADS, &[Timeout])]),
+        ("ads-garbage", vec![(ADS, garbage)]),
+        // Our own request echoed back is a request (no reply bit), never an answer.
+        ("ads-echo", vec![(ADS, &[Timeout])]),
+        ("ads-oversized-datagram", vec![(ADS, &[Proto])]),
+        ("ads-reply-from-other-port", vec![(ADS, &[Timeout])]),
+        ("ads-reply-from-other-address", vec![(ADS, &[Timeout])]),
+        ("ads-flood", vec![(ADS, &[Proto, Timeout])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],
@@ -776,6 +794,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("snmp-oversized-datagram", SNMP_CAP),
         ("bacnet-oversized-datagram", BACNET_CAP),
         ("melsec-oversized-datagram", MELSEC_CAP),
+        ("ads-oversized-datagram", ADS_CAP),
         ("fins-oversized-datagram", FINS_CAP),
         ("knx-oversized-datagram", KNX_CAP),
     ] {

@@ -26,6 +26,12 @@
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
 //! filter leaves its port out and the recorder's hand-decoded rule (exactly the 15-byte
 //! Read CPU Model Name) is the audit.
+//!
+//! Beckhoff ADS discovery (UDP 48899) likewise: tshark 4.0's `ams` dissector decodes AMS/TCP
+//! on TCP 48898 (and EtherCAT mailboxes), not the discovery datagrams, and no dissector is
+//! registered for UDP 48899. The recorder's hand-decoded rule (exactly the 24-byte Identify,
+//! service 1, no tags) is the audit, with an AddRoute and a service 7 sent by the test as
+//! its negative control.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -348,6 +354,31 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|(frame, _)| frame.protocol == "melsec")
         .collect();
     assert_eq!(flagged.len(), 2, "{flagged:?}");
+    // ADS discovery: Identify only, over UDP, from the scanner's source address + .1.1
+    // (loopback here: 127.x.y.z.1.1).
+    let ads: BTreeSet<(&str, [u8; 6])> = seen
+        .iter()
+        .filter_map(|(t, r)| match r {
+            Request::AdsIdentify { sender } => Some((t.as_str(), *sender)),
+            _ => None,
+        })
+        .collect();
+    assert!(!ads.is_empty(), "{seen:?}");
+    for (transport, sender) in &ads {
+        assert_eq!(*transport, "udp");
+        assert_eq!((sender[0], sender[4], sender[5]), (127, 1, 1), "{sender:?}");
+    }
+    // Its negative control: an AddRoute with a user name and password, and a service 7,
+    // sent by this test to the simulated CX9020 (which answers neither), are flagged.
+    plant.recorder().clear();
+    ads_controls(host(base, 110), ports.ads).await;
+    let flagged: Vec<_> = plant
+        .recorder()
+        .violations()
+        .into_iter()
+        .filter(|(frame, _)| frame.protocol == "ads")
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
     // FINS: the node address request, and Controller Data Read over UDP to node 0 from
     // node 99 and over TCP between the nodes the PLCs assigned (239) and their own.
     let fins: BTreeSet<(&str, FinsRequest)> = seen
@@ -433,6 +464,39 @@ async fn melsec_controls(ip: Ipv4Addr, port: u16) {
     let write = frame(0x1401, &[0x64, 0x00, 0x00, 0xA8, 0x01, 0x00, 0x2A, 0x00]);
     udp.send_to(&write, (ip, port)).await.unwrap();
     let _ = tokio::time::timeout(Duration::from_millis(500), udp.recv(&mut reply)).await;
+}
+
+/// An AddRoute (service 6: route name, NetId, user name, password, host) and a service 7
+/// datagram to `ip`'s ADS discovery port, each waited on briefly (no answer comes).
+async fn ads_controls(ip: Ipv4Addr, port: u16) {
+    let datagram = |service: u32, tags: &[(u16, &[u8])]| {
+        let mut out = vec![0x03, 0x66, 0x14, 0x71, 0, 0, 0, 0];
+        out.extend_from_slice(&service.to_le_bytes());
+        out.extend_from_slice(&[127, 0, 0, 1, 1, 1, 0x10, 0x27]);
+        out.extend_from_slice(&u32::try_from(tags.len()).unwrap().to_le_bytes());
+        for (id, data) in tags {
+            out.extend_from_slice(&id.to_le_bytes());
+            out.extend_from_slice(&u16::try_from(data.len()).unwrap().to_le_bytes());
+            out.extend_from_slice(data);
+        }
+        out
+    };
+    let add_route = datagram(
+        6,
+        &[
+            (12, b"audit\0"),
+            (7, &[127, 0, 0, 1, 1, 1]),
+            (13, b"Administrator\0"),
+            (2, b"1\0"),
+            (5, b"127.0.0.1\0"),
+        ],
+    );
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut reply = [0u8; 512];
+    for request in [add_route, datagram(7, &[])] {
+        udp.send_to(&request, (ip, port)).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(300), udp.recv(&mut reply)).await;
+    }
 }
 
 // ---------------------------------------------------------------------------

@@ -2,6 +2,7 @@
 //! flattened into the scan arguments by [`ProbeArgs`]. The protocol-independent flags
 //! (`--probes`, `--port NAME=N`) iterate the registry in scanner-core.
 
+mod ads;
 mod bacnet;
 mod enip;
 mod fins;
@@ -52,6 +53,8 @@ pub struct ProbeArgs {
     pub opcua: opcua::OpcuaArgs,
     #[command(flatten)]
     pub knx: knx::KnxArgs,
+    #[command(flatten)]
+    pub ads: ads::AdsArgs,
 }
 
 impl ProbeArgs {
@@ -71,6 +74,7 @@ impl ProbeArgs {
                 Protocol::Fox => self.fox.apply(&mut configs.fox),
                 Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
                 Protocol::Knx => self.knx.apply(&mut configs.knx),
+                Protocol::Ads => self.ads.apply(&mut configs.ads),
             }
         }
     }
@@ -90,6 +94,7 @@ impl ProbeArgs {
                 Protocol::Fox => self.fox.settings(),
                 Protocol::Opcua => self.opcua.settings(),
                 Protocol::Knx => self.knx.settings(),
+                Protocol::Ads => self.ads.settings(),
             })
             .collect()
     }

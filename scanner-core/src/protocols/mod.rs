@@ -18,6 +18,7 @@
 //! [`ProtocolConfigs`], the dispatch to each probe) is generated from the one list in
 //! `registry!` (in this file), so adding a protocol is one line there.
 
+pub mod ads;
 pub mod bacnet;
 pub mod enip;
 pub mod fins;
@@ -69,6 +70,8 @@ macro_rules! registry {
             Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
             /// KNXnet/IP (UDP 3671): the description service.
             Knx => knx("knx", KnxConfig, KnxDetails),
+            /// Beckhoff ADS discovery (UDP 48899): the Identify request only.
+            Ads => ads("ads", AdsConfig, AdsDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).
@@ -173,10 +176,14 @@ macro_rules! protocol_configs {
 
             /// `protocol`'s first packet on each of its transports (see
             /// [`RunProbe::first_packets`](probe::RunProbe::first_packets)).
-            pub(crate) fn first_packets(&self, protocol: Protocol) -> Vec<FirstPacket> {
+            pub(crate) fn first_packets(
+                &self,
+                protocol: Protocol,
+                ip: std::net::IpAddr,
+            ) -> Vec<FirstPacket> {
                 use probe::RunProbe;
                 match protocol {
-                    $(Protocol::$variant => self.$module.first_packets(),)*
+                    $(Protocol::$variant => self.$module.first_packets(ip),)*
                 }
             }
 

@@ -104,8 +104,9 @@ pub(crate) trait RunProbe: ProbeConfig {
     /// it (a connection attempt for TCP, the first datagram for UDP; the first port of
     /// a list): what the liveness phase sends to find out whether anything is there.
     /// A transport that only runs when another got no answer (FINS's fallback to TCP)
-    /// has none.
-    fn first_packets(&self) -> Vec<FirstPacket>;
+    /// has none. `ip` is the target, for a first packet that names our side of the
+    /// route to it (ADS's sender AMS NetId); counting callers pass any address.
+    fn first_packets(&self, ip: std::net::IpAddr) -> Vec<FirstPacket>;
 }
 
 /// How a probe ended, settled by [`ProbeEnd::settle`] into a status.

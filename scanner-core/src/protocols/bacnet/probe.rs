@@ -169,7 +169,7 @@ impl RunProbe for BacnetConfig {
         vec![(end.observation(settled, details, keep), identity)]
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         let request = if self.read_property_multiple {
             Request::ReadPropertyMultiple {
                 device: DeviceInstance::WILDCARD,

@@ -24,7 +24,7 @@ impl RunProbe for EnipConfig {
         out
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         self.transports()
             .iter()
             .map(|t| match t {

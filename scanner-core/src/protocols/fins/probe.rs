@@ -41,7 +41,7 @@ impl RunProbe for FinsConfig {
         out
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         let udp = FirstPacket::Udp {
             port: self.port,
             local_port: 0,

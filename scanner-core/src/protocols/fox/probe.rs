@@ -68,7 +68,7 @@ impl RunProbe for FoxConfig {
         )]
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         vec![FirstPacket::Tcp { port: self.port }]
     }
 }

@@ -12,7 +12,7 @@ use crate::session::{DeviceSession, Failure, FirstPacket};
 impl RunProbe for KnxConfig {
     /// The description request itself: the liveness phase's datagram is the probe's
     /// first try.
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         vec![FirstPacket::Udp {
             port: self.port,
             local_port: 0,

@@ -75,7 +75,7 @@ impl RunProbe for ModbusConfig {
         vec![run.finish(start, answered, failure)]
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         vec![FirstPacket::Tcp { port: self.port }]
     }
 }

@@ -253,7 +253,7 @@ impl RunProbe for OpcuaConfig {
         )]
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         vec![FirstPacket::Tcp { port: self.port }]
     }
 }

@@ -201,7 +201,7 @@ impl RunProbe for S7Config {
         )]
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         vec![FirstPacket::Tcp { port: self.port }]
     }
 }

@@ -128,7 +128,7 @@ impl RunProbe for SnmpConfig {
         vec![probe(session, self).await]
     }
 
-    fn first_packets(&self) -> Vec<FirstPacket> {
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         let request = match self.attempts().first() {
             Some(&(version, community)) => Request::Read {
                 version,
