@@ -15,7 +15,7 @@ use crate::protocols::ProbeArgs;
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
-  otscan scan 10.20.0.0/24                      Modbus, EtherNet/IP, S7, FINS, MELSEC, BACnet and SNMP identification, safe defaults
+  otscan scan 10.20.0.0/24                      every probe (Modbus, EtherNet/IP, S7, OPC UA, FINS, Fox, MELSEC, KNX, ADS, BACnet, SNMP), safe defaults
   otscan scan 10.30.0.0/22 --probes bacnet,s7   building controllers and Siemens PLCs only
   otscan scan 10.40.0.0/24 --probes melsec --port melsec=5007,5002   Mitsubishi CPUs on the site's MC protocol ports
   otscan scan 10.20.0.0/24 --probes snmp --snmp-communities public,ops-ro
