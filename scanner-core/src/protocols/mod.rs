@@ -81,6 +81,20 @@ macro_rules! registry {
 }
 pub(crate) use registry;
 
+/// `probe::Warnings` for every registered protocol's details.
+macro_rules! warnings_impls {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+        $(
+            impl probe::Warnings for $module::details::$details {
+                fn warnings_mut(&mut self) -> &mut Vec<String> {
+                    &mut self.warnings
+                }
+            }
+        )*
+    };
+}
+registry!(warnings_impls);
+
 macro_rules! protocol_configs {
     ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
         /// Every probe's settings, one field per registered protocol (named like the

@@ -109,6 +109,13 @@ pub(crate) trait RunProbe: ProbeConfig {
     fn first_packets(&self, ip: std::net::IpAddr) -> Vec<FirstPacket>;
 }
 
+/// Every protocol's details keep the oddities a probe accepted in a `warnings` list
+/// (implemented for each registered details type by the registry).
+pub(crate) trait Warnings {
+    /// The details' warnings.
+    fn warnings_mut(&mut self) -> &mut Vec<String>;
+}
+
 /// How a probe ended, settled by [`ProbeEnd::settle`] into a status.
 ///
 /// `E` is the protocol codec's `ParseError`: a malformed reply stays typed until here.
@@ -216,13 +223,15 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
     }
 
     /// The service observation; `details` go in when `keep_details` (as a rule: when
-    /// the device answered at all).
-    pub(crate) fn observation(
+    /// the device answered at all), with the settled warning (an identified device's
+    /// early end) added to their `warnings`.
+    pub(crate) fn observation<D: Into<ServiceDetails> + Warnings>(
         self,
         settled: Settled,
-        details: impl Into<ServiceDetails>,
+        mut details: D,
         keep_details: bool,
     ) -> ServiceObservation {
+        details.warnings_mut().extend(settled.warning);
         ServiceObservation {
             protocol: self.protocol,
             transport: self.transport,

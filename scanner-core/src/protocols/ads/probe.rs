@@ -58,7 +58,6 @@ impl RunProbe for AdsConfig {
         end.outcome = result;
         end.identified = details.ams_net_id.is_some();
         let settled = end.settle(|| "no Identify reply".to_owned());
-        details.warnings.extend(settled.warning.clone());
         let identity = identity_fields(&details);
         vec![(
             end.observation(settled, details, first_rtt.is_some()),

@@ -141,7 +141,7 @@ impl RunProbe for BacnetConfig {
         let BacnetRun {
             session,
             first_rtt,
-            mut details,
+            details,
             ..
         } = run;
         let mut end = ProbeEnd::new(
@@ -164,7 +164,6 @@ impl RunProbe for BacnetConfig {
             Some(refusal) => format!("device refused: {}", refusal_text(refusal)),
             None => "no identification in the replies".to_owned(),
         });
-        details.warnings.extend(settled.warning.clone());
         let keep = first_rtt.is_some();
         vec![(end.observation(settled, details, keep), identity)]
     }

@@ -112,7 +112,6 @@ async fn probe_transport(
             "ListIdentity reply without an Identity item".to_owned()
         }
     });
-    details.warnings.extend(settled.warning.clone());
     let record_identity = identity.as_ref().map(identity_fields).unwrap_or_default();
     (end.observation(settled, details, true), record_identity)
 }

@@ -195,7 +195,7 @@ fn settle(
     outcome: Outcome,
 ) -> (ServiceObservation, Identity) {
     let Outcome {
-        mut details,
+        details,
         first_rtt,
         result,
     } = outcome;
@@ -205,7 +205,6 @@ fn settle(
     end.identified = details.model().is_some();
     end.refused = !end.identified && (details.end_code.is_some() || details.tcp_error.is_some());
     let settled = end.settle(|| refusal(&details));
-    details.warnings.extend(settled.warning.clone());
     let identity = identity_fields(&details);
     (
         end.observation(settled, details, first_rtt.is_some()),

@@ -61,7 +61,6 @@ impl RunProbe for FoxConfig {
             Identity::default()
         };
         let settled = end.settle(|| refusal_summary(&details));
-        details.warnings.extend(settled.warning.clone());
         vec![(
             end.observation(settled, details, first_rtt.is_some()),
             identity,

@@ -60,7 +60,6 @@ impl RunProbe for KnxConfig {
         let identity = identity_fields(&details);
         let settled =
             end.settle(|| "KNXnet/IP description response without device information".to_owned());
-        details.warnings.extend(settled.warning.clone());
         vec![(
             end.observation(settled, details, first_rtt.is_some()),
             identity,

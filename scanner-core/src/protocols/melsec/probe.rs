@@ -137,7 +137,6 @@ async fn probe_transport(
                     status: settled.status.name().to_owned(),
                 });
                 note(&tried, &mut details);
-                details.warnings.extend(settled.warning.clone());
                 let identity = identity_fields(&details);
                 return (end.observation(settled, details, true), identity);
             }

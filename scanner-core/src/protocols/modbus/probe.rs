@@ -359,7 +359,6 @@ impl ModbusRun<'_> {
             (None, Some(unit)) => format!("unit {}: {}", unit.unit_id, unit.outcome),
             (None, None) => "no identification in the replies".to_owned(),
         });
-        self.details.warnings.extend(settled.warning.clone());
         // Details are worth keeping once a request reached the device; a refused
         // connection has nothing to say beyond its status.
         let keep = !self.details.units_tried.is_empty()

@@ -226,7 +226,7 @@ impl RunProbe for OpcuaConfig {
         let OpcuaRun {
             session,
             first_rtt,
-            mut details,
+            details,
             ..
         } = run;
         let mut end = ProbeEnd::new(
@@ -246,7 +246,6 @@ impl RunProbe for OpcuaConfig {
             Identity::default()
         };
         let settled = end.settle(|| refusal_summary(&details));
-        details.warnings.extend(settled.warning.clone());
         vec![(
             end.observation(settled, details, first_rtt.is_some()),
             identity,

@@ -167,7 +167,7 @@ impl RunProbe for S7Config {
         let S7Run {
             session,
             first_rtt,
-            mut details,
+            details,
             ..
         } = run;
         let mut end = ProbeEnd::new(
@@ -194,7 +194,6 @@ impl RunProbe for S7Config {
             Identity::default()
         };
         let settled = end.settle(|| refusal_summary(&details));
-        details.warnings.extend(settled.warning.clone());
         vec![(
             end.observation(settled, details, first_rtt.is_some()),
             identity,

@@ -452,7 +452,7 @@ async fn discover_engine(run: &mut SnmpRun<'_>) -> Result<Option<EngineInfo>, Er
 
 /// The identity the details give, and the observation the probe's end settles.
 fn finish(
-    mut details: SnmpDetails,
+    details: SnmpDetails,
     end: ProbeEnd<ParseError>,
     refusal: Option<String>,
 ) -> (ServiceObservation, Identity) {
@@ -502,7 +502,6 @@ fn finish(
         ..Identity::default()
     };
     let settled = end.settle(|| refusal.unwrap_or_default());
-    details.warnings.extend(settled.warning.clone());
     let reached = settled.status.is_protocol_answer() || settled.status == Status::ProtocolError;
     (end.observation(settled, details, reached), identity)
 }
