@@ -13,6 +13,37 @@ fn records(stdout: &[u8]) -> Vec<serde_json::Value> {
         .collect()
 }
 
+/// `otscan scan TARGETS --probes PROBES` with each `--port` override, fast pacing and a
+/// 500 ms timeout, run off the runtime so the plant keeps serving.
+async fn quick_scan(targets: &str, probes: &str, ports: &[String]) -> std::process::Output {
+    let mut args: Vec<String> = ["scan", targets, "--probes", probes]
+        .map(str::to_owned)
+        .to_vec();
+    for port in ports {
+        args.extend(["--port".to_owned(), port.clone()]);
+    }
+    args.extend(
+        [
+            "--rate",
+            "2000",
+            "--per-device-interval",
+            "5ms",
+            "--timeout",
+            "500ms",
+        ]
+        .map(str::to_owned),
+    );
+    tokio::task::spawn_blocking(move || {
+        Command::cargo_bin("otscan")
+            .unwrap()
+            .args(&args)
+            .output()
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn scan_prints_one_json_record_per_simulated_device() {
     let plant = Plant::start(PlantSpec::demo(Ipv4Addr::new(127, 65, 0, 0), 15021)).unwrap();
@@ -274,19 +305,15 @@ fn completions_and_man_page() {
 async fn probes_s7_and_bacnet_identify_cpus_and_controllers() {
     let ports = protocol_fixtures::PlantPorts::block(20448);
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 64, 0, 0), ports)).unwrap();
-    let out = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("otscan")
-            .unwrap()
-            .args(["scan", "127.64.0.40-55", "--probes", "s7,bacnet"])
-            .args(["--port", &format!("s7={}", ports.s7)])
-            .args(["--port", &format!("bacnet={}", ports.bacnet)])
-            .args(["--rate", "2000", "--per-device-interval", "5ms"])
-            .args(["--timeout", "500ms"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = quick_scan(
+        "127.64.0.40-55",
+        "s7,bacnet",
+        &[
+            format!("s7={}", ports.s7),
+            format!("bacnet={}", ports.bacnet),
+        ],
+    )
+    .await;
     plant.shutdown().await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let recs = records(&out.stdout);
@@ -326,18 +353,7 @@ async fn melsec_port_list_finds_a_cpu_on_its_second_port() {
     );
     let plant = Plant::start(spec).unwrap();
     let list = format!("melsec={},{second}", ports.melsec);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("otscan")
-            .unwrap()
-            .args(["scan", "127.65.0.90-97", "--probes", "melsec"])
-            .args(["--port", &list])
-            .args(["--rate", "2000", "--per-device-interval", "5ms"])
-            .args(["--timeout", "500ms"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = quick_scan("127.65.0.90-97", "melsec", &[list]).await;
     plant.shutdown().await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let recs = records(&out.stdout);
@@ -375,18 +391,7 @@ async fn ads_probe_on_a_moved_port_names_twincat_systems() {
     let ports = protocol_fixtures::PlantPorts::block(23104);
     let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 161, 0, 0), ports)).unwrap();
     let port = format!("ads={}", ports.ads);
-    let out = tokio::task::spawn_blocking(move || {
-        Command::cargo_bin("otscan")
-            .unwrap()
-            .args(["scan", "127.161.0.110-114", "--probes", "ads"])
-            .args(["--port", &port])
-            .args(["--rate", "2000", "--per-device-interval", "5ms"])
-            .args(["--timeout", "500ms"])
-            .output()
-            .unwrap()
-    })
-    .await
-    .unwrap();
+    let out = quick_scan("127.161.0.110-114", "ads", &[port]).await;
     plant.shutdown().await;
     assert_eq!(out.status.code(), Some(0), "{out:?}");
     let recs = records(&out.stdout);
