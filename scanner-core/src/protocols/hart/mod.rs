@@ -10,7 +10,7 @@
 //! detected) and command 84 (Read Sub-Device Identity Summary) for sub-devices 1 up to
 //! [`codec::MAX_SUB_DEVICES`]; then Session Close and a FIN. Every command is a read.
 //! Cost to the device: one connection and one secondary-host session (of the few a
-//! HART-IP server holds), released by Session Close; 2 to 12 HART commands, each
+//! HART-IP server holds), released by Session Close; 2 to 11 HART commands, each
 //! answered from the device's own memory (an I/O system answers command 84 from its
 //! sub-device list, without traffic on the 4-20 mA loops).
 //!
