@@ -17,6 +17,7 @@
 //! | `"opcua"` | a single final (`F`) UA-TCP chunk whose size is the frame's: a Hello (five UInt32 and an `opc.tcp://` endpoint URL, nothing more); an OpenSecureChannel on channel 0 under SecurityPolicy None with no certificate, a body of type OpenSecureChannelRequest (446) asking to Issue (0) with MessageSecurityMode None (1); a MSG of GetEndpointsRequest (428) or FindServersRequest (422) with no authentication token; or a CLO of CloseSecureChannelRequest (452). No session service (CreateSession 461, ActivateSession 467) or any other body type | OPC 10000-6 §7.1.2, §6.7; OPC 10000-4 §5.4, §5.5; NodeIds.csv |
 //! | `"knx"` | exactly the 14-byte KNXnet/IP DESCRIPTION_REQUEST: header length 6, version 0x10, service 0x0203, total length 14, then one HPAI of length 8, host protocol 0x01 (IPv4 UDP), address 0.0.0.0 and port 0 (route back: the answer goes only to the sender); no SEARCH_REQUEST, CONNECT_REQUEST, tunnelling, routing or device management service | KNX Standard 03.08.02 (Core) §7.7.1, Wireshark's `knxip` dissector |
 //! | `"ads"` | exactly one 24-byte ADS discovery Identify: magic `03 66 14 71`, any invoke id, service 1, any sender AMS NetId and port, tag count 0 and no tags (AddRoute, service 6, with its user name and password tags, and every other service refused) | ads-rs `udp` module; TwinCAT's broadcast search as nmap's twincat-scan sends it |
+//! | `"hart"` | a HART-IP request (version 1, message type 0, status 0, a true byte count): Session Initiate as a secondary host (master type 0, a 4-byte inactivity timer, nothing more), Session Close (no body), or a token-passing PDU holding one HART frame from a secondary host with a correct check byte and nothing after it: command 0 (Read Unique Identifier) in a short frame to polling address 0, or in a long frame (5-byte unique address) command 20 (Read Long Tag) or 74 (Read I/O System Capabilities) without data, or 84 (Read Sub-Device Identity Summary) with a 2-byte index. Every write, reset, command 77 (pass a command to a sub-device), device-specific command, Keep Alive and primary-host session is refused | Wireshark's `packet-hartip.c`; HART universal and common practice command layouts |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -57,9 +58,12 @@ pub const OPCUA: &str = crate::opcua::PROTOCOL;
 /// Label of KNXnet/IP datagrams.
 pub const KNX: &str = crate::knx::PROTOCOL;
 
+/// Label of HART-IP messages (TCP 5094).
+pub const HART: &str = crate::hart::PROTOCOL;
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 11] = [
-    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS,
+pub const PROTOCOLS: [&str; 12] = [
+    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -123,6 +127,14 @@ pub enum Request {
         /// The sender AMS NetId the request names.
         sender: [u8; 6],
     },
+    /// A HART-IP request: its message id (0 Session Initiate, 1 Session Close, 3
+    /// token-passing PDU) and, for a PDU, the HART command.
+    Hart {
+        /// HART-IP message id.
+        message_id: u8,
+        /// HART command of a token-passing PDU.
+        command: Option<u8>,
+    },
 }
 
 /// An Omron FINS request, decoded by hand.
@@ -182,7 +194,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -200,6 +212,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         OPCUA => opcua(bytes).map(Request::Opcua),
         KNX => knx(bytes),
         ADS => ads(bytes),
+        HART => hart(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -329,6 +342,100 @@ fn ads(bytes: &[u8]) -> Verdict<Request> {
     Ok(Request::AdsIdentify {
         sender: [n0, n1, n2, n3, n4, n5],
     })
+}
+
+/// A HART-IP Session Initiate (secondary host), Session Close or one read command.
+fn hart(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[version, kind, message_id, status, _s0, _s1, l0, l1], body)) =
+        bytes.split_first_chunk::<8>()
+    else {
+        return Err(format!(
+            "{} bytes: shorter than a HART-IP header",
+            bytes.len()
+        ));
+    };
+    if (version, kind, status) != (1, 0, 0) {
+        return Err(format!(
+            "version {version} message type {kind} status {status}, not a version 1 request (1, 0, 0)"
+        ));
+    }
+    if big_endian_length(l0, l1) != bytes.len() {
+        return Err(format!(
+            "byte count {} does not match the {} bytes sent",
+            big_endian_length(l0, l1),
+            bytes.len()
+        ));
+    }
+    match (message_id, body) {
+        (0, [0, _, _, _, _]) => Ok(Request::Hart {
+            message_id,
+            command: None,
+        }),
+        (0, [master, ..]) if body.len() == 5 => Err(format!(
+            "Session Initiate as master type {master}: only a secondary host (0) may open a session"
+        )),
+        (0, _) => Err(format!("Session Initiate body of {} bytes, not 5", body.len())),
+        (1, []) => Ok(Request::Hart {
+            message_id,
+            command: None,
+        }),
+        (3, frame) => hart_frame(frame).map(|command| Request::Hart {
+            message_id,
+            command: Some(command),
+        }),
+        (id, _) => Err(format!(
+            "message id {id} (with {} body bytes) is not Session Initiate, Session Close or a token-passing PDU",
+            body.len()
+        )),
+    }
+}
+
+/// One HART request frame from a secondary host: command 0 to polling address 0, or
+/// commands 20, 74 (no data) and 84 (2-byte index) to a unique address.
+fn hart_frame(frame: &[u8]) -> Verdict<u8> {
+    let (address_len, short) = match frame.first() {
+        Some(0x02) => (1, true),
+        Some(0x82) => (5, false),
+        Some(d) => return Err(format!("delimiter {d:#04x} is not a host's STX (02 or 82)")),
+        None => return Err("empty token-passing PDU".into()),
+    };
+    let Some(&[first_address]) = frame.get(1..2) else {
+        return Err("HART frame ends in its address".into());
+    };
+    if first_address & 0xC0 != 0 {
+        return Err(format!(
+            "address byte {first_address:#04x}: the primary-host or burst bit is set"
+        ));
+    }
+    let (Some(&command), Some(&count)) = (frame.get(1 + address_len), frame.get(2 + address_len))
+    else {
+        return Err("HART frame ends before its command and byte count".into());
+    };
+    let data_at = 3 + address_len;
+    let count = usize::from(count);
+    if frame.len() != data_at + count + 1 {
+        return Err(format!(
+            "HART byte count {count} does not match the {} bytes sent",
+            frame.len()
+        ));
+    }
+    let check = frame.iter().fold(0u8, |acc, b| acc ^ b);
+    if check != 0 {
+        return Err("HART check byte is not the XOR of the frame".into());
+    }
+    let allowed = match (command, short) {
+        (0, true) => first_address == 0 && count == 0,
+        (20 | 74, false) => count == 0,
+        (84, false) => count == 2,
+        _ => false,
+    };
+    if !allowed {
+        return Err(format!(
+            "HART command {command} with {count} data bytes in a {} frame is not an allowed read (0 short; 20, 74, 84 long)",
+            if short { "short" } else { "long" }
+        ));
+    }
+    Ok(command)
 }
 
 fn big_endian_length(high: u8, low: u8) -> usize {
@@ -1752,6 +1859,21 @@ mod tests {
             (MELSEC, melsec_3e(0x0101, 0, &[])),
             (KNX, KNX_DESCRIPTION.to_vec()),
             (ADS, ads_datagram(1, &[])),
+            (HART, hart_message(0, &[0, 0, 0, 0x27, 0x10])),
+            (HART, hart_message(1, &[])),
+            (HART, hart_message(3, &hart_frame_bytes(0x02, &[0], 0, &[]))),
+            (
+                HART,
+                hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 20, &[])),
+            ),
+            (
+                HART,
+                hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 74, &[])),
+            ),
+            (
+                HART,
+                hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 84, &[0, 1])),
+            ),
             (FINS, fins_frame(0, 0x63, &CONTROLLER_DATA_READ)),
             (FINS, fins_tcp(0, &[0, 0, 0, 0])),
             (
@@ -1799,6 +1921,125 @@ mod tests {
         out.extend_from_slice(&u16::try_from(6 + body.len()).unwrap().to_be_bytes());
         out.extend_from_slice(body);
         out
+    }
+
+    // ---- HART-IP
+
+    const HART_ADDRESS: [u8; 5] = [0x26, 0x41, 0x0A, 0x1B, 0x2C];
+
+    /// A HART-IP request of `message_id` around `body`, sequence 7, true byte count.
+    fn hart_message(message_id: u8, body: &[u8]) -> Vec<u8> {
+        let mut out = vec![1, 0, message_id, 0, 0, 7];
+        out.extend_from_slice(&u16::try_from(8 + body.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    }
+
+    /// A HART frame with a correct check byte.
+    fn hart_frame_bytes(delimiter: u8, address: &[u8], command: u8, data: &[u8]) -> Vec<u8> {
+        let mut out = vec![delimiter];
+        out.extend_from_slice(address);
+        out.push(command);
+        out.push(u8::try_from(data.len()).unwrap());
+        out.extend_from_slice(data);
+        out.push(out.iter().fold(0, |acc, b| acc ^ b));
+        out
+    }
+
+    #[test]
+    fn hart_reads_are_accepted() {
+        assert_eq!(
+            accepted(
+                HART,
+                &hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 84, &[0, 3]))
+            ),
+            Request::Hart {
+                message_id: 3,
+                command: Some(84)
+            }
+        );
+        assert_eq!(
+            accepted(HART, &hart_message(0, &[0, 0, 0, 0x27, 0x10])),
+            Request::Hart {
+                message_id: 0,
+                command: None
+            }
+        );
+    }
+
+    #[test]
+    fn hart_near_misses_are_refused() {
+        // Writes, resets, commands passed to sub-devices, device-specific commands.
+        for command in [
+            6, 17, 18, 19, 22, 35, 38, 40, 41, 42, 44, 45, 77, 79, 128, 200, 255,
+        ] {
+            refused(
+                HART,
+                &hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, command, &[])),
+            );
+            refused(
+                HART,
+                &hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, command, &[0; 24])),
+            );
+            refused(
+                HART,
+                &hart_message(3, &hart_frame_bytes(0x02, &[0], command, &[])),
+            );
+        }
+        // Command 77 with an embedded command 0 is still refused.
+        let embedded = hart_frame_bytes(0x82, &HART_ADDRESS, 0, &[]);
+        let mut data = vec![0, 1, 5];
+        data.extend_from_slice(&embedded);
+        refused(
+            HART,
+            &hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 77, &data)),
+        );
+        // A primary-host session, a primary-host or burst address, a keep alive.
+        assert!(refused(HART, &hart_message(0, &[1, 0, 0, 0x27, 0x10]))
+            .reason
+            .contains("secondary"));
+        let mut primary = HART_ADDRESS;
+        primary[0] |= 0x80;
+        refused(
+            HART,
+            &hart_message(3, &hart_frame_bytes(0x82, &primary, 20, &[])),
+        );
+        refused(
+            HART,
+            &hart_message(3, &hart_frame_bytes(0x02, &[0x80], 0, &[])),
+        );
+        refused(HART, &hart_message(2, &[]));
+        // Command 0 elsewhere than polling address 0 or with data; 20 with data; 84 without.
+        refused(
+            HART,
+            &hart_message(3, &hart_frame_bytes(0x02, &[5], 0, &[])),
+        );
+        refused(
+            HART,
+            &hart_message(3, &hart_frame_bytes(0x02, &[0], 0, &[1])),
+        );
+        refused(
+            HART,
+            &hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 20, &[1])),
+        );
+        refused(
+            HART,
+            &hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 84, &[])),
+        );
+        // A bad check byte, a lying byte count, bytes after the frame, a response.
+        let mut bad = hart_frame_bytes(0x82, &HART_ADDRESS, 20, &[]);
+        *bad.last_mut().unwrap() ^= 1;
+        refused(HART, &hart_message(3, &bad));
+        let mut lie = hart_message(1, &[]);
+        lie[7] = 9;
+        refused(HART, &lie);
+        let mut after = hart_frame_bytes(0x82, &HART_ADDRESS, 20, &[]);
+        after.push(0);
+        refused(HART, &hart_message(3, &after));
+        let mut response = hart_message(1, &[]);
+        response[1] = 1;
+        refused(HART, &response);
+        refused(HART, &hart_message(0, &[0, 0, 0, 0x27]));
     }
 
     // ---- ADS
@@ -1992,7 +2233,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, ADS, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, ADS, HART, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

@@ -40,6 +40,7 @@ use crate::{
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
     fox::{self, FoxDeviceConfig},
+    hart::{self, HartDeviceConfig, HartSubDevice},
     knx::{self, KnxDeviceConfig},
     melsec::{self, MelsecDeviceConfig},
     modbus::{ModbusDeviceConfig, ModbusQuirk},
@@ -108,6 +109,8 @@ pub enum HostileProtocol {
     Knx,
     /// Beckhoff ADS discovery (UDP only).
     Ads,
+    /// HART-IP (TCP only).
+    Hart,
 }
 
 impl HostileProtocol {
@@ -125,6 +128,7 @@ impl HostileProtocol {
             HostileProtocol::Opcua => opcua::PROTOCOL,
             HostileProtocol::Knx => knx::PROTOCOL,
             HostileProtocol::Ads => ads::PROTOCOL,
+            HostileProtocol::Hart => hart::PROTOCOL,
         }
     }
 
@@ -141,6 +145,7 @@ impl HostileProtocol {
             HostileProtocol::Fins => Framing::FinsTcp,
             HostileProtocol::Fox => Framing::Fox,
             HostileProtocol::Opcua => Framing::UaTcp,
+            HostileProtocol::Hart => Framing::HartIp,
         }
     }
 
@@ -152,9 +157,10 @@ impl HostileProtocol {
             | HostileProtocol::Bacnet
             | HostileProtocol::Knx
             | HostileProtocol::Ads => transport == Transport::Udp,
-            HostileProtocol::S7 | HostileProtocol::Fox | HostileProtocol::Opcua => {
-                transport == Transport::Tcp
-            }
+            HostileProtocol::S7
+            | HostileProtocol::Fox
+            | HostileProtocol::Opcua
+            | HostileProtocol::Hart => transport == Transport::Tcp,
         }
     }
 }
@@ -255,6 +261,17 @@ pub enum HostileBehaviour {
     FoxThousandsOfKeys,
     /// Fox: an error frame (`fox e 0 1 fox hello`, `reason=s:...`) for every hello.
     FoxErrorReply,
+    /// HART-IP: a valid session, then HART frames whose check byte is wrong.
+    HartBadChecksum,
+    /// HART-IP: a valid session, then HART frames whose byte count says 10 more bytes than
+    /// the frame holds (the HART-IP byte count is true).
+    HartByteCountLie,
+    /// HART-IP: an I/O system whose command 74 reports 65535 devices detected; command 84
+    /// answers for any index.
+    HartHugeSubDeviceCount,
+    /// HART-IP: a valid session, then every command answered with response code 16
+    /// (access restricted) and no data.
+    HartErrorResponseCode,
     /// Valid replies from a fragile stack: the guard, shared by every port of the device, refuses
     /// a second TCP connection while one is open and may reset on packets that come too close
     /// together; it records every violation.
@@ -303,6 +320,10 @@ impl HostileBehaviour {
             | HostileBehaviour::FoxHugeLine
             | HostileBehaviour::FoxThousandsOfKeys
             | HostileBehaviour::FoxErrorReply => HostileProtocol::Fox,
+            HostileBehaviour::HartBadChecksum
+            | HostileBehaviour::HartByteCountLie
+            | HostileBehaviour::HartHugeSubDeviceCount
+            | HostileBehaviour::HartErrorResponseCode => HostileProtocol::Hart,
         }
     }
 
@@ -1038,6 +1059,7 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
                 size as usize
             }
         }
+        HostileProtocol::Hart => hart::message_len(pending)?,
         HostileProtocol::Snmp
         | HostileProtocol::Bacnet
         | HostileProtocol::Knx
@@ -1143,6 +1165,10 @@ enum Shape {
     FoxManyKeys,
     FoxError,
     EndpointCount2Pow31,
+    HartBadChecksum,
+    HartByteCountLie,
+    HartHugeSubDeviceCount,
+    HartErrorResponseCode,
 }
 
 impl Shape {
@@ -1166,6 +1192,10 @@ impl Shape {
             HostileBehaviour::FoxHugeLine => Shape::FoxHugeLine,
             HostileBehaviour::FoxThousandsOfKeys => Shape::FoxManyKeys,
             HostileBehaviour::FoxErrorReply => Shape::FoxError,
+            HostileBehaviour::HartBadChecksum => Shape::HartBadChecksum,
+            HostileBehaviour::HartByteCountLie => Shape::HartByteCountLie,
+            HostileBehaviour::HartHugeSubDeviceCount => Shape::HartHugeSubDeviceCount,
+            HostileBehaviour::HartErrorResponseCode => Shape::HartErrorResponseCode,
             _ => Shape::Valid,
         }
     }
@@ -1196,6 +1226,7 @@ fn craft(
         HostileProtocol::Opcua => opcua_reply(shape, request),
         HostileProtocol::Knx => knx_reply(shape, request),
         HostileProtocol::Ads => ads_reply(shape, request),
+        HostileProtocol::Hart => hart_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -2049,6 +2080,92 @@ fn ads_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// HART-IP: every request answered by an I/O system that names itself hostile, bent.
+
+fn hart_identity() -> HartDeviceConfig {
+    let sub = HartSubDevice {
+        io_card: 0,
+        channel: 1,
+        manufacturer_id: 0x66,
+        expanded_device_type: 0x6666,
+        device_id: 0x66,
+        hart_revision: 7,
+        long_tag: "HOSTILE SUB (simulated)".to_owned(),
+    };
+    HartDeviceConfig::io_system(0x66, 0x6666, 0x06_6666, "HOSTILE (simulated)", vec![sub])
+}
+
+fn hart_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let header = request.get(..hart::HEADER_LEN)?;
+    let sequence = u16::from_be_bytes([header[4], header[5]]);
+    let config = hart_identity();
+    let body = &request[hart::HEADER_LEN..];
+    // The HART frame answering a token-passing request, as the shape bends it.
+    let frame = |config: &HartDeviceConfig| -> Option<Vec<u8>> {
+        let mut frame = match shape {
+            Shape::HartErrorResponseCode => {
+                let address_len = if body.first()? & 0x80 != 0 { 5 } else { 1 };
+                hart::ack_frame(
+                    body.get(1..1 + address_len)?,
+                    *body.get(1 + address_len)?,
+                    16,
+                    0,
+                    &[],
+                )
+            }
+            Shape::HartHugeSubDeviceCount if body.get(6) == Some(&74) => {
+                hart::ack_frame(body.get(1..6)?, 74, 0, 0, &config.command74_data(u16::MAX))
+            }
+            Shape::HartHugeSubDeviceCount if body.get(6) == Some(&84) => {
+                let index = u16::from_be_bytes([*body.get(8)?, *body.get(9)?]);
+                let mut data = config.command84_data(1)?;
+                data[..2].copy_from_slice(&index.to_be_bytes());
+                hart::ack_frame(body.get(1..6)?, 84, 0, 0, &data)
+            }
+            _ => config.answer_frame(body)?,
+        };
+        match shape {
+            Shape::HartBadChecksum => *frame.last_mut()? ^= 0x5A,
+            Shape::HartByteCountLie => {
+                let at = if frame[0] & 0x80 != 0 { 7 } else { 3 };
+                frame[at] = frame[at].wrapping_add(10);
+                let last = frame.len() - 1;
+                frame[last] = hart::xor(&frame[..last]);
+            }
+            _ => {}
+        }
+        Some(frame)
+    };
+    let valid = match header[2] {
+        0 => hart::message(1, 0, 0, sequence, body),
+        1 => hart::message(1, 1, 0, sequence, &[]),
+        3 => hart::message(1, 3, 0, sequence, &frame(&config)?),
+        _ => return None,
+    };
+    Some(match shape {
+        // The byte count says 0xFFFF; a few bytes follow, then quiet.
+        Shape::HugeLength => {
+            let mut reply = valid;
+            reply[6..8].copy_from_slice(&u16::MAX.to_be_bytes());
+            reply.truncate(12);
+            reply
+        }
+        Shape::MoreThanDeclared => {
+            let mut reply = valid;
+            reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF, 0, 0, 0, 0]);
+            reply
+        }
+        Shape::WrongCorrelation => {
+            let mut reply = valid;
+            reply[4..6].copy_from_slice(&sequence.wrapping_add(1).to_be_bytes());
+            reply
+        }
+        // A Session Close response to everything.
+        Shape::WrongKind => hart::message(1, 1, 0, sequence, &[]),
+        _ => valid,
+    })
+}
+
 // Fox: every hello answered by a station that names itself hostile, in the shape asked for.
 
 fn fox_identity() -> FoxDeviceConfig {
@@ -2231,11 +2348,14 @@ impl PlantSpec {
     /// | .120-.133 | OPC UA | TCP | silent, slow drip, endless stream (ACKs, then replies with another request id), close mid-reply, reset after connect, message size 0xFFFFFFFF, more than declared, wrong request id, wrong kind (an ACK to every request: ACK when OPN is expected), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), endpoint array count 2^31 ([`HostileBehaviour::OpcuaEndpointCount2Pow31`]), an `ERR` `Bad_TcpServerTooBusy` to the Hello (an [`crate::OpcuaServer`]) |
     /// | .200-.211 | KNXnet/IP | UDP | silent, close mid-reply (half a datagram), total length 0xFFFF, more than declared, a ROUTING_INDICATION instead of the answer, a CONNECT_RESPONSE instead of the answer, garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
     /// | .220-.231 | ADS discovery | UDP | silent, truncated datagram (half the reply), host name tag declaring 0xFFFF bytes, tag count 1 with four tags, wrong invoke id, wrong kind (an AddRoute reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
+    /// | .232-.243 | HART-IP | TCP | silent (a stalled Session Initiate), slow drip, close mid-reply, byte count 0xFFFF, wrong sequence number, Session Close response to everything, garbage, echo, HART frames with a bad check byte, HART byte count 10 more than present, command 74 reporting 65535 devices, every command answered with response code 16 |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Ads, Bacnet, Enip, Fins, Fox, Knx, Melsec, Modbus, Opcua, Snmp, S7};
+        use HostileProtocol::{
+            Ads, Bacnet, Enip, Fins, Fox, Hart, Knx, Melsec, Modbus, Opcua, Snmp, S7,
+        };
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2665,7 +2785,28 @@ impl PlantSpec {
                     .with_hostile(udp(ports.bacnet, fragile(Bacnet)))
                     .with_hostile(tcp(ports.s7, fragile(S7)))
                     .with_hostile(udp(ports.fins, fragile(Fins)))
-                    .with_hostile(tcp(ports.fins, fragile(Fins))),
+                    .with_hostile(tcp(ports.fins, fragile(Fins)))
+                    .with_hostile(tcp(ports.hart, fragile(Hart))),
+            );
+        }
+        let hart: [(&str, HostileBehaviour); 12] = [
+            ("hart-stalled-session-initiate", B::Silent(Hart)),
+            ("hart-slow-drip", B::SlowDrip(Hart)),
+            ("hart-close-mid-reply", B::CloseMidReply(Hart)),
+            ("hart-huge-byte-count", B::HugeDeclaredLength(Hart)),
+            ("hart-wrong-sequence", B::WrongCorrelation(Hart)),
+            ("hart-session-close-to-all", B::WrongReplyKind(Hart)),
+            ("hart-garbage", B::Garbage(Hart)),
+            ("hart-echo", B::Echo(Hart)),
+            ("hart-bad-checksum", B::HartBadChecksum),
+            ("hart-byte-count-lie", B::HartByteCountLie),
+            ("hart-huge-sub-device-count", B::HartHugeSubDeviceCount),
+            ("hart-error-response-code", B::HartErrorResponseCode),
+        ];
+        for (i, (name, behaviour)) in hart.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 232 + i as u8), name)
+                    .with_hostile(tcp(ports.hart, behaviour)),
             );
         }
         PlantSpec { devices }

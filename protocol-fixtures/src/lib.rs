@@ -33,6 +33,7 @@ pub mod device;
 pub mod enip;
 pub mod fins;
 pub mod fox;
+pub mod hart;
 pub mod hostile;
 pub mod knx;
 pub mod melsec;
@@ -50,6 +51,7 @@ pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};
 pub use fins::{FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports};
 pub use fox::{FoxBehaviour, FoxDevice, FoxDeviceConfig};
+pub use hart::{HartDevice, HartDeviceConfig, HartSubDevice};
 pub use hostile::{
     DeviceGuard, GuardReport, GuardRules, HostileBehaviour, HostileDevice, HostileEndpoint,
     HostileFacts, HostileHandle, HostileProtocol, HostileReport, HostileService,

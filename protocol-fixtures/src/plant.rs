@@ -13,6 +13,7 @@ use crate::{
     enip::{self, EnipDevice, EnipDeviceConfig},
     fins::{self, FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports},
     fox::{self, FoxBehaviour, FoxDevice, FoxDeviceConfig},
+    hart::{self, HartDevice, HartDeviceConfig, HartSubDevice},
     hostile::{HostileDevice, HostileEndpoint, HostileService},
     knx::{self, KnxDevice, KnxDeviceConfig},
     melsec::{self, MelsecDevice, MelsecDeviceConfig},
@@ -66,6 +67,8 @@ pub struct DeviceSpec {
     pub knx: Option<(u16, KnxDeviceConfig)>,
     /// A TwinCAT system answering ADS discovery on this UDP port.
     pub ads: Option<(u16, AdsDeviceConfig)>,
+    /// A HART-IP server (field instrument or I/O system) on this TCP port.
+    pub hart: Option<(u16, HartDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -84,6 +87,7 @@ impl DeviceSpec {
             "fox" => self.fox.is_some(),
             "knx" => self.knx.is_some(),
             "ads" => self.ads.is_some(),
+            "hart" => self.hart.is_some(),
             _ => false,
         }
     }
@@ -106,6 +110,7 @@ impl DeviceSpec {
             fins: None,
             knx: None,
             ads: None,
+            hart: None,
         }
     }
 
@@ -186,6 +191,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a HART-IP server.
+    #[must_use]
+    pub fn with_hart(mut self, port: u16, config: HartDeviceConfig) -> Self {
+        self.hart = Some((port, config));
+        self
+    }
+
     /// Adds an OPC UA server.
     #[must_use]
     pub fn with_opcua(mut self, port: u16, config: OpcuaServerConfig) -> Self {
@@ -237,10 +249,13 @@ pub struct PlantPorts {
     pub knx: u16,
     /// Beckhoff ADS discovery port, UDP.
     pub ads: u16,
+    /// HART-IP port, TCP.
+    pub hart: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911 and 48899 (ADS),
+    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911, 48899 (ADS) and
+    /// 5094 (HART-IP),
     /// and 5007, MELSEC's common one.
     fn default() -> Self {
         Self {
@@ -255,6 +270,7 @@ impl Default for PlantPorts {
             melsec: melsec::PORT,
             knx: knx::PORT,
             ads: ads::PORT,
+            hart: hart::PORT,
         }
     }
 }
@@ -262,7 +278,7 @@ impl Default for PlantPorts {
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
     /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007,
-    /// KNXnet/IP 3671, ADS 48899.
+    /// KNXnet/IP 3671, ADS 48899, HART-IP 5094.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -275,6 +291,7 @@ impl PlantPorts {
         melsec: 5007,
         knx: 3671,
         ads: 48899,
+        hart: 5094,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -313,6 +330,7 @@ impl PlantPorts {
             melsec: first + 8 * step,
             knx: first + 9 * step,
             ads: first + 10 * step,
+            hart: first + 11 * step,
         }
     }
 
@@ -332,6 +350,7 @@ impl PlantPorts {
             melsec,
             knx,
             ads,
+            hart,
         } = *self;
         [
             ("modbus", modbus),
@@ -345,6 +364,7 @@ impl PlantPorts {
             ("melsec", melsec),
             ("knx", knx),
             ("ads", ads),
+            ("hart", hart),
         ]
         .into_iter()
     }
@@ -373,6 +393,7 @@ impl PlantPorts {
             melsec,
             knx,
             ads,
+            hart,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -386,6 +407,7 @@ impl PlantPorts {
             "melsec" => melsec,
             "knx" => knx,
             "ads" => ads,
+            "hart" => hart,
             _ => return false,
         };
         *slot = port;
@@ -613,6 +635,19 @@ impl PlantSpec {
     /// | .112 | `plc-cx5130-bsd` | 5.80.12.112.1.1 | CX-50C070 | 3.1.4026 | TwinCAT/BSD 13.2, 8 undecoded bytes | fingerprint |
     /// | .113 | `plc-cx9000-tc2` | 5.12.34.113.1.1 | CX_0A1B2C | 2.11.2305 | Windows CE 6.0 | none (TwinCAT 2) |
     /// | .114 | `ipc-extra-tags` | 192.168.10.114.1.1 | ENG-PC-7 | 3.1.4022 | Windows NT 6.1.7601 "Service Pack 1" | unknown tag 0x0a (4 bytes) |
+    ///
+    /// HART-IP servers (see [`crate::hart`]), every one on TCP `ports.hart`; manufacturer ids
+    /// and device types are numbers only (simulated):
+    ///
+    /// | host | name | kind | long tag | behaviour |
+    /// |------|------|------|----------|-----------|
+    /// | .120 | `hart-pt-101` | HART 7 instrument, manufacturer 0x26, type 0x2641, id 0x0A1B2C | PT-101 STEAM HEADER | answers commands 0 and 20 |
+    /// | .121 | `hart-tt-205` | HART 7 instrument, manufacturer 0x11, type 0x11C3, id 205 | TT-205 | device status "more status available" |
+    /// | .122 | `hart-ft-5-legacy` | HART 5 instrument, manufacturer 0x26, type 0x2605, id 0x000123 | (none) | 12-byte command 0 answer; command 20 not implemented |
+    /// | .123 | `hart-mux-1` | HART 7 I/O system (protocol bridge), manufacturer 0x26, type 0x26F0 | MUX-1 AREA 3 | three sub-devices behind it (commands 74 and 84) |
+    /// | .124 | `hart-mux-big` | HART 7 I/O system, manufacturer 0x60, type 0x60A0 | MUX-BIG | twelve sub-devices: eight are read, four reported as not read |
+    /// | .125 | `hart-sessions-full` | HART 7 instrument | (not reached) | Session Initiate status 15, all available sessions in use |
+    /// | .126 | `hart-cmd0-refused` | HART 7 instrument | (not reached) | command 0 answered with response code 16, access restricted |
     ///
     /// Omron PLCs speaking FINS (see [`crate::fins`]), every one on `ports.fins` (UDP and TCP
     /// share it); model and version are space padded to 20 bytes as real CPUs send them; the
@@ -843,6 +878,58 @@ impl PlantSpec {
                     AdsOs::Windows(6, 1, 7601, "Service Pack 1".to_owned()),
                 )
                 .with_tag(0x0a, &[1, 0, 0, 0]),
+            ),
+        ]);
+        let port = ports.hart;
+        let sub = |i: u8| HartSubDevice {
+            io_card: 0,
+            channel: i,
+            manufacturer_id: 0x26,
+            expanded_device_type: 0x2641,
+            device_id: 0x0100 + u32::from(i),
+            hart_revision: 7,
+            long_tag: format!("TT-3{i:02}"),
+        };
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 120), "hart-pt-101").with_hart(
+                port,
+                HartDeviceConfig::instrument(0x26, 0x2641, 0x0A1B2C, "PT-101 STEAM HEADER"),
+            ),
+            DeviceSpec::new(host(base, 121), "hart-tt-205").with_hart(
+                port,
+                HartDeviceConfig::instrument(0x11, 0x11C3, 205, "TT-205").with_device_status(0x10),
+            ),
+            DeviceSpec::new(host(base, 122), "hart-ft-5-legacy")
+                .with_hart(port, HartDeviceConfig::hart5(0x26, 0x05, 0x000123)),
+            DeviceSpec::new(host(base, 123), "hart-mux-1").with_hart(
+                port,
+                HartDeviceConfig::io_system(
+                    0x26,
+                    0x26F0,
+                    0x00_4D31,
+                    "MUX-1 AREA 3",
+                    (1..=3).map(sub).collect(),
+                ),
+            ),
+            DeviceSpec::new(host(base, 124), "hart-mux-big").with_hart(
+                port,
+                HartDeviceConfig::io_system(
+                    0x60,
+                    0x60A0,
+                    0x00_0B16,
+                    "MUX-BIG",
+                    (1..=12).map(sub).collect(),
+                ),
+            ),
+            DeviceSpec::new(host(base, 125), "hart-sessions-full").with_hart(
+                port,
+                HartDeviceConfig::instrument(0x26, 0x2641, 0x0A1B2D, "PT-102")
+                    .with_session_status(hart::ALL_SESSIONS_IN_USE),
+            ),
+            DeviceSpec::new(host(base, 126), "hart-cmd0-refused").with_hart(
+                port,
+                HartDeviceConfig::instrument(0x26, 0x2641, 0x0A1B2E, "PT-103")
+                    .with_command0_response_code(16),
             ),
         ]);
         let port = ports.fins;
@@ -1659,6 +1746,8 @@ pub struct PlantDevice {
     pub knx: Option<SocketAddr>,
     /// Where the TwinCAT system answers ADS discovery (UDP), if there is one.
     pub ads: Option<SocketAddr>,
+    /// Where the HART-IP server listens (TCP), if there is one.
+    pub hart: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1680,6 +1769,7 @@ impl PlantDevice {
             (self.melsec.is_some(), "melsec"),
             (self.knx.is_some(), "knx"),
             (self.ads.is_some(), "ads"),
+            (self.hart.is_some(), "hart"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1798,6 +1888,14 @@ impl Plant {
                 ads = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut hart = None;
+            if let Some((port, config)) = &spec.hart {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = HartDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                hart = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut opcua = None;
             if let Some((port, config)) = &spec.opcua {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -1839,6 +1937,7 @@ impl Plant {
                 melsec,
                 knx,
                 ads,
+                hart,
                 hostile,
                 handles,
             });

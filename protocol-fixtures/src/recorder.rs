@@ -85,6 +85,9 @@ pub enum Framing {
     /// OPC UA UA-TCP: a 3-byte message type, a chunk type, a little-endian UInt32 size of the
     /// whole chunk, header included.
     UaTcp,
+    /// HART-IP: an 8-byte header (version 1) whose big-endian byte count (offset 6) is the
+    /// whole message's length, header included.
+    HartIp,
 }
 
 enum FrameLen {
@@ -106,6 +109,7 @@ impl Framing {
             Framing::Melsec3e => "melsec",
             Framing::Fox => "fox",
             Framing::UaTcp => "opcua",
+            Framing::HartIp => "hart",
         }
     }
 
@@ -119,6 +123,7 @@ impl Framing {
             9600 => Framing::FinsTcp,
             1911 => Framing::Fox,
             4840 => Framing::UaTcp,
+            5094 => Framing::HartIp,
             _ => Framing::Raw,
         }
     }
@@ -217,6 +222,23 @@ impl Framing {
                 match crate::fox::message_len(buf) {
                     Some(len) => FrameLen::Complete(len),
                     None if buf.len() > MAX => FrameLen::Implausible,
+                    None => FrameLen::Incomplete,
+                }
+            }
+            // A header that is not version 1 or shorter than itself puts the stream out of step.
+            Framing::HartIp => {
+                if buf.first().is_some_and(|&v| v != 1) {
+                    return FrameLen::Implausible;
+                }
+                match crate::hart::message_len(buf) {
+                    Some(len) if len >= crate::hart::HEADER_LEN && len <= buf.len() => {
+                        if buf.len() >= 8 && usize::from(u16::from_be_bytes([buf[6], buf[7]])) < 8 {
+                            FrameLen::Implausible
+                        } else {
+                            FrameLen::Complete(len)
+                        }
+                    }
+                    Some(_) => FrameLen::Implausible,
                     None => FrameLen::Incomplete,
                 }
             }

@@ -355,7 +355,7 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert!(ips.iter().all(|ip| ip.octets()[..3] == [127, 86, 2]));
     let plant = Plant::start(spec.clone()).unwrap();
     let fragile = plant.device("fragile-pacing").unwrap();
-    assert_eq!(fragile.hostile.len(), 8);
+    assert_eq!(fragile.hostile.len(), 9);
     let protocols: BTreeSet<_> = spec
         .devices
         .iter()
@@ -364,8 +364,8 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert_eq!(
         protocols,
         BTreeSet::from([
-            "ads", "bacnet", "enip", "fins", "fox", "knx", "melsec", "modbus", "opcua", "s7",
-            "snmp"
+            "ads", "bacnet", "enip", "fins", "fox", "hart", "knx", "melsec", "modbus", "opcua",
+            "s7", "snmp"
         ])
     );
     let at = |host: u8| {

@@ -13,6 +13,7 @@ use crate::protocols::bacnet::codec as bacnet;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
+use crate::protocols::hart::codec as hart;
 use crate::protocols::knx::codec as knx;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
@@ -50,6 +51,9 @@ pub enum ReadOnlyRequest {
     Knx(knx::Request),
     /// Beckhoff ADS discovery: Identify (service 1) only; AddRoute cannot be spelled.
     Ads(ads::Request),
+    /// HART-IP: Session Initiate (secondary host), HART commands 0, 20, 74 and 84 (reads),
+    /// Session Close; no write, device-specific or pass-to-sub-device command.
+    Hart(hart::Request),
 }
 
 impl ReadOnlyRequest {
@@ -57,7 +61,7 @@ impl ReadOnlyRequest {
     ///
     /// `correlation` ties a reply to its request; each codec says where it goes (the
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
-    /// BACnet invoke id, the S7 PDU reference, the FINS SID, the ADS invoke id; a MELSEC 3E frame,
+    /// BACnet invoke id, the S7 PDU reference, the FINS SID, the ADS invoke id, the HART-IP sequence number; a MELSEC 3E frame,
     /// Fox and KNXnet/IP carry none).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
@@ -72,6 +76,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Opcua(r) => opcua::encode(r, correlation),
             ReadOnlyRequest::Knx(r) => knx::encode(r, correlation),
             ReadOnlyRequest::Ads(r) => ads::encode(r, correlation),
+            ReadOnlyRequest::Hart(r) => hart::encode(r, correlation),
         }
     }
 
@@ -89,6 +94,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Opcua(_) => Protocol::Opcua,
             ReadOnlyRequest::Knx(_) => Protocol::Knx,
             ReadOnlyRequest::Ads(_) => Protocol::Ads,
+            ReadOnlyRequest::Hart(_) => Protocol::Hart,
         }
     }
 }
@@ -227,6 +233,30 @@ mod tests {
                 }),
                 ReadOnlyRequest::Opcua(opcua::Request::CloseSecureChannel { channel }),
             ]);
+        }
+        all.extend([
+            ReadOnlyRequest::Hart(hart::Request::SessionInitiate),
+            ReadOnlyRequest::Hart(hart::Request::ReadUniqueIdentifier),
+            ReadOnlyRequest::Hart(hart::Request::SessionClose),
+        ]);
+        // Every expanded device type's top bits (which the address never sends) and the
+        // device id's extremes, every sub-device index.
+        for expanded_device_type in [0, 0x2641, 0x3FFF, 0xC000, 0xFFFF] {
+            for device_id in [[0, 0, 0], [0x0A, 0x1B, 0x2C], [0xFF; 3]] {
+                let address = hart::LongAddress {
+                    expanded_device_type,
+                    device_id,
+                };
+                all.push(ReadOnlyRequest::Hart(hart::Request::ReadLongTag(address)));
+                all.push(ReadOnlyRequest::Hart(
+                    hart::Request::ReadIoSystemCapabilities(address),
+                ));
+                for index in [0, 1, 8, 0xFFFF] {
+                    all.push(ReadOnlyRequest::Hart(
+                        hart::Request::ReadSubDeviceIdentitySummary { address, index },
+                    ));
+                }
+            }
         }
         // Every registered protocol's requests are here: a protocol added to the registry
         // fails this test until its requests are listed above.

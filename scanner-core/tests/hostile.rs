@@ -22,6 +22,7 @@ use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
 use scanner_core::protocols::fins::{FinsConfig, FinsTransport, MAX_REPLY_LEN as FINS_CAP};
 use scanner_core::protocols::fox::{MAX_REPLY_LEN as FOX_CAP, MAX_TUPLES as FOX_MAX_TUPLES};
+use scanner_core::protocols::hart::MAX_SUB_DEVICES as HART_MAX_SUB_DEVICES;
 use scanner_core::protocols::knx::MAX_REPLY_LEN as KNX_CAP;
 use scanner_core::protocols::melsec::MAX_REPLY_LEN as MELSEC_CAP;
 use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
@@ -249,6 +250,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const OPCUA: (Protocol, Transport) = (Protocol::Opcua, Transport::Tcp);
     const KNX: (Protocol, Transport) = (Protocol::Knx, Transport::Udp);
     const ADS: (Protocol, Transport) = (Protocol::Ads, Transport::Udp);
+    const HART: (Protocol, Transport) = (Protocol::Hart, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -544,6 +546,21 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("opcua-endpoint-count-2-pow-31", vec![(OPCUA, &[Proto])]),
         // An Error message proves OPC UA: the status code is named.
         ("opcua-error-reply", vec![(OPCUA, &[AppErr])]),
+        ("hart-stalled-session-initiate", vec![(HART, &[Timeout])]),
+        ("hart-slow-drip", vec![(HART, &[Timeout])]),
+        ("hart-close-mid-reply", vec![(HART, &[Closed])]),
+        ("hart-huge-byte-count", vec![(HART, &[Proto])]),
+        // Answers to another sequence number and our own requests echoed are skipped.
+        ("hart-wrong-sequence", vec![(HART, &[Timeout])]),
+        ("hart-session-close-to-all", vec![(HART, &[Proto])]),
+        ("hart-garbage", vec![(HART, garbage)]),
+        ("hart-echo", vec![(HART, &[Timeout])]),
+        ("hart-bad-checksum", vec![(HART, &[Proto])]),
+        ("hart-byte-count-lie", vec![(HART, &[Proto])]),
+        // 65535 devices reported: eight read, the rest counted.
+        ("hart-huge-sub-device-count", vec![(HART, &[Ok_])]),
+        // Response code 16 to command 0: the code is named.
+        ("hart-error-response-code", vec![(HART, &[AppErr])]),
         (
             "fragile-one-connection",
             vec![
@@ -555,6 +572,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (FINS_TCP, &[Ok_]),
                 (BACNET, &[Ok_]),
                 (SNMP, &[Ok_]),
+                (HART, &[Ok_]),
             ],
         ),
         (
@@ -568,6 +586,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
                 (FINS_TCP, &[Ok_]),
                 (BACNET, &[Ok_]),
                 (SNMP, &[Ok_]),
+                (HART, &[Ok_]),
             ],
         ),
     ];
@@ -728,6 +747,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
             (Protocol::Fins, Transport::Tcp),
             (Protocol::Bacnet, Transport::Udp),
             (Protocol::Snmp, Transport::Udp),
+            (Protocol::Hart, Transport::Tcp),
         ] {
             assert_eq!(service(r, p, t), Status::Success, "{name} {p:?}/{t:?}");
         }
@@ -757,6 +777,31 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         let r = by_name(name);
         assert_eq!(service(r, p, Transport::Tcp), Status::ProtocolError);
     }
+    // An I/O system reporting 65535 devices: the probe reads MAX_SUB_DEVICES of them and
+    // counts the rest, and the device saw no more requests than that.
+    let huge = by_name("hart-huge-sub-device-count");
+    let hart = huge
+        .services
+        .iter()
+        .find(|s| s.protocol == Protocol::Hart)
+        .unwrap();
+    let Some(ServiceDetails::Hart(d)) = &hart.details else {
+        panic!("hart-huge-sub-device-count: no hart details")
+    };
+    assert_eq!(d.sub_devices.len(), usize::from(HART_MAX_SUB_DEVICES));
+    assert_eq!(
+        d.sub_devices_not_read,
+        Some(u16::MAX - 1 - HART_MAX_SUB_DEVICES)
+    );
+    assert!(facts("hart-huge-sub-device-count").requests <= 5 + u64::from(HART_MAX_SUB_DEVICES));
+    let refused = by_name("hart-error-response-code");
+    let error = refused
+        .services
+        .iter()
+        .find(|s| s.protocol == Protocol::Hart)
+        .and_then(|s| s.error.clone())
+        .unwrap();
+    assert!(error.contains("access restricted"), "{error}");
     // A Fox hello reply that never ends is cut at the reply cap, within one read timeout;
     // one with thousands of keys that does end keeps the first MAX_TUPLES, counts the rest.
     let f = facts("fox-never-ends");

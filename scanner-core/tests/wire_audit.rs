@@ -27,6 +27,12 @@
 //! filter leaves its port out and the recorder's hand-decoded rule (exactly the 15-byte
 //! Read CPU Model Name) is the audit.
 //!
+//! HART-IP (TCP 5094) is dissected by Wireshark's `hart_ip` dissector (fields `hart_ip.*`):
+//! no message but a request (type 0) Session Initiate as a secondary host (master type 0),
+//! Session Close, and token-passing PDUs of command 0 in a short frame or 20, 74 and 84 in
+//! a long frame; a Write Long Tag (command 22) in a session the test opens is the negative
+//! control.
+//!
 //! Beckhoff ADS discovery (UDP 48899) likewise: tshark 4.0's `ams` dissector decodes AMS/TCP
 //! on TCP 48898 (and EtherCAT mailboxes), not the discovery datagrams, and no dissector is
 //! registered for UDP 48899. The recorder's hand-decoded rule (exactly the 24-byte Identify,
@@ -379,6 +385,38 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|(frame, _)| frame.protocol == "ads")
         .collect();
     assert_eq!(flagged.len(), 2, "{flagged:?}");
+    // HART-IP: a session, commands 0 and 20 (and 74 and 84 to the multiplexers), the close.
+    let hart: BTreeSet<(&str, u8, Option<u8>)> = seen
+        .iter()
+        .filter_map(|(t, r)| match r {
+            Request::Hart {
+                message_id,
+                command,
+            } => Some((t.as_str(), *message_id, *command)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(
+        hart,
+        BTreeSet::from([
+            ("tcp", 0, None),
+            ("tcp", 1, None),
+            ("tcp", 3, Some(0)),
+            ("tcp", 3, Some(20)),
+            ("tcp", 3, Some(74)),
+            ("tcp", 3, Some(84)),
+        ])
+    );
+    // Its negative control: Write Long Tag in a session the test opens is flagged.
+    plant.recorder().clear();
+    hart_control(host(base, 120), ports.hart).await;
+    let flagged: Vec<_> = plant
+        .recorder()
+        .violations()
+        .into_iter()
+        .filter(|(frame, _)| frame.protocol == "hart")
+        .collect();
+    assert_eq!(flagged.len(), 1, "{flagged:?}");
     // FINS: the node address request, and Controller Data Read over UDP to node 0 from
     // node 99 and over TCP between the nodes the PLCs assigned (239) and their own.
     let fins: BTreeSet<(&str, FinsRequest)> = seen
@@ -435,6 +473,39 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         ])
     );
     plant.shutdown().await;
+}
+
+/// A HART-IP Session Initiate (secondary host, allowed) and a Write Long Tag (command 22,
+/// refused by the rules) to `ip` on one connection; returns its source port.
+async fn hart_control(ip: Ipv4Addr, port: u16) -> u16 {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let message = |id: u8, sequence: u8, body: &[u8]| {
+        let mut out = vec![1, 0, id, 0, 0, sequence];
+        out.extend_from_slice(&u16::try_from(8 + body.len()).unwrap().to_be_bytes());
+        out.extend_from_slice(body);
+        out
+    };
+    let mut write = vec![0x82, 0x26, 0x41, 0x0A, 0x1B, 0x2C, 22, 32];
+    write.extend_from_slice(b"HACKED                          ");
+    write.push(write.iter().fold(0, |acc, b| acc ^ b));
+    let mut tcp = tokio::net::TcpStream::connect((ip, port)).await.unwrap();
+    let source = tcp.local_addr().unwrap().port();
+    let mut reply = [0u8; 128];
+    tcp.write_all(&message(0, 1, &[0, 0, 0, 0x27, 0x10]))
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    tcp.write_all(&message(3, 2, &write)).await.unwrap();
+    let n = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        reply.get(16),
+        Some(&64).filter(|_| n > 16),
+        "command not implemented"
+    );
+    source
 }
 
 /// Remote STOP (0x1002) over TCP and a batch write of D100 (0x1401) over UDP to `ip`.
@@ -643,13 +714,18 @@ struct Dissected {
     knx_host_protocols: Vec<u8>,
     knx_addresses: Vec<String>,
     knx_ports: Vec<u16>,
+    hart_types: Vec<u8>,
+    hart_ids: Vec<u8>,
+    hart_commands: Vec<u8>,
+    hart_delimiters: Vec<u8>,
+    hart_masters: Vec<u8>,
 }
 
 /// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
 /// `fox-info` sends the same bytes).
 const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
 
-const FIELDS: [&str; 45] = [
+const FIELDS: [&str; 50] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -695,6 +771,11 @@ const FIELDS: [&str; 45] = [
     "knxip.hostprotocol",
     "knxip.ipaddr",
     "knxip.port",
+    "hart_ip.message_type",
+    "hart_ip.message_id",
+    "hart_ip.pt.command",
+    "hart_ip.pt.delimiter",
+    "hart_ip.session_init.master_type",
 ];
 
 fn number(text: &str) -> u64 {
@@ -739,6 +820,7 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("udp.port=={},omron", ports.fins),
         format!("tcp.port=={},opcua", ports.opcua),
         format!("udp.port=={},kip", ports.knx),
+        format!("tcp.port=={},hart_ip", ports.hart),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -810,6 +892,11 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 knx_host_protocols: numbers(f[42]),
                 knx_addresses: strings(f[43]),
                 knx_ports: numbers(f[44]),
+                hart_types: numbers(f[45]),
+                hart_ids: numbers(f[46]),
+                hart_commands: numbers(f[47]),
+                hart_delimiters: numbers(f[48]),
+                hart_masters: numbers(f[49]),
             }
         })
         .collect()
@@ -836,6 +923,8 @@ enum Seen {
     Opcua(&'static str, u32),
     /// The KNXnet/IP DESCRIPTION_REQUEST with the route-back HPAI.
     KnxDescription,
+    /// HART-IP message id and the HART command of a token-passing PDU (0 otherwise).
+    Hart(u8, u8),
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -960,6 +1049,24 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             Err(format!(
                 "frame {n}: KNXnet/IP request outside the allowlist: {p:?}"
             ))
+        };
+    }
+    if p.tcp_port == Some(ports.hart) {
+        // One request; a session only as a secondary host; reads only.
+        return match (
+            &p.hart_types[..],
+            &p.hart_ids[..],
+            &p.hart_delimiters[..],
+            &p.hart_commands[..],
+            &p.hart_masters[..],
+        ) {
+            ([0], [0], [], [], [0]) => Ok(Seen::Hart(0, 0)),
+            ([0], [1], [], [], []) => Ok(Seen::Hart(1, 0)),
+            ([0], [3], [0x02], [0], []) => Ok(Seen::Hart(3, 0)),
+            ([0], [3], [0x82], [c @ (20 | 74 | 84)], []) => Ok(Seen::Hart(3, *c)),
+            _ => Err(format!(
+                "frame {n}: HART-IP request outside the allowlist: {p:?}"
+            )),
         };
     }
     if p.udp_port == Some(ports.bacnet) {
@@ -1144,6 +1251,9 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
             .await
             .unwrap();
     }
+    // HART-IP: a session as a secondary host, then Write Long Tag (command 22) to the
+    // pressure transmitter (which answers "command not implemented").
+    sources.push(hart_control(host(base, 120), ports.hart).await);
     sources
 }
 
@@ -1230,8 +1340,8 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {} or udp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx
+         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx, ports.hart
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1252,6 +1362,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                     || d == ports.fins
                     || d == ports.fox
                     || d == ports.opcua
+                    || d == ports.hart
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
                     d == ports.enip
@@ -1323,6 +1434,12 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Opcua("MSG", 428),
             Seen::Opcua("CLO", 452),
             Seen::KnxDescription,
+            Seen::Hart(0, 0),
+            Seen::Hart(1, 0),
+            Seen::Hart(3, 0),
+            Seen::Hart(3, 20),
+            Seen::Hart(3, 74),
+            Seen::Hart(3, 84),
         ])
     );
     plant.shutdown().await;

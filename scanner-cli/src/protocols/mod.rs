@@ -7,6 +7,7 @@ mod bacnet;
 mod enip;
 mod fins;
 mod fox;
+mod hart;
 mod knx;
 mod melsec;
 mod modbus;
@@ -55,6 +56,8 @@ pub struct ProbeArgs {
     pub knx: knx::KnxArgs,
     #[command(flatten)]
     pub ads: ads::AdsArgs,
+    #[command(flatten)]
+    pub hart: hart::HartArgs,
 }
 
 impl ProbeArgs {
@@ -75,6 +78,7 @@ impl ProbeArgs {
                 Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
                 Protocol::Knx => self.knx.apply(&mut configs.knx),
                 Protocol::Ads => self.ads.apply(&mut configs.ads),
+                Protocol::Hart => self.hart.apply(&mut configs.hart),
             }
         }
     }
@@ -95,6 +99,7 @@ impl ProbeArgs {
                 Protocol::Opcua => self.opcua.settings(),
                 Protocol::Knx => self.knx.settings(),
                 Protocol::Ads => self.ads.settings(),
+                Protocol::Hart => self.hart.settings(),
             })
             .collect()
     }

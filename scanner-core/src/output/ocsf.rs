@@ -103,6 +103,7 @@ pub fn device_type(role: Option<DeviceType>) -> (u32, &'static str) {
         Some(DeviceType::Gateway) => (99, "Gateway"),
         Some(DeviceType::BuildingController) => (99, "Building Controller"),
         Some(DeviceType::Other) => (99, "Other"),
+        Some(DeviceType::FieldInstrument) => (99, "Field Instrument"),
     }
 }
 

@@ -23,6 +23,7 @@ pub mod bacnet;
 pub mod enip;
 pub mod fins;
 pub mod fox;
+pub mod hart;
 pub mod knx;
 pub mod melsec;
 pub mod modbus;
@@ -72,6 +73,8 @@ macro_rules! registry {
             Knx => knx("knx", KnxConfig, KnxDetails),
             /// Beckhoff ADS discovery (UDP 48899): the Identify request only.
             Ads => ads("ads", AdsConfig, AdsDetails),
+            /// HART-IP (TCP 5094): session, commands 0, 20, 74 and 84, session close.
+            Hart => hart("hart", HartConfig, HartDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).

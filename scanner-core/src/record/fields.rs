@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct VendorId {
     /// The id space: `odva` (CIP vendor ids), `iana-pen` (IANA private enterprise
-    /// numbers) or `bacnet` (ASHRAE BACnet vendor ids).
+    /// numbers), `bacnet` (ASHRAE BACnet vendor ids) or `hart` (HART manufacturer ids).
     pub space: VendorIdSpace,
     /// The number in that space.
     pub id: u32,
@@ -29,6 +29,9 @@ pub enum VendorIdSpace {
     IanaPen,
     /// BACnet vendor identifiers, assigned by ASHRAE (Device object vendor-identifier, I-Am).
     Bacnet,
+    /// HART manufacturer identification codes, assigned by the FieldComm Group (HART
+    /// command 0).
+    Hart,
 }
 
 /// Device roles the record can state.
@@ -59,6 +62,9 @@ pub enum DeviceType {
     BuildingController,
     /// Any other role a protocol names.
     Other,
+    /// A process field instrument: a transmitter, positioner or analyser (a HART field
+    /// device that is not an I/O system).
+    FieldInstrument,
 }
 
 macro_rules! protocol_enum {
