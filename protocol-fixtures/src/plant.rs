@@ -21,6 +21,7 @@ use crate::{
         RdiBehaviour, UnitIdPolicy,
     },
     opcua::{self, OpcuaBehaviour, OpcuaServer, OpcuaServerConfig, UaApplication, UaEndpoint},
+    profinet::{self, ProfinetDevice, ProfinetDeviceConfig},
     recorder::{Framing, Recorder},
     s7::{
         self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, TsapRefusal,
@@ -66,6 +67,8 @@ pub struct DeviceSpec {
     pub knx: Option<(u16, KnxDeviceConfig)>,
     /// A TwinCAT system answering ADS discovery on this UDP port.
     pub ads: Option<(u16, AdsDeviceConfig)>,
+    /// A PROFINET device's endpoint mapper on this UDP port.
+    pub profinet: Option<(u16, ProfinetDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -84,6 +87,7 @@ impl DeviceSpec {
             "fox" => self.fox.is_some(),
             "knx" => self.knx.is_some(),
             "ads" => self.ads.is_some(),
+            "profinet" => self.profinet.is_some(),
             _ => false,
         }
     }
@@ -106,6 +110,7 @@ impl DeviceSpec {
             fins: None,
             knx: None,
             ads: None,
+            profinet: None,
         }
     }
 
@@ -186,6 +191,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a PROFINET device's endpoint mapper.
+    #[must_use]
+    pub fn with_profinet(mut self, port: u16, config: ProfinetDeviceConfig) -> Self {
+        self.profinet = Some((port, config));
+        self
+    }
+
     /// Adds an OPC UA server.
     #[must_use]
     pub fn with_opcua(mut self, port: u16, config: OpcuaServerConfig) -> Self {
@@ -237,11 +249,13 @@ pub struct PlantPorts {
     pub knx: u16,
     /// Beckhoff ADS discovery port, UDP.
     pub ads: u16,
+    /// PROFINET CM (endpoint mapper) port, UDP.
+    pub profinet: u16,
 }
 
 impl Default for PlantPorts {
-    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911 and 48899 (ADS),
-    /// and 5007, MELSEC's common one.
+    /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911, 48899 (ADS) and
+    /// 34964 (PROFINET CM), and 5007, MELSEC's common one.
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -255,6 +269,7 @@ impl Default for PlantPorts {
             melsec: melsec::PORT,
             knx: knx::PORT,
             ads: ads::PORT,
+            profinet: profinet::PORT,
         }
     }
 }
@@ -262,7 +277,7 @@ impl Default for PlantPorts {
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
     /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007,
-    /// KNXnet/IP 3671, ADS 48899.
+    /// KNXnet/IP 3671, ADS 48899, PROFINET 34964.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -275,6 +290,7 @@ impl PlantPorts {
         melsec: 5007,
         knx: 3671,
         ads: 48899,
+        profinet: 34964,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -313,6 +329,7 @@ impl PlantPorts {
             melsec: first + 8 * step,
             knx: first + 9 * step,
             ads: first + 10 * step,
+            profinet: first + 12 * step,
         }
     }
 
@@ -332,6 +349,7 @@ impl PlantPorts {
             melsec,
             knx,
             ads,
+            profinet,
         } = *self;
         [
             ("modbus", modbus),
@@ -345,6 +363,7 @@ impl PlantPorts {
             ("melsec", melsec),
             ("knx", knx),
             ("ads", ads),
+            ("profinet", profinet),
         ]
         .into_iter()
     }
@@ -373,6 +392,7 @@ impl PlantPorts {
             melsec,
             knx,
             ads,
+            profinet,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -386,6 +406,7 @@ impl PlantPorts {
             "melsec" => melsec,
             "knx" => knx,
             "ads" => ads,
+            "profinet" => profinet,
             _ => return false,
         };
         *slot = port;
@@ -613,6 +634,19 @@ impl PlantSpec {
     /// | .112 | `plc-cx5130-bsd` | 5.80.12.112.1.1 | CX-50C070 | 3.1.4026 | TwinCAT/BSD 13.2, 8 undecoded bytes | fingerprint |
     /// | .113 | `plc-cx9000-tc2` | 5.12.34.113.1.1 | CX_0A1B2C | 2.11.2305 | Windows CE 6.0 | none (TwinCAT 2) |
     /// | .114 | `ipc-extra-tags` | 192.168.10.114.1.1 | ENG-PC-7 | 3.1.4022 | Windows NT 6.1.7601 "Service Pack 1" | unknown tag 0x0a (4 bytes) |
+    ///
+    /// PROFINET IO devices (see [`crate::profinet`]), every one on UDP `ports.profinet`,
+    /// answering the endpoint mapper's `ept_lookup` with one entry whose annotation is
+    /// printed `%-25s %-20s %5u %c%3u%3u%3u` (vendor 0x002A and device ids simulated):
+    ///
+    /// | host | name | device type | order number | HW | SW | other |
+    /// |------|------|-------------|--------------|----|----|-------|
+    /// | .130 | `plc-s7-1500-pn` | S7-1500 | 6ES7 516-3AN01-0AB0 | 3 | V2.9.2 | PNIO object, vendor 0x002A, device 0x010E |
+    /// | .131 | `io-et200sp-pn` | ET 200SP | 6ES7 155-6AU01-0BN0 | 1 | V4.2.1 | PNIO object, vendor 0x002A, device 0x0313 |
+    /// | .132 | `sw-scalance-x208` | SCALANCE X-200 | 6GK5 208-0BA00-2AA3 | 6 | V5.2.5 | nil object |
+    /// | .133 | `pnet-sample-app` | P-Net Sample App | 12345 Abcdefghijk | 1 | R0.2.0 | nil object (p-net's first entry) |
+    /// | .134 | `drive-g120-be` | SINAMICS G120 | 6SL3246-0BA22-1FA0 | 2 | V4.7.10 | big-endian, vendor 0x002A, device 0x0504 |
+    /// | .135 | `plc-pn-fault` | (never sent) | | | | every lookup gets a fault `nca_s_unk_if` |
     ///
     /// Omron PLCs speaking FINS (see [`crate::fins`]), every one on `ports.fins` (UDP and TCP
     /// share it); model and version are space padded to 20 bytes as real CPUs send them; the
@@ -843,6 +877,38 @@ impl PlantSpec {
                     AdsOs::Windows(6, 1, 7601, "Service Pack 1".to_owned()),
                 )
                 .with_tag(0x0a, &[1, 0, 0, 0]),
+            ),
+        ]);
+        let port = ports.profinet;
+        let pn = ProfinetDeviceConfig::new;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 130), "plc-s7-1500-pn").with_profinet(
+                port,
+                pn("S7-1500", "6ES7 516-3AN01-0AB0", 3, ('V', 2, 9, 2)).with_object(0x002a, 0x010e),
+            ),
+            DeviceSpec::new(host(base, 131), "io-et200sp-pn").with_profinet(
+                port,
+                pn("ET 200SP", "6ES7 155-6AU01-0BN0", 1, ('V', 4, 2, 1))
+                    .with_object(0x002a, 0x0313),
+            ),
+            DeviceSpec::new(host(base, 132), "sw-scalance-x208").with_profinet(
+                port,
+                pn("SCALANCE X-200", "6GK5 208-0BA00-2AA3", 6, ('V', 5, 2, 5)),
+            ),
+            DeviceSpec::new(host(base, 133), "pnet-sample-app").with_profinet(
+                port,
+                pn("P-Net Sample App", "12345 Abcdefghijk", 1, ('R', 0, 2, 0)),
+            ),
+            DeviceSpec::new(host(base, 134), "drive-g120-be").with_profinet(
+                port,
+                pn("SINAMICS G120", "6SL3246-0BA22-1FA0", 2, ('V', 4, 7, 10))
+                    .with_object(0x002a, 0x0504)
+                    .big_endian(),
+            ),
+            DeviceSpec::new(host(base, 135), "plc-pn-fault").with_profinet(
+                port,
+                pn("S7-1500", "6ES7 511-1AK02-0AB0", 1, ('V', 2, 8, 3))
+                    .with_fault(profinet::NCA_S_UNK_IF),
             ),
         ]);
         let port = ports.fins;
@@ -1659,6 +1725,8 @@ pub struct PlantDevice {
     pub knx: Option<SocketAddr>,
     /// Where the TwinCAT system answers ADS discovery (UDP), if there is one.
     pub ads: Option<SocketAddr>,
+    /// Where the PROFINET device's endpoint mapper answers (UDP), if there is one.
+    pub profinet: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1680,6 +1748,7 @@ impl PlantDevice {
             (self.melsec.is_some(), "melsec"),
             (self.knx.is_some(), "knx"),
             (self.ads.is_some(), "ads"),
+            (self.profinet.is_some(), "profinet"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1798,6 +1867,14 @@ impl Plant {
                 ads = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut profinet = None;
+            if let Some((port, config)) = &spec.profinet {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = ProfinetDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                profinet = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut opcua = None;
             if let Some((port, config)) = &spec.opcua {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -1839,6 +1916,7 @@ impl Plant {
                 melsec,
                 knx,
                 ads,
+                profinet,
                 hostile,
                 handles,
             });

@@ -24,6 +24,7 @@ use scanner_core::protocols::fins::{FinsConfig, FinsTransport, MAX_REPLY_LEN as 
 use scanner_core::protocols::fox::{MAX_REPLY_LEN as FOX_CAP, MAX_TUPLES as FOX_MAX_TUPLES};
 use scanner_core::protocols::knx::MAX_REPLY_LEN as KNX_CAP;
 use scanner_core::protocols::melsec::MAX_REPLY_LEN as MELSEC_CAP;
+use scanner_core::protocols::profinet::MAX_REPLY_LEN as PROFINET_CAP;
 use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
 use scanner_core::record::{ServiceDetails, Transport};
 use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
@@ -249,6 +250,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const OPCUA: (Protocol, Transport) = (Protocol::Opcua, Transport::Tcp);
     const KNX: (Protocol, Transport) = (Protocol::Knx, Transport::Udp);
     const ADS: (Protocol, Transport) = (Protocol::Ads, Transport::Udp);
+    const PN: (Protocol, Transport) = (Protocol::Profinet, Transport::Udp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -476,6 +478,22 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("ads-reply-from-other-port", vec![(ADS, &[Timeout])]),
         ("ads-reply-from-other-address", vec![(ADS, &[Timeout])]),
         ("ads-flood", vec![(ADS, &[Proto, Timeout])]),
+        ("profinet-silent", vec![(PN, &[Timeout])]),
+        // Half the reply: the annotation runs past the end.
+        ("profinet-truncated-datagram", vec![(PN, &[Proto])]),
+        ("profinet-huge-entry-count", vec![(PN, &[Proto])]),
+        ("profinet-wrong-activity", vec![(PN, &[Timeout])]),
+        // A reject for the right activity: the device speaks DCE/RPC and refused.
+        ("profinet-reject", vec![(PN, &[AppErr])]),
+        ("profinet-garbage", vec![(PN, garbage)]),
+        ("profinet-oversized-datagram", vec![(PN, &[Proto])]),
+        ("profinet-reply-from-other-port", vec![(PN, &[Timeout])]),
+        ("profinet-flood", vec![(PN, &[Proto, Timeout])]),
+        // More fragments announced: not reassembled, a protocol error.
+        ("profinet-fragment", vec![(PN, &[Proto])]),
+        ("profinet-wrong-sequence", vec![(PN, &[Timeout])]),
+        // 64 letters: read by the columns, with warnings.
+        ("profinet-unpadded-annotation", vec![(PN, &[Ok_])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],
@@ -795,6 +813,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("bacnet-oversized-datagram", BACNET_CAP),
         ("melsec-oversized-datagram", MELSEC_CAP),
         ("ads-oversized-datagram", ADS_CAP),
+        ("profinet-oversized-datagram", PROFINET_CAP),
         ("fins-oversized-datagram", FINS_CAP),
         ("knx-oversized-datagram", KNX_CAP),
     ] {

@@ -20,7 +20,11 @@
 //!    FindServers (422) and CloseSecureChannel (452). No KNXnet/IP service but
 //!    DESCRIPTION_REQUEST (0x0203) with one IPv4 UDP HPAI 0.0.0.0:0 (Wireshark's `kip`
 //!    dissector, fields `knxip.*`); a CONNECT_REQUEST and a TUNNELLING_REQUEST are the
-//!    negative controls.
+//!    negative controls. No PROFINET CM datagram but a DCE/RPC connectionless request
+//!    (`dcerpc` dissector, found by its UDP heuristic) to the endpoint mapper
+//!    (e1af8308-...) operation 2 whose `epm` body asks inquiry type 0 for the PNIO device
+//!    interface (dea00001-...), no fragment; a PNIO Connect (interface dea00001-...,
+//!    operation 0) and an `ept_insert` (operation 0) are the negative controls.
 //!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
@@ -379,6 +383,27 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|(frame, _)| frame.protocol == "ads")
         .collect();
     assert_eq!(flagged.len(), 2, "{flagged:?}");
+    // PROFINET: the endpoint mapper's lookup only, over UDP.
+    let profinet: BTreeSet<(&str, &Request)> = seen
+        .iter()
+        .filter(|(_, r)| matches!(r, Request::ProfinetLookup))
+        .map(|(t, r)| (t.as_str(), r))
+        .collect();
+    assert_eq!(
+        profinet,
+        BTreeSet::from([("udp", &Request::ProfinetLookup)])
+    );
+    // Its negative control: a PNIO Connect and an ept_insert, sent by this test to the
+    // simulated S7-1500 (which rejects both), are flagged.
+    plant.recorder().clear();
+    let _ = profinet_controls(host(base, 130), ports.profinet).await;
+    let flagged: Vec<_> = plant
+        .recorder()
+        .violations()
+        .into_iter()
+        .filter(|(frame, _)| frame.protocol == "profinet")
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
     // FINS: the node address request, and Controller Data Read over UDP to node 0 from
     // node 99 and over TCP between the nodes the PLCs assigned (239) and their own.
     let fins: BTreeSet<(&str, FinsRequest)> = seen
@@ -497,6 +522,54 @@ async fn ads_controls(ip: Ipv4Addr, port: u16) {
         udp.send_to(&request, (ip, port)).await.unwrap();
         let _ = tokio::time::timeout(Duration::from_millis(300), udp.recv(&mut reply)).await;
     }
+}
+
+/// A DCE/RPC connectionless request to `interface` (little-endian UUID bytes) operation
+/// `opnum` carrying `body`, written here by hand.
+fn dcerpc_request(interface: [u8; 16], opnum: u16, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![4, 0, 0x20, 0, 0x10, 0, 0, 0];
+    out.extend_from_slice(&[0; 16]);
+    out.extend_from_slice(&interface);
+    out.extend_from_slice(&[0xa5; 16]);
+    out.extend_from_slice(&[0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&opnum.to_le_bytes());
+    out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+    out.extend_from_slice(&u16::try_from(body.len()).unwrap().to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A PNIO Connect (interface dea00001-..., operation 0, an empty NDR header and no
+/// blocks) and an ept_insert (endpoint mapper operation 0) to `ip`'s CM port, each from
+/// its own socket and waited on briefly (the fixture rejects both). Returns the source
+/// ports.
+async fn profinet_controls(ip: Ipv4Addr, port: u16) -> Vec<u16> {
+    const EPM: [u8; 16] = [
+        0x08, 0x83, 0xaf, 0xe1, 0x1f, 0x5d, 0xc9, 0x11, 0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0,
+        0xfa,
+    ];
+    const PNIO: [u8; 16] = [
+        0x01, 0x00, 0xa0, 0xde, 0x97, 0x6c, 0xd1, 0x11, 0x82, 0x71, 0x00, 0xa0, 0x24, 0x42, 0xdf,
+        0x7d,
+    ];
+    let mut connect_body = Vec::new();
+    for v in [1500u32, 0, 1500, 0, 0] {
+        connect_body.extend_from_slice(&v.to_le_bytes());
+    }
+    let insert_body = [0u8; 8];
+    let mut sources = Vec::new();
+    let mut reply = [0u8; 512];
+    for request in [
+        dcerpc_request(PNIO, 0, &connect_body),
+        dcerpc_request(EPM, 0, &insert_body),
+    ] {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sources.push(udp.local_addr().unwrap().port());
+        udp.send_to(&request, (ip, port)).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(300), udp.recv(&mut reply)).await;
+    }
+    sources
 }
 
 // ---------------------------------------------------------------------------
@@ -643,13 +716,20 @@ struct Dissected {
     knx_host_protocols: Vec<u8>,
     knx_addresses: Vec<String>,
     knx_ports: Vec<u16>,
+    dcerpc_types: Vec<u8>,
+    dcerpc_interfaces: Vec<String>,
+    dcerpc_opnums: Vec<u16>,
+    dcerpc_flags1: Vec<u8>,
+    epm_inquiry_types: Vec<u32>,
+    epm_interfaces: Vec<String>,
+    epm_max_entries: Vec<u32>,
 }
 
 /// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
 /// `fox-info` sends the same bytes).
 const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
 
-const FIELDS: [&str; 45] = [
+const FIELDS: [&str; 52] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -695,6 +775,13 @@ const FIELDS: [&str; 45] = [
     "knxip.hostprotocol",
     "knxip.ipaddr",
     "knxip.port",
+    "dcerpc.pkt_type",
+    "dcerpc.dg_if_id",
+    "dcerpc.opnum",
+    "dcerpc.dg_flags1",
+    "epm.inq_type",
+    "epm.if_id",
+    "epm.max_ents",
 ];
 
 fn number(text: &str) -> u64 {
@@ -810,6 +897,13 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 knx_host_protocols: numbers(f[42]),
                 knx_addresses: strings(f[43]),
                 knx_ports: numbers(f[44]),
+                dcerpc_types: numbers(f[45]),
+                dcerpc_interfaces: strings(f[46]),
+                dcerpc_opnums: numbers(f[47]),
+                dcerpc_flags1: numbers(f[48]),
+                epm_inquiry_types: numbers(f[49]),
+                epm_interfaces: strings(f[50]),
+                epm_max_entries: numbers(f[51]),
             }
         })
         .collect()
@@ -836,6 +930,8 @@ enum Seen {
     Opcua(&'static str, u32),
     /// The KNXnet/IP DESCRIPTION_REQUEST with the route-back HPAI.
     KnxDescription,
+    /// The PROFINET CM endpoint mapper's ept_lookup of the PNIO device interface.
+    ProfinetLookup,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -959,6 +1055,26 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
         } else {
             Err(format!(
                 "frame {n}: KNXnet/IP request outside the allowlist: {p:?}"
+            ))
+        };
+    }
+    if p.udp_port == Some(ports.profinet) {
+        // One connectionless request (type 0), not a fragment, to the endpoint mapper,
+        // operation 2 (ept_lookup), inquiry type 0 for the PNIO device interface.
+        const EPM: &str = "e1af8308-5d1f-11c9-91a4-08002b14a0fa";
+        const PNIO: &str = "dea00001-6c97-11d1-8271-00a02442df7d";
+        return if p.dcerpc_types[..] == [0]
+            && p.dcerpc_interfaces[..] == [EPM]
+            && p.dcerpc_opnums[..] == [2]
+            && matches!(p.dcerpc_flags1[..], [f] if f & 0x04 == 0)
+            && p.epm_inquiry_types[..] == [0]
+            && p.epm_interfaces[..] == [PNIO]
+            && matches!(p.epm_max_entries[..], [1..=16])
+        {
+            Ok(Seen::ProfinetLookup)
+        } else {
+            Err(format!(
+                "frame {n}: PROFINET CM request outside the allowlist: {p:?}"
             ))
         };
     }
@@ -1144,6 +1260,8 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
             .await
             .unwrap();
     }
+    // PROFINET: a PNIO Connect and an ept_insert to the S7-1500 (rejected).
+    sources.extend(profinet_controls(host(base, 130), ports.profinet).await);
     sources
 }
 
@@ -1230,8 +1348,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {} or udp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx
+         or port {} or tcp port {} or tcp port {} or udp port {} or udp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx,
+        ports.profinet
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1259,6 +1378,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                         || d == ports.bacnet
                         || d == ports.fins
                         || d == ports.knx
+                        || d == ports.profinet
                 })
         })
         .collect();
@@ -1323,6 +1443,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Opcua("MSG", 428),
             Seen::Opcua("CLO", 452),
             Seen::KnxDescription,
+            Seen::ProfinetLookup,
         ])
     );
     plant.shutdown().await;

@@ -11,6 +11,7 @@ mod knx;
 mod melsec;
 mod modbus;
 mod opcua;
+mod profinet;
 mod s7;
 mod snmp;
 
@@ -55,6 +56,8 @@ pub struct ProbeArgs {
     pub knx: knx::KnxArgs,
     #[command(flatten)]
     pub ads: ads::AdsArgs,
+    #[command(flatten)]
+    pub profinet: profinet::ProfinetArgs,
 }
 
 impl ProbeArgs {
@@ -75,6 +78,7 @@ impl ProbeArgs {
                 Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
                 Protocol::Knx => self.knx.apply(&mut configs.knx),
                 Protocol::Ads => self.ads.apply(&mut configs.ads),
+                Protocol::Profinet => self.profinet.apply(&mut configs.profinet),
             }
         }
     }
@@ -95,6 +99,7 @@ impl ProbeArgs {
                 Protocol::Opcua => self.opcua.settings(),
                 Protocol::Knx => self.knx.settings(),
                 Protocol::Ads => self.ads.settings(),
+                Protocol::Profinet => self.profinet.settings(),
             })
             .collect()
     }

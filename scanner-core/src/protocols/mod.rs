@@ -28,6 +28,7 @@ pub mod melsec;
 pub mod modbus;
 pub mod opcua;
 pub mod probe;
+pub mod profinet;
 pub mod s7;
 pub mod snmp;
 pub mod wire;
@@ -72,6 +73,8 @@ macro_rules! registry {
             Knx => knx("knx", KnxConfig, KnxDetails),
             /// Beckhoff ADS discovery (UDP 48899): the Identify request only.
             Ads => ads("ads", AdsConfig, AdsDetails),
+            /// PROFINET CM endpoint-mapper lookup (UDP 34964): the device's annotation.
+            Profinet => profinet("profinet", ProfinetConfig, ProfinetDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).

@@ -13,7 +13,7 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct VendorId {
     /// The id space: `odva` (CIP vendor ids), `iana-pen` (IANA private enterprise
-    /// numbers) or `bacnet` (ASHRAE BACnet vendor ids).
+    /// numbers), `bacnet` (ASHRAE BACnet vendor ids) or `profinet` (PI vendor ids).
     pub space: VendorIdSpace,
     /// The number in that space.
     pub id: u32,
@@ -29,6 +29,8 @@ pub enum VendorIdSpace {
     IanaPen,
     /// BACnet vendor identifiers, assigned by ASHRAE (Device object vendor-identifier, I-Am).
     Bacnet,
+    /// PROFINET vendor ids (VendorID), assigned by PROFIBUS & PROFINET International.
+    Profinet,
 }
 
 /// Device roles the record can state.
