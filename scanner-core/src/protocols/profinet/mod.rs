@@ -14,6 +14,7 @@
 //! to the device's port.
 
 pub mod codec;
+pub mod dcp;
 pub mod details;
 mod probe;
 
