@@ -35,6 +35,7 @@ max_len() {
         knx_reply) echo 2100 ;;
         ads_reply) echo 2100 ;;
         hart_reply) echo 1100 ;;
+        profinet_reply) echo 1600 ;;
         opcua_reply) echo 20000 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;

@@ -18,6 +18,7 @@
 //! | `"knx"` | exactly the 14-byte KNXnet/IP DESCRIPTION_REQUEST: header length 6, version 0x10, service 0x0203, total length 14, then one HPAI of length 8, host protocol 0x01 (IPv4 UDP), address 0.0.0.0 and port 0 (route back: the answer goes only to the sender); no SEARCH_REQUEST, CONNECT_REQUEST, tunnelling, routing or device management service | KNX Standard 03.08.02 (Core) §7.7.1, Wireshark's `knxip` dissector |
 //! | `"ads"` | exactly one 24-byte ADS discovery Identify: magic `03 66 14 71`, any invoke id, service 1, any sender AMS NetId and port, tag count 0 and no tags (AddRoute, service 6, with its user name and password tags, and every other service refused) | ads-rs `udp` module; TwinCAT's broadcast search as nmap's twincat-scan sends it |
 //! | `"hart"` | a HART-IP request (version 1, message type 0, status 0, a true byte count): Session Initiate as a secondary host (master type 0, a 4-byte inactivity timer, nothing more), Session Close (no body), or a token-passing PDU holding one HART frame from a secondary host with a correct check byte and nothing after it: command 0 (Read Unique Identifier) in a short frame to polling address 0, or in a long frame (5-byte unique address) command 20 (Read Long Tag) or 74 (Read I/O System Capabilities) without data, or 84 (Read Sub-Device Identity Summary) with a 2-byte index. Every write, reset, command 77 (pass a command to a sub-device), device-specific command, Keep Alive and primary-host session is refused | Wireshark's `packet-hartip.c`; HART universal and common practice command layouts |
+//! | `"profinet"` | exactly one 156-byte DCE/RPC connectionless request (version 4, packet type 0, no fragment bit, little-endian data representation, no authentication, fragment 0 of 76 bytes) to the endpoint mapper (interface e1af8308-5d1f-11c9-91a4-08002b14a0fa version 3) operation 2 `ept_lookup`, with a nil object UUID and any activity and sequence; body: inquiry type 0, a nil object, the PNIO device interface dea00001-6c97-11d1-8271-00a02442df7d version 1.0, version option 1, a null entry handle and 1-16 entries (the PNIO interface's Connect, Release, Read, Write and Control, the endpoint mapper's insert and delete, pings and every other call refused) | Wireshark's `dcerpc` and `epm` dissectors; nmap 7.95 profinet-cm-lookup |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -61,9 +62,12 @@ pub const KNX: &str = crate::knx::PROTOCOL;
 /// Label of HART-IP messages (TCP 5094).
 pub const HART: &str = crate::hart::PROTOCOL;
 
+/// Label of PROFINET CM (DCE/RPC over UDP 34964) datagrams.
+pub const PROFINET: &str = crate::profinet::PROTOCOL;
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 12] = [
-    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART,
+pub const PROTOCOLS: [&str; 13] = [
+    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -135,6 +139,8 @@ pub enum Request {
         /// HART command of a token-passing PDU.
         command: Option<u8>,
     },
+    /// PROFINET CM: the endpoint mapper's `ept_lookup` for the PNIO device interface.
+    ProfinetLookup,
 }
 
 /// An Omron FINS request, decoded by hand.
@@ -194,7 +200,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -213,6 +219,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         KNX => knx(bytes),
         ADS => ads(bytes),
         HART => hart(bytes),
+        PROFINET => profinet(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -436,6 +443,94 @@ fn hart_frame(frame: &[u8]) -> Verdict<u8> {
         ));
     }
     Ok(command)
+}
+
+/// The endpoint mapper interface UUID, as a little-endian request writes it.
+const EPM_LE: [u8; 16] = [
+    0x08, 0x83, 0xaf, 0xe1, 0x1f, 0x5d, 0xc9, 0x11, 0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0, 0xfa,
+];
+/// The PNIO device interface UUID, as a little-endian request writes it.
+const PNIO_DEVICE_LE: [u8; 16] = [
+    0x01, 0x00, 0xa0, 0xde, 0x97, 0x6c, 0xd1, 0x11, 0x82, 0x71, 0x00, 0xa0, 0x24, 0x42, 0xdf, 0x7d,
+];
+
+/// A 156-byte connectionless `ept_lookup` of the PNIO device interface, nothing else.
+fn profinet(bytes: &[u8]) -> Verdict<Request> {
+    let Ok(d) = <&[u8; 156]>::try_from(bytes) else {
+        return Err(format!(
+            "{} bytes: an ept_lookup request is exactly 156 (80 header + 76 body)",
+            bytes.len()
+        ));
+    };
+    let le32 = |at: usize| u32::from_le_bytes([d[at], d[at + 1], d[at + 2], d[at + 3]]);
+    let le16 = |at: usize| u16::from_le_bytes([d[at], d[at + 1]]);
+    if d[0] != 4 {
+        return Err(format!("RPC version {}, not 4 (connectionless)", d[0]));
+    }
+    if d[1] != 0 {
+        return Err(format!("packet type {} is not a request (0)", d[1]));
+    }
+    if d[2] & 0x04 != 0 {
+        return Err("fragment bit set: a lookup fits one datagram".into());
+    }
+    if d[4] != 0x10 {
+        return Err(format!(
+            "data representation {:#04x}: only little-endian ASCII (0x10) is read here",
+            d[4]
+        ));
+    }
+    if d[8..24] != [0; 16] {
+        return Err("object UUID is not nil (a PNIO object addresses an AR)".into());
+    }
+    if d[24..40] != EPM_LE {
+        let what = if d[24..40] == PNIO_DEVICE_LE {
+            " (the PNIO device interface: Connect, Release, Read, Write, Control)"
+        } else {
+            ""
+        };
+        return Err(format!("interface is not the endpoint mapper{what}"));
+    }
+    if le32(60) != 3 {
+        return Err(format!("interface version {}, not 3", le32(60)));
+    }
+    let opnum = le16(68);
+    if opnum != 2 {
+        let name = match opnum {
+            0 => " (ept_insert)",
+            1 => " (ept_delete)",
+            _ => "",
+        };
+        return Err(format!("operation {opnum}{name} is not ept_lookup (2)"));
+    }
+    if le16(74) != 76 || le16(76) != 0 || d[78] != 0 {
+        return Err(format!(
+            "fragment length {} number {} authentication {}: not one 76-byte unauthenticated fragment",
+            le16(74),
+            le16(76),
+            d[78]
+        ));
+    }
+    let body = &d[80..];
+    let b32 = |at: usize| le32(80 + at);
+    if b32(0) != 0 {
+        return Err(format!("inquiry type {}, not 0 (all entries)", b32(0)));
+    }
+    if body[8..24] != [0; 16] {
+        return Err("lookup object is not nil".into());
+    }
+    if b32(24) == 0 || body[28..44] != PNIO_DEVICE_LE || b32(44) != 1 {
+        return Err("lookup interface is not the PNIO device interface version 1.0".into());
+    }
+    if b32(48) != 1 {
+        return Err(format!("version option {}, not 1 (all)", b32(48)));
+    }
+    if body[52..72] != [0; 20] {
+        return Err("entry handle is not null".into());
+    }
+    if !(1..=16).contains(&b32(72)) {
+        return Err(format!("maximum entries {}, not 1-16", b32(72)));
+    }
+    Ok(Request::ProfinetLookup)
 }
 
 fn big_endian_length(high: u8, low: u8) -> usize {
@@ -1874,6 +1969,7 @@ mod tests {
                 HART,
                 hart_message(3, &hart_frame_bytes(0x82, &HART_ADDRESS, 84, &[0, 1])),
             ),
+            (PROFINET, pn_lookup()),
             (FINS, fins_frame(0, 0x63, &CONTROLLER_DATA_READ)),
             (FINS, fins_tcp(0, &[0, 0, 0, 0])),
             (
@@ -2137,6 +2233,69 @@ mod tests {
         bad_magic[3] = 0x72;
         refused(ADS, &bad_magic);
         refused(ADS, &ads_datagram(1, &[])[..23]);
+    }
+
+    // ---- PROFINET
+
+    /// nmap 7.95 profinet-cm-lookup.nse's request, as the fixture writes it.
+    fn pn_lookup() -> Vec<u8> {
+        crate::profinet::nmap_lookup()
+    }
+
+    #[test]
+    fn profinet_lookup_is_accepted() {
+        assert_eq!(pn_lookup().len(), 156);
+        assert_eq!(accepted(PROFINET, &pn_lookup()), Request::ProfinetLookup);
+    }
+
+    #[test]
+    fn profinet_near_misses_are_refused() {
+        // The PNIO device interface's calls (0 Connect, 1 Release, 2 Read, 3 Write,
+        // 4 Control, 5 ReadImplicit): refused for the interface, and named.
+        for opnum in 0..=5u8 {
+            let mut call = pn_lookup();
+            call[24..40].copy_from_slice(&PNIO_DEVICE_LE);
+            call[68] = opnum;
+            let reason = refused(PROFINET, &call).reason;
+            assert!(reason.contains("PNIO device interface"), "{reason}");
+        }
+        // Endpoint mapper insert and delete, and other operations.
+        for opnum in [0u8, 1, 3, 4, 5, 6] {
+            let mut op = pn_lookup();
+            op[68] = opnum;
+            refused(PROFINET, &op);
+        }
+        // Ping (1), a response (2), a fragment, big-endian, an object naming a device.
+        for (at, value) in [
+            (1usize, 1u8),
+            (1, 2),
+            (2, 0x24),
+            (4, 0x00),
+            (0, 5),
+            (8, 0xde),
+        ] {
+            let mut bent = pn_lookup();
+            bent[at] = value;
+            refused(PROFINET, &bent);
+        }
+        // Lying fragment length, authentication, other inquiry types, a handle that
+        // continues an enumeration, no or many entries, a longer datagram.
+        for (at, value) in [
+            (74usize, 0x4d),
+            (78, 1),
+            (80, 1),
+            (80 + 52, 1),
+            (80 + 72, 0),
+            (80 + 72, 17),
+        ] {
+            let mut bent = pn_lookup();
+            bent[at] = value;
+            refused(PROFINET, &bent);
+        }
+        let mut longer = pn_lookup();
+        longer.extend_from_slice(&[0; 4]);
+        refused(PROFINET, &longer);
+        refused(PROFINET, &pn_lookup()[..155]);
     }
 
     // ---- MELSEC

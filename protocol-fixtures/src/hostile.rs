@@ -46,6 +46,7 @@ use crate::{
     modbus::{ModbusDeviceConfig, ModbusQuirk},
     opcua::{self, OpcuaBehaviour, OpcuaServerConfig},
     plant::{DeviceSpec, PlantPorts, PlantSpec},
+    profinet::{self, ProfinetDeviceConfig},
     recorder::{Framing, Recorder, RecordingStream, Transport},
     s7::{self, S7DeviceConfig, Tpdu},
 };
@@ -111,6 +112,8 @@ pub enum HostileProtocol {
     Ads,
     /// HART-IP (TCP only).
     Hart,
+    /// PROFINET CM endpoint mapper (UDP only).
+    Profinet,
 }
 
 impl HostileProtocol {
@@ -129,6 +132,7 @@ impl HostileProtocol {
             HostileProtocol::Knx => knx::PROTOCOL,
             HostileProtocol::Ads => ads::PROTOCOL,
             HostileProtocol::Hart => hart::PROTOCOL,
+            HostileProtocol::Profinet => profinet::PROTOCOL,
         }
     }
 
@@ -139,7 +143,8 @@ impl HostileProtocol {
             HostileProtocol::Snmp
             | HostileProtocol::Bacnet
             | HostileProtocol::Knx
-            | HostileProtocol::Ads => Framing::Raw,
+            | HostileProtocol::Ads
+            | HostileProtocol::Profinet => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
             HostileProtocol::Melsec => Framing::Melsec3e,
             HostileProtocol::Fins => Framing::FinsTcp,
@@ -156,7 +161,8 @@ impl HostileProtocol {
             HostileProtocol::Snmp
             | HostileProtocol::Bacnet
             | HostileProtocol::Knx
-            | HostileProtocol::Ads => transport == Transport::Udp,
+            | HostileProtocol::Ads
+            | HostileProtocol::Profinet => transport == Transport::Udp,
             HostileProtocol::S7
             | HostileProtocol::Fox
             | HostileProtocol::Opcua
@@ -1063,7 +1069,8 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
         HostileProtocol::Snmp
         | HostileProtocol::Bacnet
         | HostileProtocol::Knx
-        | HostileProtocol::Ads => pending.len(),
+        | HostileProtocol::Ads
+        | HostileProtocol::Profinet => pending.len(),
     };
     if len == 0 || pending.len() < len {
         return None;
@@ -1227,6 +1234,7 @@ fn craft(
         HostileProtocol::Knx => knx_reply(shape, request),
         HostileProtocol::Ads => ads_reply(shape, request),
         HostileProtocol::Hart => hart_reply(shape, request),
+        HostileProtocol::Profinet => profinet_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -2042,6 +2050,39 @@ fn fins_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// PROFINET: every lookup answered by a device whose annotation names it hostile, bent.
+
+fn profinet_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let config = ProfinetDeviceConfig::new("HOSTILE-PN", "6ES7 000-0HO00-0AB0", 1, ('V', 6, 6, 6))
+        .with_object(0x002a, 0x0666);
+    let mut reply = config.reply(request)?;
+    match shape {
+        // Entry count and the array's actual count 0xFFFFFFFF (body offsets 20 and 32).
+        Shape::HugeLength => {
+            reply[100..104].copy_from_slice(&u32::MAX.to_le_bytes());
+            reply[112..116].copy_from_slice(&u32::MAX.to_le_bytes());
+        }
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xee; 16]),
+        // The activity UUID's time-low (the correlation) plus one.
+        Shape::WrongCorrelation => {
+            let low = u32::from_le_bytes(*reply[40..44].first_chunk()?);
+            reply[40..44].copy_from_slice(&low.wrapping_add(1).to_le_bytes());
+        }
+        // A reject (packet type 6) nca_s_op_rng_error for the right activity.
+        Shape::WrongKind => {
+            reply = profinet::datagram_of(
+                6,
+                &profinet::parse_request(request)?,
+                true,
+                &profinet::NCA_S_OP_RNG_ERROR.to_le_bytes(),
+            );
+        }
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, 0),
+        _ => {}
+    }
+    Some(reply)
+}
+
 // ADS: every Identify answered by a TwinCAT system that names itself hostile, bent.
 
 fn ads_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
@@ -2347,6 +2388,7 @@ impl PlantSpec {
     /// | .160-.175 | Fox | TCP | silent, slow drip, endless stream (whole messages answering another request), close mid-reply, reset after connect, object length 999999999, more than declared, reply to another request (`fox r 0 7 station nav`), wrong kind (`fox welcome`), garbage, echo, never ends (tuples forever, no `};;`), huge line ([`FOX_HUGE_LINE`] bytes), thousands of keys ([`FOX_MANY_KEYS`]), error reply (`fox e`), stall mid-reply ([`MID_REPLY_STALL`]) |
     /// | .120-.133 | OPC UA | TCP | silent, slow drip, endless stream (ACKs, then replies with another request id), close mid-reply, reset after connect, message size 0xFFFFFFFF, more than declared, wrong request id, wrong kind (an ACK to every request: ACK when OPN is expected), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), endpoint array count 2^31 ([`HostileBehaviour::OpcuaEndpointCount2Pow31`]), an `ERR` `Bad_TcpServerTooBusy` to the Hello (an [`crate::OpcuaServer`]) |
     /// | .200-.211 | KNXnet/IP | UDP | silent, close mid-reply (half a datagram), total length 0xFFFF, more than declared, a ROUTING_INDICATION instead of the answer, a CONNECT_RESPONSE instead of the answer, garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
+    /// | .212-.219, .49, .46-.48 | PROFINET CM | UDP | truncated datagram (half the reply), entry count 0xFFFFFFFF, wrong activity UUID, a reject `nca_s_op_rng_error`, garbage, oversized datagram, silent, reply from another port (.212-.219), flood (.49); and (.46-.48) three [`crate::ProfinetDevice`]s: a fragment with more to come (flags1 0x04), a wrong sequence number, an annotation of 64 letters (no padding, no NUL) |
     /// | .220-.231 | ADS discovery | UDP | silent, truncated datagram (half the reply), host name tag declaring 0xFFFF bytes, tag count 1 with four tags, wrong invoke id, wrong kind (an AddRoute reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
     /// | .232-.243 | HART-IP | TCP | silent (a stalled Session Initiate), slow drip, close mid-reply, byte count 0xFFFF, wrong sequence number, Session Close response to everything, garbage, echo, HART frames with a bad check byte, HART byte count 10 more than present, command 74 reporting 65535 devices, every command answered with response code 16 |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
@@ -2354,7 +2396,7 @@ impl PlantSpec {
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
         use HostileProtocol::{
-            Ads, Bacnet, Enip, Fins, Fox, Hart, Knx, Melsec, Modbus, Opcua, Snmp, S7,
+            Ads, Bacnet, Enip, Fins, Fox, Hart, Knx, Melsec, Modbus, Opcua, Profinet, Snmp, S7,
         };
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
@@ -2733,6 +2775,45 @@ impl PlantSpec {
                     .with_hostile(udp(ports.ads, behaviour)),
             );
         }
+        let pn: [(&str, HostileBehaviour); 6] = [
+            ("profinet-truncated-datagram", B::CloseMidReply(Profinet)),
+            ("profinet-huge-entry-count", B::HugeDeclaredLength(Profinet)),
+            ("profinet-wrong-activity", B::WrongCorrelation(Profinet)),
+            ("profinet-reject", B::WrongReplyKind(Profinet)),
+            ("profinet-garbage", B::Garbage(Profinet)),
+            (
+                "profinet-oversized-datagram",
+                B::OversizedDatagram(Profinet),
+            ),
+        ];
+        let pn_more: [(&str, HostileBehaviour); 3] = [
+            ("profinet-silent", B::Silent(Profinet)),
+            (
+                "profinet-reply-from-other-port",
+                B::ReplyFromOtherPort(Profinet),
+            ),
+            ("profinet-flood", B::Flood(Profinet)),
+        ];
+        let pn_hosts = (212..220).chain([49]);
+        for (at, (name, behaviour)) in pn_hosts.zip(pn.into_iter().chain(pn_more)) {
+            devices.push(
+                DeviceSpec::new(host(base, at), name).with_hostile(udp(ports.profinet, behaviour)),
+            );
+        }
+        let quirky =
+            |name: &str| ProfinetDeviceConfig::new(name, "6ES7 000-0QU00-0AB0", 1, ('V', 1, 0, 0));
+        devices.extend([
+            DeviceSpec::new(host(base, 46), "profinet-fragment")
+                .with_profinet(ports.profinet, quirky("FRAGMENT").with_flags1(0x04)),
+            DeviceSpec::new(host(base, 47), "profinet-wrong-sequence")
+                .with_profinet(ports.profinet, quirky("SEQUENCE").with_sequence_offset(1)),
+            DeviceSpec::new(host(base, 48), "profinet-unpadded-annotation").with_profinet(
+                ports.profinet,
+                quirky("UNPADDED").with_raw_annotation(
+                    b"S7-1500XXXXXXXXXXXXXXXXXX6ES7516-3AN01-0AB0XXXXXXXXXXXXXXXXXXXXX",
+                ),
+            ),
+        ]);
         let fox: [(&str, HostileBehaviour); 16] = [
             ("fox-silent", B::Silent(Fox)),
             ("fox-slow-drip", B::SlowDrip(Fox)),

@@ -3,7 +3,8 @@
 //! Siemens S7 CPUs (ISO-on-TCP), OPC UA servers (UA-TCP
 //! discovery), Omron PLCs (FINS on UDP and TCP), Niagara Fox stations, Mitsubishi MELSEC CPUs (SLMP
 //! 3E, TCP and UDP), KNXnet/IP interfaces and routers, Beckhoff
-//! TwinCAT systems (ADS discovery, UDP 48899), silent TCP ports,
+//! TwinCAT systems (ADS discovery, UDP 48899), PROFINET IO devices (the CM endpoint
+//! mapper, UDP 34964), silent TCP ports,
 //! [`hostile`] and fragile devices for every protocol, a recorder of every frame they receive,
 //! and a [`Plant`] that starts many devices on 127.x.y.z addresses from one [`PlantSpec`].
 //!
@@ -40,6 +41,7 @@ pub mod melsec;
 pub mod modbus;
 pub mod opcua;
 pub mod plant;
+pub mod profinet;
 pub mod recorder;
 pub mod s7;
 pub mod snmp;
@@ -64,6 +66,7 @@ pub use modbus::{
 };
 pub use opcua::{OpcuaBehaviour, OpcuaServer, OpcuaServerConfig, UaApplication, UaEndpoint};
 pub use plant::{DeviceSpec, Plant, PlantDevice, PlantPorts, PlantSpec};
+pub use profinet::{ProfinetDevice, ProfinetDeviceConfig};
 pub use recorder::{ConnectionStats, Framing, RecordedFrame, Recorder, RecordingStream, Transport};
 pub use s7::{S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, SzlList, TsapRefusal};
 pub use snmp::{

@@ -22,6 +22,7 @@ use crate::{
         RdiBehaviour, UnitIdPolicy,
     },
     opcua::{self, OpcuaBehaviour, OpcuaServer, OpcuaServerConfig, UaApplication, UaEndpoint},
+    profinet::{self, ProfinetDevice, ProfinetDeviceConfig},
     recorder::{Framing, Recorder},
     s7::{
         self, component_index as ci, S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, TsapRefusal,
@@ -69,6 +70,8 @@ pub struct DeviceSpec {
     pub ads: Option<(u16, AdsDeviceConfig)>,
     /// A HART-IP server (field instrument or I/O system) on this TCP port.
     pub hart: Option<(u16, HartDeviceConfig)>,
+    /// A PROFINET device's endpoint mapper on this UDP port.
+    pub profinet: Option<(u16, ProfinetDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -88,6 +91,7 @@ impl DeviceSpec {
             "knx" => self.knx.is_some(),
             "ads" => self.ads.is_some(),
             "hart" => self.hart.is_some(),
+            "profinet" => self.profinet.is_some(),
             _ => false,
         }
     }
@@ -111,6 +115,7 @@ impl DeviceSpec {
             knx: None,
             ads: None,
             hart: None,
+            profinet: None,
         }
     }
 
@@ -198,6 +203,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a PROFINET device's endpoint mapper.
+    #[must_use]
+    pub fn with_profinet(mut self, port: u16, config: ProfinetDeviceConfig) -> Self {
+        self.profinet = Some((port, config));
+        self
+    }
+
     /// Adds an OPC UA server.
     #[must_use]
     pub fn with_opcua(mut self, port: u16, config: OpcuaServerConfig) -> Self {
@@ -251,11 +263,13 @@ pub struct PlantPorts {
     pub ads: u16,
     /// HART-IP port, TCP.
     pub hart: u16,
+    /// PROFINET CM (endpoint mapper) port, UDP.
+    pub profinet: u16,
 }
 
 impl Default for PlantPorts {
     /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911, 48899 (ADS) and
-    /// 5094 (HART-IP),
+    /// 5094 (HART-IP), 34964 (PROFINET CM),
     /// and 5007, MELSEC's common one.
     fn default() -> Self {
         Self {
@@ -271,6 +285,7 @@ impl Default for PlantPorts {
             knx: knx::PORT,
             ads: ads::PORT,
             hart: hart::PORT,
+            profinet: profinet::PORT,
         }
     }
 }
@@ -278,7 +293,7 @@ impl Default for PlantPorts {
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
     /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007,
-    /// KNXnet/IP 3671, ADS 48899, HART-IP 5094.
+    /// KNXnet/IP 3671, ADS 48899, HART-IP 5094, PROFINET 34964.
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -292,6 +307,7 @@ impl PlantPorts {
         knx: 3671,
         ads: 48899,
         hart: 5094,
+        profinet: 34964,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -331,6 +347,7 @@ impl PlantPorts {
             knx: first + 9 * step,
             ads: first + 10 * step,
             hart: first + 11 * step,
+            profinet: first + 12 * step,
         }
     }
 
@@ -351,6 +368,7 @@ impl PlantPorts {
             knx,
             ads,
             hart,
+            profinet,
         } = *self;
         [
             ("modbus", modbus),
@@ -365,6 +383,7 @@ impl PlantPorts {
             ("knx", knx),
             ("ads", ads),
             ("hart", hart),
+            ("profinet", profinet),
         ]
         .into_iter()
     }
@@ -394,6 +413,7 @@ impl PlantPorts {
             knx,
             ads,
             hart,
+            profinet,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -408,6 +428,7 @@ impl PlantPorts {
             "knx" => knx,
             "ads" => ads,
             "hart" => hart,
+            "profinet" => profinet,
             _ => return false,
         };
         *slot = port;
@@ -648,6 +669,19 @@ impl PlantSpec {
     /// | .124 | `hart-mux-big` | HART 7 I/O system, manufacturer 0x60, type 0x60A0 | MUX-BIG | twelve sub-devices: eight are read, four reported as not read |
     /// | .125 | `hart-sessions-full` | HART 7 instrument | (not reached) | Session Initiate status 15, all available sessions in use |
     /// | .126 | `hart-cmd0-refused` | HART 7 instrument | (not reached) | command 0 answered with response code 16, access restricted |
+    ///
+    /// PROFINET IO devices (see [`crate::profinet`]), every one on UDP `ports.profinet`,
+    /// answering the endpoint mapper's `ept_lookup` with one entry whose annotation is
+    /// printed `%-25s %-20s %5u %c%3u%3u%3u` (vendor 0x002A and device ids simulated):
+    ///
+    /// | host | name | device type | order number | HW | SW | other |
+    /// |------|------|-------------|--------------|----|----|-------|
+    /// | .130 | `plc-s7-1500-pn` | S7-1500 | 6ES7 516-3AN01-0AB0 | 3 | V2.9.2 | PNIO object, vendor 0x002A, device 0x010E |
+    /// | .131 | `io-et200sp-pn` | ET 200SP | 6ES7 155-6AU01-0BN0 | 1 | V4.2.1 | PNIO object, vendor 0x002A, device 0x0313 |
+    /// | .132 | `sw-scalance-x208` | SCALANCE X-200 | 6GK5 208-0BA00-2AA3 | 6 | V5.2.5 | nil object |
+    /// | .133 | `pnet-sample-app` | P-Net Sample App | 12345 Abcdefghijk | 1 | R0.2.0 | nil object (p-net's first entry) |
+    /// | .134 | `drive-g120-be` | SINAMICS G120 | 6SL3246-0BA22-1FA0 | 2 | V4.7.10 | big-endian, vendor 0x002A, device 0x0504 |
+    /// | .135 | `plc-pn-fault` | (never sent) | | | | every lookup gets a fault `nca_s_unk_if` |
     ///
     /// Omron PLCs speaking FINS (see [`crate::fins`]), every one on `ports.fins` (UDP and TCP
     /// share it); model and version are space padded to 20 bytes as real CPUs send them; the
@@ -930,6 +964,38 @@ impl PlantSpec {
                 port,
                 HartDeviceConfig::instrument(0x26, 0x2641, 0x0A1B2E, "PT-103")
                     .with_command0_response_code(16),
+            ),
+        ]);
+        let port = ports.profinet;
+        let pn = ProfinetDeviceConfig::new;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 130), "plc-s7-1500-pn").with_profinet(
+                port,
+                pn("S7-1500", "6ES7 516-3AN01-0AB0", 3, ('V', 2, 9, 2)).with_object(0x002a, 0x010e),
+            ),
+            DeviceSpec::new(host(base, 131), "io-et200sp-pn").with_profinet(
+                port,
+                pn("ET 200SP", "6ES7 155-6AU01-0BN0", 1, ('V', 4, 2, 1))
+                    .with_object(0x002a, 0x0313),
+            ),
+            DeviceSpec::new(host(base, 132), "sw-scalance-x208").with_profinet(
+                port,
+                pn("SCALANCE X-200", "6GK5 208-0BA00-2AA3", 6, ('V', 5, 2, 5)),
+            ),
+            DeviceSpec::new(host(base, 133), "pnet-sample-app").with_profinet(
+                port,
+                pn("P-Net Sample App", "12345 Abcdefghijk", 1, ('R', 0, 2, 0)),
+            ),
+            DeviceSpec::new(host(base, 134), "drive-g120-be").with_profinet(
+                port,
+                pn("SINAMICS G120", "6SL3246-0BA22-1FA0", 2, ('V', 4, 7, 10))
+                    .with_object(0x002a, 0x0504)
+                    .big_endian(),
+            ),
+            DeviceSpec::new(host(base, 135), "plc-pn-fault").with_profinet(
+                port,
+                pn("S7-1500", "6ES7 511-1AK02-0AB0", 1, ('V', 2, 8, 3))
+                    .with_fault(profinet::NCA_S_UNK_IF),
             ),
         ]);
         let port = ports.fins;
@@ -1748,6 +1814,8 @@ pub struct PlantDevice {
     pub ads: Option<SocketAddr>,
     /// Where the HART-IP server listens (TCP), if there is one.
     pub hart: Option<SocketAddr>,
+    /// Where the PROFINET device's endpoint mapper answers (UDP), if there is one.
+    pub profinet: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1770,6 +1838,7 @@ impl PlantDevice {
             (self.knx.is_some(), "knx"),
             (self.ads.is_some(), "ads"),
             (self.hart.is_some(), "hart"),
+            (self.profinet.is_some(), "profinet"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1896,6 +1965,14 @@ impl Plant {
                 hart = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut profinet = None;
+            if let Some((port, config)) = &spec.profinet {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = ProfinetDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                profinet = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut opcua = None;
             if let Some((port, config)) = &spec.opcua {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -1938,6 +2015,7 @@ impl Plant {
                 knx,
                 ads,
                 hart,
+                profinet,
                 hostile,
                 handles,
             });

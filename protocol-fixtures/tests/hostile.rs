@@ -365,7 +365,7 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
         protocols,
         BTreeSet::from([
             "ads", "bacnet", "enip", "fins", "fox", "hart", "knx", "melsec", "modbus", "opcua",
-            "s7", "snmp"
+            "profinet", "s7", "snmp"
         ])
     );
     let at = |host: u8| {

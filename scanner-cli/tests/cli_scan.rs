@@ -420,3 +420,48 @@ async fn ads_probe_on_a_moved_port_names_twincat_systems() {
     assert_eq!(bsd["platform"], "TwinCAT/BSD");
     assert_eq!(bsd["extra_hex"], "31332e3200000000");
 }
+
+/// `--probes profinet --port profinet=N`: the PROFINET devices of the plant on a moved CM
+/// port, each named by its annotation (device type, order number, software revision), a
+/// fault named by its status, and one lookup per device.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn profinet_lookup_on_a_moved_port_reads_annotations() {
+    let ports = protocol_fixtures::PlantPorts::block(23136);
+    let plant = Plant::start(PlantSpec::plant(Ipv4Addr::new(127, 162, 0, 0), ports)).unwrap();
+    let port = format!("profinet={}", ports.profinet);
+    let out = quick_scan("127.162.0.130-135", "profinet", &[port]).await;
+    plant.shutdown().await;
+    assert_eq!(out.status.code(), Some(0), "{out:?}");
+    let recs = records(&out.stdout);
+    assert_eq!(recs.len(), 6, "{recs:?}");
+    for r in &recs {
+        let services = r["services"].as_array().unwrap();
+        assert_eq!(services.len(), 1, "{r}");
+        assert_eq!(services[0]["protocol"], "profinet");
+        assert_eq!(services[0]["port"], ports.profinet);
+        assert_eq!(services[0]["requests"], 1);
+    }
+    let by_ip = |ip: &str| recs.iter().find(|r| r["ip"] == ip).unwrap();
+    let cpu = by_ip("127.162.0.130");
+    assert_eq!(cpu["vendor"], "Siemens");
+    assert_eq!(cpu["model"], "S7-1500");
+    assert_eq!(cpu["product_code"], "6ES7 516-3AN01-0AB0");
+    assert_eq!(cpu["firmware_version"], "V2.9.2");
+    assert_eq!(cpu["device_type"], "plc");
+    assert_eq!(cpu["vendor_id"]["space"], "profinet");
+    assert_eq!(cpu["vendor_id"]["id"], 0x2a);
+    let pn = &cpu["services"][0]["details"]["profinet"];
+    assert_eq!(pn["hardware_revision"], 3);
+    assert_eq!(pn["device_id"], 0x010e);
+    assert_eq!(by_ip("127.162.0.131")["device_type"], "io");
+    assert_eq!(by_ip("127.162.0.132")["device_type"], "switch");
+    let drive = by_ip("127.162.0.134");
+    assert_eq!(drive["device_type"], "drive");
+    assert_eq!(drive["firmware_version"], "V4.7.10");
+    let pnet = by_ip("127.162.0.133");
+    assert!(pnet["vendor"].is_null(), "{pnet}");
+    assert_eq!(pnet["firmware_version"], "R0.2.0");
+    let fault = &by_ip("127.162.0.135")["services"][0];
+    assert_eq!(fault["status"], "application-error");
+    assert_eq!(fault["error"], "ept_lookup fault nca_s_unk_if (0x1c010003)");
+}

@@ -50,7 +50,7 @@ fn bad_options_name_the_argument() {
         .collect();
     assert!(known.starts_with(&["modbus", "enip", "s7"]) && known.contains(&"snmp"));
     assert_usage_error(
-        &["scan", "127.0.0.1", "--probes", "s7,profinet"],
+        &["scan", "127.0.0.1", "--probes", "s7,ethercat"],
         &format!("known: {}", known.join(", ")),
     );
     assert_usage_error(&["scan", "127.0.0.1", "--port", "s7=0"], "--port");
@@ -297,14 +297,14 @@ fn dry_run_estimates_silent_addresses_from_the_liveness_phase() {
         assert!(out.status.success(), "{out:?}");
         String::from_utf8(out.stdout).unwrap()
     };
-    // Safe profile: 13 first packets per address, 3,328 at 100/s, then the last SYN's
+    // Safe profile: 14 first packets per address, 3,584 at 100/s, then the last SYN's
     // 0.9 s wait (the datagrams go first: their 2 s waits end earlier).
     let safe = plan(&[]);
     assert!(
-        safe.contains("13 (silent: each probe's first packet)"),
+        safe.contains("14 (silent: each probe's first packet)"),
         "{safe}"
     );
-    assert!(safe.contains("34.2s (every address silent)"), "{safe}");
+    assert!(safe.contains("36.7s (every address silent)"), "{safe}");
     assert!(
         safe.contains("assumes:              a silent address"),
         "{safe}"

@@ -18,6 +18,7 @@ use crate::protocols::knx::codec as knx;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
 use crate::protocols::opcua::codec as opcua;
+use crate::protocols::profinet::codec as profinet;
 use crate::protocols::s7::codec as s7;
 use crate::protocols::snmp::codec as snmp;
 use crate::record::fields::Protocol;
@@ -54,6 +55,9 @@ pub enum ReadOnlyRequest {
     /// HART-IP: Session Initiate (secondary host), HART commands 0, 20, 74 and 84 (reads),
     /// Session Close; no write, device-specific or pass-to-sub-device command.
     Hart(hart::Request),
+    /// PROFINET CM: the endpoint mapper's `ept_lookup` for the PNIO device interface only;
+    /// Connect, Write, Control and the other PNIO calls cannot be spelled.
+    Profinet(profinet::Request),
 }
 
 impl ReadOnlyRequest {
@@ -61,7 +65,8 @@ impl ReadOnlyRequest {
     ///
     /// `correlation` ties a reply to its request; each codec says where it goes (the
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
-    /// BACnet invoke id, the S7 PDU reference, the FINS SID, the ADS invoke id, the HART-IP sequence number; a MELSEC 3E frame,
+    /// BACnet invoke id, the S7 PDU reference, the FINS SID, the ADS invoke id, the HART-IP sequence number,
+    /// the PROFINET lookup's activity UUID; a MELSEC 3E frame,
     /// Fox and KNXnet/IP carry none).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
@@ -77,6 +82,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Knx(r) => knx::encode(r, correlation),
             ReadOnlyRequest::Ads(r) => ads::encode(r, correlation),
             ReadOnlyRequest::Hart(r) => hart::encode(r, correlation),
+            ReadOnlyRequest::Profinet(r) => profinet::encode(r, correlation),
         }
     }
 
@@ -95,6 +101,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Knx(_) => Protocol::Knx,
             ReadOnlyRequest::Ads(_) => Protocol::Ads,
             ReadOnlyRequest::Hart(_) => Protocol::Hart,
+            ReadOnlyRequest::Profinet(_) => Protocol::Profinet,
         }
     }
 }
@@ -125,6 +132,7 @@ mod tests {
             ReadOnlyRequest::Ads(ads::Request::Identify {
                 sender: ads::AmsNetId::default(),
             }),
+            ReadOnlyRequest::Profinet(profinet::Request::Lookup),
         ];
         for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {
             for read in [SnmpRead::Get, SnmpRead::GetNext] {

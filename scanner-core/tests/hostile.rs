@@ -25,6 +25,7 @@ use scanner_core::protocols::fox::{MAX_REPLY_LEN as FOX_CAP, MAX_TUPLES as FOX_M
 use scanner_core::protocols::hart::MAX_SUB_DEVICES as HART_MAX_SUB_DEVICES;
 use scanner_core::protocols::knx::MAX_REPLY_LEN as KNX_CAP;
 use scanner_core::protocols::melsec::MAX_REPLY_LEN as MELSEC_CAP;
+use scanner_core::protocols::profinet::MAX_REPLY_LEN as PROFINET_CAP;
 use scanner_core::protocols::snmp::MAX_REPLY_LEN as SNMP_CAP;
 use scanner_core::record::{ServiceDetails, Transport};
 use scanner_core::{AssetRecord, Protocol, ScanConfig, Scanner, Status, Targets};
@@ -251,6 +252,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const KNX: (Protocol, Transport) = (Protocol::Knx, Transport::Udp);
     const ADS: (Protocol, Transport) = (Protocol::Ads, Transport::Udp);
     const HART: (Protocol, Transport) = (Protocol::Hart, Transport::Tcp);
+    const PN: (Protocol, Transport) = (Protocol::Profinet, Transport::Udp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -478,6 +480,22 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("ads-reply-from-other-port", vec![(ADS, &[Timeout])]),
         ("ads-reply-from-other-address", vec![(ADS, &[Timeout])]),
         ("ads-flood", vec![(ADS, &[Proto, Timeout])]),
+        ("profinet-silent", vec![(PN, &[Timeout])]),
+        // Half the reply: the annotation runs past the end.
+        ("profinet-truncated-datagram", vec![(PN, &[Proto])]),
+        ("profinet-huge-entry-count", vec![(PN, &[Proto])]),
+        ("profinet-wrong-activity", vec![(PN, &[Timeout])]),
+        // A reject for the right activity: the device speaks DCE/RPC and refused.
+        ("profinet-reject", vec![(PN, &[AppErr])]),
+        ("profinet-garbage", vec![(PN, garbage)]),
+        ("profinet-oversized-datagram", vec![(PN, &[Proto])]),
+        ("profinet-reply-from-other-port", vec![(PN, &[Timeout])]),
+        ("profinet-flood", vec![(PN, &[Proto, Timeout])]),
+        // More fragments announced: not reassembled, a protocol error.
+        ("profinet-fragment", vec![(PN, &[Proto])]),
+        ("profinet-wrong-sequence", vec![(PN, &[Timeout])]),
+        // 64 letters: read by the columns, with warnings.
+        ("profinet-unpadded-annotation", vec![(PN, &[Ok_])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],
@@ -840,6 +858,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("bacnet-oversized-datagram", BACNET_CAP),
         ("melsec-oversized-datagram", MELSEC_CAP),
         ("ads-oversized-datagram", ADS_CAP),
+        ("profinet-oversized-datagram", PROFINET_CAP),
         ("fins-oversized-datagram", FINS_CAP),
         ("knx-oversized-datagram", KNX_CAP),
     ] {

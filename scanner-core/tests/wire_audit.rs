@@ -20,7 +20,11 @@
 //!    FindServers (422) and CloseSecureChannel (452). No KNXnet/IP service but
 //!    DESCRIPTION_REQUEST (0x0203) with one IPv4 UDP HPAI 0.0.0.0:0 (Wireshark's `kip`
 //!    dissector, fields `knxip.*`); a CONNECT_REQUEST and a TUNNELLING_REQUEST are the
-//!    negative controls.
+//!    negative controls. No PROFINET CM datagram but a DCE/RPC connectionless request
+//!    (`dcerpc` dissector, found by its UDP heuristic) to the endpoint mapper
+//!    (e1af8308-...) operation 2 whose `epm` body asks inquiry type 0 for the PNIO device
+//!    interface (dea00001-...), no fragment; a PNIO Connect (interface dea00001-...,
+//!    operation 0) and an `ept_insert` (operation 0) are the negative controls.
 //!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
@@ -417,6 +421,27 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|(frame, _)| frame.protocol == "hart")
         .collect();
     assert_eq!(flagged.len(), 1, "{flagged:?}");
+    // PROFINET: the endpoint mapper's lookup only, over UDP.
+    let profinet: BTreeSet<(&str, &Request)> = seen
+        .iter()
+        .filter(|(_, r)| matches!(r, Request::ProfinetLookup))
+        .map(|(t, r)| (t.as_str(), r))
+        .collect();
+    assert_eq!(
+        profinet,
+        BTreeSet::from([("udp", &Request::ProfinetLookup)])
+    );
+    // Its negative control: a PNIO Connect and an ept_insert, sent by this test to the
+    // simulated S7-1500 (which rejects both), are flagged.
+    plant.recorder().clear();
+    let _ = profinet_controls(host(base, 130), ports.profinet).await;
+    let flagged: Vec<_> = plant
+        .recorder()
+        .violations()
+        .into_iter()
+        .filter(|(frame, _)| frame.protocol == "profinet")
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
     // FINS: the node address request, and Controller Data Read over UDP to node 0 from
     // node 99 and over TCP between the nodes the PLCs assigned (239) and their own.
     let fins: BTreeSet<(&str, FinsRequest)> = seen
@@ -570,6 +595,54 @@ async fn ads_controls(ip: Ipv4Addr, port: u16) {
     }
 }
 
+/// A DCE/RPC connectionless request to `interface` (little-endian UUID bytes) operation
+/// `opnum` carrying `body`, written here by hand.
+fn dcerpc_request(interface: [u8; 16], opnum: u16, body: &[u8]) -> Vec<u8> {
+    let mut out = vec![4, 0, 0x20, 0, 0x10, 0, 0, 0];
+    out.extend_from_slice(&[0; 16]);
+    out.extend_from_slice(&interface);
+    out.extend_from_slice(&[0xa5; 16]);
+    out.extend_from_slice(&[0, 0, 0, 0, 3, 0, 0, 0, 0, 0, 0, 0]);
+    out.extend_from_slice(&opnum.to_le_bytes());
+    out.extend_from_slice(&[0xff, 0xff, 0xff, 0xff]);
+    out.extend_from_slice(&u16::try_from(body.len()).unwrap().to_le_bytes());
+    out.extend_from_slice(&[0, 0, 0, 0]);
+    out.extend_from_slice(body);
+    out
+}
+
+/// A PNIO Connect (interface dea00001-..., operation 0, an empty NDR header and no
+/// blocks) and an ept_insert (endpoint mapper operation 0) to `ip`'s CM port, each from
+/// its own socket and waited on briefly (the fixture rejects both). Returns the source
+/// ports.
+async fn profinet_controls(ip: Ipv4Addr, port: u16) -> Vec<u16> {
+    const EPM: [u8; 16] = [
+        0x08, 0x83, 0xaf, 0xe1, 0x1f, 0x5d, 0xc9, 0x11, 0x91, 0xa4, 0x08, 0x00, 0x2b, 0x14, 0xa0,
+        0xfa,
+    ];
+    const PNIO: [u8; 16] = [
+        0x01, 0x00, 0xa0, 0xde, 0x97, 0x6c, 0xd1, 0x11, 0x82, 0x71, 0x00, 0xa0, 0x24, 0x42, 0xdf,
+        0x7d,
+    ];
+    let mut connect_body = Vec::new();
+    for v in [1500u32, 0, 1500, 0, 0] {
+        connect_body.extend_from_slice(&v.to_le_bytes());
+    }
+    let insert_body = [0u8; 8];
+    let mut sources = Vec::new();
+    let mut reply = [0u8; 512];
+    for request in [
+        dcerpc_request(PNIO, 0, &connect_body),
+        dcerpc_request(EPM, 0, &insert_body),
+    ] {
+        let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+        sources.push(udp.local_addr().unwrap().port());
+        udp.send_to(&request, (ip, port)).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(300), udp.recv(&mut reply)).await;
+    }
+    sources
+}
+
 // ---------------------------------------------------------------------------
 // tshark
 
@@ -719,13 +792,20 @@ struct Dissected {
     hart_commands: Vec<u8>,
     hart_delimiters: Vec<u8>,
     hart_masters: Vec<u8>,
+    dcerpc_types: Vec<u8>,
+    dcerpc_interfaces: Vec<String>,
+    dcerpc_opnums: Vec<u16>,
+    dcerpc_flags1: Vec<u8>,
+    epm_inquiry_types: Vec<u32>,
+    epm_interfaces: Vec<String>,
+    epm_max_entries: Vec<u32>,
 }
 
 /// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
 /// `fox-info` sends the same bytes).
 const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
 
-const FIELDS: [&str; 50] = [
+const FIELDS: [&str; 57] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -776,6 +856,13 @@ const FIELDS: [&str; 50] = [
     "hart_ip.pt.command",
     "hart_ip.pt.delimiter",
     "hart_ip.session_init.master_type",
+    "dcerpc.pkt_type",
+    "dcerpc.dg_if_id",
+    "dcerpc.opnum",
+    "dcerpc.dg_flags1",
+    "epm.inq_type",
+    "epm.if_id",
+    "epm.max_ents",
 ];
 
 fn number(text: &str) -> u64 {
@@ -897,6 +984,13 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 hart_commands: numbers(f[47]),
                 hart_delimiters: numbers(f[48]),
                 hart_masters: numbers(f[49]),
+                dcerpc_types: numbers(f[50]),
+                dcerpc_interfaces: strings(f[51]),
+                dcerpc_opnums: numbers(f[52]),
+                dcerpc_flags1: numbers(f[53]),
+                epm_inquiry_types: numbers(f[54]),
+                epm_interfaces: strings(f[55]),
+                epm_max_entries: numbers(f[56]),
             }
         })
         .collect()
@@ -925,6 +1019,8 @@ enum Seen {
     KnxDescription,
     /// HART-IP message id and the HART command of a token-passing PDU (0 otherwise).
     Hart(u8, u8),
+    /// The PROFINET CM endpoint mapper's ept_lookup of the PNIO device interface.
+    ProfinetLookup,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -1067,6 +1163,26 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             _ => Err(format!(
                 "frame {n}: HART-IP request outside the allowlist: {p:?}"
             )),
+        };
+    }
+    if p.udp_port == Some(ports.profinet) {
+        // One connectionless request (type 0), not a fragment, to the endpoint mapper,
+        // operation 2 (ept_lookup), inquiry type 0 for the PNIO device interface.
+        const EPM: &str = "e1af8308-5d1f-11c9-91a4-08002b14a0fa";
+        const PNIO: &str = "dea00001-6c97-11d1-8271-00a02442df7d";
+        return if p.dcerpc_types[..] == [0]
+            && p.dcerpc_interfaces[..] == [EPM]
+            && p.dcerpc_opnums[..] == [2]
+            && matches!(p.dcerpc_flags1[..], [f] if f & 0x04 == 0)
+            && p.epm_inquiry_types[..] == [0]
+            && p.epm_interfaces[..] == [PNIO]
+            && matches!(p.epm_max_entries[..], [1..=16])
+        {
+            Ok(Seen::ProfinetLookup)
+        } else {
+            Err(format!(
+                "frame {n}: PROFINET CM request outside the allowlist: {p:?}"
+            ))
         };
     }
     if p.udp_port == Some(ports.bacnet) {
@@ -1254,6 +1370,8 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
     // HART-IP: a session as a secondary host, then Write Long Tag (command 22) to the
     // pressure transmitter (which answers "command not implemented").
     sources.push(hart_control(host(base, 120), ports.hart).await);
+    // PROFINET: a PNIO Connect and an ept_insert to the S7-1500 (rejected).
+    sources.extend(profinet_controls(host(base, 130), ports.profinet).await);
     sources
 }
 
@@ -1340,8 +1458,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
-        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx, ports.hart
+         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+        ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx, ports.hart,
+        ports.profinet
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1370,6 +1489,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                         || d == ports.bacnet
                         || d == ports.fins
                         || d == ports.knx
+                        || d == ports.profinet
                 })
         })
         .collect();
@@ -1440,6 +1560,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Hart(3, 20),
             Seen::Hart(3, 74),
             Seen::Hart(3, 84),
+            Seen::ProfinetLookup,
         ])
     );
     plant.shutdown().await;

@@ -12,6 +12,7 @@ mod knx;
 mod melsec;
 mod modbus;
 mod opcua;
+mod profinet;
 mod s7;
 mod snmp;
 
@@ -58,6 +59,8 @@ pub struct ProbeArgs {
     pub ads: ads::AdsArgs,
     #[command(flatten)]
     pub hart: hart::HartArgs,
+    #[command(flatten)]
+    pub profinet: profinet::ProfinetArgs,
 }
 
 impl ProbeArgs {
@@ -79,6 +82,7 @@ impl ProbeArgs {
                 Protocol::Knx => self.knx.apply(&mut configs.knx),
                 Protocol::Ads => self.ads.apply(&mut configs.ads),
                 Protocol::Hart => self.hart.apply(&mut configs.hart),
+                Protocol::Profinet => self.profinet.apply(&mut configs.profinet),
             }
         }
     }
@@ -100,6 +104,7 @@ impl ProbeArgs {
                 Protocol::Knx => self.knx.settings(),
                 Protocol::Ads => self.ads.settings(),
                 Protocol::Hart => self.hart.settings(),
+                Protocol::Profinet => self.profinet.settings(),
             })
             .collect()
     }

@@ -29,6 +29,7 @@ pub mod melsec;
 pub mod modbus;
 pub mod opcua;
 pub mod probe;
+pub mod profinet;
 pub mod s7;
 pub mod snmp;
 pub mod wire;
@@ -75,6 +76,8 @@ macro_rules! registry {
             Ads => ads("ads", AdsConfig, AdsDetails),
             /// HART-IP (TCP 5094): session, commands 0, 20, 74 and 84, session close.
             Hart => hart("hart", HartConfig, HartDetails),
+            /// PROFINET CM endpoint-mapper lookup (UDP 34964): the device's annotation.
+            Profinet => profinet("profinet", ProfinetConfig, ProfinetDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).

@@ -13,7 +13,8 @@ use serde::{Deserialize, Serialize};
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
 pub struct VendorId {
     /// The id space: `odva` (CIP vendor ids), `iana-pen` (IANA private enterprise
-    /// numbers), `bacnet` (ASHRAE BACnet vendor ids) or `hart` (HART manufacturer ids).
+    /// numbers), `bacnet` (ASHRAE BACnet vendor ids) `hart` (HART manufacturer ids) or
+    /// `profinet` (PI vendor ids).
     pub space: VendorIdSpace,
     /// The number in that space.
     pub id: u32,
@@ -32,6 +33,8 @@ pub enum VendorIdSpace {
     /// HART manufacturer identification codes, assigned by the FieldComm Group (HART
     /// command 0).
     Hart,
+    /// PROFINET vendor ids (VendorID), assigned by PROFIBUS & PROFINET International.
+    Profinet,
 }
 
 /// Device roles the record can state.
