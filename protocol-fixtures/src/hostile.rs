@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     ads::{self, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDeviceConfig},
+    codesys::{self, CodesysDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
     fox::{self, FoxDeviceConfig},
@@ -108,6 +109,8 @@ pub enum HostileProtocol {
     Knx,
     /// Beckhoff ADS discovery (UDP only).
     Ads,
+    /// CODESYS V3 NameService (UDP only).
+    Codesys,
 }
 
 impl HostileProtocol {
@@ -125,6 +128,7 @@ impl HostileProtocol {
             HostileProtocol::Opcua => opcua::PROTOCOL,
             HostileProtocol::Knx => knx::PROTOCOL,
             HostileProtocol::Ads => ads::PROTOCOL,
+            HostileProtocol::Codesys => codesys::PROTOCOL,
         }
     }
 
@@ -135,7 +139,8 @@ impl HostileProtocol {
             HostileProtocol::Snmp
             | HostileProtocol::Bacnet
             | HostileProtocol::Knx
-            | HostileProtocol::Ads => Framing::Raw,
+            | HostileProtocol::Ads
+            | HostileProtocol::Codesys => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
             HostileProtocol::Melsec => Framing::Melsec3e,
             HostileProtocol::Fins => Framing::FinsTcp,
@@ -151,7 +156,8 @@ impl HostileProtocol {
             HostileProtocol::Snmp
             | HostileProtocol::Bacnet
             | HostileProtocol::Knx
-            | HostileProtocol::Ads => transport == Transport::Udp,
+            | HostileProtocol::Ads
+            | HostileProtocol::Codesys => transport == Transport::Udp,
             HostileProtocol::S7 | HostileProtocol::Fox | HostileProtocol::Opcua => {
                 transport == Transport::Tcp
             }
@@ -1041,7 +1047,8 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
         HostileProtocol::Snmp
         | HostileProtocol::Bacnet
         | HostileProtocol::Knx
-        | HostileProtocol::Ads => pending.len(),
+        | HostileProtocol::Ads
+        | HostileProtocol::Codesys => pending.len(),
     };
     if len == 0 || pending.len() < len {
         return None;
@@ -1196,6 +1203,7 @@ fn craft(
         HostileProtocol::Opcua => opcua_reply(shape, request),
         HostileProtocol::Knx => knx_reply(shape, request),
         HostileProtocol::Ads => ads_reply(shape, request),
+        HostileProtocol::Codesys => codesys_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -2049,6 +2057,30 @@ fn ads_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     Some(reply)
 }
 
+// CODESYS: every resolve address answered by a runtime that names itself hostile, in the
+// shape asked for, to the request's source (otscan sends from 1740, the reply port).
+
+fn codesys_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let mut reply = CodesysDeviceConfig::new("HOSTILE-RTS", "Hostile Runtime (sim)", "Hostile")
+        .with_target(0x1000, 0x6666_0001, [3, 5, 19, 0])
+        .reply(request)?;
+    match shape {
+        // The vendor name (the third length, at 30) claims 0xFFFF UTF-16 units.
+        Shape::HugeLength => reply[30..32].copy_from_slice(&u16::MAX.to_le_bytes()),
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF]),
+        // Another request's identification: the request id plus one.
+        Shape::WrongCorrelation => {
+            let id = u32::from_le_bytes(*reply[16..20].first_chunk()?);
+            reply[16..20].copy_from_slice(&id.wrapping_add(1).to_le_bytes());
+        }
+        // An address notification reply (service 0x02) instead of the NameService reply.
+        Shape::WrongKind => reply[3] = 0x02,
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, 0),
+        _ => {}
+    }
+    Some(reply)
+}
+
 // Fox: every hello answered by a station that names itself hostile, in the shape asked for.
 
 fn fox_identity() -> FoxDeviceConfig {
@@ -2231,11 +2263,14 @@ impl PlantSpec {
     /// | .120-.133 | OPC UA | TCP | silent, slow drip, endless stream (ACKs, then replies with another request id), close mid-reply, reset after connect, message size 0xFFFFFFFF, more than declared, wrong request id, wrong kind (an ACK to every request: ACK when OPN is expected), garbage, echo, stall mid-reply ([`MID_REPLY_STALL`]), endpoint array count 2^31 ([`HostileBehaviour::OpcuaEndpointCount2Pow31`]), an `ERR` `Bad_TcpServerTooBusy` to the Hello (an [`crate::OpcuaServer`]) |
     /// | .200-.211 | KNXnet/IP | UDP | silent, close mid-reply (half a datagram), total length 0xFFFF, more than declared, a ROUTING_INDICATION instead of the answer, a CONNECT_RESPONSE instead of the answer, garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
     /// | .220-.231 | ADS discovery | UDP | silent, truncated datagram (half the reply), host name tag declaring 0xFFFF bytes, tag count 1 with four tags, wrong invoke id, wrong kind (an AddRoute reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
+    /// | .244-.254 | CODESYS V3 | UDP | silent, truncated datagram (half the reply), vendor name declaring 0xFFFF UTF-16 units, reply with another request id, wrong kind (service 0x02 instead of the NameService reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood; every reply goes to the request's source, which is otscan's reply port 1740 |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
-        use HostileProtocol::{Ads, Bacnet, Enip, Fins, Fox, Knx, Melsec, Modbus, Opcua, Snmp, S7};
+        use HostileProtocol::{
+            Ads, Bacnet, Codesys, Enip, Fins, Fox, Knx, Melsec, Modbus, Opcua, Snmp, S7,
+        };
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
             transport: Transport::Tcp,
@@ -2611,6 +2646,31 @@ impl PlantSpec {
             devices.push(
                 DeviceSpec::new(host(base, 220 + i as u8), name)
                     .with_hostile(udp(ports.ads, behaviour)),
+            );
+        }
+        let codesys: [(&str, HostileBehaviour); 11] = [
+            ("codesys-silent", B::Silent(Codesys)),
+            ("codesys-truncated-datagram", B::CloseMidReply(Codesys)),
+            ("codesys-lying-name-length", B::HugeDeclaredLength(Codesys)),
+            ("codesys-wrong-request-id", B::WrongCorrelation(Codesys)),
+            ("codesys-address-reply", B::WrongReplyKind(Codesys)),
+            ("codesys-garbage", B::Garbage(Codesys)),
+            ("codesys-echo", B::Echo(Codesys)),
+            ("codesys-oversized-datagram", B::OversizedDatagram(Codesys)),
+            (
+                "codesys-reply-from-other-port",
+                B::ReplyFromOtherPort(Codesys),
+            ),
+            (
+                "codesys-reply-from-other-address",
+                B::ReplyFromOtherAddress(Codesys),
+            ),
+            ("codesys-flood", B::Flood(Codesys)),
+        ];
+        for (i, (name, behaviour)) in codesys.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 244 + i as u8), name)
+                    .with_hostile(udp(ports.codesys, behaviour)),
             );
         }
         let fox: [(&str, HostileBehaviour); 16] = [

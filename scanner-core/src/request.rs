@@ -10,6 +10,7 @@
 
 use crate::protocols::ads::codec as ads;
 use crate::protocols::bacnet::codec as bacnet;
+use crate::protocols::codesys::codec as codesys;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
@@ -50,6 +51,9 @@ pub enum ReadOnlyRequest {
     Knx(knx::Request),
     /// Beckhoff ADS discovery: Identify (service 1) only; AddRoute cannot be spelled.
     Ads(ads::Request),
+    /// CODESYS V3: the NameService resolve-address request only; the channel manager
+    /// (login, download, start/stop) cannot be spelled.
+    Codesys(codesys::Request),
 }
 
 impl ReadOnlyRequest {
@@ -72,6 +76,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Opcua(r) => opcua::encode(r, correlation),
             ReadOnlyRequest::Knx(r) => knx::encode(r, correlation),
             ReadOnlyRequest::Ads(r) => ads::encode(r, correlation),
+            ReadOnlyRequest::Codesys(r) => codesys::encode(r, correlation),
         }
     }
 
@@ -89,6 +94,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Opcua(_) => Protocol::Opcua,
             ReadOnlyRequest::Knx(_) => Protocol::Knx,
             ReadOnlyRequest::Ads(_) => Protocol::Ads,
+            ReadOnlyRequest::Codesys(_) => Protocol::Codesys,
         }
     }
 }
@@ -118,6 +124,15 @@ mod tests {
             }),
             ReadOnlyRequest::Ads(ads::Request::Identify {
                 sender: ads::AmsNetId::default(),
+            }),
+            ReadOnlyRequest::Codesys(codesys::Request::ResolveAddress {
+                sender: codesys::SenderAddress::new(std::net::Ipv4Addr::new(127, 0, 0, 1), 8),
+            }),
+            ReadOnlyRequest::Codesys(codesys::Request::ResolveAddress {
+                sender: codesys::SenderAddress::new(std::net::Ipv4Addr::new(192, 168, 1, 9), 24),
+            }),
+            ReadOnlyRequest::Codesys(codesys::Request::ResolveAddress {
+                sender: codesys::SenderAddress::new(std::net::Ipv4Addr::new(10, 0, 0, 1), 0),
             }),
         ];
         for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {

@@ -4,6 +4,7 @@
 
 mod ads;
 mod bacnet;
+mod codesys;
 mod enip;
 mod fins;
 mod fox;
@@ -55,6 +56,8 @@ pub struct ProbeArgs {
     pub knx: knx::KnxArgs,
     #[command(flatten)]
     pub ads: ads::AdsArgs,
+    #[command(flatten)]
+    pub codesys: codesys::CodesysArgs,
 }
 
 impl ProbeArgs {
@@ -75,6 +78,7 @@ impl ProbeArgs {
                 Protocol::Opcua => self.opcua.apply(&mut configs.opcua),
                 Protocol::Knx => self.knx.apply(&mut configs.knx),
                 Protocol::Ads => self.ads.apply(&mut configs.ads),
+                Protocol::Codesys => self.codesys.apply(&mut configs.codesys),
             }
         }
     }
@@ -95,6 +99,7 @@ impl ProbeArgs {
                 Protocol::Opcua => self.opcua.settings(),
                 Protocol::Knx => self.knx.settings(),
                 Protocol::Ads => self.ads.settings(),
+                Protocol::Codesys => self.codesys.settings(),
             })
             .collect()
     }

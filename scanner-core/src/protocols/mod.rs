@@ -20,6 +20,7 @@
 
 pub mod ads;
 pub mod bacnet;
+pub mod codesys;
 pub mod enip;
 pub mod fins;
 pub mod fox;
@@ -72,6 +73,8 @@ macro_rules! registry {
             Knx => knx("knx", KnxConfig, KnxDetails),
             /// Beckhoff ADS discovery (UDP 48899): the Identify request only.
             Ads => ads("ads", AdsConfig, AdsDetails),
+            /// CODESYS V3 NameService (UDP 1740): the resolve-address request only.
+            Codesys => codesys("codesys", CodesysConfig, CodesysDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).

@@ -1,0 +1,106 @@
+//! The CODESYS V3 request script: one NameService resolve-address request from local
+//! port 1740 (and the scan's UDP retries).
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr};
+
+use super::codec::{answers, parse, ParseError, Request, SenderAddress, BASE_PORT, MAX_REPLY_LEN};
+use super::details::{identity_fields, CodesysDetails};
+use super::CodesysConfig;
+use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
+use crate::record::fields::{Identity, Transport};
+use crate::record::ServiceObservation;
+use crate::request::ReadOnlyRequest;
+use crate::session::{DeviceSession, Failure, FirstPacket};
+
+impl RunProbe for CodesysConfig {
+    /// The resolve-address request itself, from local port 1740: the liveness phase's
+    /// datagram is the probe's first try, and its socket receives the reply. None for an
+    /// IPv6 device (the NameService over UDP addresses IPv4 hosts only).
+    fn first_packets(&self, ip: IpAddr) -> Vec<FirstPacket> {
+        match resolve_address(ip, self.port) {
+            Some(request) => vec![FirstPacket::Udp {
+                port: self.port,
+                local_port: BASE_PORT,
+                request: ReadOnlyRequest::Codesys(request),
+            }],
+            None => Vec::new(),
+        }
+    }
+
+    /// One resolve-address request; the identification is recorded.
+    async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
+        let Some(request) = resolve_address(session.ip(), self.port) else {
+            return Vec::new();
+        };
+        let start = session.sent();
+        let mut details = CodesysDetails::default();
+        let exchange = session
+            .udp_exchange_from(
+                BASE_PORT,
+                self.port,
+                &ReadOnlyRequest::Codesys(request),
+                MAX_REPLY_LEN,
+                &|d, c| answers(&request, d, c),
+            )
+            .await;
+        let mut first_rtt = None;
+        let outcome: Result<(), Failure<ParseError>> = match exchange {
+            Ok(reply) => {
+                first_rtt = Some(reply.rtt);
+                match parse(&reply.bytes) {
+                    Ok(reply) => {
+                        details.apply(&reply);
+                        Ok(())
+                    }
+                    Err(e) => Err(Failure::Malformed(e)),
+                }
+            }
+            Err(e) => Err(e.into()),
+        };
+        let mut end = ProbeEnd::new(
+            CodesysConfig::PROTOCOL,
+            Transport::Udp,
+            self.port,
+            session,
+            start,
+        );
+        end.first_rtt = first_rtt;
+        end.outcome = outcome;
+        end.identified = details.identifies();
+        let identity = identity_fields(&details);
+        let settled = end.settle(|| "CODESYS identification without a name".to_owned());
+        vec![(
+            end.observation(settled, details, first_rtt.is_some()),
+            identity,
+        )]
+    }
+}
+
+/// The request to an IPv4 device: this host's source address towards it (the kernel's
+/// route choice for a UDP socket connected to the device, which sends nothing) with the
+/// prefix length of the interface holding that address (24 when no interface lists
+/// it). `None` for an IPv6 device.
+fn resolve_address(device: IpAddr, port: u16) -> Option<Request> {
+    let IpAddr::V4(ip) = device else {
+        return None;
+    };
+    let source = std::net::UdpSocket::bind((Ipv4Addr::UNSPECIFIED, 0))
+        .and_then(|s| s.connect((ip, port)).map(|()| s))
+        .and_then(|s| s.local_addr());
+    let local = match source {
+        Ok(SocketAddr::V4(local)) => *local.ip(),
+        _ => Ipv4Addr::UNSPECIFIED,
+    };
+    let prefix = if_addrs::get_if_addrs()
+        .ok()
+        .and_then(|ifs| {
+            ifs.into_iter().find_map(|i| match i.addr {
+                if_addrs::IfAddr::V4(v4) if v4.ip == local => Some(v4.prefixlen),
+                _ => None,
+            })
+        })
+        .unwrap_or(24);
+    Some(Request::ResolveAddress {
+        sender: SenderAddress::new(local, prefix),
+    })
+}
