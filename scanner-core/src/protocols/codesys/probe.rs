@@ -10,13 +10,18 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, Failure, FirstPacket};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 impl RunProbe for CodesysConfig {
     /// The resolve-address request itself, from local port 1740: the liveness phase's
     /// datagram is the probe's first try, and its socket receives the reply. None for an
-    /// IPv6 device (the NameService over UDP addresses IPv4 hosts only).
+    /// IPv6 device (the NameService over UDP addresses IPv4 hosts only), and none while
+    /// another program holds UDP 1740 (the probe then reports that, if the device is
+    /// found alive by another probe, instead of a silence it could not observe).
     fn first_packets(&self, ip: IpAddr) -> Vec<FirstPacket> {
+        if reply_port_busy().is_some() {
+            return Vec::new();
+        }
         match resolve_address(ip, self.port) {
             Some(request) => vec![FirstPacket::Udp {
                 port: self.port,
@@ -34,6 +39,22 @@ impl RunProbe for CodesysConfig {
         };
         let start = session.sent();
         let mut details = CodesysDetails::default();
+        if let Some(reason) = reply_port_busy() {
+            // Nothing sent: the answer would go to the other program.
+            let mut end: ProbeEnd<ParseError> = ProbeEnd::new(
+                CodesysConfig::PROTOCOL,
+                Transport::Udp,
+                self.port,
+                session,
+                start,
+            );
+            end.outcome = Err(Failure::Exchange(ExchangeError::Io(reason)));
+            let settled = end.settle(String::new);
+            return vec![(
+                end.observation(settled, details, false),
+                Identity::default(),
+            )];
+        }
         let exchange = session
             .udp_exchange_from(
                 BASE_PORT,
@@ -103,4 +124,27 @@ fn resolve_address(device: IpAddr, port: u16) -> Option<Request> {
     Some(Request::ResolveAddress {
         sender: SenderAddress::new(local, prefix),
     })
+}
+
+/// Why the reply port cannot be used now: another program on this host holds UDP 1740
+/// without `SO_REUSEPORT` (a CODESYS runtime or gateway), so a runtime's answer would go
+/// to it. Checked by binding the port as the session does (address and port reuse), and
+/// released at once; `None` when the port can be shared.
+fn reply_port_busy() -> Option<String> {
+    let socket = socket2::Socket::new(
+        socket2::Domain::IPV4,
+        socket2::Type::DGRAM,
+        Some(socket2::Protocol::UDP),
+    )
+    .ok()?;
+    socket.set_reuse_address(true).ok()?;
+    socket.set_reuse_port(true).ok()?;
+    let local = SocketAddr::from((Ipv4Addr::UNSPECIFIED, BASE_PORT));
+    match socket.bind(&local.into()) {
+        Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => Some(format!(
+            "reply port UDP {BASE_PORT} is held by another program on this host (a CODESYS \
+             runtime or gateway?): a runtime answers there, so nothing was sent"
+        )),
+        _ => None,
+    }
 }
