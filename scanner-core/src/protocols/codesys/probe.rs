@@ -6,7 +6,7 @@ use std::net::{IpAddr, Ipv4Addr, SocketAddr};
 use super::codec::{answers, parse, ParseError, Request, SenderAddress, BASE_PORT, MAX_REPLY_LEN};
 use super::details::{identity_fields, CodesysDetails};
 use super::CodesysConfig;
-use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
+use crate::protocols::probe::{OneDatagram, ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
@@ -37,8 +37,7 @@ impl RunProbe for CodesysConfig {
         let Some(request) = resolve_address(session.ip(), self.port) else {
             return Vec::new();
         };
-        let start = session.sent();
-        let mut details = CodesysDetails::default();
+        let details = CodesysDetails::default();
         if let Some(reason) = reply_port_busy() {
             // Nothing sent: the answer would go to the other program.
             let mut end: ProbeEnd<ParseError> = ProbeEnd::new(
@@ -46,7 +45,7 @@ impl RunProbe for CodesysConfig {
                 Transport::Udp,
                 self.port,
                 session,
-                start,
+                session.sent(),
             );
             end.outcome = Err(Failure::Exchange(ExchangeError::Io(reason)));
             let settled = end.settle(String::new);
@@ -55,45 +54,21 @@ impl RunProbe for CodesysConfig {
                 Identity::default(),
             )];
         }
-        let exchange = session
-            .udp_exchange_from(
-                BASE_PORT,
-                self.port,
-                &ReadOnlyRequest::Codesys(request),
-                MAX_REPLY_LEN,
-                &|d, c| answers(&request, d, c),
-            )
-            .await;
-        let mut first_rtt = None;
-        let outcome: Result<(), Failure<ParseError>> = match exchange {
-            Ok(reply) => {
-                first_rtt = Some(reply.rtt);
-                match parse(&reply.bytes) {
-                    Ok(reply) => {
-                        details.apply(&reply);
-                        Ok(())
-                    }
-                    Err(e) => Err(Failure::Malformed(e)),
-                }
-            }
-            Err(e) => Err(e.into()),
-        };
-        let mut end = ProbeEnd::new(
-            CodesysConfig::PROTOCOL,
-            Transport::Udp,
-            self.port,
-            session,
-            start,
-        );
-        end.first_rtt = first_rtt;
-        end.outcome = outcome;
-        end.identified = details.identifies();
-        let identity = identity_fields(&details);
-        let settled = end.settle(|| "CODESYS identification without a name".to_owned());
-        vec![(
-            end.observation(settled, details, first_rtt.is_some()),
-            identity,
-        )]
+        OneDatagram {
+            protocol: CodesysConfig::PROTOCOL,
+            port: self.port,
+            local_port: BASE_PORT,
+            request: ReadOnlyRequest::Codesys(request),
+            max_len: MAX_REPLY_LEN,
+            matches: &|d, c| answers(&request, d, c),
+            identifies: CodesysDetails::identifies,
+            identity: identity_fields,
+            refusal: "CODESYS identification without a name",
+        }
+        .run(session, details, |bytes, details| {
+            parse(bytes).map(|reply| details.apply(&reply))
+        })
+        .await
     }
 }
 
