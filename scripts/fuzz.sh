@@ -34,6 +34,7 @@ max_len() {
         melsec_reply) echo 600 ;;
         knx_reply) echo 2100 ;;
         ads_reply) echo 2100 ;;
+        codesys_reply) echo 1600 ;;
         opcua_reply) echo 20000 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;

@@ -7,7 +7,8 @@
 //! Rapid7's nmap library `codesys3.lua` and script `codesys-plc-info.nse` (A. Galauner,
 //! 2021; request built and reply parsed against WAGO PFC200 runtimes), Microsoft's
 //! ics-forensics-tools `src/forensic/plugins/CodeSysV3/codesysv3_protocol/structures.py`
-//! and `protocol.py`, and a Go port of the nmap library (package `codesysv3`).
+//! and `protocol.py`, and zgrab2's `modules/codesysv3/codesysv3.go` and `scanner.go` (whose
+//! UDP mode also sends from local port 1740 + the port index, and assumes a /24).
 //!
 //! - Datagram layer (block driver UDP, no framing), big-endian bit fields:
 //!   magic `0xC5`; hop info (hop count 5 bits, header length in 16-bit words 3 bits);
