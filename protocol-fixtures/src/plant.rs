@@ -255,7 +255,7 @@ pub struct PlantPorts {
 
 impl Default for PlantPorts {
     /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911 and 48899 (ADS),
-    /// and 5007, MELSEC's common one.
+    /// 5007, MELSEC's common one, and 1741 for CODESYS (see [`PlantPorts::UNPRIVILEGED`]).
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -269,7 +269,9 @@ impl Default for PlantPorts {
             melsec: melsec::PORT,
             knx: knx::PORT,
             ads: ads::PORT,
-            codesys: codesys::PORT,
+            // 1741, a runtime of port index 1: 1740 is otscan's reply port on the
+            // scanning host, which a simulated runtime there would hold.
+            codesys: codesys::PORT + 1,
         }
     }
 }
