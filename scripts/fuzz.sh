@@ -36,6 +36,7 @@ max_len() {
         ads_reply) echo 2100 ;;
         hart_reply) echo 1100 ;;
         profinet_reply) echo 1600 ;;
+        codesys_reply) echo 1600 ;;
         opcua_reply) echo 20000 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;

@@ -19,6 +19,7 @@
 //! | `"ads"` | exactly one 24-byte ADS discovery Identify: magic `03 66 14 71`, any invoke id, service 1, any sender AMS NetId and port, tag count 0 and no tags (AddRoute, service 6, with its user name and password tags, and every other service refused) | ads-rs `udp` module; TwinCAT's broadcast search as nmap's twincat-scan sends it |
 //! | `"hart"` | a HART-IP request (version 1, message type 0, status 0, a true byte count): Session Initiate as a secondary host (master type 0, a 4-byte inactivity timer, nothing more), Session Close (no body), or a token-passing PDU holding one HART frame from a secondary host with a correct check byte and nothing after it: command 0 (Read Unique Identifier) in a short frame to polling address 0, or in a long frame (5-byte unique address) command 20 (Read Long Tag) or 74 (Read I/O System Capabilities) without data, or 84 (Read Sub-Device Identity Summary) with a 2-byte index. Every write, reset, command 77 (pass a command to a sub-device), device-specific command, Keep Alive and primary-host session is refused | Wireshark's `packet-hartip.c`; HART universal and common practice command layouts |
 //! | `"profinet"` | exactly one 156-byte DCE/RPC connectionless request (version 4, packet type 0, no fragment bit, little-endian data representation, no authentication, fragment 0 of 76 bytes) to the endpoint mapper (interface e1af8308-5d1f-11c9-91a4-08002b14a0fa version 3) operation 2 `ept_lookup`, with a nil object UUID and any activity and sequence; body: inquiry type 0, a nil object, the PNIO device interface dea00001-6c97-11d1-8271-00a02442df7d version 1.0, version option 1, a null entry handle and 1-16 entries (the PNIO interface's Connect, Release, Read, Write and Control, the endpoint mapper's insert and delete, pings and every other call refused) | Wireshark's `dcerpc` and `epm` dissectors; nmap 7.95 profinet-cm-lookup |
+//! | `"codesys"` | exactly one CODESYS V3 NameService resolve address: datagram magic `C5`, header of 4 words (any hop count), packet info `40` (normal priority, no signal, relative address, no data length), service `03` (NameService request), message id 0, no receiver address and a sender address of 1-3 words, any broadcast id, zero padding to 4 bytes, then package type `C202` (resolve address), version `0400`, any request id, nothing more (the channel manager, service `40`, which opens channels for login and download, resolve name `C201`, a routed receiver address and every other service refused) | nmap `codesys3.lua` (Rapid7), Microsoft ics-forensics-tools `codesysv3_protocol` |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -65,9 +66,12 @@ pub const HART: &str = crate::hart::PROTOCOL;
 /// Label of PROFINET CM (DCE/RPC over UDP 34964) datagrams.
 pub const PROFINET: &str = crate::profinet::PROTOCOL;
 
+/// Label of CODESYS V3 NameService datagrams.
+pub const CODESYS: &str = crate::codesys::PROTOCOL;
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 13] = [
-    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET,
+pub const PROTOCOLS: [&str; 14] = [
+    MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET, CODESYS,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -141,6 +145,13 @@ pub enum Request {
     },
     /// PROFINET CM: the endpoint mapper's `ept_lookup` for the PNIO device interface.
     ProfinetLookup,
+    /// CODESYS V3 NameService resolve address, from this relative sender address.
+    CodesysResolveAddress {
+        /// Sender address length in 16-bit words (1-3).
+        sender_words: u8,
+        /// The sender address words as one number.
+        sender: u64,
+    },
 }
 
 /// An Omron FINS request, decoded by hand.
@@ -200,7 +211,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`, `"codesys"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -220,6 +231,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         ADS => ads(bytes),
         HART => hart(bytes),
         PROFINET => profinet(bytes),
+        CODESYS => codesys(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -531,6 +543,85 @@ fn profinet(bytes: &[u8]) -> Verdict<Request> {
         return Err(format!("maximum entries {}, not 1-16", b32(72)));
     }
     Ok(Request::ProfinetLookup)
+}
+
+fn codesys(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[magic, hop, info, service, message, lengths, _b0, _b1], rest)) =
+        bytes.split_first_chunk::<8>()
+    else {
+        return Err(format!(
+            "{} bytes: shorter than a CODESYS datagram header",
+            bytes.len()
+        ));
+    };
+    if magic != 0xC5 {
+        return Err(format!("magic {magic:02x} is not a CODESYS datagram (c5)"));
+    }
+    if service != 0x03 {
+        let name = match service {
+            0x40 => " (the channel manager: login, download, start and stop)",
+            0x01 => " (address notification)",
+            _ => "",
+        };
+        return Err(format!(
+            "service {service:#04x}{name} is not the NameService request (0x03)"
+        ));
+    }
+    if hop & 7 != 4 {
+        return Err(format!("header length {} words, not 4", hop & 7));
+    }
+    if info != 0x40 {
+        return Err(format!(
+            "packet info {info:#04x}, not 0x40 (normal priority, relative address, no data length)"
+        ));
+    }
+    if message != 0 {
+        return Err(format!("message id {message}, not 0"));
+    }
+    let (sender_words, receiver_words) = (lengths >> 4, lengths & 0x0F);
+    if receiver_words != 0 || !(1..=3).contains(&sender_words) {
+        return Err(format!(
+            "{receiver_words} receiver and {sender_words} sender address words: only a 1-3 word sender is sent"
+        ));
+    }
+    let address_len = usize::from(sender_words) * 2;
+    let padding = (4 - (8 + address_len) % 4) % 4;
+    let Some((address, rest)) = rest.split_at_checked(address_len) else {
+        return Err("sender address cut short".to_owned());
+    };
+    let Some((pad, rest)) = rest.split_at_checked(padding) else {
+        return Err("padding cut short".to_owned());
+    };
+    if pad.iter().any(|&b| b != 0) {
+        return Err("padding is not zero".to_owned());
+    }
+    let Ok(&[p0, p1, v0, v1, _r0, _r1, _r2, _r3]) = <&[u8; 8]>::try_from(rest) else {
+        return Err(format!(
+            "{} NameService bytes: a resolve address is exactly 8",
+            rest.len()
+        ));
+    };
+    let package = u16::from_le_bytes([p0, p1]);
+    if package != 0xC202 {
+        let name = match package {
+            0xC201 => " (resolve name)",
+            0xC280 => " (identification: a reply)",
+            _ => "",
+        };
+        return Err(format!(
+            "package type {package:#06x}{name} is not resolve address (0xc202)"
+        ));
+    }
+    let version = u16::from_le_bytes([v0, v1]);
+    if version != 0x0400 {
+        return Err(format!("NameService version {version:#06x}, not 0x0400"));
+    }
+    Ok(Request::CodesysResolveAddress {
+        sender_words,
+        sender: address
+            .iter()
+            .fold(0u64, |acc, b| (acc << 8) | u64::from(*b)),
+    })
 }
 
 fn big_endian_length(high: u8, low: u8) -> usize {
@@ -2193,6 +2284,81 @@ mod tests {
         let mut extra = KNX_DESCRIPTION.to_vec();
         extra.push(0);
         refused(KNX, &extra);
+    }
+
+    // ---- CODESYS
+
+    /// A resolve address from 127.0.0.1 on a /8 (2 sender words), request id 7.
+    const CODESYS_RESOLVE: [u8; 20] = [
+        0xC5, 0x7C, 0x40, 0x03, 0x00, 0x20, 0x00, 0x07, 0x00, 0x00, 0x00, 0x01, 0x02, 0xC2, 0x00,
+        0x04, 0x07, 0x00, 0x00, 0x00,
+    ];
+
+    #[test]
+    fn codesys_resolve_address_is_accepted() {
+        assert_eq!(
+            accepted(CODESYS, &CODESYS_RESOLVE),
+            Request::CodesysResolveAddress {
+                sender_words: 2,
+                sender: 1
+            }
+        );
+        // nmap's request from 192.168.20.5/24: 1 sender word and 2 padding bytes.
+        let nmap = [
+            0xC5, 0x7C, 0x40, 0x03, 0x00, 0x10, 0x12, 0x34, 0x00, 0x05, 0x00, 0x00, 0x02, 0xC2,
+            0x00, 0x04, 0x69, 0x69, 0x20, 0x04,
+        ];
+        assert_eq!(
+            accepted(CODESYS, &nmap),
+            Request::CodesysResolveAddress {
+                sender_words: 1,
+                sender: 5
+            }
+        );
+    }
+
+    #[test]
+    fn codesys_near_misses_are_refused() {
+        // The channel manager's open-channel request (type 0xC3) in a service 0x40 datagram.
+        let mut open_channel = CODESYS_RESOLVE[..12].to_vec();
+        open_channel[3] = 0x40;
+        open_channel.extend_from_slice(&[0xC3, 0x00, 0x01, 0x01, 0, 0, 0, 0, 1, 0, 0, 0]);
+        let reason = refused(CODESYS, &open_channel).reason;
+        assert!(reason.contains("channel manager"), "{reason}");
+        // Resolve name, with a UTF-16 name after the header.
+        let mut resolve_name = CODESYS_RESOLVE.to_vec();
+        resolve_name[12] = 0x01;
+        assert!(refused(CODESYS, &resolve_name)
+            .reason
+            .contains("resolve name"));
+        resolve_name.extend_from_slice(&[b'P', 0, b'L', 0, b'C', 0, 0, 0]);
+        refused(CODESYS, &resolve_name);
+        // A routed receiver address, bytes after the request, a cut request, a data
+        // length, a signal, another version, a message id, non-zero padding.
+        let mut routed = CODESYS_RESOLVE.to_vec();
+        routed[5] = 0x21;
+        refused(CODESYS, &routed);
+        let mut longer = CODESYS_RESOLVE.to_vec();
+        longer.push(0);
+        refused(CODESYS, &longer);
+        refused(CODESYS, &CODESYS_RESOLVE[..19]);
+        for (at, value) in [
+            (2, 0x41),
+            (2, 0x60),
+            (15, 0x05),
+            (4, 1),
+            (1, 0x7B),
+            (0, 0xC4),
+        ] {
+            let mut b = CODESYS_RESOLVE;
+            b[at] = value;
+            refused(CODESYS, &b);
+        }
+        let mut one_word = CODESYS_RESOLVE[..10].to_vec();
+        one_word[5] = 0x10;
+        one_word.extend_from_slice(&[0x00, 0x01]); // padding not zero
+        one_word.extend_from_slice(&CODESYS_RESOLVE[12..]);
+        assert!(refused(CODESYS, &one_word).reason.contains("padding"));
     }
 
     #[test]

@@ -335,6 +335,20 @@ pub(crate) fn serve_datagrams(
     label: &'static str,
     mut handle: impl FnMut(&[u8]) -> Option<Vec<u8>> + Send + 'static,
 ) -> io::Result<DeviceHandle> {
+    serve_datagrams_to(socket, recorder, label, move |request, peer| {
+        handle(request).map(|reply| (reply, peer))
+    })
+}
+
+/// [`serve_datagrams`] for a device that chooses where each reply goes (a CODESYS
+/// runtime answers at the address and port the request names, not to its source):
+/// `handle` gets the request and its source, and returns the reply and its destination.
+pub(crate) fn serve_datagrams_to(
+    socket: UdpSocket,
+    recorder: Recorder,
+    label: &'static str,
+    mut handle: impl FnMut(&[u8], SocketAddr) -> Option<(Vec<u8>, SocketAddr)> + Send + 'static,
+) -> io::Result<DeviceHandle> {
     let local_addr = socket.local_addr()?;
     let cancel = CancellationToken::new();
     let stop = cancel.clone();
@@ -347,10 +361,10 @@ pub(crate) fn serve_datagrams(
                     Ok((len, peer)) => {
                         let request = &buf[..len];
                         recorder.record_datagram(local_addr, peer, label, request);
-                        let Some(reply) = handle(request) else {
+                        let Some((reply, to)) = handle(request, peer) else {
                             continue;
                         };
-                        if let Err(err) = socket.send_to(&reply, peer).await {
+                        if let Err(err) = socket.send_to(&reply, to).await {
                             tracing::debug!(%local_addr, %peer, %err, label, "fixture send failed");
                         }
                     }

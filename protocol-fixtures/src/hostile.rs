@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     ads::{self, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDeviceConfig},
+    codesys::{self, CodesysDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
     fox::{self, FoxDeviceConfig},
@@ -114,6 +115,8 @@ pub enum HostileProtocol {
     Hart,
     /// PROFINET CM endpoint mapper (UDP only).
     Profinet,
+    /// CODESYS V3 NameService (UDP only).
+    Codesys,
 }
 
 impl HostileProtocol {
@@ -133,6 +136,7 @@ impl HostileProtocol {
             HostileProtocol::Ads => ads::PROTOCOL,
             HostileProtocol::Hart => hart::PROTOCOL,
             HostileProtocol::Profinet => profinet::PROTOCOL,
+            HostileProtocol::Codesys => codesys::PROTOCOL,
         }
     }
 
@@ -145,6 +149,7 @@ impl HostileProtocol {
             | HostileProtocol::Knx
             | HostileProtocol::Ads
             | HostileProtocol::Profinet => Framing::Raw,
+            HostileProtocol::Codesys => Framing::Raw,
             HostileProtocol::S7 => Framing::Tpkt,
             HostileProtocol::Melsec => Framing::Melsec3e,
             HostileProtocol::Fins => Framing::FinsTcp,
@@ -162,7 +167,8 @@ impl HostileProtocol {
             | HostileProtocol::Bacnet
             | HostileProtocol::Knx
             | HostileProtocol::Ads
-            | HostileProtocol::Profinet => transport == Transport::Udp,
+            | HostileProtocol::Profinet
+            | HostileProtocol::Codesys => transport == Transport::Udp,
             HostileProtocol::S7
             | HostileProtocol::Fox
             | HostileProtocol::Opcua
@@ -1071,6 +1077,7 @@ fn next_request(protocol: HostileProtocol, pending: &mut Vec<u8>) -> Option<Vec<
         | HostileProtocol::Knx
         | HostileProtocol::Ads
         | HostileProtocol::Profinet => pending.len(),
+        HostileProtocol::Codesys => pending.len(),
     };
     if len == 0 || pending.len() < len {
         return None;
@@ -1235,6 +1242,7 @@ fn craft(
         HostileProtocol::Ads => ads_reply(shape, request),
         HostileProtocol::Hart => hart_reply(shape, request),
         HostileProtocol::Profinet => profinet_reply(shape, request),
+        HostileProtocol::Codesys => codesys_reply(shape, request),
     };
     // A request the device cannot read gets garbage: it has nothing to echo.
     reply.unwrap_or_else(|| garbage(nth, GARBAGE_LEN))
@@ -2207,6 +2215,30 @@ fn hart_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
     })
 }
 
+// CODESYS: every resolve address answered by a runtime that names itself hostile, in the
+// shape asked for, to the request's source (otscan sends from 1740, the reply port).
+
+fn codesys_reply(shape: Shape, request: &[u8]) -> Option<Vec<u8>> {
+    let mut reply = CodesysDeviceConfig::new("HOSTILE-RTS", "Hostile Runtime (sim)", "Hostile")
+        .with_target(0x1000, 0x6666_0001, [3, 5, 19, 0])
+        .reply(request)?;
+    match shape {
+        // The vendor name (the third length, at 30) claims 0xFFFF UTF-16 units.
+        Shape::HugeLength => reply[30..32].copy_from_slice(&u16::MAX.to_le_bytes()),
+        Shape::MoreThanDeclared => reply.extend_from_slice(&[0xDE, 0xAD, 0xBE, 0xEF]),
+        // Another request's identification: the request id plus one.
+        Shape::WrongCorrelation => {
+            let id = u32::from_le_bytes(*reply[16..20].first_chunk()?);
+            reply[16..20].copy_from_slice(&id.wrapping_add(1).to_le_bytes());
+        }
+        // An address notification reply (service 0x02) instead of the NameService reply.
+        Shape::WrongKind => reply[3] = 0x02,
+        Shape::Oversized => reply.resize(OVERSIZED_DATAGRAM_LEN, 0),
+        _ => {}
+    }
+    Some(reply)
+}
+
 // Fox: every hello answered by a station that names itself hostile, in the shape asked for.
 
 fn fox_identity() -> FoxDeviceConfig {
@@ -2391,12 +2423,14 @@ impl PlantSpec {
     /// | .212-.219, .49, .46-.48 | PROFINET CM | UDP | truncated datagram (half the reply), entry count 0xFFFFFFFF, wrong activity UUID, a reject `nca_s_op_rng_error`, garbage, oversized datagram, silent, reply from another port (.212-.219), flood (.49); and (.46-.48) three [`crate::ProfinetDevice`]s: a fragment with more to come (flags1 0x04), a wrong sequence number, an annotation of 64 letters (no padding, no NUL) |
     /// | .220-.231 | ADS discovery | UDP | silent, truncated datagram (half the reply), host name tag declaring 0xFFFF bytes, tag count 1 with four tags, wrong invoke id, wrong kind (an AddRoute reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
     /// | .232-.243 | HART-IP | TCP | silent (a stalled Session Initiate), slow drip, close mid-reply, byte count 0xFFFF, wrong sequence number, Session Close response to everything, garbage, echo, HART frames with a bad check byte, HART byte count 10 more than present, command 74 reporting 65535 devices, every command answered with response code 16 |
+    /// | .244-.254 | CODESYS V3 | UDP | silent, truncated datagram (half the reply), vendor name declaring 0xFFFF UTF-16 units, reply with another request id, wrong kind (service 0x02 instead of the NameService reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood; every reply goes to the request's source, which is otscan's reply port 1740 |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
         use HostileBehaviour as B;
         use HostileProtocol::{
-            Ads, Bacnet, Enip, Fins, Fox, Hart, Knx, Melsec, Modbus, Opcua, Profinet, Snmp, S7,
+            Ads, Bacnet, Codesys, Enip, Fins, Fox, Hart, Knx, Melsec, Modbus, Opcua, Profinet,
+            Snmp, S7,
         };
         let tcp = |port: u16, behaviour: HostileBehaviour| HostileService {
             port,
@@ -2814,6 +2848,31 @@ impl PlantSpec {
                 ),
             ),
         ]);
+        let codesys: [(&str, HostileBehaviour); 11] = [
+            ("codesys-silent", B::Silent(Codesys)),
+            ("codesys-truncated-datagram", B::CloseMidReply(Codesys)),
+            ("codesys-lying-name-length", B::HugeDeclaredLength(Codesys)),
+            ("codesys-wrong-request-id", B::WrongCorrelation(Codesys)),
+            ("codesys-address-reply", B::WrongReplyKind(Codesys)),
+            ("codesys-garbage", B::Garbage(Codesys)),
+            ("codesys-echo", B::Echo(Codesys)),
+            ("codesys-oversized-datagram", B::OversizedDatagram(Codesys)),
+            (
+                "codesys-reply-from-other-port",
+                B::ReplyFromOtherPort(Codesys),
+            ),
+            (
+                "codesys-reply-from-other-address",
+                B::ReplyFromOtherAddress(Codesys),
+            ),
+            ("codesys-flood", B::Flood(Codesys)),
+        ];
+        for (i, (name, behaviour)) in codesys.into_iter().enumerate() {
+            devices.push(
+                DeviceSpec::new(host(base, 244 + i as u8), name)
+                    .with_hostile(udp(ports.codesys, behaviour)),
+            );
+        }
         let fox: [(&str, HostileBehaviour); 16] = [
             ("fox-silent", B::Silent(Fox)),
             ("fox-slow-drip", B::SlowDrip(Fox)),

@@ -9,6 +9,7 @@ use std::{
 use crate::{
     ads::{self, AdsDevice, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
+    codesys::{self, CodesysDevice, CodesysDeviceConfig},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
     fins::{self, FinsAreaData, FinsDevice, FinsDeviceConfig, FinsTransports},
@@ -72,6 +73,8 @@ pub struct DeviceSpec {
     pub hart: Option<(u16, HartDeviceConfig)>,
     /// A PROFINET device's endpoint mapper on this UDP port.
     pub profinet: Option<(u16, ProfinetDeviceConfig)>,
+    /// A CODESYS V3 runtime answering the NameService on this UDP port.
+    pub codesys: Option<(u16, CodesysDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -92,6 +95,7 @@ impl DeviceSpec {
             "ads" => self.ads.is_some(),
             "hart" => self.hart.is_some(),
             "profinet" => self.profinet.is_some(),
+            "codesys" => self.codesys.is_some(),
             _ => false,
         }
     }
@@ -116,6 +120,7 @@ impl DeviceSpec {
             ads: None,
             hart: None,
             profinet: None,
+            codesys: None,
         }
     }
 
@@ -210,6 +215,13 @@ impl DeviceSpec {
         self
     }
 
+    /// Adds a CODESYS V3 runtime answering the NameService.
+    #[must_use]
+    pub fn with_codesys(mut self, port: u16, config: CodesysDeviceConfig) -> Self {
+        self.codesys = Some((port, config));
+        self
+    }
+
     /// Adds an OPC UA server.
     #[must_use]
     pub fn with_opcua(mut self, port: u16, config: OpcuaServerConfig) -> Self {
@@ -265,12 +277,14 @@ pub struct PlantPorts {
     pub hart: u16,
     /// PROFINET CM (endpoint mapper) port, UDP.
     pub profinet: u16,
+    /// CODESYS V3 NameService port, UDP.
+    pub codesys: u16,
 }
 
 impl Default for PlantPorts {
     /// The registered ports, 502, 44818, 161, 47808, 102, 4840, 9600, 1911, 48899 (ADS) and
     /// 5094 (HART-IP), 34964 (PROFINET CM),
-    /// and 5007, MELSEC's common one.
+    /// 5007, MELSEC's common one, and 1741 for CODESYS (see [`PlantPorts::UNPRIVILEGED`]).
     fn default() -> Self {
         Self {
             modbus: 502,
@@ -286,6 +300,9 @@ impl Default for PlantPorts {
             ads: ads::PORT,
             hart: hart::PORT,
             profinet: profinet::PORT,
+            // 1741, a runtime of port index 1: 1740 is otscan's reply port on the
+            // scanning host, which a simulated runtime there would hold.
+            codesys: codesys::PORT + 1,
         }
     }
 }
@@ -293,7 +310,9 @@ impl Default for PlantPorts {
 impl PlantPorts {
     /// Ports below 1024 avoided, so the demo runs without privileges: Modbus 5020,
     /// EtherNet/IP 44818, SNMP 1161, BACnet/IP 47808, S7 10102, OPC UA 4840, FINS 9600, Fox 1911, MELSEC 5007,
-    /// KNXnet/IP 3671, ADS 48899, HART-IP 5094, PROFINET 34964.
+    /// KNXnet/IP 3671, ADS 48899, HART-IP 5094, PROFINET 34964, CODESYS 1741 (a runtime of port index 1: otscan's
+    /// probe receives its replies on UDP 1740 of the scanning host, which a runtime
+    /// listening there would hold, as on a real host).
     pub const UNPRIVILEGED: PlantPorts = PlantPorts {
         modbus: 5020,
         enip: 44818,
@@ -308,6 +327,7 @@ impl PlantPorts {
         ads: 48899,
         hart: 5094,
         profinet: 34964,
+        codesys: 1741,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -348,6 +368,7 @@ impl PlantPorts {
             ads: first + 10 * step,
             hart: first + 11 * step,
             profinet: first + 12 * step,
+            codesys: first + 13 * step,
         }
     }
 
@@ -369,6 +390,7 @@ impl PlantPorts {
             ads,
             hart,
             profinet,
+            codesys,
         } = *self;
         [
             ("modbus", modbus),
@@ -384,6 +406,7 @@ impl PlantPorts {
             ("ads", ads),
             ("hart", hart),
             ("profinet", profinet),
+            ("codesys", codesys),
         ]
         .into_iter()
     }
@@ -414,6 +437,7 @@ impl PlantPorts {
             ads,
             hart,
             profinet,
+            codesys,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -429,6 +453,7 @@ impl PlantPorts {
             "ads" => ads,
             "hart" => hart,
             "profinet" => profinet,
+            "codesys" => codesys,
             _ => return false,
         };
         *slot = port;
@@ -718,6 +743,18 @@ impl PlantSpec {
     /// | .103 | `knxd-gateway` | knxd-like interface `knxd` at 1.1.128, all-zero serial (no serial in the identity) |
     /// | .104 | `knx-ip-router-backbone` | router `Backbone router 1.0.0` at 1.0.0, serial 0001:00118b5c |
     ///
+    /// CODESYS V3 runtimes (see [`crate::codesys`]), every one on UDP `ports.codesys`,
+    /// answering the NameService at UDP 1740 of the sender, as real runtimes do (names
+    /// and ids simulated, shaped as nmap's published PFC200 example):
+    ///
+    /// | host | name | vendor | device name | node name | target type, id, version |
+    /// |------|------|--------|-------------|-----------|--------------------------|
+    /// | .140 | `plc-pfc200-codesys` | WAGO | WAGO 750-8206 PFC200 2ETH RS CAN DPS | PFC200-438F4C | 0x1000, 0x10061204, 5.15.4.0 |
+    /// | .141 | `plc-m241-codesys` | Schneider Electric | TM241CE40R | M241-LINE2 | 0x1000, 0x101a0101, 5.1.9.34, serial |
+    /// | .142 | `softplc-linux-codesys` | CODESYS GmbH | CODESYS Control for Linux SL | edge-gw-3 | 0x1000, 0x00000010, 4.10.0.0 |
+    /// | .143 | `safety-codesys` | Festo | CPX-E-CEC-M1-PN Safety | SAFETY-CELL1 | 0x1002 (safety controller), 0x10110002, 3.5.17.20 |
+    /// | .144 | `drive-codesys` | Bosch Rexroth AG | IndraDrive MLD | AXIS-7 | 0x1003 (drive), 0x10140003, 3.5.16.0 |
+    ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
         let port = ports.enip;
@@ -860,6 +897,43 @@ impl PlantSpec {
                 port,
                 MelsecDeviceConfig::new("Q06UDVCPU", 0x0368)
                     .with_end_code(melsec::end_code::COMMAND_NOT_SUPPORTED),
+            ),
+        ]);
+        let port = ports.codesys;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 140), "plc-pfc200-codesys").with_codesys(
+                port,
+                CodesysDeviceConfig::new(
+                    "PFC200-438F4C",
+                    "WAGO 750-8206 PFC200 2ETH RS CAN DPS",
+                    "WAGO",
+                )
+                .with_target(0x1000, 0x1006_1204, [5, 15, 4, 0]),
+            ),
+            DeviceSpec::new(host(base, 141), "plc-m241-codesys").with_codesys(
+                port,
+                CodesysDeviceConfig::new("M241-LINE2", "TM241CE40R", "Schneider Electric")
+                    .with_target(0x1000, 0x101a_0101, [5, 1, 9, 34])
+                    .with_serial("M241-2027-00153"),
+            ),
+            DeviceSpec::new(host(base, 142), "softplc-linux-codesys").with_codesys(
+                port,
+                CodesysDeviceConfig::new(
+                    "edge-gw-3",
+                    "CODESYS Control for Linux SL",
+                    "CODESYS GmbH",
+                )
+                .with_target(0x1000, 0x0000_0010, [4, 10, 0, 0]),
+            ),
+            DeviceSpec::new(host(base, 143), "safety-codesys").with_codesys(
+                port,
+                CodesysDeviceConfig::new("SAFETY-CELL1", "CPX-E-CEC-M1-PN Safety", "Festo")
+                    .with_target(0x1002, 0x1011_0002, [3, 5, 17, 20]),
+            ),
+            DeviceSpec::new(host(base, 144), "drive-codesys").with_codesys(
+                port,
+                CodesysDeviceConfig::new("AXIS-7", "IndraDrive MLD", "Bosch Rexroth AG")
+                    .with_target(0x1003, 0x1014_0003, [3, 5, 16, 0]),
             ),
         ]);
         let port = ports.ads;
@@ -1816,6 +1890,8 @@ pub struct PlantDevice {
     pub hart: Option<SocketAddr>,
     /// Where the PROFINET device's endpoint mapper answers (UDP), if there is one.
     pub profinet: Option<SocketAddr>,
+    /// Where the CODESYS runtime answers the NameService (UDP), if there is one.
+    pub codesys: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1839,6 +1915,7 @@ impl PlantDevice {
             (self.ads.is_some(), "ads"),
             (self.hart.is_some(), "hart"),
             (self.profinet.is_some(), "profinet"),
+            (self.codesys.is_some(), "codesys"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -1973,6 +2050,14 @@ impl Plant {
                 profinet = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut codesys = None;
+            if let Some((port, config)) = &spec.codesys {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = CodesysDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                codesys = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut opcua = None;
             if let Some((port, config)) = &spec.opcua {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2016,6 +2101,7 @@ impl Plant {
                 ads,
                 hart,
                 profinet,
+                codesys,
                 hostile,
                 handles,
             });

@@ -364,8 +364,8 @@ async fn hostile_plant_starts_on_one_slash_24_and_stops() {
     assert_eq!(
         protocols,
         BTreeSet::from([
-            "ads", "bacnet", "enip", "fins", "fox", "hart", "knx", "melsec", "modbus", "opcua",
-            "profinet", "s7", "snmp"
+            "ads", "bacnet", "codesys", "enip", "fins", "fox", "hart", "knx", "melsec", "modbus",
+            "opcua", "profinet", "s7", "snmp"
         ])
     );
     let at = |host: u8| {

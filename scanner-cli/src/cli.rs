@@ -628,7 +628,7 @@ pub struct DemoArgs {
     pub base: std::net::Ipv4Addr,
     /// Serve (and scan) a protocol's simulated devices on another port, e.g. --port s7=102
     /// (repeatable). The defaults avoid ports below 1024: modbus 5020, enip 44818, s7 10102,
-    /// opcua 4840, fins 9600, bacnet 47808, snmp 1161, fox 1911, melsec 5007, knx 3671, ads 48899, hart 5094, profinet 34964. A MELSEC list (--port melsec=5007,5002) is
+    /// opcua 4840, fins 9600, bacnet 47808, snmp 1161, fox 1911, melsec 5007, knx 3671, ads 48899, hart 5094, profinet 34964, codesys 1741. A MELSEC list (--port melsec=5007,5002) is
     /// scanned in order; the simulated devices serve the first port.
     #[arg(long = "port", value_name = "PROTO=N[,N]", value_parser = parse_port_override)]
     pub ports: Vec<(Protocol, Vec<u16>)>,

@@ -290,7 +290,7 @@ fn repo() -> std::path::PathBuf {
         .to_owned()
 }
 
-/// The demo plant's 83 devices as a saved native scan (checked in as a golden file).
+/// The demo plant's 88 devices as a saved native scan (checked in as a golden file).
 fn plant_scan() -> std::path::PathBuf {
     repo().join("scanner-core/tests/data/golden/plant-native.jsonl")
 }
@@ -464,7 +464,7 @@ fn the_rsyslog_recipe_ships_every_record_whole() {
     let plant = plant_scan();
     let plant = plant.to_str().unwrap();
     let ocsf = converted(Path::new(plant), "ocsf");
-    assert_eq!(ocsf.len(), 83);
+    assert_eq!(ocsf.len(), 88);
     assert!(
         ocsf.iter().all(|e| e.to_string().len() > 1024),
         "every event is larger than logger's default 1 KiB"

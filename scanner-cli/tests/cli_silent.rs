@@ -156,8 +156,8 @@ fn silent_addresses_cost_one_packet_per_probe_and_devices_beside_them_keep_their
 
     // Every configured probe's first packet on each transport: a SYN for Modbus,
     // EtherNet/IP, S7, OPC UA, Fox, MELSEC and HART-IP, a datagram for FINS (its fallback
-    // to TCP runs only after an answer), MELSEC, KNX, ADS, PROFINET, BACnet and SNMP.
-    let per_address: u64 = 14;
+    // to TCP runs only after an answer), MELSEC, KNX, ADS, PROFINET, CODESYS, BACnet and SNMP.
+    let per_address: u64 = 15;
     assert_eq!(
         on_the_wire,
         per_address * silent.len() as u64,

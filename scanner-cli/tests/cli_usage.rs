@@ -297,14 +297,14 @@ fn dry_run_estimates_silent_addresses_from_the_liveness_phase() {
         assert!(out.status.success(), "{out:?}");
         String::from_utf8(out.stdout).unwrap()
     };
-    // Safe profile: 14 first packets per address, 3,584 at 100/s, then the last SYN's
+    // Safe profile: 15 first packets per address, 3,840 at 100/s, then the last SYN's
     // 0.9 s wait (the datagrams go first: their 2 s waits end earlier).
     let safe = plan(&[]);
     assert!(
-        safe.contains("14 (silent: each probe's first packet)"),
+        safe.contains("15 (silent: each probe's first packet)"),
         "{safe}"
     );
-    assert!(safe.contains("36.7s (every address silent)"), "{safe}");
+    assert!(safe.contains("39.3s (every address silent)"), "{safe}");
     assert!(
         safe.contains("assumes:              a silent address"),
         "{safe}"

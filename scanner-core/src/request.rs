@@ -10,6 +10,7 @@
 
 use crate::protocols::ads::codec as ads;
 use crate::protocols::bacnet::codec as bacnet;
+use crate::protocols::codesys::codec as codesys;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
@@ -58,6 +59,9 @@ pub enum ReadOnlyRequest {
     /// PROFINET CM: the endpoint mapper's `ept_lookup` for the PNIO device interface only;
     /// Connect, Write, Control and the other PNIO calls cannot be spelled.
     Profinet(profinet::Request),
+    /// CODESYS V3: the NameService resolve-address request only; the channel manager
+    /// (login, download, start/stop) cannot be spelled.
+    Codesys(codesys::Request),
 }
 
 impl ReadOnlyRequest {
@@ -83,6 +87,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ads(r) => ads::encode(r, correlation),
             ReadOnlyRequest::Hart(r) => hart::encode(r, correlation),
             ReadOnlyRequest::Profinet(r) => profinet::encode(r, correlation),
+            ReadOnlyRequest::Codesys(r) => codesys::encode(r, correlation),
         }
     }
 
@@ -102,6 +107,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ads(_) => Protocol::Ads,
             ReadOnlyRequest::Hart(_) => Protocol::Hart,
             ReadOnlyRequest::Profinet(_) => Protocol::Profinet,
+            ReadOnlyRequest::Codesys(_) => Protocol::Codesys,
         }
     }
 }
@@ -133,6 +139,15 @@ mod tests {
                 sender: ads::AmsNetId::default(),
             }),
             ReadOnlyRequest::Profinet(profinet::Request::Lookup),
+            ReadOnlyRequest::Codesys(codesys::Request::ResolveAddress {
+                sender: codesys::SenderAddress::new(std::net::Ipv4Addr::new(127, 0, 0, 1), 8),
+            }),
+            ReadOnlyRequest::Codesys(codesys::Request::ResolveAddress {
+                sender: codesys::SenderAddress::new(std::net::Ipv4Addr::new(192, 168, 1, 9), 24),
+            }),
+            ReadOnlyRequest::Codesys(codesys::Request::ResolveAddress {
+                sender: codesys::SenderAddress::new(std::net::Ipv4Addr::new(10, 0, 0, 1), 0),
+            }),
         ];
         for version in [SnmpVersion::V1, SnmpVersion::V2c, SnmpVersion::V3] {
             for read in [SnmpRead::Get, SnmpRead::GetNext] {

@@ -19,6 +19,7 @@ use scanner_core::config::Rate;
 use scanner_core::output::{self, Format, OutputMeta};
 use scanner_core::protocols::ads::MAX_REPLY_LEN as ADS_CAP;
 use scanner_core::protocols::bacnet::MAX_REPLY_LEN as BACNET_CAP;
+use scanner_core::protocols::codesys::MAX_REPLY_LEN as CODESYS_CAP;
 use scanner_core::protocols::enip::{EnipConfig, EnipTransport, MAX_REPLY_LEN as ENIP_CAP};
 use scanner_core::protocols::fins::{FinsConfig, FinsTransport, MAX_REPLY_LEN as FINS_CAP};
 use scanner_core::protocols::fox::{MAX_REPLY_LEN as FOX_CAP, MAX_TUPLES as FOX_MAX_TUPLES};
@@ -253,6 +254,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const ADS: (Protocol, Transport) = (Protocol::Ads, Transport::Udp);
     const HART: (Protocol, Transport) = (Protocol::Hart, Transport::Tcp);
     const PN: (Protocol, Transport) = (Protocol::Profinet, Transport::Udp);
+    const CODESYS: (Protocol, Transport) = (Protocol::Codesys, Transport::Udp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -496,6 +498,23 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("profinet-wrong-sequence", vec![(PN, &[Timeout])]),
         // 64 letters: read by the columns, with warnings.
         ("profinet-unpadded-annotation", vec![(PN, &[Ok_])]),
+        ("codesys-silent", vec![(CODESYS, &[Timeout])]),
+        // Half the reply: the names run past the end.
+        ("codesys-truncated-datagram", vec![(CODESYS, &[Proto])]),
+        ("codesys-lying-name-length", vec![(CODESYS, &[Proto])]),
+        // Another request id is another request's answer: skipped until the timeout.
+        ("codesys-wrong-request-id", vec![(CODESYS, &[Timeout])]),
+        ("codesys-address-reply", vec![(CODESYS, &[Timeout])]),
+        ("codesys-garbage", vec![(CODESYS, garbage)]),
+        // Our own request (service 0x03) is never an answer.
+        ("codesys-echo", vec![(CODESYS, &[Timeout])]),
+        ("codesys-oversized-datagram", vec![(CODESYS, &[Proto])]),
+        ("codesys-reply-from-other-port", vec![(CODESYS, &[Timeout])]),
+        (
+            "codesys-reply-from-other-address",
+            vec![(CODESYS, &[Timeout])],
+        ),
+        ("codesys-flood", vec![(CODESYS, &[Proto, Timeout])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],
@@ -861,6 +880,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("profinet-oversized-datagram", PROFINET_CAP),
         ("fins-oversized-datagram", FINS_CAP),
         ("knx-oversized-datagram", KNX_CAP),
+        ("codesys-oversized-datagram", CODESYS_CAP),
     ] {
         let r = by_name(name);
         let s = r

@@ -42,6 +42,12 @@
 //! registered for UDP 48899. The recorder's hand-decoded rule (exactly the 24-byte Identify,
 //! service 1, no tags) is the audit, with an AddRoute and a service 7 sent by the test as
 //! its negative control.
+//!
+//! CODESYS V3 NameService (UDP 1740) likewise: tshark 4.0 lists no CODESYS dissector
+//! (`tshark -G protocols`). The recorder's hand-decoded rule (exactly the resolve-address
+//! request: service 0x03, package type 0xC202, a sender address only) is the audit, with a
+//! channel manager open-channel datagram and a resolve-name request sent by the test as
+//! its negative control.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::io::{BufRead, BufReader};
@@ -442,6 +448,30 @@ async fn every_recorded_frame_is_a_read_only_identification_request() {
         .filter(|(frame, _)| frame.protocol == "profinet")
         .collect();
     assert_eq!(flagged.len(), 2, "{flagged:?}");
+    // CODESYS: the resolve address only, from the scanner's own relative address on lo's
+    // /8 (127.0.0.1: host bits 1 in two words).
+    let codesys: BTreeSet<(&str, u8, u64)> = seen
+        .iter()
+        .filter_map(|(t, r)| match r {
+            Request::CodesysResolveAddress {
+                sender_words,
+                sender,
+            } => Some((t.as_str(), *sender_words, *sender)),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(codesys, BTreeSet::from([("udp", 2, 1)]), "{seen:?}");
+    // Its negative control: a channel manager open-channel request and a resolve name, sent
+    // by this test to the simulated PFC200 (which answers neither), are flagged.
+    plant.recorder().clear();
+    codesys_controls(host(base, 140), ports.codesys).await;
+    let flagged: Vec<_> = plant
+        .recorder()
+        .violations()
+        .into_iter()
+        .filter(|(frame, _)| frame.protocol == "codesys")
+        .collect();
+    assert_eq!(flagged.len(), 2, "{flagged:?}");
     // FINS: the node address request, and Controller Data Read over UDP to node 0 from
     // node 99 and over TCP between the nodes the PLCs assigned (239) and their own.
     let fins: BTreeSet<(&str, FinsRequest)> = seen
@@ -560,6 +590,25 @@ async fn melsec_controls(ip: Ipv4Addr, port: u16) {
     let write = frame(0x1401, &[0x64, 0x00, 0x00, 0xA8, 0x01, 0x00, 0x2A, 0x00]);
     udp.send_to(&write, (ip, port)).await.unwrap();
     let _ = tokio::time::timeout(Duration::from_millis(500), udp.recv(&mut reply)).await;
+}
+
+/// A CODESYS channel manager open-channel request (datagram service 0x40, channel type
+/// 0xC3) and a NameService resolve name (package type 0xC201, a UTF-16 name) to `ip`'s
+/// runtime, from an ephemeral port, each waited on briefly (no answer comes).
+async fn codesys_controls(ip: Ipv4Addr, port: u16) {
+    let header = |service: u8| vec![0xC5, 0x7C, 0x40, service, 0, 0x20, 0, 1, 0, 0, 0, 1];
+    let mut open_channel = header(0x40);
+    open_channel.extend_from_slice(&[0xC3, 0x00, 0x01, 0x01, 0, 0, 0, 0, 1, 0, 0, 0]);
+    open_channel.extend_from_slice(&[0x00, 0x40, 0x1F, 0x00, 5, 0, 0, 0]);
+    let mut resolve_name = header(0x03);
+    resolve_name.extend_from_slice(&[0x01, 0xC2, 0x00, 0x04, 9, 0, 0, 0]);
+    resolve_name.extend_from_slice(&[b'P', 0, b'L', 0, b'C', 0, 0, 0]);
+    let udp = tokio::net::UdpSocket::bind("127.0.0.1:0").await.unwrap();
+    let mut reply = [0u8; 512];
+    for request in [open_channel, resolve_name] {
+        udp.send_to(&request, (ip, port)).await.unwrap();
+        let _ = tokio::time::timeout(Duration::from_millis(300), udp.recv(&mut reply)).await;
+    }
 }
 
 /// An AddRoute (service 6: route name, NetId, user name, password, host) and a service 7

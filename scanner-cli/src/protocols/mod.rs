@@ -4,6 +4,7 @@
 
 mod ads;
 mod bacnet;
+mod codesys;
 mod enip;
 mod fins;
 mod fox;
@@ -61,6 +62,8 @@ pub struct ProbeArgs {
     pub hart: hart::HartArgs,
     #[command(flatten)]
     pub profinet: profinet::ProfinetArgs,
+    #[command(flatten)]
+    pub codesys: codesys::CodesysArgs,
 }
 
 impl ProbeArgs {
@@ -83,6 +86,7 @@ impl ProbeArgs {
                 Protocol::Ads => self.ads.apply(&mut configs.ads),
                 Protocol::Hart => self.hart.apply(&mut configs.hart),
                 Protocol::Profinet => self.profinet.apply(&mut configs.profinet),
+                Protocol::Codesys => self.codesys.apply(&mut configs.codesys),
             }
         }
     }
@@ -105,6 +109,7 @@ impl ProbeArgs {
                 Protocol::Ads => self.ads.settings(),
                 Protocol::Hart => self.hart.settings(),
                 Protocol::Profinet => self.profinet.settings(),
+                Protocol::Codesys => self.codesys.settings(),
             })
             .collect()
     }

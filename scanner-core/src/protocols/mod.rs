@@ -20,6 +20,7 @@
 
 pub mod ads;
 pub mod bacnet;
+pub mod codesys;
 pub mod enip;
 pub mod fins;
 pub mod fox;
@@ -78,6 +79,8 @@ macro_rules! registry {
             Hart => hart("hart", HartConfig, HartDetails),
             /// PROFINET CM endpoint-mapper lookup (UDP 34964): the device's annotation.
             Profinet => profinet("profinet", ProfinetConfig, ProfinetDetails),
+            /// CODESYS V3 NameService (UDP 1740): the resolve-address request only.
+            Codesys => codesys("codesys", CodesysConfig, CodesysDetails),
             /// BACnet/IP (UDP 47808).
             Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
             /// SNMP (UDP 161).

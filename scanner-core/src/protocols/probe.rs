@@ -13,6 +13,7 @@ use std::time::Duration;
 use crate::record::fields::hex;
 use crate::record::fields::{millis, Identity, Protocol, Status, Transport};
 use crate::record::{ReceivedBytes, ServiceDetails, ServiceObservation};
+use crate::request::ReadOnlyRequest;
 use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket, Received};
 
 /// A protocol's probe settings, as the registry and the scan configuration use them.
@@ -252,5 +253,70 @@ impl<E: std::fmt::Display> ProbeEnd<E> {
                     rtt_ms: millis(r.rtt),
                 }),
         }
+    }
+}
+
+/// The script of a probe that is one UDP request (and the scan's retries), as KNXnet/IP's
+/// description request and CODESYS's resolve address are: the exchange, the codec's
+/// reading of the reply into the details (a codec error stays typed until the status is
+/// settled), and the ending. `D` is the protocol's details type.
+pub(crate) struct OneDatagram<'a, D> {
+    /// The protocol, for the observation.
+    pub protocol: Protocol,
+    /// The device's UDP port.
+    pub port: u16,
+    /// Local port to send from (0: an ephemeral one; see
+    /// [`DeviceSession::udp_exchange_from`]).
+    pub local_port: u16,
+    /// The request.
+    pub request: ReadOnlyRequest,
+    /// Largest reply read.
+    pub max_len: usize,
+    /// Whether a datagram answers the request sent with a correlation.
+    pub matches: &'a (dyn Fn(&[u8], u32) -> bool + Sync),
+    /// Whether the details identify the device.
+    pub identifies: fn(&D) -> bool,
+    /// The record identity the details give.
+    pub identity: fn(&D) -> Identity,
+    /// The error text of replies that do not identify the device.
+    pub refusal: &'static str,
+}
+
+impl<D: Into<ServiceDetails> + Warnings + Send> OneDatagram<'_, D> {
+    /// Sends the request, reads the reply into `details` with `read`, and ends the probe.
+    pub(crate) async fn run<E: std::fmt::Display + Send>(
+        self,
+        session: &mut DeviceSession,
+        mut details: D,
+        read: impl FnOnce(&[u8], &mut D) -> Result<(), E> + Send,
+    ) -> Vec<(ServiceObservation, Identity)> {
+        let start = session.sent();
+        let exchange = session
+            .udp_exchange_from(
+                self.local_port,
+                self.port,
+                &self.request,
+                self.max_len,
+                self.matches,
+            )
+            .await;
+        let mut first_rtt = None;
+        let outcome = match exchange {
+            Ok(reply) => {
+                first_rtt = Some(reply.rtt);
+                read(&reply.bytes, &mut details).map_err(Failure::Malformed)
+            }
+            Err(e) => Err(e.into()),
+        };
+        let mut end = ProbeEnd::new(self.protocol, Transport::Udp, self.port, session, start);
+        end.first_rtt = first_rtt;
+        end.outcome = outcome;
+        end.identified = (self.identifies)(&details);
+        let identity = (self.identity)(&details);
+        let settled = end.settle(|| self.refusal.to_owned());
+        vec![(
+            end.observation(settled, details, first_rtt.is_some()),
+            identity,
+        )]
     }
 }

@@ -1,13 +1,13 @@
 //! The KNXnet/IP request script: one DESCRIPTION_REQUEST (and the scan's UDP retries).
 
-use super::codec::{answers, parse, ParseError, Request, MAX_REPLY_LEN};
+use super::codec::{answers, parse, Request, MAX_REPLY_LEN};
 use super::details::{identity_fields, KnxDetails};
 use super::KnxConfig;
-use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
-use crate::record::fields::{Identity, Transport};
+use crate::protocols::probe::{OneDatagram, ProbeConfig, RunProbe};
+use crate::record::fields::Identity;
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, Failure, FirstPacket};
+use crate::session::{DeviceSession, FirstPacket};
 
 impl RunProbe for KnxConfig {
     /// The description request itself: the liveness phase's datagram is the probe's
@@ -22,47 +22,21 @@ impl RunProbe for KnxConfig {
 
     /// One description request; the response's DIBs are recorded.
     async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
-        let start = session.sent();
         let request = Request::Description;
-        let mut details = KnxDetails::default();
-        let exchange = session
-            .udp_exchange(
-                self.port,
-                &ReadOnlyRequest::Knx(request),
-                MAX_REPLY_LEN,
-                &|d, c| answers(&request, d, c),
-            )
-            .await;
-        let mut first_rtt = None;
-        let outcome: Result<(), Failure<ParseError>> = match exchange {
-            Ok(reply) => {
-                first_rtt = Some(reply.rtt);
-                match parse(&reply.bytes) {
-                    Ok(reply) => {
-                        details.apply(&reply);
-                        Ok(())
-                    }
-                    Err(e) => Err(Failure::Malformed(e)),
-                }
-            }
-            Err(e) => Err(e.into()),
-        };
-        let mut end = ProbeEnd::new(
-            KnxConfig::PROTOCOL,
-            Transport::Udp,
-            self.port,
-            session,
-            start,
-        );
-        end.first_rtt = first_rtt;
-        end.outcome = outcome;
-        end.identified = details.identifies();
-        let identity = identity_fields(&details);
-        let settled =
-            end.settle(|| "KNXnet/IP description response without device information".to_owned());
-        vec![(
-            end.observation(settled, details, first_rtt.is_some()),
-            identity,
-        )]
+        OneDatagram {
+            protocol: KnxConfig::PROTOCOL,
+            port: self.port,
+            local_port: 0,
+            request: ReadOnlyRequest::Knx(request),
+            max_len: MAX_REPLY_LEN,
+            matches: &|d, c| answers(&request, d, c),
+            identifies: KnxDetails::identifies,
+            identity: identity_fields,
+            refusal: "KNXnet/IP description response without device information",
+        }
+        .run(session, KnxDetails::default(), |bytes, details| {
+            parse(bytes).map(|reply| details.apply(&reply))
+        })
+        .await
     }
 }
