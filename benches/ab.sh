@@ -5,17 +5,9 @@
 # Usage: benches/ab.sh OTSCAN_A OTSCAN_B [...]   (root; RUNS=5 CONCURRENCY=1024 TIMEOUT_MS=1000)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-NET=127.64.0.0/16
-COUNT=512
-CONCURRENCY=${CONCURRENCY:-1024}
-TIMEOUT_MS=${TIMEOUT_MS:-1000}
 RUNS=${RUNS:-5}
-out=${BENCH_OUT:-/tmp/otscan-bench-ab}
-mkdir -p "$out"
 builds=("$@")
-bench_setup
-start_bg "$out/plant.log" "$bin/bigplant" "$NET" "$COUNT" 0 502 44818 161 "$out/manifest.tsv"
-wait_ready "$out/plant.log"
+throughput_plant "${BENCH_OUT:-/tmp/otscan-bench-ab}"
 for run in $(seq "$RUNS"); do
     for b in "${!builds[@]}"; do
         timed "$out/b$b-$run.time" "${builds[$b]}" scan "$NET" --probes modbus,enip,snmp \

@@ -6,16 +6,8 @@
 # PROBES=modbus,enip,snmp; EXTRA="..." more otscan flags)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-NET=127.64.0.0/16
-COUNT=512
-CONCURRENCY=${CONCURRENCY:-1024}
-TIMEOUT_MS=${TIMEOUT_MS:-1000}
 PROBES=${PROBES:-modbus,enip,snmp}
-out=${1:-/tmp/otscan-bench-profile}
-mkdir -p "$out"
-bench_setup
-start_bg "$out/plant.log" "$bin/bigplant" "$NET" "$COUNT" 0 502 44818 161 "$out/manifest.tsv"
-wait_ready "$out/plant.log"
+throughput_plant "${1:-/tmp/otscan-bench-profile}"
 # shellcheck disable=SC2086
 in_ns perf record -F 999 --call-graph dwarf,8192 -o "$out/perf.data" -- \
     "$bin/otscan" scan "$NET" --probes "$PROBES" --rate 4294967295 --per-device-interval 0 \

@@ -12,16 +12,7 @@
 # TIMEOUT_MS=1000 RUNS=3 by default)
 set -euo pipefail
 source "$(dirname "$0")/lib.sh"
-NET=127.64.0.0/16
-COUNT=512
-CONCURRENCY=${CONCURRENCY:-1024}
-TIMEOUT_MS=${TIMEOUT_MS:-1000}
-out=${BENCH_OUT:-/tmp/otscan-bench-throughput}
-mkdir -p "$out"
-bench_setup
-
-start_bg "$out/plant.log" "$bin/bigplant" "$NET" "$COUNT" 0 502 44818 161 "$out/manifest.tsv"
-wait_ready "$out/plant.log"
+throughput_plant "${BENCH_OUT:-/tmp/otscan-bench-throughput}"
 addresses=65536
 
 # found FILE: how many of the plant's devices have a record in FILE (NDJSON).
