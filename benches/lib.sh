@@ -80,3 +80,18 @@ median() {
     for f in time time.wall; do cp "$dir/$name-$k.$f" "$dir/$name.$f"; done
     echo "$k"
 }
+
+# throughput_plant OUT_DIR: the setup of throughput.sh, profile.sh and ab.sh: the namespace and
+# bigplant's COUNT=512 devices over NET=127.64.0.0/16 (CONCURRENCY and TIMEOUT_MS default to
+# 1024 and 1000 ms); sets out=OUT_DIR.
+throughput_plant() {
+    NET=127.64.0.0/16
+    COUNT=512
+    CONCURRENCY=${CONCURRENCY:-1024}
+    TIMEOUT_MS=${TIMEOUT_MS:-1000}
+    out=$1
+    mkdir -p "$out"
+    bench_setup
+    start_bg "$out/plant.log" "$bin/bigplant" "$NET" "$COUNT" 0 502 44818 161 "$out/manifest.tsv"
+    wait_ready "$out/plant.log"
+}

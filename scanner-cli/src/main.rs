@@ -22,6 +22,12 @@ mod state;
 
 use std::process::ExitCode;
 
+/// mimalloc instead of the system allocator: per-thread free lists make the per-address
+/// allocations of a large scan cheap (issue 16: glibc's malloc/free were 15% of the CPU of
+/// a /16 scan, see benches/README.md).
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 use clap::Parser;
 
 use cli::{Cli, Command};

@@ -591,6 +591,9 @@ impl Signals {
 }
 
 /// One finished target for the writer: its position and its record's line, if any.
+/// The writer gets them in batches of what the scan had ready (at most [`WRITER_BATCH`]):
+/// one wake-up of its thread per batch, not per target (issue 16: on a /16, 65,536
+/// wake-ups of the writer cost more CPU than the records).
 struct Finished {
     position: u128,
     line: Option<Vec<u8>>,
@@ -618,7 +621,7 @@ fn lock<T>(m: &std::sync::Mutex<T>) -> std::sync::MutexGuard<'_, T> {
 /// line, then the checkpoint (and every few seconds the state). Blocking writes
 /// (a stalled pipe) stay on this thread, so signals still stop the run.
 fn writer(
-    mut rx: tokio::sync::mpsc::Receiver<Finished>,
+    mut rx: tokio::sync::mpsc::Receiver<Vec<Finished>>,
     mut sink: crate::sink::Sink,
     persist: Shared<Persist>,
     line: Shared<()>,
@@ -630,7 +633,15 @@ fn writer(
         p.failure.get_or_insert(e);
         cancel.cancel();
     };
-    while let Some(done) = rx.blocking_recv() {
+    let mut batch = Vec::new().into_iter();
+    loop {
+        let Some(done) = batch.next() else {
+            match rx.blocking_recv() {
+                Some(next) => batch = next.into_iter(),
+                None => break,
+            }
+            continue;
+        };
         {
             let mut p = lock(&persist);
             if p.closed {
@@ -683,6 +694,9 @@ fn writer(
     }
 }
 
+/// The most finished targets handed to the writer at once.
+const WRITER_BATCH: usize = 256;
+
 /// Scans and writes one record per line to `sink` (flushed per record, so a reader
 /// never sees half a line), keeps the checkpoint file, prints the run report.
 pub async fn run_scan(
@@ -705,7 +719,7 @@ pub async fn run_scan(
     let mut scan = Scanner::new(config).scan();
     let line = std::sync::Arc::new(std::sync::Mutex::new(()));
     let signals = Signals::watch(scan.cancel_token(), line.clone());
-    let (tx, rx) = tokio::sync::mpsc::channel::<Finished>(64);
+    let (tx, rx) = tokio::sync::mpsc::channel::<Vec<Finished>>(64);
     let (writer_done_tx, writer_done) = tokio::sync::oneshot::channel::<()>();
     let bar = progress_bar(planned);
     {
@@ -755,20 +769,37 @@ pub async fn run_scan(
             e = scan.next_event() => e,
             () = &mut grace_over => { abandoned = true; break 'events; }
         };
-        let Some(event) = event else { break };
-        let scanner_core::ScanEvent::Done { position, record } = event else {
-            continue;
-        };
-        // OCSF and ECS have no line for an address that answered nothing.
-        let line = record.and_then(|r| renderer.line(&r)).map(|line| {
-            records += 1;
-            line.into_bytes()
-        });
-        tokio::select! {
-            // An error means the writer stopped at a failure: the scan is being
-            // cancelled, and what is left is not written.
-            _ = tx.send(Finished { position, line }) => {}
-            () = &mut grace_over => { abandoned = true; break 'events; }
+        let mut next = event;
+        let mut ended = next.is_none();
+        let mut batch = Vec::new();
+        // This event and those already waiting behind it, in order.
+        while let Some(event) = next.take() {
+            if let scanner_core::ScanEvent::Done { position, record } = event {
+                // OCSF and ECS have no line for an address that answered nothing.
+                let line = record.and_then(|r| renderer.line(&r)).map(|line| {
+                    records += 1;
+                    line.into_bytes()
+                });
+                batch.push(Finished { position, line });
+            }
+            if batch.len() < WRITER_BATCH {
+                match futures::FutureExt::now_or_never(scan.next_event()) {
+                    Some(None) => ended = true,
+                    Some(event) => next = event,
+                    None => {}
+                }
+            }
+        }
+        if !batch.is_empty() {
+            tokio::select! {
+                // An error means the writer stopped at a failure: the scan is being
+                // cancelled, and what is left is not written.
+                _ = tx.send(batch) => {}
+                () = &mut grace_over => { abandoned = true; break 'events; }
+            }
+        }
+        if ended {
+            break;
         }
     }
     let summary = scan.progress().borrow().clone();

@@ -1116,10 +1116,10 @@ async fn connect_tcp(addr: SocketAddr) -> Result<TcpStream, Connect> {
 fn start_connect(addr: SocketAddr) -> Result<TcpStream, Connect> {
     let socket = socket2::Socket::new(
         socket2::Domain::for_address(addr),
-        socket2::Type::STREAM,
+        nonblocking(socket2::Type::STREAM),
         Some(socket2::Protocol::TCP),
     )
-    .and_then(|s| s.set_nonblocking(true).map(|()| s))
+    .and_then(set_nonblocking)
     .map_err(|e| local_or_io("cannot open a TCP socket", &e))?;
     match socket.connect(&addr.into()) {
         Ok(()) => {}
@@ -1150,6 +1150,32 @@ async fn finish_connect(stream: TcpStream) -> Result<TcpStream, Connect> {
     }
 }
 
+/// `ty` created non-blocking where the platform can (Linux: `SOCK_NONBLOCK`), which saves
+/// the two `fcntl` calls of `set_nonblocking` on every socket (two per address and
+/// transport on a large scan; issue 16).
+#[cfg(any(target_os = "linux", target_os = "android"))]
+fn nonblocking(ty: socket2::Type) -> socket2::Type {
+    ty.nonblocking()
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn nonblocking(ty: socket2::Type) -> socket2::Type {
+    ty
+}
+
+/// `socket`, non-blocking: [`nonblocking`] made it so at creation, or `fcntl` does now.
+#[cfg(any(target_os = "linux", target_os = "android"))]
+#[allow(clippy::unnecessary_wraps)]
+fn set_nonblocking(socket: socket2::Socket) -> std::io::Result<socket2::Socket> {
+    Ok(socket)
+}
+
+#[cfg(not(any(target_os = "linux", target_os = "android")))]
+fn set_nonblocking(socket: socket2::Socket) -> std::io::Result<socket2::Socket> {
+    socket.set_nonblocking(true)?;
+    Ok(socket)
+}
+
 /// A synchronous error of the host's own: local when its errno says so.
 fn local_or_io(action: &str, error: &std::io::Error) -> Connect {
     match LocalFailure::from_io(action, error) {
@@ -1162,16 +1188,15 @@ fn local_or_io(action: &str, error: &std::io::Error) -> Connect {
 /// with the scan's other sockets (SO_REUSEADDR and SO_REUSEPORT). A port held by another
 /// program without SO_REUSEPORT fails to bind.
 fn bind_udp(local: SocketAddr) -> std::io::Result<UdpSocket> {
-    let socket = socket2::Socket::new(
+    let socket = set_nonblocking(socket2::Socket::new(
         socket2::Domain::for_address(local),
-        socket2::Type::DGRAM,
+        nonblocking(socket2::Type::DGRAM),
         Some(socket2::Protocol::UDP),
-    )?;
+    )?)?;
     if local.port() != 0 {
         socket.set_reuse_address(true)?;
         socket.set_reuse_port(true)?;
     }
-    socket.set_nonblocking(true)?;
     socket.bind(&local.into())?;
     UdpSocket::from_std(socket.into())
 }
