@@ -357,7 +357,7 @@ const DISCOVER_EXAMPLES: &str = "\
 Examples:
   otscan discover --enip --interface eth1              one ListIdentity broadcast, 3 s of replies
   otscan discover --enip --interface eth1 --wait 5s -o found.jsonl
-  otscan discover --profinet --interface eth1          one DCP Identify All (layer 2, needs CAP_NET_RAW)
+  otscan discover --profinet --interface eth1          one DCP Identify All frame (CAP_NET_RAW)
 
 --enip sends exactly one EtherNet/IP ListIdentity datagram to the interface's
 IPv4 broadcast address; --profinet sends exactly one PROFINET DCP Identify All
