@@ -4,8 +4,9 @@
 //! stations (an ET 200SP and an S7-1500, by their own MACs) plus a reply with another xid and
 //! a hostile one, otscan in the other. Frames exist only inside the namespaces.
 
-use std::io::Read;
-use std::process::{Command, Stdio};
+use std::io::{BufRead, BufReader, Read};
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
 mod common;
@@ -44,6 +45,63 @@ fn network(tag: u32) -> Option<(TestNetwork, String, String)> {
     Some((net, vs, vd))
 }
 
+/// tshark capturing EtherType 0x8892 on the scanner's end of the pair into a file, once
+/// it says it is capturing; `None` (with the reason printed) without tshark.
+fn start_capture(net: &TestNetwork, interface: &str, file: &Path) -> Option<Child> {
+    if !Command::new("tshark")
+        .arg("-v")
+        .stdout(Stdio::null())
+        .status()
+        .is_ok_and(|s| s.success())
+    {
+        eprintln!("tshark check skipped: no tshark (scripts/install-deps.sh installs it)");
+        return None;
+    }
+    let mut child = Command::new("ip")
+        .args(["netns", "exec", &net.scanner_ns, "tshark", "-i", interface])
+        .args(["-n", "-f", "ether proto 0x8892", "-w"])
+        .arg(file)
+        .stdin(Stdio::null())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    let stderr = child.stderr.take().unwrap();
+    let mut lines = BufReader::new(stderr).lines();
+    assert!(
+        lines
+            .by_ref()
+            .map_while(Result::ok)
+            .any(|l| l.contains("Capturing on")),
+        "tshark did not start capturing"
+    );
+    // Keep draining its stderr (packet counts) so that it never blocks.
+    std::thread::spawn(move || lines.for_each(drop));
+    Some(child)
+}
+
+/// Stops the capture (SIGINT: tshark writes what it has) and dissects it with `pn_dcp`:
+/// one `service_id service_type eth.dst eth.src` line per DCP frame.
+fn dissect(mut child: Child, file: &Path) -> Vec<String> {
+    std::thread::sleep(Duration::from_millis(300));
+    let _ = Command::new("kill")
+        .args(["-INT", &child.id().to_string()])
+        .status();
+    let _ = child.wait();
+    let out = Command::new("tshark")
+        .arg("-r")
+        .arg(file)
+        .args(["-n", "-Y", "pn_dcp", "-T", "fields"])
+        .args(["-e", "pn_dcp.service_id", "-e", "pn_dcp.service_type"])
+        .args(["-e", "eth.dst", "-e", "eth.src"])
+        .output()
+        .unwrap();
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(|l| l.split_whitespace().collect::<Vec<_>>().join(" "))
+        .collect()
+}
+
 #[test]
 fn dcp_identify_all_finds_two_stations_and_survives_hostile_replies() {
     let tag = std::process::id() % 100_000;
@@ -62,6 +120,8 @@ fn dcp_identify_all_finds_two_stations_and_survives_hostile_replies() {
             .unwrap(),
     );
     std::thread::sleep(Duration::from_millis(700));
+    let pcap = std::env::temp_dir().join(format!("otscan-dcp-{tag}.pcapng"));
+    let capture = start_capture(&net, &vs, &pcap);
 
     let otscan = assert_cmd::cargo::cargo_bin("otscan");
     let run = |prefix: &[&str], interface: &str| {
@@ -143,6 +203,22 @@ fn dcp_identify_all_finds_two_stations_and_survives_hostile_replies() {
         plc["services"][0]["details"]["profinet"]["device_id"],
         0x010e
     );
+
+    // tshark's pn_dcp dissector, independently: one request (service 5 Identify, type 0)
+    // to the multicast address over all three runs, the rest the fixture's responses
+    // (type 1) to the scanner.
+    if let Some(child) = capture {
+        let frames = dissect(child, &pcap);
+        eprintln!("tshark pn_dcp: {frames:?}");
+        let _ = std::fs::remove_file(&pcap);
+        let requests: Vec<&String> = frames.iter().filter(|f| !f.starts_with("5 1 ")).collect();
+        assert_eq!(requests.len(), 1, "{frames:?}");
+        assert!(
+            requests[0].starts_with("5 0 01:0e:cf:00:00:00 "),
+            "{frames:?}"
+        );
+        assert_eq!(frames.len(), 5, "one request, four responses: {frames:?}");
+    }
 
     // Exactly one DCP frame reached the segment: the Identify All, to the multicast
     // address, with the response delay set.
