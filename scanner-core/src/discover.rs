@@ -219,12 +219,13 @@ pub async fn discover_profinet_dcp(
     if config.listen < MIN_LISTEN {
         return Err(DcpDiscoveryError::ListenTooShort(config.listen));
     }
+    let interface = config.interface.clone();
     let config = config.clone();
     let cancel = cancel.clone();
     match tokio::task::spawn_blocking(move || dcp_blocking(&config, &cancel)).await {
         Ok(r) => r,
         Err(e) => Err(DcpDiscoveryError::Io(
-            String::new(),
+            interface,
             std::io::Error::other(e.to_string()),
         )),
     }
