@@ -43,6 +43,7 @@ pub mod modbus;
 pub mod opcua;
 pub mod plant;
 pub mod profinet;
+pub mod profinet_dcp;
 pub mod recorder;
 pub mod s7;
 pub mod snmp;

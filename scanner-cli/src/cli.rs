@@ -357,17 +357,29 @@ const DISCOVER_EXAMPLES: &str = "\
 Examples:
   otscan discover --enip --interface eth1              one ListIdentity broadcast, 3 s of replies
   otscan discover --enip --interface eth1 --wait 5s -o found.jsonl
+  otscan discover --profinet --interface eth1          one DCP Identify All frame (CAP_NET_RAW)
 
-Sends exactly one EtherNet/IP ListIdentity datagram to the interface's IPv4
-broadcast address and writes one record per device that replies. Devices delay
-broadcast replies by up to about 2 s, so --wait is at least 2s.";
+--enip sends exactly one EtherNet/IP ListIdentity datagram to the interface's
+IPv4 broadcast address; --profinet sends exactly one PROFINET DCP Identify All
+frame to 01:0E:CF:00:00:00 out of the interface (no IP address needed), which
+every PROFINET station on the segment answers. One record per device that
+replies. Devices delay replies (DCP: over all but the last second of --wait), so
+--wait is at least 2s.";
 
 #[derive(Debug, Args)]
 pub struct DiscoverArgs {
-    /// Discover EtherNet/IP devices (ListIdentity broadcast). Required: the only kind today.
-    #[arg(long, required = true)]
+    /// Discover EtherNet/IP devices (one ListIdentity broadcast).
+    #[arg(
+        long,
+        required_unless_present = "profinet",
+        conflicts_with = "profinet"
+    )]
     pub enip: bool,
-    /// Interface to broadcast on (its IPv4 broadcast address is used).
+    /// Discover PROFINET stations (one DCP Identify All frame, EtherType 0x8892; needs
+    /// CAP_NET_RAW).
+    #[arg(long)]
+    pub profinet: bool,
+    /// Interface to send on (--enip: its IPv4 broadcast address is used).
     #[arg(long, value_name = "IF")]
     pub interface: String,
     /// How long to collect replies (at least 2s).

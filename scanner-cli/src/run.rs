@@ -69,6 +69,9 @@ pub fn init_logging(verbose: u8) {
 
 pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
     use scanner_core::discover::{discover_enip, DiscoveryError, EnipBroadcast};
+    if args.profinet {
+        return discover_profinet(args).await;
+    }
     let config = EnipBroadcast {
         interface: args.interface.clone(),
         port: args.enip_port,
@@ -76,22 +79,10 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
         max_devices: 65_536,
         scan_id: scanner_core::engine::new_scan_id(),
     };
-    let mut sink = match crate::sink::Sink::open(args.output.as_deref(), false) {
-        Ok(o) => o.sink,
-        Err(e) => {
-            say!("otscan: error: -o: {e}");
-            return EXIT_USAGE;
-        }
+    let (mut sink, cancel) = match discover_output(&args) {
+        Ok(x) => x,
+        Err(code) => return code,
     };
-    let cancel = scanner_core::CancellationToken::new();
-    {
-        let cancel = cancel.clone();
-        tokio::spawn(async move {
-            if tokio::signal::ctrl_c().await.is_ok() {
-                cancel.cancel();
-            }
-        });
-    }
     let result = match discover_enip(&config, &cancel).await {
         Ok(r) => r,
         Err(e @ (DiscoveryError::NoBroadcast(_) | DiscoveryError::ListenTooShort(_))) => {
@@ -103,28 +94,113 @@ pub async fn discover_command(args: crate::cli::DiscoverArgs) -> u8 {
             return EXIT_FAILURE;
         }
     };
+    if let Err(code) = write_discovered(&args, &mut sink, &result.records) {
+        return code;
+    }
+    say!(
+        "otscan: discover: one ListIdentity to {}, {} devices answered, {} replies ignored",
+        result.broadcast,
+        result.records.len(),
+        result.ignored_replies
+    );
+    if cancel.is_cancelled() {
+        EXIT_INTERRUPTED
+    } else {
+        EXIT_OK
+    }
+}
+
+/// A discovery's output (opened before anything is sent: a bad `-o` is a usage error)
+/// and the token Ctrl-C cancels.
+fn discover_output(
+    args: &crate::cli::DiscoverArgs,
+) -> Result<(crate::sink::Sink, scanner_core::CancellationToken), u8> {
+    let sink = match crate::sink::Sink::open(args.output.as_deref(), false) {
+        Ok(o) => o.sink,
+        Err(e) => {
+            say!("otscan: error: -o: {e}");
+            return Err(EXIT_USAGE);
+        }
+    };
+    let cancel = scanner_core::CancellationToken::new();
+    {
+        let cancel = cancel.clone();
+        tokio::spawn(async move {
+            if tokio::signal::ctrl_c().await.is_ok() {
+                cancel.cancel();
+            }
+        });
+    }
+    Ok((sink, cancel))
+}
+
+/// Writes discovered records in the chosen format; the exit code when the output fails.
+fn write_discovered(
+    args: &crate::cli::DiscoverArgs,
+    sink: &mut crate::sink::Sink,
+    records: &[scanner_core::record::AssetRecord],
+) -> Result<(), u8> {
     let renderer = crate::render::Renderer::new(
         args.format.resolve(args.output.is_some()),
         scanner_core::output::table::TableLayout::for_records(
-            &result.records,
+            records,
             crate::render::terminal_width(),
         ),
     );
     if let Some(header) = renderer.header() {
         if let Err(e) = sink.write_line(header.as_bytes()) {
             say!("otscan: error: {e}");
-            return EXIT_FAILURE;
+            return Err(EXIT_FAILURE);
         }
     }
-    for line in result.records.iter().filter_map(|r| renderer.line(r)) {
+    for line in records.iter().filter_map(|r| renderer.line(r)) {
         if let Err(e) = sink.write_line(line.as_bytes()) {
             say!("otscan: error: {e}");
-            return EXIT_FAILURE;
+            return Err(EXIT_FAILURE);
         }
     }
+    Ok(())
+}
+
+/// `otscan discover --profinet`: one DCP Identify All out of the interface.
+async fn discover_profinet(args: crate::cli::DiscoverArgs) -> u8 {
+    use scanner_core::discover::{discover_profinet_dcp, DcpDiscoveryError, ProfinetDcp};
+    let config = ProfinetDcp {
+        interface: args.interface.clone(),
+        listen: args.wait,
+        max_devices: 4096,
+        scan_id: scanner_core::engine::new_scan_id(),
+    };
+    let (mut sink, cancel) = match discover_output(&args) {
+        Ok(x) => x,
+        Err(code) => return code,
+    };
+    let result = match discover_profinet_dcp(&config, &cancel).await {
+        Ok(r) => r,
+        Err(
+            e @ (DcpDiscoveryError::NoInterface(_)
+            | DcpDiscoveryError::ListenTooShort(_)
+            | DcpDiscoveryError::NotPermitted(..)),
+        ) => {
+            say!("otscan: error: {e}");
+            return EXIT_USAGE;
+        }
+        Err(e @ DcpDiscoveryError::Io(..)) => {
+            say!("otscan: error: discovery failed: {e}");
+            return EXIT_LOCAL_FAILURE;
+        }
+    };
+    if let Err(code) = write_discovered(&args, &mut sink, &result.records) {
+        return code;
+    }
+    for warning in &result.warnings {
+        say!("otscan: discover: warning: {warning}");
+    }
     say!(
-        "otscan: discover: one ListIdentity to {}, {} devices answered, {} replies ignored",
-        result.broadcast,
+        "otscan: discover: one DCP Identify All (xid {:#010x}, response delay {} x 10 ms) out of {}, {} stations answered, {} replies ignored",
+        result.xid,
+        result.response_delay,
+        args.interface,
         result.records.len(),
         result.ignored_replies
     );

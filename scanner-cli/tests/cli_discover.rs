@@ -3,34 +3,15 @@
 //! pair (10.250.0.0/24 exists only inside them), a simulated ControlLogix listening on
 //! 0.0.0.0:44818 in one, otscan in the other. Nothing leaves the namespaces.
 
-use std::process::{Child, Command, Stdio};
+use std::process::{Command, Stdio};
 use std::time::Duration;
 
 mod common;
 
-use common::{ip, workspace_binary};
+use common::{ip, workspace_binary, TestNetwork};
 
 fn must(args: &[&str]) {
     assert!(ip(args), "ip {} failed", args.join(" "));
-}
-
-/// The namespaces and the fixture process; removed on drop, even when the test fails.
-struct TestNetwork {
-    scanner_ns: String,
-    device_ns: String,
-    fixture: Option<Child>,
-}
-
-impl Drop for TestNetwork {
-    fn drop(&mut self) {
-        if let Some(mut child) = self.fixture.take() {
-            let _ = child.kill();
-            let _ = child.wait();
-        }
-        // Deleting a namespace deletes its end of the veth pair, and so the pair.
-        ip(&["netns", "del", &self.scanner_ns]);
-        ip(&["netns", "del", &self.device_ns]);
-    }
 }
 
 #[test]

@@ -225,7 +225,7 @@ impl ScanConfig {
     fn liveness_wait(&self, first: &FirstPacket) -> Duration {
         match first.transport() {
             Transport::Tcp => self.connect_timeout.min(crate::session::LIVENESS_SYN_WAIT),
-            Transport::Udp => self.read_timeout,
+            Transport::Udp | Transport::Ethernet => self.read_timeout,
         }
     }
 

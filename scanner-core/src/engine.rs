@@ -514,7 +514,7 @@ fn finish(config: &ScanConfig, target: Target, mut record: AssetRecord) -> Devic
 fn silent_observation(protocol: Protocol, first: &FirstPacket) -> ServiceObservation {
     let (status, error) = match first.transport() {
         Transport::Tcp => (Status::ConnectionTimeout, ExchangeError::ConnectTimeout),
-        Transport::Udp => (Status::IoTimeout, ExchangeError::Timeout),
+        Transport::Udp | Transport::Ethernet => (Status::IoTimeout, ExchangeError::Timeout),
     };
     ServiceObservation {
         protocol,

@@ -71,12 +71,11 @@ fn listens(config: &ScanConfig, device: Option<&DeviceSpec>, probe: Protocol) ->
     d.serves(probe.name())
         || d.hostile.iter().any(|h| {
             h.port == port
-                && transports.iter().any(|t| {
-                    h.transport
-                        == match t {
-                            Transport::Tcp => FixtureTransport::Tcp,
-                            Transport::Udp => FixtureTransport::Udp,
-                        }
+                && transports.iter().any(|t| match t {
+                    Transport::Tcp => h.transport == FixtureTransport::Tcp,
+                    Transport::Udp => h.transport == FixtureTransport::Udp,
+                    // No probe runs on layer 2 (only `discover --profinet` does).
+                    Transport::Ethernet => false,
                 })
         })
 }

@@ -102,6 +102,7 @@ async fn every_protocol_counts_what_it_put_on_the_wire() {
                 let transport = match service.transport {
                     Transport::Tcp => FixtureTransport::Tcp,
                     Transport::Udp => FixtureTransport::Udp,
+                    Transport::Ethernet => panic!("a scan on layer 2: {service:?}"),
                 };
                 let received = frames
                     .iter()

@@ -247,3 +247,23 @@ pub fn state_done(path: &Path) -> u128 {
         .unwrap();
     next + state["checkpoint"]["done"].as_array().unwrap().len() as u128
 }
+
+/// Two namespaces joined by a veth pair (the discovery tests) and the fixture process in
+/// one; removed on drop, even when the test fails.
+pub struct TestNetwork {
+    pub scanner_ns: String,
+    pub device_ns: String,
+    pub fixture: Option<Child>,
+}
+
+impl Drop for TestNetwork {
+    fn drop(&mut self) {
+        if let Some(mut child) = self.fixture.take() {
+            let _ = child.kill();
+            let _ = child.wait();
+        }
+        // Deleting a namespace deletes its end of the veth pair, and so the pair.
+        ip(&["netns", "del", &self.scanner_ns]);
+        ip(&["netns", "del", &self.device_ns]);
+    }
+}

@@ -195,6 +195,8 @@ pub(crate) fn port_is_open(service: &ServiceObservation) -> bool {
             service.status,
             Status::Success | Status::ApplicationError | Status::ProtocolError
         ),
+        // Layer 2 (PROFINET DCP): no IP port at all.
+        Transport::Ethernet => false,
     }
 }
 
@@ -221,6 +223,7 @@ pub(crate) const fn transport_name(transport: Transport) -> &'static str {
     match transport {
         Transport::Tcp => "tcp",
         Transport::Udp => "udp",
+        Transport::Ethernet => "ethernet",
     }
 }
 

@@ -112,6 +112,8 @@ const fn protocol_num(transport: Transport) -> u8 {
     match transport {
         Transport::Tcp => 6,
         Transport::Udp => 17,
+        // Not an IP port: `port_is_open` leaves such services out of `open_ports`.
+        Transport::Ethernet => 0,
     }
 }
 

@@ -130,6 +130,8 @@ pub enum Transport {
     Tcp,
     /// UDP.
     Udp,
+    /// Layer 2, no IP (PROFINET DCP in `otscan discover --profinet`; `port` is 0).
+    Ethernet,
 }
 
 /// Outcome of one probe, named as zgrab2 names them.

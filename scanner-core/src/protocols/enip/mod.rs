@@ -77,6 +77,7 @@ impl ProbeConfig for EnipConfig {
         let per_command = |t: &Transport| match t {
             Transport::Tcp => 1,
             Transport::Udp => 1 + u64::from(udp_retries),
+            Transport::Ethernet => 0,
         };
         let commands = if self.list_services { 2 } else { 1 };
         // Each command on each transport, plus the TCP connection attempt.
@@ -92,6 +93,7 @@ impl ProbeConfig for EnipConfig {
             .map(|t| match t {
                 Transport::Tcp => 1,
                 Transport::Udp => 1 + u64::from(udp_retries),
+                Transport::Ethernet => 0,
             })
             .sum()
     }

@@ -14,6 +14,11 @@ use crate::session::{DeviceSession, Failure, FirstPacket};
 
 type Error = Failure<ParseError>;
 
+/// EtherNet/IP has no layer-2 exchange (`Transport::Ethernet` is PROFINET DCP's).
+fn no_layer2() -> Error {
+    crate::session::ExchangeError::Io("EtherNet/IP is not spoken over bare Ethernet".into()).into()
+}
+
 impl RunProbe for EnipConfig {
     async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
         let mut out = Vec::new();
@@ -27,13 +32,14 @@ impl RunProbe for EnipConfig {
     fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
         self.transports()
             .iter()
-            .map(|t| match t {
-                Transport::Tcp => FirstPacket::Tcp { port: self.port },
-                Transport::Udp => FirstPacket::Udp {
+            .filter_map(|t| match t {
+                Transport::Tcp => Some(FirstPacket::Tcp { port: self.port }),
+                Transport::Udp => Some(FirstPacket::Udp {
                     port: self.port,
                     local_port: 0,
                     request: ReadOnlyRequest::Enip(Request::ListIdentity),
-                },
+                }),
+                Transport::Ethernet => None,
             })
             .collect()
     }
@@ -60,6 +66,7 @@ async fn exchange(
                 })
                 .await?
         }
+        Transport::Ethernet => return Err(no_layer2()),
     };
     let parsed = parse(&reply.bytes).map_err(Failure::Malformed)?;
     check_answers(&request, &parsed).map_err(Failure::Malformed)?;

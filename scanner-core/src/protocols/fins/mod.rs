@@ -97,6 +97,7 @@ impl ProbeConfig for FinsConfig {
             .map(|t| match t {
                 Transport::Udp => 1 + u64::from(udp_retries),
                 Transport::Tcp => 3,
+                Transport::Ethernet => 0,
             })
             .sum()
     }

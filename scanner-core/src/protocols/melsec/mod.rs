@@ -63,6 +63,7 @@ impl MelsecConfig {
         match transport {
             Transport::Tcp => &self.tcp_ports,
             Transport::Udp => &self.udp_ports,
+            Transport::Ethernet => &[],
         }
     }
 }

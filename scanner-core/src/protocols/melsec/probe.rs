@@ -36,6 +36,7 @@ impl RunProbe for MelsecConfig {
                         local_port: 0,
                         request: ReadOnlyRequest::Melsec(Request::ReadCpuModelName),
                     },
+                    Transport::Ethernet => return None,
                 })
             })
             .collect()
@@ -65,6 +66,12 @@ async fn exchange(
                     codec::answers(&request, d, c)
                 })
                 .await?
+        }
+        Transport::Ethernet => {
+            return Err(crate::session::ExchangeError::Io(
+                "MELSEC is not spoken over bare Ethernet".into(),
+            )
+            .into())
         }
     };
     let parsed = parse(&reply.bytes).map_err(Failure::Malformed)?;

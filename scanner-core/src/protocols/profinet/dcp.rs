@@ -416,4 +416,38 @@ mod tests {
             let _ = parse_identify_response(&bytes);
         }
     }
+
+    #[test]
+    fn an_identify_response_becomes_details_and_identity() {
+        use crate::protocols::profinet::details::{dcp_identity_fields, ProfinetDetails};
+        use crate::record::fields::{DeviceType, VendorIdSpace};
+        let details = ProfinetDetails::from_dcp(&parse_identify_response(&et200sp(7)).unwrap());
+        assert_eq!(
+            (details.vendor_id, details.device_id),
+            (Some(0x2a), Some(0x313))
+        );
+        let dcp = details.dcp.as_ref().unwrap();
+        assert_eq!(dcp.mac, "28:63:36:aa:bb:cc");
+        assert_eq!(dcp.roles, ["IO device"]);
+        assert_eq!(dcp.gateway, Some(std::net::Ipv4Addr::new(192, 168, 0, 1)));
+        let identity = dcp_identity_fields(&details);
+        assert_eq!(identity.hostname.as_deref(), Some("et200sp-cell3"));
+        assert_eq!(identity.model.as_deref(), Some("ET200SP"));
+        assert_eq!(identity.mac.as_deref(), Some("28:63:36:aa:bb:cc"));
+        assert_eq!(
+            identity.vendor_id.map(|v| (v.space, v.id)),
+            Some((VendorIdSpace::Profinet, 0x2a))
+        );
+        // An IO device alone names no device type; an IO controller is a PLC.
+        assert_eq!(identity.device_type, None);
+        let mut controller = et200sp(7);
+        let role = controller.len() - 20;
+        assert_eq!(controller[role - 6..role - 2], [2, 4, 0, 4]);
+        controller[role] = 0x02;
+        let details = ProfinetDetails::from_dcp(&parse_identify_response(&controller).unwrap());
+        assert_eq!(
+            dcp_identity_fields(&details).device_type,
+            Some(DeviceType::Plc)
+        );
+    }
 }

@@ -5,6 +5,7 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::codec::{annotation, status_name, Body, Reply};
+use super::dcp::{device_roles, IdentifyResponse};
 use crate::record::fields::{DeviceText, DeviceType, Identity, VendorId, VendorIdSpace};
 
 /// PROFINET CM lookup fields of a service observation in the record: what the
@@ -52,9 +53,130 @@ pub struct ProfinetDetails {
     /// Instance, from a PNIO object UUID.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub instance: Option<u16>,
+    /// What the station said to a DCP Identify All (`otscan discover --profinet`, layer
+    /// 2); absent in `scan` records, which never send DCP.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub dcp: Option<DcpDetails>,
     /// Oddities in the reply that were accepted anyway.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub warnings: Vec<String>,
+}
+
+/// A station's answer to DCP Identify All: `services[].details.profinet.dcp`.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+pub struct DcpDetails {
+    /// The station's MAC address (the frame's source), lower-case colon form.
+    pub mac: String,
+    /// NameOfStation (device properties 0x02/0x02), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name_of_station: Option<DeviceText>,
+    /// Type of station, the vendor's text (0x02/0x01, e.g. `S7-1500`), as sent.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub type_of_station: Option<DeviceText>,
+    /// Device role bits (0x02/0x04).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub device_role: Option<u8>,
+    /// The role bits' names (`IO device`, `IO controller`, `IO multidevice`,
+    /// `PN supervisor`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub roles: Vec<String>,
+    /// IPv4 address (0x01/0x02).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip: Option<std::net::Ipv4Addr>,
+    /// Subnet mask.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mask: Option<std::net::Ipv4Addr>,
+    /// Default gateway.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub gateway: Option<std::net::Ipv4Addr>,
+    /// The IP block's BlockInfo: 0 not set, 1 set, 2 set by DHCP; bit 7 an address
+    /// conflict.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ip_block_info: Option<u16>,
+    /// Other blocks the station sent, as `option/suboption` in hex (e.g. `02/05`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub other_blocks: Vec<String>,
+}
+
+impl ProfinetDetails {
+    /// The fields of a DCP Identify response: vendor and device id at the top (as the
+    /// CM lookup's PNIO object UUID gives them), the rest under `dcp`.
+    pub fn from_dcp(response: &IdentifyResponse) -> Self {
+        let (vendor_id, device_id) = response.device_id.unzip();
+        let ip = response.ip.map(|(a, m, g)| {
+            (
+                std::net::Ipv4Addr::from(a),
+                std::net::Ipv4Addr::from(m),
+                std::net::Ipv4Addr::from(g),
+            )
+        });
+        ProfinetDetails {
+            vendor_id,
+            device_id,
+            dcp: Some(DcpDetails {
+                mac: mac_text(response.mac),
+                name_of_station: response
+                    .name_of_station
+                    .as_deref()
+                    .map(DeviceText::from_bytes),
+                type_of_station: response
+                    .type_of_station
+                    .as_deref()
+                    .map(DeviceText::from_bytes),
+                device_role: response.device_role,
+                roles: response
+                    .device_role
+                    .map(device_roles)
+                    .unwrap_or_default()
+                    .into_iter()
+                    .map(str::to_owned)
+                    .collect(),
+                ip: ip.map(|(a, _, _)| a),
+                mask: ip.map(|(_, m, _)| m),
+                gateway: ip.map(|(_, _, g)| g),
+                ip_block_info: response.ip_block_info,
+                other_blocks: response
+                    .other_blocks
+                    .iter()
+                    .map(|(o, s, _)| format!("{o:02x}/{s:02x}"))
+                    .collect(),
+            }),
+            warnings: response.warnings.clone(),
+            ..ProfinetDetails::default()
+        }
+    }
+}
+
+/// Lower-case colon form of a MAC address.
+pub fn mac_text(mac: [u8; 6]) -> String {
+    mac.iter()
+        .map(|b| format!("{b:02x}"))
+        .collect::<Vec<_>>()
+        .join(":")
+}
+
+/// The record's identity fields from a DCP Identify response: hostname = NameOfStation
+/// (the name the station answers DCP name resolution with, DNS-compatible by the
+/// standard), model = type of station, the PI vendor id, the MAC; device type `plc` for an
+/// IO controller only (an IO device may be a drive, an I/O station, a switch or an HMI).
+pub fn dcp_identity_fields(details: &ProfinetDetails) -> Identity {
+    let Some(dcp) = &details.dcp else {
+        return Identity::default();
+    };
+    Identity {
+        vendor_id: details.vendor_id.map(|id| VendorId {
+            space: VendorIdSpace::Profinet,
+            id: u32::from(id),
+        }),
+        model: dcp.type_of_station.as_ref().and_then(DeviceText::trimmed),
+        hostname: dcp.name_of_station.as_ref().and_then(DeviceText::trimmed),
+        mac: (dcp.mac != "00:00:00:00:00:00").then(|| dcp.mac.clone()),
+        device_type: dcp
+            .device_role
+            .is_some_and(|r| r & 0x02 != 0)
+            .then_some(DeviceType::Plc),
+        ..Identity::default()
+    }
 }
 
 impl ProfinetDetails {

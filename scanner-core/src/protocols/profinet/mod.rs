@@ -22,7 +22,7 @@ pub use codec::{
     annotation, answers, encode, parse, status_name, Annotation, Body, Entry, ParseError, Reply,
     Request, SoftwareRevision, Uuid, MAX_REPLY_LEN,
 };
-pub use details::{identity_fields, ProfinetDetails};
+pub use details::{dcp_identity_fields, identity_fields, mac_text, DcpDetails, ProfinetDetails};
 
 use crate::protocols::probe::ProbeConfig;
 use crate::record::fields::{Protocol, Transport};
