@@ -522,6 +522,8 @@ fn parse_frame(body: &[u8], warnings: &mut Vec<String>) -> Result<Response, Pars
         ));
     }
     let address = cursor.take(address_len, "HART address")?.to_vec();
+    // Delimiter bits 5-6: expansion bytes between the address and the command.
+    cursor.take(usize::from((delimiter >> 5) & 0x03), "HART expansion bytes")?;
     let command = cursor.u8("HART command")?;
     let count = cursor.u8("HART byte count")?;
     let rest = cursor.rest();
@@ -988,6 +990,35 @@ mod tests {
         assert_eq!(d.device_revision, Some(3));
         assert!(w.is_empty());
         assert!(parse_sub_device(&sub[..11], &mut w).is_err());
+    }
+
+    #[test]
+    fn expansion_bytes_are_skipped_and_preambles_alone_are_truncated() {
+        // A long-frame answer whose delimiter announces one expansion byte (bits 5-6):
+        // the byte sits between the address and the command.
+        let address = [0x26, 0x41, 0x0a, 0x1b, 0x2c];
+        let mut frame = vec![0x86 | 0x20];
+        frame.extend_from_slice(&address);
+        frame.push(0x00); // expansion byte
+        frame.extend_from_slice(&[20, 34, 0, 0]);
+        frame.extend_from_slice(&[b' '; 32]);
+        frame.push(checksum(&frame));
+        let mut message = vec![1, 1, 3, 0, 0, 4];
+        message.extend_from_slice(&((HEADER_LEN + frame.len()) as u16).to_be_bytes());
+        message.extend_from_slice(&frame);
+        let reply = parse(&message).unwrap();
+        let Body::Pdu(response) = &reply.body else {
+            panic!("{reply:?}")
+        };
+        assert_eq!((response.command, response.data.len()), (20, 32));
+        assert!(reply.warnings.iter().any(|w| w.contains("expansion")));
+        // Preambles and nothing else.
+        let mut preambles = vec![1, 1, 3, 0, 0, 4, 0, 13];
+        preambles.extend_from_slice(&[0xFF; 5]);
+        assert!(matches!(
+            parse(&preambles),
+            Err(ParseError::Truncated { .. })
+        ));
     }
 
     #[test]
