@@ -134,6 +134,15 @@ impl Request {
         }
     }
 
+    /// The unique address a long-frame request goes to.
+    pub fn unique_address(&self) -> Option<LongAddress> {
+        match *self {
+            Request::ReadLongTag(a) | Request::ReadIoSystemCapabilities(a) => Some(a),
+            Request::ReadSubDeviceIdentitySummary { address, .. } => Some(address),
+            _ => None,
+        }
+    }
+
     /// The HART command a token-passing request carries.
     pub fn command(&self) -> Option<u8> {
         match self {
@@ -250,6 +259,14 @@ pub enum ParseError {
         got: u8,
         /// Command asked.
         expected: u8,
+    },
+    /// An answer from another field device than the unique address asked.
+    #[error("HART answer from unique address {got} to a request to {expected}")]
+    WrongAddress {
+        /// Unique address of the answer (hex).
+        got: String,
+        /// Unique address asked (hex).
+        expected: String,
     },
     /// A HART byte count that does not match the bytes present.
     #[error("HART byte count {count} but {available} bytes before the check byte")]
@@ -610,6 +627,20 @@ pub fn check_answers(request: &Request, reply: &Reply) -> Result<(), ParseError>
                 got: response.command,
                 expected,
             });
+        }
+    }
+    // A long-frame answer names the device that sent it: the one asked, the master and
+    // burst-mode bits aside.
+    if let (Body::Pdu(response), Some(asked)) = (&reply.body, request.unique_address()) {
+        if let Ok(mut got) = <[u8; 5]>::try_from(response.address.as_slice()) {
+            got[0] &= 0x3F;
+            if got != asked.bytes() {
+                let hex = |a: [u8; 5]| crate::record::fields::hex(&a);
+                return Err(ParseError::WrongAddress {
+                    got: hex(got),
+                    expected: hex(asked.bytes()),
+                });
+            }
         }
     }
     Ok(())
@@ -1106,6 +1137,40 @@ mod tests {
                 expected: 0
             })
         );
+    }
+
+    #[test]
+    fn a_long_frame_answer_from_another_device_does_not_answer() {
+        let asked = LongAddress {
+            expanded_device_type: 0x2641,
+            device_id: [0x0A, 0x1B, 0x2C],
+        };
+        let request = Request::ReadLongTag(asked);
+        // Its own address, the burst-mode bit set: an answer.
+        let own = parse(&answer(
+            3,
+            &[0x66, 0x41, 0x0A, 0x1B, 0x2C],
+            20,
+            0,
+            0,
+            &[0; 32],
+        ))
+        .unwrap();
+        assert_eq!(check_answers(&request, &own), Ok(()));
+        // Another device's unique address: its long tag is not this device's.
+        let other = parse(&answer(
+            3,
+            &[0x26, 0x41, 0x0A, 0x1B, 0x2D],
+            20,
+            0,
+            0,
+            &[0; 32],
+        ))
+        .unwrap();
+        assert!(matches!(
+            check_answers(&request, &other),
+            Err(ParseError::WrongAddress { .. })
+        ));
     }
 
     #[test]
