@@ -17,7 +17,7 @@
 //! | `"opcua"` | a single final (`F`) UA-TCP chunk whose size is the frame's: a Hello (five UInt32 and an `opc.tcp://` endpoint URL, nothing more); an OpenSecureChannel on channel 0 under SecurityPolicy None with no certificate, a body of type OpenSecureChannelRequest (446) asking to Issue (0) with MessageSecurityMode None (1); a MSG of GetEndpointsRequest (428) or FindServersRequest (422) with no authentication token; or a CLO of CloseSecureChannelRequest (452). No session service (CreateSession 461, ActivateSession 467) or any other body type | OPC 10000-6 §7.1.2, §6.7; OPC 10000-4 §5.4, §5.5; NodeIds.csv |
 //! | `"knx"` | exactly the 14-byte KNXnet/IP DESCRIPTION_REQUEST: header length 6, version 0x10, service 0x0203, total length 14, then one HPAI of length 8, host protocol 0x01 (IPv4 UDP), address 0.0.0.0 and port 0 (route back: the answer goes only to the sender); no SEARCH_REQUEST, CONNECT_REQUEST, tunnelling, routing or device management service | KNX Standard 03.08.02 (Core) §7.7.1, Wireshark's `knxip` dissector |
 //! | `"ads"` | exactly one 24-byte ADS discovery Identify: magic `03 66 14 71`, any invoke id, service 1, any sender AMS NetId and port, tag count 0 and no tags (AddRoute, service 6, with its user name and password tags, and every other service refused) | ads-rs `udp` module; TwinCAT's broadcast search as nmap's twincat-scan sends it |
-//! | `"hart"` | a HART-IP request (version 1, message type 0, status 0, a true byte count): Session Initiate as a secondary host (master type 0, a 4-byte inactivity timer, nothing more), Session Close (no body), or a token-passing PDU holding one HART frame from a secondary host with a correct check byte and nothing after it: command 0 (Read Unique Identifier) in a short frame to polling address 0, or in a long frame (5-byte unique address) command 20 (Read Long Tag) or 74 (Read I/O System Capabilities) without data, or 84 (Read Sub-Device Identity Summary) with a 2-byte index. Every write, reset, command 77 (pass a command to a sub-device), device-specific command, Keep Alive and primary-host session is refused | Wireshark's `packet-hartip.c`; HART universal and common practice command layouts |
+//! | `"hart"` | a HART-IP request (version 1, message type 0, status 0, a true byte count): Session Initiate as a secondary host (master type 0, an inactivity close time of 1-60000 ms, nothing more), Session Close (no body), or a token-passing PDU holding one HART frame from a secondary host with a correct check byte and nothing after it: command 0 (Read Unique Identifier) in a short frame to polling address 0, or in a long frame (5-byte unique address) command 20 (Read Long Tag) or 74 (Read I/O System Capabilities) without data, or 84 (Read Sub-Device Identity Summary) with a 2-byte index. Every write, reset, command 77 (pass a command to a sub-device), device-specific command, Keep Alive and primary-host session is refused | Wireshark's `packet-hartip.c`; HART universal and common practice command layouts |
 //! | `"profinet"` | exactly one 156-byte DCE/RPC connectionless request (version 4, packet type 0, no fragment bit, little-endian data representation, no authentication, fragment 0 of 76 bytes) to the endpoint mapper (interface e1af8308-5d1f-11c9-91a4-08002b14a0fa version 3) operation 2 `ept_lookup`, with a nil object UUID and any activity and sequence; body: inquiry type 0, a nil object, the PNIO device interface dea00001-6c97-11d1-8271-00a02442df7d version 1.0, version option 1, a null entry handle and 1-16 entries (the PNIO interface's Connect, Release, Read, Write and Control, the endpoint mapper's insert and delete, pings and every other call refused) | Wireshark's `dcerpc` and `epm` dissectors; nmap 7.95 profinet-cm-lookup |
 //! | `"codesys"` | exactly one CODESYS V3 NameService resolve address: datagram magic `C5`, header of 4 words (any hop count), packet info `40` (normal priority, no signal, relative address, no data length), service `03` (NameService request), message id 0, no receiver address and a sender address of 1-3 words, any broadcast id, zero padding to 4 bytes, then package type `C202` (resolve address), version `0400`, any request id, nothing more (the channel manager, service `40`, which opens channels for login and download, resolve name `C201`, a routed receiver address and every other service refused) | nmap `codesys3.lua` (Rapid7), Microsoft ics-forensics-tools `codesysv3_protocol` |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
@@ -386,10 +386,15 @@ fn hart(bytes: &[u8]) -> Verdict<Request> {
         ));
     }
     match (message_id, body) {
-        (0, [0, _, _, _, _]) => Ok(Request::Hart {
-            message_id,
-            command: None,
-        }),
+        (0, &[0, t0, t1, t2, t3]) => match u32::from_be_bytes([t0, t1, t2, t3]) {
+            1..=60_000 => Ok(Request::Hart {
+                message_id,
+                command: None,
+            }),
+            ms => Err(format!(
+                "Session Initiate with an inactivity close time of {ms} ms: a scan asks for at most 60 s (1-60000)"
+            )),
+        },
         (0, [master, ..]) if body.len() == 5 => Err(format!(
             "Session Initiate as master type {master}: only a secondary host (0) may open a session"
         )),
@@ -2227,6 +2232,14 @@ mod tests {
         response[1] = 1;
         refused(HART, &response);
         refused(HART, &hart_message(0, &[0, 0, 0, 0x27]));
+        // A session the device would keep for ~49 days (or, with 0, never time out)
+        // after a scanner that vanished without Session Close.
+        assert!(
+            refused(HART, &hart_message(0, &[0, 0xFF, 0xFF, 0xFF, 0xFF]))
+                .reason
+                .contains("inactivity")
+        );
+        refused(HART, &hart_message(0, &[0, 0, 0, 0, 0]));
     }
 
     // ---- ADS

@@ -15,7 +15,7 @@ use crate::protocols::ProbeArgs;
 
 const SCAN_EXAMPLES: &str = "\
 Examples:
-  otscan scan 10.20.0.0/24                      every probe (Modbus, EtherNet/IP, S7, OPC UA, FINS, Fox, MELSEC, KNX, ADS, HART-IP, BACnet, SNMP), safe defaults
+  otscan scan 10.20.0.0/24                      every probe (Modbus, EtherNet/IP, S7, OPC UA, FINS, Fox, MELSEC, KNX, ADS, HART-IP, PROFINET, CODESYS, BACnet, SNMP), safe defaults
   otscan scan 10.30.0.0/22 --probes bacnet,s7   building controllers and Siemens PLCs only
   otscan scan 10.40.0.0/24 --probes melsec --port melsec=5007,5002   Mitsubishi CPUs on the site's MC protocol ports
   otscan scan 10.20.0.0/24 --probes snmp --snmp-communities public,ops-ro
@@ -24,6 +24,7 @@ Examples:
   otscan scan 10.50.0.0/24 --probes ads         Beckhoff TwinCAT systems (ADS discovery Identify, UDP 48899)
   otscan scan 10.60.0.0/24 --probes hart        HART-IP instruments and multiplexers (TCP 5094, reads only)
   otscan scan 10.50.0.0/24 --probes profinet    PROFINET devices (CM endpoint-mapper lookup, UDP 34964)
+  otscan scan 10.70.0.0/24 --probes codesys     CODESYS V3 runtimes (NameService, UDP 1740, IPv4 subnets of this host)
   otscan scan 10.20.0.0/24 --exclude 10.20.0.7 -o assets.jsonl
   otscan scan -iL plant-a.txt --exclude-file fragile.txt --rate 50
   otscan scan 10.20.0.0/16 --dry-run            show the plan, send nothing

@@ -361,6 +361,10 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
         say!("otscan: error: {e}");
         return EXIT_USAGE;
     }
+    if let Err(e) = codesys_alone_ipv4(&config) {
+        say!("otscan: error: {e}");
+        return EXIT_USAGE;
+    }
     let (deadline, window_closes, starts) = match window_deadline(&args).await {
         Ok(d) => d,
         Err(code) => return code,
@@ -469,6 +473,20 @@ fn bacnet_source_port_free(config: &ScanConfig) -> Result<(), String> {
     bind().map_err(|e| {
         format!("--bacnet-source-port {port}: cannot bind UDP port {port}: {e} (another BACnet stack on this host holds it)")
     })
+}
+
+/// `--probes codesys` alone: every target must be IPv4 (the NameService over UDP
+/// addresses IPv4 hosts only, so an IPv6 target would get nothing and no record say so).
+fn codesys_alone_ipv4(config: &ScanConfig) -> Result<(), String> {
+    if config.probes != [scanner_core::Protocol::Codesys] {
+        return Ok(());
+    }
+    match config.targets.ranges().find(|(first, _)| first.is_ipv6()) {
+        Some((first, _)) => Err(format!(
+            "--probes codesys: the CODESYS NameService reaches IPv4 hosts only, and the targets include the IPv6 address {first}: it would be sent nothing"
+        )),
+        None => Ok(()),
+    }
 }
 
 /// The state of a `--state` run: its lock, file, journal and checkpoint.

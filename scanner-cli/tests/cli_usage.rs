@@ -72,6 +72,20 @@ fn bad_options_name_the_argument() {
     assert_usage_error(&["scan"], "no targets");
 }
 
+/// The CODESYS NameService addresses IPv4 hosts only: a scan that asks for it alone of an
+/// IPv6 target would send nothing and say nothing.
+#[test]
+fn codesys_alone_refuses_ipv6_targets() {
+    for target in ["::1", "fd00::/120"] {
+        assert_usage_error(&["scan", target, "--probes", "codesys"], "--probes codesys");
+        assert_usage_error(
+            &["scan", target, "--probes", "codesys", "--dry-run"],
+            "--probes codesys",
+        );
+    }
+    assert_usage_error(&["scan", "127.0.0.1", "::1", "--probes", "codesys"], "::1");
+}
+
 #[test]
 fn missing_files_are_named() {
     let out = otscan()
@@ -127,6 +141,30 @@ fn help_shows_examples_and_exit_codes() {
         .stdout(predicate::str::contains("Examples:"))
         .stdout(predicate::str::contains("--dry-run"))
         .stdout(predicate::str::contains("Exit codes"));
+}
+
+/// The first example says what "every probe" is: each registered protocol by name.
+#[test]
+fn help_s_every_probe_example_names_every_probe() {
+    let out = otscan().args(["scan", "--help"]).output().unwrap();
+    let help = String::from_utf8(out.stdout).unwrap();
+    let list = help
+        .split_once("every probe (")
+        .and_then(|(_, rest)| rest.split_once(')'))
+        .map(|(list, _)| list.replace([' ', '-', '\n'], "").to_lowercase())
+        .unwrap_or_default();
+    for protocol in scanner_core::Protocol::ALL {
+        let name = match protocol.name() {
+            "enip" => "ethernet/ip",
+            "hart" => "hartip",
+            other => other,
+        };
+        assert!(
+            list.contains(name),
+            "{name} missing from every probe ({list})"
+        );
+    }
+    assert!(help.contains("--probes codesys"), "{help}");
 }
 
 #[test]

@@ -683,6 +683,9 @@ impl DeviceSession {
         if let Err(e) = socket.connect(SocketAddr::new(self.ip, port)).await {
             return Err(self.local_or("cannot connect a UDP socket", &e));
         }
+        if local_port != 0 {
+            drop_queued(&socket);
+        }
         Ok(socket)
     }
 
@@ -1201,6 +1204,23 @@ fn bind_udp(local: SocketAddr) -> std::io::Result<UdpSocket> {
     UdpSocket::from_std(socket.into())
 }
 
+/// Drops the datagrams already queued on a just-connected socket. A socket bound to a
+/// fixed source port shared with other sessions (SO_REUSEPORT) is unconnected until its
+/// `connect`, and the kernel may hand it any host's datagram to that port meanwhile
+/// (another device's late reply to the CODESYS reply port, with the same request id);
+/// connecting does not drop what is already queued, so it is dropped here.
+fn drop_queued(socket: &UdpSocket) {
+    let socket = socket2::SockRef::from(socket);
+    let mut buf = [std::mem::MaybeUninit::<u8>::uninit(); 64];
+    // Non-blocking: ends at WouldBlock once the queue is empty. The receive buffer
+    // holds a few hundred datagrams at most; the cap bounds a device that floods.
+    for _ in 0..1024 {
+        if socket.recv(&mut buf).is_err() {
+            break;
+        }
+    }
+}
+
 async fn write_and_read<E>(
     stream: &mut TcpStream,
     buf: &mut Vec<u8>,
@@ -1322,6 +1342,39 @@ mod tests {
             n += 1;
         }
         n
+    }
+
+    #[tokio::test]
+    async fn a_shared_source_port_socket_keeps_only_its_device_s_datagrams() {
+        let device = UdpSocket::bind((std::net::Ipv4Addr::LOCALHOST, 0))
+            .await
+            .unwrap();
+        let other = UdpSocket::bind((std::net::Ipv4Addr::new(127, 0, 0, 2), 0))
+            .await
+            .unwrap();
+        let local = bind_udp((std::net::Ipv4Addr::UNSPECIFIED, 0).into()).unwrap();
+        let port = local.local_addr().unwrap().port();
+        drop(local);
+        // The session's socket on the shared port, before its connect: another host's
+        // reply (another device on the subnet) reaches it.
+        let socket = bind_udp((std::net::Ipv4Addr::UNSPECIFIED, port).into()).unwrap();
+        other
+            .send_to(b"other device", (std::net::Ipv4Addr::LOCALHOST, port))
+            .await
+            .unwrap();
+        tokio::time::sleep(Duration::from_millis(50)).await;
+        socket.connect(device.local_addr().unwrap()).await.unwrap();
+        drop_queued(&socket);
+        device
+            .send_to(b"its device", (std::net::Ipv4Addr::LOCALHOST, port))
+            .await
+            .unwrap();
+        let mut buf = [0u8; 64];
+        let n = tokio::time::timeout(Duration::from_millis(500), socket.recv(&mut buf))
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(&buf[..n], b"its device");
     }
 
     #[tokio::test]

@@ -126,3 +126,77 @@ async fn instruments_multiplexers_and_refusals() {
     assert_eq!((status, requests), (Status::ConnectionRefused, 1));
     plant.shutdown().await;
 }
+
+/// An I/O system that answers every command 84 with sub-device 1's summary: the record
+/// lists that instrument once (and warns), not once per index asked.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sub_device_answer_for_another_index_is_not_listed_twice() {
+    use protocol_fixtures::hart::{ack_frame, message, message_len, respond};
+    use protocol_fixtures::HartSubDevice;
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+
+    let first = HartSubDevice {
+        io_card: 1,
+        channel: 0,
+        manufacturer_id: 0x37,
+        expanded_device_type: 0x3701,
+        device_id: 0x0200,
+        hart_revision: 7,
+        long_tag: "LT-200".to_owned(),
+    };
+    let subs = (0..3u8)
+        .map(|channel| HartSubDevice {
+            channel,
+            ..first.clone()
+        })
+        .collect();
+    let config =
+        protocol_fixtures::HartDeviceConfig::io_system(0x26, 0x26F0, 0x1234, "MUX-1", subs);
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        while let Ok((mut stream, _)) = listener.accept().await {
+            let config = config.clone();
+            tokio::spawn(async move {
+                let (mut buf, mut session) = (Vec::new(), false);
+                let mut chunk = [0u8; 1024];
+                while let Ok(n @ 1..) = stream.read(&mut chunk).await {
+                    buf.extend_from_slice(&chunk[..n]);
+                    while let Some(len) = message_len(&buf) {
+                        let request: Vec<u8> = buf.drain(..len).collect();
+                        let frame = &request[8..];
+                        let (answer, close) = if request[2] == 3 && frame.get(6) == Some(&84) {
+                            let data = config.command84_data(1).unwrap();
+                            let ack = ack_frame(&frame[1..6], 84, 0, 0, &data);
+                            let seq = u16::from_be_bytes([request[4], request[5]]);
+                            (Some(message(1, 3, 0, seq, &ack)), false)
+                        } else {
+                            respond(&config, &request, &mut session)
+                        };
+                        if let Some(answer) = answer {
+                            stream.write_all(&answer).await.unwrap();
+                        }
+                        if close {
+                            return;
+                        }
+                    }
+                }
+            });
+        }
+    });
+    let config = ScanConfig::builder()
+        .targets(Targets::parse(["127.0.0.1"]).unwrap())
+        .probes([Protocol::Hart])
+        .per_device_interval(Duration::from_millis(2))
+        .timeout(Duration::from_millis(500))
+        .hart(HartConfig { port })
+        .build()
+        .unwrap();
+    let records: Vec<AssetRecord> = Scanner::new(config).scan().collect().await;
+    let (status, _, _, d) = hart(&records[0]);
+    assert_eq!(status, Status::Success);
+    let indexes: Vec<u16> = d.sub_devices.iter().map(|s| s.index).collect();
+    assert_eq!(indexes, vec![1], "{:?}", d.warnings);
+    let warned = |text: &str| d.warnings.iter().any(|w| w.contains(text));
+    assert!(warned("command 84 for sub-device 2 answered for index 1"));
+}

@@ -67,3 +67,30 @@ fn record_documentation_names_every_schema_field() {
     }
     assert!(missing.is_empty(), "docs/record.md lacks: {missing:?}");
 }
+
+/// The `protocol` row of `services[]` and the `details` row list every registered protocol.
+#[test]
+fn record_documentation_lists_every_protocol() {
+    let doc = std::fs::read_to_string(
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../docs/record.md"),
+    )
+    .unwrap();
+    let row = |start: &str| {
+        doc.lines()
+            .find(|l| l.starts_with(start))
+            .unwrap_or_default()
+            .to_owned()
+    };
+    let (protocol, details) = (row("| `protocol` |"), row("| `details` |"));
+    for p in scanner_core::Protocol::ALL {
+        let name = p.name();
+        assert!(
+            protocol.contains(&format!("`{name}`")),
+            "{name}: {protocol}"
+        );
+        assert!(
+            details.contains(&format!("`\"{name}\": …`")),
+            "{name}: {details}"
+        );
+    }
+}

@@ -341,8 +341,10 @@ fn utf16_text(
     warnings: &mut Vec<String>,
 ) -> Result<DeviceText, ParseError> {
     let raw = c.take(usize::from(units) * 2, what)?;
-    let terminator = c.u16_le(what)?;
-    if terminator != 0 {
+    // The 2-byte NUL; a runtime that leaves it out goes straight on to the next field.
+    if c.rest().starts_with(&[0, 0]) {
+        c.take(2, what)?;
+    } else {
         warnings.push(format!("{what} not followed by a NUL terminator"));
     }
     let units: Vec<u16> = raw
@@ -410,7 +412,9 @@ pub fn parse(datagram: &[u8]) -> Result<Reply, ParseError> {
         DeviceText::from_bytes(&[])
     } else {
         let raw = c.take(usize::from(serial_len), "serial number")?;
-        if c.u8("serial number terminator")? != 0 {
+        if c.rest().first() == Some(&0) {
+            c.take(1, "serial number terminator")?;
+        } else {
             warnings.push("serial number not followed by a NUL terminator".to_owned());
         }
         DeviceText::from_bytes(raw)
@@ -482,6 +486,35 @@ pub(crate) mod tests {
         }
         out.extend_from_slice(b"12345678\0");
         out
+    }
+
+    #[test]
+    fn names_without_their_nul_terminator_are_read_with_a_warning() {
+        let names = ["PFC200-438F4C", "WAGO 750-8206", "WAGO"];
+        let full = reply(9, names[0], names[1], names[2]);
+        // Datagram layer (12), NameService header (8) and the 40-byte body, then the names.
+        let mut bare = full[..60].to_vec();
+        for name in names {
+            bare.extend(name.encode_utf16().flat_map(u16::to_le_bytes));
+        }
+        let mut last = bare.clone();
+        let mut serial = bare.clone();
+        serial.extend_from_slice(b"12345678");
+        let r = parse(&serial).unwrap();
+        assert_eq!(r.identification.serial_number.text, "12345678");
+        assert_eq!(r.warnings.len(), 4, "{:?}", r.warnings);
+        bare.extend_from_slice(b"12345678\0");
+        let r = parse(&bare).unwrap();
+        let id = &r.identification;
+        let read = [&id.node_name, &id.device_name, &id.vendor_name].map(|t| t.text.as_str());
+        assert_eq!((read, id.serial_number.text.as_str()), (names, "12345678"));
+        let warned = |r: &Reply| r.warnings.iter().filter(|w| w.contains("NUL")).count();
+        assert_eq!(warned(&r), 3, "{:?}", r.warnings);
+        // The vendor name at the very end of the datagram (no serial number).
+        last[48] = 0;
+        let r = parse(&last).unwrap();
+        assert_eq!(r.identification.vendor_name.text, "WAGO");
+        assert_eq!(warned(&r), 3, "{:?}", r.warnings);
     }
 
     pub(crate) fn wago() -> Vec<u8> {

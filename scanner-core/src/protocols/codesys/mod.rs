@@ -29,6 +29,12 @@
 //! "cannot bind UDP source port 1740: Address in use", as it does for a busy
 //! `--bacnet-source-port`, and no record claims the devices were silent.
 //!
+//! Two otscan scans on one host share port 1740 the same way (same user): scans of
+//! different devices (`--shard` K/N run side by side) do not disturb each other, but when
+//! both scan the same device at once, the kernel hands both of its answers to one scan's
+//! socket, and the other may record that device as silent (`io-timeout`). No scan ever
+//! takes another device's answer.
+//!
 //! The sender address is this host's IPv4 source address towards the device, reduced to
 //! its host bits with the prefix length of the local interface that holds it. A runtime
 //! rebuilds the reply address from its own network prefix, so only runtimes on a

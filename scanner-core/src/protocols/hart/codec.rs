@@ -134,6 +134,15 @@ impl Request {
         }
     }
 
+    /// The unique address a long-frame request goes to.
+    pub fn unique_address(&self) -> Option<LongAddress> {
+        match *self {
+            Request::ReadLongTag(a) | Request::ReadIoSystemCapabilities(a) => Some(a),
+            Request::ReadSubDeviceIdentitySummary { address, .. } => Some(address),
+            _ => None,
+        }
+    }
+
     /// The HART command a token-passing request carries.
     pub fn command(&self) -> Option<u8> {
         match self {
@@ -250,6 +259,14 @@ pub enum ParseError {
         got: u8,
         /// Command asked.
         expected: u8,
+    },
+    /// An answer from another field device than the unique address asked.
+    #[error("HART answer from unique address {got} to a request to {expected}")]
+    WrongAddress {
+        /// Unique address of the answer (hex).
+        got: String,
+        /// Unique address asked (hex).
+        expected: String,
     },
     /// A HART byte count that does not match the bytes present.
     #[error("HART byte count {count} but {available} bytes before the check byte")]
@@ -522,6 +539,8 @@ fn parse_frame(body: &[u8], warnings: &mut Vec<String>) -> Result<Response, Pars
         ));
     }
     let address = cursor.take(address_len, "HART address")?.to_vec();
+    // Delimiter bits 5-6: expansion bytes between the address and the command.
+    cursor.take(usize::from((delimiter >> 5) & 0x03), "HART expansion bytes")?;
     let command = cursor.u8("HART command")?;
     let count = cursor.u8("HART byte count")?;
     let rest = cursor.rest();
@@ -608,6 +627,20 @@ pub fn check_answers(request: &Request, reply: &Reply) -> Result<(), ParseError>
                 got: response.command,
                 expected,
             });
+        }
+    }
+    // A long-frame answer names the device that sent it: the one asked, the master and
+    // burst-mode bits aside.
+    if let (Body::Pdu(response), Some(asked)) = (&reply.body, request.unique_address()) {
+        if let Ok(mut got) = <[u8; 5]>::try_from(response.address.as_slice()) {
+            got[0] &= 0x3F;
+            if got != asked.bytes() {
+                let hex = |a: [u8; 5]| crate::record::fields::hex(&a);
+                return Err(ParseError::WrongAddress {
+                    got: hex(got),
+                    expected: hex(asked.bytes()),
+                });
+            }
         }
     }
     Ok(())
@@ -991,6 +1024,35 @@ mod tests {
     }
 
     #[test]
+    fn expansion_bytes_are_skipped_and_preambles_alone_are_truncated() {
+        // A long-frame answer whose delimiter announces one expansion byte (bits 5-6):
+        // the byte sits between the address and the command.
+        let address = [0x26, 0x41, 0x0a, 0x1b, 0x2c];
+        let mut frame = vec![0x86 | 0x20];
+        frame.extend_from_slice(&address);
+        frame.push(0x00); // expansion byte
+        frame.extend_from_slice(&[20, 34, 0, 0]);
+        frame.extend_from_slice(&[b' '; 32]);
+        frame.push(checksum(&frame));
+        let mut message = vec![1, 1, 3, 0, 0, 4];
+        message.extend_from_slice(&((HEADER_LEN + frame.len()) as u16).to_be_bytes());
+        message.extend_from_slice(&frame);
+        let reply = parse(&message).unwrap();
+        let Body::Pdu(response) = &reply.body else {
+            panic!("{reply:?}")
+        };
+        assert_eq!((response.command, response.data.len()), (20, 32));
+        assert!(reply.warnings.iter().any(|w| w.contains("expansion")));
+        // Preambles and nothing else.
+        let mut preambles = vec![1, 1, 3, 0, 0, 4, 0, 13];
+        preambles.extend_from_slice(&[0xFF; 5]);
+        assert!(matches!(
+            parse(&preambles),
+            Err(ParseError::Truncated { .. })
+        ));
+    }
+
+    #[test]
     fn hostile_frames_are_typed_errors() {
         let good = answer(3, &[0x00], 0, 0, 0, &cmd0_hart7());
         // Bad check byte.
@@ -1075,6 +1137,40 @@ mod tests {
                 expected: 0
             })
         );
+    }
+
+    #[test]
+    fn a_long_frame_answer_from_another_device_does_not_answer() {
+        let asked = LongAddress {
+            expanded_device_type: 0x2641,
+            device_id: [0x0A, 0x1B, 0x2C],
+        };
+        let request = Request::ReadLongTag(asked);
+        // Its own address, the burst-mode bit set: an answer.
+        let own = parse(&answer(
+            3,
+            &[0x66, 0x41, 0x0A, 0x1B, 0x2C],
+            20,
+            0,
+            0,
+            &[0; 32],
+        ))
+        .unwrap();
+        assert_eq!(check_answers(&request, &own), Ok(()));
+        // Another device's unique address: its long tag is not this device's.
+        let other = parse(&answer(
+            3,
+            &[0x26, 0x41, 0x0A, 0x1B, 0x2D],
+            20,
+            0,
+            0,
+            &[0; 32],
+        ))
+        .unwrap();
+        assert!(matches!(
+            check_answers(&request, &other),
+            Err(ParseError::WrongAddress { .. })
+        ));
     }
 
     #[test]

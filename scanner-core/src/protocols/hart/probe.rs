@@ -148,7 +148,10 @@ async fn script(
                             sub.index
                         ));
                     }
-                    run.details.sub_devices.push(sub);
+                    // One instrument listed once, however often it is answered for.
+                    if !run.details.sub_devices.iter().any(|s| s.index == sub.index) {
+                        run.details.sub_devices.push(sub);
+                    }
                 }
                 Err(e) => run
                     .details
