@@ -9,6 +9,7 @@ use std::{
 use crate::{
     ads::{self, AdsDevice, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
+    banner::{self, BannerDevice, BannerDeviceConfig},
     codesys::{self, CodesysDevice, CodesysDeviceConfig},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
@@ -75,6 +76,8 @@ pub struct DeviceSpec {
     pub profinet: Option<(u16, ProfinetDeviceConfig)>,
     /// A CODESYS V3 runtime answering the NameService on this UDP port.
     pub codesys: Option<(u16, CodesysDeviceConfig)>,
+    /// An SSH server on this TCP port (its greeting only, see [`crate::banner`]).
+    pub ssh: Option<(u16, BannerDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -96,6 +99,7 @@ impl DeviceSpec {
             "hart" => self.hart.is_some(),
             "profinet" => self.profinet.is_some(),
             "codesys" => self.codesys.is_some(),
+            "ssh" => self.ssh.is_some(),
             _ => false,
         }
     }
@@ -121,6 +125,7 @@ impl DeviceSpec {
             hart: None,
             profinet: None,
             codesys: None,
+            ssh: None,
         }
     }
 
@@ -184,6 +189,13 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_knx(mut self, port: u16, config: KnxDeviceConfig) -> Self {
         self.knx = Some((port, config));
+        self
+    }
+
+    /// Adds an SSH server (its greeting; see [`crate::banner`]).
+    #[must_use]
+    pub fn with_ssh(mut self, port: u16, config: BannerDeviceConfig) -> Self {
+        self.ssh = Some((port, config));
         self
     }
 
@@ -279,6 +291,8 @@ pub struct PlantPorts {
     pub profinet: u16,
     /// CODESYS V3 NameService port, UDP.
     pub codesys: u16,
+    /// SSH port, TCP.
+    pub ssh: u16,
 }
 
 impl Default for PlantPorts {
@@ -303,6 +317,7 @@ impl Default for PlantPorts {
             // 1741, a runtime of port index 1: 1740 is otscan's reply port on the
             // scanning host, which a simulated runtime there would hold.
             codesys: codesys::PORT + 1,
+            ssh: banner::SSH_PORT,
         }
     }
 }
@@ -328,6 +343,7 @@ impl PlantPorts {
         hart: 5094,
         profinet: 34964,
         codesys: 1741,
+        ssh: 2222,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -369,6 +385,7 @@ impl PlantPorts {
             hart: first + 11 * step,
             profinet: first + 12 * step,
             codesys: first + 13 * step,
+            ssh: first + 14 * step,
         }
     }
 
@@ -391,6 +408,7 @@ impl PlantPorts {
             hart,
             profinet,
             codesys,
+            ssh,
         } = *self;
         [
             ("modbus", modbus),
@@ -407,6 +425,7 @@ impl PlantPorts {
             ("hart", hart),
             ("profinet", profinet),
             ("codesys", codesys),
+            ("ssh", ssh),
         ]
         .into_iter()
     }
@@ -438,6 +457,7 @@ impl PlantPorts {
             hart,
             profinet,
             codesys,
+            ssh,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -454,6 +474,7 @@ impl PlantPorts {
             "hart" => hart,
             "profinet" => profinet,
             "codesys" => codesys,
+            "ssh" => ssh,
             _ => return false,
         };
         *slot = port;
@@ -754,6 +775,14 @@ impl PlantSpec {
     /// | .142 | `softplc-linux-codesys` | CODESYS GmbH | CODESYS Control for Linux SL | edge-gw-3 | 0x1000, 0x00000010, 4.10.0.0 |
     /// | .143 | `safety-codesys` | Festo | CPX-E-CEC-M1-PN Safety | SAFETY-CELL1 | 0x1002 (safety controller), 0x10110002, 3.5.17.20 |
     /// | .144 | `drive-codesys` | Bosch Rexroth AG | IndraDrive MLD | AXIS-7 | 0x1003 (drive), 0x10140003, 3.5.16.0 |
+    ///
+    /// Banner services (see [`crate::banner`]), off otscan's default probe list: SSH on
+    /// TCP `ports.ssh`:
+    ///
+    /// | host | name | what it says |
+    /// |------|------|--------------|
+    /// | .150 | `switch-ie-ssh` | `SSH-1.99-Cisco-1.25` (an industrial Ethernet switch's SSH, SSH 1 and 2) |
+    /// | .151 | `serial-server-ssh` | two pre-login lines, then `SSH-2.0-dropbear_2019.78` 20 ms later |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -1212,6 +1241,21 @@ impl PlantSpec {
                         .with_object(obj::PRODUCT_NAME, "Edge gateway (simulated)")
                         .with_conformity_level(0x81),
                 ),
+        ]);
+        let port = ports.ssh;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 150), "switch-ie-ssh")
+                .with_ssh(port, BannerDeviceConfig::new("SSH-1.99-Cisco-1.25\r\n")),
+            DeviceSpec::new(host(base, 151), "serial-server-ssh").with_ssh(
+                port,
+                BannerDeviceConfig::new(
+                    "Serial device server (simulated)\r\nAuthorised access only\r\n",
+                )
+                .then(
+                    std::time::Duration::from_millis(20),
+                    "SSH-2.0-dropbear_2019.78\r\n",
+                ),
+            ),
         ]);
         spec
     }
@@ -1892,6 +1936,8 @@ pub struct PlantDevice {
     pub profinet: Option<SocketAddr>,
     /// Where the CODESYS runtime answers the NameService (UDP), if there is one.
     pub codesys: Option<SocketAddr>,
+    /// Where the SSH server listens (TCP), if there is one.
+    pub ssh: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1916,6 +1962,7 @@ impl PlantDevice {
             (self.hart.is_some(), "hart"),
             (self.profinet.is_some(), "profinet"),
             (self.codesys.is_some(), "codesys"),
+            (self.ssh.is_some(), "ssh"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -2010,6 +2057,15 @@ impl Plant {
                 fins = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut ssh = None;
+            if let Some((port, config)) = &spec.ssh {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    BannerDevice::spawn(addr, config.clone(), Framing::Ssh, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                ssh = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut fox = None;
             if let Some((port, config)) = &spec.fox {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2102,6 +2158,7 @@ impl Plant {
                 hart,
                 profinet,
                 codesys,
+                ssh,
                 hostile,
                 handles,
             });

@@ -88,6 +88,9 @@ pub enum Framing {
     /// HART-IP: an 8-byte header (version 1) whose big-endian byte count (offset 6) is the
     /// whole message's length, header included.
     HartIp,
+    /// SSH: no framing (the scanner sends nothing), every read recorded as it arrived
+    /// under the label `ssh`.
+    Ssh,
 }
 
 enum FrameLen {
@@ -110,6 +113,7 @@ impl Framing {
             Framing::Fox => "fox",
             Framing::UaTcp => "opcua",
             Framing::HartIp => "hart",
+            Framing::Ssh => "ssh",
         }
     }
 
@@ -124,14 +128,15 @@ impl Framing {
             1911 => Framing::Fox,
             4840 => Framing::UaTcp,
             5094 => Framing::HartIp,
+            22 => Framing::Ssh,
             _ => Framing::Raw,
         }
     }
 
     fn frame_len(self, buf: &[u8]) -> FrameLen {
         match self {
-            Framing::Raw if buf.is_empty() => FrameLen::Incomplete,
-            Framing::Raw => FrameLen::Complete(buf.len()),
+            Framing::Raw | Framing::Ssh if buf.is_empty() => FrameLen::Incomplete,
+            Framing::Raw | Framing::Ssh => FrameLen::Complete(buf.len()),
             Framing::ModbusTcp => {
                 if buf.len() >= 4 && buf[2..4] != [0, 0] {
                     return FrameLen::Implausible;

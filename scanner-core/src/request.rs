@@ -22,6 +22,7 @@ use crate::protocols::opcua::codec as opcua;
 use crate::protocols::profinet::codec as profinet;
 use crate::protocols::s7::codec as s7;
 use crate::protocols::snmp::codec as snmp;
+use crate::protocols::ssh::codec as ssh;
 use crate::record::fields::Protocol;
 
 /// A read-only identification request, the only thing otscan can send: one variant per
@@ -62,6 +63,9 @@ pub enum ReadOnlyRequest {
     /// CODESYS V3: the NameService resolve-address request only; the channel manager
     /// (login, download, start/stop) cannot be spelled.
     Codesys(codesys::Request),
+    /// SSH: read the server's identification string; encodes to zero bytes (nothing is
+    /// sent: no client identification, no key exchange, no credentials).
+    Ssh(ssh::Request),
 }
 
 impl ReadOnlyRequest {
@@ -71,7 +75,7 @@ impl ReadOnlyRequest {
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
     /// BACnet invoke id, the S7 PDU reference, the FINS SID, the ADS invoke id, the HART-IP sequence number,
     /// the PROFINET lookup's activity UUID; a MELSEC 3E frame,
-    /// Fox and KNXnet/IP carry none).
+    /// Fox and KNXnet/IP carry none; the banner probes send nothing).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
             ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
@@ -88,6 +92,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Hart(r) => hart::encode(r, correlation),
             ReadOnlyRequest::Profinet(r) => profinet::encode(r, correlation),
             ReadOnlyRequest::Codesys(r) => codesys::encode(r, correlation),
+            ReadOnlyRequest::Ssh(r) => ssh::encode(r, correlation),
         }
     }
 
@@ -108,6 +113,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Hart(_) => Protocol::Hart,
             ReadOnlyRequest::Profinet(_) => Protocol::Profinet,
             ReadOnlyRequest::Codesys(_) => Protocol::Codesys,
+            ReadOnlyRequest::Ssh(_) => Protocol::Ssh,
         }
     }
 }
@@ -235,6 +241,7 @@ mod tests {
             }
         }
         all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
+        all.push(ReadOnlyRequest::Ssh(ssh::Request::ReadIdentification));
         for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
             let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);
             let channel = opcua::SecureChannel {

@@ -558,6 +558,61 @@ impl DeviceSession {
         }
     }
 
+    /// Reads what the device sends first on its TCP connection to `port` (connecting if
+    /// needed), sending nothing: a banner protocol's greeting (SSH's identification
+    /// string, FTP's 220 reply, a telnet server's first bytes). One whole frame as
+    /// `framing` sees it (called with correlation 0), bounded by `max_len` bytes and the
+    /// read timeout.
+    ///
+    /// Nothing is written, so nothing is paced or counted beyond the connection attempt.
+    /// Whatever arrived is kept as the session's last received bytes, also when the read
+    /// ends in a timeout, a close or the size cap, so a probe can still read a greeting
+    /// that never ended ([`received_since`](Self::received_since)).
+    pub(crate) async fn tcp_read<E>(
+        &mut self,
+        port: u16,
+        max_len: usize,
+        framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+    ) -> Result<Reply, Failure<E>> {
+        self.connect(port).await?;
+        let shared = Arc::clone(&self.shared);
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(ExchangeError::Closed.into());
+        };
+        conn.used = true;
+        let started = Instant::now();
+        let result = tokio::select! {
+            r = tokio::time::timeout(
+                shared.limits.read_timeout,
+                write_and_read(&mut conn.stream, &mut conn.pending, &[], 0, max_len, framing),
+            ) => r.unwrap_or(Err(ExchangeError::Timeout.into())),
+            _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
+        };
+        match &result {
+            Ok(bytes) => self.keep_received(bytes, started.elapsed()),
+            Err(_) => {
+                if let Some(pending) = self
+                    .conn
+                    .as_ref()
+                    .map(|c| c.pending.clone())
+                    .filter(|p| !p.is_empty())
+                {
+                    self.keep_received(&pending, started.elapsed());
+                }
+            }
+        }
+        match result {
+            Ok(bytes) => Ok(Reply {
+                bytes,
+                rtt: started.elapsed(),
+            }),
+            Err(e) => {
+                self.close().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Sends `request` in a UDP datagram to `port` and waits for a reply that
     /// `matches` it, resending up to the configured number of retries.
     ///

@@ -49,6 +49,8 @@ fn config() -> ScanConfig {
         .targets(Targets::parse([SUBNET]).unwrap())
         .timeout(TIMEOUT)
         .emit_all(true)
+        // Every probe, the ones off by default (the banner probes) included.
+        .probes(Protocol::ALL.iter().copied())
         .enip(EnipConfig {
             transport: EnipTransport::Both,
             ..EnipConfig::default()
@@ -254,6 +256,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const HART: (Protocol, Transport) = (Protocol::Hart, Transport::Tcp);
     const PN: (Protocol, Transport) = (Protocol::Profinet, Transport::Udp);
     const CODESYS: (Protocol, Transport) = (Protocol::Codesys, Transport::Udp);
+    const SSH: (Protocol, Transport) = (Protocol::Ssh, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -514,6 +517,14 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
             vec![(CODESYS, &[Timeout])],
         ),
         ("codesys-flood", vec![(CODESYS, &[Proto, Timeout])]),
+        // An identification string without a line end is read when the timeout ends the
+        // wait (a warning says so).
+        ("ssh-no-newline", vec![(SSH, &[Ok_])]),
+        // Lines forever, none an identification: the line cap (or the size cap) ends it.
+        ("ssh-endless-banner", vec![(SSH, &[Proto])]),
+        ("ssh-silent", vec![(SSH, &[Timeout])]),
+        ("ssh-garbage", vec![(SSH, garbage)]),
+        ("ssh-huge-line", vec![(SSH, &[Proto])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],

@@ -16,6 +16,7 @@ mod opcua;
 mod profinet;
 mod s7;
 mod snmp;
+mod ssh;
 
 use clap::Args;
 use scanner_core::{ProbeConfig, Protocol, ProtocolConfigs};
@@ -64,6 +65,8 @@ pub struct ProbeArgs {
     pub profinet: profinet::ProfinetArgs,
     #[command(flatten)]
     pub codesys: codesys::CodesysArgs,
+    #[command(flatten)]
+    pub ssh: ssh::SshArgs,
 }
 
 impl ProbeArgs {
@@ -87,6 +90,7 @@ impl ProbeArgs {
                 Protocol::Hart => self.hart.apply(&mut configs.hart),
                 Protocol::Profinet => self.profinet.apply(&mut configs.profinet),
                 Protocol::Codesys => self.codesys.apply(&mut configs.codesys),
+                Protocol::Ssh => self.ssh.apply(&mut configs.ssh),
             }
         }
     }
@@ -110,6 +114,7 @@ impl ProbeArgs {
                 Protocol::Hart => self.hart.settings(),
                 Protocol::Profinet => self.profinet.settings(),
                 Protocol::Codesys => self.codesys.settings(),
+                Protocol::Ssh => self.ssh.settings(),
             })
             .collect()
     }

@@ -1,0 +1,28 @@
+//! A banner protocol's greeting, as the probes read it (one shared target for the banner
+//! probes, which are off by default): SSH's `frame` (what the session does with the bytes
+//! received so far), then `parse` on the frame it cut and on the whole input (a greeting cut
+//! short is parsed whole), folded into the details, the identity taken and serialised.
+#![no_main]
+
+use libfuzzer_sys::fuzz_target;
+use scanner_core::protocols::ssh::{self, SshDetails};
+use scanner_core::protocols::wire::FrameCheck;
+
+fuzz_target!(|data: &[u8]| {
+    let framed = match ssh::frame(data, 0) {
+        FrameCheck::Complete { len, .. } => {
+            assert!(len <= data.len());
+            &data[..len]
+        }
+        FrameCheck::NeedMore | FrameCheck::Invalid(_) => data,
+    };
+    for bytes in [framed, data] {
+        let mut details = SshDetails::default();
+        if let Ok(reply) = ssh::parse(bytes) {
+            assert!(reply.pre_lines.len() <= ssh::MAX_PRE_LINES);
+            details.apply(&reply);
+            let _ = ssh::identity_fields(&details);
+        }
+        serde_json::to_string(&details).expect("SshDetails serialises");
+    }
+});
