@@ -1,10 +1,12 @@
 //! A banner protocol's greeting, as the probes read it (one shared target for the banner
-//! probes, which are off by default): SSH's `frame` (what the session does with the bytes
-//! received so far), then `parse` on the frame it cut and on the whole input (a greeting cut
-//! short is parsed whole), folded into the details, the identity taken and serialised.
+//! probes, which are off by default), read as SSH and as FTP: the codec's `frame` (what the
+//! session does with the bytes received so far), then `parse` on the frame it cut and on the
+//! whole input (a greeting cut short is parsed whole), folded into the details, the identity
+//! taken and serialised.
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
+use scanner_core::protocols::ftp::{self, FtpDetails};
 use scanner_core::protocols::ssh::{self, SshDetails};
 use scanner_core::protocols::wire::FrameCheck;
 
@@ -24,5 +26,21 @@ fuzz_target!(|data: &[u8]| {
             let _ = ssh::identity_fields(&details);
         }
         serde_json::to_string(&details).expect("SshDetails serialises");
+    }
+    let framed = match ftp::frame(data, 0) {
+        FrameCheck::Complete { len, .. } => {
+            assert!(len <= data.len());
+            &data[..len]
+        }
+        FrameCheck::NeedMore | FrameCheck::Invalid(_) => data,
+    };
+    for bytes in [framed, data] {
+        let mut details = FtpDetails::default();
+        if let Ok(reply) = ftp::parse(bytes) {
+            assert!(reply.lines.len() <= ftp::MAX_LINES);
+            details.apply(&reply);
+            let _ = ftp::identity_fields(&details);
+        }
+        serde_json::to_string(&details).expect("FtpDetails serialises");
     }
 });

@@ -21,6 +21,7 @@
 //! | `"profinet"` | exactly one 156-byte DCE/RPC connectionless request (version 4, packet type 0, no fragment bit, little-endian data representation, no authentication, fragment 0 of 76 bytes) to the endpoint mapper (interface e1af8308-5d1f-11c9-91a4-08002b14a0fa version 3) operation 2 `ept_lookup`, with a nil object UUID and any activity and sequence; body: inquiry type 0, a nil object, the PNIO device interface dea00001-6c97-11d1-8271-00a02442df7d version 1.0, version option 1, a null entry handle and 1-16 entries (the PNIO interface's Connect, Release, Read, Write and Control, the endpoint mapper's insert and delete, pings and every other call refused) | Wireshark's `dcerpc` and `epm` dissectors; nmap 7.95 profinet-cm-lookup |
 //! | `"codesys"` | exactly one CODESYS V3 NameService resolve address: datagram magic `C5`, header of 4 words (any hop count), packet info `40` (normal priority, no signal, relative address, no data length), service `03` (NameService request), message id 0, no receiver address and a sender address of 1-3 words, any broadcast id, zero padding to 4 bytes, then package type `C202` (resolve address), version `0400`, any request id, nothing more (the channel manager, service `40`, which opens channels for login and download, resolve name `C201`, a routed receiver address and every other service refused) | nmap `codesys3.lua` (Rapid7), Microsoft ics-forensics-tools `codesysv3_protocol` |
 //! | `"ssh"` | nothing: the empty request only (the server speaks first; a client identification string, a key exchange or a user name is refused) | RFC 4253 §4.2 |
+//! | `"ftp"` | nothing: the empty request only (the server greets first; USER, PASS, QUIT and every other command refused) | RFC 959 §4.2, §5.4 |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -73,10 +74,13 @@ pub const CODESYS: &str = crate::codesys::PROTOCOL;
 /// Label of bytes sent to an SSH server (the probe sends none).
 pub const SSH: &str = Framing::Ssh.protocol();
 
+/// Label of bytes sent to an FTP server's control port (the probe sends none).
+pub const FTP: &str = Framing::Ftp.protocol();
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 15] = [
+pub const PROTOCOLS: [&str; 16] = [
     MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET, CODESYS,
-    SSH,
+    SSH, FTP,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -152,6 +156,8 @@ pub enum Request {
     ProfinetLookup,
     /// SSH: nothing (the probe only reads the server's identification string).
     SshNothing,
+    /// FTP: nothing (the probe only reads the server's greeting).
+    FtpNothing,
     /// CODESYS V3 NameService resolve address, from this relative sender address.
     CodesysResolveAddress {
         /// Sender address length in 16-bit words (1-3).
@@ -218,7 +224,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`, `"codesys"`, `"ssh"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`, `"codesys"`, `"ssh"`, `"ftp"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -240,6 +246,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         PROFINET => profinet(bytes),
         CODESYS => codesys(bytes),
         SSH => ssh(bytes),
+        FTP => ftp(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -252,6 +259,19 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
 
 /// Why a request is refused.
 type Verdict<T> = Result<T, String>;
+
+/// FTP: the probe sends nothing (the server greets first), so any byte is refused: no
+/// USER, PASS, QUIT or any other command.
+fn ftp(bytes: &[u8]) -> Verdict<Request> {
+    if bytes.is_empty() {
+        Ok(Request::FtpNothing)
+    } else {
+        Err(format!(
+            "{} bytes sent to an FTP server: the FTP probe sends nothing",
+            bytes.len()
+        ))
+    }
+}
 
 /// SSH: the probe sends nothing (the server speaks first), so any byte is refused: no
 /// client identification string, no key exchange, no user name.
@@ -2569,9 +2589,12 @@ mod tests {
     #[test]
     fn empty_and_one_byte_inputs_are_refused() {
         for label in PROTOCOLS {
-            // SSH's one request is empty (the probe sends nothing); every byte is refused.
+            // The banner probes' one request is empty (they send nothing); every byte is
+            // refused.
             if label == SSH {
                 assert_eq!(accepted(label, &[]), Request::SshNothing);
+            } else if label == FTP {
+                assert_eq!(accepted(label, &[]), Request::FtpNothing);
             } else {
                 refused(label, &[]);
             }

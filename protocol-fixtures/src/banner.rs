@@ -89,6 +89,11 @@ impl BannerDeviceConfig {
         self
     }
 
+    /// An FTP server's one-line ready greeting with `text`.
+    pub fn ftp_ready(text: &str) -> Self {
+        Self::new(format!("220 {text}\r\n"))
+    }
+
     /// A Debian OpenSSH server's identification string.
     pub fn openssh_debian() -> Self {
         Self::new("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")

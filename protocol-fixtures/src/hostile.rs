@@ -2426,6 +2426,7 @@ impl PlantSpec {
     /// | .232-.243 | HART-IP | TCP | silent (a stalled Session Initiate), slow drip, close mid-reply, byte count 0xFFFF, wrong sequence number, Session Close response to everything, garbage, echo, HART frames with a bad check byte, HART byte count 10 more than present, command 74 reporting 65535 devices, every command answered with response code 16 |
     /// | .244-.254 | CODESYS V3 | UDP | silent, truncated datagram (half the reply), vendor name declaring 0xFFFF UTF-16 units, reply with another request id, wrong kind (service 0x02 instead of the NameService reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood; every reply goes to the request's source, which is otscan's reply port 1740 |
     /// | .65-.69 | SSH | TCP | ([`crate::BannerDevice`]s) an identification string without a line end, an endless banner (lines forever, never `SSH-`), silent, binary garbage forever, a 4008-byte identification line |
+    /// | .72-.76 | FTP | TCP | ([`crate::BannerDevice`]s) a 220 line without a line end, a `220-` greeting that never ends, silent, binary garbage forever, a close after the first line of a multi-line greeting |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -2973,6 +2974,31 @@ impl PlantSpec {
                 BannerDeviceConfig::new([b"SSH-2.0-".as_slice(), &[b'A'; 4000]].concat()),
             ),
         ];
+        let ftp: [(&str, BannerDeviceConfig); 5] = [
+            (
+                "ftp-no-newline",
+                BannerDeviceConfig::new("220 FTP ready without a line end"),
+            ),
+            (
+                "ftp-endless-multiline",
+                BannerDeviceConfig::new("220-Welcome\r\n")
+                    .with_end(BannerEnd::Repeat(b"220-and more\r\n".to_vec())),
+            ),
+            ("ftp-silent", BannerDeviceConfig::silent()),
+            (
+                "ftp-garbage",
+                BannerDeviceConfig::new(garbage(21, 64))
+                    .with_end(BannerEnd::Repeat(garbage(24, 64))),
+            ),
+            (
+                "ftp-close-mid-greeting",
+                BannerDeviceConfig::new("220-first line\r\n").with_end(BannerEnd::Close),
+            ),
+        ];
+        for (i, (name, config)) in ftp.into_iter().enumerate() {
+            devices
+                .push(DeviceSpec::new(host(base, 72 + i as u8), name).with_ftp(ports.ftp, config));
+        }
         for (i, (name, config)) in ssh.into_iter().enumerate() {
             devices
                 .push(DeviceSpec::new(host(base, 65 + i as u8), name).with_ssh(ports.ssh, config));

@@ -9,7 +9,7 @@ use std::{
 use crate::{
     ads::{self, AdsDevice, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
-    banner::{self, BannerDevice, BannerDeviceConfig},
+    banner::{self, BannerDevice, BannerDeviceConfig, BannerEnd},
     codesys::{self, CodesysDevice, CodesysDeviceConfig},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
@@ -78,6 +78,8 @@ pub struct DeviceSpec {
     pub codesys: Option<(u16, CodesysDeviceConfig)>,
     /// An SSH server on this TCP port (its greeting only, see [`crate::banner`]).
     pub ssh: Option<(u16, BannerDeviceConfig)>,
+    /// An FTP server on this TCP port (its greeting only, see [`crate::banner`]).
+    pub ftp: Option<(u16, BannerDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -100,6 +102,7 @@ impl DeviceSpec {
             "profinet" => self.profinet.is_some(),
             "codesys" => self.codesys.is_some(),
             "ssh" => self.ssh.is_some(),
+            "ftp" => self.ftp.is_some(),
             _ => false,
         }
     }
@@ -126,6 +129,7 @@ impl DeviceSpec {
             profinet: None,
             codesys: None,
             ssh: None,
+            ftp: None,
         }
     }
 
@@ -196,6 +200,13 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_ssh(mut self, port: u16, config: BannerDeviceConfig) -> Self {
         self.ssh = Some((port, config));
+        self
+    }
+
+    /// Adds an FTP server (its greeting; see [`crate::banner`]).
+    #[must_use]
+    pub fn with_ftp(mut self, port: u16, config: BannerDeviceConfig) -> Self {
+        self.ftp = Some((port, config));
         self
     }
 
@@ -293,6 +304,8 @@ pub struct PlantPorts {
     pub codesys: u16,
     /// SSH port, TCP.
     pub ssh: u16,
+    /// FTP control port, TCP.
+    pub ftp: u16,
 }
 
 impl Default for PlantPorts {
@@ -318,6 +331,7 @@ impl Default for PlantPorts {
             // scanning host, which a simulated runtime there would hold.
             codesys: codesys::PORT + 1,
             ssh: banner::SSH_PORT,
+            ftp: banner::FTP_PORT,
         }
     }
 }
@@ -344,6 +358,7 @@ impl PlantPorts {
         profinet: 34964,
         codesys: 1741,
         ssh: 2222,
+        ftp: 2121,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -386,6 +401,7 @@ impl PlantPorts {
             profinet: first + 12 * step,
             codesys: first + 13 * step,
             ssh: first + 14 * step,
+            ftp: first + 15 * step,
         }
     }
 
@@ -409,6 +425,7 @@ impl PlantPorts {
             profinet,
             codesys,
             ssh,
+            ftp,
         } = *self;
         [
             ("modbus", modbus),
@@ -426,6 +443,7 @@ impl PlantPorts {
             ("profinet", profinet),
             ("codesys", codesys),
             ("ssh", ssh),
+            ("ftp", ftp),
         ]
         .into_iter()
     }
@@ -458,6 +476,7 @@ impl PlantPorts {
             profinet,
             codesys,
             ssh,
+            ftp,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -475,6 +494,7 @@ impl PlantPorts {
             "profinet" => profinet,
             "codesys" => codesys,
             "ssh" => ssh,
+            "ftp" => ftp,
             _ => return false,
         };
         *slot = port;
@@ -783,6 +803,14 @@ impl PlantSpec {
     /// |------|------|--------------|
     /// | .150 | `switch-ie-ssh` | `SSH-1.99-Cisco-1.25` (an industrial Ethernet switch's SSH, SSH 1 and 2) |
     /// | .151 | `serial-server-ssh` | two pre-login lines, then `SSH-2.0-dropbear_2019.78` 20 ms later |
+    ///
+    /// FTP on TCP `ports.ftp`:
+    ///
+    /// | host | name | what it says |
+    /// |------|------|--------------|
+    /// | .152 | `hmi-panel-ftp` | a three-line `220-` greeting of an operator panel |
+    /// | .153 | `plc-vxworks-ftp` | `220 VxWorks FTP server (VxWorks 6.9) ready.` |
+    /// | .154 | `rtu-ftp-busy` | `421 Too many connections`, then a close |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -1241,6 +1269,21 @@ impl PlantSpec {
                         .with_object(obj::PRODUCT_NAME, "Edge gateway (simulated)")
                         .with_conformity_level(0x81),
                 ),
+        ]);
+        let port = ports.ftp;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 152), "hmi-panel-ftp").with_ftp(
+                port,
+                BannerDeviceConfig::new(
+                    "220-Operator panel HMI-15 (simulated)\r\n220-Recipes and logs only\r\n220 FTP server ready\r\n",
+                ),
+            ),
+            DeviceSpec::new(host(base, 153), "plc-vxworks-ftp").with_ftp(
+                port,
+                BannerDeviceConfig::ftp_ready("VxWorks FTP server (VxWorks 6.9) ready."),
+            ),
+            DeviceSpec::new(host(base, 154), "rtu-ftp-busy")
+                .with_ftp(port, BannerDeviceConfig::new("421 Too many connections\r\n").with_end(BannerEnd::Close)),
         ]);
         let port = ports.ssh;
         spec.devices.extend([
@@ -1938,6 +1981,8 @@ pub struct PlantDevice {
     pub codesys: Option<SocketAddr>,
     /// Where the SSH server listens (TCP), if there is one.
     pub ssh: Option<SocketAddr>,
+    /// Where the FTP server listens (TCP), if there is one.
+    pub ftp: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1963,6 +2008,7 @@ impl PlantDevice {
             (self.profinet.is_some(), "profinet"),
             (self.codesys.is_some(), "codesys"),
             (self.ssh.is_some(), "ssh"),
+            (self.ftp.is_some(), "ftp"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -2066,6 +2112,15 @@ impl Plant {
                 ssh = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut ftp = None;
+            if let Some((port, config)) = &spec.ftp {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    BannerDevice::spawn(addr, config.clone(), Framing::Ftp, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                ftp = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut fox = None;
             if let Some((port, config)) = &spec.fox {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2159,6 +2214,7 @@ impl Plant {
                 profinet,
                 codesys,
                 ssh,
+                ftp,
                 hostile,
                 handles,
             });

@@ -91,6 +91,9 @@ pub enum Framing {
     /// SSH: no framing (the scanner sends nothing), every read recorded as it arrived
     /// under the label `ssh`.
     Ssh,
+    /// FTP control connection: no framing (the scanner sends nothing), every read recorded
+    /// as it arrived under the label `ftp`.
+    Ftp,
 }
 
 enum FrameLen {
@@ -114,6 +117,7 @@ impl Framing {
             Framing::UaTcp => "opcua",
             Framing::HartIp => "hart",
             Framing::Ssh => "ssh",
+            Framing::Ftp => "ftp",
         }
     }
 
@@ -129,14 +133,15 @@ impl Framing {
             4840 => Framing::UaTcp,
             5094 => Framing::HartIp,
             22 => Framing::Ssh,
+            21 => Framing::Ftp,
             _ => Framing::Raw,
         }
     }
 
     fn frame_len(self, buf: &[u8]) -> FrameLen {
         match self {
-            Framing::Raw | Framing::Ssh if buf.is_empty() => FrameLen::Incomplete,
-            Framing::Raw | Framing::Ssh => FrameLen::Complete(buf.len()),
+            Framing::Raw | Framing::Ssh | Framing::Ftp if buf.is_empty() => FrameLen::Incomplete,
+            Framing::Raw | Framing::Ssh | Framing::Ftp => FrameLen::Complete(buf.len()),
             Framing::ModbusTcp => {
                 if buf.len() >= 4 && buf[2..4] != [0, 0] {
                     return FrameLen::Implausible;

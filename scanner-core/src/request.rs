@@ -14,6 +14,7 @@ use crate::protocols::codesys::codec as codesys;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
+use crate::protocols::ftp::codec as ftp;
 use crate::protocols::hart::codec as hart;
 use crate::protocols::knx::codec as knx;
 use crate::protocols::melsec::codec as melsec;
@@ -66,6 +67,9 @@ pub enum ReadOnlyRequest {
     /// SSH: read the server's identification string; encodes to zero bytes (nothing is
     /// sent: no client identification, no key exchange, no credentials).
     Ssh(ssh::Request),
+    /// FTP: read the server's greeting; encodes to zero bytes (nothing is sent: no USER,
+    /// PASS, QUIT or any other command).
+    Ftp(ftp::Request),
 }
 
 impl ReadOnlyRequest {
@@ -93,6 +97,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Profinet(r) => profinet::encode(r, correlation),
             ReadOnlyRequest::Codesys(r) => codesys::encode(r, correlation),
             ReadOnlyRequest::Ssh(r) => ssh::encode(r, correlation),
+            ReadOnlyRequest::Ftp(r) => ftp::encode(r, correlation),
         }
     }
 
@@ -114,6 +119,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Profinet(_) => Protocol::Profinet,
             ReadOnlyRequest::Codesys(_) => Protocol::Codesys,
             ReadOnlyRequest::Ssh(_) => Protocol::Ssh,
+            ReadOnlyRequest::Ftp(_) => Protocol::Ftp,
         }
     }
 }
@@ -242,6 +248,7 @@ mod tests {
         }
         all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
         all.push(ReadOnlyRequest::Ssh(ssh::Request::ReadIdentification));
+        all.push(ReadOnlyRequest::Ftp(ftp::Request::ReadGreeting));
         for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
             let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);
             let channel = opcua::SecureChannel {

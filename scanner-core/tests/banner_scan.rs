@@ -11,6 +11,7 @@ use std::time::Duration;
 use futures::StreamExt;
 
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
+use scanner_core::protocols::ftp::{FtpConfig, FtpDetails};
 use scanner_core::protocols::ssh::{SshConfig, SshDetails};
 use scanner_core::record::ServiceDetails;
 use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Targets};
@@ -24,7 +25,7 @@ fn ip(host: u8) -> IpAddr {
     IpAddr::V4(Ipv4Addr::from(u32::from(BASE) | u32::from(host)))
 }
 
-async fn scan(targets: &str, probes: &[Protocol], ssh_port: u16) -> BTreeMap<IpAddr, AssetRecord> {
+async fn scan(targets: &str, probes: &[Protocol], port: u16) -> BTreeMap<IpAddr, AssetRecord> {
     let config = ScanConfig::builder()
         .targets(Targets::parse([targets]).unwrap())
         .probes(probes.iter().copied())
@@ -33,7 +34,8 @@ async fn scan(targets: &str, probes: &[Protocol], ssh_port: u16) -> BTreeMap<IpA
         .concurrency(NonZeroUsize::new(64).unwrap())
         .timeout(Duration::from_millis(500))
         .emit_all(true)
-        .ssh(SshConfig { port: ssh_port })
+        .ssh(SshConfig { port })
+        .ftp(FtpConfig { port })
         .build()
         .unwrap();
     Scanner::new(config)
@@ -94,6 +96,64 @@ async fn the_plant_s_ssh_servers_are_read_and_nothing_is_sent() {
     plant.shutdown().await;
 }
 
+fn ftp(record: &AssetRecord) -> (Status, u32, FtpDetails, Option<String>) {
+    let service = record
+        .services
+        .iter()
+        .find(|s| s.protocol == Protocol::Ftp)
+        .expect("an ftp service");
+    let details = match &service.details {
+        Some(ServiceDetails::Ftp(d)) => (**d).clone(),
+        _ => FtpDetails::default(),
+    };
+    (
+        service.status,
+        service.requests,
+        details,
+        service.error.clone(),
+    )
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plant_s_ftp_servers_are_read_and_nothing_is_sent() {
+    const PORTS: PlantPorts = PlantPorts::block(23_200);
+    let base = Ipv4Addr::new(127, 114, 1, 0);
+    let at = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 114, 1, h));
+    let plant = Plant::start(PlantSpec::plant(base, PORTS)).unwrap();
+    let records = scan(&format!("{base}/24"), &[Protocol::Ftp], PORTS.ftp).await;
+
+    let (status, requests, d, _) = ftp(&records[&at(152)]);
+    assert_eq!((status, requests), (Status::Success, 1));
+    assert_eq!(d.code, Some(220));
+    assert_eq!(d.lines, 3);
+    assert_eq!(
+        d.banner.unwrap().text,
+        "Operator panel HMI-15 (simulated)\n220-Recipes and logs only\nFTP server ready"
+    );
+    let (status, _, d, _) = ftp(&records[&at(153)]);
+    assert_eq!(status, Status::Success);
+    assert_eq!(
+        d.banner.unwrap().text,
+        "VxWorks FTP server (VxWorks 6.9) ready."
+    );
+    // 421: an FTP server that refuses service.
+    let (status, _, d, error) = ftp(&records[&at(154)]);
+    assert_eq!(status, Status::ApplicationError, "{error:?}");
+    assert_eq!(d.code, Some(421));
+    assert_eq!(records[&at(153)].vendor, None);
+
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let sent: Vec<_> = plant
+        .recorder()
+        .frames()
+        .into_iter()
+        .filter(|f| f.protocol == "ftp")
+        .collect();
+    assert!(sent.is_empty(), "{sent:?}");
+    assert!(plant.recorder().violations().is_empty());
+    plant.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_default_scan_does_not_probe_ssh() {
     let config = ScanConfig::builder()
@@ -104,6 +164,7 @@ async fn a_default_scan_does_not_probe_ssh() {
     assert_eq!(config.probes, Protocol::DEFAULT);
     assert_eq!(Protocol::DEFAULT.len(), 14);
     assert!(Protocol::OFF_BY_DEFAULT.contains(&Protocol::Ssh));
+    assert!(Protocol::OFF_BY_DEFAULT.contains(&Protocol::Ftp));
 }
 
 /// Interoperability with a real SSH server: Debian's OpenSSH, its own host key (made by

@@ -257,6 +257,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const PN: (Protocol, Transport) = (Protocol::Profinet, Transport::Udp);
     const CODESYS: (Protocol, Transport) = (Protocol::Codesys, Transport::Udp);
     const SSH: (Protocol, Transport) = (Protocol::Ssh, Transport::Tcp);
+    const FTP: (Protocol, Transport) = (Protocol::Ftp, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -525,6 +526,13 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("ssh-silent", vec![(SSH, &[Timeout])]),
         ("ssh-garbage", vec![(SSH, garbage)]),
         ("ssh-huge-line", vec![(SSH, &[Proto])]),
+        ("ftp-no-newline", vec![(FTP, &[Ok_])]),
+        // 220- lines forever: the line cap ends it.
+        ("ftp-endless-multiline", vec![(FTP, &[Proto])]),
+        ("ftp-silent", vec![(FTP, &[Timeout])]),
+        ("ftp-garbage", vec![(FTP, garbage)]),
+        // The close comes before the last line: the greeting is not whole.
+        ("ftp-close-mid-greeting", vec![(FTP, &[Closed])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],

@@ -26,10 +26,11 @@
 //!    interface (dea00001-...), no fragment; a PNIO Connect (interface dea00001-...,
 //!    operation 0) and an `ept_insert` (operation 0) are the negative controls.
 //!
-//! SSH (off by default; in the "every probe" pass): the probe sends nothing, so the rule is
-//! that no TCP segment to the SSH port carries a payload (Wireshark's `ssh` dissector would
-//! name a client identification string or a key exchange; there must be none to name). A
-//! client identification string sent by the test is the negative control.
+//! SSH and FTP (off by default; in the "every probe" pass): the probes send nothing, so the
+//! rule is that no TCP segment to the SSH or FTP port carries a payload (Wireshark's `ssh`
+//! and `ftp` dissectors would name a client identification string, a key exchange or a
+//! command; there must be none to name). A client identification string and a `USER`
+//! command sent by the test are the negative controls.
 //!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
@@ -1154,12 +1155,13 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             )),
         };
     }
-    if p.tcp_port == Some(ports.ssh) {
-        // The SSH probe only reads the server's identification string: any payload is a
-        // byte it must not have sent.
+    if p.tcp_port == Some(ports.ssh) || p.tcp_port == Some(ports.ftp) {
+        // The banner probes only read the server's greeting: any payload is a byte they
+        // must not have sent.
         return Err(format!(
-            "frame {n}: {} bytes sent to an SSH server: {:?}",
+            "frame {n}: {} bytes sent to a banner service (port {:?}): {:?}",
             p.tcp_len,
+            p.tcp_port,
             String::from_utf8_lossy(&p.tcp_payload)
         ));
     }
@@ -1400,6 +1402,15 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
     tcp.write_all(b"SSH-2.0-OpenSSH_9.2p1\r\n").await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     drop(tcp);
+    // FTP: a USER command to the HMI (the probe sends nothing).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 152), ports.ftp))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    tcp.write_all(b"USER anonymous\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(tcp);
     // Fox: a login after the hello's shape, to the JACE (the station closes on it).
     let mut tcp = tokio::net::TcpStream::connect((host(base, 80), ports.fox))
         .await
@@ -1530,9 +1541,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
         ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx, ports.hart,
-        ports.profinet, ports.ssh
+        ports.profinet, ports.ssh, ports.ftp
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1555,6 +1566,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                     || d == ports.opcua
                     || d == ports.hart
                     || d == ports.ssh
+                    || d == ports.ftp
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
                     d == ports.enip

@@ -8,6 +8,7 @@ mod codesys;
 mod enip;
 mod fins;
 mod fox;
+mod ftp;
 mod hart;
 mod knx;
 mod melsec;
@@ -67,6 +68,8 @@ pub struct ProbeArgs {
     pub codesys: codesys::CodesysArgs,
     #[command(flatten)]
     pub ssh: ssh::SshArgs,
+    #[command(flatten)]
+    pub ftp: ftp::FtpArgs,
 }
 
 impl ProbeArgs {
@@ -91,6 +94,7 @@ impl ProbeArgs {
                 Protocol::Profinet => self.profinet.apply(&mut configs.profinet),
                 Protocol::Codesys => self.codesys.apply(&mut configs.codesys),
                 Protocol::Ssh => self.ssh.apply(&mut configs.ssh),
+                Protocol::Ftp => self.ftp.apply(&mut configs.ftp),
             }
         }
     }
@@ -115,6 +119,7 @@ impl ProbeArgs {
                 Protocol::Profinet => self.profinet.settings(),
                 Protocol::Codesys => self.codesys.settings(),
                 Protocol::Ssh => self.ssh.settings(),
+                Protocol::Ftp => self.ftp.settings(),
             })
             .collect()
     }

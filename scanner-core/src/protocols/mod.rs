@@ -24,6 +24,7 @@ pub mod codesys;
 pub mod enip;
 pub mod fins;
 pub mod fox;
+pub mod ftp;
 pub mod hart;
 pub mod knx;
 pub mod melsec;
@@ -95,6 +96,9 @@ macro_rules! registry {
             /// SSH (TCP 22): the server's identification string, read; nothing sent.
             /// Off by default: not an industrial protocol (`--probes all`).
             Ssh => ssh("ssh", SshConfig, SshDetails, default = false),
+            /// FTP (TCP 21): the server's greeting, read; nothing sent.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Ftp => ftp("ftp", FtpConfig, FtpDetails, default = false),
         }
     };
 }
@@ -316,6 +320,6 @@ mod tests {
             let details = ProtocolConfigs::default().transports(protocol);
             assert!(!details.is_empty(), "{protocol} has a transport");
         }
-        assert_eq!(Protocol::from_name("ftp"), None);
+        assert_eq!(Protocol::from_name("gopher"), None);
     }
 }
