@@ -1,67 +1,34 @@
 //! The SSH request script: connect, read the identification string, close with a FIN.
 
-use super::codec::{frame, parse, ParseError, MAX_REPLY_LEN};
+use super::codec::{frame, parse, MAX_REPLY_LEN};
 use super::details::{identity_fields, SshDetails};
 use super::SshConfig;
-use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
-use crate::record::fields::{Identity, Transport};
+use crate::protocols::probe::{Banner, ProbeConfig, RunProbe};
+use crate::record::fields::Identity;
 use crate::record::ServiceObservation;
-use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
+use crate::session::{DeviceSession, FirstPacket};
 
 impl RunProbe for SshConfig {
     /// Reads the identification string on a new connection and closes it. A greeting
     /// cut short (no line end before the timeout or the close) is still read, with a
     /// warning.
     async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
-        let start = session.sent();
-        let mut details = SshDetails::default();
-        let read = session.tcp_read(self.port, MAX_REPLY_LEN, &frame).await;
-        session.close().await;
-        let mut first_rtt = None;
-        let outcome: Result<(), Failure<ParseError>> = match read {
-            Ok(reply) => {
-                first_rtt = Some(reply.rtt);
-                match parse(&reply.bytes) {
-                    Ok(reply) => {
-                        details.apply(&reply);
-                        Ok(())
-                    }
-                    Err(e) => Err(Failure::Malformed(e)),
-                }
-            }
-            Err(e) => {
-                // A greeting that never ended: read what came, if it is one.
-                if let (
-                    Failure::Exchange(ExchangeError::Timeout | ExchangeError::Closed),
-                    Some(received),
-                ) = (&e, session.received_since(start))
-                {
-                    if received.len == received.bytes.len() {
-                        if let Ok(reply) = parse(&received.bytes) {
-                            first_rtt = Some(received.rtt);
-                            details.apply(&reply);
-                        }
-                    }
-                }
-                Err(e)
-            }
+        let banner = Banner {
+            protocol: SshConfig::PROTOCOL,
+            port: self.port,
+            max_len: MAX_REPLY_LEN,
+            framing: &frame,
         };
-        let mut end = ProbeEnd::new(
-            SshConfig::PROTOCOL,
-            Transport::Tcp,
-            self.port,
-            session,
-            start,
-        );
-        end.first_rtt = first_rtt;
-        end.outcome = outcome;
+        let (mut end, greeting) = banner.read(session, parse).await;
+        let mut details = SshDetails::default();
+        if let Some(greeting) = &greeting {
+            details.apply(greeting);
+        }
         end.identified = details.identifies();
         let identity = identity_fields(&details);
         let settled = end.settle(|| "no SSH identification string".to_owned());
-        vec![(
-            end.observation(settled, details, first_rtt.is_some()),
-            identity,
-        )]
+        let answered = end.first_rtt.is_some();
+        vec![(end.observation(settled, details, answered), identity)]
     }
 
     fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
