@@ -1,5 +1,5 @@
 //! A banner protocol's greeting, as the probes read it (one shared target for the banner
-//! probes, which are off by default), read as SSH and as FTP: the codec's `frame` (what the
+//! probes, which are off by default), read as SSH, as FTP and as telnet: the codec's `frame` (what the
 //! session does with the bytes received so far), then `parse` on the frame it cut and on the
 //! whole input (a greeting cut short is parsed whole), folded into the details, the identity
 //! taken and serialised.
@@ -8,6 +8,7 @@
 use libfuzzer_sys::fuzz_target;
 use scanner_core::protocols::ftp::{self, FtpDetails};
 use scanner_core::protocols::ssh::{self, SshDetails};
+use scanner_core::protocols::telnet::{self, TelnetDetails};
 use scanner_core::protocols::wire::FrameCheck;
 
 fuzz_target!(|data: &[u8]| {
@@ -43,4 +44,16 @@ fuzz_target!(|data: &[u8]| {
         }
         serde_json::to_string(&details).expect("FtpDetails serialises");
     }
+    let mut details = TelnetDetails::default();
+    if let FrameCheck::Complete { len, .. } = telnet::frame(data, 0) {
+        assert!(len <= data.len());
+    }
+    if let Ok(chunk) = telnet::parse(data) {
+        let _ = details.add(&chunk, data.len());
+        let _ = telnet::check_text(&chunk.text);
+        let _ = telnet::ends_with_prompt(&chunk.text);
+        details.finish(&chunk.text);
+        let _ = telnet::identity_fields(&details);
+    }
+    serde_json::to_string(&details).expect("TelnetDetails serialises");
 });

@@ -22,6 +22,7 @@
 //! | `"codesys"` | exactly one CODESYS V3 NameService resolve address: datagram magic `C5`, header of 4 words (any hop count), packet info `40` (normal priority, no signal, relative address, no data length), service `03` (NameService request), message id 0, no receiver address and a sender address of 1-3 words, any broadcast id, zero padding to 4 bytes, then package type `C202` (resolve address), version `0400`, any request id, nothing more (the channel manager, service `40`, which opens channels for login and download, resolve name `C201`, a routed receiver address and every other service refused) | nmap `codesys3.lua` (Rapid7), Microsoft ics-forensics-tools `codesysv3_protocol` |
 //! | `"ssh"` | nothing: the empty request only (the server speaks first; a client identification string, a key exchange or a user name is refused) | RFC 4253 §4.2 |
 //! | `"ftp"` | nothing: the empty request only (the server greets first; USER, PASS, QUIT and every other command refused) | RFC 959 §4.2, §5.4 |
+//! | `"telnet"` | refusals only: a sequence of `IAC WONT x` / `IAC DONT x` triplets, or nothing (no text, so no user name or password; no `DO`, `WILL` or sub-negotiation) | RFC 854, RFC 855 |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -77,10 +78,13 @@ pub const SSH: &str = Framing::Ssh.protocol();
 /// Label of bytes sent to an FTP server's control port (the probe sends none).
 pub const FTP: &str = Framing::Ftp.protocol();
 
+/// Label of bytes sent to a telnet server (refusals only).
+pub const TELNET: &str = Framing::Telnet.protocol();
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 16] = [
+pub const PROTOCOLS: [&str; 17] = [
     MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET, CODESYS,
-    SSH, FTP,
+    SSH, FTP, TELNET,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -158,6 +162,13 @@ pub enum Request {
     SshNothing,
     /// FTP: nothing (the probe only reads the server's greeting).
     FtpNothing,
+    /// Telnet: nothing (reading the banner), or refusals: how many `WONT` and `DONT`.
+    TelnetRefusals {
+        /// `IAC WONT x` triplets.
+        wont: usize,
+        /// `IAC DONT x` triplets.
+        dont: usize,
+    },
     /// CODESYS V3 NameService resolve address, from this relative sender address.
     CodesysResolveAddress {
         /// Sender address length in 16-bit words (1-3).
@@ -224,7 +235,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`, `"codesys"`, `"ssh"`, `"ftp"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`, `"codesys"`, `"ssh"`, `"ftp"`, `"telnet"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -247,6 +258,7 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         CODESYS => codesys(bytes),
         SSH => ssh(bytes),
         FTP => ftp(bytes),
+        TELNET => telnet(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -259,6 +271,25 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
 
 /// Why a request is refused.
 type Verdict<T> = Result<T, String>;
+
+/// Telnet: only refusals, `IAC WONT x` and `IAC DONT x` triplets (nothing is the read); any
+/// text, `DO`, `WILL`, sub-negotiation (terminal type, environment: where a user name could
+/// go) or other command is refused.
+fn telnet(bytes: &[u8]) -> Verdict<Request> {
+    let (mut wont, mut dont) = (0, 0);
+    for triplet in bytes.chunks(3) {
+        match triplet {
+            [255, 252, _] => wont += 1,
+            [255, 254, _] => dont += 1,
+            other => {
+                return Err(format!(
+                    "telnet bytes {other:02x?}: only IAC WONT x and IAC DONT x may be sent"
+                ))
+            }
+        }
+    }
+    Ok(Request::TelnetRefusals { wont, dont })
+}
 
 /// FTP: the probe sends nothing (the server greets first), so any byte is refused: no
 /// USER, PASS, QUIT or any other command.
@@ -2595,6 +2626,11 @@ mod tests {
                 assert_eq!(accepted(label, &[]), Request::SshNothing);
             } else if label == FTP {
                 assert_eq!(accepted(label, &[]), Request::FtpNothing);
+            } else if label == TELNET {
+                assert_eq!(
+                    accepted(label, &[]),
+                    Request::TelnetRefusals { wont: 0, dont: 0 }
+                );
             } else {
                 refused(label, &[]);
             }

@@ -94,6 +94,12 @@ impl BannerDeviceConfig {
         Self::new(format!("220 {text}\r\n"))
     }
 
+    /// A telnet server that asks for `options` (the `IAC DO`/`WILL` bytes), then 20 ms later
+    /// sends `text`.
+    pub fn telnet(options: &[u8], text: &str) -> Self {
+        Self::new(options.to_vec()).then(Duration::from_millis(20), text.as_bytes().to_vec())
+    }
+
     /// A Debian OpenSSH server's identification string.
     pub fn openssh_debian() -> Self {
         Self::new("SSH-2.0-OpenSSH_9.2p1 Debian-2+deb12u3\r\n")

@@ -2427,6 +2427,7 @@ impl PlantSpec {
     /// | .244-.254 | CODESYS V3 | UDP | silent, truncated datagram (half the reply), vendor name declaring 0xFFFF UTF-16 units, reply with another request id, wrong kind (service 0x02 instead of the NameService reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood; every reply goes to the request's source, which is otscan's reply port 1740 |
     /// | .65-.69 | SSH | TCP | ([`crate::BannerDevice`]s) an identification string without a line end, an endless banner (lines forever, never `SSH-`), silent, binary garbage forever, a 4008-byte identification line |
     /// | .72-.76 | FTP | TCP | ([`crate::BannerDevice`]s) a 220 line without a line end, a `220-` greeting that never ends, silent, binary garbage forever, a close after the first line of a multi-line greeting |
+    /// | .77-.79, .25-.27 | telnet | TCP | ([`crate::BannerDevice`]s) a negotiation flood (the same DO and WILL forever), silent, binary garbage forever, text without a prompt or line end, an endless banner, every option asked for again and again |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -2995,6 +2996,42 @@ impl PlantSpec {
                 BannerDeviceConfig::new("220-first line\r\n").with_end(BannerEnd::Close),
             ),
         ];
+        let flood: Vec<u8> = [255, 253, 24, 255, 251, 1].repeat(16);
+        let every_option: Vec<u8> = (0..=255u8).flat_map(|o| [255, 253, o]).collect();
+        let telnet: [(&str, u8, BannerDeviceConfig); 6] = [
+            (
+                "telnet-negotiation-flood",
+                77,
+                BannerDeviceConfig::silent().with_end(BannerEnd::Repeat(flood)),
+            ),
+            ("telnet-silent", 78, BannerDeviceConfig::silent()),
+            (
+                "telnet-garbage",
+                79,
+                BannerDeviceConfig::new(garbage(25, 64))
+                    .with_end(BannerEnd::Repeat(garbage(26, 64))),
+            ),
+            (
+                "telnet-no-prompt",
+                25,
+                BannerDeviceConfig::new("Welcome, no prompt and no line end"),
+            ),
+            (
+                "telnet-endless-banner",
+                26,
+                BannerDeviceConfig::silent().with_end(BannerEnd::Repeat(
+                    b"Welcome to the endless banner\r\n".to_vec(),
+                )),
+            ),
+            (
+                "telnet-every-option",
+                27,
+                BannerDeviceConfig::silent().with_end(BannerEnd::Repeat(every_option)),
+            ),
+        ];
+        for (name, h, config) in telnet {
+            devices.push(DeviceSpec::new(host(base, h), name).with_telnet(ports.telnet, config));
+        }
         for (i, (name, config)) in ftp.into_iter().enumerate() {
             devices
                 .push(DeviceSpec::new(host(base, 72 + i as u8), name).with_ftp(ports.ftp, config));

@@ -80,6 +80,8 @@ pub struct DeviceSpec {
     pub ssh: Option<(u16, BannerDeviceConfig)>,
     /// An FTP server on this TCP port (its greeting only, see [`crate::banner`]).
     pub ftp: Option<(u16, BannerDeviceConfig)>,
+    /// A telnet server on this TCP port (its banner only, see [`crate::banner`]).
+    pub telnet: Option<(u16, BannerDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -103,6 +105,7 @@ impl DeviceSpec {
             "codesys" => self.codesys.is_some(),
             "ssh" => self.ssh.is_some(),
             "ftp" => self.ftp.is_some(),
+            "telnet" => self.telnet.is_some(),
             _ => false,
         }
     }
@@ -130,6 +133,7 @@ impl DeviceSpec {
             codesys: None,
             ssh: None,
             ftp: None,
+            telnet: None,
         }
     }
 
@@ -207,6 +211,13 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_ftp(mut self, port: u16, config: BannerDeviceConfig) -> Self {
         self.ftp = Some((port, config));
+        self
+    }
+
+    /// Adds a telnet server (its banner; see [`crate::banner`]).
+    #[must_use]
+    pub fn with_telnet(mut self, port: u16, config: BannerDeviceConfig) -> Self {
+        self.telnet = Some((port, config));
         self
     }
 
@@ -306,6 +317,8 @@ pub struct PlantPorts {
     pub ssh: u16,
     /// FTP control port, TCP.
     pub ftp: u16,
+    /// Telnet port, TCP.
+    pub telnet: u16,
 }
 
 impl Default for PlantPorts {
@@ -332,6 +345,7 @@ impl Default for PlantPorts {
             codesys: codesys::PORT + 1,
             ssh: banner::SSH_PORT,
             ftp: banner::FTP_PORT,
+            telnet: banner::TELNET_PORT,
         }
     }
 }
@@ -359,6 +373,7 @@ impl PlantPorts {
         codesys: 1741,
         ssh: 2222,
         ftp: 2121,
+        telnet: 2323,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -402,6 +417,7 @@ impl PlantPorts {
             codesys: first + 13 * step,
             ssh: first + 14 * step,
             ftp: first + 15 * step,
+            telnet: first + 16 * step,
         }
     }
 
@@ -426,6 +442,7 @@ impl PlantPorts {
             codesys,
             ssh,
             ftp,
+            telnet,
         } = *self;
         [
             ("modbus", modbus),
@@ -444,6 +461,7 @@ impl PlantPorts {
             ("codesys", codesys),
             ("ssh", ssh),
             ("ftp", ftp),
+            ("telnet", telnet),
         ]
         .into_iter()
     }
@@ -477,6 +495,7 @@ impl PlantPorts {
             codesys,
             ssh,
             ftp,
+            telnet,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -495,6 +514,7 @@ impl PlantPorts {
             "codesys" => codesys,
             "ssh" => ssh,
             "ftp" => ftp,
+            "telnet" => telnet,
             _ => return false,
         };
         *slot = port;
@@ -811,6 +831,14 @@ impl PlantSpec {
     /// | .152 | `hmi-panel-ftp` | a three-line `220-` greeting of an operator panel |
     /// | .153 | `plc-vxworks-ftp` | `220 VxWorks FTP server (VxWorks 6.9) ready.` |
     /// | .154 | `rtu-ftp-busy` | `421 Too many connections`, then a close |
+    ///
+    /// Telnet on TCP `ports.telnet` (options asked for first, the text 20 ms later):
+    ///
+    /// | host | name | what it says |
+    /// |------|------|--------------|
+    /// | .155 | `serial-server-telnet` | WILL ECHO, WILL SGA; a serial device server's menu (model, MAC, firmware) and a password prompt |
+    /// | .156 | `switch-telnet-login` | DO TERMINAL-TYPE, DO NAWS, WILL ECHO, WILL SGA; `User Access Verification`, `Username:` |
+    /// | .157 | `plc-telnet-shell` | no negotiation; `VxWorks login:` |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -1269,6 +1297,28 @@ impl PlantSpec {
                         .with_object(obj::PRODUCT_NAME, "Edge gateway (simulated)")
                         .with_conformity_level(0x81),
                 ),
+        ]);
+        let port = ports.telnet;
+        // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD; IAC DO TERMINAL-TYPE, IAC DO NAWS.
+        let will_echo_sga: &[u8] = &[255, 251, 1, 255, 251, 3];
+        let do_ttype_naws: &[u8] = &[255, 253, 24, 255, 253, 31];
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 155), "serial-server-telnet").with_telnet(
+                port,
+                BannerDeviceConfig::telnet(
+                    will_echo_sga,
+                    "\r\n\r\nModel name       : NPort 5110 (simulated)\r\nMAC address      : 00:90:E8:00:00:01\r\nFirmware version : 2.10 Build 19032817\r\n\r\nPlease keyin your password: ",
+                ),
+            ),
+            DeviceSpec::new(host(base, 156), "switch-telnet-login").with_telnet(
+                port,
+                BannerDeviceConfig::telnet(
+                    &[do_ttype_naws, will_echo_sga].concat(),
+                    "\r\n\r\nUser Access Verification\r\n\r\nUsername: ",
+                ),
+            ),
+            DeviceSpec::new(host(base, 157), "plc-telnet-shell")
+                .with_telnet(port, BannerDeviceConfig::new("\r\nVxWorks login: ")),
         ]);
         let port = ports.ftp;
         spec.devices.extend([
@@ -1983,6 +2033,8 @@ pub struct PlantDevice {
     pub ssh: Option<SocketAddr>,
     /// Where the FTP server listens (TCP), if there is one.
     pub ftp: Option<SocketAddr>,
+    /// Where the telnet server listens (TCP), if there is one.
+    pub telnet: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -2009,6 +2061,7 @@ impl PlantDevice {
             (self.codesys.is_some(), "codesys"),
             (self.ssh.is_some(), "ssh"),
             (self.ftp.is_some(), "ftp"),
+            (self.telnet.is_some(), "telnet"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -2121,6 +2174,15 @@ impl Plant {
                 ftp = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut telnet = None;
+            if let Some((port, config)) = &spec.telnet {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    BannerDevice::spawn(addr, config.clone(), Framing::Telnet, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                telnet = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut fox = None;
             if let Some((port, config)) = &spec.fox {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2215,6 +2277,7 @@ impl Plant {
                 codesys,
                 ssh,
                 ftp,
+                telnet,
                 hostile,
                 handles,
             });

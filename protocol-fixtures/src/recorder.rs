@@ -94,6 +94,9 @@ pub enum Framing {
     /// FTP control connection: no framing (the scanner sends nothing), every read recorded
     /// as it arrived under the label `ftp`.
     Ftp,
+    /// Telnet: the client's refusals, three bytes each (`IAC WONT x`, `IAC DONT x`), recorded
+    /// by whole triplets as they arrived under the label `telnet`.
+    Telnet,
 }
 
 enum FrameLen {
@@ -118,6 +121,7 @@ impl Framing {
             Framing::HartIp => "hart",
             Framing::Ssh => "ssh",
             Framing::Ftp => "ftp",
+            Framing::Telnet => "telnet",
         }
     }
 
@@ -134,6 +138,7 @@ impl Framing {
             5094 => Framing::HartIp,
             22 => Framing::Ssh,
             21 => Framing::Ftp,
+            23 => Framing::Telnet,
             _ => Framing::Raw,
         }
     }
@@ -142,6 +147,8 @@ impl Framing {
         match self {
             Framing::Raw | Framing::Ssh | Framing::Ftp if buf.is_empty() => FrameLen::Incomplete,
             Framing::Raw | Framing::Ssh | Framing::Ftp => FrameLen::Complete(buf.len()),
+            Framing::Telnet if buf.len() < 3 => FrameLen::Incomplete,
+            Framing::Telnet => FrameLen::Complete(buf.len() / 3 * 3),
             Framing::ModbusTcp => {
                 if buf.len() >= 4 && buf[2..4] != [0, 0] {
                     return FrameLen::Implausible;

@@ -172,7 +172,7 @@ fn banner_probes_are_off_by_default_and_on_with_probes_all() {
         .assert()
         .success()
         .stdout(predicate::str::contains("Off by default"))
-        .stdout(predicate::str::contains("default list): ssh"));
+        .stdout(predicate::str::contains("default list): ssh, ftp, telnet"));
 }
 
 #[test]

@@ -24,6 +24,7 @@ use crate::protocols::profinet::codec as profinet;
 use crate::protocols::s7::codec as s7;
 use crate::protocols::snmp::codec as snmp;
 use crate::protocols::ssh::codec as ssh;
+use crate::protocols::telnet::codec as telnet;
 use crate::record::fields::Protocol;
 
 /// A read-only identification request, the only thing otscan can send: one variant per
@@ -70,6 +71,9 @@ pub enum ReadOnlyRequest {
     /// FTP: read the server's greeting; encodes to zero bytes (nothing is sent: no USER,
     /// PASS, QUIT or any other command).
     Ftp(ftp::Request),
+    /// Telnet: read the banner (zero bytes), or refuse options (`IAC WONT x`, `IAC DONT x`,
+    /// nothing else: no text, no sub-negotiation, no credentials).
+    Telnet(telnet::Request),
 }
 
 impl ReadOnlyRequest {
@@ -98,6 +102,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Codesys(r) => codesys::encode(r, correlation),
             ReadOnlyRequest::Ssh(r) => ssh::encode(r, correlation),
             ReadOnlyRequest::Ftp(r) => ftp::encode(r, correlation),
+            ReadOnlyRequest::Telnet(r) => telnet::encode(r, correlation),
         }
     }
 
@@ -120,6 +125,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Codesys(_) => Protocol::Codesys,
             ReadOnlyRequest::Ssh(_) => Protocol::Ssh,
             ReadOnlyRequest::Ftp(_) => Protocol::Ftp,
+            ReadOnlyRequest::Telnet(_) => Protocol::Telnet,
         }
     }
 }
@@ -249,6 +255,13 @@ mod tests {
         all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
         all.push(ReadOnlyRequest::Ssh(ssh::Request::ReadIdentification));
         all.push(ReadOnlyRequest::Ftp(ftp::Request::ReadGreeting));
+        all.push(ReadOnlyRequest::Telnet(telnet::Request::ReadBanner));
+        for option in [0, 1, 3, 24, 31, 32, 39, 255] {
+            all.push(ReadOnlyRequest::Telnet(telnet::Request::Refuse(vec![
+                telnet::Refusal::Wont(option),
+                telnet::Refusal::Dont(option),
+            ])));
+        }
         for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
             let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);
             let channel = opcua::SecureChannel {

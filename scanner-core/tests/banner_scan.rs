@@ -13,6 +13,7 @@ use futures::StreamExt;
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::protocols::ftp::{FtpConfig, FtpDetails};
 use scanner_core::protocols::ssh::{SshConfig, SshDetails};
+use scanner_core::protocols::telnet::{TelnetConfig, TelnetDetails};
 use scanner_core::record::ServiceDetails;
 use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Targets};
 
@@ -36,6 +37,7 @@ async fn scan(targets: &str, probes: &[Protocol], port: u16) -> BTreeMap<IpAddr,
         .emit_all(true)
         .ssh(SshConfig { port })
         .ftp(FtpConfig { port })
+        .telnet(TelnetConfig { port })
         .build()
         .unwrap();
     Scanner::new(config)
@@ -154,6 +156,73 @@ async fn the_plant_s_ftp_servers_are_read_and_nothing_is_sent() {
     plant.shutdown().await;
 }
 
+fn telnet(record: &AssetRecord) -> (Status, u32, TelnetDetails) {
+    let service = record
+        .services
+        .iter()
+        .find(|s| s.protocol == Protocol::Telnet)
+        .expect("a telnet service");
+    let details = match &service.details {
+        Some(ServiceDetails::Telnet(d)) => (**d).clone(),
+        _ => TelnetDetails::default(),
+    };
+    (service.status, service.requests, details)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plant_s_telnet_servers_are_read_and_every_option_refused() {
+    const PORTS: PlantPorts = PlantPorts::block(23_232);
+    let base = Ipv4Addr::new(127, 114, 2, 0);
+    let at = |h: u8| IpAddr::V4(Ipv4Addr::new(127, 114, 2, h));
+    let plant = Plant::start(PlantSpec::plant(base, PORTS)).unwrap();
+    let records = scan(&format!("{base}/24"), &[Protocol::Telnet], PORTS.telnet).await;
+
+    // WILL ECHO, WILL SGA: refused with DONT 1, DONT 3 in one round; the menu's prompt
+    // ends the read.
+    let (status, requests, d) = telnet(&records[&at(155)]);
+    assert_eq!((status, requests), (Status::Success, 2), "{d:?}");
+    assert_eq!(d.will_options, [1, 3]);
+    assert_eq!(d.refusal_rounds, 1);
+    let banner = d.banner.unwrap().text;
+    assert!(
+        banner.starts_with("Model name       : NPort 5110 (simulated)\n"),
+        "{banner}"
+    );
+    assert!(banner.ends_with("Please keyin your password:"), "{banner}");
+    let (status, _, d) = telnet(&records[&at(156)]);
+    assert_eq!(status, Status::Success);
+    assert_eq!(
+        (d.do_options.as_slice(), d.will_options.as_slice()),
+        (&[24, 31][..], &[1, 3][..])
+    );
+    assert_eq!(
+        d.banner.unwrap().text,
+        "User Access Verification\n\nUsername:"
+    );
+    // No negotiation: nothing sent at all.
+    let (status, requests, d) = telnet(&records[&at(157)]);
+    assert_eq!((status, requests), (Status::Success, 1));
+    assert_eq!(d.banner.unwrap().text, "VxWorks login:");
+    assert_eq!(records[&at(155)].vendor, None);
+
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let sent: Vec<Vec<u8>> = plant
+        .recorder()
+        .frames()
+        .into_iter()
+        .filter(|f| f.protocol == "telnet")
+        .map(|f| f.bytes)
+        .collect();
+    assert!(sent.contains(&vec![255, 254, 1, 255, 254, 3]), "{sent:?}");
+    assert!(
+        sent.contains(&vec![255, 252, 24, 255, 252, 31, 255, 254, 1, 255, 254, 3]),
+        "{sent:?}"
+    );
+    assert_eq!(sent.len(), 2, "{sent:?}");
+    assert!(plant.recorder().violations().is_empty());
+    plant.shutdown().await;
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_default_scan_does_not_probe_ssh() {
     let config = ScanConfig::builder()
@@ -165,6 +234,7 @@ async fn a_default_scan_does_not_probe_ssh() {
     assert_eq!(Protocol::DEFAULT.len(), 14);
     assert!(Protocol::OFF_BY_DEFAULT.contains(&Protocol::Ssh));
     assert!(Protocol::OFF_BY_DEFAULT.contains(&Protocol::Ftp));
+    assert!(Protocol::OFF_BY_DEFAULT.contains(&Protocol::Telnet));
 }
 
 /// Interoperability with a real SSH server: Debian's OpenSSH, its own host key (made by

@@ -258,6 +258,7 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const CODESYS: (Protocol, Transport) = (Protocol::Codesys, Transport::Udp);
     const SSH: (Protocol, Transport) = (Protocol::Ssh, Transport::Tcp);
     const FTP: (Protocol, Transport) = (Protocol::Ftp, Transport::Tcp);
+    const TELNET: (Protocol, Transport) = (Protocol::Telnet, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -533,6 +534,16 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("ftp-garbage", vec![(FTP, garbage)]),
         // The close comes before the last line: the greeting is not whole.
         ("ftp-close-mid-greeting", vec![(FTP, &[Closed])]),
+        // Two options refused once; the repeats are not answered again; the size cap
+        // ends the read (a warning says so).
+        ("telnet-negotiation-flood", vec![(TELNET, &[Ok_])]),
+        ("telnet-silent", vec![(TELNET, &[Timeout])]),
+        ("telnet-garbage", vec![(TELNET, &[Proto])]),
+        // Text, then quiet until the deadline: the banner is whole.
+        ("telnet-no-prompt", vec![(TELNET, &[Ok_])]),
+        ("telnet-endless-banner", vec![(TELNET, &[Ok_])]),
+        // Each option refused once, in rounds up to the cap.
+        ("telnet-every-option", vec![(TELNET, &[Ok_])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],

@@ -18,6 +18,7 @@ mod profinet;
 mod s7;
 mod snmp;
 mod ssh;
+mod telnet;
 
 use clap::Args;
 use scanner_core::{ProbeConfig, Protocol, ProtocolConfigs};
@@ -70,6 +71,8 @@ pub struct ProbeArgs {
     pub ssh: ssh::SshArgs,
     #[command(flatten)]
     pub ftp: ftp::FtpArgs,
+    #[command(flatten)]
+    pub telnet: telnet::TelnetArgs,
 }
 
 impl ProbeArgs {
@@ -95,6 +98,7 @@ impl ProbeArgs {
                 Protocol::Codesys => self.codesys.apply(&mut configs.codesys),
                 Protocol::Ssh => self.ssh.apply(&mut configs.ssh),
                 Protocol::Ftp => self.ftp.apply(&mut configs.ftp),
+                Protocol::Telnet => self.telnet.apply(&mut configs.telnet),
             }
         }
     }
@@ -120,6 +124,7 @@ impl ProbeArgs {
                 Protocol::Codesys => self.codesys.settings(),
                 Protocol::Ssh => self.ssh.settings(),
                 Protocol::Ftp => self.ftp.settings(),
+                Protocol::Telnet => self.telnet.settings(),
             })
             .collect()
     }

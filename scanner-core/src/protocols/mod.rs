@@ -35,6 +35,7 @@ pub mod profinet;
 pub mod s7;
 pub mod snmp;
 pub mod ssh;
+pub mod telnet;
 pub mod wire;
 
 pub use probe::ProbeConfig;
@@ -99,6 +100,9 @@ macro_rules! registry {
             /// FTP (TCP 21): the server's greeting, read; nothing sent.
             /// Off by default: not an industrial protocol (`--probes all`).
             Ftp => ftp("ftp", FtpConfig, FtpDetails, default = false),
+            /// Telnet (TCP 23): the banner read, every option refused; never a login.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Telnet => telnet("telnet", TelnetConfig, TelnetDetails, default = false),
         }
     };
 }
