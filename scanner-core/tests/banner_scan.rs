@@ -130,7 +130,7 @@ async fn the_plant_s_ftp_servers_are_read_and_nothing_is_sent() {
     assert_eq!(d.lines, 3);
     assert_eq!(
         d.banner.unwrap().text,
-        "Operator panel HMI-15 (simulated)\n220-Recipes and logs only\nFTP server ready"
+        "Operator panel HMI-15 (simulated)\nRecipes and logs only\nFTP server ready"
     );
     let (status, _, d, _) = ftp(&records[&at(153)]);
     assert_eq!(status, Status::Success);

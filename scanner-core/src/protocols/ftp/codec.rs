@@ -65,7 +65,8 @@ pub struct Reply {
     /// The reply code, e.g. 220.
     pub code: u16,
     /// The text of each line without its line end; the first and last without their code
-    /// and separator, the lines between as sent.
+    /// and separator, the lines between without them too when they begin with the same
+    /// code and `-` (a convention most servers follow), else as sent.
     pub lines: Vec<Vec<u8>>,
     /// Oddities that did not stop the reading (a bare LF, a missing line end).
     pub warnings: Vec<String>,
@@ -196,12 +197,12 @@ pub fn parse(buf: &[u8]) -> Result<Reply, ParseError> {
         };
         let first = at == 0;
         let last = at + n == body.len();
-        let text = if first || last {
-            if first {
-                code = code_of(content, b'-')
-                    .or_else(|| code_of(content, b' '))
-                    .unwrap_or(0);
-            }
+        if first {
+            code = code_of(content, b'-')
+                .or_else(|| code_of(content, b' '))
+                .unwrap_or(0);
+        }
+        let text = if first || last || code_of(content, b'-') == Some(code) {
             content.get(4..).unwrap_or_default()
         } else {
             content
@@ -267,7 +268,7 @@ mod tests {
             lines,
             [
                 &b"Welcome to the HMI"[..],
-                b"220-Authorised users only",
+                b"Authorised users only",
                 b"  indented",
                 b"ready"
             ]
