@@ -15,7 +15,10 @@ set -euo pipefail
 #   network) and checks the DOM after its script ran, and takes a screenshot.
 # rsyslog: the SIEM shipping test runs rsyslogd (its own config, socket and files in a
 #   temporary directory; the system's /dev/log is left alone) with the recipe of docs/siem.md.
-packages=(iproute2 snmpd tshark knxd chromium rsyslog)
+# openssh-server: the SSH banner interoperability test starts its own sshd (its own config
+#   and host key in a temporary directory, 127.0.0.1 on a high port); the packaged
+#   service, where an init system starts it, is stopped and disabled.
+packages=(iproute2 snmpd tshark knxd chromium rsyslog openssh-server)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -26,6 +29,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${missing[@]}"
     if command -v systemctl >/dev/null 2>&1; then
         $SUDO systemctl disable --now knxd.service knxd.socket >/dev/null 2>&1 || true
+        $SUDO systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
     fi
 fi
 # asyncua (PyPI): the OPC UA interoperability test runs its Server on loopback.

@@ -20,6 +20,9 @@
 //! | `"hart"` | a HART-IP request (version 1, message type 0, status 0, a true byte count): Session Initiate as a secondary host (master type 0, an inactivity close time of 1-60000 ms, nothing more), Session Close (no body), or a token-passing PDU holding one HART frame from a secondary host with a correct check byte and nothing after it: command 0 (Read Unique Identifier) in a short frame to polling address 0, or in a long frame (5-byte unique address) command 20 (Read Long Tag) or 74 (Read I/O System Capabilities) without data, or 84 (Read Sub-Device Identity Summary) with a 2-byte index. Every write, reset, command 77 (pass a command to a sub-device), device-specific command, Keep Alive and primary-host session is refused | Wireshark's `packet-hartip.c`; HART universal and common practice command layouts |
 //! | `"profinet"` | exactly one 156-byte DCE/RPC connectionless request (version 4, packet type 0, no fragment bit, little-endian data representation, no authentication, fragment 0 of 76 bytes) to the endpoint mapper (interface e1af8308-5d1f-11c9-91a4-08002b14a0fa version 3) operation 2 `ept_lookup`, with a nil object UUID and any activity and sequence; body: inquiry type 0, a nil object, the PNIO device interface dea00001-6c97-11d1-8271-00a02442df7d version 1.0, version option 1, a null entry handle and 1-16 entries (the PNIO interface's Connect, Release, Read, Write and Control, the endpoint mapper's insert and delete, pings and every other call refused) | Wireshark's `dcerpc` and `epm` dissectors; nmap 7.95 profinet-cm-lookup |
 //! | `"codesys"` | exactly one CODESYS V3 NameService resolve address: datagram magic `C5`, header of 4 words (any hop count), packet info `40` (normal priority, no signal, relative address, no data length), service `03` (NameService request), message id 0, no receiver address and a sender address of 1-3 words, any broadcast id, zero padding to 4 bytes, then package type `C202` (resolve address), version `0400`, any request id, nothing more (the channel manager, service `40`, which opens channels for login and download, resolve name `C201`, a routed receiver address and every other service refused) | nmap `codesys3.lua` (Rapid7), Microsoft ics-forensics-tools `codesysv3_protocol` |
+//! | `"ssh"` | nothing: the empty request only (the server speaks first; a client identification string, a key exchange or a user name is refused) | RFC 4253 §4.2 |
+//! | `"ftp"` | nothing: the empty request only (the server greets first; USER, PASS, QUIT and every other command refused) | RFC 959 §4.2, §5.4 |
+//! | `"telnet"` | refusals only: a sequence of `IAC WONT x` / `IAC DONT x` triplets, or nothing (no text, so no user name or password; no `DO`, `WILL` or sub-negotiation) | RFC 854, RFC 855 |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -69,9 +72,19 @@ pub const PROFINET: &str = crate::profinet::PROTOCOL;
 /// Label of CODESYS V3 NameService datagrams.
 pub const CODESYS: &str = crate::codesys::PROTOCOL;
 
+/// Label of bytes sent to an SSH server (the probe sends none).
+pub const SSH: &str = Framing::Ssh.protocol();
+
+/// Label of bytes sent to an FTP server's control port (the probe sends none).
+pub const FTP: &str = Framing::Ftp.protocol();
+
+/// Label of bytes sent to a telnet server (refusals only).
+pub const TELNET: &str = Framing::Telnet.protocol();
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 14] = [
+pub const PROTOCOLS: [&str; 17] = [
     MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET, CODESYS,
+    SSH, FTP, TELNET,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -145,6 +158,17 @@ pub enum Request {
     },
     /// PROFINET CM: the endpoint mapper's `ept_lookup` for the PNIO device interface.
     ProfinetLookup,
+    /// SSH: nothing (the probe only reads the server's identification string).
+    SshNothing,
+    /// FTP: nothing (the probe only reads the server's greeting).
+    FtpNothing,
+    /// Telnet: nothing (reading the banner), or refusals: how many `WONT` and `DONT`.
+    TelnetRefusals {
+        /// `IAC WONT x` triplets.
+        wont: usize,
+        /// `IAC DONT x` triplets.
+        dont: usize,
+    },
     /// CODESYS V3 NameService resolve address, from this relative sender address.
     CodesysResolveAddress {
         /// Sender address length in 16-bit words (1-3).
@@ -211,7 +235,7 @@ pub struct Violation {
 }
 
 /// Decides whether `bytes`, one request recorded under the label `protocol` (one of
-/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`, `"codesys"`), is an allowlisted
+/// [`PROTOCOLS`]: `"modbus"`, `"enip"`, `"snmp"`, `"bacnet"`, `"s7"`, `"fins"`, `"fox"`, `"melsec"`, `"knx"`, `"ads"`, `"hart"`, `"profinet"`, `"codesys"`, `"ssh"`, `"ftp"`, `"telnet"`), is an allowlisted
 /// read-only identification request, and if so what it asks for. The rules of each protocol
 /// are in the [module documentation](self). An unknown label is a [`Violation`] too.
 ///
@@ -232,6 +256,9 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         HART => hart(bytes),
         PROFINET => profinet(bytes),
         CODESYS => codesys(bytes),
+        SSH => ssh(bytes),
+        FTP => ftp(bytes),
+        TELNET => telnet(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -244,6 +271,51 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
 
 /// Why a request is refused.
 type Verdict<T> = Result<T, String>;
+
+/// Telnet: only refusals, `IAC WONT x` and `IAC DONT x` triplets (nothing is the read); any
+/// text, `DO`, `WILL`, sub-negotiation (terminal type, environment: where a user name could
+/// go) or other command is refused.
+fn telnet(bytes: &[u8]) -> Verdict<Request> {
+    let (mut wont, mut dont) = (0, 0);
+    for triplet in bytes.chunks(3) {
+        match triplet {
+            [255, 252, _] => wont += 1,
+            [255, 254, _] => dont += 1,
+            other => {
+                return Err(format!(
+                    "telnet bytes {other:02x?}: only IAC WONT x and IAC DONT x may be sent"
+                ))
+            }
+        }
+    }
+    Ok(Request::TelnetRefusals { wont, dont })
+}
+
+/// FTP: the probe sends nothing (the server greets first), so any byte is refused: no
+/// USER, PASS, QUIT or any other command.
+fn ftp(bytes: &[u8]) -> Verdict<Request> {
+    if bytes.is_empty() {
+        Ok(Request::FtpNothing)
+    } else {
+        Err(format!(
+            "{} bytes sent to an FTP server: the FTP probe sends nothing",
+            bytes.len()
+        ))
+    }
+}
+
+/// SSH: the probe sends nothing (the server speaks first), so any byte is refused: no
+/// client identification string, no key exchange, no user name.
+fn ssh(bytes: &[u8]) -> Verdict<Request> {
+    if bytes.is_empty() {
+        Ok(Request::SshNothing)
+    } else {
+        Err(format!(
+            "{} bytes sent to an SSH server: the SSH probe sends nothing",
+            bytes.len()
+        ))
+    }
+}
 
 /// A 15-byte 3E binary Read CPU Model Name to the own station's CPU, nothing else.
 fn melsec(bytes: &[u8]) -> Verdict<Request> {
@@ -2561,7 +2633,20 @@ mod tests {
     #[test]
     fn empty_and_one_byte_inputs_are_refused() {
         for label in PROTOCOLS {
-            refused(label, &[]);
+            // The banner probes' one request is empty (they send nothing); every byte is
+            // refused.
+            if label == SSH {
+                assert_eq!(accepted(label, &[]), Request::SshNothing);
+            } else if label == FTP {
+                assert_eq!(accepted(label, &[]), Request::FtpNothing);
+            } else if label == TELNET {
+                assert_eq!(
+                    accepted(label, &[]),
+                    Request::TelnetRefusals { wont: 0, dont: 0 }
+                );
+            } else {
+                refused(label, &[]);
+            }
             for byte in 0..=u8::MAX {
                 refused(label, &[byte]);
             }
@@ -2571,7 +2656,7 @@ mod tests {
     proptest! {
         #[test]
         fn arbitrary_bytes_never_panic(
-            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, ADS, HART, "raw"][..]),
+            label in prop::sample::select(&[MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, ADS, HART, SSH, "raw"][..]),
             bytes in prop::collection::vec(any::<u8>(), 0..600),
         ) {
             if let Err(violation) = check(label, &bytes) {

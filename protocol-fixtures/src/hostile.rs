@@ -37,6 +37,7 @@ use tokio_util::sync::CancellationToken;
 use crate::{
     ads::{self, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDeviceConfig},
+    banner::{BannerDeviceConfig, BannerEnd},
     codesys::{self, CodesysDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
@@ -2424,6 +2425,9 @@ impl PlantSpec {
     /// | .220-.231 | ADS discovery | UDP | silent, truncated datagram (half the reply), host name tag declaring 0xFFFF bytes, tag count 1 with four tags, wrong invoke id, wrong kind (an AddRoute reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood |
     /// | .232-.243 | HART-IP | TCP | silent (a stalled Session Initiate), slow drip, close mid-reply, byte count 0xFFFF, wrong sequence number, Session Close response to everything, garbage, echo, HART frames with a bad check byte, HART byte count 10 more than present, command 74 reporting 65535 devices, every command answered with response code 16 |
     /// | .244-.254 | CODESYS V3 | UDP | silent, truncated datagram (half the reply), vendor name declaring 0xFFFF UTF-16 units, reply with another request id, wrong kind (service 0x02 instead of the NameService reply), garbage, echo, oversized datagram, reply from another port, reply from another address, flood; every reply goes to the request's source, which is otscan's reply port 1740 |
+    /// | .65-.69 | SSH | TCP | ([`crate::BannerDevice`]s) an identification string without a line end, an endless banner (lines forever, never `SSH-`), silent, binary garbage forever, a 4008-byte identification line |
+    /// | .72-.76 | FTP | TCP | ([`crate::BannerDevice`]s) a 220 line without a line end, a `220-` greeting that never ends, silent, binary garbage forever, a close after the first line of a multi-line greeting |
+    /// | .77-.79, .25-.27 | telnet | TCP | ([`crate::BannerDevice`]s) a negotiation flood (the same DO and WILL forever), silent, binary garbage forever, text without a prompt or line end, an endless banner, every option asked for again and again |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -2948,6 +2952,93 @@ impl PlantSpec {
                 DeviceSpec::new(host(base, 232 + i as u8), name)
                     .with_hostile(tcp(ports.hart, behaviour)),
             );
+        }
+        // Banner services: simulated servers (crate::banner) with hostile greetings.
+        let line = || "Welcome to the endless banner\r\n".as_bytes().to_vec();
+        let ssh: [(&str, BannerDeviceConfig); 5] = [
+            (
+                "ssh-no-newline",
+                BannerDeviceConfig::new("SSH-2.0-NoNewline_1.0"),
+            ),
+            (
+                "ssh-endless-banner",
+                BannerDeviceConfig::silent().with_end(BannerEnd::Repeat(line())),
+            ),
+            ("ssh-silent", BannerDeviceConfig::silent()),
+            (
+                "ssh-garbage",
+                BannerDeviceConfig::new(garbage(22, 64))
+                    .with_end(BannerEnd::Repeat(garbage(23, 64))),
+            ),
+            (
+                "ssh-huge-line",
+                BannerDeviceConfig::new([b"SSH-2.0-".as_slice(), &[b'A'; 4000]].concat()),
+            ),
+        ];
+        let ftp: [(&str, BannerDeviceConfig); 5] = [
+            (
+                "ftp-no-newline",
+                BannerDeviceConfig::new("220 FTP ready without a line end"),
+            ),
+            (
+                "ftp-endless-multiline",
+                BannerDeviceConfig::new("220-Welcome\r\n")
+                    .with_end(BannerEnd::Repeat(b"220-and more\r\n".to_vec())),
+            ),
+            ("ftp-silent", BannerDeviceConfig::silent()),
+            (
+                "ftp-garbage",
+                BannerDeviceConfig::new(garbage(21, 64))
+                    .with_end(BannerEnd::Repeat(garbage(24, 64))),
+            ),
+            (
+                "ftp-close-mid-greeting",
+                BannerDeviceConfig::new("220-first line\r\n").with_end(BannerEnd::Close),
+            ),
+        ];
+        let flood: Vec<u8> = [255, 253, 24, 255, 251, 1].repeat(16);
+        let every_option: Vec<u8> = (0..=255u8).flat_map(|o| [255, 253, o]).collect();
+        let telnet: [(&str, u8, BannerDeviceConfig); 6] = [
+            (
+                "telnet-negotiation-flood",
+                77,
+                BannerDeviceConfig::silent().with_end(BannerEnd::Repeat(flood)),
+            ),
+            ("telnet-silent", 78, BannerDeviceConfig::silent()),
+            (
+                "telnet-garbage",
+                79,
+                BannerDeviceConfig::new(garbage(25, 64))
+                    .with_end(BannerEnd::Repeat(garbage(26, 64))),
+            ),
+            (
+                "telnet-no-prompt",
+                25,
+                BannerDeviceConfig::new("Welcome, no prompt and no line end"),
+            ),
+            (
+                "telnet-endless-banner",
+                26,
+                BannerDeviceConfig::silent().with_end(BannerEnd::Repeat(
+                    b"Welcome to the endless banner\r\n".to_vec(),
+                )),
+            ),
+            (
+                "telnet-every-option",
+                27,
+                BannerDeviceConfig::silent().with_end(BannerEnd::Repeat(every_option)),
+            ),
+        ];
+        for (name, h, config) in telnet {
+            devices.push(DeviceSpec::new(host(base, h), name).with_telnet(ports.telnet, config));
+        }
+        for (i, (name, config)) in ftp.into_iter().enumerate() {
+            devices
+                .push(DeviceSpec::new(host(base, 72 + i as u8), name).with_ftp(ports.ftp, config));
+        }
+        for (i, (name, config)) in ssh.into_iter().enumerate() {
+            devices
+                .push(DeviceSpec::new(host(base, 65 + i as u8), name).with_ssh(ports.ssh, config));
         }
         PlantSpec { devices }
     }

@@ -30,6 +30,7 @@
 pub mod ads;
 pub mod allowlist;
 pub mod bacnet;
+pub mod banner;
 pub mod codesys;
 pub mod device;
 pub mod enip;
@@ -51,6 +52,7 @@ pub mod snmp;
 pub use ads::{AdsDevice, AdsDeviceConfig, AdsOs};
 pub use allowlist::{OpcuaRequest, Request, S7Request, Violation};
 pub use bacnet::{BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetRoute, BacnetString};
+pub use banner::{BannerDevice, BannerDeviceConfig, BannerEnd};
 pub use codesys::{CodesysDevice, CodesysDeviceConfig};
 pub use device::{DeviceHandle, SilentTcpDevice};
 pub use enip::{EnipDevice, EnipDeviceConfig, EnipTransports};

@@ -9,6 +9,7 @@ use std::{
 use crate::{
     ads::{self, AdsDevice, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDevice, BacnetDeviceConfig, BacnetRefusal, BacnetString},
+    banner::{self, BannerDevice, BannerDeviceConfig, BannerEnd},
     codesys::{self, CodesysDevice, CodesysDeviceConfig},
     device::{DeviceHandle, SilentTcpDevice},
     enip::{self, EnipDevice, EnipDeviceConfig},
@@ -75,6 +76,12 @@ pub struct DeviceSpec {
     pub profinet: Option<(u16, ProfinetDeviceConfig)>,
     /// A CODESYS V3 runtime answering the NameService on this UDP port.
     pub codesys: Option<(u16, CodesysDeviceConfig)>,
+    /// An SSH server on this TCP port (its greeting only, see [`crate::banner`]).
+    pub ssh: Option<(u16, BannerDeviceConfig)>,
+    /// An FTP server on this TCP port (its greeting only, see [`crate::banner`]).
+    pub ftp: Option<(u16, BannerDeviceConfig)>,
+    /// A telnet server on this TCP port (its banner only, see [`crate::banner`]).
+    pub telnet: Option<(u16, BannerDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -96,6 +103,9 @@ impl DeviceSpec {
             "hart" => self.hart.is_some(),
             "profinet" => self.profinet.is_some(),
             "codesys" => self.codesys.is_some(),
+            "ssh" => self.ssh.is_some(),
+            "ftp" => self.ftp.is_some(),
+            "telnet" => self.telnet.is_some(),
             _ => false,
         }
     }
@@ -121,6 +131,9 @@ impl DeviceSpec {
             hart: None,
             profinet: None,
             codesys: None,
+            ssh: None,
+            ftp: None,
+            telnet: None,
         }
     }
 
@@ -184,6 +197,27 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_knx(mut self, port: u16, config: KnxDeviceConfig) -> Self {
         self.knx = Some((port, config));
+        self
+    }
+
+    /// Adds an SSH server (its greeting; see [`crate::banner`]).
+    #[must_use]
+    pub fn with_ssh(mut self, port: u16, config: BannerDeviceConfig) -> Self {
+        self.ssh = Some((port, config));
+        self
+    }
+
+    /// Adds an FTP server (its greeting; see [`crate::banner`]).
+    #[must_use]
+    pub fn with_ftp(mut self, port: u16, config: BannerDeviceConfig) -> Self {
+        self.ftp = Some((port, config));
+        self
+    }
+
+    /// Adds a telnet server (its banner; see [`crate::banner`]).
+    #[must_use]
+    pub fn with_telnet(mut self, port: u16, config: BannerDeviceConfig) -> Self {
+        self.telnet = Some((port, config));
         self
     }
 
@@ -279,6 +313,12 @@ pub struct PlantPorts {
     pub profinet: u16,
     /// CODESYS V3 NameService port, UDP.
     pub codesys: u16,
+    /// SSH port, TCP.
+    pub ssh: u16,
+    /// FTP control port, TCP.
+    pub ftp: u16,
+    /// Telnet port, TCP.
+    pub telnet: u16,
 }
 
 impl Default for PlantPorts {
@@ -303,6 +343,9 @@ impl Default for PlantPorts {
             // 1741, a runtime of port index 1: 1740 is otscan's reply port on the
             // scanning host, which a simulated runtime there would hold.
             codesys: codesys::PORT + 1,
+            ssh: banner::SSH_PORT,
+            ftp: banner::FTP_PORT,
+            telnet: banner::TELNET_PORT,
         }
     }
 }
@@ -328,6 +371,9 @@ impl PlantPorts {
         hart: 5094,
         profinet: 34964,
         codesys: 1741,
+        ssh: 2222,
+        ftp: 2121,
+        telnet: 2323,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -369,6 +415,9 @@ impl PlantPorts {
             hart: first + 11 * step,
             profinet: first + 12 * step,
             codesys: first + 13 * step,
+            ssh: first + 14 * step,
+            ftp: first + 15 * step,
+            telnet: first + 16 * step,
         }
     }
 
@@ -391,6 +440,9 @@ impl PlantPorts {
             hart,
             profinet,
             codesys,
+            ssh,
+            ftp,
+            telnet,
         } = *self;
         [
             ("modbus", modbus),
@@ -407,6 +459,9 @@ impl PlantPorts {
             ("hart", hart),
             ("profinet", profinet),
             ("codesys", codesys),
+            ("ssh", ssh),
+            ("ftp", ftp),
+            ("telnet", telnet),
         ]
         .into_iter()
     }
@@ -438,6 +493,9 @@ impl PlantPorts {
             hart,
             profinet,
             codesys,
+            ssh,
+            ftp,
+            telnet,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -454,6 +512,9 @@ impl PlantPorts {
             "hart" => hart,
             "profinet" => profinet,
             "codesys" => codesys,
+            "ssh" => ssh,
+            "ftp" => ftp,
+            "telnet" => telnet,
             _ => return false,
         };
         *slot = port;
@@ -754,6 +815,30 @@ impl PlantSpec {
     /// | .142 | `softplc-linux-codesys` | CODESYS GmbH | CODESYS Control for Linux SL | edge-gw-3 | 0x1000, 0x00000010, 4.10.0.0 |
     /// | .143 | `safety-codesys` | Festo | CPX-E-CEC-M1-PN Safety | SAFETY-CELL1 | 0x1002 (safety controller), 0x10110002, 3.5.17.20 |
     /// | .144 | `drive-codesys` | Bosch Rexroth AG | IndraDrive MLD | AXIS-7 | 0x1003 (drive), 0x10140003, 3.5.16.0 |
+    ///
+    /// Banner services (see [`crate::banner`]), off otscan's default probe list: SSH on
+    /// TCP `ports.ssh`:
+    ///
+    /// | host | name | what it says |
+    /// |------|------|--------------|
+    /// | .150 | `switch-ie-ssh` | `SSH-1.99-Cisco-1.25` (an industrial Ethernet switch's SSH, SSH 1 and 2) |
+    /// | .151 | `serial-server-ssh` | two pre-login lines, then `SSH-2.0-dropbear_2019.78` 20 ms later |
+    ///
+    /// FTP on TCP `ports.ftp`:
+    ///
+    /// | host | name | what it says |
+    /// |------|------|--------------|
+    /// | .152 | `hmi-panel-ftp` | a three-line `220-` greeting of an operator panel |
+    /// | .153 | `plc-vxworks-ftp` | `220 VxWorks FTP server (VxWorks 6.9) ready.` |
+    /// | .154 | `rtu-ftp-busy` | `421 Too many connections`, then a close |
+    ///
+    /// Telnet on TCP `ports.telnet` (options asked for first, the text 20 ms later):
+    ///
+    /// | host | name | what it says |
+    /// |------|------|--------------|
+    /// | .155 | `serial-server-telnet` | WILL ECHO, WILL SGA; a serial device server's menu (model, MAC, firmware) and a password prompt |
+    /// | .156 | `switch-telnet-login` | DO TERMINAL-TYPE, DO NAWS, WILL ECHO, WILL SGA; `User Access Verification`, `Username:` |
+    /// | .157 | `plc-telnet-shell` | no negotiation; `VxWorks login:` |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -1212,6 +1297,58 @@ impl PlantSpec {
                         .with_object(obj::PRODUCT_NAME, "Edge gateway (simulated)")
                         .with_conformity_level(0x81),
                 ),
+        ]);
+        let port = ports.telnet;
+        // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD; IAC DO TERMINAL-TYPE, IAC DO NAWS.
+        let will_echo_sga: &[u8] = &[255, 251, 1, 255, 251, 3];
+        let do_ttype_naws: &[u8] = &[255, 253, 24, 255, 253, 31];
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 155), "serial-server-telnet").with_telnet(
+                port,
+                BannerDeviceConfig::telnet(
+                    will_echo_sga,
+                    "\r\n\r\nModel name       : NPort 5110 (simulated)\r\nMAC address      : 00:90:E8:00:00:01\r\nFirmware version : 2.10 Build 19032817\r\n\r\nPlease keyin your password: ",
+                ),
+            ),
+            DeviceSpec::new(host(base, 156), "switch-telnet-login").with_telnet(
+                port,
+                BannerDeviceConfig::telnet(
+                    &[do_ttype_naws, will_echo_sga].concat(),
+                    "\r\n\r\nUser Access Verification\r\n\r\nUsername: ",
+                ),
+            ),
+            DeviceSpec::new(host(base, 157), "plc-telnet-shell")
+                .with_telnet(port, BannerDeviceConfig::new("\r\nVxWorks login: ")),
+        ]);
+        let port = ports.ftp;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 152), "hmi-panel-ftp").with_ftp(
+                port,
+                BannerDeviceConfig::new(
+                    "220-Operator panel HMI-15 (simulated)\r\n220-Recipes and logs only\r\n220 FTP server ready\r\n",
+                ),
+            ),
+            DeviceSpec::new(host(base, 153), "plc-vxworks-ftp").with_ftp(
+                port,
+                BannerDeviceConfig::ftp_ready("VxWorks FTP server (VxWorks 6.9) ready."),
+            ),
+            DeviceSpec::new(host(base, 154), "rtu-ftp-busy")
+                .with_ftp(port, BannerDeviceConfig::new("421 Too many connections\r\n").with_end(BannerEnd::Close)),
+        ]);
+        let port = ports.ssh;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 150), "switch-ie-ssh")
+                .with_ssh(port, BannerDeviceConfig::new("SSH-1.99-Cisco-1.25\r\n")),
+            DeviceSpec::new(host(base, 151), "serial-server-ssh").with_ssh(
+                port,
+                BannerDeviceConfig::new(
+                    "Serial device server (simulated)\r\nAuthorised access only\r\n",
+                )
+                .then(
+                    std::time::Duration::from_millis(20),
+                    "SSH-2.0-dropbear_2019.78\r\n",
+                ),
+            ),
         ]);
         spec
     }
@@ -1892,6 +2029,12 @@ pub struct PlantDevice {
     pub profinet: Option<SocketAddr>,
     /// Where the CODESYS runtime answers the NameService (UDP), if there is one.
     pub codesys: Option<SocketAddr>,
+    /// Where the SSH server listens (TCP), if there is one.
+    pub ssh: Option<SocketAddr>,
+    /// Where the FTP server listens (TCP), if there is one.
+    pub ftp: Option<SocketAddr>,
+    /// Where the telnet server listens (TCP), if there is one.
+    pub telnet: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -1916,6 +2059,9 @@ impl PlantDevice {
             (self.hart.is_some(), "hart"),
             (self.profinet.is_some(), "profinet"),
             (self.codesys.is_some(), "codesys"),
+            (self.ssh.is_some(), "ssh"),
+            (self.ftp.is_some(), "ftp"),
+            (self.telnet.is_some(), "telnet"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -2010,6 +2156,33 @@ impl Plant {
                 fins = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut ssh = None;
+            if let Some((port, config)) = &spec.ssh {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    BannerDevice::spawn(addr, config.clone(), Framing::Ssh, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                ssh = Some(handle.local_addr());
+                handles.push(handle);
+            }
+            let mut ftp = None;
+            if let Some((port, config)) = &spec.ftp {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    BannerDevice::spawn(addr, config.clone(), Framing::Ftp, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                ftp = Some(handle.local_addr());
+                handles.push(handle);
+            }
+            let mut telnet = None;
+            if let Some((port, config)) = &spec.telnet {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    BannerDevice::spawn(addr, config.clone(), Framing::Telnet, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                telnet = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut fox = None;
             if let Some((port, config)) = &spec.fox {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2102,6 +2275,9 @@ impl Plant {
                 hart,
                 profinet,
                 codesys,
+                ssh,
+                ftp,
+                telnet,
                 hostile,
                 handles,
             });

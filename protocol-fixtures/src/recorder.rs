@@ -88,6 +88,15 @@ pub enum Framing {
     /// HART-IP: an 8-byte header (version 1) whose big-endian byte count (offset 6) is the
     /// whole message's length, header included.
     HartIp,
+    /// SSH: no framing (the scanner sends nothing), every read recorded as it arrived
+    /// under the label `ssh`.
+    Ssh,
+    /// FTP control connection: no framing (the scanner sends nothing), every read recorded
+    /// as it arrived under the label `ftp`.
+    Ftp,
+    /// Telnet: the client's refusals, three bytes each (`IAC WONT x`, `IAC DONT x`), recorded
+    /// by whole triplets as they arrived under the label `telnet`.
+    Telnet,
 }
 
 enum FrameLen {
@@ -110,6 +119,9 @@ impl Framing {
             Framing::Fox => "fox",
             Framing::UaTcp => "opcua",
             Framing::HartIp => "hart",
+            Framing::Ssh => "ssh",
+            Framing::Ftp => "ftp",
+            Framing::Telnet => "telnet",
         }
     }
 
@@ -124,14 +136,19 @@ impl Framing {
             1911 => Framing::Fox,
             4840 => Framing::UaTcp,
             5094 => Framing::HartIp,
+            22 => Framing::Ssh,
+            21 => Framing::Ftp,
+            23 => Framing::Telnet,
             _ => Framing::Raw,
         }
     }
 
     fn frame_len(self, buf: &[u8]) -> FrameLen {
         match self {
-            Framing::Raw if buf.is_empty() => FrameLen::Incomplete,
-            Framing::Raw => FrameLen::Complete(buf.len()),
+            Framing::Raw | Framing::Ssh | Framing::Ftp if buf.is_empty() => FrameLen::Incomplete,
+            Framing::Raw | Framing::Ssh | Framing::Ftp => FrameLen::Complete(buf.len()),
+            Framing::Telnet if buf.len() < 3 => FrameLen::Incomplete,
+            Framing::Telnet => FrameLen::Complete(buf.len() / 3 * 3),
             Framing::ModbusTcp => {
                 if buf.len() >= 4 && buf[2..4] != [0, 0] {
                     return FrameLen::Implausible;

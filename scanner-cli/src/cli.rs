@@ -216,7 +216,7 @@ impl ScanArgs {
         line("udp-retries", p.udp_retries.to_string());
         line(
             "probes",
-            list(self.probes.iter().map(|x| quoted(x.name())).collect()),
+            list(self.probe_list().iter().map(|x| quoted(x.name())).collect()),
         );
         line(
             "port",
@@ -417,8 +417,8 @@ pub struct ScanArgs {
     /// Probes to run, in order (see the list below). The first protocol that names an
     /// identity field wins.
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = default_probe_list(),
-        help = probes_help(), value_parser = parse_probe)]
-    pub probes: Vec<Protocol>,
+        help = probes_help(), value_parser = parse_probe_choice)]
+    pub probes: Vec<ProbeChoice>,
     /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable). MELSEC takes
     /// a list tried in order over TCP and UDP, e.g. --port melsec=5007,5002 (default: TCP
     /// 5007, UDP 5006; see the MELSEC options); the other protocols take one port.
@@ -742,7 +742,58 @@ fn parse_hec_sourcetype(s: &str) -> Result<String, String> {
     scanner_core::output::hec::check_label(s, true).map(|()| s.to_owned())
 }
 
-/// `modbus,enip,s7,bacnet,snmp`: every registered protocol, in the registry's order.
+/// One item of `--probes`: a protocol, `all` (every registered protocol, the ones off
+/// by default included) or `default` (the default list).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ProbeChoice {
+    /// One protocol.
+    One(Protocol),
+    /// Every registered protocol, in the registry's order.
+    All,
+    /// The default list ([`Protocol::DEFAULT`]), in the registry's order.
+    Default,
+}
+
+impl ScanArgs {
+    /// The probes `--probes` names, in its order, `all` and `default` expanded, each
+    /// protocol once (at its first mention).
+    pub fn probe_list(&self) -> Vec<Protocol> {
+        let mut out: Vec<Protocol> = Vec::new();
+        for choice in &self.probes {
+            let protocols: &[Protocol] = match choice {
+                ProbeChoice::One(p) => std::slice::from_ref(p),
+                ProbeChoice::All => Protocol::ALL,
+                ProbeChoice::Default => Protocol::DEFAULT,
+            };
+            for &p in protocols {
+                if !out.contains(&p) {
+                    out.push(p);
+                }
+            }
+        }
+        out
+    }
+}
+
+fn parse_probe_choice(s: &str) -> Result<ProbeChoice, String> {
+    match s.trim().to_ascii_lowercase().as_str() {
+        "all" => Ok(ProbeChoice::All),
+        "default" => Ok(ProbeChoice::Default),
+        _ => parse_probe(s).map(ProbeChoice::One),
+    }
+}
+
+/// The names of the protocols off the default list, `ssh, ftp, telnet`.
+pub fn off_by_default_list() -> String {
+    Protocol::OFF_BY_DEFAULT
+        .iter()
+        .map(|p| p.name())
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// `modbus,enip,s7,bacnet,snmp`: every protocol on the default list, in the registry's
+/// order.
 fn default_probe_list() -> &'static str {
     static LIST: std::sync::OnceLock<String> = std::sync::OnceLock::new();
     LIST.get_or_init(|| {
@@ -762,17 +813,21 @@ fn probes_help() -> String {
         .map(|&p| format!("{p} ({})", defaults.ports_text(p)))
         .collect();
     format!(
-        "Probes to run, in order: {}. The first protocol that names an identity field wins.",
-        list.join(", ")
+        "Probes to run, in order: {}. The first protocol that names an identity field wins. \
+         Off by default (not industrial protocols; name them, or use `all` for every probe, \
+         `default` for the default list): {}.",
+        list.join(", "),
+        off_by_default_list()
     )
 }
 
 fn parse_probe(s: &str) -> Result<Protocol, String> {
     Protocol::from_name(s).ok_or_else(|| {
         format!(
-            "unknown probe '{}' (known: {})",
+            "unknown probe '{}' (known: {}, and off by default: {}; or all, default)",
             s.trim().to_ascii_lowercase(),
-            default_probe_list().replace(',', ", ")
+            default_probe_list().replace(',', ", "),
+            off_by_default_list()
         )
     })
 }
@@ -917,7 +972,7 @@ impl ScanArgs {
         let pacing = self.pacing();
         let mut builder = ScanConfig::builder()
             .targets(targets)
-            .probes(self.probes.iter().copied())
+            .probes(self.probe_list())
             .rate(Rate::PerSecond(
                 NonZeroU32::new(pacing.rate).unwrap_or(NonZeroU32::MIN),
             ))

@@ -69,9 +69,10 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         })
         .collect();
     say!(
-        "otscan demo: {} simulated devices on {base}/24, {}; scanning the /24 with the default safe settings",
+        "otscan demo: {} simulated devices on {base}/24, {}; scanning the /24 with the default safe settings and every probe (off by default in a scan: {})",
         plant.devices().len(),
-        on.join(", ")
+        on.join(", "),
+        crate::cli::off_by_default_list()
     );
     for device in plant.devices() {
         say!(
@@ -88,8 +89,11 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             for (p, list) in &plan {
                 protocols.set_ports(*p, list)?;
             }
+            // Every probe, the ones off by default included, to show the plant's banner
+            // services too.
             ScanConfig::builder()
                 .targets(targets)
+                .probes(Protocol::ALL.iter().copied())
                 .protocols(protocols)
                 .build()
                 .map_err(|e| e.to_string())

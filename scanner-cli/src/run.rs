@@ -1113,8 +1113,21 @@ fn dry_run(
                 .to_owned(),
         ),
     };
+    let off: Vec<&str> = scanner_core::Protocol::OFF_BY_DEFAULT
+        .iter()
+        .filter(|p| !config.probes.contains(p))
+        .map(|p| p.name())
+        .collect();
+    let off_line = if off.is_empty() {
+        String::new()
+    } else {
+        format!(
+            "  not probed:           {} (off by default: --probes all, or name them)\n",
+            off.join(", ")
+        )
+    };
     let mut text = format!(
-        "plan (dry run, nothing sent)\n  targets:              {targets}\n  probes:               {}\n{protocol_lines}  requests per device:  {silent_requests}{min_req} (refusing: RST or port unreachable) to {max_req} (answers every request)\n  rate:                 {} requests/s, {} ms between packets to one device, {} devices at once\n  expected duration:    {silent_duration}{} (every address refusing) to {} (every address a device)\n  assumes:              {assumes}\n  target order seed:    {}{}\n",
+        "plan (dry run, nothing sent)\n  targets:              {targets}\n  probes:               {}\n{off_line}{protocol_lines}  requests per device:  {silent_requests}{min_req} (refusing: RST or port unreachable) to {max_req} (answers every request)\n  rate:                 {} requests/s, {} ms between packets to one device, {} devices at once\n  expected duration:    {silent_duration}{} (every address refusing) to {} (every address a device)\n  assumes:              {assumes}\n  target order seed:    {}{}\n",
         probes.join(", "),
         rate,
         config.per_device_interval.as_millis(),

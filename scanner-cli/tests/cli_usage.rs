@@ -42,16 +42,25 @@ fn bad_options_name_the_argument() {
         "--modbus-unit-ids",
     );
     assert_usage_error(&["scan", "127.0.0.1", "--port", "modbus"], "--port");
-    assert_usage_error(&["scan", "127.0.0.1", "--probes", "telnet"], "--probes");
-    // Every registered probe, in the registry's order.
-    let known: Vec<&str> = scanner_core::Protocol::ALL
+    assert_usage_error(&["scan", "127.0.0.1", "--probes", "gopher"], "--probes");
+    // Every probe on the default list, in the registry's order, then those off by default.
+    let known: Vec<&str> = scanner_core::Protocol::DEFAULT
+        .iter()
+        .map(|p| p.name())
+        .collect();
+    let off: Vec<&str> = scanner_core::Protocol::OFF_BY_DEFAULT
         .iter()
         .map(|p| p.name())
         .collect();
     assert!(known.starts_with(&["modbus", "enip", "s7"]) && known.contains(&"snmp"));
+    assert!(off.contains(&"ssh"));
     assert_usage_error(
         &["scan", "127.0.0.1", "--probes", "s7,ethercat"],
-        &format!("known: {}", known.join(", ")),
+        &format!(
+            "known: {}, and off by default: {}",
+            known.join(", "),
+            off.join(", ")
+        ),
     );
     assert_usage_error(&["scan", "127.0.0.1", "--port", "s7=0"], "--port");
     assert_usage_error(&["scan", "127.0.0.1", "--s7-tsaps", "9/1"], "--s7-tsaps");
@@ -165,6 +174,43 @@ fn help_s_every_probe_example_names_every_probe() {
         );
     }
     assert!(help.contains("--probes codesys"), "{help}");
+}
+
+#[test]
+fn banner_probes_are_off_by_default_and_on_with_probes_all() {
+    let plan = |extra: &[&str]| {
+        let out = otscan()
+            .args(["scan", "10.0.0.0/30", "--dry-run"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{out:?}");
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let default = plan(&[]);
+    assert!(!default.contains("ssh/22"), "{default}");
+    assert!(
+        default.contains("not probed:           ssh"),
+        "the plan says which probes are off: {default}"
+    );
+    let all = plan(&["--probes", "all"]);
+    assert!(
+        all.contains("ssh/22") && all.contains("modbus/502"),
+        "{all}"
+    );
+    assert!(!all.contains("not probed:"), "{all}");
+    // `default` plus one: the default list, then ssh, each once.
+    let some = plan(&["--probes", "default,ssh,modbus"]);
+    let line = some.lines().find(|l| l.contains("probes:")).unwrap();
+    assert!(line.ends_with(", snmp/161, ssh/22"), "{line}");
+    assert_eq!(line.matches("modbus/").count(), 1, "{line}");
+    // --help names them.
+    otscan()
+        .args(["scan", "--help"])
+        .assert()
+        .success()
+        .stdout(predicate::str::contains("Off by default"))
+        .stdout(predicate::str::contains("default list): ssh, ftp, telnet"));
 }
 
 #[test]

@@ -36,13 +36,14 @@ pub const DEFAULT_LOCAL_RETRY_DELAY: Duration = Duration::from_secs(1);
 /// Most unit ids one device may be asked about (the whole 0-255 space would be 256).
 pub const MAX_UNIT_IDS: usize = crate::protocols::modbus::MAX_UNIT_IDS;
 
-/// Probes run when none are chosen: every registered protocol, in the registry's
-/// order (see [`registry!`](crate::protocols)).
+/// Probes run when none are chosen: every registered protocol on the default list
+/// ([`Protocol::DEFAULT`]: the registry entries with `default = true`), in the
+/// registry's order (see [`registry!`](crate::protocols)).
 ///
 /// The order decides which protocol names a device's identity fields first: the
 /// device's own automation protocols come before SNMP, which often describes only
 /// its network module.
-pub const DEFAULT_PROBES: &[Protocol] = Protocol::ALL;
+pub const DEFAULT_PROBES: &[Protocol] = Protocol::DEFAULT;
 
 /// Global pacing of requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -453,7 +454,7 @@ impl ScanConfigBuilder {
 }
 
 macro_rules! builder_setters {
-    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident, default = $default:literal) ),* $(,)?) => {
         impl ScanConfigBuilder {
             $(
                 #[doc = concat!("Sets the ", $name, " probe settings.")]

@@ -14,6 +14,7 @@ use crate::protocols::codesys::codec as codesys;
 use crate::protocols::enip::codec as enip;
 use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
+use crate::protocols::ftp::codec as ftp;
 use crate::protocols::hart::codec as hart;
 use crate::protocols::knx::codec as knx;
 use crate::protocols::melsec::codec as melsec;
@@ -22,6 +23,8 @@ use crate::protocols::opcua::codec as opcua;
 use crate::protocols::profinet::codec as profinet;
 use crate::protocols::s7::codec as s7;
 use crate::protocols::snmp::codec as snmp;
+use crate::protocols::ssh::codec as ssh;
+use crate::protocols::telnet::codec as telnet;
 use crate::record::fields::Protocol;
 
 /// A read-only identification request, the only thing otscan can send: one variant per
@@ -62,6 +65,15 @@ pub enum ReadOnlyRequest {
     /// CODESYS V3: the NameService resolve-address request only; the channel manager
     /// (login, download, start/stop) cannot be spelled.
     Codesys(codesys::Request),
+    /// SSH: read the server's identification string; encodes to zero bytes (nothing is
+    /// sent: no client identification, no key exchange, no credentials).
+    Ssh(ssh::Request),
+    /// FTP: read the server's greeting; encodes to zero bytes (nothing is sent: no USER,
+    /// PASS, QUIT or any other command).
+    Ftp(ftp::Request),
+    /// Telnet: read the banner (zero bytes), or refuse options (`IAC WONT x`, `IAC DONT x`,
+    /// nothing else: no text, no sub-negotiation, no credentials).
+    Telnet(telnet::Request),
 }
 
 impl ReadOnlyRequest {
@@ -71,7 +83,7 @@ impl ReadOnlyRequest {
     /// Modbus transaction id, the EtherNet/IP sender context, the SNMP request id, the
     /// BACnet invoke id, the S7 PDU reference, the FINS SID, the ADS invoke id, the HART-IP sequence number,
     /// the PROFINET lookup's activity UUID; a MELSEC 3E frame,
-    /// Fox and KNXnet/IP carry none).
+    /// Fox and KNXnet/IP carry none; the banner probes send nothing).
     pub fn encode(&self, correlation: u32) -> Vec<u8> {
         match self {
             ReadOnlyRequest::Modbus(r) => modbus::encode(r, correlation),
@@ -88,6 +100,9 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Hart(r) => hart::encode(r, correlation),
             ReadOnlyRequest::Profinet(r) => profinet::encode(r, correlation),
             ReadOnlyRequest::Codesys(r) => codesys::encode(r, correlation),
+            ReadOnlyRequest::Ssh(r) => ssh::encode(r, correlation),
+            ReadOnlyRequest::Ftp(r) => ftp::encode(r, correlation),
+            ReadOnlyRequest::Telnet(r) => telnet::encode(r, correlation),
         }
     }
 
@@ -108,6 +123,9 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Hart(_) => Protocol::Hart,
             ReadOnlyRequest::Profinet(_) => Protocol::Profinet,
             ReadOnlyRequest::Codesys(_) => Protocol::Codesys,
+            ReadOnlyRequest::Ssh(_) => Protocol::Ssh,
+            ReadOnlyRequest::Ftp(_) => Protocol::Ftp,
+            ReadOnlyRequest::Telnet(_) => Protocol::Telnet,
         }
     }
 }
@@ -235,6 +253,15 @@ mod tests {
             }
         }
         all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
+        all.push(ReadOnlyRequest::Ssh(ssh::Request::ReadIdentification));
+        all.push(ReadOnlyRequest::Ftp(ftp::Request::ReadGreeting));
+        all.push(ReadOnlyRequest::Telnet(telnet::Request::ReadBanner));
+        for option in [0, 1, 3, 24, 31, 32, 39, 255] {
+            all.push(ReadOnlyRequest::Telnet(telnet::Request::Refuse(vec![
+                telnet::Refusal::Wont(option),
+                telnet::Refusal::Dont(option),
+            ])));
+        }
         for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
             let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);
             let channel = opcua::SecureChannel {

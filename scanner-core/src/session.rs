@@ -558,6 +558,92 @@ impl DeviceSession {
         }
     }
 
+    /// Reads what the device sends first on its TCP connection to `port` (connecting if
+    /// needed), sending nothing: a banner protocol's greeting (SSH's identification
+    /// string, FTP's 220 reply). One whole frame as `framing` sees it (called with
+    /// correlation 0), bounded by `max_len` bytes and the read timeout.
+    ///
+    /// Nothing is written, so nothing is paced or counted beyond the connection attempt.
+    /// Whatever arrived is kept as the session's last received bytes, also when the read
+    /// ends in a timeout, a close or the size cap, so a probe can still read a greeting
+    /// that never ended ([`received_since`](Self::received_since)).
+    pub(crate) async fn tcp_read<E>(
+        &mut self,
+        port: u16,
+        max_len: usize,
+        framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+    ) -> Result<Reply, Failure<E>> {
+        let wait = self.shared.limits.read_timeout;
+        self.tcp_talk(port, None, max_len, framing, wait).await
+    }
+
+    /// The read timeout: how long one reply may take.
+    pub(crate) fn read_timeout(&self) -> Duration {
+        self.shared.limits.read_timeout
+    }
+
+    /// A banner conversation's step on the TCP connection to `port` (connecting if
+    /// needed): `send`, if any, paced and counted like any request (telnet's refusals),
+    /// then one frame read as [`tcp_read`](Self::tcp_read) does, waiting at most `wait`.
+    /// The connection stays open after a timeout (the conversation's end decides).
+    pub(crate) async fn tcp_talk<E>(
+        &mut self,
+        port: u16,
+        send: Option<&ReadOnlyRequest>,
+        max_len: usize,
+        framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+        wait: Duration,
+    ) -> Result<Reply, Failure<E>> {
+        self.connect(port).await?;
+        let bytes = match send {
+            Some(request) => {
+                self.pace().await?;
+                request.encode(0)
+            }
+            None => Vec::new(),
+        };
+        let shared = Arc::clone(&self.shared);
+        let Some(conn) = self.conn.as_mut() else {
+            return Err(ExchangeError::Closed.into());
+        };
+        conn.used = true;
+        let started = Instant::now();
+        let result = tokio::select! {
+            r = tokio::time::timeout(
+                wait,
+                write_and_read(&mut conn.stream, &mut conn.pending, &bytes, 0, max_len, framing),
+            ) => r.unwrap_or(Err(ExchangeError::Timeout.into())),
+            _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
+        };
+        if send.is_some() {
+            self.last_send = Some(Instant::now());
+        }
+        match &result {
+            Ok(bytes) => self.keep_received(bytes, started.elapsed()),
+            Err(_) => {
+                if let Some(pending) = self
+                    .conn
+                    .as_ref()
+                    .map(|c| c.pending.clone())
+                    .filter(|p| !p.is_empty())
+                {
+                    self.keep_received(&pending, started.elapsed());
+                }
+            }
+        }
+        match result {
+            Ok(bytes) => Ok(Reply {
+                bytes,
+                rtt: started.elapsed(),
+            }),
+            Err(Failure::Exchange(ExchangeError::Timeout)) => Err(ExchangeError::Timeout.into()),
+            Err(e) => {
+                self.close().await;
+                Err(e)
+            }
+        }
+    }
+
     /// Sends `request` in a UDP datagram to `port` and waits for a reply that
     /// `matches` it, resending up to the configured number of retries.
     ///

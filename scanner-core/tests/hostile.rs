@@ -49,6 +49,8 @@ fn config() -> ScanConfig {
         .targets(Targets::parse([SUBNET]).unwrap())
         .timeout(TIMEOUT)
         .emit_all(true)
+        // Every probe, the ones off by default (the banner probes) included.
+        .probes(Protocol::ALL.iter().copied())
         .enip(EnipConfig {
             transport: EnipTransport::Both,
             ..EnipConfig::default()
@@ -254,6 +256,9 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const HART: (Protocol, Transport) = (Protocol::Hart, Transport::Tcp);
     const PN: (Protocol, Transport) = (Protocol::Profinet, Transport::Udp);
     const CODESYS: (Protocol, Transport) = (Protocol::Codesys, Transport::Udp);
+    const SSH: (Protocol, Transport) = (Protocol::Ssh, Transport::Tcp);
+    const FTP: (Protocol, Transport) = (Protocol::Ftp, Transport::Tcp);
+    const TELNET: (Protocol, Transport) = (Protocol::Telnet, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -514,6 +519,31 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
             vec![(CODESYS, &[Timeout])],
         ),
         ("codesys-flood", vec![(CODESYS, &[Proto, Timeout])]),
+        // An identification string without a line end is read when the timeout ends the
+        // wait (a warning says so).
+        ("ssh-no-newline", vec![(SSH, &[Ok_])]),
+        // Lines forever, none an identification: the line cap (or the size cap) ends it.
+        ("ssh-endless-banner", vec![(SSH, &[Proto])]),
+        ("ssh-silent", vec![(SSH, &[Timeout])]),
+        ("ssh-garbage", vec![(SSH, garbage)]),
+        ("ssh-huge-line", vec![(SSH, &[Proto])]),
+        ("ftp-no-newline", vec![(FTP, &[Ok_])]),
+        // 220- lines forever: the line cap ends it.
+        ("ftp-endless-multiline", vec![(FTP, &[Proto])]),
+        ("ftp-silent", vec![(FTP, &[Timeout])]),
+        ("ftp-garbage", vec![(FTP, garbage)]),
+        // The close comes before the last line: the greeting is not whole.
+        ("ftp-close-mid-greeting", vec![(FTP, &[Closed])]),
+        // Two options refused once; the repeats are not answered again; the size cap
+        // ends the read (a warning says so).
+        ("telnet-negotiation-flood", vec![(TELNET, &[Ok_])]),
+        ("telnet-silent", vec![(TELNET, &[Timeout])]),
+        ("telnet-garbage", vec![(TELNET, &[Proto])]),
+        // Text, then quiet until the deadline: the banner is whole.
+        ("telnet-no-prompt", vec![(TELNET, &[Ok_])]),
+        ("telnet-endless-banner", vec![(TELNET, &[Ok_])]),
+        // Each option refused once, in rounds up to the cap.
+        ("telnet-every-option", vec![(TELNET, &[Ok_])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],

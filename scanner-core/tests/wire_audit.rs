@@ -26,6 +26,15 @@
 //!    interface (dea00001-...), no fragment; a PNIO Connect (interface dea00001-...,
 //!    operation 0) and an `ept_insert` (operation 0) are the negative controls.
 //!
+//! SSH and FTP (off by default; in the "every probe" pass): the probes send nothing, so the
+//! rule is that no TCP segment to the SSH or FTP port carries a payload (Wireshark's `ssh`
+//! and `ftp` dissectors would name a client identification string, a key exchange or a
+//! command; there must be none to name). A client identification string and a `USER`
+//! command sent by the test are the negative controls. Telnet (also off by default): every
+//! payload to the telnet port must be whole `IAC WONT x` / `IAC DONT x` triplets, decoded by
+//! hand from the captured payload (refusals, nothing else: no text, so no user name); a
+//! user name sent by the test is the negative control.
+//!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
 //! filter leaves its port out and the recorder's hand-decoded rule (exactly the 15-byte
@@ -1070,6 +1079,8 @@ enum Seen {
     Hart(u8, u8),
     /// The PROFINET CM endpoint mapper's ept_lookup of the PNIO device interface.
     ProfinetLookup,
+    /// Telnet refusals (IAC WONT / IAC DONT triplets).
+    TelnetRefusals,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -1148,6 +1159,31 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
                 "frame {n}: FINS request outside the allowlist: {p:?}"
             )),
         };
+    }
+    if p.tcp_port == Some(ports.telnet) {
+        let refusals = !p.tcp_payload.is_empty()
+            && p.tcp_payload.len() % 3 == 0
+            && p.tcp_payload
+                .chunks(3)
+                .all(|t| t[0] == 0xFF && matches!(t[1], 0xFC | 0xFE));
+        return if refusals {
+            Ok(Seen::TelnetRefusals)
+        } else {
+            Err(format!(
+                "frame {n}: telnet payload {:02x?} is not refusals only",
+                p.tcp_payload
+            ))
+        };
+    }
+    if p.tcp_port == Some(ports.ssh) || p.tcp_port == Some(ports.ftp) {
+        // The banner probes only read the server's greeting: any payload is a byte they
+        // must not have sent.
+        return Err(format!(
+            "frame {n}: {} bytes sent to a banner service (port {:?}): {:?}",
+            p.tcp_len,
+            p.tcp_port,
+            String::from_utf8_lossy(&p.tcp_payload)
+        ));
     }
     if p.tcp_port == Some(ports.fox) {
         return if p.tcp_payload == FOX_HELLO {
@@ -1377,6 +1413,33 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
         0x00, 0x00, 239, 0x00, 0x02, 0x01, 0x02, 0x82, 0x00, 0x64, 0x00, 0x00, 0x01, 0x00, 0x2A,
     ];
     tcp.write_all(memory_write).await.unwrap();
+    // SSH: a client identification string to the switch (the probe sends nothing).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 150), ports.ssh))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    tcp.write_all(b"SSH-2.0-OpenSSH_9.2p1\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(tcp);
+    // Telnet: a user name to the PLC's login prompt (the probe sends refusals only).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 157), ports.telnet))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    tcp.write_all(b"admin\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(tcp);
+    // FTP: a USER command to the HMI (the probe sends nothing).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 152), ports.ftp))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    tcp.write_all(b"USER anonymous\r\n").await.unwrap();
+    tokio::time::sleep(Duration::from_millis(50)).await;
+    drop(tcp);
     // Fox: a login after the hello's shape, to the JACE (the station closes on it).
     let mut tcp = tokio::net::TcpStream::connect((host(base, 80), ports.fox))
         .await
@@ -1507,9 +1570,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {} or tcp port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
         ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx, ports.hart,
-        ports.profinet
+        ports.profinet, ports.ssh, ports.ftp, ports.telnet
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1531,6 +1594,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                     || d == ports.fox
                     || d == ports.opcua
                     || d == ports.hart
+                    || d == ports.ssh
+                    || d == ports.ftp
+                    || d == ports.telnet
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
                     d == ports.enip
@@ -1610,6 +1676,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Hart(3, 74),
             Seen::Hart(3, 84),
             Seen::ProfinetLookup,
+            Seen::TelnetRefusals,
         ])
     );
     plant.shutdown().await;

@@ -8,6 +8,7 @@ mod codesys;
 mod enip;
 mod fins;
 mod fox;
+mod ftp;
 mod hart;
 mod knx;
 mod melsec;
@@ -16,6 +17,8 @@ mod opcua;
 mod profinet;
 mod s7;
 mod snmp;
+mod ssh;
+mod telnet;
 
 use clap::Args;
 use scanner_core::{ProbeConfig, Protocol, ProtocolConfigs};
@@ -64,6 +67,12 @@ pub struct ProbeArgs {
     pub profinet: profinet::ProfinetArgs,
     #[command(flatten)]
     pub codesys: codesys::CodesysArgs,
+    #[command(flatten)]
+    pub ssh: ssh::SshArgs,
+    #[command(flatten)]
+    pub ftp: ftp::FtpArgs,
+    #[command(flatten)]
+    pub telnet: telnet::TelnetArgs,
 }
 
 impl ProbeArgs {
@@ -87,6 +96,9 @@ impl ProbeArgs {
                 Protocol::Hart => self.hart.apply(&mut configs.hart),
                 Protocol::Profinet => self.profinet.apply(&mut configs.profinet),
                 Protocol::Codesys => self.codesys.apply(&mut configs.codesys),
+                Protocol::Ssh => self.ssh.apply(&mut configs.ssh),
+                Protocol::Ftp => self.ftp.apply(&mut configs.ftp),
+                Protocol::Telnet => self.telnet.apply(&mut configs.telnet),
             }
         }
     }
@@ -110,6 +122,9 @@ impl ProbeArgs {
                 Protocol::Hart => self.hart.settings(),
                 Protocol::Profinet => self.profinet.settings(),
                 Protocol::Codesys => self.codesys.settings(),
+                Protocol::Ssh => self.ssh.settings(),
+                Protocol::Ftp => self.ftp.settings(),
+                Protocol::Telnet => self.telnet.settings(),
             })
             .collect()
     }

@@ -24,6 +24,7 @@ pub mod codesys;
 pub mod enip;
 pub mod fins;
 pub mod fox;
+pub mod ftp;
 pub mod hart;
 pub mod knx;
 pub mod melsec;
@@ -33,6 +34,8 @@ pub mod probe;
 pub mod profinet;
 pub mod s7;
 pub mod snmp;
+pub mod ssh;
+pub mod telnet;
 pub mod wire;
 
 pub use probe::ProbeConfig;
@@ -44,9 +47,15 @@ use crate::session::{DeviceSession, FirstPacket};
 /// The list of protocols, in the default probe order (also [`Protocol`]'s order).
 ///
 /// Each entry: doc comment, the [`Protocol`] variant, its folder under `protocols/`,
-/// then `(name, settings type, details type)`: the lower-case name used in records,
-/// `--probes` and `--port NAME=N`; the type in `mod.rs` implementing [`ProbeConfig`];
-/// the type in `details.rs` under `services[].details.<name>`.
+/// then `(name, settings type, details type, default = on)`: the lower-case name used in
+/// records, `--probes` and `--port NAME=N`; the type in `mod.rs` implementing
+/// [`ProbeConfig`]; the type in `details.rs` under `services[].details.<name>`; whether
+/// the protocol is on the default probe list ([`Protocol::DEFAULT`]).
+///
+/// A protocol off the default list (`default = false`: the banner probes, which are not
+/// identification requests of an industrial protocol) runs only when named in
+/// `--probes` or with `--probes all`. Off-default entries come after every default one
+/// (a compile-time check in [`Protocol`]), so the default list keeps the registry's order.
 ///
 /// The order decides which protocol names a device's identity fields first when no
 /// probe order is given: the device's own automation protocols come before SNMP, which
@@ -58,33 +67,42 @@ macro_rules! registry {
     ($callback:ident) => {
         $callback! {
             /// Modbus/TCP (port 502).
-            Modbus => modbus("modbus", ModbusConfig, ModbusDetails),
+            Modbus => modbus("modbus", ModbusConfig, ModbusDetails, default = true),
             /// EtherNet/IP encapsulation (port 44818).
-            Enip => enip("enip", EnipConfig, EnipDetails),
+            Enip => enip("enip", EnipConfig, EnipDetails, default = true),
             /// Siemens S7comm over ISO-on-TCP (port 102).
-            S7 => s7("s7", S7Config, S7Details),
+            S7 => s7("s7", S7Config, S7Details, default = true),
             /// OPC UA over UA-TCP (port 4840): discovery over a SecurityPolicy None channel.
-            Opcua => opcua("opcua", OpcuaConfig, OpcuaDetails),
+            Opcua => opcua("opcua", OpcuaConfig, OpcuaDetails, default = true),
             /// Omron FINS (UDP/TCP 9600).
-            Fins => fins("fins", FinsConfig, FinsDetails),
+            Fins => fins("fins", FinsConfig, FinsDetails, default = true),
             /// Niagara Fox (TCP 1911).
-            Fox => fox("fox", FoxConfig, FoxDetails),
+            Fox => fox("fox", FoxConfig, FoxDetails, default = true),
             /// Mitsubishi MELSEC SLMP / MC protocol 3E frame (TCP 5007, UDP 5006; per site).
-            Melsec => melsec("melsec", MelsecConfig, MelsecDetails),
+            Melsec => melsec("melsec", MelsecConfig, MelsecDetails, default = true),
             /// KNXnet/IP (UDP 3671): the description service.
-            Knx => knx("knx", KnxConfig, KnxDetails),
+            Knx => knx("knx", KnxConfig, KnxDetails, default = true),
             /// Beckhoff ADS discovery (UDP 48899): the Identify request only.
-            Ads => ads("ads", AdsConfig, AdsDetails),
+            Ads => ads("ads", AdsConfig, AdsDetails, default = true),
             /// HART-IP (TCP 5094): session, commands 0, 20, 74 and 84, session close.
-            Hart => hart("hart", HartConfig, HartDetails),
+            Hart => hart("hart", HartConfig, HartDetails, default = true),
             /// PROFINET CM endpoint-mapper lookup (UDP 34964): the device's annotation.
-            Profinet => profinet("profinet", ProfinetConfig, ProfinetDetails),
+            Profinet => profinet("profinet", ProfinetConfig, ProfinetDetails, default = true),
             /// CODESYS V3 NameService (UDP 1740): the resolve-address request only.
-            Codesys => codesys("codesys", CodesysConfig, CodesysDetails),
+            Codesys => codesys("codesys", CodesysConfig, CodesysDetails, default = true),
             /// BACnet/IP (UDP 47808).
-            Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails),
+            Bacnet => bacnet("bacnet", BacnetConfig, BacnetDetails, default = true),
             /// SNMP (UDP 161).
-            Snmp => snmp("snmp", SnmpConfig, SnmpDetails),
+            Snmp => snmp("snmp", SnmpConfig, SnmpDetails, default = true),
+            /// SSH (TCP 22): the server's identification string, read; nothing sent.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Ssh => ssh("ssh", SshConfig, SshDetails, default = false),
+            /// FTP (TCP 21): the server's greeting, read; nothing sent.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Ftp => ftp("ftp", FtpConfig, FtpDetails, default = false),
+            /// Telnet (TCP 23): the banner read, every option refused; never a login.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Telnet => telnet("telnet", TelnetConfig, TelnetDetails, default = false),
         }
     };
 }
@@ -92,7 +110,7 @@ pub(crate) use registry;
 
 /// `probe::Warnings` for every registered protocol's details.
 macro_rules! warnings_impls {
-    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident, default = $default:literal) ),* $(,)?) => {
         $(
             impl probe::Warnings for $module::details::$details {
                 fn warnings_mut(&mut self) -> &mut Vec<String> {
@@ -105,7 +123,7 @@ macro_rules! warnings_impls {
 registry!(warnings_impls);
 
 macro_rules! protocol_configs {
-    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident, default = $default:literal) ),* $(,)?) => {
         /// Every probe's settings, one field per registered protocol (named like the
         /// protocol's folder), each with its documented safe defaults.
         #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
@@ -231,7 +249,7 @@ mod tests {
     use super::*;
 
     macro_rules! debug_of {
-        ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+        ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident, default = $default:literal) ),* $(,)?) => {
             /// `protocol`'s settings as `Debug` renders them.
             fn debug_of(configs: &ProtocolConfigs, protocol: Protocol) -> String {
                 match protocol {
@@ -306,6 +324,6 @@ mod tests {
             let details = ProtocolConfigs::default().transports(protocol);
             assert!(!details.is_empty(), "{protocol} has a transport");
         }
-        assert_eq!(Protocol::from_name("ftp"), None);
+        assert_eq!(Protocol::from_name("gopher"), None);
     }
 }

@@ -320,3 +320,64 @@ impl<D: Into<ServiceDetails> + Warnings + Send> OneDatagram<'_, D> {
         )]
     }
 }
+
+/// The script of a banner probe (SSH, FTP): connect, read what the server sends first with
+/// the codec's `framing`, close with a FIN. Nothing is sent. A greeting cut short by the
+/// timeout or the close is still offered to `parse` whole (its codec decides whether it
+/// reads, with a warning).
+pub(crate) struct Banner<'a, E> {
+    /// The protocol, for the observation.
+    pub protocol: Protocol,
+    /// The device's TCP port.
+    pub port: u16,
+    /// Largest greeting read.
+    pub max_len: usize,
+    /// The codec's frame check.
+    pub framing: &'a (dyn Fn(&[u8], u32) -> crate::protocols::wire::FrameCheck<E> + Sync),
+}
+
+impl<E: std::fmt::Display + Send> Banner<'_, E> {
+    /// Reads the greeting and parses it with `parse`: the probe's end (round trip and
+    /// outcome set) and the parsed greeting, if one was read.
+    pub(crate) async fn read<R>(
+        self,
+        session: &mut DeviceSession,
+        parse: impl Fn(&[u8]) -> Result<R, E> + Send,
+    ) -> (ProbeEnd<E>, Option<R>) {
+        let start = session.sent();
+        let read = session
+            .tcp_read(self.port, self.max_len, self.framing)
+            .await;
+        session.close().await;
+        let mut first_rtt = None;
+        let mut greeting = None;
+        let outcome = match read {
+            Ok(reply) => {
+                first_rtt = Some(reply.rtt);
+                parse(&reply.bytes)
+                    .map(|r| greeting = Some(r))
+                    .map_err(Failure::Malformed)
+            }
+            Err(e) => {
+                // A greeting that never ended: read what came, if it is one.
+                if let (
+                    Failure::Exchange(ExchangeError::Timeout | ExchangeError::Closed),
+                    Some(received),
+                ) = (&e, session.received_since(start))
+                {
+                    if received.len == received.bytes.len() {
+                        if let Ok(r) = parse(&received.bytes) {
+                            first_rtt = Some(received.rtt);
+                            greeting = Some(r);
+                        }
+                    }
+                }
+                Err(e)
+            }
+        };
+        let mut end = ProbeEnd::new(self.protocol, Transport::Tcp, self.port, session, start);
+        end.first_rtt = first_rtt;
+        end.outcome = outcome;
+        (end, greeting)
+    }
+}

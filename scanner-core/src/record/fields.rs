@@ -71,7 +71,7 @@ pub enum DeviceType {
 }
 
 macro_rules! protocol_enum {
-    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident, default = $default:literal) ),* $(,)?) => {
         /// Protocols otscan speaks, in the registry's order (the default probe order).
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
@@ -94,12 +94,47 @@ macro_rules! protocol_enum {
                     $(Protocol::$variant => $name,)*
                 }
             }
+
+            /// Whether the protocol is on the default probe list ([`Protocol::DEFAULT`]):
+            /// the registry entry's `default = ...` flag.
+            pub const fn on_by_default(self) -> bool {
+                match self {
+                    $(Protocol::$variant => $default,)*
+                }
+            }
         }
     };
 }
 crate::protocols::registry!(protocol_enum);
 
+/// How many protocols lead the registry with `default = true`.
+const DEFAULT_COUNT: usize = {
+    let mut n = 0;
+    while n < Protocol::ALL.len() && Protocol::ALL[n].on_by_default() {
+        n += 1;
+    }
+    // Every protocol after the first off-default one is off by default too, so the default
+    // list is a prefix of the registry and keeps its order.
+    let mut i = n;
+    while i < Protocol::ALL.len() {
+        assert!(
+            !Protocol::ALL[i].on_by_default(),
+            "registry: a default = true entry after a default = false one"
+        );
+        i += 1;
+    }
+    n
+};
+
 impl Protocol {
+    /// The default probe list: every registered protocol whose registry entry says
+    /// `default = true`, in the registry's order. The others (the banner probes `ssh`,
+    /// `ftp`, `telnet`) run only when named in `--probes` or with `--probes all`.
+    pub const DEFAULT: &'static [Protocol] = Protocol::ALL.split_at(DEFAULT_COUNT).0;
+
+    /// The protocols off the default list, in the registry's order.
+    pub const OFF_BY_DEFAULT: &'static [Protocol] = Protocol::ALL.split_at(DEFAULT_COUNT).1;
+
     /// The protocol named `name` (case-insensitive, surrounding blanks ignored), as
     /// [`name`](Self::name) spells it; `None` for a name no protocol has.
     pub fn from_name(name: &str) -> Option<Protocol> {

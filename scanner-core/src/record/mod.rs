@@ -109,7 +109,7 @@ impl Default for ScannerInfo {
 }
 
 macro_rules! service_details {
-    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident) ),* $(,)?) => {
+    ($( $(#[doc = $doc:tt])* $variant:ident => $module:ident($name:tt, $config:ident, $details:ident, default = $default:literal) ),* $(,)?) => {
         /// Decoded protocol fields of a service, keyed by protocol (one variant per
         /// registered protocol, each holding the type of that protocol's `details.rs`).
         #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
