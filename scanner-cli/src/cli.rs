@@ -1022,6 +1022,10 @@ mod tests {
         assert!(parse_port_override("melsec=5007,5007").is_err());
         assert!(parse_port_override("modbus").is_err());
         assert!(parse_port_override("modbus=0").is_err());
-        assert!(parse_port_override("ftp=21").is_err());
+        assert!(parse_port_override("ethercat=34980").is_err());
+        assert_eq!(
+            parse_port_override("ftp=2121"),
+            Ok((Protocol::Ftp, vec![2121]))
+        );
     }
 }

@@ -152,7 +152,8 @@ fn help_shows_examples_and_exit_codes() {
         .stdout(predicate::str::contains("Exit codes"));
 }
 
-/// The first example says what "every probe" is: each registered protocol by name.
+/// The first example says what "every probe" is: each protocol of the default list by name
+/// (the banner probes, off by default, are listed apart).
 #[test]
 fn help_s_every_probe_example_names_every_probe() {
     let out = otscan().args(["scan", "--help"]).output().unwrap();
@@ -162,7 +163,7 @@ fn help_s_every_probe_example_names_every_probe() {
         .and_then(|(_, rest)| rest.split_once(')'))
         .map(|(list, _)| list.replace([' ', '-', '\n'], "").to_lowercase())
         .unwrap_or_default();
-    for protocol in scanner_core::Protocol::ALL {
+    for protocol in scanner_core::Protocol::DEFAULT {
         let name = match protocol.name() {
             "enip" => "ethernet/ip",
             "hart" => "hartip",

@@ -196,6 +196,15 @@ async fn omron_plcs_are_identified_on_the_transport_they_answer() {
     assert_eq!((d.client_node, d.server_node), (Some(239), Some(70)));
     let stats = plant.recorder().connection_stats(ip(70));
     assert_eq!((stats.accepted, stats.max_concurrent), (1, 1));
+    // The PLC gives a node back when it sees the connection end, which it may see after the
+    // scan returns: wait (bounded) until it has closed its side, then ask.
+    for _ in 0..100 {
+        if plant.recorder().connection_stats(ip(70)).open == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    assert_eq!(plant.recorder().connection_stats(ip(70)).open, 0);
     assert_eq!(
         node_a_client_gets(70).await,
         239,
