@@ -39,6 +39,7 @@ pub mod enrich;
 pub mod output;
 mod pacing;
 pub mod protocols;
+pub mod recog;
 pub mod record;
 pub mod request;
 pub mod session;

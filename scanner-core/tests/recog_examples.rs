@@ -1,0 +1,160 @@
+//! Every `<example>` of every generated Recog table is matched as Recog's own self-test
+//! (spec/lib/fingerprint_self_test_spec.rb) does: the example matches its fingerprint with
+//! every parameter its attributes state, and no earlier fingerprint of the database
+//! matches it (so `match_text` returns this fingerprint). Every pattern compiles, every
+//! table parses and names its Recog commit, and arbitrary text never panics.
+
+use proptest::prelude::*;
+use scanner_core::recog::{self, Database};
+
+/// The databases the repository has a table for.
+fn tables() -> Vec<(Database, &'static recog::Table)> {
+    Database::ALL
+        .into_iter()
+        .filter_map(|db| recog::table(db).map(|t| (db, t)))
+        .collect()
+}
+
+/// RFC 4648 base64 (Recog's `_encoding="base64"` examples), padding optional.
+fn base64(text: &str) -> Vec<u8> {
+    let mut out = Vec::new();
+    let (mut acc, mut bits) = (0u32, 0);
+    for c in text.bytes().filter(|&c| c != b'=') {
+        let v = match c {
+            b'A'..=b'Z' => c - b'A',
+            b'a'..=b'z' => c - b'a' + 26,
+            b'0'..=b'9' => c - b'0' + 52,
+            b'+' => 62,
+            b'/' => 63,
+            _ => panic!("not base64: {text:?}"),
+        };
+        acc = acc << 6 | u32::from(v);
+        bits += 6;
+        if bits >= 8 {
+            bits -= 8;
+            out.push((acc >> bits) as u8);
+        }
+    }
+    out
+}
+
+#[test]
+fn base64_decodes_a_recog_example() {
+    // telnet_banners.xml's MikroTik example: "MikroTik v5.2\r\nLogin:\n".
+    assert_eq!(
+        base64("TWlrcm9UaWsgdjUuMg0KTG9naW46Cg=="),
+        b"MikroTik v5.2\r\nLogin:\n"
+    );
+}
+
+#[test]
+fn every_table_parses_and_names_its_source_commit() {
+    let names: Vec<&str> = tables().iter().map(|(db, _)| db.name()).collect();
+    assert!(names.contains(&"ssh_banners"), "{names:?}");
+    for (db, table) in tables() {
+        assert_eq!(
+            table.source,
+            format!("rapid7/recog xml/{}.xml", db.name()),
+            "{db:?}"
+        );
+        assert_eq!(table.commit.len(), 40, "{db:?}");
+        assert!(!table.fingerprints.is_empty(), "{db:?}");
+    }
+}
+
+#[test]
+fn every_pattern_compiles() {
+    let mut failures = Vec::new();
+    for (db, table) in tables() {
+        for fp in &table.fingerprints {
+            if let Err(e) = fp.compiled() {
+                failures.push(format!(
+                    "{}: {:?} ({}): {e}",
+                    db.name(),
+                    fp.description,
+                    fp.regex
+                ));
+            }
+        }
+        for s in &table.skipped {
+            // A skipped fingerprint names why; the README counts them.
+            assert!(
+                !s.reason.is_empty() && !s.pattern.is_empty(),
+                "{}",
+                s.description
+            );
+        }
+    }
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn every_example_matches_its_fingerprint_first_with_the_stated_params() {
+    let mut failures = Vec::new();
+    let mut checked = 0;
+    for (db, table) in tables() {
+        for fp in &table.fingerprints {
+            for example in &fp.examples {
+                let bytes = match (&example.text, &example.base64) {
+                    (Some(t), _) => t.as_bytes().to_vec(),
+                    (None, Some(b)) => base64(b),
+                    (None, None) => panic!("{}: empty example", fp.description),
+                };
+                let text = String::from_utf8_lossy(&bytes);
+                checked += 1;
+                let Some(params) = fp.matches(&text) else {
+                    failures.push(format!(
+                        "{}: {:?} does not match {:?}",
+                        db.name(),
+                        fp.description,
+                        text
+                    ));
+                    continue;
+                };
+                for (name, want) in &example.attrs {
+                    if params.get(name) != Some(want) {
+                        failures.push(format!(
+                            "{}: {:?} on {text:?}: {name} is {:?}, want {want:?}",
+                            db.name(),
+                            fp.description,
+                            params.get(name)
+                        ));
+                    }
+                }
+                let first = recog::match_text(db, &text).map(|m| m.description);
+                if first.as_deref() != Some(fp.description.as_str()) {
+                    failures.push(format!(
+                        "{}: {text:?} matches {first:?} before {:?}",
+                        db.name(),
+                        fp.description
+                    ));
+                }
+            }
+        }
+    }
+    assert!(checked > 0);
+    assert!(
+        failures.is_empty(),
+        "{} of {checked} examples fail:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(64))]
+
+    /// Arbitrary text (up to 3 x MAX_INPUT) never panics, in any database, and a match's
+    /// captures come from the first MAX_INPUT bytes only.
+    #[test]
+    fn arbitrary_text_never_panics(text in ".{0,300}", repeat in 1usize..40) {
+        let long = text.repeat(repeat);
+        for db in Database::ALL {
+            if let Some(m) = recog::match_text(db, &long) {
+                for value in m.params.values() {
+                    prop_assert!(value.len() <= recog::MAX_INPUT + 200);
+                }
+            }
+        }
+    }
+}
