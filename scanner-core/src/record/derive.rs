@@ -1,16 +1,21 @@
 //! Fields otscan derives from what the protocols said, once every probe of a device has
-//! merged into its record ([`finish`]): the canonical vendor name, a device type no
-//! protocol stated, and the stable asset id. Each derivation is written to the record's
+//! merged into its record ([`finish`]): Recog fingerprint matches (identity fields no
+//! protocol reported, CPEs), the canonical vendor name, a device type no protocol stated,
+//! and the stable asset id. Each derivation is written to the record's
 //! `derived` map (field -> how), so a reader can tell a derived value from a reported one.
 
 use super::{AssetRecord, DeviceType, Protocol, ServiceDetails, Status};
 use crate::vendors::canonical_vendor;
 
-/// Completes a record after its last probe: canonical vendor, inferred device type,
-/// asset id (in that order: the asset id uses the canonical vendor).
+/// Completes a record after its last probe: Recog matches (vendor, model, firmware,
+/// `cpe`, `fingerprints`), canonical vendor, inferred device type (otscan's rules first,
+/// then a Recog device class), asset id (in that order: the asset id uses the canonical
+/// vendor).
 pub fn finish(record: &mut AssetRecord) {
+    super::recog::apply(record);
     canonicalize_vendor(record);
     infer_device_type(record);
+    super::recog::apply_device_type(record);
     let (id, basis) = asset_id(record);
     record.asset_id = Some(id);
     record
@@ -26,10 +31,13 @@ fn canonicalize_vendor(record: &mut AssetRecord) {
     };
     let canonical = canonical_vendor(raw);
     if canonical != raw {
-        record.derived.insert(
-            "vendor".to_owned(),
-            format!("canonical name of {raw:?} (vendor_aliases.tsv)"),
-        );
+        let how = format!("canonical name of {raw:?} (vendor_aliases.tsv)");
+        // A vendor Recog filled keeps that note first.
+        let how = match record.derived.get("vendor") {
+            Some(recog) => format!("{recog}; {how}"),
+            None => how,
+        };
+        record.derived.insert("vendor".to_owned(), how);
         record.vendor = Some(canonical);
     }
 }

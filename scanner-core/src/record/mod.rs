@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 pub mod derive;
 pub mod fields;
+pub mod recog;
 
 pub use fields::{
     hex, millis, DeviceText, DeviceType, Identity, Protocol, Status, Transport, VendorId,
@@ -69,6 +70,13 @@ pub struct AssetRecord {
     /// Role of the device, when a protocol says it soundly.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub device_type: Option<DeviceType>,
+    /// CPE names of the device's hardware, operating system and services, from Recog
+    /// fingerprints that matched its banners and SNMP system group (`hw.cpe23`,
+    /// `os.cpe23`, `service.cpe23`; Recog writes them in CPE 2.2 URI form,
+    /// `cpe:/a:openbsd:openssh:7.4p1`), deduplicated, in match order (per match: hardware, OS, service); a CPE whose version
+    /// the text did not give ends in `-`. See [`recog::apply`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cpe: Vec<String>,
     /// Which protocol gave each identity field above (field name -> protocol).
     pub sources: BTreeMap<String, Protocol>,
     /// Stable identity of the device across scans, from the strongest identity it gave:
@@ -80,9 +88,17 @@ pub struct AssetRecord {
     pub asset_id: Option<String>,
     /// Fields otscan derived rather than copied from one protocol's answer, with how:
     /// `asset_id` (its basis), `vendor` (the spelling it was canonicalised from),
-    /// `device_type` (the rule that inferred it). See [`derive::finish`].
+    /// `device_type` (the rule that inferred it), and `vendor`, `model`,
+    /// `firmware_version` or `device_type` filled from a Recog fingerprint
+    /// (`recog ssh_banners.xml: "OpenSSH on MikroTik"`). See [`derive::finish`].
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub derived: BTreeMap<String, String>,
+    /// Every Recog fingerprint that matched a text of the device's services (SSH
+    /// identification, FTP greeting, telnet banner, SNMP sysDescr and sysObjectID), in
+    /// service order: database, description, the probe and details field the text came
+    /// from, and the parameters. See [`recog::apply`].
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub fingerprints: Vec<recog::RecogFingerprint>,
     /// One entry per probe run against the device, in the order they ran.
     pub services: Vec<ServiceObservation>,
     /// Site inventory attributes joined from an enrichment file (`--enrich`).
@@ -213,9 +229,11 @@ impl AssetRecord {
             hostname: None,
             mac: None,
             device_type: None,
+            cpe: Vec::new(),
             sources: BTreeMap::new(),
             asset_id: None,
             derived: BTreeMap::new(),
+            fingerprints: Vec::new(),
             services: Vec::new(),
             enrichment: None,
         }
