@@ -133,28 +133,33 @@ fn param<'a>(m: &'a Match, name: &str) -> Option<&'a str> {
 }
 
 /// The device vendor a match names: `hw.vendor`; else `os.vendor` when the operating
-/// system is a device's own (the match names its device class, `os.device`, or the
+/// system is a device's own (the match names its device class, `os.device`, other than
+/// `General`, or the
 /// service's vendor is the OS vendor: Cisco's SSH on Cisco IOS, H3C's on Comware). A
 /// general-purpose OS under another vendor's service (OpenSSH on Debian) names no device
 /// vendor.
 fn vendor(m: &Match) -> Option<&str> {
     param(m, "hw.vendor").or_else(|| {
         let os = param(m, "os.vendor")?;
-        let own = param(m, "os.device").is_some()
+        // Recog's `General` device class is a general-purpose computer (Windows, HP-UX).
+        let own = param(m, "os.device").is_some_and(|d| !d.eq_ignore_ascii_case("General"))
             || param(m, "service.vendor").is_some_and(|s| s.eq_ignore_ascii_case(os));
         own.then_some(os)
     })
 }
 
 /// The firmware version a match names: `os.version` when the OS is the device vendor's
-/// own ([`vendor`] is the OS vendor: RouterOS on a MikroTik, VRP on a Huawei router).
-/// `hw.version` is the hardware revision and `service.version` a server program's
-/// version, so neither is firmware; both stay in `fingerprints[].params`.
+/// own: [`vendor`] is the OS vendor (RouterOS on a MikroTik, VRP on a Huawei router), or
+/// the match names a hardware vendor and no OS vendor (a Moxa NPort's "Firmware version",
+/// which Recog files as `os.version`). `hw.version` is the hardware revision and
+/// `service.version` a server program's version, so neither is firmware; both stay in
+/// `fingerprints[].params`.
 fn firmware(m: &Match) -> Option<&str> {
-    let os = param(m, "os.vendor")?;
-    vendor(m)
-        .filter(|v| v.eq_ignore_ascii_case(os))
-        .and_then(|_| param(m, "os.version"))
+    let own = match param(m, "os.vendor") {
+        Some(os) => vendor(m).is_some_and(|v| v.eq_ignore_ascii_case(os)),
+        None => param(m, "hw.vendor").is_some(),
+    };
+    own.then(|| param(m, "os.version")).flatten()
 }
 
 /// Matches every Recog text of the record's services and writes the results: every match
@@ -170,7 +175,9 @@ pub fn apply(record: &mut AssetRecord) {
             continue;
         };
         for (db, field, text) in recog_texts(details) {
-            if let Some(m) = match_text(db, &text) {
+            // A match without parameters is one of Recog's "assert nothing" fingerprints
+            // (a bare `login:` prompt): it says nothing of the device.
+            if let Some(m) = match_text(db, &text).filter(|m| !m.params.is_empty()) {
                 found.push((service.protocol, field, m));
             }
         }
@@ -314,6 +321,31 @@ mod tests {
         apply(&mut cisco);
         assert_eq!(cisco.vendor.as_deref(), Some("Cisco"));
         assert_eq!(cisco.cpe, ["cpe:/o:cisco:ios:-"]);
+    }
+
+    #[test]
+    fn a_moxa_telnet_banner_names_a_gateway_and_a_bare_prompt_names_nothing() {
+        // As otscan's telnet probe records it: lines joined by line feeds, NULs stripped.
+        let banner = "Model name       : NPort 5610-8-DT\nMAC address      : 00:90:E8:12:34:56\nSerial No.       : 9522\nFirmware version : 2.2 Build 11090613\nSystem uptime    : 8 days\n\nPlease keyin your password:";
+        let mut r = record(json!([service(
+            "telnet",
+            json!({ "banner": { "text": banner } })
+        )]));
+        apply(&mut r);
+        apply_device_type(&mut r);
+        assert_eq!(r.vendor.as_deref(), Some("Moxa"));
+        assert_eq!(r.model.as_deref(), Some("5610-8-DT"));
+        // Recog files the NPort's firmware as os.version, with no OS vendor.
+        assert_eq!(r.firmware_version.as_deref(), Some("2.2"));
+        assert_eq!(r.device_type, Some(DeviceType::Gateway));
+        assert_eq!(r.sources["device_type"], Protocol::Telnet);
+        assert_eq!(r.fingerprints[0].params["os.version"], "2.2");
+        let mut bare = record(json!([service(
+            "telnet",
+            json!({ "banner": { "text": "\r\nlogin: " } })
+        )]));
+        apply(&mut bare);
+        assert!(bare.fingerprints.is_empty() && bare.vendor.is_none());
     }
 
     #[test]

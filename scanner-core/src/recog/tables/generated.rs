@@ -3,5 +3,8 @@
 
 /// (database file stem, generated table) for every `xml/*.xml`, in name order.
 pub(super) const TABLES: &[(&str, &str)] = &[
+    ("ftp_banners", include_str!("ftp_banners.json")),
+    ("snmp_sysobjid", include_str!("snmp_sysobjid.json")),
     ("ssh_banners", include_str!("ssh_banners.json")),
+    ("telnet_banners", include_str!("telnet_banners.json")),
 ];
