@@ -4,7 +4,10 @@
 //! matches it (so `match_text` returns this fingerprint). Every pattern compiles, every
 //! table parses and names its Recog commit, and arbitrary text never panics.
 
+use std::process::Command;
+
 use proptest::prelude::*;
+use regex::Regex;
 use scanner_core::recog::{self, Database};
 
 /// The databases the repository has a table for.
@@ -139,6 +142,39 @@ fn every_example_matches_its_fingerprint_first_with_the_stated_params() {
         failures.len(),
         failures.join("\n")
     );
+}
+
+#[test]
+fn the_tables_are_what_the_xml_generates() {
+    // generate.py --check also runs its translation self-test.
+    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/src/recog/generate.py");
+    let out = Command::new("python3")
+        .args([script, "--check"])
+        .output()
+        .expect("python3 runs");
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
+
+#[test]
+fn translated_ruby_constructs_keep_their_ruby_meaning_in_rust() {
+    // generate.py's translations (its self_test), compiled as the module compiles them.
+    let re = |p: &str| Regex::new(&format!("(?m){p}")).unwrap();
+    // Ruby \Z: end of text, or before a final newline; not before an inner one.
+    let end = re(r"^a(?:\n?\z)");
+    assert!(end.is_match("a") && end.is_match("a\n") && !end.is_match("a\nb"));
+    // Ruby ^ and $ are line anchors; \A is the start of the text only.
+    assert!(re("^b$").is_match("a\nb\nc"));
+    assert!(!re(r"\Ab").is_match("a\nb"));
+    // \h is a hex digit; {,3} is {0,3}; a { that starts no repetition is literal.
+    assert!(re("^[0-9a-fA-F]+[0-9a-fA-F:]$").is_match("0e8:"));
+    assert!(re("^x{0,3}y$").is_match("xxy"));
+    assert!(re(r"^\{a\}$").is_match("{a}"));
+    // Ruby's (?m) is dot-all, Rust's (?s).
+    assert!(re("(?s)a.b").is_match("a\nb") && !re("a.b").is_match("a\nb"));
 }
 
 proptest! {

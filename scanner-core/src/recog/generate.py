@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Regenerates the Recog match tables in tables/ from the Recog XML subset in xml/.
 
-    python3 scanner-core/src/recog/generate.py
+    python3 scanner-core/src/recog/generate.py           # writes tables/
+    python3 scanner-core/src/recog/generate.py --check   # exits 1 when tables/ differs
 
 Input: every `xml/*.xml` beside this script, each a verbatim subset of one file of Rapid7's
 Recog (github.com/rapid7/recog, BSD-2-Clause, licence text in xml/LICENSE) whose leading
@@ -249,22 +250,47 @@ def convert(path, license_text):
         lines.append("    " + json.dumps(fp, ensure_ascii=False) + comma)
     lines.append("  ]")
     lines.append("}")
-    (TABLES / f"{path.stem}.json").write_text("\n".join(lines) + "\n", encoding="utf-8")
-    return len(fingerprints), skipped
+    return "\n".join(lines) + "\n", len(fingerprints), skipped
+
+
+def self_test():
+    """The translation rules, on the Ruby constructs they exist for."""
+    cases = {
+        r"^a\Z": r"^a(?:\n?\z)",
+        r"\A(?i)login:$": r"\A(?i)login:$",
+        r"^\h+[\h:]$": r"^[0-9a-fA-F]+[0-9a-fA-F:]$",
+        r"x{,3}y{2}z{1,}": r"x{0,3}y{2}z{1,}",
+        r"^{a}$": r"^\{a\}$",
+        r"(?m)a.b(?mi:c)": r"(?s)a.b(?si:c)",
+        r"[]a]\e": r"[\]a]\x1B",
+        r"(?<name>\d+)": r"(?<name>\d+)",
+    }
+    for ruby, rust in cases.items():
+        got = translate(ruby)
+        assert got == rust, f"translate({ruby!r}) = {got!r}, want {rust!r}"
+    for ruby in [r"a(?=b)", r"(?<!a)b", r"(a)\1", r"a++", r"(?>a)", r"\Ga", r"a{2}+"]:
+        try:
+            translate(ruby)
+        except Untranslatable:
+            continue
+        raise AssertionError(f"translate({ruby!r}) should refuse")
+    assert rust_regex("a", ["REG_ICASE", "REG_DOT_NEWLINE"]) == "(?mis)a"
 
 
 def main():
+    self_test()
+    check = sys.argv[1:] == ["--check"]
+    if sys.argv[1:] and not check:
+        sys.exit("usage: generate.py [--check]")
     license_text = LICENSE.read_text(encoding="utf-8")
-    TABLES.mkdir(exist_ok=True)
     sources = sorted(XML_DIR.glob("*.xml"))
     if not sources:
         sys.exit("no xml/*.xml")
-    for stale in TABLES.glob("*.json"):
-        if not (XML_DIR / f"{stale.stem}.xml").exists():
-            stale.unlink()
+    outputs = {}
     entries = []
     for path in sources:
-        count, skipped = convert(path, license_text)
+        text, count, skipped = convert(path, license_text)
+        outputs[TABLES / f"{path.stem}.json"] = text
         entries.append(f'    ("{path.stem}", include_str!("{path.stem}.json")),')
         print(f"{path.name}: {count} fingerprints, {len(skipped)} skipped")
         for s in skipped:
@@ -279,7 +305,19 @@ def main():
         "];",
         "",
     ]
-    (TABLES / "generated.rs").write_text("\n".join(rust), encoding="utf-8")
+    outputs[TABLES / "generated.rs"] = "\n".join(rust)
+    stale = [p for p in TABLES.glob("*.json") if p not in outputs]
+    if check:
+        differ = [p.name for p, text in outputs.items() if not p.exists() or p.read_text(encoding="utf-8") != text]
+        differ += [p.name + " (no xml)" for p in stale]
+        if differ:
+            sys.exit("tables/ is not what xml/ generates; run generate.py: " + ", ".join(differ))
+        return
+    TABLES.mkdir(exist_ok=True)
+    for p in stale:
+        p.unlink()
+    for p, text in outputs.items():
+        p.write_text(text, encoding="utf-8")
 
 
 if __name__ == "__main__":
