@@ -20,9 +20,13 @@ and ends, so every pattern gets Rust's `(?m)`; Ruby's MULTILINE (Recog flags REG
 REG_DOT_NEWLINE, REG_LINE_ANY_CRLF, and an inline `m`) is "dot matches newline", Rust's
 `s`; REG_ICASE is `i`. `\\A` and `\\z` are kept (Rust has them); `\\Z` (end, or before a
 final newline) becomes `(?:\\n?\\z)`; `\\h` / `\\H` (hex digit) become `[0-9a-fA-F]` /
-`[^0-9a-fA-F]`; `\\e` becomes `\\x1B`; `{,n}` becomes `{0,n}` and a `{` that starts no
-repetition is escaped. Lookaround, backreferences, atomic groups, possessive quantifiers,
-`\\G`, `\\K` and absence operators have no translation: such fingerprints are skipped.
+`[^0-9a-fA-F]`; `\\e` becomes `\\x1B`; `\\<` and `\\>` (literal in Ruby, word
+boundaries in Rust) become `<` and `>`; `\\R` (any line break) becomes its alternation;
+`{,n}` becomes `{0,n}` and a `{` that starts no repetition is escaped. Lookaround,
+backreferences, atomic groups, possessive quantifiers, `\\G`, `\\K`, `\\c` control escapes
+and absence operators have no translation: such fingerprints are skipped (listed in the
+table's `skipped` field and printed). Rust's `\\d`, `\\w` and `\\s` are Unicode-aware where
+Ruby's are ASCII; banners are nearly always ASCII, so this is left as is.
 
 Standard library only; it never fetches anything.
 """
@@ -71,6 +75,13 @@ def translate(pattern):
                 out.append("[^0-9a-fA-F]")
             elif e == "e":
                 out.append("\\x1B")
+            elif e in "<>":
+                # Ruby: the literal character; Rust: a word boundary.
+                out.append(e)
+            elif e == "R" and not in_class:
+                out.append("(?:\\r\\n|[\\n\\v\\f\\r\\x{85}\\x{2028}\\x{2029}])")
+            elif e == "c":
+                raise Untranslatable("control escape \\c")
             elif e == "Z" and not in_class:
                 out.append("(?:\\n?\\z)")
             elif e in "GK" and not in_class:
@@ -264,6 +275,8 @@ def self_test():
         r"(?m)a.b(?mi:c)": r"(?s)a.b(?si:c)",
         r"[]a]\e": r"[\]a]\x1B",
         r"(?<name>\d+)": r"(?<name>\d+)",
+        r"\<title\>": r"<title>",
+        r"a\Rb": r"a(?:\r\n|[\n\v\f\r\x{85}\x{2028}\x{2029}])b",
     }
     for ruby, rust in cases.items():
         got = translate(ruby)
