@@ -72,6 +72,16 @@ async fn the_plant_s_ssh_servers_are_read_and_nothing_is_sent() {
     assert_eq!(d.product.as_deref(), Some("Cisco"));
     assert_eq!(d.version.as_deref(), Some("1.25"));
     assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    // Recog (ssh_banners.xml): Cisco's own SSH stack on IOS names the vendor and a CPE.
+    let cisco = &records[&ip(150)];
+    assert_eq!(cisco.vendor.as_deref(), Some("Cisco"));
+    assert_eq!(cisco.sources["vendor"], Protocol::Ssh);
+    assert!(
+        cisco.derived["vendor"].starts_with("recog ssh_banners.xml: \"Cisco SSH banner"),
+        "{:?}",
+        cisco.derived
+    );
+    assert_eq!(cisco.cpe, ["cpe:/o:cisco:ios:-"]);
 
     let (status, _, d) = ssh(&records[&ip(151)]);
     assert_eq!(status, Status::Success);
@@ -81,9 +91,21 @@ async fn the_plant_s_ssh_servers_are_read_and_nothing_is_sent() {
         pre,
         ["Serial device server (simulated)", "Authorised access only"]
     );
-    // The banner says what it is, not which device: no identity from SSH.
+    // The banner says what it is, not which device: no identity from SSH, but Recog's
+    // Dropbear fingerprint with the server's version.
     assert_eq!(records[&ip(151)].vendor, None);
     assert_eq!(records[&ip(151)].model, None);
+    let fingerprints = &records[&ip(151)].fingerprints;
+    assert_eq!(fingerprints.len(), 1, "{fingerprints:?}");
+    assert_eq!(
+        (
+            fingerprints[0].database.as_str(),
+            fingerprints[0].field.as_str()
+        ),
+        ("ssh_banners", "ssh.identification")
+    );
+    assert_eq!(fingerprints[0].params["service.product"], "Dropbear");
+    assert_eq!(fingerprints[0].params["service.version"], "2019.78");
 
     // Nothing was sent to any SSH server.
     tokio::time::sleep(Duration::from_millis(100)).await;
@@ -203,6 +225,15 @@ async fn the_plant_s_telnet_servers_are_read_and_every_option_refused() {
     let (status, requests, d) = telnet(&records[&at(157)]);
     assert_eq!((status, requests), (Status::Success, 1));
     assert_eq!(d.banner.unwrap().text, "VxWorks login:");
+    // Recog (telnet_banners.xml): the user access prompt is Cisco's; the VxWorks shell is
+    // recognised but names no vendor; the simulated NPort's banner (no serial number line,
+    // a model with a suffix) matches no Moxa fingerprint.
+    assert_eq!(records[&at(156)].vendor.as_deref(), Some("Cisco"));
+    assert_eq!(records[&at(156)].sources["vendor"], Protocol::Telnet);
+    let vxworks = &records[&at(157)].fingerprints;
+    assert_eq!(vxworks.len(), 1, "{vxworks:?}");
+    assert_eq!(vxworks[0].description, "VxWorks embedded device");
+    assert_eq!(records[&at(157)].vendor, None);
     assert_eq!(records[&at(155)].vendor, None);
 
     tokio::time::sleep(Duration::from_millis(100)).await;
