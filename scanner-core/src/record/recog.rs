@@ -30,7 +30,7 @@ pub struct RecogFingerprint {
 /// details, text as Recog expects it). SSH: the identification string after
 /// `SSH-<protoversion>-` (Recog's examples are `OpenSSH_7.4p1 Debian-10+deb9u1`); FTP: the
 /// greeting without its reply codes; telnet: the banner trimmed at both ends (Recog's
-/// telnet examples are); SNMP: sysDescr and sysObjectID (dotted, no leading dot).
+/// telnet examples are), its line ends CR LF as sent; SNMP: sysDescr and sysObjectID (dotted, no leading dot).
 ///
 /// The web probes add, when they merge (each a Recog database already in [`Database`]):
 ///
@@ -81,10 +81,13 @@ pub fn recog_texts(details: &ServiceDetails) -> Vec<(Database, &'static str, Str
             }
         }
         ServiceDetails::Telnet(telnet) => {
+            // The probe keeps line ends as line feeds; on the wire (RFC 854's NVT) and in
+            // Recog's examples they are CR LF, which some fingerprints spell out.
             if let Some(banner) = &telnet.banner {
                 let trimmed = banner.text.trim();
                 if !trimmed.is_empty() {
-                    texts.push((Database::TelnetBanners, "telnet.banner", trimmed.to_owned()));
+                    let crlf = trimmed.replace("\r\n", "\n").replace('\n', "\r\n");
+                    texts.push((Database::TelnetBanners, "telnet.banner", crlf));
                 }
             }
         }
