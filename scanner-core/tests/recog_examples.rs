@@ -95,6 +95,16 @@ fn every_pattern_compiles() {
     assert!(failures.is_empty(), "{}", failures.join("\n"));
 }
 
+/// Examples an earlier fingerprint of the same database matches first in upstream Recog
+/// too (same order at the commit the XML names; Recog's own self-test checks an example
+/// against its own fingerprint only). The record then carries the earlier fingerprint, as
+/// Recog's matcher would.
+const SHADOWED_UPSTREAM: &[(&str, &str)] = &[(
+    // "Cambium Networks Router" (`CN=([^,]+),OU=Products,...`) precedes "Cambium Networks WAP".
+    "x509_subjects",
+    "CN=Cambium WLAN AP,OU=Products,O=Cambium Networks Inc,L=San Jose,ST=CA,C=US",
+)];
+
 #[test]
 fn every_example_matches_its_fingerprint_first_with_the_stated_params() {
     let mut failures = Vec::new();
@@ -129,7 +139,8 @@ fn every_example_matches_its_fingerprint_first_with_the_stated_params() {
                     }
                 }
                 let first = recog::match_text(db, &text).map(|m| m.description);
-                if first.as_deref() != Some(fp.description.as_str()) {
+                let shadowed = SHADOWED_UPSTREAM.contains(&(db.name(), text.as_ref()));
+                if first.as_deref() != Some(fp.description.as_str()) && !shadowed {
                     failures.push(format!(
                         "{}: {text:?} matches {first:?} before {:?}",
                         db.name(),

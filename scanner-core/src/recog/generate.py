@@ -183,7 +183,9 @@ def rust_regex(pattern, flags):
 
 def read_header(text, name):
     """The Recog path and commit the XML file's leading comment names."""
-    m = re.search(r"rapid7/recog\s+(xml/\S+\.xml)\s+at commit\s+([0-9a-f]{40})", text)
+    m = re.search(
+        r"rapid7/recog(?:\s+|, path\s+)(xml/\S+\.xml),?\s+(?:at\s+)?commit\s+([0-9a-f]{40})", text
+    )
     if not m:
         sys.exit(f"{name}: the leading comment must name 'rapid7/recog xml/NAME.xml at commit SHA'")
     return m.group(1), m.group(2)

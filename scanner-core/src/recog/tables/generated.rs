@@ -4,7 +4,13 @@
 /// (database file stem, generated table) for every `xml/*.xml`, in name order.
 pub(super) const TABLES: &[(&str, &str)] = &[
     ("ftp_banners", include_str!("ftp_banners.json")),
+    ("html_title", include_str!("html_title.json")),
+    ("http_servers", include_str!("http_servers.json")),
+    ("http_wwwauth", include_str!("http_wwwauth.json")),
+    ("snmp_sysdescr", include_str!("snmp_sysdescr.json")),
     ("snmp_sysobjid", include_str!("snmp_sysobjid.json")),
     ("ssh_banners", include_str!("ssh_banners.json")),
     ("telnet_banners", include_str!("telnet_banners.json")),
+    ("x509_issuers", include_str!("x509_issuers.json")),
+    ("x509_subjects", include_str!("x509_subjects.json")),
 ];
