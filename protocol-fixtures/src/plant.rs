@@ -829,7 +829,7 @@ impl PlantSpec {
     /// | host | name | what it says |
     /// |------|------|--------------|
     /// | .152 | `hmi-panel-ftp` | a three-line `220-` greeting of an operator panel |
-    /// | .153 | `plc-vxworks-ftp` | `220 VxWorks FTP server (VxWorks 6.9) ready.` |
+    /// | .153 | `plc-vxworks-ftp` | `220 VxWorks (VxWorks5.5.1) FTP server ready` |
     /// | .154 | `rtu-ftp-busy` | `421 Too many connections`, then a close |
     ///
     /// Telnet on TCP `ports.telnet` (options asked for first, the text 20 ms later):
@@ -1307,7 +1307,7 @@ impl PlantSpec {
                 port,
                 BannerDeviceConfig::telnet(
                     will_echo_sga,
-                    "\r\n\r\nModel name       : NPort 5110 (simulated)\r\nMAC address      : 00:90:E8:00:00:01\r\nFirmware version : 2.10 Build 19032817\r\n\r\nPlease keyin your password: ",
+                    "\r\n\r\nModel name       : NPort IA-5250\r\nMAC address      : 00:90:E8:00:00:01\r\nSerial No.       : 1042\r\nFirmware version : 1.6 Build 17060616\r\nSystem uptime    : 12 days, 04h:10m:09s\r\n\r\nPlease keyin your password: ",
                 ),
             ),
             DeviceSpec::new(host(base, 156), "switch-telnet-login").with_telnet(
@@ -1330,7 +1330,7 @@ impl PlantSpec {
             ),
             DeviceSpec::new(host(base, 153), "plc-vxworks-ftp").with_ftp(
                 port,
-                BannerDeviceConfig::ftp_ready("VxWorks FTP server (VxWorks 6.9) ready."),
+                BannerDeviceConfig::ftp_ready("VxWorks (VxWorks5.5.1) FTP server ready"),
             ),
             DeviceSpec::new(host(base, 154), "rtu-ftp-busy")
                 .with_ftp(port, BannerDeviceConfig::new("421 Too many connections\r\n").with_end(BannerEnd::Close)),

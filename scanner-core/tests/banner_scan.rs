@@ -158,13 +158,21 @@ async fn the_plant_s_ftp_servers_are_read_and_nothing_is_sent() {
     assert_eq!(status, Status::Success);
     assert_eq!(
         d.banner.unwrap().text,
-        "VxWorks FTP server (VxWorks 6.9) ready."
+        "VxWorks (VxWorks5.5.1) FTP server ready"
     );
     // 421: an FTP server that refuses service.
     let (status, _, d, error) = ftp(&records[&at(154)]);
     assert_eq!(status, Status::ApplicationError, "{error:?}");
     assert_eq!(d.code, Some(421));
+    // Recog's ftp_banners.xml names the OS (Wind River VxWorks 5.5.1) but no hardware
+    // vendor, so the PLC's vendor stays empty; the match is in `fingerprints`.
     assert_eq!(records[&at(153)].vendor, None);
+    let fp = &records[&at(153)].fingerprints;
+    assert_eq!(fp.len(), 1, "{fp:?}");
+    assert_eq!(
+        fp[0].params.get("os.version").map(String::as_str),
+        Some("5.5.1")
+    );
 
     tokio::time::sleep(Duration::from_millis(100)).await;
     let sent: Vec<_> = plant
@@ -207,7 +215,7 @@ async fn the_plant_s_telnet_servers_are_read_and_every_option_refused() {
     assert_eq!(d.refusal_rounds, 1);
     let banner = d.banner.unwrap().text;
     assert!(
-        banner.starts_with("Model name       : NPort 5110 (simulated)\n"),
+        banner.starts_with("Model name       : NPort IA-5250\n"),
         "{banner}"
     );
     assert!(banner.ends_with("Please keyin your password:"), "{banner}");
@@ -226,15 +234,18 @@ async fn the_plant_s_telnet_servers_are_read_and_every_option_refused() {
     assert_eq!((status, requests), (Status::Success, 1));
     assert_eq!(d.banner.unwrap().text, "VxWorks login:");
     // Recog (telnet_banners.xml): the user access prompt is Cisco's; the VxWorks shell is
-    // recognised but names no vendor; the simulated NPort's banner (no serial number line,
-    // a model with a suffix) matches no Moxa fingerprint.
+    // recognised but names no vendor; the NPort IA-5250's status banner is Moxa's.
     assert_eq!(records[&at(156)].vendor.as_deref(), Some("Cisco"));
     assert_eq!(records[&at(156)].sources["vendor"], Protocol::Telnet);
     let vxworks = &records[&at(157)].fingerprints;
     assert_eq!(vxworks.len(), 1, "{vxworks:?}");
     assert_eq!(vxworks[0].description, "VxWorks embedded device");
     assert_eq!(records[&at(157)].vendor, None);
-    assert_eq!(records[&at(155)].vendor, None);
+    let nport = &records[&at(155)];
+    assert_eq!(nport.vendor.as_deref(), Some("Moxa"));
+    assert_eq!(nport.model.as_deref(), Some("IA-5250"));
+    assert_eq!(nport.firmware_version.as_deref(), Some("1.6"));
+    assert_eq!(nport.sources["model"], Protocol::Telnet);
 
     tokio::time::sleep(Duration::from_millis(100)).await;
     let sent: Vec<Vec<u8>> = plant
