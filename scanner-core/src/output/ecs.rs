@@ -22,7 +22,7 @@
 //! | otscan itself | `observer.vendor`, `observer.product`, `observer.type: scanner`, `observer.version`, `observer.hostname` |
 //! | enrichment `location` | `host.geo.name` |
 //! | other enrichment attributes | `labels.asset_number`, `labels.criticality`, `labels.zone`, `labels.conduit`, `labels.owner`, `labels.notes` |
-//! | firmware, vendor id, role, product name, services, scan id | `otscan.*` |
+//! | firmware, vendor id, role, product name, `cpe`, Recog fingerprints (database, description), services, scan id | `otscan.*` |
 //!
 //! With [`EcsVersion::V9`] (`--ecs-version 9`) the documents follow ECS 9.2,
 //! whose device field set names what ECS 8 had no field for, and whose entity
@@ -281,6 +281,7 @@ fn custom(record: &AssetRecord, mac_not_ecs: bool, v9: bool) -> Map<String, Valu
         "firmware_version",
         record.firmware_version.clone(),
     );
+    super::put_recog(&mut custom, record);
     if !v9 {
         put(&mut custom, "target_name", record.target_name.clone());
         put(&mut custom, "product_name", record.product_name.clone());

@@ -253,6 +253,26 @@ pub(crate) fn put<V: Into<serde_json::Value>>(
     }
 }
 
+/// The record's `cpe` list and its Recog fingerprints (database and description, the
+/// parameters stay in the native record) under `cpe` and `fingerprints`, when there are any:
+/// the SIEM formats carry them in their producer namespace (OCSF `unmapped`, ECS `otscan.*`).
+pub(crate) fn put_recog(
+    map: &mut serde_json::Map<String, serde_json::Value>,
+    record: &AssetRecord,
+) {
+    if !record.cpe.is_empty() {
+        map.insert("cpe".into(), record.cpe.clone().into());
+    }
+    if !record.fingerprints.is_empty() {
+        let fps: Vec<serde_json::Value> = record
+            .fingerprints
+            .iter()
+            .map(|f| serde_json::json!({ "database": f.database, "description": f.description }))
+            .collect();
+        map.insert("fingerprints".into(), fps.into());
+    }
+}
+
 /// Inserts `value` under `key` unless it is an empty object, so optional
 /// sub-objects disappear instead of showing up as `{}`.
 pub(crate) fn put_object(

@@ -20,7 +20,7 @@
 //! | `ip`, `mac`, `hostname`, `target_name` | `observables[]`: `device.ip` (type_id 2 IP Address), `device.mac` (3 MAC Address), `device.hostname` and `device.name` (1 Hostname), so a SIEM can pivot on them |
 //! | service statuses | `status_id` 1 Success when a probe read the device's identity (a service with status `success`), else 2 Failure with `status_detail` naming what the device answered (it speaks the protocol but refused or broke identification) |
 //! | enrichment `zone`, `owner` | `device.zone`, `device.owner.name` |
-//! | firmware, vendor id, product code and name, role, protocol outcomes, the rest of the enrichment | `unmapped` (OCSF has no attribute for them) |
+//! | firmware, vendor id, product code and name, role, `cpe`, Recog fingerprints (database and description), protocol outcomes, the rest of the enrichment | `unmapped` (OCSF has no attribute for them) |
 
 use serde_json::{json, Map, Value};
 
@@ -299,6 +299,7 @@ fn unmapped(record: &AssetRecord) -> Map<String, Value> {
         );
     }
     unmapped.insert("responsive".into(), record.responsive.into());
+    super::put_recog(&mut unmapped, record);
     unmapped.insert("services".into(), super::service_summaries(record));
     if !record.sources.is_empty() {
         unmapped.insert(
