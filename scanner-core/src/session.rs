@@ -1,6 +1,6 @@
 //! The paced, bounded device session: a probe's only way to reach the network.
 //!
-//! Each device task of a scan owns one [`DeviceSession`]. It holds at most one TCP
+//! Each device scan owns one [`DeviceSession`]. It holds at most one TCP
 //! connection to the device (reused for all its requests, closed with a FIN) and one
 //! UDP socket connected to it, paces every packet-initiating action (a connection
 //! attempt, a request, a UDP retry) against the global send-slot grid
