@@ -1,7 +1,8 @@
 //! The scan engine: the scheduler only.
 //!
 //! Targets are pulled lazily from [`Targets`](crate::targets::Targets) and scanned by at
-//! most `concurrency` device tasks at once. Each device task owns a
+//! most `concurrency` devices at once, polled by one long-lived shard task per
+//! runtime worker. Each device's scan owns a
 //! `DeviceSession`, the only way a probe can reach the network (see
 //! [`crate::session`]), and runs the configured probes through the protocol
 //! registry ([`ProtocolConfigs`](crate::protocols::ProtocolConfigs)), merging their
@@ -31,7 +32,7 @@ use crate::session::{
 };
 use crate::targets::Target;
 
-/// Progress of a running scan, published after every finished device.
+/// Progress of a running scan, published after every batch of finished devices.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize)]
 pub struct Progress {
     /// Targets the scan will visit (after exclusions and sharding).
@@ -95,7 +96,7 @@ pub enum ScanEvent {
     Checkpoint(Checkpoint),
 }
 
-/// State shared by every device task of one scan.
+/// State shared by every device scan and shard of one scan.
 struct Shared {
     config: Arc<ScanConfig>,
     /// What every device session shares: bounds, pacer, stop signal.
@@ -132,7 +133,7 @@ pub struct Scan {
 }
 
 impl Scan {
-    /// A receiver of progress snapshots (updated after every finished device; the
+    /// A receiver of progress snapshots (updated after every batch of finished devices; the
     /// last one, with `done` set, is the scan's summary).
     pub fn progress(&self) -> watch::Receiver<Progress> {
         self.progress.clone()
@@ -272,14 +273,17 @@ async fn drive(
         .filter(move |(_, position)| !skip.is_done(*position));
     // Tries waiting after a local failure, with the time each is due.
     let mut retries: Vec<(Instant, Attempt)> = Vec::new();
-    let mut running = futures::stream::FuturesUnordered::new();
+    let mut shards = Shards::spawn(&shared);
+    // Tries handed to the shards and not yet returned: never more than the concurrency.
+    let mut in_flight = 0usize;
+    let mut returned = Vec::new();
     let mut progress = progress_tx.borrow().clone();
     let mut last_checkpoint = Instant::now();
     loop {
         // Start devices up to the concurrency, unless the scan must stop. While a
         // retry is pending the host has just failed to send: only retries start,
         // each when it is due, so a host that cannot send is not handed new targets.
-        while running.len() < config.concurrency.get() && shared.stop().reason().is_none() {
+        while in_flight < config.concurrency.get() && shared.stop().reason().is_none() {
             let attempt = if retries.is_empty() {
                 match source.next() {
                     Some((target, position)) => Attempt {
@@ -301,10 +305,16 @@ async fn drive(
                     None => break,
                 }
             };
-            running.push(run_device(Arc::clone(&shared), attempt));
+            shards.assign(attempt);
+            in_flight += 1;
         }
+        // Tries a gone shard could not take (the runtime is shutting down) are
+        // interrupted, neither emitted nor done.
+        let lost = shards.hand_out();
+        in_flight -= lost;
+        progress.interrupted += lost as u64;
         let next_retry = retries.iter().map(|(due, _)| *due).min();
-        if running.is_empty() {
+        if in_flight == 0 {
             match next_retry {
                 Some(due) if shared.stop().reason().is_none() => {
                     tokio::select! {
@@ -316,80 +326,95 @@ async fn drive(
                 _ => break,
             }
         }
-        let (mut attempt, outcome) = tokio::select! {
-            Some(done) = running.next() => done,
+        // Every device the shards finished since the last turn, in one wake-up.
+        let received = tokio::select! {
+            n = shards.returns.recv_many(&mut returned, usize::MAX) => n,
             _ = tokio::time::sleep_until(next_retry.unwrap_or_else(Instant::now)),
-                if next_retry.is_some() && running.len() < config.concurrency.get() => continue,
+                if next_retry.is_some() && in_flight < config.concurrency.get() => continue,
         };
-        let record = match outcome {
-            DeviceOutcome::Interrupted => {
-                progress.interrupted += 1;
-                continue;
-            }
-            DeviceOutcome::LocalFailure(failure) => {
-                progress.local_retries += 1;
-                attempt.local_failures += 1;
-                if attempt.local_failures > config.local_retries {
-                    // Retries did not help: stop, leaving this target (and every
-                    // other not done) for the next run.
+        if received == 0 {
+            // Every shard is gone with tries in flight: only a runtime shutdown
+            // does that; those targets are interrupted.
+            progress.interrupted += in_flight as u64;
+            break;
+        }
+        for (shard, mut attempt, outcome) in returned.drain(..).flatten() {
+            in_flight -= 1;
+            shards.in_flight[shard] -= 1;
+            let outcome = match outcome {
+                Ok(outcome) => outcome,
+                // A probe's panic is the scan's, as if the device ran in this task.
+                Err(panic) => std::panic::resume_unwind(panic),
+            };
+            let record = match outcome {
+                DeviceOutcome::Interrupted => {
                     progress.interrupted += 1;
-                    shared.stop().fail_locally(format!(
-                        "{}: {failure} ({} tries)",
-                        attempt.target.ip, attempt.local_failures
-                    ));
-                } else {
-                    tracing::info!(
-                        "{}: {failure}; trying again later in this run",
-                        attempt.target.ip
-                    );
-                    let wait = config
-                        .local_retry_delay
-                        .saturating_mul(1 << (attempt.local_failures - 1).min(16));
-                    retries.push((Instant::now() + wait, attempt));
+                    continue;
                 }
-                snapshot(&shared, &mut progress, started);
-                progress_tx.send_replace(progress.clone());
+                DeviceOutcome::LocalFailure(failure) => {
+                    progress.local_retries += 1;
+                    attempt.local_failures += 1;
+                    if attempt.local_failures > config.local_retries {
+                        // Retries did not help: stop, leaving this target (and every
+                        // other not done) for the next run.
+                        progress.interrupted += 1;
+                        shared.stop().fail_locally(format!(
+                            "{}: {failure} ({} tries)",
+                            attempt.target.ip, attempt.local_failures
+                        ));
+                    } else {
+                        tracing::info!(
+                            "{}: {failure}; trying again later in this run",
+                            attempt.target.ip
+                        );
+                        let wait = config
+                            .local_retry_delay
+                            .saturating_mul(1 << (attempt.local_failures - 1).min(16));
+                        retries.push((Instant::now() + wait, attempt));
+                    }
+                    continue;
+                }
+                DeviceOutcome::Finished(record) => record,
+            };
+            let position = attempt.position;
+            progress.finished += 1;
+            for service in &record.services {
+                *progress.statuses.entry(service.status).or_default() += 1;
+                if service.answered() {
+                    *progress
+                        .responsive_by_protocol
+                        .entry(service.protocol)
+                        .or_default() += 1;
+                }
+            }
+            if record.responsive {
+                progress.responsive += 1;
+            }
+            let emit = record.responsive || config.emit_all;
+            let event = ScanEvent::Done {
+                position,
+                record: emit.then_some(record),
+            };
+            if tx.send(event).await.is_err() {
+                // Nobody listens any more: stop sending, let in-flight devices end.
+                shared.stop().cancel.cancel();
                 continue;
             }
-            DeviceOutcome::Finished(record) => record,
-        };
-        let position = attempt.position;
-        progress.finished += 1;
-        for service in &record.services {
-            *progress.statuses.entry(service.status).or_default() += 1;
-            if service.answered() {
-                *progress
-                    .responsive_by_protocol
-                    .entry(service.protocol)
-                    .or_default() += 1;
+            if emit {
+                progress.emitted += 1;
             }
-        }
-        if record.responsive {
-            progress.responsive += 1;
-        }
-        let emit = record.responsive || config.emit_all;
-        let event = ScanEvent::Done {
-            position,
-            record: emit.then_some(record),
-        };
-        if tx.send(event).await.is_err() {
-            // Nobody listens any more: stop sending, let in-flight devices end.
-            shared.stop().cancel.cancel();
-            continue;
-        }
-        if emit {
-            progress.emitted += 1;
-        }
-        checkpoint.complete(position);
-        // A checkpoint every 100 ms is plenty for a state file and keeps a /16 from
-        // cloning the out-of-order set 65,536 times; the last one always goes out.
-        if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
-            let _ = tx.send(ScanEvent::Checkpoint(checkpoint.clone())).await;
-            last_checkpoint = Instant::now();
+            checkpoint.complete(position);
+            // A checkpoint every 100 ms is plenty for a state file and keeps a /16 from
+            // cloning the out-of-order set 65,536 times; the last one always goes out.
+            if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
+                let _ = tx.send(ScanEvent::Checkpoint(checkpoint.clone())).await;
+                last_checkpoint = Instant::now();
+            }
         }
         snapshot(&shared, &mut progress, started);
         progress_tx.send_replace(progress.clone());
     }
+    shards.close().await;
     // Retries still waiting when the scan stopped are not done either.
     progress.interrupted += retries.len() as u64;
     let _ = tx.send(ScanEvent::Checkpoint(checkpoint)).await;
@@ -400,18 +425,156 @@ async fn drive(
     progress_tx.send_replace(progress);
 }
 
-/// Scans one device in a task of its own (so the runtime spreads devices over every
-/// core) and says how it ended, with the attempt for a retry.
-async fn run_device(shared: Arc<Shared>, attempt: Attempt) -> (Attempt, DeviceOutcome) {
-    let task = tokio::spawn(scan_device(Arc::clone(&shared), attempt.target.clone()));
-    let outcome = match task.await {
-        Ok(outcome) => outcome,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // Only a runtime shutdown cancels the task: the target is interrupted (a
-        // stopped service), so it is neither emitted nor done.
-        Err(_) => DeviceOutcome::Interrupted,
-    };
-    (attempt, outcome)
+/// A try handed back by a shard: the shard's index, the try, and how the device
+/// ended (or the panic of its probe).
+type Returned = (usize, Attempt, std::thread::Result<DeviceOutcome>);
+
+/// The long-lived tasks that scan devices, one per runtime worker.
+///
+/// A task per device made the multi-thread runtime wake a worker (a futex call)
+/// for nearly every device and every finished one; a shard instead polls all its
+/// devices in one task, so a device's I/O wakes a task that is usually already
+/// running, and hands-offs go in batches both ways: `drive` sends each shard the
+/// tries of one turn as one message, a shard sends back what finished in one
+/// poll as one message. `drive` keeps the target order, retries, checkpoint,
+/// progress and records; the shards only run `scan_device`. Both channels are
+/// unbounded but hold at most `concurrency` tries between them, which `drive`
+/// counts before it hands out one more.
+struct Shards {
+    /// Per shard: tries assigned this turn, not yet sent.
+    pending: Vec<Vec<Attempt>>,
+    /// Per shard: its inbox (`None` once the shard is gone).
+    inboxes: Vec<Option<mpsc::UnboundedSender<Vec<Attempt>>>>,
+    /// Per shard: tries sent and not yet returned.
+    in_flight: Vec<usize>,
+    /// What the shards hand back, in batches.
+    returns: mpsc::UnboundedReceiver<Vec<Returned>>,
+    tasks: Vec<tokio::task::JoinHandle<()>>,
+}
+
+impl Shards {
+    /// One shard per worker of the current runtime (1 on a current-thread runtime),
+    /// never more than the concurrency.
+    fn spawn(shared: &Arc<Shared>) -> Shards {
+        let workers = tokio::runtime::Handle::current().metrics().num_workers();
+        let count = workers.clamp(1, shared.config.concurrency.get());
+        let (returns_tx, returns) = mpsc::unbounded_channel();
+        let mut inboxes = Vec::with_capacity(count);
+        let mut tasks = Vec::with_capacity(count);
+        for index in 0..count {
+            let (inbox_tx, inbox) = mpsc::unbounded_channel();
+            inboxes.push(Some(inbox_tx));
+            tasks.push(tokio::spawn(shard(
+                index,
+                Arc::clone(shared),
+                inbox,
+                returns_tx.clone(),
+            )));
+        }
+        Shards {
+            pending: (0..count).map(|_| Vec::new()).collect(),
+            inboxes,
+            in_flight: vec![0; count],
+            returns,
+            tasks,
+        }
+    }
+
+    /// Assigns a try to the shard with the fewest devices (in flight and assigned).
+    fn assign(&mut self, attempt: Attempt) {
+        let shard = (0..self.pending.len())
+            .filter(|&i| self.inboxes[i].is_some())
+            .min_by_key(|&i| self.in_flight[i] + self.pending[i].len())
+            .unwrap_or(0);
+        self.pending[shard].push(attempt);
+    }
+
+    /// Sends each shard its tries of this turn in one message; returns how many
+    /// could not be sent (their shard is gone: only a runtime shutdown ends a shard
+    /// early, since a probe's panic comes back as a result).
+    fn hand_out(&mut self) -> usize {
+        let mut lost = 0;
+        for shard in 0..self.pending.len() {
+            if self.pending[shard].is_empty() {
+                continue;
+            }
+            let batch = std::mem::take(&mut self.pending[shard]);
+            let count = batch.len();
+            let sent = self.inboxes[shard]
+                .as_ref()
+                .is_some_and(|inbox| inbox.send(batch).is_ok());
+            if sent {
+                self.in_flight[shard] += count;
+            } else {
+                self.inboxes[shard] = None;
+                lost += count;
+            }
+        }
+        lost
+    }
+
+    /// Closes the inboxes and waits for every shard to end; a shard's panic (not a
+    /// probe's: those come back as results) is re-raised here.
+    async fn close(self) {
+        drop(self.inboxes);
+        drop(self.returns);
+        for task in self.tasks {
+            if let Err(e) = task.await {
+                if e.is_panic() {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+    }
+}
+
+/// A shard: scans the devices handed to it, all polled inline in this one task,
+/// and hands back, in one message per poll, every try that ended. Ends once its
+/// inbox is closed and its last device has ended.
+async fn shard(
+    index: usize,
+    shared: Arc<Shared>,
+    mut inbox: mpsc::UnboundedReceiver<Vec<Attempt>>,
+    returns: mpsc::UnboundedSender<Vec<Returned>>,
+) {
+    let mut running = futures::stream::FuturesUnordered::new();
+    let mut open = true;
+    let mut batches = Vec::new();
+    std::future::poll_fn(|cx| {
+        while open {
+            match inbox.poll_recv_many(cx, &mut batches, usize::MAX) {
+                Poll::Ready(0) => open = false,
+                Poll::Ready(_) => {
+                    for attempt in batches.drain(..).flatten() {
+                        running.push(run_device(index, Arc::clone(&shared), attempt));
+                    }
+                }
+                Poll::Pending => break,
+            }
+        }
+        let mut ended = Vec::new();
+        while let Poll::Ready(Some(done)) = running.poll_next_unpin(cx) {
+            ended.push(done);
+        }
+        if !ended.is_empty() {
+            // Fails only once `drive` is gone: nobody is left to count these.
+            let _ = returns.send(ended);
+        }
+        if !open && running.is_empty() {
+            Poll::Ready(())
+        } else {
+            Poll::Pending
+        }
+    })
+    .await;
+}
+
+/// Scans one device and says how it ended, with the attempt for a retry; a probe's
+/// panic is caught here and re-raised by `drive`.
+async fn run_device(shard: usize, shared: Arc<Shared>, attempt: Attempt) -> Returned {
+    let scan = std::panic::AssertUnwindSafe(scan_device(shared, attempt.target.clone()));
+    let outcome = futures::FutureExt::catch_unwind(scan).await;
+    (shard, attempt, outcome)
 }
 
 fn snapshot(shared: &Shared, progress: &mut Progress, started: Instant) {

@@ -1,6 +1,6 @@
 //! The paced, bounded device session: a probe's only way to reach the network.
 //!
-//! Each device task of a scan owns one [`DeviceSession`]. It holds at most one TCP
+//! Each device scan owns one [`DeviceSession`]. It holds at most one TCP
 //! connection to the device (reused for all its requests, closed with a FIN) and one
 //! UDP socket connected to it, paces every packet-initiating action (a connection
 //! attempt, a request, a UDP retry) against the global send-slot grid
@@ -933,8 +933,9 @@ impl DeviceSession {
     /// Then the phase stops at once: connection attempts still pending are dropped (the
     /// kernel answers a late SYN-ACK with a RST, so no second connection is established
     /// through them), the first completed connection becomes the session's connection,
-    /// refusals and datagrams already sent are left for the probes to take over
-    /// (so the probe that owns a first packet does not send it again), and the verdict
+    /// refusals (those already in when the phase ends included) and datagrams already
+    /// sent are left for the probes to take over (so the probe that owns a first
+    /// packet does not send it again), and the verdict
     /// is [`Verdict::Alive`]. When no first packet is answered within its timeout (a
     /// TCP attempt [`LIVENESS_SYN_WAIT`] or the connect timeout, whichever is shorter,
     /// a datagram the read timeout), the verdict is [`Verdict::Silent`]: the address
@@ -1112,7 +1113,14 @@ impl DeviceSession {
                 }
             }
         }
-        // A sign of life: drop the attempts still pending, keep what came back.
+        // A sign of life: drop the attempts still pending, keep what came back, also
+        // the answers already in beside the one that ended the phase (a refusal that
+        // came back with it would otherwise be dropped unseen, and its probe would send
+        // its SYN again).
+        let mut late = Vec::new();
+        while let Some(Some(done)) = futures::FutureExt::now_or_never(pending.next()) {
+            late.push(done);
+        }
         drop(pending);
         if let Some((i, signal)) = answer {
             match signal {
@@ -1146,6 +1154,24 @@ impl DeviceSession {
                 // The socket's error is gone with the read: the probe starts afresh.
                 Signal::UdpError => udp[i] = None,
                 Signal::Datagram | Signal::Nothing => {}
+            }
+        }
+        for (i, signal) in late {
+            match signal {
+                Signal::TcpAnswered(error) => self.primed.push(Primed::TcpAnswered {
+                    port: firsts[i].port(),
+                    error,
+                }),
+                // The peek took the socket's error: keep it for the probe.
+                Signal::UdpRefused => {
+                    if let Some(p) = udp[i].as_mut() {
+                        p.refused = true;
+                    }
+                }
+                Signal::UdpError => udp[i] = None,
+                // A second connection is closed as a pending attempt always was; a
+                // host failure of an attempt no longer needed is not the scan's.
+                Signal::Connected(_) | Signal::Local(_) | Signal::Datagram | Signal::Nothing => {}
             }
         }
         self.primed
