@@ -33,6 +33,7 @@ use crate::{
         self, engine_id, mib, EntityRow, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue,
         SnmpVersions,
     },
+    web::{self, WebDevice, WebDeviceConfig, WebResponse},
 };
 
 /// One simulated device: an address and the services it runs. Every service is optional, so a
@@ -82,6 +83,8 @@ pub struct DeviceSpec {
     pub ftp: Option<(u16, BannerDeviceConfig)>,
     /// A telnet server on this TCP port (its banner only, see [`crate::banner`]).
     pub telnet: Option<(u16, BannerDeviceConfig)>,
+    /// A web server (plain HTTP) on this TCP port (see [`crate::web`]).
+    pub http: Option<(u16, WebDeviceConfig)>,
 }
 
 impl DeviceSpec {
@@ -106,6 +109,7 @@ impl DeviceSpec {
             "ssh" => self.ssh.is_some(),
             "ftp" => self.ftp.is_some(),
             "telnet" => self.telnet.is_some(),
+            "http" => self.http.is_some(),
             _ => false,
         }
     }
@@ -134,6 +138,7 @@ impl DeviceSpec {
             ssh: None,
             ftp: None,
             telnet: None,
+            http: None,
         }
     }
 
@@ -211,6 +216,13 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_ftp(mut self, port: u16, config: BannerDeviceConfig) -> Self {
         self.ftp = Some((port, config));
+        self
+    }
+
+    /// Adds a web server speaking plain HTTP (see [`crate::web`]).
+    #[must_use]
+    pub fn with_http(mut self, port: u16, config: WebDeviceConfig) -> Self {
+        self.http = Some((port, config));
         self
     }
 
@@ -319,6 +331,8 @@ pub struct PlantPorts {
     pub ftp: u16,
     /// Telnet port, TCP.
     pub telnet: u16,
+    /// HTTP port, TCP.
+    pub http: u16,
 }
 
 impl Default for PlantPorts {
@@ -346,6 +360,7 @@ impl Default for PlantPorts {
             ssh: banner::SSH_PORT,
             ftp: banner::FTP_PORT,
             telnet: banner::TELNET_PORT,
+            http: web::HTTP_PORT,
         }
     }
 }
@@ -374,6 +389,7 @@ impl PlantPorts {
         ssh: 2222,
         ftp: 2121,
         telnet: 2323,
+        http: 8080,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -418,6 +434,7 @@ impl PlantPorts {
             ssh: first + 14 * step,
             ftp: first + 15 * step,
             telnet: first + 16 * step,
+            http: first + 17 * step,
         }
     }
 
@@ -443,6 +460,7 @@ impl PlantPorts {
             ssh,
             ftp,
             telnet,
+            http,
         } = *self;
         [
             ("modbus", modbus),
@@ -462,6 +480,7 @@ impl PlantPorts {
             ("ssh", ssh),
             ("ftp", ftp),
             ("telnet", telnet),
+            ("http", http),
         ]
         .into_iter()
     }
@@ -496,6 +515,7 @@ impl PlantPorts {
             ssh,
             ftp,
             telnet,
+            http,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -515,6 +535,7 @@ impl PlantPorts {
             "ssh" => ssh,
             "ftp" => ftp,
             "telnet" => telnet,
+            "http" => http,
             _ => return false,
         };
         *slot = port;
@@ -839,6 +860,18 @@ impl PlantSpec {
     /// | .155 | `serial-server-telnet` | WILL ECHO, WILL SGA; a serial device server's menu (model, MAC, firmware) and a password prompt |
     /// | .156 | `switch-telnet-login` | DO TERMINAL-TYPE, DO NAWS, WILL ECHO, WILL SGA; `User Access Verification`, `Username:` |
     /// | .157 | `plc-telnet-shell` | no negotiation; `VxWorks login:` |
+    ///
+    /// Web servers (see [`crate::web`]), off otscan's default probe list, plain HTTP on TCP
+    /// `ports.http`:
+    ///
+    /// | host | name | what it shows |
+    /// |------|------|---------------|
+    /// | .60 | `plc-s7-1500-opcua` (also S7 and OPC UA) | `302` to `/Portal/Portal.mwsl`, whose page is titled `SIMATIC 1500 Station` |
+    /// | .160 | `serial-server-web` | `Server: MoxaHttp/1.0`, `401` with `Basic realm="NPort Web Console"` |
+    /// | .161 | `ups-card-web` | `Server: Allegro-Software-RomPager/4.01`, a `303` to `https://...` (another scheme, not followed), cookie `C0` |
+    /// | .162 | `plc-wago-web` | `Server: lighttpd/1.4.59`, a chunked page titled `WAGO Ethernet Web-Based Management` |
+    /// | .163 | `plc-m580-web` | `Server: Schneider-WEB/V2.1.4`, a Latin-1 title (`é` as the byte E9), no length: the page ends at the close |
+    /// | .164 | `gateway-web` | `X-Powered-By: PHP/5.6.40`, cookie `PHPSESSID`, a title with references and line breaks |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -1269,7 +1302,8 @@ impl PlantSpec {
         spec.devices.extend([
             DeviceSpec::new(host(base, 60), "plc-s7-1500-opcua")
                 .with_opcua(port, s7_1500_opcua())
-                .with_s7(ports.s7, s7_1516()),
+                .with_s7(ports.s7, s7_1516())
+                .with_http(ports.http, s7_1500_web()),
             DeviceSpec::new(host(base, 61), "kepware-gateway").with_opcua(port, kepware_opcua()),
             DeviceSpec::new(host(base, 62), "opcua-none-rejected").with_opcua(
                 port,
@@ -1297,6 +1331,70 @@ impl PlantSpec {
                         .with_object(obj::PRODUCT_NAME, "Edge gateway (simulated)")
                         .with_conformity_level(0x81),
                 ),
+        ]);
+        let port = ports.http;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 160), "serial-server-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::page(
+                    401,
+                    "Unauthorized",
+                    &[
+                        ("Server", "MoxaHttp/1.0"),
+                        ("WWW-Authenticate", "Basic realm=\"NPort Web Console\""),
+                        ("Content-Type", "text/html"),
+                    ],
+                    "<HTML><HEAD><TITLE>NPort Web Console</TITLE></HEAD><BODY>401 Unauthorized</BODY></HTML>",
+                )),
+            ),
+            DeviceSpec::new(host(base, 161), "ups-card-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::redirect(
+                    303,
+                    "https://ups-card/logon.htm",
+                    &[
+                        ("Server", "Allegro-Software-RomPager/4.01"),
+                        ("Set-Cookie", "C0=00000000; path=/"),
+                    ],
+                )),
+            ),
+            DeviceSpec::new(host(base, 162), "plc-wago-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::chunked(
+                    200,
+                    "OK",
+                    &[
+                        ("Server", "lighttpd/1.4.59"),
+                        ("Content-Type", "text/html; charset=utf-8"),
+                    ],
+                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>WAGO Ethernet Web-Based Management</title></head><body>750-8202 PFC200 (simulated)</body></html>",
+                    32,
+                )),
+            ),
+            DeviceSpec::new(host(base, 163), "plc-m580-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::raw(
+                    [
+                        b"HTTP/1.1 200 OK\r\nServer: Schneider-WEB/V2.1.4\r\nContent-Type: text/html; charset=ISO-8859-1\r\nConnection: close\r\n\r\n<html><head><title>Modicon M580 - Page d'accueil \xe9</title></head>".as_slice(),
+                        b"<body>BMEP58 (simulated)</body></html>",
+                    ]
+                    .concat(),
+                )),
+            ),
+            DeviceSpec::new(host(base, 164), "gateway-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::page(
+                    200,
+                    "OK",
+                    &[
+                        ("Server", "Apache"),
+                        ("X-Powered-By", "PHP/5.6.40"),
+                        ("Set-Cookie", "PHPSESSID=9f2c1e0d4b; path=/; HttpOnly"),
+                        ("Content-Type", "text/html"),
+                    ],
+                    "<html><head>\n<title>\n  Edge&nbsp;Gateway &amp; Protocol\n  Converter &#8211; Login\n</title></head></html>",
+                )),
+            ),
         ]);
         let port = ports.telnet;
         // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD; IAC DO TERMINAL-TYPE, IAC DO NAWS.
@@ -1858,6 +1956,23 @@ fn s7_1214() -> S7DeviceConfig {
 }
 
 /// `plc-s7-1516`: a CPU 1516-3 PN/DP with PUT/GET access off.
+/// The S7-1500's web server: the start page redirects to the portal page.
+fn s7_1500_web() -> WebDeviceConfig {
+    WebDeviceConfig::new(WebResponse::redirect(302, "/Portal/Portal.mwsl", &[]))
+        .route(
+            "/Portal/Portal.mwsl",
+            WebResponse::page(
+                200,
+                "OK",
+                &[
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Set-Cookie", "siemens_ad_session=0123abcd; path=/; HttpOnly"),
+                ],
+                "<!DOCTYPE html><html><head><title>SIMATIC 1500 Station  PLC_1</title></head><body>Start page (simulated)</body></html>",
+            ),
+        )
+}
+
 fn s7_1516() -> S7DeviceConfig {
     let order = "6ES7 516-3AN01-0AB0";
     S7DeviceConfig::new()
@@ -2035,6 +2150,8 @@ pub struct PlantDevice {
     pub ftp: Option<SocketAddr>,
     /// Where the telnet server listens (TCP), if there is one.
     pub telnet: Option<SocketAddr>,
+    /// Where the web server listens (plain HTTP, TCP), if there is one.
+    pub http: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -2062,6 +2179,7 @@ impl PlantDevice {
             (self.ssh.is_some(), "ssh"),
             (self.ftp.is_some(), "ftp"),
             (self.telnet.is_some(), "telnet"),
+            (self.http.is_some(), "http"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -2183,6 +2301,14 @@ impl Plant {
                 telnet = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut http = None;
+            if let Some((port, config)) = &spec.http {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = WebDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                http = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut fox = None;
             if let Some((port, config)) = &spec.fox {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2278,6 +2404,7 @@ impl Plant {
                 ssh,
                 ftp,
                 telnet,
+                http,
                 hostile,
                 handles,
             });

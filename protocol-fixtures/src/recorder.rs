@@ -97,6 +97,43 @@ pub enum Framing {
     /// Telnet: the client's refusals, three bytes each (`IAC WONT x`, `IAC DONT x`), recorded
     /// by whole triplets as they arrived under the label `telnet`.
     Telnet,
+    /// HTTP/1.1 requests: a request head through its empty line, and the body its
+    /// `Content-Length` announces, if any (so a request with a body is one frame the
+    /// allowlist refuses); a head that grows past 16 KiB without its end is recorded as
+    /// one frame. Label `http`.
+    Http,
+}
+
+/// The length of the HTTP request at the front of `buf` (see [`Framing::Http`]).
+fn http_request_len(buf: &[u8]) -> FrameLen {
+    const MAX_HEAD: usize = 16 * 1024;
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() > MAX_HEAD {
+            FrameLen::Complete(buf.len())
+        } else {
+            FrameLen::Incomplete
+        };
+    };
+    let head = &buf[..end];
+    let length = head
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let text = std::str::from_utf8(line).ok()?;
+            let (name, value) = text.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())
+                .flatten()
+        })
+        .next()
+        .unwrap_or(0)
+        .min(MAX_HEAD);
+    let total = end + 4 + length;
+    if buf.len() < total {
+        FrameLen::Incomplete
+    } else {
+        FrameLen::Complete(total)
+    }
 }
 
 enum FrameLen {
@@ -122,6 +159,7 @@ impl Framing {
             Framing::Ssh => "ssh",
             Framing::Ftp => "ftp",
             Framing::Telnet => "telnet",
+            Framing::Http => "http",
         }
     }
 
@@ -139,6 +177,7 @@ impl Framing {
             22 => Framing::Ssh,
             21 => Framing::Ftp,
             23 => Framing::Telnet,
+            80 => Framing::Http,
             _ => Framing::Raw,
         }
     }
@@ -147,6 +186,7 @@ impl Framing {
         match self {
             Framing::Raw | Framing::Ssh | Framing::Ftp if buf.is_empty() => FrameLen::Incomplete,
             Framing::Raw | Framing::Ssh | Framing::Ftp => FrameLen::Complete(buf.len()),
+            Framing::Http => http_request_len(buf),
             Framing::Telnet if buf.len() < 3 => FrameLen::Incomplete,
             Framing::Telnet => FrameLen::Complete(buf.len() / 3 * 3),
             Framing::ModbusTcp => {

@@ -16,6 +16,7 @@ use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
 use crate::protocols::ftp::codec as ftp;
 use crate::protocols::hart::codec as hart;
+use crate::protocols::http::codec as http;
 use crate::protocols::knx::codec as knx;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
@@ -74,6 +75,10 @@ pub enum ReadOnlyRequest {
     /// Telnet: read the banner (zero bytes), or refuse options (`IAC WONT x`, `IAC DONT x`,
     /// nothing else: no text, no sub-negotiation, no credentials).
     Telnet(telnet::Request),
+    /// HTTP: `GET` of `/`, `/favicon.ico` or one checked same-host redirect path, with
+    /// `Host`, `User-Agent`, `Accept` and `Connection: close` only (no other method, no
+    /// body, no credentials, no cookies).
+    Http(http::Request),
 }
 
 impl ReadOnlyRequest {
@@ -103,6 +108,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ssh(r) => ssh::encode(r, correlation),
             ReadOnlyRequest::Ftp(r) => ftp::encode(r, correlation),
             ReadOnlyRequest::Telnet(r) => telnet::encode(r, correlation),
+            ReadOnlyRequest::Http(r) => http::encode(r, correlation),
         }
     }
 
@@ -126,6 +132,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ssh(_) => Protocol::Ssh,
             ReadOnlyRequest::Ftp(_) => Protocol::Ftp,
             ReadOnlyRequest::Telnet(_) => Protocol::Telnet,
+            ReadOnlyRequest::Http(_) => Protocol::Http,
         }
     }
 }
@@ -261,6 +268,21 @@ mod tests {
                 telnet::Refusal::Wont(option),
                 telnet::Refusal::Dont(option),
             ])));
+        }
+        for (ip, port) in [("127.0.0.1", 80), ("::1", 8080), ("10.20.30.40", 443)] {
+            let host = http::Host {
+                ip: ip.parse().unwrap(),
+                port,
+                default_port: 80,
+            };
+            for path in [
+                http::Path::Root,
+                http::Path::Favicon,
+                http::Path::Redirect(http::RedirectPath::new("/Portal/Portal.mwsl").unwrap()),
+                http::Path::Redirect(http::RedirectPath::new("/index.html").unwrap()),
+            ] {
+                all.push(ReadOnlyRequest::Http(http::Request::Get { host, path }));
+            }
         }
         for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
             let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);

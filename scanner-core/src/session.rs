@@ -501,6 +501,23 @@ impl DeviceSession {
         max_len: usize,
         framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
     ) -> Result<Reply, Failure<E>> {
+        self.tcp_exchange_ending(port, request, max_len, framing, false)
+            .await
+    }
+
+    /// [`tcp_exchange`](Self::tcp_exchange), and with `close_ends` for a protocol whose
+    /// reply may end where the device closes the connection (an HTTP/1.1 response to
+    /// `Connection: close` without a length): the bytes received before the close are the
+    /// reply when there are any (the framing could not yet call them whole); a close
+    /// before any byte is [`ExchangeError::Closed`] as always.
+    pub(crate) async fn tcp_exchange_ending<E>(
+        &mut self,
+        port: u16,
+        request: &ReadOnlyRequest,
+        max_len: usize,
+        framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+        close_ends: bool,
+    ) -> Result<Reply, Failure<E>> {
         self.connect(port).await?;
         self.pace().await?;
         self.correlation = self.correlation.wrapping_add(1);
@@ -522,6 +539,7 @@ impl DeviceSession {
                     correlation,
                     max_len,
                     framing,
+                    close_ends,
                 ),
             ) => r.unwrap_or(Err(ExchangeError::Timeout.into())),
             _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
@@ -611,7 +629,7 @@ impl DeviceSession {
         let result = tokio::select! {
             r = tokio::time::timeout(
                 wait,
-                write_and_read(&mut conn.stream, &mut conn.pending, &bytes, 0, max_len, framing),
+                write_and_read(&mut conn.stream, &mut conn.pending, &bytes, 0, max_len, framing, false),
             ) => r.unwrap_or(Err(ExchangeError::Timeout.into())),
             _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
         };
@@ -1314,6 +1332,7 @@ async fn write_and_read<E>(
     correlation: u32,
     max_len: usize,
     framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+    close_ends: bool,
 ) -> Result<Vec<u8>, Failure<E>> {
     // Late replies the device may still send; more than this and it is not answering us.
     const MAX_STALE_FRAMES: usize = 4;
@@ -1351,6 +1370,9 @@ async fn write_and_read<E>(
             .await
             .map_err(|e| io_error(&e))?;
         if n == 0 {
+            if close_ends && !buf.is_empty() {
+                return Ok(std::mem::take(buf));
+            }
             return Err(ExchangeError::Closed.into());
         }
         buf.extend_from_slice(&chunk[..n]);

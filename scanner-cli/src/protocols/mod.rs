@@ -10,6 +10,7 @@ mod fins;
 mod fox;
 mod ftp;
 mod hart;
+mod http;
 mod knx;
 mod melsec;
 mod modbus;
@@ -73,6 +74,8 @@ pub struct ProbeArgs {
     pub ftp: ftp::FtpArgs,
     #[command(flatten)]
     pub telnet: telnet::TelnetArgs,
+    #[command(flatten)]
+    pub http: http::HttpArgs,
 }
 
 impl ProbeArgs {
@@ -99,6 +102,7 @@ impl ProbeArgs {
                 Protocol::Ssh => self.ssh.apply(&mut configs.ssh),
                 Protocol::Ftp => self.ftp.apply(&mut configs.ftp),
                 Protocol::Telnet => self.telnet.apply(&mut configs.telnet),
+                Protocol::Http => self.http.apply(&mut configs.http),
             }
         }
     }
@@ -125,6 +129,7 @@ impl ProbeArgs {
                 Protocol::Ssh => self.ssh.settings(),
                 Protocol::Ftp => self.ftp.settings(),
                 Protocol::Telnet => self.telnet.settings(),
+                Protocol::Http => self.http.settings(),
             })
             .collect()
     }

@@ -26,6 +26,7 @@ pub mod fins;
 pub mod fox;
 pub mod ftp;
 pub mod hart;
+pub mod http;
 pub mod knx;
 pub mod melsec;
 pub mod modbus;
@@ -103,6 +104,9 @@ macro_rules! registry {
             /// Telnet (TCP 23): the banner read, every option refused; never a login.
             /// Off by default: not an industrial protocol (`--probes all`).
             Telnet => telnet("telnet", TelnetConfig, TelnetDetails, default = false),
+            /// HTTP (TCP 80, or a list): one `GET /`, at most one same-host redirect.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Http => http("http", HttpConfig, HttpDetails, default = false),
         }
     };
 }

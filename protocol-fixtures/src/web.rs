@@ -1,0 +1,224 @@
+//! Simulated device web servers (HTTP/1.1 over TCP): each reads one request head per
+//! connection, answers it from a table of paths, and closes (or holds, or drips, as the
+//! hostile shapes want). Every request is recorded under the label `http`
+//! ([`Framing::Http`]: one request head, and any body its `Content-Length` announces),
+//! where the read-only allowlist checks it.
+//!
+//! The responses are written here from RFC 9110/9112 and published banners and page
+//! titles of OT device web servers (Recog's `http_servers.xml` and `html_title.xml`
+//! examples), independently of the scanner's codec.
+
+use std::{io, net::SocketAddr, sync::Arc, time::Duration};
+
+use tokio::{io::AsyncReadExt as _, net::TcpStream};
+
+use crate::{
+    banner::{play, BannerEnd},
+    device::{bind_loopback, serve_connections, DeviceHandle},
+    recorder::{Framing, Recorder, RecordingStream},
+};
+
+/// The registered HTTP port.
+pub const HTTP_PORT: u16 = 80;
+/// The registered HTTPS port.
+pub const HTTPS_PORT: u16 = 443;
+
+/// Largest request head the device reads before it answers anyway.
+const MAX_REQUEST: usize = 16 * 1024;
+/// One response: chunks written `gap` apart, then `end`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebResponse {
+    /// Bytes written, in order.
+    pub chunks: Vec<Vec<u8>>,
+    /// Pause before each chunk after the first (and between repeats).
+    pub gap: Duration,
+    /// What follows (the banner services' ends: a close, a hold, a chunk repeated).
+    pub end: BannerEnd,
+}
+
+impl WebResponse {
+    /// A page: status line, `headers`, `Content-Length`, `Connection: close`, `body`.
+    pub fn page(status: u16, reason: &str, headers: &[(&str, &str)], body: &str) -> Self {
+        let mut head = format!("HTTP/1.1 {status} {reason}\r\n");
+        for (name, value) in headers {
+            head.push_str(&format!("{name}: {value}\r\n"));
+        }
+        head.push_str(&format!(
+            "Content-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        ));
+        Self::raw([head.into_bytes(), body.as_bytes().to_vec()].concat())
+    }
+
+    /// A page sent with `Transfer-Encoding: chunked`, `body` cut into `chunk`-byte chunks.
+    pub fn chunked(
+        status: u16,
+        reason: &str,
+        headers: &[(&str, &str)],
+        body: &str,
+        chunk: usize,
+    ) -> Self {
+        let mut out = format!("HTTP/1.1 {status} {reason}\r\n");
+        for (name, value) in headers {
+            out.push_str(&format!("{name}: {value}\r\n"));
+        }
+        out.push_str("Transfer-Encoding: chunked\r\nConnection: close\r\n\r\n");
+        for part in body.as_bytes().chunks(chunk.max(1)) {
+            out.push_str(&format!("{:x}\r\n", part.len()));
+            out.push_str(&String::from_utf8_lossy(part));
+            out.push_str("\r\n");
+        }
+        out.push_str("0\r\n\r\n");
+        Self::raw(out.into_bytes())
+    }
+
+    /// A redirect to `location`, no body.
+    pub fn redirect(status: u16, location: &str, headers: &[(&str, &str)]) -> Self {
+        let mut all = vec![("Location", location)];
+        all.extend_from_slice(headers);
+        let reason = match status {
+            301 => "Moved Permanently",
+            303 => "See Other",
+            307 => "Temporary Redirect",
+            308 => "Permanent Redirect",
+            _ => "Found",
+        };
+        Self::page(status, reason, &all, "")
+    }
+
+    /// These bytes as they are, then a close.
+    pub fn raw(bytes: impl Into<Vec<u8>>) -> Self {
+        WebResponse {
+            chunks: vec![bytes.into()],
+            gap: Duration::ZERO,
+            end: BannerEnd::Close,
+        }
+    }
+
+    /// Another end.
+    #[must_use]
+    pub fn with_end(mut self, end: BannerEnd) -> Self {
+        self.end = end;
+        self
+    }
+
+    /// More bytes, `gap` after the ones before.
+    #[must_use]
+    pub fn then(mut self, gap: Duration, chunk: impl Into<Vec<u8>>) -> Self {
+        self.gap = gap;
+        self.chunks.push(chunk.into());
+        self
+    }
+}
+
+/// A web server's behaviour: a response per path, and one for every other path.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WebDeviceConfig {
+    /// `(path, response)`: the request target must equal the path.
+    pub routes: Vec<(String, WebResponse)>,
+    /// The response to any other path (404 by default).
+    pub fallback: WebResponse,
+}
+
+impl WebDeviceConfig {
+    /// A server whose start page `/` is `root`.
+    pub fn new(root: WebResponse) -> Self {
+        WebDeviceConfig {
+            routes: vec![("/".to_owned(), root)],
+            fallback: WebResponse::page(
+                404,
+                "Not Found",
+                &[],
+                "<html><title>404 Not Found</title></html>",
+            ),
+        }
+    }
+
+    /// One more path.
+    #[must_use]
+    pub fn route(mut self, path: &str, response: WebResponse) -> Self {
+        self.routes.push((path.to_owned(), response));
+        self
+    }
+
+    fn respond(&self, path: &str) -> &WebResponse {
+        self.routes
+            .iter()
+            .find(|(p, _)| p == path)
+            .map_or(&self.fallback, |(_, r)| r)
+    }
+}
+
+/// A simulated web server.
+pub struct WebDevice;
+
+impl WebDevice {
+    /// Starts serving `config` over plain HTTP on TCP `addr` (loopback only; port 0 picks
+    /// a free port), any number of connections, recording requests under `http`.
+    ///
+    /// # Errors
+    /// A non-loopback address or a failed bind.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn spawn(
+        addr: SocketAddr,
+        config: WebDeviceConfig,
+        recorder: Recorder,
+    ) -> io::Result<DeviceHandle> {
+        let listener = bind_loopback(addr)?;
+        let config = Arc::new(config);
+        serve_connections(
+            listener,
+            recorder,
+            Framing::Http,
+            Framing::Http.protocol(),
+            move |stream| serve_connection(stream, Arc::clone(&config)),
+        )
+    }
+}
+
+/// The request target of a request head (`GET /x HTTP/1.1`): the second word.
+fn target(head: &[u8]) -> String {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    text.split(' ').nth(1).unwrap_or("").to_owned()
+}
+
+async fn serve_connection(stream: RecordingStream<TcpStream>, config: Arc<WebDeviceConfig>) {
+    let (mut reader, writer) = tokio::io::split(stream);
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    }
+    let response = config.respond(&target(&head));
+    play(
+        reader,
+        writer,
+        &response.chunks,
+        response.gap,
+        &response.end,
+    )
+    .await;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn pages_carry_their_length_and_chunks_their_sizes() {
+        let page = WebResponse::page(200, "OK", &[("Server", "x")], "hello");
+        assert_eq!(
+            page.chunks[0],
+            b"HTTP/1.1 200 OK\r\nServer: x\r\nContent-Length: 5\r\nConnection: close\r\n\r\nhello"
+        );
+        let chunked = WebResponse::chunked(200, "OK", &[], "hello", 3);
+        assert!(chunked.chunks[0].ends_with(b"3\r\nhel\r\n2\r\nlo\r\n0\r\n\r\n"));
+        assert_eq!(target(b"GET /favicon.ico HTTP/1.1\r\n"), "/favicon.ico");
+    }
+}

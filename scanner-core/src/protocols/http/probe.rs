@@ -1,0 +1,277 @@
+//! The web request script, shared by `http` and `https`: `GET /` on the first port of
+//! the list that answers, at most one same-host redirect, the favicon with the flag; each
+//! request on its own connection, closed with a FIN before the next.
+
+use std::time::Duration;
+
+use super::codec::{
+    frame, parse, Host, ParseError, Path, RedirectPath, Request, Response, MAX_REPLY_LEN,
+};
+use super::details::{favicon_mmh3, Favicon, HttpDetails, HttpPage, Redirected};
+use super::HttpConfig;
+use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
+use crate::record::fields::{Identity, Protocol, Transport};
+use crate::record::ServiceObservation;
+use crate::request::ReadOnlyRequest;
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
+
+/// How a web request reaches the server.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Scheme {
+    /// Plain HTTP.
+    Http,
+}
+
+impl Scheme {
+    fn name(self) -> &'static str {
+        match self {
+            Scheme::Http => "http",
+        }
+    }
+
+    fn default_port(self) -> u16 {
+        match self {
+            Scheme::Http => super::DEFAULT_PORT,
+        }
+    }
+
+    fn protocol(self) -> Protocol {
+        match self {
+            Scheme::Http => Protocol::Http,
+        }
+    }
+}
+
+/// One `GET` on a new connection to `port`, the connection closed after.
+async fn get(
+    session: &mut DeviceSession,
+    scheme: Scheme,
+    port: u16,
+    path: Path,
+) -> Result<(Response, Duration), Failure<ParseError>> {
+    let request = Request::Get {
+        host: Host {
+            ip: session.ip(),
+            port,
+            default_port: scheme.default_port(),
+        },
+        path,
+    };
+    let exchange = match scheme {
+        Scheme::Http => {
+            session
+                .tcp_exchange_ending(
+                    port,
+                    &ReadOnlyRequest::Http(request),
+                    MAX_REPLY_LEN,
+                    &frame,
+                    true,
+                )
+                .await
+        }
+    };
+    session.close().await;
+    let reply = exchange?;
+    let response = parse(&reply.bytes).map_err(Failure::Malformed)?;
+    Ok((response, reply.rtt))
+}
+
+/// What a site read found.
+pub(crate) struct SiteRead {
+    /// The probe's end (round trip, outcome, identified set).
+    pub end: ProbeEnd<ParseError>,
+    /// The page fields.
+    pub page: HttpPage,
+    /// Oddities of the responses.
+    pub warnings: Vec<String>,
+}
+
+/// Where a redirect's `Location` leads: the path to follow, or why not.
+fn redirect_target(location: &[u8], scheme: Scheme, host: &Host) -> Result<RedirectPath, String> {
+    let location = std::str::from_utf8(location)
+        .map_err(|_| "location not ASCII".to_owned())?
+        .trim();
+    let path = if location.starts_with('/') && !location.starts_with("//") {
+        location.to_owned()
+    } else if let Some((loc_scheme, rest)) = location.split_once("://") {
+        if !loc_scheme.eq_ignore_ascii_case(scheme.name()) {
+            return Err(format!("another scheme ({loc_scheme})"));
+        }
+        let (authority, path) = match rest.find('/') {
+            Some(at) => (&rest[..at], &rest[at..]),
+            None => (rest, "/"),
+        };
+        let same = authority.eq_ignore_ascii_case(&host.to_string())
+            || authority.eq_ignore_ascii_case(
+                &Host {
+                    default_port: 0,
+                    ..*host
+                }
+                .to_string(),
+            );
+        if !same {
+            return Err("another host or port".to_owned());
+        }
+        path.to_owned()
+    } else if location.starts_with("//") {
+        return Err("another host or port".to_owned());
+    } else {
+        // Relative to the start page `/`.
+        format!("/{location}")
+    };
+    if path == "/" {
+        return Err("a redirect to the page just read".to_owned());
+    }
+    RedirectPath::new(&path).map_err(str::to_owned)
+}
+
+/// The web script for `scheme` over `ports`: the page of the first port that answers.
+pub(crate) async fn read_site(
+    session: &mut DeviceSession,
+    scheme: Scheme,
+    ports: &[u16],
+    favicon: bool,
+) -> SiteRead {
+    let start = session.sent();
+    let mut page = HttpPage::default();
+    let mut warnings = Vec::new();
+    let mut outcome: Result<(), Failure<ParseError>> =
+        Err(Failure::Exchange(ExchangeError::Budget(0)));
+    let mut first_rtt = None;
+    let mut port = ports.first().copied().unwrap_or(scheme.default_port());
+    for (i, &try_port) in ports.iter().enumerate() {
+        port = try_port;
+        match get(session, scheme, port, Path::Root).await {
+            Ok((response, rtt)) => {
+                first_rtt = Some(rtt);
+                outcome = Ok(());
+                page.port = Some(port);
+                page.apply(&response, &mut warnings);
+                if response.is_redirect() {
+                    outcome =
+                        follow(session, scheme, port, &response, &mut page, &mut warnings).await;
+                }
+                if favicon {
+                    page.favicon = fetch_favicon(session, scheme, port, &mut warnings).await;
+                }
+                break;
+            }
+            Err(e) => {
+                let unreached = matches!(
+                    e,
+                    Failure::Exchange(ExchangeError::Refused | ExchangeError::ConnectTimeout)
+                );
+                outcome = Err(e);
+                if !(unreached && i + 1 < ports.len()) {
+                    break;
+                }
+            }
+        }
+    }
+    let mut end = ProbeEnd::new(scheme.protocol(), Transport::Tcp, port, session, start);
+    end.first_rtt = first_rtt;
+    end.outcome = outcome;
+    end.identified = page.status.is_some();
+    SiteRead {
+        end,
+        page,
+        warnings,
+    }
+}
+
+/// Follows the start page's redirect when it stays on the site; records why not
+/// otherwise.
+async fn follow(
+    session: &mut DeviceSession,
+    scheme: Scheme,
+    port: u16,
+    response: &Response,
+    page: &mut HttpPage,
+    warnings: &mut Vec<String>,
+) -> Result<(), Failure<ParseError>> {
+    let Some(location) = response.header("location") else {
+        warnings.push(format!("redirect ({}) without a Location", response.status));
+        return Ok(());
+    };
+    page.location = Some(crate::record::fields::DeviceText::from_bytes(location));
+    let host = Host {
+        ip: session.ip(),
+        port,
+        default_port: scheme.default_port(),
+    };
+    match redirect_target(location, scheme, &host) {
+        Err(reason) => {
+            page.redirected = Some(Redirected {
+                followed: false,
+                path: None,
+                reason: Some(reason),
+            });
+            Ok(())
+        }
+        Ok(path) => {
+            page.redirected = Some(Redirected {
+                followed: true,
+                path: Some(path.as_str().to_owned()),
+                reason: None,
+            });
+            match get(session, scheme, port, Path::Redirect(path)).await {
+                Ok((target, _)) => {
+                    if target.is_redirect() {
+                        warnings.push(format!(
+                            "the redirect target redirects again ({}): not followed",
+                            target.status
+                        ));
+                    }
+                    page.apply(&target, warnings);
+                    Ok(())
+                }
+                Err(e) => {
+                    warnings.push(format!("redirect target not read: {e}"));
+                    Ok(())
+                }
+            }
+        }
+    }
+}
+
+async fn fetch_favicon(
+    session: &mut DeviceSession,
+    scheme: Scheme,
+    port: u16,
+    warnings: &mut Vec<String>,
+) -> Option<Favicon> {
+    match get(session, scheme, port, Path::Favicon).await {
+        Ok((icon, _)) if icon.status == 200 && !icon.body.is_empty() => Some(Favicon {
+            status: icon.status,
+            bytes: icon.body.len() as u64,
+            mmh3: favicon_mmh3(&icon.body),
+        }),
+        Ok(icon) => {
+            warnings.push(format!("no favicon (status {})", icon.0.status));
+            None
+        }
+        Err(e) => {
+            warnings.push(format!("favicon not read: {e}"));
+            None
+        }
+    }
+}
+
+impl RunProbe for HttpConfig {
+    /// Reads the start page of the first port that answers (see [`read_site`]).
+    async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
+        let site = read_site(session, Scheme::Http, &self.ports, self.favicon).await;
+        let details = HttpDetails {
+            page: site.page,
+            warnings: site.warnings,
+        };
+        let identity = super::identity_fields(&details);
+        let settled = site.end.settle(|| "no HTTP response".to_owned());
+        let answered = site.end.first_rtt.is_some();
+        vec![(site.end.observation(settled, details, answered), identity)]
+    }
+
+    fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
+        vec![FirstPacket::Tcp { port: self.port() }]
+    }
+}

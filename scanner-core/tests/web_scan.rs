@@ -1,0 +1,192 @@
+//! The web probes (off by default) over real loopback sockets: the plant's simulated
+//! device web servers are read (`http`), each request is a plain `GET` the allowlist
+//! accepts, and a web server on a PLC merges into the PLC's record.
+
+use std::collections::BTreeMap;
+use std::net::{IpAddr, Ipv4Addr};
+use std::num::NonZeroUsize;
+use std::time::Duration;
+
+use futures::StreamExt;
+
+use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
+use scanner_core::protocols::http::{HttpConfig, HttpDetails};
+use scanner_core::protocols::s7::S7Config;
+use scanner_core::record::ServiceDetails;
+use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Targets};
+
+const BASE: Ipv4Addr = Ipv4Addr::new(127, 119, 0, 0);
+/// The second test's plant, so the two can run in parallel.
+const BASE2: Ipv4Addr = Ipv4Addr::new(127, 119, 1, 0);
+const PORTS: PlantPorts = PlantPorts::block(23_744);
+
+fn ip(host: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(u32::from(BASE) | u32::from(host)))
+}
+
+fn ip2(host: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(u32::from(BASE2) | u32::from(host)))
+}
+
+async fn scan(
+    targets: &str,
+    probes: &[Protocol],
+    http: HttpConfig,
+) -> BTreeMap<IpAddr, AssetRecord> {
+    let config = ScanConfig::builder()
+        .targets(Targets::parse([targets]).unwrap())
+        .probes(probes.iter().copied())
+        .rate(Rate::per_second(2000).unwrap())
+        .per_device_interval(Duration::from_millis(2))
+        .concurrency(NonZeroUsize::new(64).unwrap())
+        .timeout(Duration::from_millis(800))
+        .emit_all(true)
+        .http(http)
+        .s7(S7Config {
+            port: PORTS.s7,
+            ..S7Config::default()
+        })
+        .build()
+        .unwrap();
+    Scanner::new(config)
+        .scan()
+        .map(|r| (r.ip, r))
+        .collect()
+        .await
+}
+
+fn http(record: &AssetRecord) -> (Status, u32, u16, HttpDetails) {
+    let service = record
+        .services
+        .iter()
+        .find(|s| s.protocol == Protocol::Http)
+        .expect("an http service");
+    let details = match &service.details {
+        Some(ServiceDetails::Http(d)) => (**d).clone(),
+        _ => HttpDetails::default(),
+    };
+    (service.status, service.requests, service.port, details)
+}
+
+fn text(t: &Option<scanner_core::record::fields::DeviceText>) -> &str {
+    t.as_ref().map_or("", |t| t.text.as_str())
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plant_s_web_servers_are_read_with_plain_gets() {
+    let plant = Plant::start(PlantSpec::plant(BASE, PORTS)).unwrap();
+    let config = HttpConfig {
+        ports: vec![PORTS.http],
+        favicon: false,
+    };
+    let records = scan(
+        &format!("{BASE}/24"),
+        &[Protocol::S7, Protocol::Http],
+        config,
+    )
+    .await;
+
+    // The S7-1500: one record with S7 and its web server; the redirect to the portal
+    // page is followed (two connections, two GETs).
+    let plc = &records[&ip(60)];
+    // (the simulated S7-1516 answers S7 and refuses the SZL read, as a protected CPU does)
+    assert!(plc
+        .services
+        .iter()
+        .any(|s| s.protocol == Protocol::S7 && s.details.is_some()));
+    let (status, requests, port, d) = http(plc);
+    assert_eq!((status, requests, port), (Status::Success, 4, PORTS.http));
+    assert_eq!(d.page.status, Some(200));
+    assert_eq!(text(&d.page.location), "/Portal/Portal.mwsl");
+    let redirected = d.page.redirected.clone().unwrap();
+    assert!(redirected.followed);
+    assert_eq!(redirected.path.as_deref(), Some("/Portal/Portal.mwsl"));
+    assert_eq!(text(&d.page.title), "SIMATIC 1500 Station PLC_1");
+    assert_eq!(d.page.cookie_names, ["siemens_ad_session"]);
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+
+    // A serial device server's login: 401, its realm, its title.
+    let (status, requests, _, d) = http(&records[&ip(160)]);
+    assert_eq!((status, requests), (Status::Success, 2));
+    assert_eq!(d.page.status, Some(401));
+    assert_eq!(text(&d.page.server), "MoxaHttp/1.0");
+    assert_eq!(text(&d.page.realm), "NPort Web Console");
+    assert_eq!(d.page.www_authenticate.len(), 1);
+    assert_eq!(text(&d.page.title), "NPort Web Console");
+    // Said by the server, not matched: no identity from HTTP.
+    assert_eq!(records[&ip(160)].vendor, None);
+
+    // A redirect to https: recorded, not followed.
+    let (status, requests, _, d) = http(&records[&ip(161)]);
+    assert_eq!((status, requests), (Status::Success, 2));
+    assert_eq!(d.page.status, Some(303));
+    assert_eq!(text(&d.page.location), "https://ups-card/logon.htm");
+    let redirected = d.page.redirected.clone().unwrap();
+    assert!(!redirected.followed);
+    assert_eq!(redirected.reason.as_deref(), Some("another scheme (https)"));
+    assert_eq!(d.page.cookie_names, ["C0"]);
+
+    // Chunked; Latin-1 to the close; references and line breaks.
+    let (_, _, _, d) = http(&records[&ip(162)]);
+    assert_eq!(text(&d.page.title), "WAGO Ethernet Web-Based Management");
+    assert_eq!(text(&d.page.server), "lighttpd/1.4.59");
+    let (status, _, _, d) = http(&records[&ip(163)]);
+    assert_eq!(status, Status::Success);
+    let title = d.page.title.clone().unwrap();
+    assert_eq!(title.text, "Modicon M580 - Page d'accueil \u{e9}");
+    assert_eq!(title.encoding.as_deref(), Some("windows-1252"));
+    let (_, _, _, d) = http(&records[&ip(164)]);
+    assert_eq!(
+        text(&d.page.title),
+        "Edge Gateway & Protocol Converter \u{2013} Login"
+    );
+    assert_eq!(text(&d.page.x_powered_by), "PHP/5.6.40");
+    assert_eq!(d.page.cookie_names, ["PHPSESSID"]);
+    let json = serde_json::to_string(&records[&ip(164)]).unwrap();
+    assert!(
+        !json.contains("9f2c1e0d4b"),
+        "a cookie value in the record: {json}"
+    );
+
+    // Every request was a plain GET of / or the followed path, and nothing else went out.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let mut paths: Vec<String> = plant
+        .recorder()
+        .frames()
+        .into_iter()
+        .filter(|f| f.protocol == "http")
+        .map(|f| {
+            let request = protocol_fixtures::allowlist::check("http", &f.bytes).unwrap();
+            let protocol_fixtures::Request::HttpGet { path } = request else {
+                panic!("{request:?}")
+            };
+            path
+        })
+        .collect();
+    paths.sort();
+    paths.dedup();
+    assert_eq!(paths, ["/", "/Portal/Portal.mwsl"]);
+    assert!(plant.recorder().violations().is_empty());
+    plant.shutdown().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_port_list_is_tried_in_order_and_the_favicon_only_with_the_flag() {
+    let plant = Plant::start(PlantSpec::plant(BASE2, PORTS)).unwrap();
+    let closed = PORTS.http + 20;
+    let config = HttpConfig {
+        ports: vec![closed, PORTS.http],
+        favicon: true,
+    };
+    let records = scan(&ip2(160).to_string(), &[Protocol::Http], config).await;
+    let (status, requests, port, d) = http(&records[&ip2(160)]);
+    assert_eq!(status, Status::Success);
+    assert_eq!(port, PORTS.http);
+    assert_eq!(d.page.port, Some(PORTS.http));
+    // The refused port, the page's connection and GET, the favicon's.
+    assert_eq!(requests, 5);
+    // The device has no favicon: a 404, said in the warnings.
+    assert_eq!(d.page.favicon, None);
+    assert_eq!(d.warnings, ["no favicon (status 404)"]);
+    plant.shutdown().await;
+}
