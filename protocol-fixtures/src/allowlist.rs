@@ -24,6 +24,8 @@
 //! | `"ftp"` | nothing: the empty request only (the server greets first; USER, PASS, QUIT and every other command refused) | RFC 959 §4.2, §5.4 |
 //! | `"telnet"` | refusals only: a sequence of `IAC WONT x` / `IAC DONT x` triplets, or nothing (no text, so no user name or password; no `DO`, `WILL` or sub-negotiation) | RFC 854, RFC 855 |
 //! | `"http"` | exactly one HTTP/1.1 request head and nothing after it: the request line `GET <path> HTTP/1.1` (no other method), a path that begins with `/`, printable ASCII of at most 1024 bytes, no query (`?`), fragment (`#`), dot segment or `cgi-bin`; then only the headers `Host`, `User-Agent`, `Accept` and `Connection` (which must be `close`), each once, `Host` present; no body, so no `Content-Length` or `Transfer-Encoding`, no `Authorization`, `Cookie` or any other header | RFC 9110 §9.3.1, RFC 9112 §3 |
+//! | `"https"` | the `"http"` rule, applied to the request a TLS fixture decrypted | RFC 9110, RFC 8446 |
+//! | `"tls"` | exactly one TLS handshake record (type 22, version 3.1-3.3, a true length) holding exactly one ClientHello (handshake type 1, a true length): a client's first flight; every other record is encrypted or follows the handshake, and the fixtures record the request inside it under `"https"` | RFC 8446 §4.1.2, RFC 5246 §7.4.1.2 |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -85,10 +87,16 @@ pub const TELNET: &str = Framing::Telnet.protocol();
 /// Label of HTTP requests (a `GET` head only).
 pub const HTTP: &str = Framing::Http.protocol();
 
+/// Label of HTTP requests inside TLS, as a TLS fixture decrypted them (the `http` rule).
+pub const HTTPS: &str = "https";
+
+/// Label of TLS ClientHello records.
+pub const TLS: &str = Framing::Tls.protocol();
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 18] = [
+pub const PROTOCOLS: [&str; 20] = [
     MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET, CODESYS,
-    SSH, FTP, TELNET, HTTP,
+    SSH, FTP, TELNET, HTTP, HTTPS, TLS,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -172,6 +180,12 @@ pub enum Request {
         wont: usize,
         /// `IAC DONT x` triplets.
         dont: usize,
+    },
+    /// TLS: one ClientHello record offering this highest version (`0x0303` TLS 1.2 in the
+    /// legacy field, also for TLS 1.3).
+    TlsClientHello {
+        /// The ClientHello's `client_version`.
+        version: u16,
     },
     /// HTTP: `GET` of this path.
     HttpGet {
@@ -268,7 +282,8 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         SSH => ssh(bytes),
         FTP => ftp(bytes),
         TELNET => telnet(bytes),
-        HTTP => http(bytes),
+        HTTP | HTTPS => http(bytes),
+        TLS => tls_client_hello(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -281,6 +296,41 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
 
 /// Why a request is refused.
 type Verdict<T> = Result<T, String>;
+
+/// TLS: exactly one handshake record holding exactly one ClientHello (a client's first
+/// flight); no other record type, no other handshake message, nothing after it.
+fn tls_client_hello(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[kind, major, minor, l0, l1], body)) = bytes.split_first_chunk::<5>() else {
+        return Err(format!("{} bytes: no whole TLS record header", bytes.len()));
+    };
+    if kind != 22 {
+        return Err(format!(
+            "TLS record type {kind}: only a handshake (22) ClientHello"
+        ));
+    }
+    if major != 3 || !(1..=3).contains(&minor) {
+        return Err(format!("TLS record version {major}.{minor}"));
+    }
+    if usize::from(u16::from_be_bytes([l0, l1])) != body.len() {
+        return Err("TLS record length is not the bytes that follow".into());
+    }
+    let Some((&[msg, h0, h1, h2], hello)) = body.split_first_chunk::<4>() else {
+        return Err("no whole handshake header".into());
+    };
+    if msg != 1 {
+        return Err(format!("handshake message {msg}: only a ClientHello (1)"));
+    }
+    let len = usize::from(h0) << 16 | usize::from(h1) << 8 | usize::from(h2);
+    if len != hello.len() {
+        return Err("more or less than one ClientHello in the record".into());
+    }
+    let Some(&[v0, v1]) = hello.first_chunk::<2>() else {
+        return Err("ClientHello without a version".into());
+    };
+    Ok(Request::TlsClientHello {
+        version: u16::from_be_bytes([v0, v1]),
+    })
+}
 
 /// HTTP: one `GET` head of the allowed headers, nothing after it (see the module table).
 fn http(bytes: &[u8]) -> Verdict<Request> {
@@ -1942,7 +1992,7 @@ mod tests {
 
     #[test]
     fn unknown_labels_are_violations() {
-        for label in ["raw", "", "Modbus", "HTTP", "tls"] {
+        for label in ["raw", "", "Modbus", "HTTP", "TLS"] {
             let violation = refused(label, &mbap(1, &[0x11]));
             assert!(violation.to_string().contains("no rules"), "{violation}");
         }

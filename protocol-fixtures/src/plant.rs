@@ -33,7 +33,7 @@ use crate::{
         self, engine_id, mib, EntityRow, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue,
         SnmpVersions,
     },
-    web::{self, WebDevice, WebDeviceConfig, WebResponse},
+    web::{self, CertificateSpec, WebDevice, WebDeviceConfig, WebResponse},
 };
 
 /// One simulated device: an address and the services it runs. Every service is optional, so a
@@ -85,6 +85,8 @@ pub struct DeviceSpec {
     pub telnet: Option<(u16, BannerDeviceConfig)>,
     /// A web server (plain HTTP) on this TCP port (see [`crate::web`]).
     pub http: Option<(u16, WebDeviceConfig)>,
+    /// A web server over TLS on this TCP port, with a certificate made from the spec.
+    pub https: Option<(u16, WebDeviceConfig, CertificateSpec)>,
 }
 
 impl DeviceSpec {
@@ -110,6 +112,7 @@ impl DeviceSpec {
             "ftp" => self.ftp.is_some(),
             "telnet" => self.telnet.is_some(),
             "http" => self.http.is_some(),
+            "https" => self.https.is_some(),
             _ => false,
         }
     }
@@ -139,6 +142,7 @@ impl DeviceSpec {
             ftp: None,
             telnet: None,
             http: None,
+            https: None,
         }
     }
 
@@ -223,6 +227,18 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_http(mut self, port: u16, config: WebDeviceConfig) -> Self {
         self.http = Some((port, config));
+        self
+    }
+
+    /// Adds a web server over TLS (see [`crate::web`]).
+    #[must_use]
+    pub fn with_https(
+        mut self,
+        port: u16,
+        config: WebDeviceConfig,
+        certificate: CertificateSpec,
+    ) -> Self {
+        self.https = Some((port, config, certificate));
         self
     }
 
@@ -333,6 +349,8 @@ pub struct PlantPorts {
     pub telnet: u16,
     /// HTTP port, TCP.
     pub http: u16,
+    /// HTTPS port, TCP.
+    pub https: u16,
 }
 
 impl Default for PlantPorts {
@@ -361,6 +379,7 @@ impl Default for PlantPorts {
             ftp: banner::FTP_PORT,
             telnet: banner::TELNET_PORT,
             http: web::HTTP_PORT,
+            https: web::HTTPS_PORT,
         }
     }
 }
@@ -390,6 +409,7 @@ impl PlantPorts {
         ftp: 2121,
         telnet: 2323,
         http: 8080,
+        https: 8443,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -435,6 +455,7 @@ impl PlantPorts {
             ftp: first + 15 * step,
             telnet: first + 16 * step,
             http: first + 17 * step,
+            https: first + 18 * step,
         }
     }
 
@@ -461,6 +482,7 @@ impl PlantPorts {
             ftp,
             telnet,
             http,
+            https,
         } = *self;
         [
             ("modbus", modbus),
@@ -481,6 +503,7 @@ impl PlantPorts {
             ("ftp", ftp),
             ("telnet", telnet),
             ("http", http),
+            ("https", https),
         ]
         .into_iter()
     }
@@ -516,6 +539,7 @@ impl PlantPorts {
             ftp,
             telnet,
             http,
+            https,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -536,6 +560,7 @@ impl PlantPorts {
             "ftp" => ftp,
             "telnet" => telnet,
             "http" => http,
+            "https" => https,
             _ => return false,
         };
         *slot = port;
@@ -872,6 +897,15 @@ impl PlantSpec {
     /// | .162 | `plc-wago-web` | `Server: lighttpd/1.4.59`, a chunked page titled `WAGO Ethernet Web-Based Management` |
     /// | .163 | `plc-m580-web` | `Server: Schneider-WEB/V2.1.4`, a Latin-1 title (`é` as the byte E9), no length: the page ends at the close |
     /// | .164 | `gateway-web` | `X-Powered-By: PHP/5.6.40`, cookie `PHPSESSID`, a title with references and line breaks |
+    ///
+    /// Over TLS (TLS 1.3/1.2, a self-signed ECDSA certificate made at start) on TCP
+    /// `ports.https`:
+    ///
+    /// | host | name | what it shows |
+    /// |------|------|---------------|
+    /// | .60 | `plc-s7-1500-opcua` | the same portal as over HTTP; certificate `CN=SIMATIC S7-1500,O=Siemens`, SAN `DNS:plc-s7-1500` |
+    /// | .161 | `ups-card-web` | the logon page the HTTP redirect points at, titled `APC | Log On`; certificate `CN=APC Web Server,O=Schneider Electric` |
+    /// | .165 | `switch-web-https` | HTTPS only: `Server: Hirschmann Webserver`, `401` with `Basic realm="Industrial HiVision"` |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -1303,7 +1337,12 @@ impl PlantSpec {
             DeviceSpec::new(host(base, 60), "plc-s7-1500-opcua")
                 .with_opcua(port, s7_1500_opcua())
                 .with_s7(ports.s7, s7_1516())
-                .with_http(ports.http, s7_1500_web()),
+                .with_http(ports.http, s7_1500_web())
+                .with_https(
+                    ports.https,
+                    s7_1500_web(),
+                    CertificateSpec::new("Siemens", "SIMATIC S7-1500", &["plc-s7-1500"]),
+                ),
             DeviceSpec::new(host(base, 61), "kepware-gateway").with_opcua(port, kepware_opcua()),
             DeviceSpec::new(host(base, 62), "opcua-none-rejected").with_opcua(
                 port,
@@ -1347,16 +1386,47 @@ impl PlantSpec {
                     "<HTML><HEAD><TITLE>NPort Web Console</TITLE></HEAD><BODY>401 Unauthorized</BODY></HTML>",
                 )),
             ),
-            DeviceSpec::new(host(base, 161), "ups-card-web").with_http(
-                port,
-                WebDeviceConfig::new(WebResponse::redirect(
-                    303,
-                    "https://ups-card/logon.htm",
+            DeviceSpec::new(host(base, 161), "ups-card-web")
+                .with_http(
+                    port,
+                    WebDeviceConfig::new(WebResponse::redirect(
+                        303,
+                        "https://ups-card/logon.htm",
+                        &[
+                            ("Server", "Allegro-Software-RomPager/4.01"),
+                            ("Set-Cookie", "C0=00000000; path=/"),
+                        ],
+                    )),
+                )
+                .with_https(
+                    ports.https,
+                    WebDeviceConfig::new(WebResponse::redirect(303, "/logon.htm", &[(
+                        "Server",
+                        "Allegro-Software-RomPager/4.01",
+                    )]))
+                    .route(
+                        "/logon.htm",
+                        WebResponse::page(
+                            200,
+                            "OK",
+                            &[("Server", "Allegro-Software-RomPager/4.01"), ("Content-Type", "text/html")],
+                            "<html><head><title>APC | Log On</title></head><body>Network Management Card (simulated)</body></html>",
+                        ),
+                    ),
+                    CertificateSpec::new("Schneider Electric", "APC Web Server", &[]),
+                ),
+            DeviceSpec::new(host(base, 165), "switch-web-https").with_https(
+                ports.https,
+                WebDeviceConfig::new(WebResponse::page(
+                    401,
+                    "Unauthorized",
                     &[
-                        ("Server", "Allegro-Software-RomPager/4.01"),
-                        ("Set-Cookie", "C0=00000000; path=/"),
+                        ("Server", "Hirschmann Webserver"),
+                        ("WWW-Authenticate", "Basic realm=\"Industrial HiVision\""),
                     ],
+                    "<html><head><title>Hirschmann RSP (simulated)</title></head></html>",
                 )),
+                CertificateSpec::new("Hirschmann Automation and Control GmbH", "RSP-SWITCH-7", &["rsp-switch-7"]),
             ),
             DeviceSpec::new(host(base, 162), "plc-wago-web").with_http(
                 port,
@@ -2152,6 +2222,8 @@ pub struct PlantDevice {
     pub telnet: Option<SocketAddr>,
     /// Where the web server listens (plain HTTP, TCP), if there is one.
     pub http: Option<SocketAddr>,
+    /// Where the TLS web server listens (TCP), if there is one.
+    pub https: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -2180,6 +2252,7 @@ impl PlantDevice {
             (self.ftp.is_some(), "ftp"),
             (self.telnet.is_some(), "telnet"),
             (self.http.is_some(), "http"),
+            (self.https.is_some(), "https"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -2309,6 +2382,15 @@ impl Plant {
                 http = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut https = None;
+            if let Some((port, config, certificate)) = &spec.https {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    WebDevice::spawn_tls(addr, config.clone(), certificate, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                https = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut fox = None;
             if let Some((port, config)) = &spec.fox {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2405,6 +2487,7 @@ impl Plant {
                 ftp,
                 telnet,
                 http,
+                https,
                 hostile,
                 handles,
             });

@@ -149,6 +149,55 @@ impl WebDeviceConfig {
     }
 }
 
+/// The certificate a TLS web server presents, made at start with `rcgen` (a fresh
+/// self-signed ECDSA P-256 key each time: no key material is checked in).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct CertificateSpec {
+    /// Subject attributes in order, e.g. `[("O", "Siemens"), ("CN", "SIMATIC S7-1500")]`
+    /// (`C`, `ST`, `L`, `O`, `OU`, `CN`).
+    pub subject: Vec<(String, String)>,
+    /// DNS subject alternative names.
+    pub dns_names: Vec<String>,
+}
+
+impl CertificateSpec {
+    /// A subject of `organization` and `common_name`, with `dns_names`.
+    pub fn new(organization: &str, common_name: &str, dns_names: &[&str]) -> Self {
+        CertificateSpec {
+            subject: vec![
+                ("O".to_owned(), organization.to_owned()),
+                ("CN".to_owned(), common_name.to_owned()),
+            ],
+            dns_names: dns_names.iter().map(|d| (*d).to_owned()).collect(),
+        }
+    }
+
+    /// The certificate and key, DER.
+    ///
+    /// # Errors
+    /// rcgen's, as an I/O error.
+    pub fn make(&self) -> io::Result<(Vec<u8>, Vec<u8>)> {
+        let err = |e: rcgen::Error| io::Error::other(e.to_string());
+        let mut params = rcgen::CertificateParams::new(self.dns_names.clone()).map_err(err)?;
+        let mut name = rcgen::DistinguishedName::new();
+        for (key, value) in &self.subject {
+            let kind = match key.as_str() {
+                "C" => rcgen::DnType::CountryName,
+                "ST" => rcgen::DnType::StateOrProvinceName,
+                "L" => rcgen::DnType::LocalityName,
+                "O" => rcgen::DnType::OrganizationName,
+                "OU" => rcgen::DnType::OrganizationalUnitName,
+                _ => rcgen::DnType::CommonName,
+            };
+            name.push(kind, value.as_str());
+        }
+        params.distinguished_name = name;
+        let key = rcgen::KeyPair::generate().map_err(err)?;
+        let cert = params.self_signed(&key).map_err(err)?;
+        Ok((cert.der().to_vec(), key.serialize_der()))
+    }
+}
+
 /// A simulated web server.
 pub struct WebDevice;
 
@@ -178,23 +227,83 @@ impl WebDevice {
     }
 }
 
-/// The request target of a request head (`GET /x HTTP/1.1`): the second word.
-fn target(head: &[u8]) -> String {
-    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
-    let text = String::from_utf8_lossy(line);
-    text.split(' ').nth(1).unwrap_or("").to_owned()
+impl WebDevice {
+    /// Starts serving `config` over TLS (1.3 and 1.2, rustls) on TCP `addr` with a
+    /// certificate made from `certificate`: ClientHello records are recorded under `tls`,
+    /// the decrypted requests under `https`.
+    ///
+    /// # Errors
+    /// A non-loopback address, a failed bind, a certificate that cannot be made.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn spawn_tls(
+        addr: SocketAddr,
+        config: WebDeviceConfig,
+        certificate: &CertificateSpec,
+        recorder: Recorder,
+    ) -> io::Result<DeviceHandle> {
+        let (cert, key) = certificate.make()?;
+        let provider = std::sync::Arc::new(rustls::crypto::ring::default_provider());
+        let server = rustls::ServerConfig::builder_with_provider(provider)
+            .with_protocol_versions(&[&rustls::version::TLS13, &rustls::version::TLS12])
+            .map_err(|e| io::Error::other(e.to_string()))?
+            .with_no_client_auth()
+            .with_single_cert(
+                vec![rustls::pki_types::CertificateDer::from(cert)],
+                rustls::pki_types::PrivateKeyDer::Pkcs8(key.into()),
+            )
+            .map_err(|e| io::Error::other(e.to_string()))?;
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(server));
+        let listener = bind_loopback(addr)?;
+        let config = Arc::new(config);
+        let requests = recorder.clone();
+        serve_connections(
+            listener,
+            recorder,
+            Framing::Tls,
+            Framing::Tls.protocol(),
+            move |stream| {
+                serve_tls(
+                    stream,
+                    acceptor.clone(),
+                    Arc::clone(&config),
+                    requests.clone(),
+                )
+            },
+        )
+    }
 }
 
-async fn serve_connection(stream: RecordingStream<TcpStream>, config: Arc<WebDeviceConfig>) {
+async fn serve_tls(
+    stream: RecordingStream<TcpStream>,
+    acceptor: tokio_rustls::TlsAcceptor,
+    config: Arc<WebDeviceConfig>,
+    recorder: Recorder,
+) {
+    let (device, peer) = stream.addresses();
+    let connection = stream.connection();
+    let Ok(Ok(tls)) = tokio::time::timeout(Duration::from_secs(5), acceptor.accept(stream)).await
+    else {
+        return;
+    };
+    answer(tls, &config, |head| {
+        recorder.record_tcp(device, peer, connection, crate::allowlist::HTTPS, head);
+    })
+    .await;
+}
+
+/// Reads one request head on `stream`, hands it to `seen`, plays the response to it.
+async fn answer<S: tokio::io::AsyncRead + tokio::io::AsyncWrite>(
+    stream: S,
+    config: &WebDeviceConfig,
+    seen: impl FnOnce(&[u8]),
+) {
     let (mut reader, writer) = tokio::io::split(stream);
-    let mut head = Vec::new();
-    let mut chunk = [0u8; 2048];
-    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
-        match reader.read(&mut chunk).await {
-            Ok(0) | Err(_) => return,
-            Ok(n) => head.extend_from_slice(&chunk[..n]),
-        }
-    }
+    let Some(head) = read_head(&mut reader).await else {
+        return;
+    };
+    seen(&head);
     let response = config.respond(&target(&head));
     play(
         reader,
@@ -204,6 +313,32 @@ async fn serve_connection(stream: RecordingStream<TcpStream>, config: Arc<WebDev
         &response.end,
     )
     .await;
+}
+
+/// Reads a request head (through its empty line, at most [`MAX_REQUEST`] bytes); `None`
+/// when the client closes first.
+async fn read_head<R: tokio::io::AsyncRead + Unpin>(reader: &mut R) -> Option<Vec<u8>> {
+    let mut head = Vec::new();
+    let mut chunk = [0u8; 2048];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < MAX_REQUEST {
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return None,
+            Ok(n) => head.extend_from_slice(&chunk[..n]),
+        }
+    }
+    Some(head)
+}
+
+/// The request target of a request head (`GET /x HTTP/1.1`): the second word.
+fn target(head: &[u8]) -> String {
+    let line = head.split(|&b| b == b'\n').next().unwrap_or_default();
+    let text = String::from_utf8_lossy(line);
+    text.split(' ').nth(1).unwrap_or("").to_owned()
+}
+
+async fn serve_connection(stream: RecordingStream<TcpStream>, config: Arc<WebDeviceConfig>) {
+    // The recording stream records the request itself.
+    answer(stream, &config, |_| {}).await;
 }
 
 #[cfg(test)]

@@ -93,7 +93,10 @@ const CHANGES: &[(&str, &[&str])] = &[
 /// A changed value for each flag of a protocol off the default list: checked against a
 /// scan with `--probes all` (a default scan does not run the protocol, so its flags are
 /// rightly not in that scan's fingerprint).
-const OFF_DEFAULT_CHANGES: &[(&str, &[&str])] = &[("--http-favicon", &["--http-favicon"])];
+const OFF_DEFAULT_CHANGES: &[(&str, &[&str])] = &[
+    ("--http-favicon", &["--http-favicon"]),
+    ("--https-favicon", &["--https-favicon"]),
+];
 
 #[test]
 fn resuming_with_an_off_default_probe_setting_changed_is_refused() {

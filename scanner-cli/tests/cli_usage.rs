@@ -212,7 +212,7 @@ fn banner_probes_are_off_by_default_and_on_with_probes_all() {
     let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
     assert!(words.contains("Off by default"), "{help}");
     assert!(
-        words.contains("default list): ssh, ftp, telnet, http."),
+        words.contains("default list): ssh, ftp, telnet, http, https."),
         "{help}"
     );
 }

@@ -79,6 +79,9 @@ pub enum ReadOnlyRequest {
     /// `Host`, `User-Agent`, `Accept` and `Connection: close` only (no other method, no
     /// body, no credentials, no cookies).
     Http(http::Request),
+    /// HTTPS: the same `GET` as [`ReadOnlyRequest::Http`], inside a TLS session (the
+    /// handshake is rustls's: no client certificate, no resumption, no early data).
+    Https(http::Request),
 }
 
 impl ReadOnlyRequest {
@@ -108,7 +111,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ssh(r) => ssh::encode(r, correlation),
             ReadOnlyRequest::Ftp(r) => ftp::encode(r, correlation),
             ReadOnlyRequest::Telnet(r) => telnet::encode(r, correlation),
-            ReadOnlyRequest::Http(r) => http::encode(r, correlation),
+            ReadOnlyRequest::Http(r) | ReadOnlyRequest::Https(r) => http::encode(r, correlation),
         }
     }
 
@@ -133,6 +136,7 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ftp(_) => Protocol::Ftp,
             ReadOnlyRequest::Telnet(_) => Protocol::Telnet,
             ReadOnlyRequest::Http(_) => Protocol::Http,
+            ReadOnlyRequest::Https(_) => Protocol::Https,
         }
     }
 }
@@ -281,7 +285,9 @@ mod tests {
                 http::Path::Redirect(http::RedirectPath::new("/Portal/Portal.mwsl").unwrap()),
                 http::Path::Redirect(http::RedirectPath::new("/index.html").unwrap()),
             ] {
-                all.push(ReadOnlyRequest::Http(http::Request::Get { host, path }));
+                let get = http::Request::Get { host, path };
+                all.push(ReadOnlyRequest::Http(get.clone()));
+                all.push(ReadOnlyRequest::Https(get));
             }
         }
         for ip in ["127.0.0.1", "::1", "10.20.30.40"] {

@@ -11,13 +11,16 @@ use futures::StreamExt;
 
 use protocol_fixtures::{Plant, PlantPorts, PlantSpec};
 use scanner_core::protocols::http::{HttpConfig, HttpDetails};
+use scanner_core::protocols::https::{HttpsConfig, HttpsDetails};
 use scanner_core::protocols::s7::S7Config;
 use scanner_core::record::ServiceDetails;
 use scanner_core::{AssetRecord, Protocol, Rate, ScanConfig, Scanner, Status, Targets};
 
 const BASE: Ipv4Addr = Ipv4Addr::new(127, 119, 0, 0);
-/// The second test's plant, so the two can run in parallel.
+/// The second test's plant, so the tests can run in parallel.
 const BASE2: Ipv4Addr = Ipv4Addr::new(127, 119, 1, 0);
+/// The https test's plant.
+const BASE3: Ipv4Addr = Ipv4Addr::new(127, 119, 2, 0);
 const PORTS: PlantPorts = PlantPorts::block(23_744);
 
 fn ip(host: u8) -> IpAddr {
@@ -188,5 +191,115 @@ async fn a_port_list_is_tried_in_order_and_the_favicon_only_with_the_flag() {
     // The device has no favicon: a 404, said in the warnings.
     assert_eq!(d.page.favicon, None);
     assert_eq!(d.warnings, ["no favicon (status 404)"]);
+    plant.shutdown().await;
+}
+
+fn ip3(host: u8) -> IpAddr {
+    IpAddr::V4(Ipv4Addr::from(u32::from(BASE3) | u32::from(host)))
+}
+
+async fn scan_https(targets: &str, https: HttpsConfig) -> BTreeMap<IpAddr, AssetRecord> {
+    let config = ScanConfig::builder()
+        .targets(Targets::parse([targets]).unwrap())
+        .probes([Protocol::Https])
+        .rate(Rate::per_second(2000).unwrap())
+        .per_device_interval(Duration::from_millis(2))
+        .concurrency(NonZeroUsize::new(64).unwrap())
+        .timeout(Duration::from_millis(1500))
+        .emit_all(true)
+        .https(https)
+        .build()
+        .unwrap();
+    Scanner::new(config)
+        .scan()
+        .map(|r| (r.ip, r))
+        .collect()
+        .await
+}
+
+fn https(record: &AssetRecord) -> (Status, u32, HttpsDetails) {
+    let service = record
+        .services
+        .iter()
+        .find(|s| s.protocol == Protocol::Https)
+        .expect("an https service");
+    let details = match &service.details {
+        Some(ServiceDetails::Https(d)) => (**d).clone(),
+        _ => HttpsDetails::default(),
+    };
+    (service.status, service.requests, details)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_plant_s_tls_web_servers_show_their_certificates_and_pages() {
+    let plant = Plant::start(PlantSpec::plant(BASE3, PORTS)).unwrap();
+    let config = HttpsConfig {
+        ports: vec![PORTS.https],
+        favicon: false,
+    };
+    let records = scan_https(&format!("{BASE3}/24"), config).await;
+
+    // The S7-1500 over TLS: TLS 1.3, its self-signed certificate, the portal page.
+    let (status, requests, d) = https(&records[&ip3(60)]);
+    // Two pages (start and redirect target), each a connection, a handshake and a GET.
+    assert_eq!((status, requests), (Status::Success, 6));
+    let tls = d.tls.clone().expect("the handshake");
+    assert_eq!(tls.version.as_deref(), Some("TLSv1.3"));
+    assert!(
+        tls.cipher_suite.as_deref().unwrap().starts_with("TLS_AES_"),
+        "{tls:?}"
+    );
+    assert_eq!(tls.alpn, None);
+    assert!(!tls.legacy);
+    let [cert] = &tls.certificates[..] else {
+        panic!("{:?}", tls.certificates)
+    };
+    assert_eq!(cert.subject, "CN=SIMATIC S7-1500,O=Siemens");
+    assert_eq!(cert.issuer, cert.subject);
+    assert!(cert.self_signed);
+    assert_eq!(cert.sans, ["DNS:plc-s7-1500"]);
+    assert_eq!(cert.key, "EC P-256");
+    assert_eq!(cert.signature_algorithm, "ecdsa-with-SHA256");
+    assert_eq!(cert.sha256.len(), 64);
+    assert!(cert.not_before < cert.not_after);
+    assert_eq!(
+        d.page.title.as_ref().map(|t| t.text.as_str()),
+        Some("SIMATIC 1500 Station PLC_1")
+    );
+    assert!(d.page.redirected.as_ref().unwrap().followed);
+
+    // The UPS card: its redirect to the logon page followed inside TLS.
+    let (status, _, d) = https(&records[&ip3(161)]);
+    assert_eq!(status, Status::Success);
+    assert_eq!(d.page.title.as_ref().unwrap().text, "APC | Log On");
+    assert_eq!(
+        d.tls.unwrap().certificates[0].subject,
+        "CN=APC Web Server,O=Schneider Electric"
+    );
+
+    // A switch with HTTPS only: a 401 and its realm.
+    let (status, requests, d) = https(&records[&ip3(165)]);
+    assert_eq!((status, requests), (Status::Success, 3));
+    assert_eq!(d.page.status, Some(401));
+    assert_eq!(d.page.realm.as_ref().unwrap().text, "Industrial HiVision");
+
+    // The wire: ClientHellos and GETs of / and the redirect targets, nothing else.
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let frames = plant.recorder().frames();
+    let hellos = frames.iter().filter(|f| f.protocol == "tls").count();
+    let gets: Vec<_> = frames.iter().filter(|f| f.protocol == "https").collect();
+    assert_eq!(hellos, gets.len(), "one GET per handshake");
+    assert!(gets.len() >= 5, "{}", gets.len());
+    for get in gets {
+        assert!(matches!(
+            protocol_fixtures::allowlist::check("https", &get.bytes),
+            Ok(protocol_fixtures::Request::HttpGet { .. })
+        ));
+    }
+    assert!(
+        plant.recorder().violations().is_empty(),
+        "{:?}",
+        plant.recorder().violations()
+    );
     plant.shutdown().await;
 }

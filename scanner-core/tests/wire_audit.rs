@@ -41,6 +41,12 @@
 //! `User-Agent`, `Accept` and `Connection`, nothing after the head; a `POST` with a body to
 //! a CGI program sent by the test is the negative control.
 //!
+//! HTTPS: Wireshark's `tls` dissector (fields `tls.record.content_type`,
+//! `tls.handshake.type`): every payload to the HTTPS port is TLS records, and the only
+//! handshake messages in clear are the ClientHello (and TLS 1.2's ClientKeyExchange); the
+//! GET inside is checked by step 1 (the fixture records it decrypted). A plain HTTP request
+//! to the TLS port is the negative control.
+//!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
 //! filter leaves its port out and the recorder's hand-decoded rule (exactly the 15-byte
@@ -866,13 +872,17 @@ struct Dissected {
     http_methods: Vec<String>,
     http_uris: Vec<String>,
     http_lines: Vec<String>,
+    tls_content_types: Vec<u8>,
+    tls_handshake_types: Vec<u8>,
+    /// TLS 1.3's encrypted records (their outer type, 23).
+    tls_opaque_types: Vec<u8>,
 }
 
 /// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
 /// `fox-info` sends the same bytes).
 const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
 
-const FIELDS: [&str; 60] = [
+const FIELDS: [&str; 63] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -933,6 +943,9 @@ const FIELDS: [&str; 60] = [
     "http.request.method",
     "http.request.uri",
     "http.request.line",
+    "tls.record.content_type",
+    "tls.handshake.type",
+    "tls.record.opaque_type",
 ];
 
 fn number(text: &str) -> u64 {
@@ -979,6 +992,7 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("udp.port=={},kip", ports.knx),
         format!("tcp.port=={},hart_ip", ports.hart),
         format!("tcp.port=={},http", ports.http),
+        format!("tcp.port=={},tls", ports.https),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -1065,6 +1079,9 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 http_methods: strings(f[57]),
                 http_uris: strings(f[58]),
                 http_lines: strings(f[59]),
+                tls_content_types: numbers(f[60]),
+                tls_handshake_types: numbers(f[61]),
+                tls_opaque_types: numbers(f[62]),
             }
         })
         .collect()
@@ -1099,6 +1116,11 @@ enum Seen {
     TelnetRefusals,
     /// An HTTP GET of `/` (true) or of another plain path (false).
     HttpGet(bool),
+    /// A TLS ClientHello.
+    TlsClientHello,
+    /// TLS records after the handshake's first flight (change cipher spec, encrypted
+    /// handshake and application data, alerts).
+    TlsEncrypted,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -1226,6 +1248,21 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
             }
             _ => Err(format!(
                 "frame {n}: HTTP request outside the allowlist: {p:?}"
+            )),
+        };
+    }
+    if p.tcp_port == Some(ports.https) {
+        // TLS records only; in clear, no handshake message but the ClientHello (1) and
+        // TLS 1.2's ClientKeyExchange (16): never a client Certificate (11) or anything
+        // else; the request itself travels encrypted (application data, 23).
+        let types: Vec<u8> = [&p.tls_content_types[..], &p.tls_opaque_types[..]].concat();
+        let records_only = !types.is_empty() && types.iter().all(|t| (20..=23).contains(t));
+        return match &p.tls_handshake_types[..] {
+            _ if !records_only => Err(format!("frame {n}: not TLS records: {p:?}")),
+            [1] => Ok(Seen::TlsClientHello),
+            [] | [16] => Ok(Seen::TlsEncrypted),
+            other => Err(format!(
+                "frame {n}: TLS handshake messages {other:?} from the client"
             )),
         };
     }
@@ -1495,6 +1532,16 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
         .unwrap();
     let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
     drop(tcp);
+    // HTTPS: a plain HTTP request to the TLS port of the switch (not TLS at all).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 165), ports.https))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
     // FTP: a USER command to the HMI (the probe sends nothing).
     let mut tcp = tokio::net::TcpStream::connect((host(base, 152), ports.ftp))
         .await
@@ -1634,9 +1681,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {} or tcp port {} or tcp port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {} or tcp port {} or tcp port {} or tcp port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
         ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx, ports.hart,
-        ports.profinet, ports.ssh, ports.ftp, ports.telnet, ports.http
+        ports.profinet, ports.ssh, ports.ftp, ports.telnet, ports.http, ports.https
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1662,6 +1709,7 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                     || d == ports.ftp
                     || d == ports.telnet
                     || d == ports.http
+                    || d == ports.https
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
                     d == ports.enip
@@ -1744,6 +1792,8 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::TelnetRefusals,
             Seen::HttpGet(true),
             Seen::HttpGet(false),
+            Seen::TlsClientHello,
+            Seen::TlsEncrypted,
         ])
     );
     plant.shutdown().await;

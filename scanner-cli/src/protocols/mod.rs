@@ -11,6 +11,7 @@ mod fox;
 mod ftp;
 mod hart;
 mod http;
+mod https;
 mod knx;
 mod melsec;
 mod modbus;
@@ -76,6 +77,8 @@ pub struct ProbeArgs {
     pub telnet: telnet::TelnetArgs,
     #[command(flatten)]
     pub http: http::HttpArgs,
+    #[command(flatten)]
+    pub https: https::HttpsArgs,
 }
 
 impl ProbeArgs {
@@ -103,6 +106,7 @@ impl ProbeArgs {
                 Protocol::Ftp => self.ftp.apply(&mut configs.ftp),
                 Protocol::Telnet => self.telnet.apply(&mut configs.telnet),
                 Protocol::Http => self.http.apply(&mut configs.http),
+                Protocol::Https => self.https.apply(&mut configs.https),
             }
         }
     }
@@ -130,6 +134,7 @@ impl ProbeArgs {
                 Protocol::Ftp => self.ftp.settings(),
                 Protocol::Telnet => self.telnet.settings(),
                 Protocol::Http => self.http.settings(),
+                Protocol::Https => self.https.settings(),
             })
             .collect()
     }

@@ -27,6 +27,7 @@ pub mod fox;
 pub mod ftp;
 pub mod hart;
 pub mod http;
+pub mod https;
 pub mod knx;
 pub mod melsec;
 pub mod modbus;
@@ -107,6 +108,10 @@ macro_rules! registry {
             /// HTTP (TCP 80, or a list): one `GET /`, at most one same-host redirect.
             /// Off by default: not an industrial protocol (`--probes all`).
             Http => http("http", HttpConfig, HttpDetails, default = false),
+            /// HTTPS (TCP 443, or a list): a TLS handshake (the certificate read, not
+            /// verified) and the HTTP probe's `GET /` inside it.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Https => https("https", HttpsConfig, HttpsDetails, default = false),
         }
     };
 }

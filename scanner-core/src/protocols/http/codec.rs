@@ -31,6 +31,9 @@ const MAX_CHUNK_LINE: usize = 1024;
 /// Longest page title kept (raw bytes, before decoding).
 pub const MAX_TITLE_LEN: usize = 1024;
 
+/// The HTTPS port, the `https` scheme's default (the `Host` header leaves it out).
+pub const HTTPS_PORT: u16 = 443;
+
 /// The `User-Agent` otscan sends: `otscan/<version>`.
 pub const USER_AGENT: &str = concat!("otscan/", env!("CARGO_PKG_VERSION"));
 

@@ -30,7 +30,7 @@ pub use codec::{
 pub use details::{identity_fields, Favicon, HttpDetails, HttpPage, Redirected};
 
 use crate::protocols::probe::ProbeConfig;
-use crate::record::fields::{Protocol, Transport};
+use crate::record::fields::Protocol;
 
 /// Default HTTP port.
 pub const DEFAULT_PORT: u16 = 80;
@@ -94,37 +94,46 @@ pub(crate) fn max_web_requests(ports: usize, favicon: bool) -> u64 {
     ports as u64 + 1 + 2 + if favicon { 2 } else { 0 }
 }
 
+/// The port methods of a web probe's [`ProbeConfig`] (a `ports` list tried in order, TCP),
+/// shared by `http` and `https`; `$default` is the scheme's port.
+macro_rules! web_ports {
+    ($default:expr) => {
+        fn port(&self) -> u16 {
+            self.ports.first().copied().unwrap_or($default)
+        }
+
+        fn set_port(&mut self, port: u16) {
+            self.ports = vec![port];
+        }
+
+        /// The list, tried in order until one answers.
+        fn set_ports(&mut self, ports: &[u16]) -> Result<(), String> {
+            self.ports = ports.to_vec();
+            Ok(())
+        }
+
+        fn ports_text(&self) -> String {
+            format!("TCP {}", $crate::protocols::http::port_list(&self.ports))
+        }
+
+        fn transports(&self) -> &'static [$crate::record::fields::Transport] {
+            &[$crate::record::fields::Transport::Tcp]
+        }
+
+        fn min_requests(&self, _udp_retries: u32) -> u64 {
+            self.ports.len() as u64
+        }
+    };
+}
+pub(crate) use web_ports;
+
 impl ProbeConfig for HttpConfig {
     const PROTOCOL: Protocol = Protocol::Http;
 
-    fn port(&self) -> u16 {
-        self.ports.first().copied().unwrap_or(DEFAULT_PORT)
-    }
-
-    fn set_port(&mut self, port: u16) {
-        self.ports = vec![port];
-    }
-
-    /// The list, tried in order until one answers.
-    fn set_ports(&mut self, ports: &[u16]) -> Result<(), String> {
-        self.ports = ports.to_vec();
-        Ok(())
-    }
-
-    fn ports_text(&self) -> String {
-        format!("TCP {}", port_list(&self.ports))
-    }
-
-    fn transports(&self) -> &'static [Transport] {
-        &[Transport::Tcp]
-    }
+    web_ports!(DEFAULT_PORT);
 
     fn max_requests(&self, _udp_retries: u32) -> u64 {
         max_web_requests(self.ports.len(), self.favicon)
-    }
-
-    fn min_requests(&self, _udp_retries: u32) -> u64 {
-        self.ports.len() as u64
     }
 
     fn validate(&self) -> Result<(), String> {

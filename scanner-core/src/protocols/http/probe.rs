@@ -13,42 +13,51 @@ use crate::protocols::probe::{ProbeConfig, ProbeEnd, RunProbe};
 use crate::record::fields::{Identity, Protocol, Transport};
 use crate::record::ServiceObservation;
 use crate::request::ReadOnlyRequest;
-use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket, TlsSession};
 
 /// How a web request reaches the server.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Scheme {
+#[derive(Clone, Copy)]
+pub(crate) enum Scheme<'a> {
     /// Plain HTTP.
     Http,
+    /// HTTP in TLS, with this client.
+    Https(&'a tokio_rustls::TlsConnector),
 }
 
-impl Scheme {
+impl Scheme<'_> {
     fn name(self) -> &'static str {
         match self {
             Scheme::Http => "http",
+            Scheme::Https(_) => "https",
         }
     }
 
     fn default_port(self) -> u16 {
         match self {
             Scheme::Http => super::DEFAULT_PORT,
+            Scheme::Https(_) => super::codec::HTTPS_PORT,
         }
     }
 
     fn protocol(self) -> Protocol {
         match self {
             Scheme::Http => Protocol::Http,
+            Scheme::Https(_) => Protocol::Https,
         }
     }
 }
 
-/// One `GET` on a new connection to `port`, the connection closed after.
+/// One `GET` on a new connection to `port`, the connection closed after; over TLS, the
+/// handshake's result too (also when the exchange after it failed).
 async fn get(
     session: &mut DeviceSession,
-    scheme: Scheme,
+    scheme: Scheme<'_>,
     port: u16,
     path: Path,
-) -> Result<(Response, Duration), Failure<ParseError>> {
+) -> (
+    Option<TlsSession>,
+    Result<(Response, Duration), Failure<ParseError>>,
+) {
     let request = Request::Get {
         host: Host {
             ip: session.ip(),
@@ -57,8 +66,8 @@ async fn get(
         },
         path,
     };
-    let exchange = match scheme {
-        Scheme::Http => {
+    let (tls, exchange) = match scheme {
+        Scheme::Http => (None, {
             session
                 .tcp_exchange_ending(
                     port,
@@ -68,12 +77,25 @@ async fn get(
                     true,
                 )
                 .await
+        }),
+        Scheme::Https(connector) => {
+            session
+                .tls_exchange(
+                    port,
+                    connector,
+                    &ReadOnlyRequest::Https(request),
+                    MAX_REPLY_LEN,
+                    &frame,
+                )
+                .await
         }
     };
     session.close().await;
-    let reply = exchange?;
-    let response = parse(&reply.bytes).map_err(Failure::Malformed)?;
-    Ok((response, reply.rtt))
+    let read = exchange.and_then(|reply| {
+        let response = parse(&reply.bytes).map_err(Failure::Malformed)?;
+        Ok((response, reply.rtt))
+    });
+    (tls, read)
 }
 
 /// What a site read found.
@@ -84,10 +106,16 @@ pub(crate) struct SiteRead {
     pub page: HttpPage,
     /// Oddities of the responses.
     pub warnings: Vec<String>,
+    /// The start page's TLS handshake (https).
+    pub tls: Option<TlsSession>,
 }
 
 /// Where a redirect's `Location` leads: the path to follow, or why not.
-fn redirect_target(location: &[u8], scheme: Scheme, host: &Host) -> Result<RedirectPath, String> {
+fn redirect_target(
+    location: &[u8],
+    scheme: Scheme<'_>,
+    host: &Host,
+) -> Result<RedirectPath, String> {
     let location = std::str::from_utf8(location)
         .map_err(|_| "location not ASCII".to_owned())?
         .trim();
@@ -128,7 +156,7 @@ fn redirect_target(location: &[u8], scheme: Scheme, host: &Host) -> Result<Redir
 /// The web script for `scheme` over `ports`: the page of the first port that answers.
 pub(crate) async fn read_site(
     session: &mut DeviceSession,
-    scheme: Scheme,
+    scheme: Scheme<'_>,
     ports: &[u16],
     favicon: bool,
 ) -> SiteRead {
@@ -138,10 +166,16 @@ pub(crate) async fn read_site(
     let mut outcome: Result<(), Failure<ParseError>> =
         Err(Failure::Exchange(ExchangeError::Budget(0)));
     let mut first_rtt = None;
+    let mut tls = None;
     let mut port = ports.first().copied().unwrap_or(scheme.default_port());
     for (i, &try_port) in ports.iter().enumerate() {
         port = try_port;
-        match get(session, scheme, port, Path::Root).await {
+        let (handshake, read) = get(session, scheme, port, Path::Root).await;
+        if handshake.is_some() {
+            page.port = Some(port);
+            tls = handshake;
+        }
+        match read {
             Ok((response, rtt)) => {
                 first_rtt = Some(rtt);
                 outcome = Ok(());
@@ -162,7 +196,7 @@ pub(crate) async fn read_site(
                     Failure::Exchange(ExchangeError::Refused | ExchangeError::ConnectTimeout)
                 );
                 outcome = Err(e);
-                if !(unreached && i + 1 < ports.len()) {
+                if !(unreached && tls.is_none() && i + 1 < ports.len()) {
                     break;
                 }
             }
@@ -176,6 +210,7 @@ pub(crate) async fn read_site(
         end,
         page,
         warnings,
+        tls,
     }
 }
 
@@ -183,7 +218,7 @@ pub(crate) async fn read_site(
 /// otherwise.
 async fn follow(
     session: &mut DeviceSession,
-    scheme: Scheme,
+    scheme: Scheme<'_>,
     port: u16,
     response: &Response,
     page: &mut HttpPage,
@@ -214,7 +249,7 @@ async fn follow(
                 path: Some(path.as_str().to_owned()),
                 reason: None,
             });
-            match get(session, scheme, port, Path::Redirect(path)).await {
+            match get(session, scheme, port, Path::Redirect(path)).await.1 {
                 Ok((target, _)) => {
                     if target.is_redirect() {
                         warnings.push(format!(
@@ -236,11 +271,11 @@ async fn follow(
 
 async fn fetch_favicon(
     session: &mut DeviceSession,
-    scheme: Scheme,
+    scheme: Scheme<'_>,
     port: u16,
     warnings: &mut Vec<String>,
 ) -> Option<Favicon> {
-    match get(session, scheme, port, Path::Favicon).await {
+    match get(session, scheme, port, Path::Favicon).await.1 {
         Ok((icon, _)) if icon.status == 200 && !icon.body.is_empty() => Some(Favicon {
             status: icon.status,
             bytes: icon.body.len() as u64,
