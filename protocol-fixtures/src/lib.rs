@@ -78,4 +78,4 @@ pub use s7::{S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, SzlList, TsapRefusa
 pub use snmp::{
     EntityRow, Oid, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue, SnmpVersions,
 };
-pub use web::{CertificateSpec, WebDevice, WebDeviceConfig, WebResponse};
+pub use web::{CertificateSpec, LegacyTlsConfig, WebDevice, WebDeviceConfig, WebResponse};

@@ -33,7 +33,7 @@ use crate::{
         self, engine_id, mib, EntityRow, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue,
         SnmpVersions,
     },
-    web::{self, CertificateSpec, WebDevice, WebDeviceConfig, WebResponse},
+    web::{self, CertificateSpec, LegacyTlsConfig, WebDevice, WebDeviceConfig, WebResponse},
 };
 
 /// One simulated device: an address and the services it runs. Every service is optional, so a
@@ -87,6 +87,8 @@ pub struct DeviceSpec {
     pub http: Option<(u16, WebDeviceConfig)>,
     /// A web server over TLS on this TCP port, with a certificate made from the spec.
     pub https: Option<(u16, WebDeviceConfig, CertificateSpec)>,
+    /// A TLS server rustls cannot talk to (TLS 1.0 only, ...) on this TCP port.
+    pub legacy_tls: Option<(u16, LegacyTlsConfig)>,
 }
 
 impl DeviceSpec {
@@ -112,7 +114,7 @@ impl DeviceSpec {
             "ftp" => self.ftp.is_some(),
             "telnet" => self.telnet.is_some(),
             "http" => self.http.is_some(),
-            "https" => self.https.is_some(),
+            "https" => self.https.is_some() || self.legacy_tls.is_some(),
             _ => false,
         }
     }
@@ -143,6 +145,7 @@ impl DeviceSpec {
             telnet: None,
             http: None,
             https: None,
+            legacy_tls: None,
         }
     }
 
@@ -239,6 +242,13 @@ impl DeviceSpec {
         certificate: CertificateSpec,
     ) -> Self {
         self.https = Some((port, config, certificate));
+        self
+    }
+
+    /// Adds a legacy TLS server (see [`crate::web::LegacyTlsConfig`]).
+    #[must_use]
+    pub fn with_legacy_tls(mut self, port: u16, config: LegacyTlsConfig) -> Self {
+        self.legacy_tls = Some((port, config));
         self
     }
 
@@ -905,6 +915,7 @@ impl PlantSpec {
     /// |------|------|---------------|
     /// | .60 | `plc-s7-1500-opcua` | the same portal as over HTTP; certificate `CN=SIMATIC S7-1500,O=Siemens`, SAN `DNS:plc-s7-1500` |
     /// | .161 | `ups-card-web` | the logon page the HTTP redirect points at, titled `APC | Log On`; certificate `CN=APC Web Server,O=Schneider Electric` |
+    /// | .166 | `hmi-tls10-only` | TLS 1.0 only (`TLS_RSA_WITH_AES_128_CBC_SHA`): the legacy reader reads `CN=Magelis HMI,O=Schneider Electric` |
     /// | .165 | `switch-web-https` | HTTPS only: `Server: Hirschmann Webserver`, `401` with `Basic realm="Industrial HiVision"` |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
@@ -1415,6 +1426,10 @@ impl PlantSpec {
                     ),
                     CertificateSpec::new("Schneider Electric", "APC Web Server", &[]),
                 ),
+            DeviceSpec::new(host(base, 166), "hmi-tls10-only").with_legacy_tls(
+                ports.https,
+                LegacyTlsConfig::tls10(CertificateSpec::new("Schneider Electric", "Magelis HMI", &["hmi-line1"])),
+            ),
             DeviceSpec::new(host(base, 165), "switch-web-https").with_https(
                 ports.https,
                 WebDeviceConfig::new(WebResponse::page(
@@ -2222,7 +2237,7 @@ pub struct PlantDevice {
     pub telnet: Option<SocketAddr>,
     /// Where the web server listens (plain HTTP, TCP), if there is one.
     pub http: Option<SocketAddr>,
-    /// Where the TLS web server listens (TCP), if there is one.
+    /// Where the TLS web server (or the legacy TLS server) listens (TCP), if there is one.
     pub https: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
@@ -2388,6 +2403,13 @@ impl Plant {
                 let handle =
                     WebDevice::spawn_tls(addr, config.clone(), certificate, recorder.clone())
                         .map_err(|e| in_context(addr, e))?;
+                https = Some(handle.local_addr());
+                handles.push(handle);
+            }
+            if let Some((port, config)) = &spec.legacy_tls {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = WebDevice::spawn_legacy_tls(addr, config, recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
                 https = Some(handle.local_addr());
                 handles.push(handle);
             }

@@ -198,6 +198,63 @@ impl CertificateSpec {
     }
 }
 
+/// A TLS server of the kind rustls cannot talk to (TLS 1.0 or 1.1 only, or only legacy
+/// suites), as far as a client's first flight gets: to any ClientHello it answers one
+/// handshake record with ServerHello (`version`, `cipher_suite`), Certificate and
+/// ServerHelloDone, written here by hand from RFC 2246/5246, and waits. It never finishes
+/// a handshake, so it serves no page.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LegacyTlsConfig {
+    /// The version the ServerHello chooses, e.g. `0x0301` (TLS 1.0).
+    pub version: u16,
+    /// The suite it chooses, e.g. `0x002f` (TLS_RSA_WITH_AES_128_CBC_SHA).
+    pub cipher_suite: u16,
+    /// The certificate sent.
+    pub certificate: CertificateSpec,
+    /// Stop after the ServerHello and hold the connection (a server that stalls
+    /// mid-handshake).
+    pub stall_after_hello: bool,
+}
+
+impl LegacyTlsConfig {
+    /// A TLS 1.0 server choosing TLS_RSA_WITH_AES_128_CBC_SHA.
+    pub fn tls10(certificate: CertificateSpec) -> Self {
+        LegacyTlsConfig {
+            version: 0x0301,
+            cipher_suite: 0x002f,
+            certificate,
+            stall_after_hello: false,
+        }
+    }
+
+    /// The server's flight, as one handshake record.
+    fn flight(&self, der: &[u8]) -> Vec<u8> {
+        let u24 = |n: usize| (n as u32).to_be_bytes()[1..].to_vec();
+        let mut hello = self.version.to_be_bytes().to_vec();
+        hello.extend((0..32u8).map(|i| i.wrapping_mul(29)));
+        hello.push(0);
+        hello.extend(self.cipher_suite.to_be_bytes());
+        hello.push(0);
+        let mut handshake = vec![2];
+        handshake.extend(u24(hello.len()));
+        handshake.extend(hello);
+        if !self.stall_after_hello {
+            let mut chain = u24(der.len());
+            chain.extend(der);
+            handshake.push(11);
+            handshake.extend(u24(chain.len() + 3));
+            handshake.extend(u24(chain.len()));
+            handshake.extend(chain);
+            handshake.extend([14, 0, 0, 0]);
+        }
+        let mut record = vec![22];
+        record.extend(self.version.to_be_bytes());
+        record.extend((handshake.len() as u16).to_be_bytes());
+        record.extend(handshake);
+        record
+    }
+}
+
 /// A simulated web server.
 pub struct WebDevice;
 
@@ -273,6 +330,60 @@ impl WebDevice {
             },
         )
     }
+}
+
+impl WebDevice {
+    /// Starts a [`LegacyTlsConfig`] server on TCP `addr`: ClientHello records are
+    /// recorded under `tls`.
+    ///
+    /// # Errors
+    /// A non-loopback address, a failed bind, a certificate that cannot be made.
+    ///
+    /// # Panics
+    /// Outside a Tokio runtime.
+    pub fn spawn_legacy_tls(
+        addr: SocketAddr,
+        config: &LegacyTlsConfig,
+        recorder: Recorder,
+    ) -> io::Result<DeviceHandle> {
+        let (der, _) = config.certificate.make()?;
+        let flight = Arc::new(config.flight(&der));
+        let listener = bind_loopback(addr)?;
+        serve_connections(
+            listener,
+            recorder,
+            Framing::Tls,
+            Framing::Tls.protocol(),
+            move |stream| serve_legacy(stream, Arc::clone(&flight)),
+        )
+    }
+}
+
+/// Reads one TLS record (the ClientHello), answers the flight, holds the connection.
+async fn serve_legacy(stream: RecordingStream<TcpStream>, flight: Arc<Vec<u8>>) {
+    let (mut reader, writer) = tokio::io::split(stream);
+    let mut record = Vec::new();
+    let mut chunk = [0u8; 2048];
+    loop {
+        let want = record
+            .get(3..5)
+            .map(|l: &[u8]| 5 + usize::from(u16::from_be_bytes([l[0], l[1]])));
+        if want.is_some_and(|w| record.len() >= w) || record.len() > MAX_REQUEST {
+            break;
+        }
+        match reader.read(&mut chunk).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => record.extend_from_slice(&chunk[..n]),
+        }
+    }
+    play(
+        reader,
+        writer,
+        &[flight.to_vec()],
+        Duration::ZERO,
+        &BannerEnd::Hold,
+    )
+    .await;
 }
 
 async fn serve_tls(

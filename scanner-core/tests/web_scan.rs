@@ -283,12 +283,36 @@ async fn the_plant_s_tls_web_servers_show_their_certificates_and_pages() {
     assert_eq!(d.page.status, Some(401));
     assert_eq!(d.page.realm.as_ref().unwrap().text, "Industrial HiVision");
 
+    // A TLS 1.0-only HMI: rustls's handshake fails, the legacy reader reads the
+    // certificate on a second connection; no page.
+    let (status, requests, d) = https(&records[&ip3(166)]);
+    assert_eq!((status, requests), (Status::Success, 4), "{d:?}");
+    let tls = d.tls.clone().unwrap();
+    assert!(tls.legacy);
+    assert_eq!(tls.version.as_deref(), Some("TLSv1.0"));
+    assert_eq!(
+        tls.cipher_suite.as_deref(),
+        Some("TLS_RSA_WITH_AES_128_CBC_SHA")
+    );
+    assert_eq!(
+        tls.certificates[0].subject,
+        "CN=Magelis HMI,O=Schneider Electric"
+    );
+    assert_eq!(tls.certificates[0].sans, ["DNS:hmi-line1"]);
+    assert_eq!(d.page.status, None);
+    assert!(
+        d.warnings.iter().any(|w| w.contains("no page fetched")),
+        "{:?}",
+        d.warnings
+    );
+
     // The wire: ClientHellos and GETs of / and the redirect targets, nothing else.
     tokio::time::sleep(Duration::from_millis(100)).await;
     let frames = plant.recorder().frames();
     let hellos = frames.iter().filter(|f| f.protocol == "tls").count();
     let gets: Vec<_> = frames.iter().filter(|f| f.protocol == "https").collect();
-    assert_eq!(hellos, gets.len(), "one GET per handshake");
+    // One GET per finished handshake; the HMI got two ClientHellos and no GET.
+    assert_eq!(hellos, gets.len() + 2, "one GET per handshake");
     assert!(gets.len() >= 5, "{}", gets.len());
     for get in gets {
         assert!(matches!(

@@ -83,7 +83,7 @@ async fn get(
                 .tls_exchange(
                     port,
                     connector,
-                    &ReadOnlyRequest::Https(request),
+                    &ReadOnlyRequest::Https(crate::protocols::https::codec::Request::Get(request)),
                     MAX_REPLY_LEN,
                     &frame,
                 )
@@ -100,8 +100,16 @@ async fn get(
 
 /// What a site read found.
 pub(crate) struct SiteRead {
-    /// The probe's end (round trip, outcome, identified set).
-    pub end: ProbeEnd<ParseError>,
+    /// The probe's protocol (`http`, `https`).
+    pub protocol: Protocol,
+    /// The session's packet count when the read began.
+    pub start: u32,
+    /// The port read (the last tried when none answered).
+    pub port: u16,
+    /// Round trip of the start page's response.
+    pub first_rtt: Option<Duration>,
+    /// How the start page's read ended.
+    pub outcome: Result<(), Failure<ParseError>>,
     /// The page fields.
     pub page: HttpPage,
     /// Oddities of the responses.
@@ -202,15 +210,32 @@ pub(crate) async fn read_site(
             }
         }
     }
-    let mut end = ProbeEnd::new(scheme.protocol(), Transport::Tcp, port, session, start);
-    end.first_rtt = first_rtt;
-    end.outcome = outcome;
-    end.identified = page.status.is_some();
     SiteRead {
-        end,
+        protocol: scheme.protocol(),
+        start,
+        port,
+        first_rtt,
+        outcome,
         page,
         warnings,
         tls,
+    }
+}
+
+impl SiteRead {
+    /// The probe's end, counted now: everything sent since the read began.
+    pub(crate) fn end(&mut self, session: &DeviceSession) -> ProbeEnd<ParseError> {
+        let mut end = ProbeEnd::new(
+            self.protocol,
+            Transport::Tcp,
+            self.port,
+            session,
+            self.start,
+        );
+        end.first_rtt = self.first_rtt;
+        end.outcome = std::mem::replace(&mut self.outcome, Ok(()));
+        end.identified = self.page.status.is_some();
+        end
     }
 }
 
@@ -295,15 +320,16 @@ async fn fetch_favicon(
 impl RunProbe for HttpConfig {
     /// Reads the start page of the first port that answers (see [`read_site`]).
     async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
-        let site = read_site(session, Scheme::Http, &self.ports, self.favicon).await;
+        let mut site = read_site(session, Scheme::Http, &self.ports, self.favicon).await;
+        let end = site.end(session);
         let details = HttpDetails {
             page: site.page,
             warnings: site.warnings,
         };
         let identity = super::identity_fields(&details);
-        let settled = site.end.settle(|| "no HTTP response".to_owned());
-        let answered = site.end.first_rtt.is_some();
-        vec![(site.end.observation(settled, details, answered), identity)]
+        let settled = end.settle(|| "no HTTP response".to_owned());
+        let answered = end.first_rtt.is_some();
+        vec![(end.observation(settled, details, answered), identity)]
     }
 
     fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {

@@ -10,6 +10,13 @@
 //! session, so accepting an impostor costs nothing but a wrong record. No SNI is sent (the
 //! target is an address), no client certificate, no session resumption, no early data.
 //!
+//! A server rustls cannot handshake with (TLS 1.0/1.1 only, or only suites rustls does not
+//! implement, as many OT devices) gets a second connection with the **legacy certificate
+//! reader** (`codec`): one fixed ClientHello offering TLS 1.0-1.2 and the common legacy
+//! suites, the server's first flight read in clear up to ServerHelloDone (the certificate
+//! travels unencrypted up to TLS 1.2), then a FIN. No page is fetched on that path, and
+//! the record says so (`tls.legacy`, a warning).
+//!
 //! Not an industrial protocol: off the default probe list, `--probes https` or
 //! `--probes all`.
 
@@ -53,9 +60,10 @@ impl ProbeConfig for HttpsConfig {
 
     web_ports!(DEFAULT_PORT);
 
-    /// Per page, a handshake on top of the connection and the GET.
+    /// Per page, a handshake on top of the connection and the GET; and the legacy
+    /// reader's connection and ClientHello.
     fn max_requests(&self, _udp_retries: u32) -> u64 {
-        max_web_requests(self.ports.len(), self.favicon) + if self.favicon { 3 } else { 2 }
+        max_web_requests(self.ports.len(), self.favicon) + if self.favicon { 5 } else { 4 }
     }
 
     fn validate(&self) -> Result<(), String> {
@@ -66,7 +74,7 @@ impl ProbeConfig for HttpsConfig {
         vec![(
             "https",
             format!(
-                "TLS 1.3/1.2 handshake (certificate read, not verified), GET / on TCP {} (first that answers), at most one same-host redirect{}; head <= {MAX_HEAD_LEN} bytes, body <= {MAX_BODY_READ} bytes",
+                "TLS 1.3/1.2 handshake (certificate read, not verified; a legacy ClientHello when it fails), GET / on TCP {} (first that answers), at most one same-host redirect{}; head <= {MAX_HEAD_LEN} bytes, body <= {MAX_BODY_READ} bytes",
                 port_list(&self.ports),
                 if self.favicon { ", GET /favicon.ico" } else { "" }
             ),

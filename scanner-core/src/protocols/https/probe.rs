@@ -7,13 +7,15 @@ use rustls::client::danger::{HandshakeSignatureValid, ServerCertVerified, Server
 use rustls::pki_types::{CertificateDer, ServerName, UnixTime};
 use rustls::{DigitallySignedStruct, SignatureScheme};
 
+use super::codec::{legacy_frame, parse_legacy, Request, MAX_LEGACY_LEN};
 use super::details::{HttpsDetails, TlsDetails};
 use super::HttpsConfig;
 use crate::protocols::http::probe::{read_site, Scheme};
 use crate::protocols::probe::{ProbeConfig, RunProbe};
 use crate::record::fields::Identity;
 use crate::record::ServiceObservation;
-use crate::session::{DeviceSession, FirstPacket};
+use crate::request::ReadOnlyRequest;
+use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 /// Accepts every certificate chain: otscan identifies, it does not authenticate (see the
 /// module documentation). The handshake's signatures are checked against the
@@ -85,18 +87,59 @@ fn connector() -> &'static tokio_rustls::TlsConnector {
     })
 }
 
-impl RunProbe for HttpsConfig {
-    /// The handshake and the start page of the first port that answers.
-    async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
-        let mut site = read_site(
-            session,
-            Scheme::Https(connector()),
-            &self.ports,
-            self.favicon,
+/// The legacy certificate reader: one ClientHello on a new connection to `port`, the
+/// server's first flight read in clear, the connection closed with a FIN (no page).
+async fn read_legacy(
+    session: &mut DeviceSession,
+    port: u16,
+    warnings: &mut Vec<String>,
+) -> Option<TlsDetails> {
+    let exchange = session
+        .tcp_exchange(
+            port,
+            &ReadOnlyRequest::Https(Request::LegacyClientHello),
+            MAX_LEGACY_LEN,
+            &legacy_frame,
         )
         .await;
+    session.close().await;
+    let flight = match exchange {
+        Ok(reply) => parse_legacy(&reply.bytes).map_err(|e| e.to_string()),
+        Err(e) => Err(e.to_string()),
+    };
+    match flight {
+        Ok(flight) => {
+            let mut details = TlsDetails::from_handshake(
+                flight.version_name(),
+                flight.suite_name(),
+                None,
+                &flight.certificates,
+                warnings,
+            );
+            details.legacy = true;
+            warnings.extend(flight.warnings.iter().cloned());
+            warnings.push(format!(
+                "{} with {}: rustls does not speak it; certificate read by the legacy reader, no page fetched",
+                flight.version_name(),
+                flight.suite_name()
+            ));
+            Some(details)
+        }
+        Err(e) => {
+            warnings.push(format!("legacy certificate reader: {e}"));
+            None
+        }
+    }
+}
+
+impl RunProbe for HttpsConfig {
+    /// The handshake and the start page of the first port that answers; the legacy
+    /// reader when the handshake failed.
+    async fn probe(&self, session: &mut DeviceSession) -> Vec<(ServiceObservation, Identity)> {
+        let scheme = Scheme::Https(connector());
+        let mut site = read_site(session, scheme, &self.ports, self.favicon).await;
         let mut warnings = std::mem::take(&mut site.warnings);
-        let tls = site.tls.take().map(|t| {
+        let mut tls = site.tls.take().map(|t| {
             TlsDetails::from_handshake(
                 t.version,
                 t.cipher_suite,
@@ -105,18 +148,30 @@ impl RunProbe for HttpsConfig {
                 &mut warnings,
             )
         });
+        // A server rustls could not handshake with: the legacy reader, on a new connection.
+        let handshake_failed = matches!(
+            site.outcome,
+            Err(Failure::Exchange(
+                ExchangeError::Tls(_) | ExchangeError::Closed
+            ))
+        );
+        if tls.is_none() && handshake_failed {
+            if let Some(legacy) = read_legacy(session, site.port, &mut warnings).await {
+                site.page.port = Some(site.port);
+                tls = Some(legacy);
+            }
+        }
+        let mut end = site.end(session);
         let details = HttpsDetails {
             page: site.page,
             tls,
             warnings,
         };
-        site.end.identified = details.identifies();
+        end.identified = details.identifies();
         let identity = super::identity_fields(&details);
-        let settled = site
-            .end
-            .settle(|| "no TLS handshake and no HTTP response".to_owned());
-        let answered = site.end.first_rtt.is_some() || details.tls.is_some();
-        vec![(site.end.observation(settled, details, answered), identity)]
+        let settled = end.settle(|| "no TLS handshake and no HTTP response".to_owned());
+        let answered = end.first_rtt.is_some() || details.tls.is_some();
+        vec![(end.observation(settled, details, answered), identity)]
     }
 
     fn first_packets(&self, _ip: std::net::IpAddr) -> Vec<FirstPacket> {
