@@ -214,6 +214,8 @@ pub struct LegacyTlsConfig {
     /// Stop after the ServerHello and hold the connection (a server that stalls
     /// mid-handshake).
     pub stall_after_hello: bool,
+    /// Answer these bytes instead of the flight (garbage, an alert).
+    pub raw_reply: Option<Vec<u8>>,
 }
 
 impl LegacyTlsConfig {
@@ -224,6 +226,15 @@ impl LegacyTlsConfig {
             cipher_suite: 0x002f,
             certificate,
             stall_after_hello: false,
+            raw_reply: None,
+        }
+    }
+
+    /// A server that answers `bytes` to any ClientHello and holds the connection.
+    pub fn answering(bytes: impl Into<Vec<u8>>) -> Self {
+        LegacyTlsConfig {
+            raw_reply: Some(bytes.into()),
+            ..Self::tls10(CertificateSpec::new("Hostile Devices Inc.", "hostile", &[]))
         }
     }
 
@@ -347,7 +358,12 @@ impl WebDevice {
         recorder: Recorder,
     ) -> io::Result<DeviceHandle> {
         let (der, _) = config.certificate.make()?;
-        let flight = Arc::new(config.flight(&der));
+        let flight = Arc::new(
+            config
+                .raw_reply
+                .clone()
+                .unwrap_or_else(|| config.flight(&der)),
+        );
         let listener = bind_loopback(addr)?;
         serve_connections(
             listener,
