@@ -38,7 +38,6 @@ use crate::{
     ads::{self, AdsDeviceConfig, AdsOs},
     bacnet::{self, BacnetDeviceConfig},
     banner::{BannerDeviceConfig, BannerEnd},
-    web::{CertificateSpec, LegacyTlsConfig, WebDeviceConfig, WebResponse},
     codesys::{self, CodesysDeviceConfig},
     device::{bind_loopback, bind_udp, DeviceHandle, Scope, ACCEPT_RETRY},
     fins::{self, FinsDeviceConfig},
@@ -52,6 +51,7 @@ use crate::{
     profinet::{self, ProfinetDeviceConfig},
     recorder::{Framing, Recorder, RecordingStream, Transport},
     s7::{self, S7DeviceConfig, Tpdu},
+    web::{CertificateSpec, LegacyTlsConfig, WebDeviceConfig, WebResponse},
 };
 
 /// Time between two bytes of a [`HostileBehaviour::SlowDrip`] reply.
@@ -3049,8 +3049,9 @@ impl PlantSpec {
             (
                 "http-endless-headers",
                 94,
-                WebResponse::raw(head("")[..17].to_vec())
-                    .with_end(BannerEnd::Repeat(b"X-Padding: aaaaaaaaaaaaaaaa\r\n".to_vec())),
+                WebResponse::raw(head("")[..17].to_vec()).with_end(BannerEnd::Repeat(
+                    b"X-Padding: aaaaaaaaaaaaaaaa\r\n".to_vec(),
+                )),
             ),
             (
                 "http-title-never-closed",
@@ -3064,7 +3065,11 @@ impl PlantSpec {
                 WebResponse::raw(head("Content-Length: 10000000\r\n"))
                     .with_end(BannerEnd::Repeat(vec![b'x'; 4096])),
             ),
-            ("http-redirect-loop", 97, WebResponse::redirect(302, "/", &[])),
+            (
+                "http-redirect-loop",
+                97,
+                WebResponse::redirect(302, "/", &[]),
+            ),
             (
                 "http-redirect-elsewhere",
                 98,
@@ -3073,10 +3078,12 @@ impl PlantSpec {
             (
                 "http-slow-drip",
                 99,
-                b"HTTP/1.1 200 OK\r\n".iter().skip(1).fold(
-                    WebResponse::raw(b"H".to_vec()),
-                    |r, &b| r.then(Duration::from_millis(150), vec![b]),
-                ),
+                b"HTTP/1.1 200 OK\r\n"
+                    .iter()
+                    .skip(1)
+                    .fold(WebResponse::raw(b"H".to_vec()), |r, &b| {
+                        r.then(Duration::from_millis(150), vec![b])
+                    }),
             ),
             ("http-garbage", 28, WebResponse::raw(garbage(80, 256))),
         ];
@@ -3092,14 +3099,23 @@ impl PlantSpec {
         stall.stall_after_hello = true;
         let https: [(&str, u8, LegacyTlsConfig); 4] = [
             ("https-stall-mid-handshake", 114, stall),
-            ("https-garbage", 115, LegacyTlsConfig::answering(garbage(81, 256))),
+            (
+                "https-garbage",
+                115,
+                LegacyTlsConfig::answering(garbage(81, 256)),
+            ),
             // level 2 (fatal), description 40 (handshake_failure).
-            ("https-alert", 116, LegacyTlsConfig::answering(vec![21, 3, 3, 0, 2, 2, 40])),
+            (
+                "https-alert",
+                116,
+                LegacyTlsConfig::answering(vec![21, 3, 3, 0, 2, 2, 40]),
+            ),
             (
                 "https-plain-http",
                 117,
                 LegacyTlsConfig::answering(
-                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n".to_vec(),
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec(),
                 ),
             ),
         ];

@@ -558,7 +558,10 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("http-garbage", vec![(HTTP, garbage)]),
         // A ServerHello, then nothing: the handshake times out (or rustls refuses the
         // hello and the legacy reader times out).
-        ("https-stall-mid-handshake", vec![(HTTPS, &[Timeout, Proto])]),
+        (
+            "https-stall-mid-handshake",
+            vec![(HTTPS, &[Timeout, Proto])],
+        ),
         // Not TLS, an alert, plain HTTP: the handshake fails, the legacy reader too.
         ("https-garbage", vec![(HTTPS, garbage)]),
         ("https-alert", vec![(HTTPS, &[Proto])]),

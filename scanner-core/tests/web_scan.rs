@@ -327,3 +327,199 @@ async fn the_plant_s_tls_web_servers_show_their_certificates_and_pages() {
     );
     plant.shutdown().await;
 }
+
+/// The nginx interop ports: plain, TLS 1.3/1.2, TLS 1.0 only.
+const NGINX_PORTS: [u16; 3] = [23_790, 23_791, 23_792];
+
+/// Starts Debian's nginx in the foreground with `config` (its prefix `dir`); `None` with
+/// the reason when it does not start.
+fn start_nginx(
+    dir: &std::path::Path,
+    name: &str,
+    config: &str,
+) -> Result<std::process::Child, String> {
+    let conf = dir.join(format!("{name}.conf"));
+    std::fs::write(&conf, config).unwrap();
+    let test = std::process::Command::new("/usr/sbin/nginx")
+        .arg("-t")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join(format!("{name}-error.log")))
+        .arg("-c")
+        .arg(&conf)
+        .output()
+        .unwrap();
+    if !test.status.success() {
+        return Err(String::from_utf8_lossy(&test.stderr).into_owned());
+    }
+    Ok(std::process::Command::new("/usr/sbin/nginx")
+        .arg("-p")
+        .arg(dir)
+        .arg("-e")
+        .arg(dir.join(format!("{name}-error.log")))
+        .arg("-c")
+        .arg(&conf)
+        .args(["-g", "daemon off;"])
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap())
+}
+
+/// The nginx config lines every instance shares: one process (`master_process off`, so
+/// killing the child leaves no worker behind), everything under the prefix.
+fn nginx_config(dir: &std::path::Path, name: &str, servers: &str) -> String {
+    let d = dir.display();
+    format!(
+        "master_process off;\npid {d}/{name}.pid;\nevents {{ worker_connections 32; }}\n\
+         http {{\n access_log off;\n client_body_temp_path {d}/tmp;\n proxy_temp_path {d}/tmp;\n\
+         fastcgi_temp_path {d}/tmp;\n uwsgi_temp_path {d}/tmp;\n scgi_temp_path {d}/tmp;\n\
+         {servers}\n}}\n"
+    )
+}
+
+/// Scans 127.0.0.1 with `probe` on `port` until it answers (nginx takes a moment to bind).
+async fn scan_local(probe: Protocol, port: u16) -> Option<AssetRecord> {
+    let target = IpAddr::V4(Ipv4Addr::LOCALHOST);
+    for _ in 0..20 {
+        let records = match probe {
+            Protocol::Http => {
+                scan(
+                    "127.0.0.1",
+                    &[probe],
+                    HttpConfig {
+                        ports: vec![port],
+                        favicon: false,
+                    },
+                )
+                .await
+            }
+            _ => {
+                scan_https(
+                    "127.0.0.1",
+                    HttpsConfig {
+                        ports: vec![port],
+                        favicon: false,
+                    },
+                )
+                .await
+            }
+        };
+        if let Some(r) = records
+            .get(&target)
+            .filter(|r| r.services.iter().any(|s| s.status == Status::Success))
+        {
+            return Some(r.clone());
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    None
+}
+
+/// Interoperability with a real web server: Debian's nginx, its own config, root and a
+/// self-signed RSA certificate (made by `openssl req`) in a temporary directory, on
+/// 127.0.0.1: plain HTTP, TLS (1.3), and, when Debian's OpenSSL still allows it at security
+/// level 0, a TLS 1.0-only server for the legacy certificate reader.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nginx_is_read_over_http_tls_and_legacy_tls() {
+    if !std::path::Path::new("/usr/sbin/nginx").exists() {
+        println!("skipped: /usr/sbin/nginx is absent (Debian package nginx-light: scripts/install-deps.sh)");
+        return;
+    }
+    let dir = std::env::temp_dir().join(format!("otscan-nginx-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(dir.join("www")).unwrap();
+    std::fs::create_dir_all(dir.join("tmp")).unwrap();
+    std::fs::write(
+        dir.join("www/index.html"),
+        "<!DOCTYPE html><html><head><title>otscan  nginx &amp; interop</title></head><body>hello</body></html>\n",
+    )
+    .unwrap();
+    let made = std::process::Command::new("openssl")
+        .args([
+            "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2",
+        ])
+        .args(["-subj", "/O=otscan test/CN=nginx-interop"])
+        .arg("-keyout")
+        .arg(dir.join("key.pem"))
+        .arg("-out")
+        .arg(dir.join("cert.pem"))
+        .stderr(std::process::Stdio::null())
+        .status()
+        .unwrap();
+    assert!(made.success());
+    let d = dir.display();
+    let tls =
+        format!("ssl_certificate {d}/cert.pem; ssl_certificate_key {d}/key.pem; root {d}/www;");
+    let main = nginx_config(
+        &dir,
+        "main",
+        &format!(
+            "server {{ listen 127.0.0.1:{}; root {d}/www; }}\n server {{ listen 127.0.0.1:{} ssl; ssl_protocols TLSv1.2 TLSv1.3; {tls} }}",
+            NGINX_PORTS[0], NGINX_PORTS[1]
+        ),
+    );
+    let mut nginx = start_nginx(&dir, "main", &main).expect("nginx starts");
+
+    let http_record = scan_local(Protocol::Http, NGINX_PORTS[0]).await;
+    let https_record = scan_local(Protocol::Https, NGINX_PORTS[1]).await;
+    let _ = nginx.kill();
+    let _ = nginx.wait();
+
+    let record = http_record.expect("nginx answered over HTTP");
+    let (_, requests, _, d) = http(&record);
+    assert_eq!(requests, 2);
+    let server = d.page.server.clone().unwrap().text;
+    assert!(server.starts_with("nginx/"), "{server}");
+    assert_eq!(
+        d.page.title.as_ref().unwrap().text,
+        "otscan nginx & interop"
+    );
+    assert_eq!(d.page.content_type.as_ref().unwrap().text, "text/html");
+
+    let record = https_record.expect("nginx answered over TLS");
+    let (_, requests, d) = https(&record);
+    assert_eq!(requests, 3);
+    assert!(d.page.server.clone().unwrap().text.starts_with("nginx/"));
+    assert_eq!(
+        d.page.title.as_ref().unwrap().text,
+        "otscan nginx & interop"
+    );
+    let t = d.tls.unwrap();
+    assert_eq!(t.version.as_deref(), Some("TLSv1.3"), "{t:?}");
+    assert_eq!(t.alpn.as_deref(), Some("http/1.1"));
+    assert_eq!(t.certificates[0].subject, "CN=nginx-interop,O=otscan test");
+    assert_eq!(t.certificates[0].key, "RSA 2048");
+    assert!(t.certificates[0].self_signed);
+
+    // TLS 1.0 only: rustls refuses, the legacy reader reads the certificate.
+    let legacy = nginx_config(
+        &dir,
+        "legacy",
+        &format!(
+            "server {{ listen 127.0.0.1:{} ssl; ssl_protocols TLSv1; ssl_ciphers DEFAULT@SECLEVEL=0; {tls} }}",
+            NGINX_PORTS[2]
+        ),
+    );
+    match start_nginx(&dir, "legacy", &legacy) {
+        Err(why) => println!("skipped the TLS 1.0 part: nginx refuses the config: {why}"),
+        Ok(mut nginx) => {
+            let record = scan_local(Protocol::Https, NGINX_PORTS[2]).await;
+            let _ = nginx.kill();
+            let _ = nginx.wait();
+            match record.map(|r| https(&r).2) {
+                Some(d) if d.tls.as_ref().is_some_and(|t| t.legacy) => {
+                    let t = d.tls.unwrap();
+                    assert_eq!(t.version.as_deref(), Some("TLSv1.0"), "{t:?}");
+                    assert_eq!(t.certificates[0].subject, "CN=nginx-interop,O=otscan test");
+                    assert_eq!(d.page.status, None);
+                }
+                other => println!(
+                    "skipped the TLS 1.0 part: Debian's OpenSSL did not serve TLS 1.0 ({other:?})"
+                ),
+            }
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}
