@@ -38,6 +38,8 @@ max_len() {
         profinet_reply) echo 1600 ;;
         codesys_reply) echo 1600 ;;
         opcua_reply) echo 20000 ;;
+        http_reply) echo 20000 ;;
+        tls_legacy_reply) echo 8000 ;;
         targets) echo 256 ;;
         *) echo 4096 ;;
     esac

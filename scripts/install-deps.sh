@@ -18,7 +18,10 @@ set -euo pipefail
 # openssh-server: the SSH banner interoperability test starts its own sshd (its own config
 #   and host key in a temporary directory, 127.0.0.1 on a high port); the packaged
 #   service, where an init system starts it, is stopped and disabled.
-packages=(iproute2 snmpd tshark knxd chromium rsyslog openssh-server)
+# nginx-light: the web interoperability test starts its own nginx (its own config, root,
+#   certificate and key in a temporary directory, 127.0.0.1 on high ports); the packaged
+#   service, where an init system starts it, is stopped and disabled (it would hold port 80).
+packages=(iproute2 snmpd tshark knxd chromium rsyslog openssh-server nginx-light)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
@@ -30,6 +33,7 @@ if [ "${#missing[@]}" -gt 0 ]; then
     if command -v systemctl >/dev/null 2>&1; then
         $SUDO systemctl disable --now knxd.service knxd.socket >/dev/null 2>&1 || true
         $SUDO systemctl disable --now ssh.service ssh.socket >/dev/null 2>&1 || true
+        $SUDO systemctl disable --now nginx.service >/dev/null 2>&1 || true
     fi
 fi
 # asyncua (PyPI): the OPC UA interoperability test runs its Server on loopback.

@@ -23,6 +23,9 @@
 //! | `"ssh"` | nothing: the empty request only (the server speaks first; a client identification string, a key exchange or a user name is refused) | RFC 4253 §4.2 |
 //! | `"ftp"` | nothing: the empty request only (the server greets first; USER, PASS, QUIT and every other command refused) | RFC 959 §4.2, §5.4 |
 //! | `"telnet"` | refusals only: a sequence of `IAC WONT x` / `IAC DONT x` triplets, or nothing (no text, so no user name or password; no `DO`, `WILL` or sub-negotiation) | RFC 854, RFC 855 |
+//! | `"http"` | exactly one HTTP/1.1 request head and nothing after it: the request line `GET <path> HTTP/1.1` (no other method), a path that begins with `/`, printable ASCII of at most 1024 bytes, no query (`?`), fragment (`#`), dot segment or `cgi-bin`; then only the headers `Host`, `User-Agent`, `Accept` and `Connection` (which must be `close`), each once, `Host` present; no body, so no `Content-Length` or `Transfer-Encoding`, no `Authorization`, `Cookie` or any other header | RFC 9110 §9.3.1, RFC 9112 §3 |
+//! | `"https"` | the `"http"` rule, applied to the request a TLS fixture decrypted | RFC 9110, RFC 8446 |
+//! | `"tls"` | exactly one TLS handshake record (type 22, version 3.1-3.3, a true length) holding exactly one ClientHello (handshake type 1, a true length): a client's first flight; every other record is encrypted or follows the handshake, and the fixtures record the request inside it under `"https"` | RFC 8446 §4.1.2, RFC 5246 §7.4.1.2 |
 //! | `"s7"` | TPKT version 3 with a true length, then a COTP Connection Request without user data, or a COTP DT carrying an S7 job Setup Communication (0xF0) or a userdata read-SZL of list 0x0011 or 0x001C, or the read-SZL follow-up (parameters `00 01 12 08 12 44 01` + sequence + `00 00 00 00`, data `0A 00 00 00`, nothing more) | RFC 1006, ISO 8073, the public descriptions of the S7 PDU |
 //!
 //! Anything else, including bytes too short to tell, is a [`Violation`]. The checks never panic
@@ -81,10 +84,19 @@ pub const FTP: &str = Framing::Ftp.protocol();
 /// Label of bytes sent to a telnet server (refusals only).
 pub const TELNET: &str = Framing::Telnet.protocol();
 
+/// Label of HTTP requests (a `GET` head only).
+pub const HTTP: &str = Framing::Http.protocol();
+
+/// Label of HTTP requests inside TLS, as a TLS fixture decrypted them (the `http` rule).
+pub const HTTPS: &str = "https";
+
+/// Label of TLS ClientHello records.
+pub const TLS: &str = Framing::Tls.protocol();
+
 /// Every protocol label [`check`] has rules for.
-pub const PROTOCOLS: [&str; 17] = [
+pub const PROTOCOLS: [&str; 20] = [
     MODBUS, ENIP, SNMP, BACNET, S7, OPCUA, FINS, FOX, MELSEC, KNX, ADS, HART, PROFINET, CODESYS,
-    SSH, FTP, TELNET,
+    SSH, FTP, TELNET, HTTP, HTTPS, TLS,
 ];
 
 /// What an allowlisted request asks for, decoded independently of otscan's encoders, so tests
@@ -168,6 +180,17 @@ pub enum Request {
         wont: usize,
         /// `IAC DONT x` triplets.
         dont: usize,
+    },
+    /// TLS: one ClientHello record offering this highest version (`0x0303` TLS 1.2 in the
+    /// legacy field, also for TLS 1.3).
+    TlsClientHello {
+        /// The ClientHello's `client_version`.
+        version: u16,
+    },
+    /// HTTP: `GET` of this path.
+    HttpGet {
+        /// The request target.
+        path: String,
     },
     /// CODESYS V3 NameService resolve address, from this relative sender address.
     CodesysResolveAddress {
@@ -259,6 +282,8 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
         SSH => ssh(bytes),
         FTP => ftp(bytes),
         TELNET => telnet(bytes),
+        HTTP | HTTPS => http(bytes),
+        TLS => tls_client_hello(bytes),
         _ => Err(format!(
             "no rules for protocol label {protocol:?} (known: {PROTOCOLS:?})"
         )),
@@ -271,6 +296,109 @@ pub fn check(protocol: &str, bytes: &[u8]) -> Result<Request, Violation> {
 
 /// Why a request is refused.
 type Verdict<T> = Result<T, String>;
+
+/// TLS: exactly one handshake record holding exactly one ClientHello (a client's first
+/// flight); no other record type, no other handshake message, nothing after it.
+fn tls_client_hello(bytes: &[u8]) -> Verdict<Request> {
+    let Some((&[kind, major, minor, l0, l1], body)) = bytes.split_first_chunk::<5>() else {
+        return Err(format!("{} bytes: no whole TLS record header", bytes.len()));
+    };
+    if kind != 22 {
+        return Err(format!(
+            "TLS record type {kind}: only a handshake (22) ClientHello"
+        ));
+    }
+    if major != 3 || !(1..=3).contains(&minor) {
+        return Err(format!("TLS record version {major}.{minor}"));
+    }
+    if usize::from(u16::from_be_bytes([l0, l1])) != body.len() {
+        return Err("TLS record length is not the bytes that follow".into());
+    }
+    let Some((&[msg, h0, h1, h2], hello)) = body.split_first_chunk::<4>() else {
+        return Err("no whole handshake header".into());
+    };
+    if msg != 1 {
+        return Err(format!("handshake message {msg}: only a ClientHello (1)"));
+    }
+    let len = usize::from(h0) << 16 | usize::from(h1) << 8 | usize::from(h2);
+    if len != hello.len() {
+        return Err("more or less than one ClientHello in the record".into());
+    }
+    let Some(&[v0, v1]) = hello.first_chunk::<2>() else {
+        return Err("ClientHello without a version".into());
+    };
+    Ok(Request::TlsClientHello {
+        version: u16::from_be_bytes([v0, v1]),
+    })
+}
+
+/// HTTP: one `GET` head of the allowed headers, nothing after it (see the module table).
+fn http(bytes: &[u8]) -> Verdict<Request> {
+    let text = std::str::from_utf8(bytes).map_err(|_| "HTTP request not ASCII".to_owned())?;
+    let Some(head) = text.strip_suffix("\r\n\r\n") else {
+        return Err(
+            "HTTP request does not end with its head's empty line (a body, or no end)".into(),
+        );
+    };
+    if head.contains("\r\n\r\n") {
+        return Err("more than one HTTP request head, or a body".into());
+    }
+    let mut lines = head.split("\r\n");
+    let request_line = lines.next().unwrap_or_default();
+    let mut words = request_line.split(' ');
+    let (Some(method), Some(path), Some(version), None) =
+        (words.next(), words.next(), words.next(), words.next())
+    else {
+        return Err(format!(
+            "HTTP request line {request_line:?} is not METHOD PATH VERSION"
+        ));
+    };
+    if method != "GET" {
+        return Err(format!("HTTP method {method:?}: only GET may be sent"));
+    }
+    if version != "HTTP/1.1" {
+        return Err(format!("HTTP version {version:?}: only HTTP/1.1"));
+    }
+    if !path.starts_with('/')
+        || path.len() > 1024
+        || !path.bytes().all(|b| b.is_ascii_graphic())
+        || path.contains(['?', '#'])
+        || path.split('/').any(|s| s == ".." || s == ".")
+        || path.to_ascii_lowercase().contains("cgi-bin")
+    {
+        return Err(format!(
+            "HTTP path {path:?}: only a plain path (no query, dot segment or CGI)"
+        ));
+    }
+    let mut seen: Vec<String> = Vec::new();
+    for line in lines {
+        let Some((name, value)) = line.split_once(':') else {
+            return Err(format!("HTTP header line {line:?} without a colon"));
+        };
+        let name = name.to_ascii_lowercase();
+        if !matches!(
+            name.as_str(),
+            "host" | "user-agent" | "accept" | "connection"
+        ) {
+            return Err(format!(
+                "HTTP header {name:?}: only Host, User-Agent, Accept and Connection may be sent"
+            ));
+        }
+        if seen.contains(&name) {
+            return Err(format!("HTTP header {name:?} sent twice"));
+        }
+        if name == "connection" && !value.trim().eq_ignore_ascii_case("close") {
+            return Err(format!("HTTP Connection {:?}: only close", value.trim()));
+        }
+        seen.push(name);
+    }
+    if !seen.iter().any(|n| n == "host") {
+        return Err("HTTP/1.1 request without Host".into());
+    }
+    Ok(Request::HttpGet {
+        path: path.to_owned(),
+    })
+}
 
 /// Telnet: only refusals, `IAC WONT x` and `IAC DONT x` triplets (nothing is the read); any
 /// text, `DO`, `WILL`, sub-negotiation (terminal type, environment: where a user name could
@@ -1864,7 +1992,7 @@ mod tests {
 
     #[test]
     fn unknown_labels_are_violations() {
-        for label in ["raw", "", "Modbus", "http"] {
+        for label in ["raw", "", "Modbus", "HTTP", "TLS"] {
             let violation = refused(label, &mbap(1, &[0x11]));
             assert!(violation.to_string().contains("no rules"), "{violation}");
         }
@@ -2674,6 +2802,43 @@ mod tests {
             let (label, bytes) = header;
             let keep = bytes.len().saturating_sub(cut);
             let _ = check(label, &[&bytes[..keep], &tail[..]].concat());
+        }
+    }
+
+    #[test]
+    fn http_get_only_and_its_near_misses() {
+        let ok = "GET / HTTP/1.1\r\nHost: 10.0.0.5\r\nUser-Agent: otscan/0.1.0\r\nAccept: */*\r\nConnection: close\r\n\r\n";
+        assert_eq!(
+            check(HTTP, ok.as_bytes()),
+            Ok(Request::HttpGet { path: "/".into() })
+        );
+        assert!(check(HTTP, ok.replace("GET / ", "GET /favicon.ico ").as_bytes()).is_ok());
+        assert!(check(
+            HTTP,
+            ok.replace("GET / ", "GET /Portal/Portal.mwsl ").as_bytes()
+        )
+        .is_ok());
+        let near_misses = [
+            ok.replace("GET ", "POST "),
+            ok.replace("GET ", "PUT "),
+            ok.replace("GET ", "DELETE "),
+            ok.replace("GET ", "HEAD "),
+            ok.replace("GET / ", "GET /cgi-bin/reboot.cgi "),
+            ok.replace("GET / ", "GET /config?save=1 "),
+            ok.replace("GET / ", "GET /../etc/passwd "),
+            ok.replace("GET / ", "GET http://10.0.0.5/ "),
+            ok.replace("\r\n\r\n", "\r\nContent-Length: 4\r\n\r\nabcd"),
+            format!("{ok}x=1"),
+            ok.replace("Accept: */*", "Authorization: Basic YWRtaW46YWRtaW4="),
+            ok.replace("Accept: */*", "Cookie: session=1"),
+            ok.replace("Connection: close", "Connection: keep-alive"),
+            ok.replace("Host: 10.0.0.5\r\n", ""),
+            ok.replace("HTTP/1.1", "HTTP/1.0"),
+            format!("{ok}{ok}"),
+            ok.trim_end().to_owned(),
+        ];
+        for request in near_misses {
+            assert!(check(HTTP, request.as_bytes()).is_err(), "{request:?}");
         }
     }
 }

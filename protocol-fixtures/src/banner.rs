@@ -139,7 +139,20 @@ impl BannerDevice {
 /// Writes the greeting while reading (and so recording) what the client sends, until the
 /// script ends or the client goes away.
 async fn serve_connection(stream: RecordingStream<TcpStream>, config: Arc<BannerDeviceConfig>) {
-    let (mut reader, mut writer) = tokio::io::split(stream);
+    let (reader, writer) = tokio::io::split(stream);
+    play(reader, writer, &config.greeting, config.gap, &config.end).await;
+}
+
+/// Plays a script on a connection: writes `chunks` (`gap` apart), then `end`, while
+/// reading (and so recording) what the client sends, until the script ends or the client
+/// goes away. Also the web fixtures' response writer.
+pub(crate) async fn play<S: tokio::io::AsyncRead + tokio::io::AsyncWrite>(
+    mut reader: tokio::io::ReadHalf<S>,
+    mut writer: tokio::io::WriteHalf<S>,
+    chunks: &[Vec<u8>],
+    gap: Duration,
+    end: &BannerEnd,
+) {
     let read_all = async move {
         let mut chunk = [0u8; 2048];
         loop {
@@ -150,23 +163,23 @@ async fn serve_connection(stream: RecordingStream<TcpStream>, config: Arc<Banner
         }
     };
     let write = async {
-        for (i, chunk) in config.greeting.iter().enumerate() {
-            if i > 0 && !config.gap.is_zero() {
-                tokio::time::sleep(config.gap).await;
+        for (i, chunk) in chunks.iter().enumerate() {
+            if i > 0 && !gap.is_zero() {
+                tokio::time::sleep(gap).await;
             }
             if writer.write_all(chunk).await.is_err() {
                 return false;
             }
         }
-        match &config.end {
+        match end {
             BannerEnd::Hold => true,
             BannerEnd::Close => false,
             BannerEnd::Repeat(chunk) => loop {
                 if writer.write_all(chunk).await.is_err() {
                     return false;
                 }
-                if !config.gap.is_zero() {
-                    tokio::time::sleep(config.gap).await;
+                if !gap.is_zero() {
+                    tokio::time::sleep(gap).await;
                 }
             },
         }

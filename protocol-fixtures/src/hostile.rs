@@ -51,6 +51,7 @@ use crate::{
     profinet::{self, ProfinetDeviceConfig},
     recorder::{Framing, Recorder, RecordingStream, Transport},
     s7::{self, S7DeviceConfig, Tpdu},
+    web::{CertificateSpec, LegacyTlsConfig, WebDeviceConfig, WebResponse},
 };
 
 /// Time between two bytes of a [`HostileBehaviour::SlowDrip`] reply.
@@ -2428,6 +2429,8 @@ impl PlantSpec {
     /// | .65-.69 | SSH | TCP | ([`crate::BannerDevice`]s) an identification string without a line end, an endless banner (lines forever, never `SSH-`), silent, binary garbage forever, a 4008-byte identification line |
     /// | .72-.76 | FTP | TCP | ([`crate::BannerDevice`]s) a 220 line without a line end, a `220-` greeting that never ends, silent, binary garbage forever, a close after the first line of a multi-line greeting |
     /// | .77-.79, .25-.27 | telnet | TCP | ([`crate::BannerDevice`]s) a negotiation flood (the same DO and WILL forever), silent, binary garbage forever, text without a prompt or line end, an endless banner, every option asked for again and again |
+    /// | .94-.99, .28 | HTTP | TCP | ([`crate::WebDevice`]s) endless headers, a title never closed (text forever), a 10 MB body, a redirect to itself (not followed), a redirect to another host (not followed), a slow drip (a byte every 150 ms), garbage (.28) |
+    /// | .114-.117 | HTTPS | TCP | a TLS 1.2 server that stalls after its ServerHello, garbage instead of TLS, a fatal handshake_failure alert to every ClientHello, plain HTTP (a 400) on the TLS port |
     /// | .70 | all | all | `fragile-one-connection`: answers every protocol correctly, one TCP connection slot shared by its ports; a second connection while one is open is reset and recorded |
     /// | .71 | all | all | `fragile-pacing`: the same, and resets (or drops a datagram) when two packets arrive less than [`PACING_SENSITIVE_GAP`] apart |
     pub fn hostile(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -3039,6 +3042,85 @@ impl PlantSpec {
         for (i, (name, config)) in ssh.into_iter().enumerate() {
             devices
                 .push(DeviceSpec::new(host(base, 65 + i as u8), name).with_ssh(ports.ssh, config));
+        }
+        // Web servers: simulated ones (crate::web) with hostile responses.
+        let head = |extra: &str| format!("HTTP/1.1 200 OK\r\n{extra}\r\n").into_bytes();
+        let http: [(&str, u8, WebResponse); 7] = [
+            (
+                "http-endless-headers",
+                94,
+                WebResponse::raw(head("")[..17].to_vec()).with_end(BannerEnd::Repeat(
+                    b"X-Padding: aaaaaaaaaaaaaaaa\r\n".to_vec(),
+                )),
+            ),
+            (
+                "http-title-never-closed",
+                95,
+                WebResponse::raw([head(""), b"<html><head><title>never closed ".to_vec()].concat())
+                    .with_end(BannerEnd::Repeat(b"and never closed ".to_vec())),
+            ),
+            (
+                "http-10mb-body",
+                96,
+                WebResponse::raw(head("Content-Length: 10000000\r\n"))
+                    .with_end(BannerEnd::Repeat(vec![b'x'; 4096])),
+            ),
+            (
+                "http-redirect-loop",
+                97,
+                WebResponse::redirect(302, "/", &[]),
+            ),
+            (
+                "http-redirect-elsewhere",
+                98,
+                WebResponse::redirect(302, "http://192.0.2.1/admin", &[]),
+            ),
+            (
+                "http-slow-drip",
+                99,
+                b"HTTP/1.1 200 OK\r\n"
+                    .iter()
+                    .skip(1)
+                    .fold(WebResponse::raw(b"H".to_vec()), |r, &b| {
+                        r.then(Duration::from_millis(150), vec![b])
+                    }),
+            ),
+            ("http-garbage", 28, WebResponse::raw(garbage(80, 256))),
+        ];
+        for (name, h, response) in http {
+            devices.push(
+                DeviceSpec::new(host(base, h), name)
+                    .with_http(ports.http, WebDeviceConfig::new(response)),
+            );
+        }
+        let mut stall = LegacyTlsConfig::tls10(CertificateSpec::new("Hostile", "stall", &[]));
+        stall.version = 0x0303;
+        stall.cipher_suite = 0xc02f;
+        stall.stall_after_hello = true;
+        let https: [(&str, u8, LegacyTlsConfig); 4] = [
+            ("https-stall-mid-handshake", 114, stall),
+            (
+                "https-garbage",
+                115,
+                LegacyTlsConfig::answering(garbage(81, 256)),
+            ),
+            // level 2 (fatal), description 40 (handshake_failure).
+            (
+                "https-alert",
+                116,
+                LegacyTlsConfig::answering(vec![21, 3, 3, 0, 2, 2, 40]),
+            ),
+            (
+                "https-plain-http",
+                117,
+                LegacyTlsConfig::answering(
+                    b"HTTP/1.1 400 Bad Request\r\nContent-Length: 0\r\nConnection: close\r\n\r\n"
+                        .to_vec(),
+                ),
+            ),
+        ];
+        for (name, h, config) in https {
+            devices.push(DeviceSpec::new(host(base, h), name).with_legacy_tls(ports.https, config));
         }
         PlantSpec { devices }
     }

@@ -48,6 +48,7 @@ pub mod profinet_dcp;
 pub mod recorder;
 pub mod s7;
 pub mod snmp;
+pub mod web;
 
 pub use ads::{AdsDevice, AdsDeviceConfig, AdsOs};
 pub use allowlist::{OpcuaRequest, Request, S7Request, Violation};
@@ -77,3 +78,4 @@ pub use s7::{S7Behaviour, S7Device, S7DeviceConfig, S7Quirk, SzlList, TsapRefusa
 pub use snmp::{
     EntityRow, Oid, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue, SnmpVersions,
 };
+pub use web::{CertificateSpec, LegacyTlsConfig, WebDevice, WebDeviceConfig, WebResponse};

@@ -33,6 +33,7 @@ use crate::{
         self, engine_id, mib, EntityRow, SnmpAgent, SnmpAgentConfig, SnmpBehaviour, SnmpValue,
         SnmpVersions,
     },
+    web::{self, CertificateSpec, LegacyTlsConfig, WebDevice, WebDeviceConfig, WebResponse},
 };
 
 /// One simulated device: an address and the services it runs. Every service is optional, so a
@@ -82,6 +83,12 @@ pub struct DeviceSpec {
     pub ftp: Option<(u16, BannerDeviceConfig)>,
     /// A telnet server on this TCP port (its banner only, see [`crate::banner`]).
     pub telnet: Option<(u16, BannerDeviceConfig)>,
+    /// A web server (plain HTTP) on this TCP port (see [`crate::web`]).
+    pub http: Option<(u16, WebDeviceConfig)>,
+    /// A web server over TLS on this TCP port, with a certificate made from the spec.
+    pub https: Option<(u16, WebDeviceConfig, CertificateSpec)>,
+    /// A TLS server rustls cannot talk to (TLS 1.0 only, ...) on this TCP port.
+    pub legacy_tls: Option<(u16, LegacyTlsConfig)>,
 }
 
 impl DeviceSpec {
@@ -106,6 +113,8 @@ impl DeviceSpec {
             "ssh" => self.ssh.is_some(),
             "ftp" => self.ftp.is_some(),
             "telnet" => self.telnet.is_some(),
+            "http" => self.http.is_some(),
+            "https" => self.https.is_some() || self.legacy_tls.is_some(),
             _ => false,
         }
     }
@@ -134,6 +143,9 @@ impl DeviceSpec {
             ssh: None,
             ftp: None,
             telnet: None,
+            http: None,
+            https: None,
+            legacy_tls: None,
         }
     }
 
@@ -211,6 +223,32 @@ impl DeviceSpec {
     #[must_use]
     pub fn with_ftp(mut self, port: u16, config: BannerDeviceConfig) -> Self {
         self.ftp = Some((port, config));
+        self
+    }
+
+    /// Adds a web server speaking plain HTTP (see [`crate::web`]).
+    #[must_use]
+    pub fn with_http(mut self, port: u16, config: WebDeviceConfig) -> Self {
+        self.http = Some((port, config));
+        self
+    }
+
+    /// Adds a web server over TLS (see [`crate::web`]).
+    #[must_use]
+    pub fn with_https(
+        mut self,
+        port: u16,
+        config: WebDeviceConfig,
+        certificate: CertificateSpec,
+    ) -> Self {
+        self.https = Some((port, config, certificate));
+        self
+    }
+
+    /// Adds a legacy TLS server (see [`crate::web::LegacyTlsConfig`]).
+    #[must_use]
+    pub fn with_legacy_tls(mut self, port: u16, config: LegacyTlsConfig) -> Self {
+        self.legacy_tls = Some((port, config));
         self
     }
 
@@ -319,6 +357,10 @@ pub struct PlantPorts {
     pub ftp: u16,
     /// Telnet port, TCP.
     pub telnet: u16,
+    /// HTTP port, TCP.
+    pub http: u16,
+    /// HTTPS port, TCP.
+    pub https: u16,
 }
 
 impl Default for PlantPorts {
@@ -346,6 +388,8 @@ impl Default for PlantPorts {
             ssh: banner::SSH_PORT,
             ftp: banner::FTP_PORT,
             telnet: banner::TELNET_PORT,
+            http: web::HTTP_PORT,
+            https: web::HTTPS_PORT,
         }
     }
 }
@@ -374,6 +418,8 @@ impl PlantPorts {
         ssh: 2222,
         ftp: 2121,
         telnet: 2323,
+        http: 8080,
+        https: 8443,
     };
 
     /// Port 0 for every protocol: each service binds its own free port.
@@ -418,6 +464,8 @@ impl PlantPorts {
             ssh: first + 14 * step,
             ftp: first + 15 * step,
             telnet: first + 16 * step,
+            http: first + 17 * step,
+            https: first + 18 * step,
         }
     }
 
@@ -443,6 +491,8 @@ impl PlantPorts {
             ssh,
             ftp,
             telnet,
+            http,
+            https,
         } = *self;
         [
             ("modbus", modbus),
@@ -462,6 +512,8 @@ impl PlantPorts {
             ("ssh", ssh),
             ("ftp", ftp),
             ("telnet", telnet),
+            ("http", http),
+            ("https", https),
         ]
         .into_iter()
     }
@@ -496,6 +548,8 @@ impl PlantPorts {
             ssh,
             ftp,
             telnet,
+            http,
+            https,
         } = self;
         let slot = match protocol {
             "modbus" => modbus,
@@ -515,6 +569,8 @@ impl PlantPorts {
             "ssh" => ssh,
             "ftp" => ftp,
             "telnet" => telnet,
+            "http" => http,
+            "https" => https,
             _ => return false,
         };
         *slot = port;
@@ -839,6 +895,28 @@ impl PlantSpec {
     /// | .155 | `serial-server-telnet` | WILL ECHO, WILL SGA; a serial device server's menu (model, MAC, firmware) and a password prompt |
     /// | .156 | `switch-telnet-login` | DO TERMINAL-TYPE, DO NAWS, WILL ECHO, WILL SGA; `User Access Verification`, `Username:` |
     /// | .157 | `plc-telnet-shell` | no negotiation; `VxWorks login:` |
+    ///
+    /// Web servers (see [`crate::web`]), off otscan's default probe list, plain HTTP on TCP
+    /// `ports.http`:
+    ///
+    /// | host | name | what it shows |
+    /// |------|------|---------------|
+    /// | .60 | `plc-s7-1500-opcua` (also S7 and OPC UA) | `302` to `/Portal/Portal.mwsl`, whose page is titled `SIMATIC 1500 Station` |
+    /// | .160 | `serial-server-web` | `Server: MoxaHttp/1.0`, `401` with `Basic realm="NPort Web Console"` |
+    /// | .161 | `ups-card-web` | `Server: Allegro-Software-RomPager/4.01`, a `303` to `https://...` (another scheme, not followed), cookie `C0` |
+    /// | .162 | `plc-wago-web` | `Server: lighttpd/1.4.59`, a chunked page titled `WAGO Ethernet Web-Based Management` |
+    /// | .163 | `plc-m580-web` | `Server: Schneider-WEB/V2.1.4`, a Latin-1 title (`é` as the byte E9), no length: the page ends at the close |
+    /// | .164 | `gateway-web` | `X-Powered-By: PHP/5.6.40`, cookie `PHPSESSID`, a title with references and line breaks |
+    ///
+    /// Over TLS (TLS 1.3/1.2, a self-signed ECDSA certificate made at start) on TCP
+    /// `ports.https`:
+    ///
+    /// | host | name | what it shows |
+    /// |------|------|---------------|
+    /// | .60 | `plc-s7-1500-opcua` | the same portal as over HTTP; certificate `CN=SIMATIC S7-1500,O=Siemens`, SAN `DNS:plc-s7-1500` |
+    /// | .161 | `ups-card-web` | the logon page the HTTP redirect points at, titled `APC | Log On`; certificate `CN=APC Web Server,O=Schneider Electric` |
+    /// | .166 | `hmi-tls10-only` | TLS 1.0 only (`TLS_RSA_WITH_AES_128_CBC_SHA`): the legacy reader reads `CN=Magelis HMI,O=Schneider Electric` |
+    /// | .165 | `switch-web-https` | HTTPS only: `Server: Hirschmann Webserver`, `401` with `Basic realm="Industrial HiVision"` |
     ///
     /// `demo` and `test_subnet` stay Modbus-only so the Modbus tests' expectations hold.
     pub fn plant(base: Ipv4Addr, ports: PlantPorts) -> Self {
@@ -1269,7 +1347,13 @@ impl PlantSpec {
         spec.devices.extend([
             DeviceSpec::new(host(base, 60), "plc-s7-1500-opcua")
                 .with_opcua(port, s7_1500_opcua())
-                .with_s7(ports.s7, s7_1516()),
+                .with_s7(ports.s7, s7_1516())
+                .with_http(ports.http, s7_1500_web())
+                .with_https(
+                    ports.https,
+                    s7_1500_web(),
+                    CertificateSpec::new("Siemens", "SIMATIC S7-1500", &["plc-s7-1500"]),
+                ),
             DeviceSpec::new(host(base, 61), "kepware-gateway").with_opcua(port, kepware_opcua()),
             DeviceSpec::new(host(base, 62), "opcua-none-rejected").with_opcua(
                 port,
@@ -1297,6 +1381,114 @@ impl PlantSpec {
                         .with_object(obj::PRODUCT_NAME, "Edge gateway (simulated)")
                         .with_conformity_level(0x81),
                 ),
+        ]);
+        let port = ports.http;
+        spec.devices.extend([
+            DeviceSpec::new(host(base, 160), "serial-server-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::page(
+                    401,
+                    "Unauthorized",
+                    &[
+                        ("Server", "MoxaHttp/1.0"),
+                        ("WWW-Authenticate", "Basic realm=\"NPort Web Console\""),
+                        ("Content-Type", "text/html"),
+                    ],
+                    "<HTML><HEAD><TITLE>NPort Web Console</TITLE></HEAD><BODY>401 Unauthorized</BODY></HTML>",
+                )),
+            ),
+            DeviceSpec::new(host(base, 161), "ups-card-web")
+                .with_http(
+                    port,
+                    WebDeviceConfig::new(WebResponse::redirect(
+                        303,
+                        "https://ups-card/logon.htm",
+                        &[
+                            ("Server", "Allegro-Software-RomPager/4.01"),
+                            ("Set-Cookie", "C0=00000000; path=/"),
+                        ],
+                    )),
+                )
+                .with_https(
+                    ports.https,
+                    WebDeviceConfig::new(WebResponse::redirect(303, "/logon.htm", &[(
+                        "Server",
+                        "Allegro-Software-RomPager/4.01",
+                    )]))
+                    .route(
+                        "/logon.htm",
+                        WebResponse::page(
+                            200,
+                            "OK",
+                            &[("Server", "Allegro-Software-RomPager/4.01"), ("Content-Type", "text/html")],
+                            "<html><head><title>APC | Log On</title></head><body>Network Management Card (simulated)</body></html>",
+                        ),
+                    ),
+                    // The self-signed certificate an APC Network Management Card makes for
+                    // itself (its serial number as the common name).
+                    CertificateSpec::distinguished(&[
+                        ("C", "US"),
+                        ("ST", "Default State"),
+                        ("L", "Default Locality"),
+                        ("O", "American Power Conversion Corp"),
+                        ("OU", "Internally Generated Certificate"),
+                        ("CN", "ZA1906SIM042"),
+                    ]),
+                ),
+            DeviceSpec::new(host(base, 166), "hmi-tls10-only").with_legacy_tls(
+                ports.https,
+                LegacyTlsConfig::tls10(CertificateSpec::new("Schneider Electric", "Magelis HMI", &["hmi-line1"])),
+            ),
+            DeviceSpec::new(host(base, 165), "switch-web-https").with_https(
+                ports.https,
+                WebDeviceConfig::new(WebResponse::page(
+                    401,
+                    "Unauthorized",
+                    &[
+                        ("Server", "Hirschmann Webserver"),
+                        ("WWW-Authenticate", "Basic realm=\"Industrial HiVision\""),
+                    ],
+                    "<html><head><title>Hirschmann RSP (simulated)</title></head></html>",
+                )),
+                CertificateSpec::new("Hirschmann Automation and Control GmbH", "RSP-SWITCH-7", &["rsp-switch-7"]),
+            ),
+            DeviceSpec::new(host(base, 162), "plc-wago-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::chunked(
+                    200,
+                    "OK",
+                    &[
+                        ("Server", "lighttpd/1.4.59"),
+                        ("Content-Type", "text/html; charset=utf-8"),
+                    ],
+                    "<!DOCTYPE html>\n<html><head><meta charset=\"utf-8\"><title>WAGO Ethernet Web-Based Management</title></head><body>750-8202 PFC200 (simulated)</body></html>",
+                    32,
+                )),
+            ),
+            DeviceSpec::new(host(base, 163), "plc-m580-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::raw(
+                    [
+                        b"HTTP/1.1 200 OK\r\nServer: Schneider-WEB/V2.1.4\r\nContent-Type: text/html; charset=ISO-8859-1\r\nConnection: close\r\n\r\n<html><head><title>Modicon M580 - Page d'accueil \xe9</title></head>".as_slice(),
+                        b"<body>BMEP58 (simulated)</body></html>",
+                    ]
+                    .concat(),
+                )),
+            ),
+            DeviceSpec::new(host(base, 164), "gateway-web").with_http(
+                port,
+                WebDeviceConfig::new(WebResponse::page(
+                    200,
+                    "OK",
+                    &[
+                        ("Server", "Apache"),
+                        ("X-Powered-By", "PHP/5.6.40"),
+                        ("Set-Cookie", "PHPSESSID=9f2c1e0d4b; path=/; HttpOnly"),
+                        ("Content-Type", "text/html"),
+                    ],
+                    "<html><head>\n<title>\n  Edge&nbsp;Gateway &amp; Protocol\n  Converter &#8211; Login\n</title></head></html>",
+                )),
+            ),
         ]);
         let port = ports.telnet;
         // IAC WILL ECHO, IAC WILL SUPPRESS-GO-AHEAD; IAC DO TERMINAL-TYPE, IAC DO NAWS.
@@ -1858,6 +2050,23 @@ fn s7_1214() -> S7DeviceConfig {
 }
 
 /// `plc-s7-1516`: a CPU 1516-3 PN/DP with PUT/GET access off.
+/// The S7-1500's web server: the start page redirects to the portal page.
+fn s7_1500_web() -> WebDeviceConfig {
+    WebDeviceConfig::new(WebResponse::redirect(302, "/Portal/Portal.mwsl", &[]))
+        .route(
+            "/Portal/Portal.mwsl",
+            WebResponse::page(
+                200,
+                "OK",
+                &[
+                    ("Content-Type", "text/html; charset=utf-8"),
+                    ("Set-Cookie", "siemens_ad_session=0123abcd; path=/; HttpOnly"),
+                ],
+                "<!DOCTYPE html><html><head><title>SIMATIC 1500 Station  PLC_1</title></head><body>Start page (simulated)</body></html>",
+            ),
+        )
+}
+
 fn s7_1516() -> S7DeviceConfig {
     let order = "6ES7 516-3AN01-0AB0";
     S7DeviceConfig::new()
@@ -2035,6 +2244,10 @@ pub struct PlantDevice {
     pub ftp: Option<SocketAddr>,
     /// Where the telnet server listens (TCP), if there is one.
     pub telnet: Option<SocketAddr>,
+    /// Where the web server listens (plain HTTP, TCP), if there is one.
+    pub http: Option<SocketAddr>,
+    /// Where the TLS web server (or the legacy TLS server) listens (TCP), if there is one.
+    pub https: Option<SocketAddr>,
     /// The hostile or fragile services, in spec order, with what each saw.
     pub hostile: Vec<HostileEndpoint>,
     handles: Vec<DeviceHandle>,
@@ -2062,6 +2275,8 @@ impl PlantDevice {
             (self.ssh.is_some(), "ssh"),
             (self.ftp.is_some(), "ftp"),
             (self.telnet.is_some(), "telnet"),
+            (self.http.is_some(), "http"),
+            (self.https.is_some(), "https"),
             (self.silent_tcp.is_some(), "silent tcp"),
         ]
         .into_iter()
@@ -2183,6 +2398,30 @@ impl Plant {
                 telnet = Some(handle.local_addr());
                 handles.push(handle);
             }
+            let mut http = None;
+            if let Some((port, config)) = &spec.http {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = WebDevice::spawn(addr, config.clone(), recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                http = Some(handle.local_addr());
+                handles.push(handle);
+            }
+            let mut https = None;
+            if let Some((port, config, certificate)) = &spec.https {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle =
+                    WebDevice::spawn_tls(addr, config.clone(), certificate, recorder.clone())
+                        .map_err(|e| in_context(addr, e))?;
+                https = Some(handle.local_addr());
+                handles.push(handle);
+            }
+            if let Some((port, config)) = &spec.legacy_tls {
+                let addr = SocketAddr::from((spec.ip, *port));
+                let handle = WebDevice::spawn_legacy_tls(addr, config, recorder.clone())
+                    .map_err(|e| in_context(addr, e))?;
+                https = Some(handle.local_addr());
+                handles.push(handle);
+            }
             let mut fox = None;
             if let Some((port, config)) = &spec.fox {
                 let addr = SocketAddr::from((spec.ip, *port));
@@ -2278,6 +2517,8 @@ impl Plant {
                 ssh,
                 ftp,
                 telnet,
+                http,
+                https,
                 hostile,
                 handles,
             });

@@ -97,10 +97,55 @@ pub enum Framing {
     /// Telnet: the client's refusals, three bytes each (`IAC WONT x`, `IAC DONT x`), recorded
     /// by whole triplets as they arrived under the label `telnet`.
     Telnet,
+    /// HTTP/1.1 requests: a request head through its empty line, and the body its
+    /// `Content-Length` announces, if any (so a request with a body is one frame the
+    /// allowlist refuses); a head that grows past 16 KiB without its end is recorded as
+    /// one frame. Label `http`.
+    Http,
+    /// TLS records from a client: each ClientHello record is one frame (label `tls`); every
+    /// other record (the client's later flights, encrypted application data) is passed
+    /// over unrecorded: a TLS fixture records the decrypted request itself
+    /// ([`Recorder::record_tcp`]). A stream that does not start like a TLS record is
+    /// recorded whole.
+    Tls,
+}
+
+/// The length of the HTTP request at the front of `buf` (see [`Framing::Http`]).
+fn http_request_len(buf: &[u8]) -> FrameLen {
+    const MAX_HEAD: usize = 16 * 1024;
+    let Some(end) = buf.windows(4).position(|w| w == b"\r\n\r\n") else {
+        return if buf.len() > MAX_HEAD {
+            FrameLen::Complete(buf.len())
+        } else {
+            FrameLen::Incomplete
+        };
+    };
+    let head = &buf[..end];
+    let length = head
+        .split(|&b| b == b'\n')
+        .filter_map(|line| {
+            let text = std::str::from_utf8(line).ok()?;
+            let (name, value) = text.split_once(':')?;
+            name.trim()
+                .eq_ignore_ascii_case("content-length")
+                .then(|| value.trim().parse::<usize>().ok())
+                .flatten()
+        })
+        .next()
+        .unwrap_or(0)
+        .min(MAX_HEAD);
+    let total = end + 4 + length;
+    if buf.len() < total {
+        FrameLen::Incomplete
+    } else {
+        FrameLen::Complete(total)
+    }
 }
 
 enum FrameLen {
     Complete(usize),
+    /// A whole frame of this length that is not recorded.
+    Skip(usize),
     Incomplete,
     /// The header cannot be right; the stream is out of step with the framing.
     Implausible,
@@ -122,6 +167,8 @@ impl Framing {
             Framing::Ssh => "ssh",
             Framing::Ftp => "ftp",
             Framing::Telnet => "telnet",
+            Framing::Http => "http",
+            Framing::Tls => "tls",
         }
     }
 
@@ -139,6 +186,8 @@ impl Framing {
             22 => Framing::Ssh,
             21 => Framing::Ftp,
             23 => Framing::Telnet,
+            80 => Framing::Http,
+            443 => Framing::Tls,
             _ => Framing::Raw,
         }
     }
@@ -147,6 +196,23 @@ impl Framing {
         match self {
             Framing::Raw | Framing::Ssh | Framing::Ftp if buf.is_empty() => FrameLen::Incomplete,
             Framing::Raw | Framing::Ssh | Framing::Ftp => FrameLen::Complete(buf.len()),
+            Framing::Http => http_request_len(buf),
+            Framing::Tls => {
+                if buf.first().is_some_and(|t| !(20..=23).contains(t)) {
+                    return FrameLen::Implausible;
+                }
+                let Some(&[kind, _, _, l0, l1]) = buf.first_chunk::<5>() else {
+                    return FrameLen::Incomplete;
+                };
+                let len = 5 + usize::from(u16::from_be_bytes([l0, l1]));
+                if buf.len() < len {
+                    FrameLen::Incomplete
+                } else if kind == 22 && buf.get(5) == Some(&1) {
+                    FrameLen::Complete(len)
+                } else {
+                    FrameLen::Skip(len)
+                }
+            }
             Framing::Telnet if buf.len() < 3 => FrameLen::Incomplete,
             Framing::Telnet => FrameLen::Complete(buf.len() / 3 * 3),
             Framing::ModbusTcp => {
@@ -358,15 +424,39 @@ impl Recorder {
         protocol: &'static str,
         bytes: &[u8],
     ) {
+        self.push_frame(device, peer, protocol, (Transport::Udp, 0), bytes);
+    }
+
+    fn push_frame(
+        &self,
+        device: SocketAddr,
+        peer: SocketAddr,
+        protocol: &'static str,
+        (transport, connection): (Transport, u64),
+        bytes: &[u8],
+    ) {
         self.push(RecordedFrame {
             device,
             peer,
             protocol,
-            transport: Transport::Udp,
-            connection: 0,
+            transport,
+            connection,
             at: Instant::now(),
             bytes: bytes.to_vec(),
         });
+    }
+
+    /// Records one frame a TCP fixture decoded itself (a TLS server's decrypted request),
+    /// under `protocol`, on connection `connection` from `peer` to `device`.
+    pub fn record_tcp(
+        &self,
+        device: SocketAddr,
+        peer: SocketAddr,
+        connection: u64,
+        protocol: &'static str,
+        bytes: &[u8],
+    ) {
+        self.push_frame(device, peer, protocol, (Transport::Tcp, connection), bytes);
     }
 
     /// Counts `stream` as an accepted connection and wraps it so every byte read from it is
@@ -459,6 +549,11 @@ impl<S> RecordingStream<S> {
         self.connection
     }
 
+    /// The fixture's address and the client's: (device, peer).
+    pub fn addresses(&self) -> (SocketAddr, SocketAddr) {
+        (self.device, self.peer)
+    }
+
     fn record(&self, bytes: Vec<u8>) {
         self.recorder.push(RecordedFrame {
             device: self.device,
@@ -477,6 +572,9 @@ impl<S> RecordingStream<S> {
                 FrameLen::Complete(n) => {
                     let frame = self.pending.drain(..n).collect();
                     self.record(frame);
+                }
+                FrameLen::Skip(n) => {
+                    self.pending.drain(..n);
                 }
                 FrameLen::Implausible => {
                     let rest = std::mem::take(&mut self.pending);

@@ -25,6 +25,9 @@ Examples:
   otscan scan 10.60.0.0/24 --probes hart        HART-IP instruments and multiplexers (TCP 5094, reads only)
   otscan scan 10.50.0.0/24 --probes profinet    PROFINET devices (CM endpoint-mapper lookup, UDP 34964)
   otscan scan 10.70.0.0/24 --probes codesys     CODESYS V3 runtimes (NameService, UDP 1740, IPv4 subnets of this host)
+  otscan scan 10.20.0.0/24 --probes http --port http=80,8080   device web servers: Server header, realm, page title (off by default)
+  otscan scan 10.20.0.0/24 --probes https --port https=443,8443   TLS version, suite and certificate (read, not verified), page title
+  otscan scan 10.20.0.0/24 --probes all --http-favicon   every probe, the off-default ones too, and web favicon hashes
   otscan scan 10.20.0.0/24 --exclude 10.20.0.7 -o assets.jsonl
   otscan scan -iL plant-a.txt --exclude-file fragile.txt --rate 50
   otscan scan 10.20.0.0/16 --dry-run            show the plan, send nothing
@@ -421,7 +424,9 @@ pub struct ScanArgs {
     pub probes: Vec<ProbeChoice>,
     /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable). MELSEC takes
     /// a list tried in order over TCP and UDP, e.g. --port melsec=5007,5002 (default: TCP
-    /// 5007, UDP 5006; see the MELSEC options); the other protocols take one port.
+    /// 5007, UDP 5006; see the MELSEC options); HTTP a list tried in order until one
+    /// answers, e.g. --port http=80,8080 (at most 8), and HTTPS too; the other protocols take one
+    /// port.
     #[arg(long = "port", value_name = "PROTO=N[,N]", value_parser = parse_port_override)]
     pub ports: Vec<(Protocol, Vec<u16>)>,
     /// Global request rate: requests (connection attempts included) per second
@@ -641,7 +646,7 @@ pub struct DemoArgs {
     pub base: std::net::Ipv4Addr,
     /// Serve (and scan) a protocol's simulated devices on another port, e.g. --port s7=102
     /// (repeatable). The defaults avoid ports below 1024: modbus 5020, enip 44818, s7 10102,
-    /// opcua 4840, fins 9600, bacnet 47808, snmp 1161, fox 1911, melsec 5007, knx 3671, ads 48899, hart 5094, profinet 34964, codesys 1741. A MELSEC list (--port melsec=5007,5002) is
+    /// opcua 4840, fins 9600, bacnet 47808, snmp 1161, fox 1911, melsec 5007, knx 3671, ads 48899, hart 5094, profinet 34964, codesys 1741, ssh 2222, ftp 2121, telnet 2323, http 8080, https 8443. A MELSEC list (--port melsec=5007,5002) is
     /// scanned in order; the simulated devices serve the first port.
     #[arg(long = "port", value_name = "PROTO=N[,N]", value_parser = parse_port_override)]
     pub ports: Vec<(Protocol, Vec<u16>)>,

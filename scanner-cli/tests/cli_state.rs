@@ -90,6 +90,42 @@ const CHANGES: &[(&str, &[&str])] = &[
     ),
 ];
 
+/// A changed value for each flag of a protocol off the default list: checked against a
+/// scan with `--probes all` (a default scan does not run the protocol, so its flags are
+/// rightly not in that scan's fingerprint).
+const OFF_DEFAULT_CHANGES: &[(&str, &[&str])] = &[
+    ("--http-favicon", &["--http-favicon"]),
+    ("--https-favicon", &["--https-favicon"]),
+];
+
+#[test]
+fn resuming_with_an_off_default_probe_setting_changed_is_refused() {
+    let dir = temp("fingerprint-all");
+    let state = dir.join("scan.state");
+    let all: Vec<String> = vec!["--probes".into(), "all".into()];
+    let first = scan(&state, &all);
+    assert_eq!(first.status.code(), Some(0), "{first:?}");
+    let saved = std::fs::read_to_string(&state).unwrap();
+    for (what, args) in OFF_DEFAULT_CHANGES {
+        let mut changed = all.clone();
+        changed.extend(args.iter().map(|a| a.to_string()));
+        let out = scan(&state, &changed);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(
+            out.status.code(),
+            Some(2),
+            "{what}: a resume with it changed must be refused: {stderr}"
+        );
+        assert!(
+            stderr.contains("probes, ports or protocol settings"),
+            "{what}: {stderr}"
+        );
+        assert_eq!(std::fs::read_to_string(&state).unwrap(), saved, "{what}");
+    }
+    let again = scan(&state, &all);
+    assert_eq!(again.status.code(), Some(0), "{again:?}");
+}
+
 #[test]
 fn resuming_with_any_probe_setting_changed_is_refused() {
     let flags = protocol_flags();
@@ -97,7 +133,11 @@ fn resuming_with_any_probe_setting_changed_is_refused() {
         flags.contains("--modbus-unit-ids") && flags.contains("--snmp-version"),
         "no protocol sections found in --help: {flags:?}"
     );
-    let covered: BTreeSet<String> = CHANGES.iter().map(|(f, _)| f.to_string()).collect();
+    let covered: BTreeSet<String> = CHANGES
+        .iter()
+        .chain(OFF_DEFAULT_CHANGES)
+        .map(|(f, _)| f.to_string())
+        .collect();
     let missing: Vec<&String> = flags.difference(&covered).collect();
     assert!(
         missing.is_empty(),

@@ -206,12 +206,15 @@ fn banner_probes_are_off_by_default_and_on_with_probes_all() {
     assert!(line.ends_with(", snmp/161, ssh/22"), "{line}");
     assert_eq!(line.matches("modbus/").count(), 1, "{line}");
     // --help names them.
-    otscan()
-        .args(["scan", "--help"])
-        .assert()
-        .success()
-        .stdout(predicate::str::contains("Off by default"))
-        .stdout(predicate::str::contains("default list): ssh, ftp, telnet"));
+    let help = otscan().args(["scan", "--help"]).output().unwrap();
+    assert!(help.status.success());
+    let help = String::from_utf8(help.stdout).unwrap();
+    let words = help.split_whitespace().collect::<Vec<_>>().join(" ");
+    assert!(words.contains("Off by default"), "{help}");
+    assert!(
+        words.contains("default list): ssh, ftp, telnet, http, https."),
+        "{help}"
+    );
 }
 
 #[test]

@@ -16,6 +16,8 @@ use crate::protocols::fins::codec as fins;
 use crate::protocols::fox::codec as fox;
 use crate::protocols::ftp::codec as ftp;
 use crate::protocols::hart::codec as hart;
+use crate::protocols::http::codec as http;
+use crate::protocols::https::codec as https;
 use crate::protocols::knx::codec as knx;
 use crate::protocols::melsec::codec as melsec;
 use crate::protocols::modbus::codec as modbus;
@@ -74,6 +76,14 @@ pub enum ReadOnlyRequest {
     /// Telnet: read the banner (zero bytes), or refuse options (`IAC WONT x`, `IAC DONT x`,
     /// nothing else: no text, no sub-negotiation, no credentials).
     Telnet(telnet::Request),
+    /// HTTP: `GET` of `/`, `/favicon.ico` or one checked same-host redirect path, with
+    /// `Host`, `User-Agent`, `Accept` and `Connection: close` only (no other method, no
+    /// body, no credentials, no cookies).
+    Http(http::Request),
+    /// HTTPS: the same `GET` as [`ReadOnlyRequest::Http`], inside a TLS session (the
+    /// handshake is rustls's: no client certificate, no resumption, no early data); or the
+    /// legacy certificate reader's one fixed ClientHello (TLS 1.0-1.2, legacy suites).
+    Https(https::Request),
 }
 
 impl ReadOnlyRequest {
@@ -103,6 +113,8 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ssh(r) => ssh::encode(r, correlation),
             ReadOnlyRequest::Ftp(r) => ftp::encode(r, correlation),
             ReadOnlyRequest::Telnet(r) => telnet::encode(r, correlation),
+            ReadOnlyRequest::Http(r) => http::encode(r, correlation),
+            ReadOnlyRequest::Https(r) => https::encode(r, correlation),
         }
     }
 
@@ -126,6 +138,8 @@ impl ReadOnlyRequest {
             ReadOnlyRequest::Ssh(_) => Protocol::Ssh,
             ReadOnlyRequest::Ftp(_) => Protocol::Ftp,
             ReadOnlyRequest::Telnet(_) => Protocol::Telnet,
+            ReadOnlyRequest::Http(_) => Protocol::Http,
+            ReadOnlyRequest::Https(_) => Protocol::Https,
         }
     }
 }
@@ -253,6 +267,7 @@ mod tests {
             }
         }
         all.push(ReadOnlyRequest::Fox(fox::Request::Hello));
+        all.push(ReadOnlyRequest::Https(https::Request::LegacyClientHello));
         all.push(ReadOnlyRequest::Ssh(ssh::Request::ReadIdentification));
         all.push(ReadOnlyRequest::Ftp(ftp::Request::ReadGreeting));
         all.push(ReadOnlyRequest::Telnet(telnet::Request::ReadBanner));
@@ -261,6 +276,23 @@ mod tests {
                 telnet::Refusal::Wont(option),
                 telnet::Refusal::Dont(option),
             ])));
+        }
+        for (ip, port) in [("127.0.0.1", 80), ("::1", 8080), ("10.20.30.40", 443)] {
+            let host = http::Host {
+                ip: ip.parse().unwrap(),
+                port,
+                default_port: 80,
+            };
+            for path in [
+                http::Path::Root,
+                http::Path::Favicon,
+                http::Path::Redirect(http::RedirectPath::new("/Portal/Portal.mwsl").unwrap()),
+                http::Path::Redirect(http::RedirectPath::new("/index.html").unwrap()),
+            ] {
+                let get = http::Request::Get { host, path };
+                all.push(ReadOnlyRequest::Http(get.clone()));
+                all.push(ReadOnlyRequest::Https(https::Request::Get(get)));
+            }
         }
         for ip in ["127.0.0.1", "::1", "10.20.30.40"] {
             let endpoint_url = opcua::EndpointUrl::new(ip.parse().unwrap(), 4840);
@@ -322,9 +354,12 @@ mod tests {
         for request in all {
             for correlation in [0, 1, 0xFFFF, u32::MAX] {
                 let bytes = request.encode(correlation);
-                if let Err(violation) =
-                    protocol_fixtures::allowlist::check(request.protocol().name(), &bytes)
-                {
+                // The legacy ClientHello goes to the HTTPS port in clear: the TLS rule.
+                let label = match &request {
+                    ReadOnlyRequest::Https(https::Request::LegacyClientHello) => "tls",
+                    other => other.protocol().name(),
+                };
+                if let Err(violation) = protocol_fixtures::allowlist::check(label, &bytes) {
                     panic!("{request:?} encodes to {bytes:02x?}: {violation}");
                 }
             }

@@ -8,7 +8,11 @@
 //! one device can receive, bounds every read in size and time, and refuses to send
 //! once the scan is cancelled or past its deadline. Probes never pace themselves.
 //!
-//! Every byte sent is encoded from a [`ReadOnlyRequest`]: there is no other way in.
+//! Every byte sent is encoded from a [`ReadOnlyRequest`]: there is no other way in. The
+//! one exception is a TLS handshake ([`DeviceSession::tls_exchange`]): its records are
+//! rustls's, shaped by the client configuration the https probe passes (no client
+//! certificate, no resumption, no early data); the request inside is still encoded from a
+//! [`ReadOnlyRequest`].
 
 use std::net::{IpAddr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -60,6 +64,10 @@ pub enum ExchangeError {
     /// neither records nor marks the target done (see [`LocalFailure`]).
     #[error("{0}")]
     Local(LocalFailure),
+    /// The TLS handshake failed (an alert from the device, a protocol version or cipher
+    /// suite otscan's TLS client does not offer, bytes that are not TLS).
+    #[error("TLS handshake failed: {0}")]
+    Tls(String),
     /// Any other socket error.
     #[error("network error: {0}")]
     Io(String),
@@ -150,7 +158,9 @@ impl ExchangeError {
             ExchangeError::ConnectTimeout => Status::ConnectionTimeout,
             ExchangeError::Closed => Status::ConnectionClosed,
             ExchangeError::Timeout => Status::IoTimeout,
-            ExchangeError::Unanswered | ExchangeError::Oversized(_) => Status::ProtocolError,
+            ExchangeError::Unanswered | ExchangeError::Oversized(_) | ExchangeError::Tls(_) => {
+                Status::ProtocolError
+            }
             // Never in a record: the engine retries the target instead (like a stop,
             // the probe did not finish).
             ExchangeError::Stopped | ExchangeError::Local(_) => Status::Stopped,
@@ -206,6 +216,19 @@ impl<E: std::fmt::Display> std::fmt::Display for Failure<E> {
 }
 
 impl<E: std::fmt::Debug + std::fmt::Display> std::error::Error for Failure<E> {}
+
+/// What a TLS handshake agreed on (see [`DeviceSession::tls_exchange`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct TlsSession {
+    /// The protocol version, e.g. `TLSv1.3`.
+    pub version: String,
+    /// The cipher suite's IANA name, e.g. `TLS_AES_256_GCM_SHA384`.
+    pub cipher_suite: String,
+    /// The application protocol the server chose, if any.
+    pub alpn: Option<String>,
+    /// The server's certificate chain as sent, DER, end entity first.
+    pub certificates: Vec<Vec<u8>>,
+}
 
 /// A whole reply frame and how long it took to arrive.
 #[derive(Debug, Clone)]
@@ -501,6 +524,23 @@ impl DeviceSession {
         max_len: usize,
         framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
     ) -> Result<Reply, Failure<E>> {
+        self.tcp_exchange_ending(port, request, max_len, framing, false)
+            .await
+    }
+
+    /// [`tcp_exchange`](Self::tcp_exchange), and with `close_ends` for a protocol whose
+    /// reply may end where the device closes the connection (an HTTP/1.1 response to
+    /// `Connection: close` without a length): the bytes received before the close are the
+    /// reply when there are any (the framing could not yet call them whole); a close
+    /// before any byte is [`ExchangeError::Closed`] as always.
+    pub(crate) async fn tcp_exchange_ending<E>(
+        &mut self,
+        port: u16,
+        request: &ReadOnlyRequest,
+        max_len: usize,
+        framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+        close_ends: bool,
+    ) -> Result<Reply, Failure<E>> {
         self.connect(port).await?;
         self.pace().await?;
         self.correlation = self.correlation.wrapping_add(1);
@@ -522,6 +562,7 @@ impl DeviceSession {
                     correlation,
                     max_len,
                     framing,
+                    close_ends,
                 ),
             ) => r.unwrap_or(Err(ExchangeError::Timeout.into())),
             _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
@@ -556,6 +597,101 @@ impl DeviceSession {
                 Err(e)
             }
         }
+    }
+
+    /// A TLS handshake on a new TCP connection to `port` with `connector` (paced and
+    /// counted as one request, bounded by the read timeout), then `request` inside the
+    /// TLS session and one whole reply read as [`tcp_exchange_ending`](Self::tcp_exchange_ending)
+    /// with `close_ends` does; the connection is closed after (close_notify, FIN). The
+    /// handshake's result comes back also when the exchange after it fails; a failed
+    /// handshake is [`ExchangeError::Tls`]. No SNI: the target is an address.
+    pub(crate) async fn tls_exchange<E>(
+        &mut self,
+        port: u16,
+        connector: &tokio_rustls::TlsConnector,
+        request: &ReadOnlyRequest,
+        max_len: usize,
+        framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+    ) -> (Option<TlsSession>, Result<Reply, Failure<E>>) {
+        if let Err(e) = self.connect(port).await {
+            return (None, Err(e.into()));
+        }
+        // The handshake: our ClientHello (and the flights after it) count as one request.
+        if let Err(e) = self.pace().await {
+            self.close().await;
+            return (None, Err(e.into()));
+        }
+        let Some(conn) = self.conn.take() else {
+            return (None, Err(ExchangeError::Closed.into()));
+        };
+        let shared = Arc::clone(&self.shared);
+        let timeout = shared.limits.read_timeout;
+        let name = rustls::pki_types::ServerName::IpAddress(self.ip.into());
+        let handshake = tokio::select! {
+            r = tokio::time::timeout(timeout, connector.connect(name, conn.stream)) => r,
+            _ = shared.stop.cancel.cancelled() => return (None, Err(ExchangeError::Stopped.into())),
+        };
+        self.last_send = Some(Instant::now());
+        let mut stream = match handshake {
+            Err(_) => return (None, Err(ExchangeError::Timeout.into())),
+            Ok(Err(e)) => return (None, Err(tls_error(&e).into())),
+            Ok(Ok(stream)) => stream,
+        };
+        let session = {
+            let (_, client) = stream.get_ref();
+            TlsSession {
+                version: client
+                    .protocol_version()
+                    .map(|v| match v {
+                        rustls::ProtocolVersion::TLSv1_3 => "TLSv1.3".to_owned(),
+                        rustls::ProtocolVersion::TLSv1_2 => "TLSv1.2".to_owned(),
+                        other => format!("{other:?}"),
+                    })
+                    .unwrap_or_default(),
+                cipher_suite: client
+                    .negotiated_cipher_suite()
+                    .and_then(|s| s.suite().as_str())
+                    .map(iana_suite_name)
+                    .unwrap_or_default(),
+                alpn: client
+                    .alpn_protocol()
+                    .map(|p| String::from_utf8_lossy(p).into_owned()),
+                certificates: client
+                    .peer_certificates()
+                    .unwrap_or_default()
+                    .iter()
+                    .map(|c| c.as_ref().to_vec())
+                    .collect(),
+            }
+        };
+        if let Err(e) = self.pace().await {
+            let _ = tokio::time::timeout(Duration::from_millis(500), stream.shutdown()).await;
+            return (Some(session), Err(e.into()));
+        }
+        let bytes = request.encode(0);
+        let sent_at = Instant::now();
+        let mut pending = Vec::new();
+        let result = tokio::select! {
+            r = tokio::time::timeout(
+                timeout,
+                write_and_read(&mut stream, &mut pending, &bytes, 0, max_len, framing, true),
+            ) => r.unwrap_or(Err(ExchangeError::Timeout.into())),
+            _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
+        };
+        self.last_send = Some(Instant::now());
+        match &result {
+            Ok(reply) => self.keep_received(reply, sent_at.elapsed()),
+            Err(_) if !pending.is_empty() => self.keep_received(&pending, sent_at.elapsed()),
+            Err(_) => {}
+        }
+        let _ = tokio::time::timeout(Duration::from_millis(500), stream.shutdown()).await;
+        (
+            Some(session),
+            result.map(|bytes| Reply {
+                bytes,
+                rtt: sent_at.elapsed(),
+            }),
+        )
     }
 
     /// Reads what the device sends first on its TCP connection to `port` (connecting if
@@ -611,7 +747,7 @@ impl DeviceSession {
         let result = tokio::select! {
             r = tokio::time::timeout(
                 wait,
-                write_and_read(&mut conn.stream, &mut conn.pending, &bytes, 0, max_len, framing),
+                write_and_read(&mut conn.stream, &mut conn.pending, &bytes, 0, max_len, framing, false),
             ) => r.unwrap_or(Err(ExchangeError::Timeout.into())),
             _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
         };
@@ -1333,13 +1469,38 @@ fn drop_queued(socket: &UdpSocket) {
     }
 }
 
-async fn write_and_read<E>(
-    stream: &mut TcpStream,
+/// A cipher suite's IANA name from rustls's (`TLS13_AES_128_GCM_SHA256` is IANA's
+/// `TLS_AES_128_GCM_SHA256`; the TLS 1.2 names are IANA's already).
+fn iana_suite_name(name: &str) -> String {
+    match name.strip_prefix("TLS13_") {
+        Some(rest) => format!("TLS_{rest}"),
+        None => name.to_owned(),
+    }
+}
+
+/// A failed handshake: rustls's error (an alert the device sent, no shared version or
+/// suite, bytes that are not TLS), or the socket's.
+fn tls_error(e: &std::io::Error) -> ExchangeError {
+    match e
+        .get_ref()
+        .and_then(|inner| inner.downcast_ref::<rustls::Error>())
+    {
+        Some(tls) => ExchangeError::Tls(tls.to_string()),
+        None => match io_error(e) {
+            ExchangeError::Io(text) => ExchangeError::Tls(text),
+            other => other,
+        },
+    }
+}
+
+async fn write_and_read<E, S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unpin>(
+    stream: &mut S,
     buf: &mut Vec<u8>,
     request: &[u8],
     correlation: u32,
     max_len: usize,
     framing: &(dyn Fn(&[u8], u32) -> FrameCheck<E> + Sync),
+    close_ends: bool,
 ) -> Result<Vec<u8>, Failure<E>> {
     // Late replies the device may still send; more than this and it is not answering us.
     const MAX_STALE_FRAMES: usize = 4;
@@ -1377,6 +1538,9 @@ async fn write_and_read<E>(
             .await
             .map_err(|e| io_error(&e))?;
         if n == 0 {
+            if close_ends && !buf.is_empty() {
+                return Ok(std::mem::take(buf));
+            }
             return Err(ExchangeError::Closed.into());
         }
         buf.extend_from_slice(&chunk[..n]);

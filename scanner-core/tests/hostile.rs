@@ -259,6 +259,8 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
     const SSH: (Protocol, Transport) = (Protocol::Ssh, Transport::Tcp);
     const FTP: (Protocol, Transport) = (Protocol::Ftp, Transport::Tcp);
     const TELNET: (Protocol, Transport) = (Protocol::Telnet, Transport::Tcp);
+    const HTTP: (Protocol, Transport) = (Protocol::Http, Transport::Tcp);
+    const HTTPS: (Protocol, Transport) = (Protocol::Https, Transport::Tcp);
     // Garbage is a fixed byte sequence, but which reading of it a parser stops at is the
     // parser's business: either way it is not an identification.
     let garbage: &[Status] = &[Proto, Timeout];
@@ -544,6 +546,26 @@ async fn hostile_slash_24_is_scanned_safely_and_in_bounded_time() {
         ("telnet-endless-banner", vec![(TELNET, &[Ok_])]),
         // Each option refused once, in rounds up to the cap.
         ("telnet-every-option", vec![(TELNET, &[Ok_])]),
+        // More than 64 headers: httparse refuses.
+        ("http-endless-headers", vec![(HTTP, &[Proto])]),
+        // The body cap ends the read; the title is kept with a warning.
+        ("http-title-never-closed", vec![(HTTP, &[Ok_])]),
+        ("http-10mb-body", vec![(HTTP, &[Ok_])]),
+        // Redirects to the same page and to another host: recorded, not followed.
+        ("http-redirect-loop", vec![(HTTP, &[Ok_])]),
+        ("http-redirect-elsewhere", vec![(HTTP, &[Ok_])]),
+        ("http-slow-drip", vec![(HTTP, &[Timeout])]),
+        ("http-garbage", vec![(HTTP, garbage)]),
+        // A ServerHello, then nothing: the handshake times out (or rustls refuses the
+        // hello and the legacy reader times out).
+        (
+            "https-stall-mid-handshake",
+            vec![(HTTPS, &[Timeout, Proto])],
+        ),
+        // Not TLS, an alert, plain HTTP: the handshake fails, the legacy reader too.
+        ("https-garbage", vec![(HTTPS, garbage)]),
+        ("https-alert", vec![(HTTPS, &[Proto])]),
+        ("https-plain-http", vec![(HTTPS, &[Proto])]),
         (
             "fins-silent",
             vec![(FINS_UDP, &[Timeout]), (FINS_TCP, &[Timeout])],

@@ -35,6 +35,18 @@
 //! hand from the captured payload (refusals, nothing else: no text, so no user name); a
 //! user name sent by the test is the negative control.
 //!
+//! HTTP (off by default; in the "every probe" pass) is dissected by Wireshark's `http`
+//! dissector (fields `http.request.method`, `http.request.uri`, `http.request.line`): no
+//! request but one `GET` head of a plain path (no query, no CGI) with only `Host`,
+//! `User-Agent`, `Accept` and `Connection`, nothing after the head; a `POST` with a body to
+//! a CGI program sent by the test is the negative control.
+//!
+//! HTTPS: Wireshark's `tls` dissector (fields `tls.record.content_type`,
+//! `tls.handshake.type`): every payload to the HTTPS port is TLS records, and the only
+//! handshake messages in clear are the ClientHello (and TLS 1.2's ClientKeyExchange); the
+//! GET inside is checked by step 1 (the fixture records it decrypted). A plain HTTP request
+//! to the TLS port is the negative control.
+//!
 //! MELSEC (SLMP / MC protocol 3E) is audited by step 1 only: `tshark -G protocols` of
 //! Debian's tshark 4.0 lists no SLMP, MELSEC or MC protocol dissector, so the capture
 //! filter leaves its port out and the recorder's hand-decoded rule (exactly the 15-byte
@@ -857,13 +869,20 @@ struct Dissected {
     epm_inquiry_types: Vec<u32>,
     epm_interfaces: Vec<String>,
     epm_max_entries: Vec<u32>,
+    http_methods: Vec<String>,
+    http_uris: Vec<String>,
+    http_lines: Vec<String>,
+    tls_content_types: Vec<u8>,
+    tls_handshake_types: Vec<u8>,
+    /// TLS 1.3's encrypted records (their outer type, 23).
+    tls_opaque_types: Vec<u8>,
 }
 
 /// The Fox hello, the only Fox message otscan may send, written out here by hand (nmap's
 /// `fox-info` sends the same bytes).
 const FOX_HELLO: &[u8] = b"fox a 1 -1 fox hello\n{\nfox.version=s:1.0\nid=i:1\n};;\n";
 
-const FIELDS: [&str; 57] = [
+const FIELDS: [&str; 63] = [
     "frame.number",
     "tcp.srcport",
     "udp.srcport",
@@ -921,6 +940,12 @@ const FIELDS: [&str; 57] = [
     "epm.inq_type",
     "epm.if_id",
     "epm.max_ents",
+    "http.request.method",
+    "http.request.uri",
+    "http.request.line",
+    "tls.record.content_type",
+    "tls.handshake.type",
+    "tls.record.opaque_type",
 ];
 
 fn number(text: &str) -> u64 {
@@ -966,6 +991,8 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
         format!("tcp.port=={},opcua", ports.opcua),
         format!("udp.port=={},kip", ports.knx),
         format!("tcp.port=={},hart_ip", ports.hart),
+        format!("tcp.port=={},http", ports.http),
+        format!("tcp.port=={},tls", ports.https),
     ] {
         cmd.args(["-d", &decode]);
     }
@@ -1049,6 +1076,12 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
                 epm_inquiry_types: numbers(f[54]),
                 epm_interfaces: strings(f[55]),
                 epm_max_entries: numbers(f[56]),
+                http_methods: strings(f[57]),
+                http_uris: strings(f[58]),
+                http_lines: strings(f[59]),
+                tls_content_types: numbers(f[60]),
+                tls_handshake_types: numbers(f[61]),
+                tls_opaque_types: numbers(f[62]),
             }
         })
         .collect()
@@ -1081,6 +1114,13 @@ enum Seen {
     ProfinetLookup,
     /// Telnet refusals (IAC WONT / IAC DONT triplets).
     TelnetRefusals,
+    /// An HTTP GET of `/` (true) or of another plain path (false).
+    HttpGet(bool),
+    /// A TLS ClientHello.
+    TlsClientHello,
+    /// TLS records after the handshake's first flight (change cipher spec, encrypted
+    /// handshake and application data, alerts).
+    TlsEncrypted,
 }
 
 /// The rules, applied to one request as Wireshark dissected it.
@@ -1173,6 +1213,57 @@ fn check(p: &Dissected, ports: PlantPorts) -> Result<Seen, String> {
                 "frame {n}: telnet payload {:02x?} is not refusals only",
                 p.tcp_payload
             ))
+        };
+    }
+    if p.tcp_port == Some(ports.http) {
+        // One GET head: Wireshark's `http` names the method, the target and each header
+        // line; the payload ends with the head's empty line and holds nothing after it.
+        let head_only = p.tcp_payload.ends_with(b"\r\n\r\n")
+            && p.tcp_payload
+                .windows(4)
+                .filter(|w| w == b"\r\n\r\n")
+                .count()
+                == 1;
+        let headers_allowed = p.http_lines.iter().all(|line| {
+            let name = line
+                .split(':')
+                .next()
+                .unwrap_or_default()
+                .to_ascii_lowercase();
+            matches!(
+                name.as_str(),
+                "host" | "user-agent" | "accept" | "connection"
+            )
+        });
+        return match (&p.http_methods[..], &p.http_uris[..]) {
+            ([method], [uri])
+                if method == "GET"
+                    && head_only
+                    && headers_allowed
+                    && uri.starts_with('/')
+                    && !uri.contains(['?', '#'])
+                    && !uri.contains("cgi-bin") =>
+            {
+                Ok(Seen::HttpGet(uri == "/"))
+            }
+            _ => Err(format!(
+                "frame {n}: HTTP request outside the allowlist: {p:?}"
+            )),
+        };
+    }
+    if p.tcp_port == Some(ports.https) {
+        // TLS records only; in clear, no handshake message but the ClientHello (1) and
+        // TLS 1.2's ClientKeyExchange (16): never a client Certificate (11) or anything
+        // else; the request itself travels encrypted (application data, 23).
+        let types: Vec<u8> = [&p.tls_content_types[..], &p.tls_opaque_types[..]].concat();
+        let records_only = !types.is_empty() && types.iter().all(|t| (20..=23).contains(t));
+        return match &p.tls_handshake_types[..] {
+            _ if !records_only => Err(format!("frame {n}: not TLS records: {p:?}")),
+            [1] => Ok(Seen::TlsClientHello),
+            [] | [16] => Ok(Seen::TlsEncrypted),
+            other => Err(format!(
+                "frame {n}: TLS handshake messages {other:?} from the client"
+            )),
         };
     }
     if p.tcp_port == Some(ports.ssh) || p.tcp_port == Some(ports.ftp) {
@@ -1431,6 +1522,26 @@ async fn send_controls(base: Ipv4Addr, ports: PlantPorts) -> Vec<u16> {
     tcp.write_all(b"admin\r\n").await.unwrap();
     tokio::time::sleep(Duration::from_millis(50)).await;
     drop(tcp);
+    // HTTP: a POST with a body to a CGI program of the serial device server.
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 160), ports.http))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    tcp.write_all(b"POST /cgi-bin/restart.cgi HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\n\r\na=1")
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
+    // HTTPS: a plain HTTP request to the TLS port of the switch (not TLS at all).
+    let mut tcp = tokio::net::TcpStream::connect((host(base, 165), ports.https))
+        .await
+        .unwrap();
+    sources.push(tcp.local_addr().unwrap().port());
+    tcp.write_all(b"GET / HTTP/1.1\r\nHost: x\r\n\r\n")
+        .await
+        .unwrap();
+    let _ = tokio::time::timeout(Duration::from_millis(500), tcp.read(&mut reply)).await;
+    drop(tcp);
     // FTP: a USER command to the HMI (the probe sends nothing).
     let mut tcp = tokio::net::TcpStream::connect((host(base, 152), ports.ftp))
         .await
@@ -1570,9 +1681,9 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
     );
     let filter = format!(
         "(net {base}/24 and (tcp port {} or port {} or udp port {} or tcp port {} or udp port {} \
-         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {} or tcp port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
+         or port {} or tcp port {} or tcp port {} or udp port {} or tcp port {} or udp port {} or tcp port {} or tcp port {} or tcp port {} or tcp port {} or tcp port {})) or (udp port {marker_port} and (host {start_marker} or host {end_marker}))",
         ports.modbus, ports.enip, ports.snmp, ports.s7, ports.bacnet, ports.fins, ports.fox, ports.opcua, ports.knx, ports.hart,
-        ports.profinet, ports.ssh, ports.ftp, ports.telnet
+        ports.profinet, ports.ssh, ports.ftp, ports.telnet, ports.http, ports.https
     );
     let capture = Capture::start(&tshark, &filter, &file, start_marker, marker_port).await;
     for (label, config) in passes(base, ports) {
@@ -1597,6 +1708,8 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
                     || d == ports.ssh
                     || d == ports.ftp
                     || d == ports.telnet
+                    || d == ports.http
+                    || d == ports.https
             }) && p.tcp_len > 0
                 || p.udp_port.is_some_and(|d| {
                     d == ports.enip
@@ -1677,6 +1790,10 @@ async fn tshark_dissects_only_read_only_requests_on_the_wire() {
             Seen::Hart(3, 84),
             Seen::ProfinetLookup,
             Seen::TelnetRefusals,
+            Seen::HttpGet(true),
+            Seen::HttpGet(false),
+            Seen::TlsClientHello,
+            Seen::TlsEncrypted,
         ])
     );
     plant.shutdown().await;

@@ -10,6 +10,8 @@ mod fins;
 mod fox;
 mod ftp;
 mod hart;
+mod http;
+mod https;
 mod knx;
 mod melsec;
 mod modbus;
@@ -73,6 +75,10 @@ pub struct ProbeArgs {
     pub ftp: ftp::FtpArgs,
     #[command(flatten)]
     pub telnet: telnet::TelnetArgs,
+    #[command(flatten)]
+    pub http: http::HttpArgs,
+    #[command(flatten)]
+    pub https: https::HttpsArgs,
 }
 
 impl ProbeArgs {
@@ -99,6 +105,8 @@ impl ProbeArgs {
                 Protocol::Ssh => self.ssh.apply(&mut configs.ssh),
                 Protocol::Ftp => self.ftp.apply(&mut configs.ftp),
                 Protocol::Telnet => self.telnet.apply(&mut configs.telnet),
+                Protocol::Http => self.http.apply(&mut configs.http),
+                Protocol::Https => self.https.apply(&mut configs.https),
             }
         }
     }
@@ -125,6 +133,8 @@ impl ProbeArgs {
                 Protocol::Ssh => self.ssh.settings(),
                 Protocol::Ftp => self.ftp.settings(),
                 Protocol::Telnet => self.telnet.settings(),
+                Protocol::Http => self.http.settings(),
+                Protocol::Https => self.https.settings(),
             })
             .collect()
     }

@@ -26,6 +26,8 @@ pub mod fins;
 pub mod fox;
 pub mod ftp;
 pub mod hart;
+pub mod http;
+pub mod https;
 pub mod knx;
 pub mod melsec;
 pub mod modbus;
@@ -103,6 +105,13 @@ macro_rules! registry {
             /// Telnet (TCP 23): the banner read, every option refused; never a login.
             /// Off by default: not an industrial protocol (`--probes all`).
             Telnet => telnet("telnet", TelnetConfig, TelnetDetails, default = false),
+            /// HTTP (TCP 80, or a list): one `GET /`, at most one same-host redirect.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Http => http("http", HttpConfig, HttpDetails, default = false),
+            /// HTTPS (TCP 443, or a list): a TLS handshake (the certificate read, not
+            /// verified) and the HTTP probe's `GET /` inside it.
+            /// Off by default: not an industrial protocol (`--probes all`).
+            Https => https("https", HttpsConfig, HttpsDetails, default = false),
         }
     };
 }

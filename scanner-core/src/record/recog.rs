@@ -32,15 +32,18 @@ pub struct RecogFingerprint {
 /// greeting without its reply codes; telnet: the banner trimmed at both ends (Recog's
 /// telnet examples are), its line ends CR LF as sent; SNMP: sysDescr and sysObjectID (dotted, no leading dot).
 ///
-/// The web probes add, when they merge (each a Recog database already in [`Database`]):
+/// The web probes (`http`, and `https` with the same page fields):
 ///
 /// | details field | database |
 /// |---|---|
-/// | `http.server` | [`Database::HttpServers`] |
-/// | `http.title` | [`Database::HtmlTitle`] |
-/// | `http.www_authenticate` | [`Database::HttpWwwauth`] |
-/// | `https.certificate.subject` (each certificate) | [`Database::X509Subjects`] |
-/// | `https.certificate.issuer` (each certificate) | [`Database::X509Issuers`] |
+/// | `http.server`, `https.server` | [`Database::HttpServers`] |
+/// | `http.title`, `https.title` | [`Database::HtmlTitle`] |
+/// | `http.www_authenticate`, `https.www_authenticate` (each value) | [`Database::HttpWwwauth`] |
+/// | `https.tls.certificates[0].subject` (the server's own certificate) | [`Database::X509Subjects`] |
+/// | `https.tls.certificates[0].issuer` | [`Database::X509Issuers`] |
+///
+/// Certificate names are RFC 4514 strings, most specific part first
+/// (`CN=...,OU=...,O=...,C=US`), as Recog's x509 examples are written.
 pub fn recog_texts(details: &ServiceDetails) -> Vec<(Database, &'static str, String)> {
     let mut texts = Vec::new();
     match details {
@@ -91,9 +94,47 @@ pub fn recog_texts(details: &ServiceDetails) -> Vec<(Database, &'static str, Str
                 }
             }
         }
+        ServiceDetails::Http(http) => page_texts(&http.page, HTTP_FIELDS, &mut texts),
+        ServiceDetails::Https(https) => {
+            page_texts(&https.page, HTTPS_FIELDS, &mut texts);
+            if let Some(leaf) = https.tls.as_ref().and_then(|t| t.certificates.first()) {
+                texts.push((
+                    Database::X509Subjects,
+                    "https.tls.certificates[0].subject",
+                    leaf.subject.clone(),
+                ));
+                texts.push((
+                    Database::X509Issuers,
+                    "https.tls.certificates[0].issuer",
+                    leaf.issuer.clone(),
+                ));
+            }
+        }
         _ => {}
     }
     texts
+}
+
+/// Field names of a page's Recog texts: server, title, WWW-Authenticate.
+type PageFields = [&'static str; 3];
+const HTTP_FIELDS: PageFields = ["http.server", "http.title", "http.www_authenticate"];
+const HTTPS_FIELDS: PageFields = ["https.server", "https.title", "https.www_authenticate"];
+
+/// The Server header, the page title and each WWW-Authenticate value of a web page.
+fn page_texts(
+    page: &crate::protocols::http::details::HttpPage,
+    [server, title, auth]: PageFields,
+    texts: &mut Vec<(Database, &'static str, String)>,
+) {
+    if let Some(v) = &page.server {
+        texts.push((Database::HttpServers, server, v.text.clone()));
+    }
+    if let Some(v) = &page.title {
+        texts.push((Database::HtmlTitle, title, v.text.clone()));
+    }
+    for v in &page.www_authenticate {
+        texts.push((Database::HttpWwwauth, auth, v.text.clone()));
+    }
 }
 
 /// Recog's device vocabulary (`hw.device`, else `os.device`) -> otscan's device type.

@@ -73,7 +73,12 @@ pub fn audit_and_classify(frame: &RecordedFrame, ports: PlantPorts) -> Request {
         .iter()
         .filter_map(|&label| ports.get(label).map(|port| (port, label)))
         .collect();
-    let protocol = label(frame, &by_port);
+    // A TLS fixture records its clients' ClientHellos as `tls` and the requests inside
+    // the sessions as `https`, both on the HTTPS port.
+    let protocol = match label(frame, &by_port) {
+        allowlist::HTTPS if frame.protocol == allowlist::TLS => allowlist::TLS,
+        other => other,
+    };
     audit(protocol, &frame.bytes, frame)
 }
 
