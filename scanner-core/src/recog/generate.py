@@ -25,8 +25,9 @@ boundaries in Rust) become `<` and `>`; `\\R` (any line break) becomes its alter
 `{,n}` becomes `{0,n}` and a `{` that starts no repetition is escaped. Lookaround,
 backreferences, atomic groups, possessive quantifiers, `\\G`, `\\K`, `\\c` control escapes
 and absence operators have no translation: such fingerprints are skipped (listed in the
-table's `skipped` field and printed). Rust's `\\d`, `\\w` and `\\s` are Unicode-aware where
-Ruby's are ASCII; banners are nearly always ASCII, so this is left as is.
+table's `skipped` field and printed). The Rust side compiles the patterns as byte patterns
+without Unicode (`regex::bytes`, `unicode(false)`), so `\\d`, `\\w` and `\\s` are ASCII as
+Ruby's are.
 
 Standard library only; it never fetches anything.
 """
