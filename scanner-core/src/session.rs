@@ -9,7 +9,7 @@
 //! once the scan is cancelled or past its deadline. Probes never pace themselves.
 //!
 //! Every byte sent is encoded from a [`ReadOnlyRequest`]: there is no other way in. The
-//! one exception is a TLS handshake ([`DeviceSession::tls_exchange`]): its records are
+//! one exception is a TLS handshake (`DeviceSession::tls_exchange`, crate-private): its records are
 //! rustls's, shaped by the client configuration the https probe passes (no client
 //! certificate, no resumption, no early data); the request inside is still encoded from a
 //! [`ReadOnlyRequest`].
