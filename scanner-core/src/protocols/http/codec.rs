@@ -63,8 +63,11 @@ impl fmt::Display for Host {
 }
 
 /// A redirect target's path, checked: begins with `/`, printable ASCII without space,
-/// at most [`MAX_PATH_LEN`] bytes, no query (`?`), no fragment (`#`), no `..` segment, no
-/// `cgi-bin` (a query or a CGI path can carry an action; a page path cannot).
+/// at most [`MAX_PATH_LEN`] bytes, no query (`?`), no fragment (`#`), no `.` or `..` segment,
+/// no percent-escape (`%2e%2e` is a dot segment and `%0d%0a` a line end to a server that
+/// decodes them), no backslash (browsers read `/\host` as `//host`), no CGI program
+/// (`cgi-bin`, a segment ending in `.cgi`): a query or a CGI path can carry an action; a
+/// page path cannot.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct RedirectPath(String);
 
@@ -87,10 +90,17 @@ impl RedirectPath {
         if path.contains(['?', '#']) {
             return Err("path with a query or a fragment");
         }
+        if path.contains('%') {
+            return Err("path with a percent-escape");
+        }
+        if path.contains('\\') {
+            return Err("path with a backslash");
+        }
         if path.split('/').any(|s| s == ".." || s == ".") {
             return Err("path with a dot segment");
         }
-        if path.to_ascii_lowercase().contains("cgi-bin") {
+        let lower = path.to_ascii_lowercase();
+        if lower.contains("cgi-bin") || lower.split('/').any(|s| s.ends_with(".cgi")) {
             return Err("path to a CGI program");
         }
         Ok(RedirectPath(path.to_owned()))
@@ -672,6 +682,14 @@ mod tests {
             "/../etc/passwd",
             "/cgi-bin/reboot",
             "/caf\u{e9}",
+            // Encoded dot segments, line ends and NULs, a backslash, a CGI program.
+            "/%2e%2e/etc/passwd",
+            "/.%2E/x",
+            "/%0d%0aX-Injected:%20y",
+            "/x%00y",
+            "/\\evil",
+            "/admin/reboot.cgi",
+            "/x.CGI",
         ] {
             assert!(RedirectPath::new(bad).is_err(), "{bad:?}");
         }
