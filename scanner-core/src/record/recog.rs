@@ -8,7 +8,8 @@ use schemars::JsonSchema;
 use serde::{Deserialize, Serialize};
 
 use super::{AssetRecord, DeviceType, Protocol, ServiceDetails};
-use crate::recog::{match_text, Database, Match};
+use crate::recog::{match_text, Database};
+use crate::vendors::canonical_vendor;
 
 /// One Recog fingerprint that matched a text the device sent: `fingerprints[]` in the record.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
@@ -169,9 +170,20 @@ pub fn device_type(recog_device: &str) -> Option<DeviceType> {
 }
 
 /// A non-empty parameter.
-fn param<'a>(m: &'a Match, name: &str) -> Option<&'a str> {
-    m.params
-        .get(name)
+/// A match's parameters: name -> value.
+type Params = BTreeMap<String, String>;
+
+/// Whether a match can speak for a device whose record says `vendor`: it names no device
+/// vendor, or the same one once both are canonical ([`canonical_vendor`]).
+fn agrees(vendor_now: Option<&str>, m: &Params) -> bool {
+    match (vendor_now, vendor(m)) {
+        (Some(have), Some(said)) => canonical_vendor(have) == canonical_vendor(said),
+        _ => true,
+    }
+}
+
+fn param<'a>(m: &'a Params, name: &str) -> Option<&'a str> {
+    m.get(name)
         .map(|v| v.trim())
         .filter(|v| !v.is_empty() && !v.contains('{'))
 }
@@ -182,7 +194,7 @@ fn param<'a>(m: &'a Match, name: &str) -> Option<&'a str> {
 /// service's vendor is the OS vendor: Cisco's SSH on Cisco IOS, H3C's on Comware). A
 /// general-purpose OS under another vendor's service (OpenSSH on Debian) names no device
 /// vendor.
-fn vendor(m: &Match) -> Option<&str> {
+fn vendor(m: &Params) -> Option<&str> {
     param(m, "hw.vendor").or_else(|| {
         let os = param(m, "os.vendor")?;
         // Recog's `General` device class is a general-purpose computer (Windows, HP-UX).
@@ -198,7 +210,7 @@ fn vendor(m: &Match) -> Option<&str> {
 /// which Recog files as `os.version`). `hw.version` is the hardware revision and
 /// `service.version` a server program's version, so neither is firmware; both stay in
 /// `fingerprints[].params`.
-fn firmware(m: &Match) -> Option<&str> {
+fn firmware(m: &Params) -> Option<&str> {
     let own = match param(m, "os.vendor") {
         Some(os) => vendor(m).is_some_and(|v| v.eq_ignore_ascii_case(os)),
         None => param(m, "hw.vendor").is_some(),
@@ -227,11 +239,17 @@ pub fn apply(record: &mut AssetRecord) {
         }
     }
     for (protocol, _, m) in &found {
+        // A match naming another maker than the one the record already has (a protocol's,
+        // or an earlier match's) fills nothing and adds no CPE: a Schneider PLC's web page
+        // that Recog takes for another vendor's must not give the PLC that vendor's model.
+        if !agrees(record.vendor.as_deref(), &m.params) {
+            continue;
+        }
         let how = format!("recog {}.xml: {:?}", m.database.name(), m.description);
         let fields: [(&str, Option<&str>); 3] = [
-            ("vendor", vendor(m)),
-            ("model", param(m, "hw.product")),
-            ("firmware_version", firmware(m)),
+            ("vendor", vendor(&m.params)),
+            ("model", param(&m.params, "hw.product")),
+            ("firmware_version", firmware(&m.params)),
         ];
         for (name, value) in fields {
             let Some(value) = value else { continue };
@@ -271,14 +289,18 @@ pub fn apply_device_type(record: &mut AssetRecord) {
     if record.device_type.is_some() {
         return;
     }
-    let hit = record.fingerprints.iter().find_map(|f| {
-        let device = f
-            .params
-            .get("hw.device")
-            .and_then(|d| device_type(d))
-            .or_else(|| f.params.get("os.device").and_then(|d| device_type(d)))?;
-        Some((device, f))
-    });
+    let hit = record
+        .fingerprints
+        .iter()
+        .filter(|f| agrees(record.vendor.as_deref(), &f.params))
+        .find_map(|f| {
+            let device = f
+                .params
+                .get("hw.device")
+                .and_then(|d| device_type(d))
+                .or_else(|| f.params.get("os.device").and_then(|d| device_type(d)))?;
+            Some((device, f))
+        });
     if let Some((device, f)) = hit {
         record.device_type = Some(device);
         record.sources.insert("device_type".to_owned(), f.protocol);
@@ -365,6 +387,37 @@ mod tests {
         apply(&mut cisco);
         assert_eq!(cisco.vendor.as_deref(), Some("Cisco"));
         assert_eq!(cisco.cpe, ["cpe:/o:cisco:ios:-"]);
+    }
+
+    #[test]
+    fn a_match_naming_another_maker_fills_nothing() {
+        // A Moxa banner on a device a protocol said is Schneider Electric's: listed, but no
+        // model, firmware, device type or CPE of Moxa's lands in the Schneider record.
+        let banner = "Model name       : NPort 5610-8-DT\nMAC address      : 00:90:E8:12:34:56\nSerial No.       : 9522\nFirmware version : 2.2 Build 11090613\nSystem uptime    : 8 days\n\nPlease keyin your password:";
+        let mut r = record(json!([service(
+            "telnet",
+            json!({ "banner": { "text": banner } })
+        )]));
+        r.vendor = Some("Schneider Electric".into());
+        r.sources.insert("vendor".into(), Protocol::Modbus);
+        apply(&mut r);
+        apply_device_type(&mut r);
+        assert_eq!(r.fingerprints.len(), 1, "{:?}", r.fingerprints);
+        assert_eq!(r.vendor.as_deref(), Some("Schneider Electric"));
+        assert_eq!(
+            (r.model.as_deref(), r.firmware_version.as_deref()),
+            (None, None)
+        );
+        assert_eq!(r.device_type, None);
+        assert!(r.cpe.is_empty(), "{:?}", r.cpe);
+        // The same maker under another spelling agrees.
+        let mut same = record(json!([service(
+            "telnet",
+            json!({ "banner": { "text": banner } })
+        )]));
+        same.vendor = Some("Moxa Inc.".into());
+        apply(&mut same);
+        assert_eq!(same.firmware_version.as_deref(), Some("2.2"));
     }
 
     #[test]
