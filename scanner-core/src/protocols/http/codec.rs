@@ -246,7 +246,34 @@ fn values<'a>(
 /// The head: (status, reason, headers, minor version, head length).
 type Head = (u16, Vec<u8>, Vec<(String, Vec<u8>)>, u8, usize);
 
+/// Interim (1xx) responses skipped before the final one (RFC 9110 15.2: a server may send
+/// any number, e.g. `100 Continue`, though we never ask for one); more is an error.
+const MAX_INTERIM: usize = 4;
+
+/// The final response's head, after any interim (1xx but 101) responses; its length
+/// counts the interim heads before it.
 fn head(buf: &[u8]) -> Result<Option<Head>, ParseError> {
+    let mut skipped = 0;
+    for _ in 0..=MAX_INTERIM {
+        match one_head(&buf[skipped..])? {
+            Some((status, _, _, _, len)) if (100..200).contains(&status) && status != 101 => {
+                skipped += len;
+                if skipped > MAX_HEAD_LEN {
+                    return Err(ParseError::HeadTooLong);
+                }
+            }
+            Some((status, reason, headers, version, len)) => {
+                return Ok(Some((status, reason, headers, version, skipped + len)))
+            }
+            None => return Ok(None),
+        }
+    }
+    Err(ParseError::Head(format!(
+        "more than {MAX_INTERIM} interim (1xx) responses"
+    )))
+}
+
+fn one_head(buf: &[u8]) -> Result<Option<Head>, ParseError> {
     let mut slots = [httparse::EMPTY_HEADER; MAX_HEADERS];
     let mut response = httparse::Response::new(&mut slots);
     match response.parse(buf) {
@@ -667,6 +694,25 @@ mod tests {
         );
         let v6 = get(Ipv6Addr::LOCALHOST.into(), 8080, Path::Favicon);
         assert!(v6.starts_with(b"GET /favicon.ico HTTP/1.1\r\nHost: [::1]:8080\r\n"));
+    }
+
+    #[test]
+    fn interim_responses_are_skipped_and_bounded() {
+        let r = parse(
+            b"HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 102 Processing\r\n\r\nHTTP/1.1 200 OK\r\n\
+              Server: RealOne\r\nContent-Length: 17\r\n\r\n<title>ok</title>",
+        )
+        .unwrap();
+        assert_eq!(r.status, 200);
+        assert_eq!(r.header("server"), Some(&b"RealOne"[..]));
+        assert_eq!(title(&r.body).map(|t| t.bytes), Some(b"ok".to_vec()));
+        // An interim response alone is not an answer yet; five of them are an error.
+        assert!(matches!(
+            frame(b"HTTP/1.1 100 Continue\r\n\r\n", 0),
+            FrameCheck::NeedMore
+        ));
+        let five = b"HTTP/1.1 100 Continue\r\n\r\n".repeat(5);
+        assert!(parse(&five).is_err());
     }
 
     #[test]
