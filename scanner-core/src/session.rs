@@ -235,6 +235,9 @@ pub(crate) struct TlsSession {
 pub(crate) struct Reply {
     pub bytes: Vec<u8>,
     pub rtt: Duration,
+    /// The read timeout ended the reply (with `close_ends`): the bytes are what came
+    /// before it, not a whole reply.
+    pub timed_out: bool,
 }
 
 /// Most bytes of a reply kept to show what a device said when its reply broke the protocol.
@@ -532,7 +535,10 @@ impl DeviceSession {
     /// reply may end where the device closes the connection (an HTTP/1.1 response to
     /// `Connection: close` without a length): the bytes received before the close are the
     /// reply when there are any (the framing could not yet call them whole); a close
-    /// before any byte is [`ExchangeError::Closed`] as always.
+    /// before any byte is [`ExchangeError::Closed`] as always. The same holds at the read
+    /// timeout: a device that sent a response head and then neither ends its body nor
+    /// closes has its bytes read so far taken as the reply (and the connection closed),
+    /// so what it said is kept; a timeout before any byte is [`ExchangeError::Timeout`].
     pub(crate) async fn tcp_exchange_ending<E>(
         &mut self,
         port: u16,
@@ -570,6 +576,23 @@ impl DeviceSession {
         // Time the per-device interval from the end of the exchange: a write that had to
         // wait can never bring the next request closer than the interval.
         self.last_send = Some(Instant::now());
+        let mut cut_short = false;
+        let result = match result {
+            Err(Failure::Exchange(ExchangeError::Timeout)) if close_ends => {
+                match self.conn.as_mut().map(|c| std::mem::take(&mut c.pending)) {
+                    Some(partial) if !partial.is_empty() => {
+                        cut_short = true;
+                        Ok(partial)
+                    }
+                    _ => Err(ExchangeError::Timeout.into()),
+                }
+            }
+            other => other,
+        };
+        if cut_short {
+            // Mid-response: the stream cannot carry another exchange.
+            self.close().await;
+        }
         match &result {
             Ok(bytes) => self.keep_received(bytes, sent_at.elapsed()),
             // Bytes that broke the framing are what the device said: keep them to show.
@@ -587,6 +610,7 @@ impl DeviceSession {
             Ok(bytes) => Ok(Reply {
                 bytes,
                 rtt: sent_at.elapsed(),
+                timed_out: cut_short,
             }),
             // A late reply after a timeout is recognised by its correlation and
             // skipped, so the connection stays usable; anything else leaves the
@@ -690,6 +714,7 @@ impl DeviceSession {
             result.map(|bytes| Reply {
                 bytes,
                 rtt: sent_at.elapsed(),
+                timed_out: false,
             }),
         )
     }
@@ -771,6 +796,7 @@ impl DeviceSession {
             Ok(bytes) => Ok(Reply {
                 bytes,
                 rtt: started.elapsed(),
+                timed_out: false,
             }),
             Err(Failure::Exchange(ExchangeError::Timeout)) => Err(ExchangeError::Timeout.into()),
             Err(e) => {
@@ -879,7 +905,11 @@ impl DeviceSession {
                     let rtt = sent_at.elapsed();
                     let bytes = datagram.to_vec();
                     self.keep_received(&bytes, rtt);
-                    return Ok(Reply { bytes, rtt });
+                    return Ok(Reply {
+                        bytes,
+                        rtt,
+                        timed_out: false,
+                    });
                 }
             }
         }

@@ -545,3 +545,43 @@ async fn nginx_is_read_over_http_tls_and_legacy_tls() {
     }
     let _ = std::fs::remove_dir_all(&dir);
 }
+
+/// A server that sends a response head and the start of a page, then neither ends the body
+/// nor closes: what it said is the record (status, Server), not a read timeout.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_followed_by_silence_is_recorded_not_lost() {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let at = Ipv4Addr::new(127, 119, 5, 1);
+    let listener = tokio::net::TcpListener::bind((at, 0)).await.unwrap();
+    let port = listener.local_addr().unwrap().port();
+    let server = tokio::spawn(async move {
+        let (mut conn, _) = listener.accept().await.unwrap();
+        let mut request = [0u8; 1024];
+        let _ = conn.read(&mut request).await.unwrap();
+        conn.write_all(b"HTTP/1.1 200 OK\r\nServer: KeepAlivePLC/2.0\r\n\r\n<html>")
+            .await
+            .unwrap();
+        // Longer than the scan's read timeout (800 ms), then go.
+        tokio::time::sleep(Duration::from_secs(3)).await;
+    });
+    let records = scan(
+        &at.to_string(),
+        &[Protocol::Http],
+        HttpConfig {
+            ports: vec![port],
+            ..HttpConfig::default()
+        },
+    )
+    .await;
+    let (status, requests, _, d) = http(&records[&IpAddr::V4(at)]);
+    assert_eq!((status, requests), (Status::Success, 2), "{d:?}");
+    assert_eq!(d.page.status, Some(200));
+    assert_eq!(text(&d.page.server), "KeepAlivePLC/2.0");
+    assert!(
+        d.warnings.iter().any(|w| w.contains("read timeout")),
+        "{:?}",
+        d.warnings
+    );
+    assert!(records[&IpAddr::V4(at)].responsive);
+    server.abort();
+}

@@ -91,9 +91,19 @@ async fn get(
         }
     };
     session.close().await;
-    let read = exchange.and_then(|reply| {
-        let response = parse(&reply.bytes).map_err(Failure::Malformed)?;
-        Ok((response, reply.rtt))
+    let read = exchange.and_then(|reply| match parse(&reply.bytes) {
+        Ok(mut response) => {
+            if reply.timed_out {
+                response.warnings.push(
+                    "the response did not end within the read timeout: read as far as it came"
+                        .to_owned(),
+                );
+            }
+            Ok((response, reply.rtt))
+        }
+        // Part of a head, then the read timeout: the device did not answer in time.
+        Err(_) if reply.timed_out => Err(ExchangeError::Timeout.into()),
+        Err(e) => Err(Failure::Malformed(e)),
     });
     (tls, read)
 }
