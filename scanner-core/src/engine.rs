@@ -127,7 +127,14 @@ impl Shared {
 /// Dropping it cancels the scan: nothing new is sent and the background task ends
 /// within one timeout.
 pub struct Scan {
-    records: mpsc::Receiver<ScanEvent>,
+    /// The events of each turn of `drive`, in order, in messages of at most
+    /// [`EVENT_ROOM`] events.
+    records: mpsc::UnboundedReceiver<Vec<ScanEvent>>,
+    /// Events received and not yet taken.
+    buffer: std::collections::VecDeque<ScanEvent>,
+    /// Room for events not yet taken: `drive` takes a permit per event it sends, the
+    /// consumer gives it back when it takes the event; closed when the scan is dropped.
+    room: Arc<tokio::sync::Semaphore>,
     progress: watch::Receiver<Progress>,
     cancel: CancellationToken,
 }
@@ -143,7 +150,14 @@ impl Scan {
     /// records). A checkpoint covers only targets whose records came before it, so a
     /// consumer that persists it after writing those records resumes exactly.
     pub async fn next_event(&mut self) -> Option<ScanEvent> {
-        self.records.recv().await
+        loop {
+            if let Some(event) = self.buffer.pop_front() {
+                self.room.add_permits(1);
+                return Some(event);
+            }
+            // Cancel-safe: a batch received is stored before anything else can await.
+            self.buffer.extend(self.records.recv().await?);
+        }
     }
 
     /// The token that cancels this scan. Cancelling stops all sending at once;
@@ -158,12 +172,19 @@ impl Stream for Scan {
 
     fn poll_next(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<AssetRecord>> {
         loop {
-            match self.records.poll_recv(cx) {
-                Poll::Ready(Some(ScanEvent::Done {
+            let event = self.buffer.pop_front();
+            if event.is_some() {
+                self.room.add_permits(1);
+            }
+            match event {
+                Some(ScanEvent::Done {
                     record: Some(r), ..
-                })) => return Poll::Ready(Some(*r)),
-                Poll::Ready(Some(ScanEvent::Done { record: None, .. }))
-                | Poll::Ready(Some(ScanEvent::Checkpoint(_))) => continue,
+                }) => return Poll::Ready(Some(*r)),
+                Some(ScanEvent::Done { record: None, .. } | ScanEvent::Checkpoint(_)) => continue,
+                None => {}
+            }
+            match self.records.poll_recv(cx) {
+                Poll::Ready(Some(batch)) => self.buffer.extend(batch),
                 Poll::Ready(None) => return Poll::Ready(None),
                 Poll::Pending => return Poll::Pending,
             }
@@ -173,6 +194,7 @@ impl Stream for Scan {
 
 impl Drop for Scan {
     fn drop(&mut self) {
+        self.room.close();
         self.cancel.cancel();
     }
 }
@@ -213,16 +235,23 @@ pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
         requests: Protocol::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
         scan_id,
     });
-    let (tx, rx) = mpsc::channel(256);
+    let (tx, rx) = mpsc::unbounded_channel();
+    let room = Arc::new(tokio::sync::Semaphore::new(EVENT_ROOM));
     let initial = Progress {
         planned: config.targets.len(),
         done_before: config.resume.as_ref().map_or(0, Checkpoint::count),
         ..Progress::default()
     };
     let (progress_tx, progress_rx) = watch::channel(initial);
-    tokio::spawn(drive(shared, tx, progress_tx, started));
+    let events = Events {
+        tx,
+        room: Arc::clone(&room),
+    };
+    tokio::spawn(drive(shared, events, progress_tx, started));
     Scan {
         records: rx,
+        buffer: std::collections::VecDeque::new(),
+        room,
         progress: progress_rx,
         cancel,
     }
@@ -256,9 +285,41 @@ enum DeviceOutcome {
     LocalFailure(LocalFailure),
 }
 
+/// Events not yet taken by the consumer, at most: `drive` waits for room beyond that
+/// (a stalled consumer stalls the scan, and memory stays bounded).
+const EVENT_ROOM: usize = 256;
+
+/// The sending side of a scan's events: `drive` hands over each turn's events at
+/// once (one wake-up of the consumer per turn, not one per target), within
+/// [`EVENT_ROOM`].
+struct Events {
+    tx: mpsc::UnboundedSender<Vec<ScanEvent>>,
+    room: Arc<tokio::sync::Semaphore>,
+}
+
+impl Events {
+    /// Sends `events` in order, waiting for room as the consumer takes them; false once
+    /// the consumer is gone (the scan was dropped).
+    async fn send(&self, mut events: Vec<ScanEvent>) -> bool {
+        while !events.is_empty() {
+            let rest = events.split_off(events.len().min(EVENT_ROOM));
+            // `EVENT_ROOM` fits in u32; the permits go back as the consumer takes events.
+            match self.room.acquire_many(events.len() as u32).await {
+                Ok(permits) => permits.forget(),
+                Err(_) => return false,
+            }
+            if self.tx.send(events).is_err() {
+                return false;
+            }
+            events = rest;
+        }
+        true
+    }
+}
+
 async fn drive(
     shared: Arc<Shared>,
-    tx: mpsc::Sender<ScanEvent>,
+    tx: Events,
     progress_tx: watch::Sender<Progress>,
     started: Instant,
 ) {
@@ -338,6 +399,8 @@ async fn drive(
             progress.interrupted += in_flight as u64;
             break;
         }
+        // This turn's events, sent as one message after the loop.
+        let mut events = Vec::new();
         for (shard, mut attempt, outcome) in returned.drain(..).flatten() {
             in_flight -= 1;
             shards.in_flight[shard] -= 1;
@@ -391,15 +454,10 @@ async fn drive(
                 progress.responsive += 1;
             }
             let emit = record.responsive || config.emit_all;
-            let event = ScanEvent::Done {
+            events.push(ScanEvent::Done {
                 position,
                 record: emit.then_some(record),
-            };
-            if tx.send(event).await.is_err() {
-                // Nobody listens any more: stop sending, let in-flight devices end.
-                shared.stop().cancel.cancel();
-                continue;
-            }
+            });
             if emit {
                 progress.emitted += 1;
             }
@@ -407,9 +465,13 @@ async fn drive(
             // A checkpoint every 100 ms is plenty for a state file and keeps a /16 from
             // cloning the out-of-order set 65,536 times; the last one always goes out.
             if last_checkpoint.elapsed() >= CHECKPOINT_INTERVAL {
-                let _ = tx.send(ScanEvent::Checkpoint(checkpoint.clone())).await;
+                events.push(ScanEvent::Checkpoint(checkpoint.clone()));
                 last_checkpoint = Instant::now();
             }
+        }
+        if !tx.send(events).await {
+            // Nobody listens any more: stop sending, let in-flight devices end.
+            shared.stop().cancel.cancel();
         }
         snapshot(&shared, &mut progress, started);
         progress_tx.send_replace(progress.clone());
@@ -417,7 +479,7 @@ async fn drive(
     shards.close().await;
     // Retries still waiting when the scan stopped are not done either.
     progress.interrupted += retries.len() as u64;
-    let _ = tx.send(ScanEvent::Checkpoint(checkpoint)).await;
+    tx.send(vec![ScanEvent::Checkpoint(checkpoint)]).await;
     progress.stopped = shared.stop().reason();
     progress.local_failure = shared.stop().local_failure.get().cloned();
     progress.done = true;
@@ -434,7 +496,12 @@ type Returned = (usize, Attempt, std::thread::Result<DeviceOutcome>);
 /// A task per device made the multi-thread runtime wake a worker (a futex call)
 /// for nearly every device and every finished one; a shard instead polls all its
 /// devices in one task, so a device's I/O wakes a task that is usually already
-/// running, and hands-offs go in batches both ways: `drive` sends each shard the
+/// running. On a multi-thread runtime each shard runs on a thread of its own with
+/// a current-thread runtime (its own I/O driver and timers): the runtime's workers
+/// otherwise kept waking each other to steal the shard tasks (about one futex or
+/// eventfd write per device, and as many context switches), which cost the CLI
+/// about 7% of its CPU on a /16 (`benches/ab.sh`). A device's sockets and timers
+/// then all belong to its shard's runtime. Hands-offs go in batches both ways: `drive` sends each shard the
 /// tries of one turn as one message, a shard sends back what finished in one
 /// poll as one message. `drive` keeps the target order, retries, checkpoint,
 /// progress and records; the shards only run `scan_device`. Both channels are
@@ -449,14 +516,69 @@ struct Shards {
     in_flight: Vec<usize>,
     /// What the shards hand back, in batches.
     returns: mpsc::UnboundedReceiver<Vec<Returned>>,
-    tasks: Vec<tokio::task::JoinHandle<()>>,
+    tasks: Vec<ShardTask>,
+}
+
+/// How a shard runs, and how `close` waits for its end.
+enum ShardTask {
+    /// A task of the caller's runtime (a current-thread runtime: tests with paused
+    /// time, embedders that scan on one thread).
+    Task(tokio::task::JoinHandle<()>),
+    /// A thread of its own with a current-thread runtime; sends the shard's end (or
+    /// its panic) when it returns.
+    Thread(tokio::sync::oneshot::Receiver<std::thread::Result<()>>),
+}
+
+/// Starts shard `index` on a thread of its own with a current-thread runtime; gives
+/// the future back when the runtime or the thread cannot be made (the caller then
+/// runs it as a task of its own runtime).
+fn shard_thread<F>(index: usize, shard: F) -> Result<ShardTask, F>
+where
+    F: std::future::Future<Output = ()> + Send + 'static,
+{
+    let runtime = match tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            tracing::warn!("cannot start the runtime of scan shard {index}: {e}; it runs on the caller's runtime");
+            return Err(shard);
+        }
+    };
+    let (ended_tx, ended) = tokio::sync::oneshot::channel();
+    // The future moves into the thread only once it exists: a failed spawn keeps it.
+    let (start_tx, start) = std::sync::mpsc::sync_channel::<F>(1);
+    let spawned = std::thread::Builder::new()
+        .name(format!("otscan-shard-{index}"))
+        .spawn(move || {
+            let Ok(shard) = start.recv() else { return };
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                runtime.block_on(shard);
+            }));
+            // Fails only once `drive` is gone: nobody waits for this end any more.
+            let _ = ended_tx.send(result);
+        });
+    match spawned {
+        Ok(_) => {
+            // The thread waits on `start`, so the send cannot fail.
+            let _ = start_tx.send(shard);
+            Ok(ShardTask::Thread(ended))
+        }
+        Err(e) => {
+            tracing::warn!("cannot start the thread of scan shard {index}: {e}; it runs on the caller's runtime");
+            Err(shard)
+        }
+    }
 }
 
 impl Shards {
     /// One shard per worker of the current runtime (1 on a current-thread runtime),
     /// never more than the concurrency.
     fn spawn(shared: &Arc<Shared>) -> Shards {
-        let workers = tokio::runtime::Handle::current().metrics().num_workers();
+        let runtime = tokio::runtime::Handle::current();
+        let threads = runtime.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread;
+        let workers = runtime.metrics().num_workers();
         let count = workers.clamp(1, shared.config.concurrency.get());
         let (returns_tx, returns) = mpsc::unbounded_channel();
         let mut inboxes = Vec::with_capacity(count);
@@ -464,12 +586,13 @@ impl Shards {
         for index in 0..count {
             let (inbox_tx, inbox) = mpsc::unbounded_channel();
             inboxes.push(Some(inbox_tx));
-            tasks.push(tokio::spawn(shard(
-                index,
-                Arc::clone(shared),
-                inbox,
-                returns_tx.clone(),
-            )));
+            let shard = shard(index, Arc::clone(shared), inbox, returns_tx.clone());
+            let task = if threads {
+                shard_thread(index, shard)
+            } else {
+                Err(shard)
+            };
+            tasks.push(task.unwrap_or_else(|shard| ShardTask::Task(tokio::spawn(shard))));
         }
         Shards {
             pending: (0..count).map(|_| Vec::new()).collect(),
@@ -519,9 +642,18 @@ impl Shards {
         drop(self.inboxes);
         drop(self.returns);
         for task in self.tasks {
-            if let Err(e) = task.await {
-                if e.is_panic() {
-                    std::panic::resume_unwind(e.into_panic());
+            match task {
+                ShardTask::Task(task) => {
+                    if let Err(e) = task.await {
+                        if e.is_panic() {
+                            std::panic::resume_unwind(e.into_panic());
+                        }
+                    }
+                }
+                ShardTask::Thread(ended) => {
+                    if let Ok(Err(panic)) = ended.await {
+                        std::panic::resume_unwind(panic);
+                    }
                 }
             }
         }
@@ -663,6 +795,10 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
 /// The finished device's record: derived fields (asset id, canonical vendor, inferred
 /// type) and its site inventory attributes.
 fn finish(config: &ScanConfig, target: Target, mut record: AssetRecord) -> DeviceOutcome {
+    if !record.responsive && !config.emit_all {
+        // Never delivered (`drive` counts only its statuses): nothing to derive.
+        return DeviceOutcome::Finished(Box::new(record));
+    }
     crate::record::derive::finish(&mut record);
     record.enrichment = config
         .enrichment

@@ -73,6 +73,16 @@ impl Scanner {
     }
 
     /// Starts the scan on the current tokio runtime and returns its record stream.
+    ///
+    /// Must be called within a tokio runtime (it spawns the scan's driving task). On a
+    /// multi-thread runtime the devices are scanned on threads of the scan's own, one
+    /// per worker of that runtime (`otscan-shard-N`, each a current-thread runtime), so
+    /// a device's I/O never makes the workers wake each other; they end when the scan
+    /// ends (or, once the scan is dropped, when their devices have ended, within one
+    /// timeout). On a current-thread runtime everything runs on that runtime.
+    ///
+    /// # Panics
+    /// Outside a tokio runtime.
     pub fn scan(self) -> Scan {
         self.scan_with_cancel(CancellationToken::new())
     }

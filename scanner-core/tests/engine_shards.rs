@@ -128,7 +128,7 @@ async fn the_concurrency_cap_holds_across_shards() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn cancelling_with_finished_devices_not_yet_handed_back_keeps_every_record() {
-    // More devices than the scan's record channel holds (256): with nobody reading, the
+    // More devices than the scan holds for its consumer (256 events): with nobody reading, the
     // engine blocks on delivering while the shards finish the devices it handed out.
     const DEVICES: u32 = 320;
     let spec = PlantSpec {
@@ -182,7 +182,7 @@ async fn cancelling_with_finished_devices_not_yet_handed_back_keeps_every_record
     );
     assert!(
         finished.len() > 256,
-        "more devices finished than the record channel holds: {}",
+        "more devices finished than the scan holds for its consumer: {}",
         finished.len()
     );
     assert!(!progress.borrow().done);
