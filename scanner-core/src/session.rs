@@ -859,7 +859,8 @@ impl DeviceSession {
             }
         }
         let mut sent = Vec::new();
-        let mut buf = vec![0u8; max_len + 1];
+        // Made at the first read: a refusal already in needs none.
+        let mut buf = Vec::new();
         for _ in 0..=shared.limits.udp_retries {
             let Some(socket) = self.udp.as_ref().map(|(_, _, s)| Arc::clone(s)) else {
                 return Err(ExchangeError::Closed);
@@ -887,6 +888,7 @@ impl DeviceSession {
                 sent_at
             };
             let until = sent_at + shared.limits.read_timeout;
+            buf.resize(max_len + 1, 0);
             loop {
                 let received = tokio::select! {
                     r = tokio::time::timeout_at(until, socket.recv(&mut buf)) => r,
