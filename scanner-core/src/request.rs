@@ -187,7 +187,7 @@ mod tests {
                     version,
                     community: b"public".to_vec(),
                     read,
-                    oids: snmp::SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect(),
+                    oids: snmp::system_group_oids(),
                 }));
             }
         }

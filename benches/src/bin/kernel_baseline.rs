@@ -148,7 +148,7 @@ async fn main() {
         version: SnmpVersion::V2c,
         community: b"public".to_vec(),
         read: SnmpRead::Get,
-        oids: vec![vec![1, 3, 6, 1, 2, 1, 1, 1, 0]],
+        oids: vec![vec![1, 3, 6, 1, 2, 1, 1, 1, 0]].into(),
     })
     .encode(1);
 

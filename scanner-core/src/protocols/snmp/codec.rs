@@ -32,6 +32,14 @@ pub const SYSTEM_GROUP: [&[u32]; 7] = [
     &[1, 3, 6, 1, 2, 1, 1, 6, 0],
     &[1, 3, 6, 1, 2, 1, 1, 7, 0],
 ];
+
+/// [`SYSTEM_GROUP`] as the OID list of a [`Request::Read`], made once and shared (every
+/// address's first SNMP packet asks for it; a clone is a reference count).
+pub fn system_group_oids() -> std::sync::Arc<[Oid]> {
+    static OIDS: std::sync::LazyLock<std::sync::Arc<[Oid]>> =
+        std::sync::LazyLock::new(|| SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect());
+    std::sync::Arc::clone(&OIDS)
+}
 /// entPhysicalEntry columns walked: descr(2), hardwareRev(8), firmwareRev(9),
 /// softwareRev(10), serialNum(11), mfgName(12), modelName(13).
 pub const ENTITY_COLUMNS: [u32; 7] = [2, 8, 9, 10, 11, 12, 13];
@@ -179,8 +187,8 @@ pub enum Request {
         community: Vec<u8>,
         /// Get or GetNext.
         read: SnmpRead,
-        /// The OIDs.
-        oids: Vec<Oid>,
+        /// The OIDs (shared: a request is cloned for the liveness phase and the probe).
+        oids: std::sync::Arc<[Oid]>,
     },
     /// SNMPv3 engine discovery: noAuthNoPriv, reportable, empty USM and an empty GetRequest.
     V3Discovery,

@@ -10,9 +10,10 @@ pub mod details;
 mod probe;
 
 pub use codec::{
-    enterprise_of, oid_text, BerError, Message, Oid, ParseError, Pdu, PduKind, Request, SnmpRead,
-    SnmpValue, SnmpVersion, V3Header, ENTITY_COLUMNS, ENT_PHYSICAL_ENTRY, IF_PHYS_ADDRESS,
-    MAX_OID_LEN, MAX_REPLY_LEN, MAX_VARBINDS, SYSTEM_GROUP, USM_STATS_UNKNOWN_ENGINE_IDS,
+    enterprise_of, oid_text, system_group_oids, BerError, Message, Oid, ParseError, Pdu, PduKind,
+    Request, SnmpRead, SnmpValue, SnmpVersion, V3Header, ENTITY_COLUMNS, ENT_PHYSICAL_ENTRY,
+    IF_PHYS_ADDRESS, MAX_OID_LEN, MAX_REPLY_LEN, MAX_VARBINDS, SYSTEM_GROUP,
+    USM_STATS_UNKNOWN_ENGINE_IDS,
 };
 pub use details::{
     decode_engine_id, error_status_name, firmware_from_sysdescr, service_layers, EngineId,

@@ -5,9 +5,9 @@
 use std::time::Duration;
 
 use super::codec::{
-    answers, enterprise_of, oid_text, parse, Message, Oid, ParseError, Pdu, Request, SnmpRead,
-    SnmpValue, SnmpVersion, ENTITY_COLUMNS, ENT_PHYSICAL_ENTRY, IF_PHYS_ADDRESS, MAX_REPLY_LEN,
-    SYSTEM_GROUP,
+    answers, enterprise_of, oid_text, parse, system_group_oids, Message, Oid, ParseError, Pdu,
+    Request, SnmpRead, SnmpValue, SnmpVersion, ENTITY_COLUMNS, ENT_PHYSICAL_ENTRY, IF_PHYS_ADDRESS,
+    MAX_REPLY_LEN,
 };
 use super::details::{
     decode_engine_id, error_status_name, firmware_from_sysdescr, mac_text, service_layers,
@@ -46,7 +46,7 @@ impl SnmpRun<'_> {
         version: SnmpVersion,
         community: usize,
         read: SnmpRead,
-        oids: Vec<Oid>,
+        oids: std::sync::Arc<[Oid]>,
     ) -> Outcome {
         let request = Request::Read {
             version,
@@ -134,7 +134,7 @@ impl RunProbe for SnmpConfig {
                 version,
                 community: self.communities[community].clone(),
                 read: SnmpRead::Get,
-                oids: SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect(),
+                oids: system_group_oids(),
             },
             None => Request::V3Discovery,
         };
@@ -195,12 +195,12 @@ async fn probe(session: &mut DeviceSession, config: &SnmpConfig) -> (ServiceObse
         if run.silent >= config.max_silent && run.details.engine.is_none() {
             break;
         }
-        let oids: Vec<Oid> = SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect();
         match run
-            .read(version, community, SnmpRead::Get, oids.clone())
+            .read(version, community, SnmpRead::Get, system_group_oids())
             .await
         {
             Outcome::Reply(pdu) => {
+                let oids = system_group_oids().to_vec();
                 let pdu = ask_for_less(&mut run, version, community, oids, pdu).await;
                 answered = Some((version, community, pdu));
                 break;
@@ -328,7 +328,7 @@ async fn ask_for_less(
         };
         for part in retry.into_iter().filter(|p| !p.is_empty()) {
             match run
-                .read(version, community, SnmpRead::Get, part.clone())
+                .read(version, community, SnmpRead::Get, part.clone().into())
                 .await
             {
                 Outcome::Reply(reply) => queue.push((part, reply)),
@@ -360,7 +360,7 @@ async fn walk_entities(run: &mut SnmpRun<'_>, version: SnmpVersion, community: u
         .collect();
     for _ in 0..run.config.max_entity_rows {
         let Outcome::Reply(pdu) = run
-            .read(version, community, SnmpRead::GetNext, cursor.clone())
+            .read(version, community, SnmpRead::GetNext, cursor.clone().into())
             .await
         else {
             return;
@@ -411,7 +411,12 @@ async fn walk_mac(run: &mut SnmpRun<'_>, version: SnmpVersion, community: usize)
     let mut cursor = IF_PHYS_ADDRESS.to_vec();
     for _ in 0..run.config.max_mac_requests {
         let Outcome::Reply(pdu) = run
-            .read(version, community, SnmpRead::GetNext, vec![cursor.clone()])
+            .read(
+                version,
+                community,
+                SnmpRead::GetNext,
+                vec![cursor.clone()].into(),
+            )
             .await
         else {
             return;
