@@ -703,6 +703,15 @@ impl DeviceSession {
             _ = shared.stop.cancel.cancelled() => Err(ExchangeError::Stopped.into()),
         };
         self.last_send = Some(Instant::now());
+        // As `tcp_exchange_ending` with `close_ends`: bytes, then silence until the read
+        // timeout, are the reply as far as it came (the caller decides whether they say
+        // enough); silence from the start stays a timeout.
+        let (result, timed_out) = match result {
+            Err(Failure::Exchange(ExchangeError::Timeout)) if !pending.is_empty() => {
+                (Ok(std::mem::take(&mut pending)), true)
+            }
+            other => (other, false),
+        };
         match &result {
             Ok(reply) => self.keep_received(reply, sent_at.elapsed()),
             Err(_) if !pending.is_empty() => self.keep_received(&pending, sent_at.elapsed()),
@@ -714,7 +723,7 @@ impl DeviceSession {
             result.map(|bytes| Reply {
                 bytes,
                 rtt: sent_at.elapsed(),
-                timed_out: false,
+                timed_out,
             }),
         )
     }

@@ -585,3 +585,47 @@ async fn a_head_followed_by_silence_is_recorded_not_lost() {
     assert!(records[&IpAddr::V4(at)].responsive);
     server.abort();
 }
+
+/// The same inside TLS: a response head, then neither the end of the body nor a close.
+/// What the device said over TLS is the record, as over plain HTTP.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_head_followed_by_silence_inside_tls_is_recorded_not_lost() {
+    use protocol_fixtures::{
+        BannerEnd, CertificateSpec, Recorder, WebDevice, WebDeviceConfig, WebResponse,
+    };
+    let at = Ipv4Addr::new(127, 119, 5, 2);
+    // No title: a title would end the read (the probe reads the body to the title).
+    let head = "HTTP/1.1 200 OK\r\nServer: KeepAlivePLC/2.0\r\n\r\n<html><body>";
+    let config = WebDeviceConfig::new(WebResponse::raw(head).with_end(BannerEnd::Hold));
+    let certificate = CertificateSpec::new("Simulated Vendor", "plc-line4", &["plc-line4"]);
+    let device = WebDevice::spawn_tls(
+        std::net::SocketAddr::from((at, 0)),
+        config,
+        &certificate,
+        Recorder::new(),
+    )
+    .unwrap();
+    let records = scan_https(
+        &at.to_string(),
+        HttpsConfig {
+            ports: vec![device.local_addr().port()],
+            favicon: false,
+        },
+    )
+    .await;
+    let record = &records[&IpAddr::V4(at)];
+    let (status, _, d) = https(record);
+    assert_eq!(status, Status::Success, "{d:?}");
+    assert_eq!(d.page.status, Some(200));
+    assert_eq!(text(&d.page.server), "KeepAlivePLC/2.0");
+    assert!(
+        d.warnings.iter().any(|w| w.contains("read timeout")),
+        "{:?}",
+        d.warnings
+    );
+    assert_eq!(
+        d.tls.unwrap().certificates[0].subject,
+        "CN=plc-line4,O=Simulated Vendor"
+    );
+    assert!(record.responsive);
+}
