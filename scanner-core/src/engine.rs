@@ -277,8 +277,14 @@ struct Attempt {
 
 /// How one try at a device ended.
 enum DeviceOutcome {
-    /// Every probe ran: the device's record (emitted or not, the target is done).
+    /// Every probe ran: the device's record, to deliver (the target is done).
     Finished(Box<AssetRecord>),
+    /// Every probe ran and nothing answered, and such records are not delivered
+    /// (`emit_all` off): how many of its services ended in each status, indexed as
+    /// [`Status::ALL`], for the progress counts (the target is done). The record is
+    /// dropped on the shard's thread that made it: freed there, its memory is reused
+    /// there, not handed across threads for nothing.
+    Unanswered([u32; Status::ALL.len()]),
     /// The scan's stop cut the device short: not done, no record.
     Interrupted,
     /// The host could not send: not done, no record; tried again or left for the next run.
@@ -437,30 +443,34 @@ async fn drive(
                     }
                     continue;
                 }
-                DeviceOutcome::Finished(record) => record,
+                DeviceOutcome::Unanswered(statuses) => {
+                    for (status, n) in Status::ALL.iter().zip(statuses) {
+                        if n > 0 {
+                            *progress.statuses.entry(*status).or_default() += u64::from(n);
+                        }
+                    }
+                    None
+                }
+                DeviceOutcome::Finished(record) => Some(record),
             };
             let position = attempt.position;
             progress.finished += 1;
-            for service in &record.services {
-                *progress.statuses.entry(service.status).or_default() += 1;
-                if service.answered() {
-                    *progress
-                        .responsive_by_protocol
-                        .entry(service.protocol)
-                        .or_default() += 1;
+            if let Some(record) = &record {
+                for service in &record.services {
+                    *progress.statuses.entry(service.status).or_default() += 1;
+                    if service.answered() {
+                        *progress
+                            .responsive_by_protocol
+                            .entry(service.protocol)
+                            .or_default() += 1;
+                    }
                 }
-            }
-            if record.responsive {
-                progress.responsive += 1;
-            }
-            let emit = record.responsive || config.emit_all;
-            events.push(ScanEvent::Done {
-                position,
-                record: emit.then_some(record),
-            });
-            if emit {
+                if record.responsive {
+                    progress.responsive += 1;
+                }
                 progress.emitted += 1;
             }
+            events.push(ScanEvent::Done { position, record });
             checkpoint.complete(position);
             // A checkpoint every 100 ms is plenty for a state file and keeps a /16 from
             // cloning the out-of-order set 65,536 times; the last one always goes out.
@@ -796,8 +806,14 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
 /// type) and its site inventory attributes.
 fn finish(config: &ScanConfig, target: Target, mut record: AssetRecord) -> DeviceOutcome {
     if !record.responsive && !config.emit_all {
-        // Never delivered (`drive` counts only its statuses): nothing to derive.
-        return DeviceOutcome::Finished(Box::new(record));
+        // Never delivered: nothing to derive, only its statuses to count.
+        let mut statuses = [0u32; Status::ALL.len()];
+        for service in &record.services {
+            if let Some(i) = Status::ALL.iter().position(|s| *s == service.status) {
+                statuses[i] += 1;
+            }
+        }
+        return DeviceOutcome::Unanswered(statuses);
     }
     crate::record::derive::finish(&mut record);
     record.enrichment = config
