@@ -1546,7 +1546,9 @@ async fn write_and_read<E, S: tokio::io::AsyncRead + tokio::io::AsyncWrite + Unp
     // Late replies the device may still send; more than this and it is not answering us.
     const MAX_STALE_FRAMES: usize = 4;
     stream.write_all(request).await.map_err(|e| io_error(&e))?;
-    let mut chunk = [0u8; 2048];
+    // On the heap: an array here would sit inline in every exchange's future (2 KiB more
+    // to copy for each probe a device starts, whether it connects or not).
+    let mut chunk = vec![0u8; 2048];
     let mut stale = 0;
     loop {
         match framing(buf, correlation) {
