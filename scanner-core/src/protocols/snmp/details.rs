@@ -236,6 +236,10 @@ pub fn error_status_name(status: i64) -> &'static str {
 /// "FW: X" / "Firmware: X" fields. Anything else (e.g. a Linux kernel version in a
 /// host's sysDescr) is not a device firmware and gives `None`.
 pub fn firmware_from_sysdescr(descr: &str) -> Option<String> {
+    if descr.is_empty() {
+        // Every silent or refusing address: no searchers built for nothing.
+        return None;
+    }
     let take = |rest: &str| {
         let v: String = rest
             .trim_start()
