@@ -103,7 +103,121 @@ fn rasn_oid(arcs: &[u32]) -> rasn::types::ObjectIdentifier {
 
 /// Encodes a v1 or v2c GetRequest / GetNextRequest. v1 and v2c share the PDU layout
 /// (NULL values in requests); only the version number differs.
+///
+/// Written directly (BER, definite minimal lengths: the bytes rasn writes, a test
+/// compares them) when every OID starts with arc 0 or 1 and a second arc under 40, as
+/// every OID otscan asks for does; through rasn otherwise. Every address's first SNMP
+/// datagram is one of these: rasn's encoder, with its allocations per OID, was about 1%
+/// of a /16 scan's CPU (perf, `benches/profiles/issue16-cli-16-after-round4.top.txt`).
 fn encode_read(
+    version: SnmpVersion,
+    community: &[u8],
+    request_id: i32,
+    read: SnmpRead,
+    oids: &[Oid],
+) -> Vec<u8> {
+    encode_read_direct(version, community, request_id, read, oids)
+        .unwrap_or_else(|| encode_read_rasn(version, community, request_id, read, oids))
+}
+
+/// Appends a BER definite length, minimal (short form under 128).
+fn ber_length(out: &mut Vec<u8>, len: usize) {
+    if len < 0x80 {
+        out.push(len as u8);
+    } else {
+        let bytes = len.to_be_bytes();
+        let skip = bytes.iter().take_while(|b| **b == 0).count();
+        out.push(0x80 | (bytes.len() - skip) as u8);
+        out.extend_from_slice(&bytes[skip..]);
+    }
+}
+
+/// Appends tag, length and `content`.
+fn ber_tlv(out: &mut Vec<u8>, tag: u8, content: &[u8]) {
+    out.push(tag);
+    ber_length(out, content.len());
+    out.extend_from_slice(content);
+}
+
+/// Appends an INTEGER in its shortest two's complement form.
+fn ber_integer(out: &mut Vec<u8>, value: i32) {
+    let bytes = value.to_be_bytes();
+    let mut start = 0;
+    // Drop a leading byte while the next one carries the same sign.
+    while start < 3
+        && ((bytes[start] == 0x00 && bytes[start + 1] & 0x80 == 0)
+            || (bytes[start] == 0xff && bytes[start + 1] & 0x80 != 0))
+    {
+        start += 1;
+    }
+    ber_tlv(out, 0x02, &bytes[start..]);
+}
+
+/// Appends one OID subidentifier in base 128, most significant group first.
+fn ber_arc(out: &mut Vec<u8>, arc: u32) {
+    let mut groups = [0u8; 5];
+    let mut n = 0;
+    let mut rest = arc;
+    loop {
+        groups[n] = (rest & 0x7f) as u8;
+        n += 1;
+        rest >>= 7;
+        if rest == 0 {
+            break;
+        }
+    }
+    for i in (0..n).rev() {
+        out.push(groups[i] | if i > 0 { 0x80 } else { 0 });
+    }
+}
+
+/// [`encode_read`] without rasn; `None` for an OID this encoder leaves to rasn (fewer
+/// than two arcs, a first arc of 2 or more, a second arc of 40 or more).
+fn encode_read_direct(
+    version: SnmpVersion,
+    community: &[u8],
+    request_id: i32,
+    read: SnmpRead,
+    oids: &[Oid],
+) -> Option<Vec<u8>> {
+    let mut varbinds = Vec::with_capacity(oids.len() * 16);
+    let mut oid = Vec::with_capacity(16);
+    let mut varbind = Vec::with_capacity(20);
+    for arcs in oids {
+        let [first @ 0..=1, second @ 0..=39, rest @ ..] = arcs.as_slice() else {
+            return None;
+        };
+        oid.clear();
+        ber_arc(&mut oid, first * 40 + second);
+        for &arc in rest {
+            ber_arc(&mut oid, arc);
+        }
+        varbind.clear();
+        ber_tlv(&mut varbind, 0x06, &oid);
+        varbind.extend_from_slice(&[0x05, 0x00]);
+        ber_tlv(&mut varbinds, 0x30, &varbind);
+    }
+    let mut pdu = Vec::with_capacity(varbinds.len() + 16);
+    ber_integer(&mut pdu, request_id);
+    ber_integer(&mut pdu, 0);
+    ber_integer(&mut pdu, 0);
+    ber_tlv(&mut pdu, 0x30, &varbinds);
+    let mut message = Vec::with_capacity(pdu.len() + community.len() + 16);
+    ber_integer(&mut message, if version == SnmpVersion::V1 { 0 } else { 1 });
+    ber_tlv(&mut message, 0x04, community);
+    let tag = match read {
+        SnmpRead::Get => 0xa0,
+        SnmpRead::GetNext => 0xa1,
+    };
+    ber_tlv(&mut message, tag, &pdu);
+    let mut out = Vec::with_capacity(message.len() + 4);
+    ber_tlv(&mut out, 0x30, &message);
+    Some(out)
+}
+
+/// [`encode_read`] through rasn's BER encoder (any OID; an invalid one becomes
+/// sysDescr.0, see `rasn_oid`).
+fn encode_read_rasn(
     version: SnmpVersion,
     community: &[u8],
     request_id: i32,
@@ -766,7 +880,87 @@ mod tests {
         }
     }
 
+    /// The direct encoder writes rasn's bytes for the requests otscan sends, at the
+    /// edges of every length and integer form, and leaves other OIDs to rasn.
+    #[test]
+    fn the_direct_encoder_writes_rasn_s_bytes() {
+        let long_community = vec![b'c'; 300];
+        let many: Vec<Oid> = (0..40).map(|i| vec![1, 3, 6, 1, 4, 1, 9, i, 0]).collect();
+        let cases: Vec<(&[u8], Vec<Oid>)> = vec![
+            (b"public", SYSTEM_GROUP.iter().map(|o| o.to_vec()).collect()),
+            (b"", vec![vec![1, 3]]),
+            (
+                &long_community,
+                vec![vec![0, 39, 127, 128, 16_383, 16_384, u32::MAX]],
+            ),
+            (b"private", many),
+            (b"x", Vec::new()),
+        ];
+        for (community, oids) in &cases {
+            for id in [
+                0,
+                1,
+                127,
+                128,
+                255,
+                256,
+                32_767,
+                32_768,
+                -1,
+                -128,
+                -129,
+                i32::MIN,
+                i32::MAX,
+            ] {
+                for version in [SnmpVersion::V1, SnmpVersion::V2c] {
+                    for read in [SnmpRead::Get, SnmpRead::GetNext] {
+                        assert_eq!(
+                            encode_read_direct(version, community, id, read, oids),
+                            Some(encode_read_rasn(version, community, id, read, oids)),
+                            "{version:?} {read:?} id {id} community {} bytes {oids:?}",
+                            community.len()
+                        );
+                    }
+                }
+            }
+        }
+        for odd in [vec![2, 5, 1], vec![1, 40, 1], vec![1], Vec::new()] {
+            let oids = vec![odd];
+            assert_eq!(
+                encode_read_direct(SnmpVersion::V2c, b"public", 1, SnmpRead::Get, &oids),
+                None
+            );
+            assert_eq!(
+                encode_read(SnmpVersion::V2c, b"public", 1, SnmpRead::Get, &oids),
+                encode_read_rasn(SnmpVersion::V2c, b"public", 1, SnmpRead::Get, &oids)
+            );
+        }
+    }
+
     proptest::proptest! {
+        #[test]
+        fn the_direct_encoder_matches_rasn_on_any_request(
+            community in proptest::collection::vec(proptest::num::u8::ANY, 0..200),
+            id in proptest::num::i32::ANY,
+            oids in proptest::collection::vec(
+                (0u32..2, 0u32..40, proptest::collection::vec(proptest::num::u32::ANY, 0..12)),
+                0..30,
+            ),
+            v1 in proptest::bool::ANY,
+            next in proptest::bool::ANY,
+        ) {
+            let oids: Vec<Oid> = oids
+                .into_iter()
+                .map(|(a, b, rest)| [a, b].into_iter().chain(rest).collect())
+                .collect();
+            let version = if v1 { SnmpVersion::V1 } else { SnmpVersion::V2c };
+            let read = if next { SnmpRead::GetNext } else { SnmpRead::Get };
+            proptest::prop_assert_eq!(
+                encode_read_direct(version, &community, id, read, &oids),
+                Some(encode_read_rasn(version, &community, id, read, &oids))
+            );
+        }
+
         #[test]
         fn parser_never_panics(bytes in proptest::collection::vec(proptest::num::u8::ANY, 0..512)) {
             let _ = parse(&bytes);
