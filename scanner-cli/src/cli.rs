@@ -760,6 +760,30 @@ pub enum ProbeChoice {
 }
 
 impl ScanArgs {
+    /// The opt-in probe features given for a probe the scan does not run
+    /// (`--http-favicon` without http, `--https-favicon` without https), as typed: each
+    /// is warned about, since it changes nothing. `--port` overrides are not: a site's
+    /// port map is naturally wider than one run's probe list.
+    pub fn flags_without_their_probe(&self) -> Vec<String> {
+        let probes = self.probe_list();
+        [
+            (
+                self.probe_args.http.http_favicon,
+                Protocol::Http,
+                "--http-favicon",
+            ),
+            (
+                self.probe_args.https.https_favicon,
+                Protocol::Https,
+                "--https-favicon",
+            ),
+        ]
+        .into_iter()
+        .filter(|(given, protocol, _)| *given && !probes.contains(protocol))
+        .map(|(_, _, flag)| flag.to_owned())
+        .collect()
+    }
+
     /// The probes `--probes` names, in its order, `all` and `default` expanded, each
     /// protocol once (at its first mention).
     pub fn probe_list(&self) -> Vec<Protocol> {
@@ -853,8 +877,11 @@ fn parse_port_override(s: &str) -> Result<(Protocol, Vec<u16>), String> {
                 .ok_or_else(|| format!("'{port}' is not a port number (1-65535)"))
         })
         .collect::<Result<Vec<u16>, String>>()?;
-    // The protocol's own settings say whether it takes a list and which lists are valid.
-    ProtocolConfigs::default().set_ports(proto, &ports)?;
+    // The protocol's own settings say whether it takes a list and which lists are valid
+    // (a port listed twice, too many ports): refused here, where clap names `--port`.
+    let mut configs = ProtocolConfigs::default();
+    configs.set_ports(proto, &ports)?;
+    configs.validate(proto)?;
     Ok((proto, ports))
 }
 

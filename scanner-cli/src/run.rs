@@ -351,6 +351,9 @@ pub async fn scan_command(args: ScanArgs) -> u8 {
             return EXIT_USAGE;
         }
     };
+    for flag in args.flags_without_their_probe() {
+        say!("otscan: warning: {flag} has no effect: its probe is not in --probes");
+    }
     if let Err(e) =
         crate::limits::ensure_open_files(config.concurrency.get(), config.max_sockets_per_device())
     {
@@ -1082,7 +1085,15 @@ fn dry_run(
     let probes: Vec<String> = config
         .probes
         .iter()
-        .map(|p| format!("{p}/{}", config.port(*p)))
+        .map(|&p| {
+            // A port list (http, https, melsec) in full, as the probe tries it.
+            let ports = config.protocols.ports_text(p);
+            if ports.contains(',') {
+                format!("{p} ({ports})")
+            } else {
+                format!("{p}/{}", config.port(p))
+            }
+        })
         .collect();
     let protocol_lines: String = config
         .probes

@@ -63,6 +63,22 @@ fn bad_options_name_the_argument() {
         ),
     );
     assert_usage_error(&["scan", "127.0.0.1", "--port", "s7=0"], "--port");
+    // A port list the protocol refuses is refused where the flag is named.
+    assert_usage_error(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--probes",
+            "http",
+            "--port",
+            "http=80,80",
+        ],
+        "--port",
+    );
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--port", "melsec=5007,5007"],
+        "--port",
+    );
     assert_usage_error(&["scan", "127.0.0.1", "--s7-tsaps", "9/1"], "--s7-tsaps");
     assert_usage_error(
         &["scan", "127.0.0.1", "--s7-tsaps", "0x1ffff"],
@@ -205,6 +221,10 @@ fn banner_probes_are_off_by_default_and_on_with_probes_all() {
     let line = some.lines().find(|l| l.contains("probes:")).unwrap();
     assert!(line.ends_with(", snmp/161, ssh/22"), "{line}");
     assert_eq!(line.matches("modbus/").count(), 1, "{line}");
+    // A port list is shown whole, as the probe tries it.
+    let listed = plan(&["--probes", "http,modbus", "--port", "http=80,8080"]);
+    let line = listed.lines().find(|l| l.contains("probes:")).unwrap();
+    assert!(line.ends_with("http (TCP 80,8080), modbus/502"), "{line}");
     // --help names them.
     let help = otscan().args(["scan", "--help"]).output().unwrap();
     assert!(help.status.success());
@@ -401,4 +421,48 @@ fn dry_run_estimates_silent_addresses_from_the_liveness_phase() {
     let off = plan(&["--no-liveness"]);
     assert!(!off.contains("every address silent"), "{off}");
     assert!(off.contains("which this does not estimate"), "{off}");
+}
+
+/// An opt-in feature of a probe the run leaves out changes nothing: said on one line, the
+/// run goes on. A `--port` for such a probe is not warned about (a site's port map).
+#[test]
+fn a_feature_flag_for_a_probe_not_run_is_warned_about() {
+    let out = otscan()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "--probes",
+            "modbus",
+            "--http-favicon",
+            "--port",
+            "http=8080",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{out:?}");
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    assert!(
+        stderr.contains("warning: --http-favicon has no effect"),
+        "{stderr}"
+    );
+    assert!(!stderr.contains("--port"), "{stderr}");
+    let quiet = otscan()
+        .args([
+            "scan",
+            "127.0.0.1",
+            "--probes",
+            "http",
+            "--http-favicon",
+            "--port",
+            "http=8080",
+            "--dry-run",
+        ])
+        .output()
+        .unwrap();
+    assert!(quiet.status.success(), "{quiet:?}");
+    assert!(
+        !String::from_utf8(quiet.stderr).unwrap().contains("warning"),
+        "no warning when the probe runs"
+    );
 }
