@@ -511,9 +511,9 @@ type Returned = (usize, Attempt, std::thread::Result<DeviceOutcome>);
 /// otherwise kept waking each other to steal the shard tasks (about one futex or
 /// eventfd write per device, and as many context switches), which cost the CLI
 /// about 7% of its CPU on a /16 (`benches/ab.sh`). A device's sockets and timers
-/// then all belong to its shard's runtime. Hands-offs go in batches both ways: `drive` sends each shard the
-/// tries of one turn as one message, a shard sends back what finished in one
-/// poll as one message. `drive` keeps the target order, retries, checkpoint,
+/// then all belong to its shard's runtime. Hand-offs go in batches both ways:
+/// `drive` sends each shard the tries of one turn as one message, a shard sends
+/// back what finished in one poll as one message. `drive` keeps the target order, retries, checkpoint,
 /// progress and records; the shards only run `scan_device`. Both channels are
 /// unbounded but hold at most `concurrency` tries between them, which `drive`
 /// counts before it hands out one more.
@@ -557,12 +557,15 @@ where
         }
     };
     let (ended_tx, ended) = tokio::sync::oneshot::channel();
-    // The future moves into the thread only once it exists: a failed spawn keeps it.
-    let (start_tx, start) = std::sync::mpsc::sync_channel::<F>(1);
+    // The runtime and the future move into the thread only once it exists: a failed
+    // spawn keeps both (a runtime dropped here, in an async context, would panic).
+    let (start_tx, start) = std::sync::mpsc::sync_channel::<(tokio::runtime::Runtime, F)>(1);
     let spawned = std::thread::Builder::new()
         .name(format!("otscan-shard-{index}"))
         .spawn(move || {
-            let Ok(shard) = start.recv() else { return };
+            let Ok((runtime, shard)) = start.recv() else {
+                return;
+            };
             let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
                 runtime.block_on(shard);
             }));
@@ -572,11 +575,12 @@ where
     match spawned {
         Ok(_) => {
             // The thread waits on `start`, so the send cannot fail.
-            let _ = start_tx.send(shard);
+            let _ = start_tx.send((runtime, shard));
             Ok(ShardTask::Thread(ended))
         }
         Err(e) => {
             tracing::warn!("cannot start the thread of scan shard {index}: {e}; it runs on the caller's runtime");
+            runtime.shutdown_background();
             Err(shard)
         }
     }
