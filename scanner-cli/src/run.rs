@@ -821,7 +821,10 @@ pub async fn run_scan(
     let bar = progress_bar(planned);
     {
         let (persist, cancel) = (persist.clone(), scan.cancel_token());
-        let records_bar = matches!(sink, crate::sink::Sink::Stdout).then(|| bar.clone());
+        // Only a bar that is drawn needs suspending: suspending locks the bar while the
+        // line is written, and a blocked stdout would then hold that lock for ever.
+        let records_bar =
+            (matches!(sink, crate::sink::Sink::Stdout) && !bar.is_hidden()).then(|| bar.clone());
         std::thread::spawn(move || {
             writer(rx, sink, persist, line, cancel, records_bar);
             let _ = writer_done_tx.send(());
@@ -899,8 +902,13 @@ pub async fn run_scan(
             break;
         }
     }
-    let summary = scan.progress().borrow().clone();
+    let mut progress = scan.progress();
     drop(scan);
+    // Dropping the scan ends it at once (its devices stop, a drive waiting for room to
+    // deliver gives up): wait briefly for its final summary, so an abandoned run's report
+    // says why it stopped and how far it got, not what a stalled moment showed.
+    let _ = tokio::time::timeout(Duration::from_secs(1), progress.wait_for(|p| p.done)).await;
+    let summary = progress.borrow().clone();
     drop(tx);
     if !abandoned {
         tokio::select! {
@@ -909,7 +917,11 @@ pub async fn run_scan(
         }
     }
     let _ = tokio::time::timeout(Duration::from_millis(200), bar_task).await;
-    bar.finish_and_clear();
+    if !abandoned {
+        // A writer blocked on stdout may hold a drawn bar's lock (it suspends the bar
+        // while it writes): an abandoned run leaves the bar as it is.
+        bar.finish_and_clear();
+    }
     let (failure, written) = {
         let mut p = lock(&persist);
         p.closed = true;

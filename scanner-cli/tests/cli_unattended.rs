@@ -388,6 +388,46 @@ fn a_blocked_stdout_does_not_make_signals_useless() {
     rt.block_on(plant.shutdown());
 }
 
+/// Found by a breaker: SIGINT while a pipe nobody reads holds stdout, records small and
+/// many (a refusing /16): the run still ends after the grace period, with the summary on
+/// stderr and a report that says how it stopped and how far it got (the main thread had
+/// waited for ever on the progress bar's lock, which the blocked writer held).
+#[test]
+fn an_interrupt_with_a_blocked_stdout_still_ends_with_its_report() {
+    let dir = temp("blocked-interrupt");
+    let (state, report) = (dir.join("s.state"), dir.join("report.json"));
+    let mut child = spawn_reporting(
+        otscan()
+            .args(["scan", "127.104.0.0/16", "--probes", "modbus", "--emit-all"])
+            .args(["--rate", "20000", "--per-device-interval", "0ms"])
+            .args(["--timeout", "300ms"])
+            .arg("--state")
+            .arg(&state),
+        &report,
+    );
+    std::thread::sleep(Duration::from_millis(2000));
+    let stopped = Instant::now();
+    kill(child.id(), "INT");
+    let status = loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            break status;
+        }
+        assert!(
+            stopped.elapsed() < Duration::from_secs(15),
+            "SIGINT did not end a run whose stdout is blocked"
+        );
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    assert_eq!(status.code(), Some(130));
+    let mut stderr = String::new();
+    std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
+    assert!(stderr.contains("targets left"), "{stderr}");
+    assert!(stderr.contains("the output is blocked"), "{stderr}");
+    let r = json_file(&report);
+    assert_eq!(r["stopped_by"], "cancelled", "{r}");
+    assert!(r["elapsed_s"].as_f64().unwrap() >= 2.0, "{r}");
+}
+
 /// `otscan scan` of the one silent address these tests use, with `extra` flags.
 fn scan_one_command(extra: &[&str]) -> Command {
     let mut cmd = otscan();
