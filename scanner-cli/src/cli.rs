@@ -949,6 +949,10 @@ pub enum UsageError {
     /// A bad enrichment file.
     #[error("--enrich {0}")]
     Enrich(#[from] scanner_core::enrich::EnrichError),
+    /// `--port melsec=LIST` beside MELSEC's own lists: it would silently replace them
+    /// (and so send on a transport `none` had switched off).
+    #[error("--port melsec= sets the MELSEC TCP and UDP lists both; with --melsec-tcp-ports or --melsec-udp-ports, give the lists there only")]
+    MelsecPortsTwice,
 }
 
 impl ScanArgs {
@@ -968,6 +972,16 @@ impl ScanArgs {
     pub fn to_config(&self) -> Result<ScanConfig, UsageError> {
         if self.targets.is_empty() && self.input_file.is_empty() {
             return Err(UsageError::NoTargets);
+        }
+        // The lists' defaults are MelsecConfig's: anything else was given (`none` too).
+        let (melsec, defaults) = (
+            &self.probe_args.melsec,
+            scanner_core::protocols::melsec::MelsecConfig::default(),
+        );
+        let melsec_lists_given = melsec.melsec_tcp_ports.0 != defaults.tcp_ports
+            || melsec.melsec_udp_ports.0 != defaults.udp_ports;
+        if melsec_lists_given && self.ports.iter().any(|(p, _)| *p == Protocol::Melsec) {
+            return Err(UsageError::MelsecPortsTwice);
         }
         let mut targets = Targets::empty();
         for spec in &self.targets {

@@ -79,6 +79,30 @@ fn bad_options_name_the_argument() {
         &["scan", "127.0.0.1", "--port", "melsec=5007,5007"],
         "--port",
     );
+    // `--port melsec=` would replace MELSEC's own lists, `none` included (a breaker sent
+    // a UDP datagram the user had switched off): refused, whichever order.
+    assert_usage_error(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--melsec-udp-ports",
+            "none",
+            "--port",
+            "melsec=5002",
+        ],
+        "--melsec-udp-ports",
+    );
+    assert_usage_error(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--port",
+            "melsec=5002",
+            "--melsec-tcp-ports",
+            "6000",
+        ],
+        "--port melsec=",
+    );
     assert_usage_error(&["scan", "127.0.0.1", "--s7-tsaps", "9/1"], "--s7-tsaps");
     assert_usage_error(
         &["scan", "127.0.0.1", "--s7-tsaps", "0x1ffff"],
