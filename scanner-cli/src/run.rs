@@ -821,10 +821,13 @@ pub async fn run_scan(
     let bar = progress_bar(planned);
     {
         let (persist, cancel) = (persist.clone(), scan.cancel_token());
-        // Only a bar that is drawn needs suspending: suspending locks the bar while the
-        // line is written, and a blocked stdout would then hold that lock for ever.
-        let records_bar =
-            (matches!(sink, crate::sink::Sink::Stdout) && !bar.is_hidden()).then(|| bar.clone());
+        // Records go between two drawings of the bar only when both share a terminal:
+        // suspending locks the bar while the line is written, and a blocked pipe would
+        // hold that lock for ever (and with it every update of the bar).
+        let shared_terminal = matches!(sink, crate::sink::Sink::Stdout)
+            && std::io::IsTerminal::is_terminal(&std::io::stdout())
+            && !bar.is_hidden();
+        let records_bar = shared_terminal.then(|| bar.clone());
         std::thread::spawn(move || {
             writer(rx, sink, persist, line, cancel, records_bar);
             let _ = writer_done_tx.send(());
