@@ -21,6 +21,22 @@ fn kill(pid: u32, signal: &str) {
         .success());
 }
 
+/// Waits for `child` to end, at most 15 s after `since` (`what` names the situation in
+/// the failure message); returns how it ended.
+fn wait_for_exit(
+    child: &mut std::process::Child,
+    since: Instant,
+    what: &str,
+) -> std::process::ExitStatus {
+    loop {
+        if let Some(status) = child.try_wait().unwrap() {
+            return status;
+        }
+        assert!(since.elapsed() < Duration::from_secs(15), "{what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
 /// Waits until `path` exists and is not empty (a run has started and holds its state).
 fn wait_for_file(path: &Path) {
     let started = Instant::now();
@@ -362,16 +378,11 @@ fn a_blocked_stdout_does_not_make_signals_useless() {
         std::io::Read::read_to_end(&mut std::io::BufReader::new(stdout), &mut text).unwrap();
         text
     });
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(15),
-            "SIGTERM did not stop a run whose stdout is blocked"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_for_exit(
+        &mut child,
+        stopped,
+        "SIGTERM did not stop a run whose stdout is blocked",
+    );
     assert_eq!(status.code(), Some(143));
     let text = reader.join().unwrap();
     let whole = text.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
@@ -408,16 +419,11 @@ fn an_interrupt_with_a_blocked_stdout_still_ends_with_its_report() {
     std::thread::sleep(Duration::from_millis(2000));
     let stopped = Instant::now();
     kill(child.id(), "INT");
-    let status = loop {
-        if let Some(status) = child.try_wait().unwrap() {
-            break status;
-        }
-        assert!(
-            stopped.elapsed() < Duration::from_secs(15),
-            "SIGINT did not end a run whose stdout is blocked"
-        );
-        std::thread::sleep(Duration::from_millis(50));
-    };
+    let status = wait_for_exit(
+        &mut child,
+        stopped,
+        "SIGINT did not end a run whose stdout is blocked",
+    );
     assert_eq!(status.code(), Some(130));
     let mut stderr = String::new();
     std::io::Read::read_to_string(&mut child.stderr.take().unwrap(), &mut stderr).unwrap();
