@@ -979,6 +979,12 @@ fn dissect(tshark: &Path, file: &Path, ports: PlantPorts) -> Vec<Dissected> {
     // Decode-as alone leaves Modbus/TCP unable to tell queries from responses (it compares
     // ports with its own port preference), and then it does not dissect the MEI type.
     cmd.args(["-o", &format!("mbtcp.tcp.port:{}", ports.modbus)]);
+    // PROFINET CM is DCE/RPC over UDP, which tshark finds only by its heuristic (there is no
+    // decode-as for it). Without this, UDP's port table is tried first, and a scanner socket
+    // whose ephemeral source port is one a dissector registers (47000 is HCrt's, 34980
+    // EtherCAT's) has its lookup dissected as that protocol and flagged malformed: CI failed
+    // so on a frame from port 47000. Every other frame dissects the same either way.
+    cmd.args(["-o", "udp.try_heuristic_first:TRUE"]);
     for decode in [
         format!("tcp.port=={},mbtcp", ports.modbus),
         format!("tcp.port=={},enip", ports.enip),
