@@ -421,6 +421,47 @@ async fn ads_probe_on_a_moved_port_names_twincat_systems() {
     assert_eq!(bsd["extra_hex"], "31332e3200000000");
 }
 
+/// Two runs of `otscan scan --probes profinet` against one CM port send different
+/// activity UUIDs (DCE/RPC servers keep an activity's last sequence number for a while,
+/// and a repeated activity and sequence number may be taken for a retransmission): the
+/// correlation in time-low, a nonce of the process beside it, node `otscan`. The port is
+/// a socket of the test's that records each lookup and answers none.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn two_profinet_runs_send_different_activity_uuids() {
+    let device = tokio::net::UdpSocket::bind("127.162.9.1:0").await.unwrap();
+    let port = format!("profinet={}", device.local_addr().unwrap().port());
+    let mut activities = Vec::new();
+    for _ in 0..2 {
+        let out = quick_scan("127.162.9.1", "profinet", std::slice::from_ref(&port)).await;
+        assert_eq!(out.status.code(), Some(0), "{out:?}");
+        let mut run = Vec::new();
+        let mut buf = [0u8; 512];
+        while let Ok(n) = device.try_recv(&mut buf) {
+            assert!(n >= 80, "a whole DCE/RPC header: {:02x?}", &buf[..n]);
+            // Activity UUID at 40..56, little-endian fields (data representation 0x10).
+            assert_eq!(buf[4], 0x10);
+            run.push(<[u8; 16]>::try_from(&buf[40..56]).unwrap());
+        }
+        assert!(!run.is_empty(), "the run sent no lookup");
+        for a in &run {
+            assert_eq!(a[4..], run[0][4..], "one nonce in a run: {run:02x?}");
+            assert_eq!(&a[10..], b"otscan", "node otscan: {a:02x?}");
+            assert_eq!(a[7] & 0xf0, 0x40, "version 4: {a:02x?}");
+            assert_eq!(a[8] & 0xc0, 0x80, "RFC 4122 variant: {a:02x?}");
+        }
+        activities.push(run);
+    }
+    assert_eq!(
+        activities[0][0][..4],
+        activities[1][0][..4],
+        "each run's first try has the same correlation"
+    );
+    assert_ne!(
+        activities[0][0], activities[1][0],
+        "the second run repeated the first run's activity UUID"
+    );
+}
+
 /// `--probes profinet --port profinet=N`: the PROFINET devices of the plant on a moved CM
 /// port, each named by its annotation (device type, order number, software revision), a
 /// fault named by its status, and one lookup per device.

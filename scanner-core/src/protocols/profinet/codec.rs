@@ -68,7 +68,8 @@ pub const PNIO_OBJECT_PREFIX: [u8; 10] =
 pub const OPNUM_LOOKUP: u16 = 2;
 /// The sequence number of every request otscan sends (a new activity per try).
 pub const SEQUENCE: u32 = 0;
-/// The last 12 bytes of otscan's activity UUIDs; the first four are the correlation.
+/// The last 12 bytes of otscan's activity UUIDs before the process's nonce is written
+/// into them (see [`activity`]): version 4 and the RFC 4122 variant, node `otscan`.
 pub const ACTIVITY_SUFFIX: [u8; 12] = *b"\x00\x00\x40\x00\x80\x00otscan";
 
 /// Packet types of the connectionless protocol.
@@ -171,8 +172,8 @@ pub enum Request {
 }
 
 /// Encodes `request`; `correlation` is the first four bytes (time-low field) of the
-/// activity UUID, whose other twelve are [`ACTIVITY_SUFFIX`]. Little-endian data
-/// representation, ASCII, IEEE floats.
+/// activity UUID, whose other twelve are the process's nonce and [`ACTIVITY_SUFFIX`]
+/// (see [`activity`]). Little-endian data representation, ASCII, IEEE floats.
 pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
     let Request::Lookup = *request;
     let mut body = Vec::with_capacity(76);
@@ -204,12 +205,44 @@ pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
     out
 }
 
-/// The activity UUID of the try with `correlation`.
+/// The activity UUID of the try with `correlation` in this process: time-low is the
+/// correlation; time-mid, the low byte of time-high and the low byte of the clock
+/// sequence are [`activity_nonce`]; the rest is [`ACTIVITY_SUFFIX`] (a version 4 UUID,
+/// node `otscan`).
+///
+/// A connectionless DCE/RPC server keeps each activity's last sequence number for a
+/// while and may take a request with an activity and sequence number it has seen for
+/// a retransmission, answering it from its cache or not at all (DCE 1.1 RPC, C706,
+/// the connectionless protocol). Every device session starts its correlations at the
+/// same value, so without the nonce a scan repeated within that while, or a second
+/// scanner at the same time, would send the very activity and sequence number of the
+/// scan before.
 pub fn activity(correlation: u32) -> Uuid {
+    let nonce = activity_nonce();
     let mut b = [0u8; 16];
     b[..4].copy_from_slice(&correlation.to_be_bytes());
     b[4..].copy_from_slice(&ACTIVITY_SUFFIX);
+    b[4..6].copy_from_slice(&nonce[..2]);
+    b[7] = nonce[2];
+    b[9] = nonce[3];
     Uuid(b)
+}
+
+/// Four random bytes drawn from the operating system once per process (ring's
+/// `SystemRandom`; the clock's nanoseconds if that ever fails), written into every
+/// [`activity`] UUID of the process.
+pub fn activity_nonce() -> [u8; 4] {
+    static NONCE: std::sync::OnceLock<[u8; 4]> = std::sync::OnceLock::new();
+    *NONCE.get_or_init(|| {
+        ring::rand::generate::<[u8; 4]>(&ring::rand::SystemRandom::new())
+            .map(|r| r.expose())
+            .unwrap_or_else(|_| {
+                let nanos = std::time::SystemTime::now()
+                    .duration_since(std::time::UNIX_EPOCH)
+                    .map_or(0, |d| d.subsec_nanos());
+                nanos.to_be_bytes()
+            })
+    })
 }
 
 /// Why a reply cannot be decoded.
@@ -798,6 +831,16 @@ pub(crate) mod tests {
             ours[40..44],
             [4, 3, 2, 1],
             "correlation in the activity's time-low"
+        );
+        let nonce = activity_nonce();
+        assert_eq!(
+            ours[44..56],
+            [
+                nonce[1], nonce[0], nonce[2], 0x40, 0x80, nonce[3], b'o', b't', b's', b'c', b'a',
+                b'n'
+            ],
+            "the process's nonce in time-mid, time-high and the clock sequence (version 4, \
+             RFC 4122 variant), node otscan"
         );
         assert_eq!(ours[60..64], nmap[60..64], "interface version 3");
         assert_eq!(ours[64..68], [0; 4], "sequence 0 (nmap sends 12)");

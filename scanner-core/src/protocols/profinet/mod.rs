@@ -6,6 +6,12 @@
 //! Cost to the device: one datagram (resent only with the scan's UDP retries), an
 //! idempotent read of the endpoint map that sets up no application relation, no
 //! connection and no state beyond the RPC activity the device keeps for a few seconds.
+//! Each otscan process writes a random nonce into its activity UUIDs
+//! ([`codec::activity`]), so a scan repeated soon after, or another otscan at the same
+//! time, is not taken for a retransmission of the last one. (Scans repeated within one
+//! process, by a library embedder, share the nonce: their sessions' correlations, and so
+//! their activities, repeat: only how long the server remembers an activity separates
+//! them.)
 //! The same port takes the PNIO interface's Connect, Write and Control calls, which set
 //! up I/O and parameterise the device: [`codec::Request`] cannot spell them.
 //!
