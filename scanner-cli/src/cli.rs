@@ -422,7 +422,8 @@ pub struct ScanArgs {
     #[arg(long, value_name = "LIST", value_delimiter = ',', default_value = default_probe_list(),
         help = probes_help(), value_parser = parse_probe_choice)]
     pub probes: Vec<ProbeChoice>,
-    /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable). MELSEC takes
+    /// Use another port for a protocol, e.g. --port modbus=5020 (repeatable, once per
+    /// protocol). MELSEC takes
     /// a list tried in order over TCP and UDP, e.g. --port melsec=5007,5002 (default: TCP
     /// 5007, UDP 5006; see the MELSEC options); HTTP a list tried in order until one
     /// answers, e.g. --port http=80,8080 (at most 8), and HTTPS too; the other protocols take one
@@ -953,6 +954,19 @@ pub enum UsageError {
     /// (and so send on a transport `none` had switched off).
     #[error("--port melsec= sets the MELSEC TCP and UDP lists both; with --melsec-tcp-ports or --melsec-udp-ports, give the lists there only")]
     MelsecPortsTwice,
+    /// `--port PROTO=...` given twice for one protocol: one would silently replace the
+    /// other.
+    #[error("--port {0}= is given twice; give a protocol's ports once (a list where it takes one: --port melsec=5007,5002)")]
+    PortTwice(Protocol),
+}
+
+/// The first protocol that `--port` names twice in `ports`.
+pub fn port_given_twice(ports: &[(Protocol, Vec<u16>)]) -> Option<Protocol> {
+    ports
+        .iter()
+        .enumerate()
+        .find(|(i, (p, _))| ports[..*i].iter().any(|(q, _)| q == p))
+        .map(|(_, (p, _))| *p)
 }
 
 impl ScanArgs {
@@ -980,6 +994,9 @@ impl ScanArgs {
         );
         let melsec_lists_given = melsec.melsec_tcp_ports.0 != defaults.tcp_ports
             || melsec.melsec_udp_ports.0 != defaults.udp_ports;
+        if let Some(protocol) = port_given_twice(&self.ports) {
+            return Err(UsageError::PortTwice(protocol));
+        }
         if melsec_lists_given && self.ports.iter().any(|(p, _)| *p == Protocol::Melsec) {
             return Err(UsageError::MelsecPortsTwice);
         }

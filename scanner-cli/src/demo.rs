@@ -21,6 +21,13 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
         );
         return EXIT_USAGE;
     }
+    if let Some(protocol) = crate::cli::port_given_twice(&args.ports) {
+        say!(
+            "otscan: error: {}",
+            crate::cli::UsageError::PortTwice(protocol)
+        );
+        return EXIT_USAGE;
+    }
     let [a, b, c, _] = args.base.octets();
     let base = Ipv4Addr::new(a, b, c, 0);
     let mut ports = PlantPorts::UNPRIVILEGED;
@@ -34,7 +41,6 @@ pub async fn demo_command(args: DemoArgs) -> u8 {
             );
             return EXIT_USAGE;
         }
-        lists.retain(|(p, _)| p != protocol);
         lists.push((*protocol, list.clone()));
     }
     // Every registered protocol is scanned on the port its simulated devices use.

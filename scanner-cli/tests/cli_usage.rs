@@ -103,6 +103,25 @@ fn bad_options_name_the_argument() {
         ],
         "--port melsec=",
     );
+    // One protocol's ports given twice: one would silently replace the other (the last
+    // won), so the scan would not go where the user believes. Also in the demo.
+    assert_usage_error(
+        &[
+            "scan",
+            "127.0.0.1",
+            "--port",
+            "modbus=502",
+            "--port",
+            "s7=102",
+            "--port",
+            "modbus=5020",
+        ],
+        "--port modbus= is given twice",
+    );
+    assert_usage_error(
+        &["demo", "--port", "http=8081", "--port", "http=8082"],
+        "--port http= is given twice",
+    );
     assert_usage_error(&["scan", "127.0.0.1", "--s7-tsaps", "9/1"], "--s7-tsaps");
     assert_usage_error(
         &["scan", "127.0.0.1", "--s7-tsaps", "0x1ffff"],
