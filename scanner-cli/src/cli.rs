@@ -958,6 +958,14 @@ pub enum UsageError {
     /// other.
     #[error("--port {0}= is given twice; give a protocol's ports once (a list where it takes one: --port melsec=5007,5002)")]
     PortTwice(Protocol),
+    /// A community longer than any agent takes; the community itself is not shown.
+    #[error("--snmp-communities: community {index} of the list is {len} bytes, at most {max} (net-snmp's limit)", max = scanner_core::protocols::snmp::MAX_COMMUNITY_LEN)]
+    CommunityTooLong {
+        /// Its place in the list, from 1.
+        index: usize,
+        /// Its length in bytes.
+        len: usize,
+    },
 }
 
 /// The first protocol that `--port` names twice in `ports`.
@@ -996,6 +1004,9 @@ impl ScanArgs {
             || melsec.melsec_udp_ports.0 != defaults.udp_ports;
         if let Some(protocol) = port_given_twice(&self.ports) {
             return Err(UsageError::PortTwice(protocol));
+        }
+        if let Some((index, len)) = self.probe_args.snmp.community_too_long() {
+            return Err(UsageError::CommunityTooLong { index, len });
         }
         if melsec_lists_given && self.ports.iter().any(|(p, _)| *p == Protocol::Melsec) {
             return Err(UsageError::MelsecPortsTwice);

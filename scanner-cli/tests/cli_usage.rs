@@ -136,6 +136,19 @@ fn bad_options_name_the_argument() {
         &["scan", "127.0.0.1", "--snmp-communities", "public,,private"],
         "--snmp-communities",
     );
+    // Longer than any agent takes (a 70,000-byte one could not even be sent, and was
+    // counted as a request): refused before anything is sent.
+    // The community is a credential: the error gives its place and length, not it.
+    let long = format!("public,{}", "c".repeat(257));
+    assert_usage_error(
+        &["scan", "127.0.0.1", "--snmp-communities", &long],
+        "--snmp-communities: community 2 of the list is 257 bytes, at most 256",
+    );
+    let out = otscan()
+        .args(["scan", "127.0.0.1", "--snmp-communities", &long])
+        .output()
+        .unwrap();
+    assert!(!String::from_utf8_lossy(&out.stderr).contains("cccc"));
     assert_usage_error(&["scan", "127.0.0.1", "--bogus"], "--bogus");
     assert_usage_error(&["scan"], "no targets");
 }

@@ -1,7 +1,7 @@
 //! `--snmp-communities`, `--snmp-version`, `--record-community`.
 
 use clap::Args;
-use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions};
+use scanner_core::protocols::snmp::{SnmpConfig, SnmpVersions, MAX_COMMUNITY_LEN};
 
 use super::{quoted, ProtocolArgs};
 
@@ -10,7 +10,8 @@ use super::{quoted, ProtocolArgs};
 #[command(next_help_heading = "SNMP options")]
 pub struct SnmpArgs {
     /// SNMP communities tried in order, stopping at the first that answers (at most 4:
-    /// this identifies devices, it does not guess credentials). Never logged.
+    /// this identifies devices, it does not guess credentials; each at most 256 bytes).
+    /// Never logged.
     #[arg(
         long,
         value_name = "LIST",
@@ -63,6 +64,18 @@ fn parse_community(s: &str) -> Result<String, String> {
         Err("an empty community string (a stray comma?)".to_owned())
     } else {
         Ok(s.to_owned())
+    }
+}
+
+impl SnmpArgs {
+    /// The first community longer than [`MAX_COMMUNITY_LEN`] bytes: its place in the
+    /// list (from 1) and its length. Checked after parsing, so that the error can leave
+    /// the community itself out (the parser's error would print it).
+    pub fn community_too_long(&self) -> Option<(usize, usize)> {
+        self.snmp_communities
+            .iter()
+            .position(|c| c.len() > MAX_COMMUNITY_LEN)
+            .map(|i| (i + 1, self.snmp_communities[i].len()))
     }
 }
 

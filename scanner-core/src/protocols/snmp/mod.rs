@@ -27,6 +27,10 @@ use crate::record::fields::{Protocol, Transport};
 pub const DEFAULT_PORT: u16 = 161;
 /// Most communities one device may be asked with: this is identification, not guessing.
 pub const MAX_COMMUNITIES: usize = 4;
+/// Longest community string, in bytes: net-snmp's `COMMUNITY_MAX_LEN` (its agents and
+/// tools keep a community in a buffer of that size). A longer one could not be
+/// answered, and one past 65,000 bytes would not fit the datagram at all.
+pub const MAX_COMMUNITY_LEN: usize = 256;
 
 /// Which SNMP versions the probe uses.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
@@ -47,7 +51,8 @@ pub enum SnmpVersions {
 pub struct SnmpConfig {
     /// UDP port.
     pub port: u16,
-    /// Communities tried in order (at most [`MAX_COMMUNITIES`]); never logged. Only
+    /// Communities tried in order (at most [`MAX_COMMUNITIES`], each 1 to
+    /// [`MAX_COMMUNITY_LEN`] bytes); never logged. Only
     /// their number is in a resumable scan's fingerprint, never the strings.
     #[serde(serialize_with = "count_only")]
     pub communities: Vec<Vec<u8>>,
@@ -136,6 +141,16 @@ impl ProbeConfig for SnmpConfig {
         if self.communities.iter().any(Vec::is_empty) {
             return Err("snmp communities: an empty community string (agents reject it; leave it out of the list)".into());
         }
+        if let Some(long) = self
+            .communities
+            .iter()
+            .find(|c| c.len() > MAX_COMMUNITY_LEN)
+        {
+            return Err(format!(
+                "snmp communities: a community of {} bytes, at most {MAX_COMMUNITY_LEN} (net-snmp's limit)",
+                long.len()
+            ));
+        }
         if self.communities.len() > MAX_COMMUNITIES {
             return Err(format!(
                 "snmp communities: {} communities, at most {MAX_COMMUNITIES}: otscan identifies devices, it does not guess credentials",
@@ -143,5 +158,23 @@ impl ProbeConfig for SnmpConfig {
             ));
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_community_past_net_snmps_limit_is_refused_without_being_shown() {
+        let mut config = SnmpConfig {
+            communities: vec![b"public".to_vec(), vec![b'c'; MAX_COMMUNITY_LEN]],
+            ..SnmpConfig::default()
+        };
+        assert_eq!(config.validate(), Ok(()));
+        config.communities[1].push(b'c');
+        let reason = config.validate().unwrap_err();
+        assert!(reason.contains("257 bytes, at most 256"), "{reason}");
+        assert!(!reason.contains("ccc"), "{reason}");
     }
 }
