@@ -629,3 +629,60 @@ async fn a_head_followed_by_silence_inside_tls_is_recorded_not_lost() {
     );
     assert!(record.responsive);
 }
+
+/// A favicon read whole is hashed as Shodan does; one longer than the 65536 bytes read
+/// is recorded (status, bytes) without a hash, and a warning says so: the hash of its
+/// first 64 KiB would match no one's.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn only_a_favicon_read_whole_is_hashed() {
+    use protocol_fixtures::{Recorder, WebDevice, WebDeviceConfig, WebResponse};
+    use scanner_core::protocols::http::details::favicon_mmh3;
+    let icon = |len: usize| -> Vec<u8> { (0..len).map(|i| (i * 7 % 251) as u8).collect() };
+    let served = |icon: &[u8]| {
+        let head = format!(
+            "HTTP/1.1 200 OK\r\nContent-Type: image/x-icon\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            icon.len()
+        );
+        WebDeviceConfig::new(WebResponse::page(200, "OK", &[], "<title>panel</title>")).route(
+            "/favicon.ico",
+            WebResponse::raw([head.as_bytes(), icon].concat()),
+        )
+    };
+    let (small, large) = (icon(1_150), icon(70_000));
+    let mut devices = Vec::new();
+    for (host, bytes) in [(1, &small), (2, &large)] {
+        let at = Ipv4Addr::new(127, 119, 6, host);
+        devices.push(
+            WebDevice::spawn(
+                std::net::SocketAddr::from((at, PORTS.http)),
+                served(bytes),
+                Recorder::new(),
+            )
+            .unwrap(),
+        );
+    }
+    let records = scan(
+        "127.119.6.1-127.119.6.2",
+        &[Protocol::Http],
+        HttpConfig {
+            ports: vec![PORTS.http],
+            favicon: true,
+        },
+    )
+    .await;
+    let at = |host: u8| IpAddr::V4(Ipv4Addr::new(127, 119, 6, host));
+    let (_, _, _, d) = http(&records[&at(1)]);
+    let favicon = d.page.favicon.expect("a favicon");
+    assert_eq!((favicon.status, favicon.bytes), (200, 1_150));
+    assert_eq!(favicon.mmh3, Some(favicon_mmh3(&small)));
+    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
+    let (_, _, _, d) = http(&records[&at(2)]);
+    let favicon = d.page.favicon.expect("a favicon");
+    assert_eq!((favicon.status, favicon.bytes), (200, 65_536));
+    assert_eq!(favicon.mmh3, None);
+    assert_eq!(
+        d.warnings,
+        ["favicon not read whole (65536 bytes read): not hashed"]
+    );
+    drop(devices);
+}

@@ -81,8 +81,11 @@ pub struct Favicon {
     /// Bytes of the icon read (at most 65536).
     pub bytes: u64,
     /// Shodan's `http.favicon.hash`: MurmurHash3 (x86, 32-bit, seed 0, signed) of the
-    /// icon's base64 with a line feed every 76 characters and at the end.
-    pub mmh3: i32,
+    /// icon's base64 with a line feed every 76 characters and at the end. `None` (absent
+    /// in JSON) when the icon was not read whole (longer than the 65536 bytes read, or
+    /// cut short by the server): a hash of part of an icon matches no one's.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mmh3: Option<i32>,
 }
 
 /// HTTP fields of a service observation.

@@ -311,11 +311,19 @@ async fn fetch_favicon(
     warnings: &mut Vec<String>,
 ) -> Option<Favicon> {
     match get(session, scheme, port, Path::Favicon).await.1 {
-        Ok((icon, _)) if icon.status == 200 && !icon.body.is_empty() => Some(Favicon {
-            status: icon.status,
-            bytes: icon.body.len() as u64,
-            mmh3: favicon_mmh3(&icon.body),
-        }),
+        Ok((icon, _)) if icon.status == 200 && !icon.body.is_empty() => {
+            if !icon.body_complete {
+                warnings.push(format!(
+                    "favicon not read whole ({} bytes read): not hashed",
+                    icon.body.len()
+                ));
+            }
+            Some(Favicon {
+                status: icon.status,
+                bytes: icon.body.len() as u64,
+                mmh3: icon.body_complete.then(|| favicon_mmh3(&icon.body)),
+            })
+        }
         Ok(icon) => {
             warnings.push(format!("no favicon (status {})", icon.0.status));
             None
