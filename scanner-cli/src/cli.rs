@@ -646,7 +646,7 @@ pub struct DemoArgs {
     #[arg(long, default_value = "127.77.0.0")]
     pub base: std::net::Ipv4Addr,
     /// Serve (and scan) a protocol's simulated devices on another port, e.g. --port s7=102
-    /// (repeatable). The defaults avoid ports below 1024: modbus 5020, enip 44818, s7 10102,
+    /// (repeatable, once per protocol). The defaults avoid ports below 1024: modbus 5020, enip 44818, s7 10102,
     /// opcua 4840, fins 9600, bacnet 47808, snmp 1161, fox 1911, melsec 5007, knx 3671, ads 48899, hart 5094, profinet 34964, codesys 1741, ssh 2222, ftp 2121, telnet 2323, http 8080, https 8443. A MELSEC list (--port melsec=5007,5002) is
     /// scanned in order; the simulated devices serve the first port.
     #[arg(long = "port", value_name = "PROTO=N[,N]", value_parser = parse_port_override)]
@@ -990,10 +990,15 @@ impl ScanArgs {
         }
     }
 
-    /// Parses targets and exclusions (failing before anything is sent) and builds the config.
-    pub fn to_config(&self) -> Result<ScanConfig, UsageError> {
-        if self.targets.is_empty() && self.input_file.is_empty() {
-            return Err(UsageError::NoTargets);
+    /// The checks of options against each other that the parser cannot make (a
+    /// protocol's `--port` twice, a community too long, `--port melsec=` beside MELSEC's
+    /// own lists): `scan` and `config show` refuse the same command lines.
+    pub fn check_options(&self) -> Result<(), UsageError> {
+        if let Some(protocol) = port_given_twice(&self.ports) {
+            return Err(UsageError::PortTwice(protocol));
+        }
+        if let Some((index, len)) = self.probe_args.snmp.community_too_long() {
+            return Err(UsageError::CommunityTooLong { index, len });
         }
         // The lists' defaults are MelsecConfig's: anything else was given (`none` too).
         let (melsec, defaults) = (
@@ -1002,15 +1007,18 @@ impl ScanArgs {
         );
         let melsec_lists_given = melsec.melsec_tcp_ports.0 != defaults.tcp_ports
             || melsec.melsec_udp_ports.0 != defaults.udp_ports;
-        if let Some(protocol) = port_given_twice(&self.ports) {
-            return Err(UsageError::PortTwice(protocol));
-        }
-        if let Some((index, len)) = self.probe_args.snmp.community_too_long() {
-            return Err(UsageError::CommunityTooLong { index, len });
-        }
         if melsec_lists_given && self.ports.iter().any(|(p, _)| *p == Protocol::Melsec) {
             return Err(UsageError::MelsecPortsTwice);
         }
+        Ok(())
+    }
+
+    /// Parses targets and exclusions (failing before anything is sent) and builds the config.
+    pub fn to_config(&self) -> Result<ScanConfig, UsageError> {
+        if self.targets.is_empty() && self.input_file.is_empty() {
+            return Err(UsageError::NoTargets);
+        }
+        self.check_options()?;
         let mut targets = Targets::empty();
         for spec in &self.targets {
             targets = if spec == "-" {

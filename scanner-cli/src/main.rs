@@ -68,11 +68,16 @@ fn main() -> ExitCode {
             Command::Man => run::man_command(),
             Command::Config(cli::ConfigCommand::Show(args)) => {
                 use std::io::Write as _;
-                match write!(std::io::stdout(), "{}", args.effective_toml()) {
-                    Ok(()) => run::EXIT_OK,
-                    Err(e) => {
-                        say!("otscan: error: cannot write the configuration: {e}");
-                        run::EXIT_FAILURE
+                if let Err(e) = args.check_options() {
+                    say!("otscan: error: {e}");
+                    run::EXIT_USAGE
+                } else {
+                    match write!(std::io::stdout(), "{}", args.effective_toml()) {
+                        Ok(()) => run::EXIT_OK,
+                        Err(e) => {
+                            say!("otscan: error: cannot write the configuration: {e}");
+                            run::EXIT_FAILURE
+                        }
                     }
                 }
             }

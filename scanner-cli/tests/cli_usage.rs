@@ -122,6 +122,18 @@ fn bad_options_name_the_argument() {
         &["demo", "--port", "http=8081", "--port", "http=8082"],
         "--port http= is given twice",
     );
+    // `config show` prints the effective settings: never ones `scan` would refuse.
+    assert_usage_error(
+        &[
+            "config",
+            "show",
+            "--port",
+            "modbus=5020",
+            "--port",
+            "modbus=5021",
+        ],
+        "--port modbus= is given twice",
+    );
     assert_usage_error(&["scan", "127.0.0.1", "--s7-tsaps", "9/1"], "--s7-tsaps");
     assert_usage_error(
         &["scan", "127.0.0.1", "--s7-tsaps", "0x1ffff"],
@@ -149,6 +161,10 @@ fn bad_options_name_the_argument() {
         .output()
         .unwrap();
     assert!(!String::from_utf8_lossy(&out.stderr).contains("cccc"));
+    assert_usage_error(
+        &["config", "show", "--snmp-communities", &long],
+        "--snmp-communities: community 2",
+    );
     assert_usage_error(&["scan", "127.0.0.1", "--bogus"], "--bogus");
     assert_usage_error(&["scan"], "no targets");
 }
