@@ -630,39 +630,47 @@ async fn a_head_followed_by_silence_inside_tls_is_recorded_not_lost() {
     assert!(record.responsive);
 }
 
-/// A favicon read whole is hashed as Shodan does; one longer than the 65536 bytes read
-/// is recorded (status, bytes) without a hash, and a warning says so: the hash of its
-/// first 64 KiB would match no one's.
+/// A favicon read whole is hashed as Shodan does, also one whose end is the server's
+/// close (HTTP/1.0, no length); one longer than the 65536 bytes read (also when the rest
+/// came in the same read) is recorded (status, bytes) without a hash, and a warning
+/// says so: the hash of its first 64 KiB would match no one's.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn only_a_favicon_read_whole_is_hashed() {
     use protocol_fixtures::{Recorder, WebDevice, WebDeviceConfig, WebResponse};
     use scanner_core::protocols::http::details::favicon_mmh3;
     let icon = |len: usize| -> Vec<u8> { (0..len).map(|i| (i * 7 % 251) as u8).collect() };
-    let served = |icon: &[u8]| {
+    let with_length = |icon: &[u8]| {
         let head = format!(
             "HTTP/1.1 200 OK\r\nContent-Type: image/x-icon\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
             icon.len()
         );
-        WebDeviceConfig::new(WebResponse::page(200, "OK", &[], "<title>panel</title>")).route(
-            "/favicon.ico",
-            WebResponse::raw([head.as_bytes(), icon].concat()),
-        )
+        [head.as_bytes(), icon].concat()
     };
-    let (small, large) = (icon(1_150), icon(70_000));
+    let (small, large, just_over, to_close) = (icon(1_150), icon(70_000), icon(66_000), icon(100));
     let mut devices = Vec::new();
-    for (host, bytes) in [(1, &small), (2, &large)] {
+    for (host, favicon) in [
+        (1, with_length(&small)),
+        (2, with_length(&large)),
+        (3, with_length(&just_over)),
+        (
+            4,
+            [b"HTTP/1.0 200 OK\r\n\r\n".as_slice(), &to_close].concat(),
+        ),
+    ] {
         let at = Ipv4Addr::new(127, 119, 6, host);
+        let page = WebResponse::page(200, "OK", &[], "<title>panel</title>");
+        let config = WebDeviceConfig::new(page).route("/favicon.ico", WebResponse::raw(favicon));
         devices.push(
             WebDevice::spawn(
                 std::net::SocketAddr::from((at, PORTS.http)),
-                served(bytes),
+                config,
                 Recorder::new(),
             )
             .unwrap(),
         );
     }
     let records = scan(
-        "127.119.6.1-127.119.6.2",
+        "127.119.6.1-127.119.6.4",
         &[Protocol::Http],
         HttpConfig {
             ports: vec![PORTS.http],
@@ -671,18 +679,26 @@ async fn only_a_favicon_read_whole_is_hashed() {
     )
     .await;
     let at = |host: u8| IpAddr::V4(Ipv4Addr::new(127, 119, 6, host));
-    let (_, _, _, d) = http(&records[&at(1)]);
-    let favicon = d.page.favicon.expect("a favicon");
-    assert_eq!((favicon.status, favicon.bytes), (200, 1_150));
-    assert_eq!(favicon.mmh3, Some(favicon_mmh3(&small)));
-    assert!(d.warnings.is_empty(), "{:?}", d.warnings);
-    let (_, _, _, d) = http(&records[&at(2)]);
-    let favicon = d.page.favicon.expect("a favicon");
-    assert_eq!((favicon.status, favicon.bytes), (200, 65_536));
-    assert_eq!(favicon.mmh3, None);
-    assert_eq!(
-        d.warnings,
-        ["favicon not read whole (65536 bytes read): not hashed"]
-    );
+    let favicon = |host: u8| {
+        let (_, _, _, d) = http(&records[&at(host)]);
+        (d.page.favicon.expect("a favicon"), d.warnings)
+    };
+    let (f, warnings) = favicon(1);
+    assert_eq!((f.status, f.bytes), (200, 1_150));
+    assert_eq!(f.mmh3, Some(favicon_mmh3(&small)));
+    assert!(warnings.is_empty(), "{warnings:?}");
+    let cut = ["favicon not read whole (65536 bytes read): not hashed"];
+    for host in [2, 3] {
+        let (f, warnings) = favicon(host);
+        assert_eq!(
+            (f.status, f.bytes, f.mmh3),
+            (200, 65_536, None),
+            "host {host}"
+        );
+        assert_eq!(warnings, cut, "host {host}");
+    }
+    let (f, warnings) = favicon(4);
+    assert_eq!((f.bytes, f.mmh3), (100, Some(favicon_mmh3(&to_close))));
+    assert!(warnings.is_empty(), "{warnings:?}");
     drop(devices);
 }

@@ -206,7 +206,9 @@ pub struct Response {
     pub body_length: BodyLength,
     /// The body's first bytes, chunked framing removed, at most [`MAX_BODY_READ`].
     pub body: Vec<u8>,
-    /// The whole body was read.
+    /// The whole body was read and kept (at most [`MAX_BODY_READ`] bytes). [`parse`]
+    /// leaves it false for a body that ends at the close ([`BodyLength::ToClose`]): only
+    /// the reader knows whether the server closed (the body's end) or the read stopped.
     pub body_complete: bool,
     /// Oddities that did not stop the reading.
     pub warnings: Vec<String>,
@@ -342,7 +344,9 @@ fn decode_body(length: BodyLength, raw: &[u8]) -> Result<(Vec<u8>, bool, usize),
         BodyLength::Length(n) => {
             let take = usize::try_from(n).unwrap_or(usize::MAX).min(raw.len());
             let kept = take.min(MAX_BODY_READ);
-            Ok((raw[..kept].to_vec(), take as u64 == n, take))
+            // Whole when all `n` bytes are in and kept (the cap cuts what is kept; the
+            // read may run past it by the chunk slack).
+            Ok((raw[..kept].to_vec(), kept as u64 == n, take))
         }
         BodyLength::ToClose => {
             let kept = raw.len().min(MAX_BODY_READ);

@@ -5,7 +5,8 @@
 use std::time::Duration;
 
 use super::codec::{
-    frame, parse, Host, ParseError, Path, RedirectPath, Request, Response, MAX_REPLY_LEN,
+    frame, parse, BodyLength, Host, ParseError, Path, RedirectPath, Request, Response,
+    MAX_BODY_READ, MAX_REPLY_LEN,
 };
 use super::details::{favicon_mmh3, Favicon, HttpDetails, HttpPage, Redirected};
 use super::HttpConfig;
@@ -93,6 +94,14 @@ async fn get(
     session.close().await;
     let read = exchange.and_then(|reply| match parse(&reply.bytes) {
         Ok(mut response) => {
+            // A body that ends at the close is whole when the server closed: the read
+            // neither timed out nor stopped at the cap.
+            if response.body_length == BodyLength::ToClose
+                && !reply.timed_out
+                && response.body.len() < MAX_BODY_READ
+            {
+                response.body_complete = true;
+            }
             if reply.timed_out {
                 response.warnings.push(
                     "the response did not end within the read timeout: read as far as it came"
