@@ -82,7 +82,21 @@ fn resume_after_every_kind_of_stop_keeps_every_record_exactly_once() {
         let before = lines();
         let report = dir.join(format!("report-{signal}.json"));
         let child = scan(&report).spawn().unwrap();
-        std::thread::sleep(Duration::from_millis(1200));
+        // Stopped mid-run, once it has written a record: a fixed 1.2 s was too short for
+        // a run on a loaded machine (CI saw a run stopped before its first record).
+        // Lines are counted by their ends: the writer may be mid-line.
+        let newlines = || {
+            std::fs::read(&output)
+                .unwrap_or_default()
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count() as u128
+        };
+        let waiting = Instant::now();
+        while newlines() <= before && waiting.elapsed() < Duration::from_secs(60) {
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        std::thread::sleep(Duration::from_millis(200));
         kill(child.id(), signal);
         let out = child.wait_with_output().unwrap();
         runs += 1;
