@@ -318,9 +318,27 @@ pub fn encode(request: &Request, correlation: u32) -> Vec<u8> {
             community,
             read,
             oids,
-        } => encode_read(*version, community, id, *read, oids),
+        } => LAST_READ.with_borrow_mut(|last| {
+            // Every device session numbers its tries from 1, so a scan encodes the very
+            // same first GetRequest for each address: the last encoding is reused.
+            if let Some((r, c, bytes)) = last.as_ref() {
+                if *c == correlation && r == request {
+                    return bytes.clone();
+                }
+            }
+            let bytes = encode_read(*version, community, id, *read, oids);
+            *last = Some((request.clone(), correlation, bytes.clone()));
+            bytes
+        }),
         Request::V3Discovery => encode_v3_discovery(id, id),
     }
+}
+
+thread_local! {
+    /// The last read [`encode`] wrote on this thread: the request, its correlation and
+    /// its bytes.
+    static LAST_READ: std::cell::RefCell<Option<(Request, u32, Vec<u8>)>> =
+        const { std::cell::RefCell::new(None) };
 }
 
 /// Why a reply could not be decoded.
