@@ -9,8 +9,10 @@ use crate::record::fields::{Protocol, Transport};
 use crate::session::FirstPacket;
 use crate::targets::Targets;
 
-/// The address counting callers pass to `first_packets`: only the number of packets matters.
-const UNSPECIFIED: std::net::IpAddr = std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
+/// The address counting callers pass to `first_packets` (only the number of packets
+/// matters), and the engine when no configured probe's first packets vary by target.
+pub(crate) const UNSPECIFIED: std::net::IpAddr =
+    std::net::IpAddr::V4(std::net::Ipv4Addr::UNSPECIFIED);
 
 /// Default global request rate: 100 requests (connection attempts included) per
 /// second, a tenth of runZero's documented default, for networks of fragile devices.

@@ -104,7 +104,15 @@ struct Shared {
     /// Packets put on the wire per protocol, indexed by [`Protocol::index`].
     requests: Vec<AtomicU64>,
     scan_id: String,
+    /// The liveness phase's first packets in order, with and without their probes,
+    /// when they are the same for every target (computed once per scan); `None` when
+    /// the phase is off or a probe's vary (see `RunProbe::FIRST_PACKETS_VARY`).
+    liveness_firsts: Option<LivenessFirsts>,
 }
+
+/// The liveness phase's first packets in order: with their probes, and alone (what
+/// `DeviceSession::liveness` takes).
+type LivenessFirsts = (Vec<(Protocol, FirstPacket)>, Vec<FirstPacket>);
 
 impl Shared {
     fn requests_total(&self) -> u64 {
@@ -234,6 +242,7 @@ pub(crate) fn start(config: ScanConfig, cancel: CancellationToken) -> Scan {
         }),
         requests: Protocol::ALL.iter().map(|_| AtomicU64::new(0)).collect(),
         scan_id,
+        liveness_firsts: liveness_firsts_of_scan(&config),
     });
     let (tx, rx) = mpsc::unbounded_channel();
     let room = Arc::new(tokio::sync::Semaphore::new(EVENT_ROOM));
@@ -746,9 +755,15 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
     // Packets the liveness phase sent for each (probe, transport): theirs to count.
     let mut credit: Vec<(Protocol, Transport)> = Vec::new();
     if config.liveness && shared.stop().reason().is_none() {
-        let firsts = config.liveness_packets_in_order(target.ip);
-        let packets: Vec<FirstPacket> = firsts.iter().map(|(_, f)| f.clone()).collect();
-        let liveness = session.liveness(&packets).await;
+        let per_target;
+        let (firsts, packets) = match &shared.liveness_firsts {
+            Some((firsts, packets)) => (firsts.as_slice(), packets.as_slice()),
+            None => {
+                per_target = liveness_firsts(&config, target.ip);
+                (per_target.0.as_slice(), per_target.1.as_slice())
+            }
+        };
+        let liveness = session.liveness(packets).await;
         for ((probe, first), _) in firsts.iter().zip(&liveness.sent).filter(|(_, s)| **s) {
             shared.requests[probe.index()].fetch_add(1, Ordering::Relaxed);
             credit.push((*probe, first.transport()));
@@ -804,6 +819,23 @@ async fn scan_device(shared: Arc<Shared>, target: Target) -> DeviceOutcome {
         return DeviceOutcome::Interrupted;
     }
     finish(&config, target, record)
+}
+
+/// The liveness phase's first packets for `ip`, in order: with their probes, and alone.
+fn liveness_firsts(config: &ScanConfig, ip: std::net::IpAddr) -> LivenessFirsts {
+    let firsts = config.liveness_packets_in_order(ip);
+    let packets = firsts.iter().map(|(_, f)| f.clone()).collect();
+    (firsts, packets)
+}
+
+/// [`liveness_firsts`] once for the whole scan, when the phase is on and no configured
+/// probe's first packets vary by target.
+fn liveness_firsts_of_scan(config: &ScanConfig) -> Option<LivenessFirsts> {
+    let fixed = config
+        .probes
+        .iter()
+        .all(|&p| !config.protocols.first_packets_vary(p));
+    (config.liveness && fixed).then(|| liveness_firsts(config, crate::config::UNSPECIFIED))
 }
 
 /// The finished device's record: derived fields (asset id, canonical vendor, inferred

@@ -237,6 +237,17 @@ macro_rules! protocol_configs {
                 }
             }
 
+            /// Whether `protocol`'s first packets may differ between targets (see
+            /// [`RunProbe::FIRST_PACKETS_VARY`](probe::RunProbe::FIRST_PACKETS_VARY)).
+            pub(crate) fn first_packets_vary(&self, protocol: Protocol) -> bool {
+                fn vary<P: probe::RunProbe>(_: &P) -> bool {
+                    P::FIRST_PACKETS_VARY
+                }
+                match protocol {
+                    $(Protocol::$variant => vary(&self.$module),)*
+                }
+            }
+
             /// Runs `protocol`'s probe against the session's device.
             pub(crate) async fn probe(
                 &self,
@@ -336,5 +347,35 @@ mod tests {
             assert!(!details.is_empty(), "{protocol} has a transport");
         }
         assert_eq!(Protocol::from_name("gopher"), None);
+    }
+
+    /// The engine asks a probe for its first packets once per scan unless it says they
+    /// vary (`RunProbe::FIRST_PACKETS_VARY`): a probe that says they do not must give the
+    /// same packets for any target, IPv4 or IPv6 (a new probe that names the target in
+    /// its first packet and forgets the flag fails here).
+    #[test]
+    fn first_packets_that_do_not_vary_are_the_same_for_every_target() {
+        let configs = ProtocolConfigs::default();
+        let targets: [std::net::IpAddr; 3] = [
+            "10.20.0.7".parse().unwrap(),
+            "192.168.1.200".parse().unwrap(),
+            "fd00::17".parse().unwrap(),
+        ];
+        let mut varying = Vec::new();
+        for &protocol in Protocol::ALL {
+            if configs.first_packets_vary(protocol) {
+                varying.push(protocol);
+                continue;
+            }
+            let first = configs.first_packets(protocol, targets[0]);
+            for ip in &targets[1..] {
+                assert_eq!(
+                    configs.first_packets(protocol, *ip),
+                    first,
+                    "{protocol}'s first packets differ for {ip}"
+                );
+            }
+        }
+        assert_eq!(varying, [Protocol::Ads, Protocol::Codesys]);
     }
 }

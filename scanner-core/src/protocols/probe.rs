@@ -108,6 +108,12 @@ pub(crate) trait RunProbe: ProbeConfig {
     /// has none. `ip` is the target, for a first packet that names our side of the
     /// route to it (ADS's sender AMS NetId); counting callers pass any address.
     fn first_packets(&self, ip: std::net::IpAddr) -> Vec<FirstPacket>;
+
+    /// Whether [`first_packets`](Self::first_packets) may differ from one target to the
+    /// next or over a scan (ADS names our side of the route to each target; CODESYS
+    /// sends none while UDP 1740 is taken). When no configured probe's do, the engine
+    /// asks once per scan instead of once per address.
+    const FIRST_PACKETS_VARY: bool = false;
 }
 
 /// Every protocol's details keep the oddities a probe accepted in a `warnings` list

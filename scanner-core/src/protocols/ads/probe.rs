@@ -14,6 +14,9 @@ use crate::session::{DeviceSession, Failure, FirstPacket};
 impl RunProbe for AdsConfig {
     /// The Identify request itself, from the same sender NetId the probe names: the
     /// liveness phase's datagram is the probe's first try.
+    /// The sender AMS NetId comes from the route to each target.
+    const FIRST_PACKETS_VARY: bool = true;
+
     fn first_packets(&self, ip: IpAddr) -> Vec<FirstPacket> {
         vec![FirstPacket::Udp {
             port: self.port,
