@@ -887,7 +887,7 @@ impl DeviceSession {
                 sent.push(self.correlation);
                 let bytes = request.encode(self.correlation);
                 let sent_at = Instant::now();
-                if let Err(e) = socket.send(&bytes).await {
+                if let Err(e) = send_datagram(&socket, &bytes).await {
                     return Err(self.udp_send_error(&e, fresh_socket));
                 }
                 fresh_socket = false;
@@ -934,14 +934,16 @@ impl DeviceSession {
             IpAddr::V4(_) => (std::net::Ipv4Addr::UNSPECIFIED, local_port).into(),
             IpAddr::V6(_) => (std::net::Ipv6Addr::UNSPECIFIED, local_port).into(),
         };
-        let action = if local_port == 0 {
-            "cannot open a UDP socket".to_owned()
-        } else {
-            format!("cannot bind UDP source port {local_port}")
-        };
         let socket = match bind_udp(local) {
             Ok(socket) => socket,
-            Err(e) => return Err(self.local_or(&action, &e)),
+            Err(e) => {
+                let action = if local_port == 0 {
+                    "cannot open a UDP socket".to_owned()
+                } else {
+                    format!("cannot bind UDP source port {local_port}")
+                };
+                return Err(self.local_or(&action, &e));
+            }
         };
         if let Err(e) = socket.connect(SocketAddr::new(self.ip, port)).await {
             return Err(self.local_or("cannot connect a UDP socket", &e));
@@ -1221,7 +1223,7 @@ impl DeviceSession {
                     self.correlation = self.correlation.wrapping_add(1);
                     let correlation = self.correlation;
                     let sent_at = Instant::now();
-                    if let Err(e) = socket.send(&request.encode(correlation)).await {
+                    if let Err(e) = send_datagram(&socket, &request.encode(correlation)).await {
                         let error = self.udp_send_error(&e, true);
                         if self.local.is_some() {
                             return Liveness {
@@ -1491,6 +1493,18 @@ fn bind_udp(local: SocketAddr) -> std::io::Result<UdpSocket> {
     }
     socket.bind(&local.into())?;
     UdpSocket::from_std(socket.into())
+}
+
+/// Sends `datagram` on the connected `socket` at once, without first waiting for the
+/// runtime to report the socket writable: a new socket's first readiness comes only
+/// with the driver's next turn, which cost every first datagram a trip through the
+/// scheduler. When the kernel has no room for it (`WouldBlock`), waits for room through
+/// the runtime as usual. Errors are the send's own.
+async fn send_datagram(socket: &UdpSocket, datagram: &[u8]) -> std::io::Result<usize> {
+    match socket2::SockRef::from(socket).send(datagram) {
+        Err(e) if e.kind() == std::io::ErrorKind::WouldBlock => socket.send(datagram).await,
+        sent => sent,
+    }
 }
 
 /// Drops the datagrams already queued on a just-connected socket. A socket bound to a
