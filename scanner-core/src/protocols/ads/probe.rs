@@ -12,11 +12,11 @@ use crate::request::ReadOnlyRequest;
 use crate::session::{DeviceSession, Failure, FirstPacket};
 
 impl RunProbe for AdsConfig {
-    /// The Identify request itself, from the same sender NetId the probe names: the
-    /// liveness phase's datagram is the probe's first try.
     /// The sender AMS NetId comes from the route to each target.
     const FIRST_PACKETS_VARY: bool = true;
 
+    /// The Identify request itself, from the same sender NetId the probe names: the
+    /// liveness phase's datagram is the probe's first try.
     fn first_packets(&self, ip: IpAddr) -> Vec<FirstPacket> {
         vec![FirstPacket::Udp {
             port: self.port,

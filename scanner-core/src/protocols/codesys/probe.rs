@@ -13,14 +13,14 @@ use crate::request::ReadOnlyRequest;
 use crate::session::{DeviceSession, ExchangeError, Failure, FirstPacket};
 
 impl RunProbe for CodesysConfig {
+    /// None while UDP 1740 is taken, none for an IPv6 target.
+    const FIRST_PACKETS_VARY: bool = true;
+
     /// The resolve-address request itself, from local port 1740: the liveness phase's
     /// datagram is the probe's first try, and its socket receives the reply. None for an
     /// IPv6 device (the NameService over UDP addresses IPv4 hosts only), and none while
     /// another program holds UDP 1740 (the probe then reports that, if the device is
     /// found alive by another probe, instead of a silence it could not observe).
-    /// None while UDP 1740 is taken, none for an IPv6 target.
-    const FIRST_PACKETS_VARY: bool = true;
-
     fn first_packets(&self, ip: IpAddr) -> Vec<FirstPacket> {
         if reply_port_busy().is_some() {
             return Vec::new();
